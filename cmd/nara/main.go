@@ -1,0 +1,203 @@
+// Command nara runs the Nära backend.
+//
+//	nara serve     run the API server (and, without DATABASE_URL, its own PostgreSQL)
+//	nara migrate   bring the database schema up to date and exit
+//	nara version   print the build version
+//
+// Every setting is an environment variable; a flag of the same name in kebab
+// case overrides it (NARA_ADDR → --addr).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"syscall"
+	"time"
+	_ "time/tzdata" // support hours are kept in Europe/Stockholm on any host
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/nara-care/nara/demo"
+	"github.com/nara-care/nara/pgcluster"
+	"github.com/nara-care/nara/server"
+	"github.com/nara-care/nara/store"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "nara:", err)
+		os.Exit(1)
+	}
+}
+
+// settings are the values every command reads.
+type settings struct {
+	addr        string
+	dataDir     string
+	databaseURL string
+	demo        bool
+	logLevel    string
+}
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+func parseSettings(cmd string, args []string, stderr io.Writer) (settings, error) {
+	var s settings
+	fs := flag.NewFlagSet("nara "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&s.addr, "addr", env("NARA_ADDR", "127.0.0.1:8080"), "listen address (NARA_ADDR)")
+	fs.StringVar(&s.dataDir, "data-dir", env("NARA_DATA_DIR", ".nara"), "folder for the embedded PostgreSQL and other local state (NARA_DATA_DIR)")
+	fs.StringVar(&s.databaseURL, "database-url", env("DATABASE_URL", ""), "an existing PostgreSQL; empty starts an embedded cluster in the data folder (DATABASE_URL)")
+	fs.BoolVar(&s.demo, "demo", env("NARA_DEMO", "") == "true", "load demo data: a region's care units and the FAQ in Swedish and English (NARA_DEMO=true)")
+	fs.StringVar(&s.logLevel, "log-level", env("NARA_LOG_LEVEL", "info"), "debug, info, warn or error (NARA_LOG_LEVEL)")
+	err := fs.Parse(args)
+	return s, err
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("usage: nara serve|migrate|version [flags]")
+	}
+	cmd := args[0]
+	if cmd == "version" {
+		fmt.Fprintln(stdout, version)
+		return nil
+	}
+	if cmd != "serve" && cmd != "migrate" {
+		return fmt.Errorf("unknown command %q; use serve, migrate or version", cmd)
+	}
+	s, err := parseSettings(cmd, args[1:], stderr)
+	if err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(s.logLevel)); err != nil {
+		return fmt.Errorf("log level: %w", err)
+	}
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	pool, closeDB, err := openDatabase(ctx, s, logger)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+
+	if err := store.Migrate(ctx, pool); err != nil {
+		return err
+	}
+	logger.Info("database schema is up to date")
+	if cmd == "migrate" {
+		return nil
+	}
+	st := store.New(pool)
+	if s.demo {
+		if err := demo.Seed(ctx, st); err != nil {
+			return fmt.Errorf("demo data: %w", err)
+		}
+		logger.Info("demo data loaded")
+	}
+	return serve(ctx, s, logger, st)
+}
+
+// openDatabase connects to DATABASE_URL or, without it, starts the embedded
+// cluster. The returned func closes the pool and stops the cluster.
+func openDatabase(ctx context.Context, s settings, logger *slog.Logger) (*pgxpool.Pool, func(), error) {
+	url := s.databaseURL
+	cleanup := func() {}
+	if url == "" {
+		cluster, err := pgcluster.Start(ctx, pgcluster.Config{
+			DataDir: filepath.Join(s.dataDir, "postgres"),
+			Logger:  logger.With(slog.String("component", "postgres")),
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("embedded PostgreSQL: %w", err)
+		}
+		cleanup = func() {
+			stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := cluster.Stop(stopCtx); err != nil {
+				logger.Error("stopping embedded PostgreSQL", slog.String("error", err.Error()))
+			}
+		}
+		if err := cluster.CreateDatabase(ctx, "nara"); err != nil {
+			cleanup()
+			return nil, nil, err
+		}
+		url = cluster.URL("nara")
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		cleanup()
+		return nil, nil, errors.New("DATABASE_URL is not a valid PostgreSQL connection string")
+	}
+	// Size the pool for the cores, not the clients: more connections than
+	// the database can run at once only queue inside PostgreSQL.
+	if cfg.MaxConns == 4 { // pgxpool's default when pool_max_conns is not set
+		cfg.MaxConns = int32(max(8, 4*runtime.GOMAXPROCS(0)))
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("database: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		cleanup()
+		return nil, nil, fmt.Errorf("database does not answer: %w", err)
+	}
+	return pool, func() { pool.Close(); cleanup() }, nil
+}
+
+func serve(ctx context.Context, s settings, logger *slog.Logger, st *store.Store) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	srv, err := server.New(server.Config{Version: version}, logger, st, nil, reg)
+	if err != nil {
+		return err
+	}
+	background := make(chan error, 1)
+	go func() { background <- srv.Run(ctx) }()
+
+	httpServer := server.NewHTTPServer(s.addr, srv.Handler())
+	httpServer.ErrorLog = slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
+	listenErr := make(chan error, 1)
+	go func() {
+		logger.Info("serving", slog.String("addr", s.addr), slog.String("version", version))
+		listenErr <- httpServer.ListenAndServe()
+	}()
+	select {
+	case err := <-listenErr:
+		return fmt.Errorf("listen: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := httpServer.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	<-background
+	return nil
+}

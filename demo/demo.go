@@ -1,0 +1,115 @@
+// Package demo loads a realistic region into an empty database — care units
+// and the FAQ in Swedish and English — so a newcomer can explore at once.
+package demo
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nara-care/nara/store"
+)
+
+//go:embed faq.json
+var content []byte
+
+type text struct {
+	Title   string `json:"title"`
+	Summary string `json:"summary"`
+	Body    string `json:"body"`
+}
+
+type data struct {
+	Categories []struct {
+		Slug string    `json:"slug"`
+		SV   [2]string `json:"sv"`
+		EN   [2]string `json:"en"`
+	} `json:"categories"`
+	Articles []struct {
+		Slug     string             `json:"slug"`
+		Category string             `json:"category"`
+		Reviewed string             `json:"reviewed"`
+		Sources  []store.SourceLink `json:"sources"`
+		SV       text               `json:"sv"`
+		EN       text               `json:"en"`
+	} `json:"articles"`
+	ContactPoints []struct {
+		Kind         string    `json:"kind"`
+		Purpose      string    `json:"purpose"`
+		SV           [2]string `json:"sv"`
+		EN           [2]string `json:"en"`
+		Address      string    `json:"address"`
+		FollowsHours bool      `json:"followsHours"`
+	} `json:"contactPoints"`
+	Providers []struct {
+		HSAID  string `json:"hsaId"`
+		Name   string `json:"name"`
+		Public bool   `json:"public"`
+	} `json:"providers"`
+	Units []struct {
+		HSAID, Provider, Name, Street, PostalCode, City, Municipality, Phone string
+		Lat                                                                 float64 `json:"lat"`
+		Lon                                                                 float64 `json:"lon"`
+	} `json:"units"`
+}
+
+// Seed loads the demo region. It is idempotent: articles that already exist
+// are left as editors made them.
+func Seed(ctx context.Context, st *store.Store) error {
+	var d data
+	if err := json.Unmarshal(content, &d); err != nil {
+		return fmt.Errorf("demo content: %w", err)
+	}
+	for i, c := range d.Categories {
+		if err := st.CategoryUpsert(ctx, c.Slug, i, c.SV[0], c.EN[0], c.SV[1], c.EN[1]); err != nil {
+			return err
+		}
+	}
+	for _, a := range d.Articles {
+		reviewed, err := time.Parse(time.DateOnly, a.Reviewed)
+		if err != nil {
+			return fmt.Errorf("article %s: %w", a.Slug, err)
+		}
+		for lang, t := range map[store.Language]text{store.LanguageSwedish: a.SV, store.LanguageEnglish: a.EN} {
+			c := store.ArticleContent{
+				CategorySlug: a.Category, Title: t.Title, Summary: t.Summary, BodyMarkdown: t.Body,
+				Sources: a.Sources, LastReviewedOn: reviewed,
+			}
+			if _, err := st.HelpArticleCreate(ctx, a.Slug, lang, c, "demo"); errors.Is(err, store.ErrConflict) {
+				continue
+			} else if err != nil {
+				return fmt.Errorf("article %s/%s: %w", a.Slug, lang, err)
+			}
+			if _, err := st.HelpArticlePublish(ctx, a.Slug, lang, 1); err != nil {
+				return fmt.Errorf("publish %s/%s: %w", a.Slug, lang, err)
+			}
+		}
+	}
+	var cps []store.ContactPoint
+	for _, c := range d.ContactPoints {
+		cps = append(cps, store.ContactPoint{
+			Kind: c.Kind, Purpose: c.Purpose, LabelSV: c.SV[0], DescriptionSV: c.SV[1],
+			LabelEN: c.EN[0], DescriptionEN: c.EN[1], Address: c.Address, FollowsSupportHours: c.FollowsHours,
+		})
+	}
+	if err := st.ContactPointReplace(ctx, cps); err != nil {
+		return err
+	}
+	for _, p := range d.Providers {
+		if err := st.CareProviderUpsert(ctx, store.CareProvider{HSAID: p.HSAID, Name: p.Name, IsPublic: p.Public}); err != nil {
+			return err
+		}
+	}
+	for _, u := range d.Units {
+		if err := st.CareUnitUpsert(ctx, store.CareUnit{
+			HSAID: u.HSAID, ProviderHSAID: u.Provider, Name: u.Name, Street: u.Street, PostalCode: u.PostalCode,
+			City: u.City, Municipality: u.Municipality, Latitude: u.Lat, Longitude: u.Lon, Phone: u.Phone,
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,126 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"connectrpc.com/connect"
+
+	"github.com/nara-care/nara/access"
+	"github.com/nara-care/nara/gen/nara/app/v1/appv1connect"
+	"github.com/nara-care/nara/gen/nara/help/v1/helpv1connect"
+)
+
+// rule is who may call one RPC.
+type rule struct {
+	// public RPCs need no login.
+	public bool
+	// roles lists who may call a non-public RPC; any one suffices.
+	roles []access.Role
+}
+
+var publicRule = rule{public: true}
+
+func anyOf(roles ...access.Role) rule { return rule{roles: roles} }
+
+// procedureRules declares the authorization rule of every RPC. An RPC missing
+// here is refused for everyone, and a test checks none is missing.
+func procedureRules() map[string]rule {
+	helpEditors := anyOf(access.RoleSupportSecondLine, access.RoleRegionAdmin, access.RoleUnitAdmin)
+	return map[string]rule{
+		appv1connect.AppServiceGetConfigProcedure: publicRule,
+
+		helpv1connect.HelpServiceListCategoriesProcedure:   publicRule,
+		helpv1connect.HelpServiceListArticlesProcedure:     publicRule,
+		helpv1connect.HelpServiceGetArticleProcedure:       publicRule,
+		helpv1connect.HelpServiceSearchArticlesProcedure:   publicRule,
+		helpv1connect.HelpServiceGetSupportStatusProcedure: publicRule,
+
+		helpv1connect.HelpAdminServiceCreateArticleProcedure:       helpEditors,
+		helpv1connect.HelpAdminServiceUpdateArticleProcedure:       helpEditors,
+		helpv1connect.HelpAdminServicePublishArticleProcedure:      helpEditors,
+		helpv1connect.HelpAdminServiceRetireArticleProcedure:       helpEditors,
+		helpv1connect.HelpAdminServiceListArticleVersionsProcedure: helpEditors,
+		helpv1connect.HelpAdminServiceListAllArticlesProcedure:     helpEditors,
+	}
+}
+
+// authzInterceptor authenticates each request and applies its RPC's rule
+// before the handler runs.
+type authzInterceptor struct {
+	auth  Authenticator
+	rules map[string]rule
+}
+
+func newAuthzInterceptor(auth Authenticator, rules map[string]rule) *authzInterceptor {
+	return &authzInterceptor{auth: auth, rules: rules}
+}
+
+func (a *authzInterceptor) authorize(ctx context.Context, procedure string, header http.Header) (context.Context, error) {
+	r, ok := a.rules[procedure]
+	if !ok {
+		return ctx, connect.NewError(connect.CodePermissionDenied, errors.New("this operation is not available"))
+	}
+	var (
+		p             access.Principal
+		authenticated bool
+	)
+	if a.auth != nil {
+		var err error
+		p, authenticated, err = a.auth.Authenticate(ctx, header)
+		if err != nil {
+			return ctx, err
+		}
+	}
+	if authenticated {
+		ctx = access.WithPrincipal(ctx, p)
+	}
+	if r.public {
+		return ctx, nil
+	}
+	if !authenticated {
+		return ctx, connect.NewError(connect.CodeUnauthenticated, errors.New("log in to do this"))
+	}
+	if !p.Has(r.roles...) {
+		return ctx, connect.NewError(connect.CodePermissionDenied, errors.New("your role does not allow this operation"))
+	}
+	return ctx, nil
+}
+
+func (a *authzInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		ctx, err := a.authorize(ctx, req.Spec().Procedure, req.Header())
+		if err != nil {
+			return nil, err
+		}
+		return next(ctx, req)
+	}
+}
+
+func (a *authzInterceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return next
+}
+
+func (a *authzInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
+		ctx, err := a.authorize(ctx, conn.Spec().Procedure, conn.RequestHeader())
+		if err != nil {
+			return err
+		}
+		return next(ctx, conn)
+	}
+}
+
+// newTimeoutInterceptor bounds unary RPCs so a slow query cannot hold a
+// connection forever.
+func newTimeoutInterceptor(d time.Duration) connect.Interceptor {
+	return connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {
+		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+			ctx, cancel := context.WithTimeout(ctx, d)
+			defer cancel()
+			return next(ctx, req)
+		}
+	})
+}

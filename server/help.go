@@ -1,0 +1,342 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	helpv1 "github.com/nara-care/nara/gen/nara/help/v1"
+	"github.com/nara-care/nara/openinghours"
+	"github.com/nara-care/nara/store"
+)
+
+// stockholm is where support works; the binary embeds the tz database.
+func stockholm() *time.Location {
+	loc, err := time.LoadLocation("Europe/Stockholm")
+	if err != nil {
+		panic("the binary must embed time/tzdata: " + err.Error())
+	}
+	return loc
+}
+
+// helpService serves the public FAQ and support status.
+//
+// Published content changes rarely and is read constantly, so whole responses
+// are cached per replica, tagged with the language's content version. Every
+// change bumps that version in the same transaction and notifies all
+// replicas (LISTEN/NOTIFY), which then drop what they cached.
+type helpService struct {
+	store  *store.Store
+	logger *slog.Logger
+	loc    *time.Location
+	now    func() time.Time
+
+	mu       sync.Mutex
+	versions map[store.Language]int64 // known content versions; missing = ask the database
+	searches map[searchKey]*helpv1.SearchArticlesResponse
+	lists    map[store.Language]*helpv1.ListArticlesResponse
+	maxCache int
+}
+
+type searchKey struct {
+	lang     store.Language
+	query    string
+	pageSize int32
+}
+
+func newHelpService(st *store.Store, logger *slog.Logger, maxCache int) *helpService {
+	return &helpService{
+		store:    st,
+		logger:   logger,
+		loc:      stockholm(),
+		now:      time.Now,
+		versions: map[store.Language]int64{},
+		searches: map[searchKey]*helpv1.SearchArticlesResponse{},
+		lists:    map[store.Language]*helpv1.ListArticlesResponse{},
+		maxCache: maxCache,
+	}
+}
+
+// invalidate records a new content version and drops what was cached.
+func (h *helpService) invalidate(lang store.Language, version int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if version != 0 && h.versions[lang] >= version {
+		return
+	}
+	if version == 0 {
+		delete(h.versions, lang)
+	} else {
+		h.versions[lang] = version
+	}
+	delete(h.lists, lang)
+	for k := range h.searches {
+		if k.lang == lang {
+			delete(h.searches, k)
+		}
+	}
+}
+
+// cacheable reports whether the cache may be trusted: only while the
+// listener is connected, so no change from another replica can be missed.
+func (h *helpService) cachedVersion(lang store.Language) (int64, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	v, ok := h.versions[lang]
+	return v, ok
+}
+
+// listen keeps the cache in step with every replica's changes. While the
+// listener is down the cache is off, and it is cleared on reconnect.
+func (h *helpService) listen(ctx context.Context) error {
+	if h.maxCache < 0 {
+		<-ctx.Done()
+		return nil
+	}
+	for {
+		err := h.store.HelpChangeListen(ctx, func() {
+			for _, lang := range []store.Language{store.LanguageSwedish, store.LanguageEnglish} {
+				if v, err := h.store.HelpContentVersion(ctx, lang); err == nil {
+					h.invalidate(lang, 0)
+					h.invalidate(lang, v)
+				}
+			}
+		}, h.invalidate)
+		h.mu.Lock()
+		clear(h.versions)
+		clear(h.lists)
+		clear(h.searches)
+		h.mu.Unlock()
+		if ctx.Err() != nil {
+			return nil
+		}
+		h.logger.Warn("help content listener stopped; retrying", slog.String("error", err.Error()))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (h *helpService) ListCategories(ctx context.Context, req *helpv1.ListCategoriesRequest) (*helpv1.ListCategoriesResponse, error) {
+	cats, err := h.store.CategoryList(ctx, languageFromProto(req.Language))
+	if err != nil {
+		return nil, err
+	}
+	res := &helpv1.ListCategoriesResponse{}
+	for _, c := range cats {
+		res.Categories = append(res.Categories, &helpv1.Category{
+			Slug: c.Slug, Title: c.Title, Description: c.Description, ArticleCount: int32(c.ArticleCount),
+		})
+	}
+	return res, nil
+}
+
+func etag(lang store.Language, version int64) string {
+	return fmt.Sprintf("%s-%d", lang, version)
+}
+
+func (h *helpService) ListArticles(ctx context.Context, req *helpv1.ListArticlesRequest) (*helpv1.ListArticlesResponse, error) {
+	lang := languageFromProto(req.Language)
+	known := req.KnownContentVersion
+	info, hasInfo := connect.CallInfoForHandlerContext(ctx)
+	if hasInfo && known == "" {
+		known = strings.Trim(info.RequestHeader().Get("If-None-Match"), `"W/`)
+	}
+	res, err := h.listArticles(ctx, lang)
+	if err != nil {
+		return nil, err
+	}
+	if hasInfo {
+		info.ResponseHeader().Set("ETag", `"`+res.ContentVersion+`"`)
+		info.ResponseHeader().Set("Cache-Control", "no-cache")
+	}
+	if known == res.ContentVersion {
+		return &helpv1.ListArticlesResponse{ContentVersion: res.ContentVersion, NotModified: true}, nil
+	}
+	return res, nil
+}
+
+func (h *helpService) listArticles(ctx context.Context, lang store.Language) (*helpv1.ListArticlesResponse, error) {
+	version, cacheOK := h.cachedVersion(lang)
+	if cacheOK {
+		h.mu.Lock()
+		res := h.lists[lang]
+		h.mu.Unlock()
+		if res != nil {
+			return res, nil
+		}
+	}
+	articles, dbVersion, err := h.store.HelpArticleListPublished(ctx, lang)
+	if err != nil {
+		return nil, err
+	}
+	res := &helpv1.ListArticlesResponse{ContentVersion: etag(lang, dbVersion)}
+	for _, a := range articles {
+		res.Articles = append(res.Articles, articleToProto(a))
+	}
+	if cacheOK && dbVersion == version {
+		h.mu.Lock()
+		if h.versions[lang] == dbVersion {
+			h.lists[lang] = res
+		}
+		h.mu.Unlock()
+	}
+	return res, nil
+}
+
+func (h *helpService) GetArticle(ctx context.Context, req *helpv1.GetArticleRequest) (*helpv1.GetArticleResponse, error) {
+	a, err := h.store.HelpArticleGetPublished(ctx, req.Slug, languageFromProto(req.Language))
+	if err != nil {
+		return nil, notFoundAs(err, "there is no published article %q in that language", req.Slug)
+	}
+	return &helpv1.GetArticleResponse{Article: articleToProto(a)}, nil
+}
+
+// defaultSearchPageSize is used when a search asks for 0 hits.
+const defaultSearchPageSize = 10
+
+func (h *helpService) SearchArticles(ctx context.Context, req *helpv1.SearchArticlesRequest) (*helpv1.SearchArticlesResponse, error) {
+	lang := languageFromProto(req.Language)
+	size := req.PageSize
+	if size == 0 {
+		size = defaultSearchPageSize
+	}
+	normalized := strings.Join(strings.Fields(strings.ToLower(req.Query)), " ")
+	if strings.TrimSpace(normalized) == "" {
+		return nil, fail(connect.CodeInvalidArgument, "query: type at least one word to search for")
+	}
+	key := searchKey{lang: lang, query: normalized, pageSize: size}
+	version, cacheOK := h.cachedVersion(lang)
+	if cacheOK {
+		h.mu.Lock()
+		res := h.searches[key]
+		h.mu.Unlock()
+		if res != nil {
+			return res, nil
+		}
+	}
+	hits, err := h.store.HelpArticleSearch(ctx, lang, normalized, int(size))
+	if err != nil {
+		return nil, err
+	}
+	res := &helpv1.SearchArticlesResponse{}
+	for _, hit := range hits {
+		res.Hits = append(res.Hits, &helpv1.SearchHit{
+			Slug: hit.Slug, Title: hit.Title, Summary: hit.Summary, CategorySlug: hit.CategorySlug,
+			Snippet: hit.Snippet, Score: hit.Score,
+		})
+	}
+	if cacheOK {
+		h.mu.Lock()
+		if h.versions[lang] == version {
+			if len(h.searches) >= h.maxCache {
+				// Bounded and simple: start over rather than track recency.
+				clear(h.searches)
+			}
+			h.searches[key] = res
+		}
+		h.mu.Unlock()
+	}
+	return res, nil
+}
+
+func (h *helpService) GetSupportStatus(ctx context.Context, req *helpv1.GetSupportStatusRequest) (*helpv1.GetSupportStatusResponse, error) {
+	lang := languageFromProto(req.Language)
+	hours, err := h.store.SupportHoursGet(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cps, err := h.store.ContactPointList(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sched := openinghours.Schedule{Location: h.loc, Hours: map[openinghours.DayKind]openinghours.Hours{}}
+	for kind, dh := range hours {
+		sched.Hours[openinghours.DayKind(kind)] = openinghours.Hours{Opens: dh.Opens, Closes: dh.Closes}
+	}
+	now := h.now()
+	st := sched.StatusAt(now)
+	res := &helpv1.GetSupportStatusResponse{
+		OpenNow:  st.OpenNow,
+		TimeZone: h.loc.String(),
+		Message:  supportMessage(lang, st, now, h.loc),
+	}
+	if st.OpenNow {
+		res.ClosesAt = timestamppb.New(st.ClosesAt)
+	} else if !st.NextOpensAt.IsZero() {
+		res.NextOpensAt = timestamppb.New(st.NextOpensAt)
+	}
+	for _, d := range sched.Week(now, 7) {
+		oh := &helpv1.OpeningHours{Date: d.Date.Format(time.DateOnly), DayLabel: dayLabel(lang, d)}
+		if d.Open {
+			oh.OpensAt, oh.ClosesAt = timestamppb.New(d.OpensAt), timestamppb.New(d.ClosesAt)
+		}
+		res.Week = append(res.Week, oh)
+	}
+	for _, c := range cps {
+		res.ContactPoints = append(res.ContactPoints, contactPointToProto(lang, c))
+	}
+	return res, nil
+}
+
+func dayLabel(lang store.Language, d openinghours.Day) string {
+	sv := lang == store.LanguageSwedish
+	switch d.Kind {
+	case openinghours.Holiday:
+		if sv {
+			return "Helgdag: " + d.Holiday.NameSV
+		}
+		return "Holiday: " + d.Holiday.NameEN
+	case openinghours.Weekend:
+		if sv {
+			return "Helg"
+		}
+		return "Weekend"
+	default:
+		if sv {
+			return "Vardag"
+		}
+		return "Weekday"
+	}
+}
+
+func supportMessage(lang store.Language, st openinghours.Status, now time.Time, loc *time.Location) string {
+	sv := lang == store.LanguageSwedish
+	switch {
+	case st.OpenNow && sv:
+		return "Supporten är öppen till " + st.ClosesAt.In(loc).Format("15:04") + "."
+	case st.OpenNow:
+		return "Support is open until " + st.ClosesAt.In(loc).Format("15:04") + "."
+	case st.NextOpensAt.IsZero() && sv:
+		return "Supporten är stängd."
+	case st.NextOpensAt.IsZero():
+		return "Support is closed."
+	}
+	next := st.NextOpensAt.In(loc)
+	when := next.Format("15:04")
+	y, m, d := now.In(loc).Date()
+	switch ny, nm, nd := next.Date(); {
+	case ny == y && nm == m && nd == d:
+		if sv {
+			return "Supporten är stängd och öppnar i dag " + when + "."
+		}
+		return "Support is closed and opens today at " + when + "."
+	case next.Sub(time.Date(y, m, d, 0, 0, 0, 0, loc)) < 48*time.Hour:
+		if sv {
+			return "Supporten är stängd och öppnar i morgon " + when + "."
+		}
+		return "Support is closed and opens tomorrow at " + when + "."
+	}
+	if sv {
+		return "Supporten är stängd och öppnar " + next.Format("2006-01-02") + " " + when + "."
+	}
+	return "Support is closed and opens on " + next.Format("2006-01-02") + " at " + when + "."
+}

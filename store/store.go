@@ -1,0 +1,74 @@
+// Package store keeps Nära's data in PostgreSQL. It speaks domain types and
+// sentinel errors; SQL never leaves this package.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Sentinel errors that callers map to API codes. Each wraps no SQL detail.
+var (
+	// ErrNotFound means the thing asked for does not exist (or is not visible).
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means the write collides with existing data, such as a
+	// duplicate key.
+	ErrConflict = errors.New("conflict")
+	// ErrPrecondition means the data is not in a state that allows the change,
+	// such as an edit based on an outdated version.
+	ErrPrecondition = errors.New("precondition failed")
+	// ErrReference means the write names something that does not exist, such
+	// as an unknown category.
+	ErrReference = errors.New("referenced item does not exist")
+)
+
+// Store is the data layer. It is safe for concurrent use.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+// New returns a Store over pool. The pool is owned by the caller.
+func New(pool *pgxpool.Pool) *Store {
+	return &Store{pool: pool}
+}
+
+// Pool returns the underlying pool, for the job queue which must share it.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Ping checks that the database answers, for health checks.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.pool.Ping(ctx)
+}
+
+// inTx runs fn in one transaction: every state change is all or nothing.
+func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, s.pool, fn)
+}
+
+// interpretError turns driver errors into the package's sentinels, keeping the
+// original for logs but never for clients.
+func interpretError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ErrNotFound
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "23505": // unique_violation
+			return fmt.Errorf("%w: %s", ErrConflict, pgErr.ConstraintName)
+		case "23503": // foreign_key_violation
+			return fmt.Errorf("%w: %s", ErrReference, pgErr.ConstraintName)
+		case "40001": // serialization_failure
+			return fmt.Errorf("%w: concurrent update", ErrConflict)
+		}
+	}
+	return err
+}
