@@ -68,7 +68,7 @@ func start() (*harness, error) {
 		}
 		cluster, err := pgcluster.Start(ctx, pgcluster.Config{
 			DataDir: dir,
-			Logger:  slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+			Logger:  testLogger(),
 		})
 		if err != nil {
 			os.RemoveAll(dir)
@@ -106,6 +106,15 @@ func start() (*harness, error) {
 		stop()
 	}
 	return h, nil
+}
+
+// testLogger shows the test cluster's own log only when NARA_TEST_PGLOG is
+// set: tests provoke errors on purpose, and PostgreSQL logs each one.
+func testLogger() *slog.Logger {
+	if os.Getenv("NARA_TEST_PGLOG") == "" {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 func (h *harness) exec(ctx context.Context, sql string) error {

@@ -1,0 +1,69 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+
+	"github.com/nara-care/nara/store"
+)
+
+// TestEveryProcedureHasARule guards the declared authorization table: a new
+// RPC without a rule would be refused, which is safe but surprising.
+func TestEveryProcedureHasARule(t *testing.T) {
+	t.Parallel()
+	rules := procedureRules()
+	for _, name := range serviceNames() {
+		if strings.HasPrefix(name, "grpc.") {
+			continue
+		}
+		d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(name))
+		if err != nil {
+			t.Fatalf("service %s: %v", name, err)
+		}
+		methods := d.(protoreflect.ServiceDescriptor).Methods()
+		for i := 0; i < methods.Len(); i++ {
+			proc := fmt.Sprintf("/%s/%s", name, methods.Get(i).Name())
+			if _, ok := rules[proc]; !ok {
+				t.Errorf("procedure %s has no authorization rule", proc)
+			}
+		}
+	}
+}
+
+func TestToConnect(t *testing.T) {
+	t.Parallel()
+	var logs strings.Builder
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	tests := []struct {
+		err      error
+		wantCode connect.Code
+		wantMsg  string
+	}{
+		{fmt.Errorf("load: %w", store.ErrNotFound), connect.CodeNotFound, "not found"},
+		{fmt.Errorf("%w: help_article_pkey", store.ErrConflict), connect.CodeAlreadyExists, "already exists"},
+		{fmt.Errorf("%w: the article is already retired", store.ErrPrecondition), connect.CodeFailedPrecondition, "the article is already retired"},
+		{fmt.Errorf("%w: help_article_version_category_slug_fkey", store.ErrReference), connect.CodeInvalidArgument, "the request refers to something that does not exist"},
+		{fail(connect.CodeNotFound, "no article %q", "x"), connect.CodeNotFound, `no article "x"`},
+		{failWith(errors.New("secret detail"), connect.CodeNotFound, "no article"), connect.CodeNotFound, "no article"},
+		{context.DeadlineExceeded, connect.CodeDeadlineExceeded, "request took too long"},
+		{errors.New(`ERROR: relation "help_article" does not exist (SQLSTATE 42P01)`), connect.CodeInternal, internalMessage},
+	}
+	for _, tt := range tests {
+		got := toConnect(context.Background(), logger, "/x.v1.S/M", tt.err)
+		var ce *connect.Error
+		if !errors.As(got, &ce) || ce.Code() != tt.wantCode || ce.Message() != tt.wantMsg {
+			t.Errorf("toConnect(%v) got %v, want %v %q", tt.err, got, tt.wantCode, tt.wantMsg)
+		}
+	}
+	if !strings.Contains(logs.String(), "SQLSTATE 42P01") {
+		t.Errorf("the unexpected error was not logged: %s", logs.String())
+	}
+}
