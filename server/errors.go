@@ -12,7 +12,6 @@ import (
 	"github.com/nara-care/nara/store"
 )
 
-
 // publicError is an error whose message was written for the client. Its
 // cause, if any, goes to the log only.
 type publicError struct {

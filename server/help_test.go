@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"buf.build/go/protovalidate"
 	validatepb "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	"buf.build/go/protovalidate"
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/proto"
 

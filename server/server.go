@@ -154,4 +154,3 @@ func NewHTTPServer(addr string, h http.Handler) *http.Server {
 		MaxHeaderBytes: 64 << 10,
 	}
 }
-

@@ -41,7 +41,7 @@ type env struct {
 	// client speaks HTTP/1.1 (Connect, gRPC-Web); h2c speaks HTTP/2 without
 	// TLS (gRPC, streaming).
 	client, h2c *http.Client
-	logs   *lockedWriter
+	logs        *lockedWriter
 }
 
 func setup(t *testing.T) *env {

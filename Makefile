@@ -1,0 +1,73 @@
+# Nära — the front door. `make help` lists every target.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+GO            ?= go
+TOOLS_BIN     := $(CURDIR)/tools/node_modules/.bin
+BUF           := $(TOOLS_BIN)/buf
+GOLANGCI_LINT_VERSION := v2.15.0
+GOBIN         ?= $(shell $(GO) env GOPATH)/bin
+GOLANGCI_LINT := $(GOBIN)/golangci-lint
+# buf breaking compares the API with this git ref (installed apps keep old builds).
+BREAKING_AGAINST ?= .git\#branch=main
+NARA_ADDR     ?= 127.0.0.1:8080
+
+.PHONY: help
+help: ## List every target with what it does.
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: deps
+deps: ## Install the OS packages the server and tests need (PostgreSQL; Debian/Ubuntu).
+	./scripts/install-deps.sh
+
+$(BUF): tools/package.json tools/package-lock.json
+	cd tools && npm ci --no-audit --no-fund
+	@touch $(BUF)
+
+.PHONY: tools
+tools: $(BUF) ## Install the pinned code-generation tools (buf, protoc-gen-es).
+
+.PHONY: generate
+generate: $(BUF) ## Regenerate gen/ and the SDKs from api/.
+	./scripts/protovalidate-proto.sh
+	$(BUF) generate
+	$(BUF) format -w
+
+.PHONY: checkgenerate
+checkgenerate: generate ## Fail if generated code is not what `make generate` writes.
+	@if [ -n "$$(git status --porcelain -- gen sdk api)" ]; then \
+		echo "generated code is stale; run make generate and commit:"; \
+		git status --porcelain -- gen sdk api; git --no-pager diff --stat -- gen sdk api; exit 1; fi
+
+$(GOLANGCI_LINT):
+	GOFLAGS=-buildvcs=false $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
+.PHONY: lint
+lint: $(BUF) $(GOLANGCI_LINT) ## go vet, golangci-lint, buf lint, buf format and buf breaking.
+	./scripts/protovalidate-proto.sh
+	$(GO) vet ./...
+	$(GOLANGCI_LINT) run ./...
+	$(BUF) lint
+	$(BUF) format --diff --exit-code
+	@if git rev-parse --verify -q main >/dev/null; then $(BUF) breaking --against '$(BREAKING_AGAINST)'; fi
+
+.PHONY: test
+test: ## Run every test (Go against a real PostgreSQL).
+	./scripts/install-deps.sh --check
+	$(GO) test -count=1 ./...
+
+.PHONY: run
+run: ## Run the server with an embedded PostgreSQL and demo data on NARA_ADDR (default 127.0.0.1:8080).
+	./scripts/install-deps.sh
+	$(GO) run ./cmd/nara serve --demo --addr $(NARA_ADDR)
+
+.PHONY: build
+build: ## Build bin/nara.
+	$(GO) build -o bin/nara ./cmd/nara
+
+.PHONY: bench
+bench: ## Run every benchmark under bench/ and write figures to bench/results/.
+	./bench/run.sh
+
+# The client SDKs' own targets (sdk-*) live beside them.
+-include sdk/sdk.mk
