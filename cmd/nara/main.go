@@ -20,6 +20,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"syscall"
 	"time"
 	_ "time/tzdata" // support hours are kept in Europe/Stockholm on any host
@@ -51,11 +52,21 @@ type settings struct {
 	databaseURL string
 	demo        bool
 	logLevel    string
+	searchCache int
 }
 
 func env(name, def string) string {
 	if v, ok := os.LookupEnv(name); ok {
 		return v
+	}
+	return def
+}
+
+func envInt(name string, def int) int {
+	if v, ok := os.LookupEnv(name); ok {
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
 	}
 	return def
 }
@@ -69,6 +80,7 @@ func parseSettings(cmd string, args []string, stderr io.Writer) (settings, error
 	fs.StringVar(&s.databaseURL, "database-url", env("DATABASE_URL", ""), "an existing PostgreSQL; empty starts an embedded cluster in the data folder (DATABASE_URL)")
 	fs.BoolVar(&s.demo, "demo", env("NARA_DEMO", "") == "true", "load demo data: a region's care units and the FAQ in Swedish and English (NARA_DEMO=true)")
 	fs.StringVar(&s.logLevel, "log-level", env("NARA_LOG_LEVEL", "info"), "debug, info, warn or error (NARA_LOG_LEVEL)")
+	fs.IntVar(&s.searchCache, "search-cache-size", envInt("NARA_SEARCH_CACHE_SIZE", 10_000), "FAQ search results cached per replica; -1 disables (NARA_SEARCH_CACHE_SIZE)")
 	err := fs.Parse(args)
 	return s, err
 }
@@ -173,7 +185,7 @@ func openDatabase(ctx context.Context, s settings, logger *slog.Logger) (*pgxpoo
 func serve(ctx context.Context, s settings, logger *slog.Logger, st *store.Store) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	srv, err := server.New(server.Config{Version: version}, logger, st, nil, reg)
+	srv, err := server.New(server.Config{Version: version, SearchCacheSize: s.searchCache}, logger, st, nil, reg)
 	if err != nil {
 		return err
 	}
