@@ -51,8 +51,8 @@ type data struct {
 	} `json:"providers"`
 	Units []struct {
 		HSAID, Provider, Name, Street, PostalCode, City, Municipality, Phone string
-		Lat                                                                 float64 `json:"lat"`
-		Lon                                                                 float64 `json:"lon"`
+		Lat                                                                  float64 `json:"lat"`
+		Lon                                                                  float64 `json:"lon"`
 	} `json:"units"`
 }
 

@@ -114,7 +114,7 @@ func (h *helpService) listen(ctx context.Context) error {
 		clear(h.searches)
 		h.mu.Unlock()
 		if ctx.Err() != nil {
-			return nil
+			return nil //nolint:nilerr // the listener ends with ctx; that is a clean stop
 		}
 		h.logger.Warn("help content listener stopped; retrying", slog.String("error", err.Error()))
 		select {

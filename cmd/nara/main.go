@@ -91,8 +91,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	cmd := args[0]
 	if cmd == "version" {
-		fmt.Fprintln(stdout, version)
-		return nil
+		_, err := fmt.Fprintln(stdout, version)
+		return err
 	}
 	if cmd != "serve" && cmd != "migrate" {
 		return fmt.Errorf("unknown command %q; use serve, migrate or version", cmd)
@@ -210,6 +210,8 @@ func serve(ctx context.Context, s settings, logger *slog.Logger, st *store.Store
 	if err := httpServer.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}
-	<-background
+	if err := <-background; err != nil {
+		logger.Warn("background work stopped with an error", slog.String("error", err.Error()))
+	}
 	return nil
 }
