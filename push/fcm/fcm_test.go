@@ -1,0 +1,495 @@
+package fcm_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nara-care/nara/push/fcm"
+	"github.com/nara-care/nara/push/fcmfake"
+)
+
+// env is the real sender wired to a fake FCM over loopback HTTP, authenticated through the
+// fake's token_uri.
+type env struct {
+	fake   *fcmfake.Server
+	sender *fcm.Sender
+	saPath string
+}
+
+func setup(t *testing.T) *env {
+	t.Helper()
+	fake, err := fcmfake.Start(fcmfake.Config{})
+	if err != nil {
+		t.Fatalf("fcmfake.Start: %v", err)
+	}
+	t.Cleanup(func() { _ = fake.Close() })
+	saPath := filepath.Join(t.TempDir(), "service-account.json")
+	if err := fake.WriteServiceAccount(saPath); err != nil {
+		t.Fatalf("WriteServiceAccount: %v", err)
+	}
+	sender, err := fcm.New(t.Context(), fcm.Config{
+		CredentialsFile: saPath,
+		Endpoint:        fake.Endpoint(),
+		WebBaseURL:      "https://nara.test",
+	})
+	if err != nil {
+		t.Fatalf("fcm.New: %v", err)
+	}
+	return &env{fake: fake, sender: sender, saPath: saPath}
+}
+
+// describe renders an Outcome for comparison and failure messages, leaving out the error text.
+func describe(o fcm.Outcome) string {
+	switch o := o.(type) {
+	case fcm.Delivered:
+		return "Delivered"
+	case fcm.TokenGone:
+		return fmt.Sprintf("TokenGone(%s)", o.Reason)
+	case fcm.Retry:
+		return fmt.Sprintf("Retry(%v, %s)", o.After, o.Reason)
+	case fcm.Permanent:
+		return fmt.Sprintf("Permanent(%s)", o.Reason)
+	case nil:
+		return "nil"
+	}
+	return fmt.Sprintf("unknown %T", o)
+}
+
+func errOf(o fcm.Outcome) error {
+	switch o := o.(type) {
+	case fcm.TokenGone:
+		return o.Err
+	case fcm.Retry:
+		return o.Err
+	case fcm.Permanent:
+		return o.Err
+	}
+	return nil
+}
+
+func reminder() fcm.Notice {
+	return fcm.Notice{
+		Title:    "Påminnelse",
+		Body:     "Du har en bokad tid i morgon.",
+		Link:     "/appointments/a-1",
+		ID:       "a-1",
+		Category: fcm.CategoryReminder,
+	}
+}
+
+func TestSendDeliversPayload(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	if n := e.fake.TokenRequests(); n != 0 {
+		t.Fatalf("TokenRequests() = %d before any send, want 0", n)
+	}
+
+	badge := 3
+	callIn := fcm.Notice{
+		Title:    "Det är dags för ditt videobesök",
+		Body:     "Tryck för att ansluta.",
+		Link:     "/visits/v-1",
+		ID:       "v-1",
+		Thread:   "visit-v-1",
+		Category: fcm.CategoryCallIn,
+		Badge:    &badge,
+	}
+	start := time.Now()
+	out, err := e.sender.Send(t.Context(), "dev-ios:APA91b_1", callIn)
+	if err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	d, ok := out.(fcm.Delivered)
+	if !ok {
+		t.Fatalf("Send = %s (%v), want Delivered", describe(out), errOf(out))
+	}
+	if !strings.HasPrefix(d.Name, "projects/"+fcmfake.DefaultProjectID+"/messages/") {
+		t.Errorf("Delivered.Name = %q, want projects/%s/messages/ID", d.Name, fcmfake.DefaultProjectID)
+	}
+	if n := e.fake.TokenRequests(); n < 1 {
+		t.Errorf("TokenRequests() = %d, want the access token fetched from the fake's token_uri", n)
+	}
+	if e.fake.CountFor("dev-ios:APA91b_1") != 1 {
+		t.Fatalf("CountFor = %d, want 1", e.fake.CountFor("dev-ios:APA91b_1"))
+	}
+
+	m := e.fake.Messages()[0].Message
+	aps, _ := m.APNS.Payload["aps"].(map[string]any)
+	if aps == nil {
+		t.Fatalf("APNs payload has no aps dictionary: %v", m.APNS.Payload)
+	}
+	exp, _ := strconv.ParseInt(m.APNS.Headers["apns-expiration"], 10, 64)
+	wantExp := start.Add(10 * time.Minute).Unix()
+	if exp < wantExp-5 || exp > wantExp+5 {
+		t.Errorf("apns-expiration = %d, want about %d (ten minutes ahead)", exp, wantExp)
+	}
+	checks := []struct {
+		what string
+		got  any
+		want any
+	}{
+		{"notification title", m.Notification.Title, callIn.Title},
+		{"notification body", m.Notification.Body, callIn.Body},
+		{"data category", m.Data["category"], "call_in"},
+		{"data link", m.Data["link"], "/visits/v-1"},
+		{"data id", m.Data["id"], "v-1"},
+		{"android priority", m.Android.Priority, "high"},
+		{"android ttl", m.Android.TTL, "600s"},
+		{"android collapse key", m.Android.CollapseKey, "visit-v-1"},
+		{"android channel", m.Android.Notification.ChannelID, "call_in"},
+		{"android tag", m.Android.Notification.Tag, "visit-v-1"},
+		{"android visibility", m.Android.Notification.Visibility, "PRIVATE"},
+		{"android notification priority", m.Android.Notification.NotificationPriority, "PRIORITY_HIGH"},
+		{"apns-priority", m.APNS.Headers["apns-priority"], "10"},
+		{"apns-push-type", m.APNS.Headers["apns-push-type"], "alert"},
+		{"apns-collapse-id", m.APNS.Headers["apns-collapse-id"], "visit-v-1"},
+		{"aps thread-id", aps["thread-id"], "visit-v-1"},
+		{"aps category", aps["category"], "call_in"},
+		{"aps sound", aps["sound"], "default"},
+		{"aps badge", aps["badge"], float64(3)},
+		{"aps interruption-level", aps["interruption-level"], "time-sensitive"},
+		{"apns link", m.APNS.Payload["link"], "/visits/v-1"},
+		{"apns id", m.APNS.Payload["id"], "v-1"},
+		{"webpush link", m.Webpush.FCMOptions.Link, "https://nara.test/visits/v-1"},
+		{"webpush urgency", m.Webpush.Headers["Urgency"], "high"},
+		{"webpush ttl", m.Webpush.Headers["TTL"], "600"},
+		{"webpush requireInteraction", m.Webpush.Notification["requireInteraction"], true},
+		{"webpush tag", m.Webpush.Notification["tag"], "visit-v-1"},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %#v, want %#v", c.what, c.got, c.want)
+		}
+	}
+
+	// A reminder is routine: normal priority, its own channel, no expiry, no time-sensitive alert.
+	if out, err := e.sender.Send(t.Context(), "dev-android-1", reminder()); err != nil || describe(out) != "Delivered" {
+		t.Fatalf("Send(reminder) = %s, %v; want Delivered", describe(out), err)
+	}
+	r := e.fake.Messages()[1].Message
+	raps, _ := r.APNS.Payload["aps"].(map[string]any)
+	routine := []struct {
+		what string
+		got  any
+		want any
+	}{
+		{"android priority", r.Android.Priority, "normal"},
+		{"android channel", r.Android.Notification.ChannelID, "reminder"},
+		{"android ttl", r.Android.TTL, ""},
+		{"apns-priority", r.APNS.Headers["apns-priority"], "5"},
+		{"apns-expiration", r.APNS.Headers["apns-expiration"], ""},
+		{"aps interruption-level", raps["interruption-level"], nil},
+		{"webpush urgency", r.Webpush.Headers["Urgency"], "normal"},
+	}
+	for _, c := range routine {
+		if c.got != c.want {
+			t.Errorf("reminder %s = %#v, want %#v", c.what, c.got, c.want)
+		}
+	}
+}
+
+// TestSendOutcomes checks that each of FCM's answers, as the real SDK receives it over HTTP,
+// becomes the Outcome the caller must act on.
+func TestSendOutcomes(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+
+	tests := []struct {
+		name     string
+		arrange  func(f *fcmfake.Server, token string)
+		want     string
+		attempts int64 // requests the fake answered for the token, SDK retries included
+	}{
+		{
+			name:    "dead token",
+			arrange: func(f *fcmfake.Server, tok string) { f.MarkDead(tok) },
+			want:    "TokenGone(UNREGISTERED)",
+		},
+		{
+			name:    "unregistered",
+			arrange: func(f *fcmfake.Server, tok string) { f.FailNext(tok, fcmfake.Unregistered, 1, 0) },
+			want:    "TokenGone(UNREGISTERED)",
+		},
+		{
+			name:    "quota exceeded with Retry-After",
+			arrange: func(f *fcmfake.Server, tok string) { f.FailNext(tok, fcmfake.QuotaExceeded, 1, 30*time.Second) },
+			want:    "Retry(30s, QUOTA_EXCEEDED)",
+		},
+		{
+			name:    "quota exceeded without Retry-After",
+			arrange: func(f *fcmfake.Server, tok string) { f.FailNext(tok, fcmfake.QuotaExceeded, 1, 0) },
+			want:    "Retry(1m0s, QUOTA_EXCEEDED)",
+		},
+		{
+			name:    "project quota, which IsQuotaExceeded misses",
+			arrange: func(f *fcmfake.Server, tok string) { f.FailNext(tok, fcmfake.ProjectQuotaExceeded, 1, 17*time.Second) },
+			want:    "Retry(17s, RESOURCE_EXHAUSTED)",
+		},
+		{
+			// A Retry-After beyond the SDK's two-minute cap makes it give up at once.
+			name:    "unavailable for longer than the SDK waits",
+			arrange: func(f *fcmfake.Server, tok string) { f.FailNext(tok, fcmfake.Unavailable, 1, 5*time.Minute) },
+			want:    "Retry(5m0s, UNAVAILABLE)",
+		},
+		{
+			// The SDK retries a 503 by itself; a short outage never reaches the caller.
+			name:     "unavailable briefly",
+			arrange:  func(f *fcmfake.Server, tok string) { f.FailNext(tok, fcmfake.Unavailable, 1, 0) },
+			want:     "Delivered",
+			attempts: 1,
+		},
+		{
+			name:    "internal",
+			arrange: func(f *fcmfake.Server, tok string) { f.FailNext(tok, fcmfake.Internal, 1, 0) },
+			want:    "Retry(0s, INTERNAL)",
+		},
+		{
+			name:    "invalid argument",
+			arrange: func(f *fcmfake.Server, tok string) { f.FailNext(tok, fcmfake.InvalidArgument, 1, 0) },
+			want:    "Permanent(INVALID_ARGUMENT)",
+		},
+		{
+			name:    "sender id mismatch",
+			arrange: func(f *fcmfake.Server, tok string) { f.FailNext(tok, fcmfake.SenderIDMismatch, 1, 0) },
+			want:    "Permanent(SENDER_ID_MISMATCH)",
+		},
+		{
+			name:    "third-party auth error",
+			arrange: func(f *fcmfake.Server, tok string) { f.FailNext(tok, fcmfake.ThirdPartyAuthError, 1, 0) },
+			want:    "Permanent(THIRD_PARTY_AUTH_ERROR)",
+		},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			token := fmt.Sprintf("outcome-%d", i)
+			tt.arrange(e.fake, token)
+			out, err := e.sender.Send(t.Context(), token, reminder())
+			if err != nil {
+				t.Fatalf("Send: %v", err)
+			}
+			if got := describe(out); got != tt.want {
+				t.Fatalf("Send = %s (%v), want %s", got, errOf(out), tt.want)
+			}
+			if tt.want != "Delivered" && errOf(out) == nil {
+				t.Errorf("%s carries no Err to log", tt.want)
+			}
+			if got := e.fake.CountFor(token); got != tt.attempts {
+				t.Errorf("CountFor = %d, want %d", got, tt.attempts)
+			}
+		})
+	}
+}
+
+func TestSendMulticast(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+
+	tokens := make([]string, fcm.MaxMulticast)
+	for i := range tokens {
+		tokens[i] = fmt.Sprintf("multi-%03d", i)
+		if i%10 == 3 {
+			e.fake.MarkDead(tokens[i])
+		}
+	}
+	e.fake.FailNext(tokens[7], fcmfake.QuotaExceeded, 1, 45*time.Second)
+	e.fake.FailNext(tokens[8], fcmfake.InvalidArgument, 1, 0)
+
+	outs, err := e.sender.SendMulticast(t.Context(), tokens, reminder())
+	if err != nil {
+		t.Fatalf("SendMulticast: %v", err)
+	}
+	if len(outs) != len(tokens) {
+		t.Fatalf("SendMulticast returned %d outcomes for %d tokens", len(outs), len(tokens))
+	}
+	delivered := 0
+	for i, o := range outs {
+		want := "Delivered"
+		switch {
+		case i%10 == 3:
+			want = "TokenGone(UNREGISTERED)"
+		case i == 7:
+			want = "Retry(45s, QUOTA_EXCEEDED)"
+		case i == 8:
+			want = "Permanent(INVALID_ARGUMENT)"
+		}
+		if got := describe(o); got != want {
+			t.Errorf("outcome for %s = %s, want %s", tokens[i], got, want)
+		}
+		if d, ok := o.(fcm.Delivered); ok {
+			delivered++
+			if d.Name == "" {
+				t.Errorf("outcome for %s has no message name", tokens[i])
+			}
+		}
+	}
+	if want := len(tokens) - len(tokens)/10 - 2; delivered != want || e.fake.Count() != int64(want) {
+		t.Errorf("delivered %d, fake counted %d; want %d", delivered, e.fake.Count(), want)
+	}
+}
+
+func TestSendRejectsCallerMistakes(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+
+	long := strings.Repeat("x", 65)
+	neg := -1
+	tooMany := make([]string, fcm.MaxMulticast+1)
+	for i := range tooMany {
+		tooMany[i] = "t" + strconv.Itoa(i)
+	}
+	tests := []struct {
+		name   string
+		tokens []string // nil means Send to "tok"
+		multi  bool
+		notice func(n *fcm.Notice)
+	}{
+		{name: "empty token", tokens: []string{""}},
+		{name: "no title", notice: func(n *fcm.Notice) { n.Title = " " }},
+		{name: "absolute link", notice: func(n *fcm.Notice) { n.Link = "https://evil.example/x" }},
+		{name: "protocol-relative link", notice: func(n *fcm.Notice) { n.Link = "//evil.example/x" }},
+		{name: "relative link", notice: func(n *fcm.Notice) { n.Link = "visits/1" }},
+		{name: "thread too long", notice: func(n *fcm.Notice) { n.Thread = long }},
+		{name: "unknown category", notice: func(n *fcm.Notice) { n.Category = "lab_result" }},
+		{name: "negative badge", notice: func(n *fcm.Notice) { n.Badge = &neg }},
+		{name: "text too long", notice: func(n *fcm.Notice) { n.Body = strings.Repeat("å", 1100) }},
+		{name: "multicast without tokens", multi: true},
+		{name: "multicast over the limit", multi: true, tokens: tooMany},
+		{name: "multicast with an empty token", multi: true, tokens: []string{"a", ""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			n := reminder()
+			if tt.notice != nil {
+				tt.notice(&n)
+			}
+			var err error
+			if tt.multi {
+				_, err = e.sender.SendMulticast(t.Context(), tt.tokens, n)
+			} else {
+				token := "tok"
+				if tt.tokens != nil {
+					token = tt.tokens[0]
+				}
+				_, err = e.sender.Send(t.Context(), token, n)
+			}
+			if !errors.Is(err, fcm.ErrInvalid) {
+				t.Errorf("err = %v, want one wrapping ErrInvalid", err)
+			}
+		})
+	}
+	t.Cleanup(func() {
+		if n := e.fake.Count() + e.fake.Rejected(); n != 0 {
+			t.Errorf("the fake saw %d sends, want none", n)
+		}
+	})
+}
+
+func TestSendExpired(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+
+	n := reminder()
+	n.Expires = time.Now().Add(-time.Minute)
+	out, err := e.sender.Send(t.Context(), "tok", n)
+	if err != nil || describe(out) != "Permanent(EXPIRED)" {
+		t.Errorf("Send(expired) = %s, %v; want Permanent(EXPIRED)", describe(out), err)
+	}
+	outs, err := e.sender.SendMulticast(t.Context(), []string{"a", "b"}, n)
+	if err != nil || len(outs) != 2 || describe(outs[1]) != "Permanent(EXPIRED)" {
+		t.Errorf("SendMulticast(expired) = %v, %v; want two Permanent(EXPIRED)", outs, err)
+	}
+	if e.fake.Count()+e.fake.Rejected() != 0 {
+		t.Errorf("an expired notice reached FCM")
+	}
+
+	n.Expires = time.Now().Add(90 * time.Second)
+	if out, err := e.sender.Send(t.Context(), "tok", n); err != nil || describe(out) != "Delivered" {
+		t.Fatalf("Send(expires soon) = %s, %v; want Delivered", describe(out), err)
+	}
+	if ttl := e.fake.Messages()[0].Message.Android.TTL; ttl != "89s" && ttl != "90s" {
+		t.Errorf("android ttl = %q, want about 90s", ttl)
+	}
+}
+
+// TestSendUnreachable checks that a send FCM never answered is worth retrying.
+func TestSendUnreachable(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+
+	// Port 1 on loopback refuses connections; the SDK would retry with back-off for seconds, so
+	// the caller's deadline ends it.
+	sender, err := fcm.New(t.Context(), fcm.Config{CredentialsFile: e.saPath, Endpoint: "http://127.0.0.1:1/v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	out, err := sender.Send(ctx, "tok", reminder())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := describe(out); got != "Retry(0s, TRANSPORT)" {
+		t.Errorf("Send to an unreachable endpoint = %s (%v), want Retry(0s, TRANSPORT)", got, errOf(out))
+	}
+}
+
+func TestNew(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	userCreds := write("user.json", `{"type":"authorized_user","client_id":"x","client_secret":"y","refresh_token":"z"}`)
+	noProject := write("noproject.json", `{"type":"service_account","client_email":"a@b.iam.gserviceaccount.com","private_key":"k"}`)
+	notJSON := write("broken.json", `{"type":`)
+
+	tests := []struct {
+		name    string
+		cfg     fcm.Config
+		wantErr string
+		project string
+	}{
+		{name: "fake", cfg: fcm.Config{CredentialsFile: e.saPath, Endpoint: e.fake.Endpoint() + "/"}, project: fcmfake.DefaultProjectID},
+		{name: "project override", cfg: fcm.Config{CredentialsFile: e.saPath, ProjectID: "other-project"}, project: "other-project"},
+		{name: "no file", cfg: fcm.Config{}, wantErr: "CredentialsFile is required"},
+		{name: "missing file", cfg: fcm.Config{CredentialsFile: filepath.Join(dir, "nope.json")}, wantErr: "read credentials"},
+		{name: "not JSON", cfg: fcm.Config{CredentialsFile: notJSON}, wantErr: "not JSON"},
+		{name: "user credentials", cfg: fcm.Config{CredentialsFile: userCreds}, wantErr: `"authorized_user" credential`},
+		{name: "no project", cfg: fcm.Config{CredentialsFile: noProject}, wantErr: "no project id"},
+		{name: "endpoint scheme", cfg: fcm.Config{CredentialsFile: e.saPath, Endpoint: "ftp://fcm.example/v1"}, wantErr: "must use http or https"},
+		{name: "endpoint not absolute", cfg: fcm.Config{CredentialsFile: e.saPath, Endpoint: "/v1"}, wantErr: "not an absolute URL"},
+		{name: "web base not https", cfg: fcm.Config{CredentialsFile: e.saPath, WebBaseURL: "http://nara.test"}, wantErr: "must use https"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, err := fcm.New(t.Context(), tt.cfg)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("New() error = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("New() error = %v", err)
+			}
+			if s.ProjectID() != tt.project {
+				t.Errorf("ProjectID() = %q, want %q", s.ProjectID(), tt.project)
+			}
+		})
+	}
+}
