@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nara-care/nara/identity/pnr"
 	"github.com/nara-care/nara/store"
 )
 
@@ -56,9 +57,52 @@ type data struct {
 	} `json:"units"`
 }
 
+// Families are the demo's custody relations between BankID simulator test
+// users: guardian's personal number → children's. Anna Provsson can act for
+// Lilla Barnsson (born 2020).
+func Families() map[string][]string {
+	return map[string][]string{"198507099805": {"202012129892"}}
+}
+
+// people are the demo persons known before anyone logs in: the families.
+var people = map[string][2]string{
+	"198507099805": {"Anna", "Provsson"},
+	"202012129892": {"Lilla", "Barnsson"},
+}
+
 // Seed loads the demo region. It is idempotent: articles that already exist
 // are left as editors made them.
-func Seed(ctx context.Context, st *store.Store) error {
+func Seed(ctx context.Context, st *store.Store, protector *pnr.Protector) error {
+	if err := seedHelp(ctx, st); err != nil {
+		return err
+	}
+	ids := map[string]string{}
+	for digits, name := range people {
+		n, err := pnr.ParseDigits(digits)
+		if err != nil {
+			return err
+		}
+		sealed, err := protector.Seal(n, nil)
+		if err != nil {
+			return err
+		}
+		p, err := st.PersonUpsert(ctx, protector.Lookup(n), sealed, name[0], name[1], n.BirthDate())
+		if err != nil {
+			return err
+		}
+		ids[digits] = p.ID
+	}
+	for guardian, children := range Families() {
+		for _, child := range children {
+			if err := st.GuardianshipAdd(ctx, ids[guardian], ids[child]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func seedHelp(ctx context.Context, st *store.Store) error {
 	var d data
 	if err := json.Unmarshal(content, &d); err != nil {
 		return fmt.Errorf("demo content: %w", err)

@@ -10,6 +10,8 @@ import (
 
 	"github.com/nara-care/nara/access"
 	"github.com/nara-care/nara/gen/nara/app/v1/appv1connect"
+	"github.com/nara-care/nara/gen/nara/auth/v1/authv1connect"
+	"github.com/nara-care/nara/gen/nara/patient/v1/patientv1connect"
 	"github.com/nara-care/nara/gen/nara/help/v1/helpv1connect"
 )
 
@@ -17,11 +19,20 @@ import (
 type rule struct {
 	// public RPCs need no login.
 	public bool
-	// roles lists who may call a non-public RPC; any one suffices.
+	// roles lists who may call a non-public RPC; any one suffices. Empty
+	// means any logged-in user.
 	roles []access.Role
+	// care requires a selected care assignment that allows care of
+	// patients today.
+	care bool
 }
 
-var publicRule = rule{public: true}
+var (
+	publicRule   = rule{public: true}
+	loggedInRule = rule{}
+	// clinicalRule is for RPCs that touch patient data as a clinician.
+	clinicalRule = rule{roles: []access.Role{access.RoleClinician}, care: true}
+)
 
 func anyOf(roles ...access.Role) rule { return rule{roles: roles} }
 
@@ -44,6 +55,26 @@ func procedureRules() map[string]rule {
 		helpv1connect.HelpAdminServiceRetireArticleProcedure:       helpEditors,
 		helpv1connect.HelpAdminServiceListArticleVersionsProcedure: helpEditors,
 		helpv1connect.HelpAdminServiceListAllArticlesProcedure:     helpEditors,
+
+		authv1connect.CitizenAuthServiceStartLoginProcedure:  publicRule,
+		authv1connect.CitizenAuthServiceWatchLoginProcedure:  publicRule,
+		authv1connect.CitizenAuthServicePollLoginProcedure:   publicRule,
+		authv1connect.CitizenAuthServiceCancelLoginProcedure: publicRule,
+
+		authv1connect.ClinicianAuthServiceStartStaffLoginProcedure:    publicRule,
+		authv1connect.ClinicianAuthServiceCompleteStaffLoginProcedure: publicRule,
+		authv1connect.ClinicianAuthServiceSelectAssignmentProcedure:   loggedInRule,
+
+		// The refresh token is the credential; no access token is needed.
+		authv1connect.SessionServiceRefreshSessionProcedure:    publicRule,
+		authv1connect.SessionServiceGetMeProcedure:             loggedInRule,
+		authv1connect.SessionServiceListSessionsProcedure:      loggedInRule,
+		authv1connect.SessionServiceSignOutProcedure:           loggedInRule,
+		authv1connect.SessionServiceSignOutEverywhereProcedure: loggedInRule,
+
+		authv1connect.AccessLogServiceListMyAccessLogProcedure: anyOf(access.RoleCitizen),
+
+		patientv1connect.PatientServiceFindPatientProcedure: clinicalRule,
 	}
 }
 
@@ -52,10 +83,11 @@ func procedureRules() map[string]rule {
 type authzInterceptor struct {
 	auth  Authenticator
 	rules map[string]rule
+	now   func() time.Time
 }
 
-func newAuthzInterceptor(auth Authenticator, rules map[string]rule) *authzInterceptor {
-	return &authzInterceptor{auth: auth, rules: rules}
+func newAuthzInterceptor(auth Authenticator, rules map[string]rule, now func() time.Time) *authzInterceptor {
+	return &authzInterceptor{auth: auth, rules: rules, now: now}
 }
 
 func (a *authzInterceptor) authorize(ctx context.Context, procedure string, header http.Header) (context.Context, error) {
@@ -83,8 +115,13 @@ func (a *authzInterceptor) authorize(ctx context.Context, procedure string, head
 	if !authenticated {
 		return ctx, connect.NewError(connect.CodeUnauthenticated, errors.New("log in to do this"))
 	}
-	if !p.Has(r.roles...) {
+	if len(r.roles) > 0 && !p.Has(r.roles...) {
 		return ctx, connect.NewError(connect.CodePermissionDenied, errors.New("your role does not allow this operation"))
+	}
+	if r.care {
+		if err := p.Assignment.AllowsCare(a.now()); err != nil {
+			return ctx, connect.NewError(connect.CodePermissionDenied, err)
+		}
 	}
 	return ctx, nil
 }

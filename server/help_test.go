@@ -202,11 +202,11 @@ func TestHelpAdminAuthorization(t *testing.T) {
 		want connect.Code
 	}{
 		{"anonymous", nil, connect.CodeUnauthenticated},
-		{"citizen", []connect.ClientOption{roles(access.RoleCitizen)}, connect.CodePermissionDenied},
-		{"first line", []connect.ClientOption{roles(access.RoleSupportFirstLine)}, connect.CodePermissionDenied},
-		{"clinician", []connect.ClientOption{roles(access.RoleClinician)}, connect.CodePermissionDenied},
-		{"second line", []connect.ClientOption{roles(access.RoleSupportSecondLine)}, 0},
-		{"region admin", []connect.ClientOption{roles(access.RoleRegionAdmin)}, 0},
+		{"citizen", []connect.ClientOption{e.citizen(t, anna)}, connect.CodePermissionDenied},
+		{"first line", []connect.ClientOption{e.roles(t, access.RoleSupportFirstLine)}, connect.CodePermissionDenied},
+		{"clinician", []connect.ClientOption{e.roles(t, access.RoleClinician)}, connect.CodePermissionDenied},
+		{"second line", []connect.ClientOption{e.roles(t, access.RoleSupportSecondLine)}, 0},
+		{"region admin", []connect.ClientOption{e.roles(t, access.RoleRegionAdmin)}, 0},
 	}
 	for _, tt := range tests {
 		c := helpv1connect.NewHelpAdminServiceClient(e.client, e.url, tt.opts...)
@@ -221,7 +221,7 @@ func TestHelpEditorialFlow(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	ctx := context.Background()
-	admin := helpv1connect.NewHelpAdminServiceClient(e.client, e.url, roles(access.RoleSupportSecondLine))
+	admin := helpv1connect.NewHelpAdminServiceClient(e.client, e.url, e.roles(t, access.RoleSupportSecondLine))
 	public := helpv1connect.NewHelpServiceClient(e.client, e.url)
 	content := &helpv1.ArticleContent{
 		CategorySlug:   "teknik",

@@ -18,6 +18,10 @@ import (
 	"github.com/nara-care/nara/access"
 	"github.com/nara-care/nara/gen/grpc/health/v1/healthv1connect"
 	"github.com/nara-care/nara/gen/nara/app/v1/appv1connect"
+	"github.com/nara-care/nara/gen/nara/auth/v1/authv1connect"
+	"github.com/nara-care/nara/gen/nara/patient/v1/patientv1connect"
+	"github.com/nara-care/nara/identity/pnr"
+	"github.com/nara-care/nara/identity/token"
 	"github.com/nara-care/nara/gen/nara/help/v1/helpv1connect"
 	"github.com/nara-care/nara/store"
 )
@@ -36,6 +40,27 @@ type Config struct {
 	// SearchCacheSize is how many FAQ search results are kept in memory per
 	// replica. Default 10 000; negative disables the cache.
 	SearchCacheSize int
+	// AccessTokenTTL is how long an access token is valid. Default 10 min.
+	AccessTokenTTL time.Duration
+	// CitizenSessionTTL is how long a citizen stays logged in on a device
+	// without logging in again. Default 30 days.
+	CitizenSessionTTL time.Duration
+	// StaffSessionTTL is the same for staff: a working day. Default 12 h.
+	StaffSessionTTL time.Duration
+	// Limits are the rate limits. Zero fields take their defaults.
+	Limits RateLimits
+}
+
+// RateLimits bound how often a caller may do costly or sensitive things.
+// They are counted in PostgreSQL, so they hold across replicas.
+type RateLimits struct {
+	// LoginStartsPerIPPerMinute bounds e-ID orders per client address.
+	// Default 30 (a household or office shares an address).
+	LoginStartsPerIPPerMinute int
+	// LoginsPerPersonPerHour bounds completed logins per person. Default 20.
+	LoginsPerPersonPerHour int
+	// RefreshesPerDevicePerHour bounds session refreshes per device. Default 120.
+	RefreshesPerDevicePerHour int
 }
 
 func (c *Config) setDefaults() {
@@ -51,6 +76,24 @@ func (c *Config) setDefaults() {
 	if c.SearchCacheSize == 0 {
 		c.SearchCacheSize = 10_000
 	}
+	if c.AccessTokenTTL == 0 {
+		c.AccessTokenTTL = 10 * time.Minute
+	}
+	if c.CitizenSessionTTL == 0 {
+		c.CitizenSessionTTL = 30 * 24 * time.Hour
+	}
+	if c.StaffSessionTTL == 0 {
+		c.StaffSessionTTL = 12 * time.Hour
+	}
+	if c.Limits.LoginStartsPerIPPerMinute == 0 {
+		c.Limits.LoginStartsPerIPPerMinute = 30
+	}
+	if c.Limits.LoginsPerPersonPerHour == 0 {
+		c.Limits.LoginsPerPersonPerHour = 20
+	}
+	if c.Limits.RefreshesPerDevicePerHour == 0 {
+		c.Limits.RefreshesPerDevicePerHour = 120
+	}
 }
 
 // Authenticator finds the principal of a request from its headers. It returns
@@ -60,55 +103,89 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, header http.Header) (access.Principal, bool, error)
 }
 
+// Deps are the server's collaborators. All are required but Registry and Now.
+type Deps struct {
+	Logger *slog.Logger
+	Store  *store.Store
+	// BankID is the BankID RP API client.
+	BankID BankID
+	// StaffIdP is the staff identity provider (OIDC).
+	StaffIdP StaffIdP
+	// Protector encrypts and hashes personal identity numbers.
+	Protector *pnr.Protector
+	// TokenKey signs access tokens; at least 32 bytes.
+	TokenKey []byte
+	// Registry receives the server's metrics; nil keeps them unregistered.
+	Registry prometheus.Registerer
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
 // Server is Nära's API. Build it with New and serve Handler.
 type Server struct {
 	cfg     Config
 	logger  *slog.Logger
 	store   *store.Store
-	auth    Authenticator
 	metrics *metrics
 	help    *helpService
 	mux     *http.ServeMux
 }
 
-// New builds the server. auth may be nil, in which case every request is
-// anonymous and only public RPCs succeed.
-func New(cfg Config, logger *slog.Logger, st *store.Store, auth Authenticator, reg prometheus.Registerer) (*Server, error) {
+// New builds the server.
+func New(cfg Config, d Deps) (*Server, error) {
 	cfg.setDefaults()
-	m, err := newMetrics(reg)
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	m, err := newMetrics(d.Registry)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := token.NewSigner(d.TokenKey, d.Now)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{
 		cfg:     cfg,
-		logger:  logger,
-		store:   st,
-		auth:    auth,
+		logger:  d.Logger,
+		store:   d.Store,
 		metrics: m,
 		mux:     http.NewServeMux(),
 	}
-	s.help = newHelpService(st, logger, cfg.SearchCacheSize)
+	s.help = newHelpService(d.Store, d.Logger, cfg.SearchCacheSize)
+	issuer := &sessionIssuer{
+		store: d.Store, signer: signer, protector: d.Protector, now: d.Now,
+		accessTTL: cfg.AccessTokenTTL, citizenSessionTTL: cfg.CitizenSessionTTL, staffSessionTTL: cfg.StaffSessionTTL,
+	}
+	staff := &clinicianAuthService{store: d.Store, logger: d.Logger, idp: d.StaffIdP, issuer: issuer, now: d.Now}
 
 	opts := connect.WithHandlerOptions(
 		connect.WithInterceptors(
 			s.metrics.interceptor(),
-			newErrorInterceptor(logger),
+			newErrorInterceptor(d.Logger),
 			newTimeoutInterceptor(cfg.RequestTimeout),
-			newAuthzInterceptor(auth, procedureRules()),
+			newAuthzInterceptor(issuer, procedureRules(), d.Now),
 			validate.NewInterceptor(),
 		),
 		connect.WithReadMaxBytes(int(cfg.MaxRequestBytes)),
 		connect.WithCompressMinBytes(1024),
 	)
 	s.mux.Handle(helpv1connect.NewHelpServiceHandler(s.help, opts))
-	s.mux.Handle(helpv1connect.NewHelpAdminServiceHandler(&helpAdminService{store: st, help: s.help}, opts))
+	s.mux.Handle(helpv1connect.NewHelpAdminServiceHandler(&helpAdminService{store: d.Store, help: s.help}, opts))
 	s.mux.Handle(appv1connect.NewAppServiceHandler(&appService{cfg: cfg}, opts))
+	s.mux.Handle(authv1connect.NewCitizenAuthServiceHandler(&citizenAuthService{
+		store: d.Store, logger: d.Logger, bankID: d.BankID, sessions: issuer, limits: cfg.Limits, now: d.Now,
+	}, opts))
+	s.mux.Handle(authv1connect.NewClinicianAuthServiceHandler(staff, opts))
+	s.mux.Handle(authv1connect.NewSessionServiceHandler(&sessionService{store: d.Store, issuer: issuer, staff: staff, limits: cfg.Limits}, opts))
+	s.mux.Handle(authv1connect.NewAccessLogServiceHandler(&accessLogService{store: d.Store, issuer: issuer}, opts))
+	s.mux.Handle(patientv1connect.NewPatientServiceHandler(&patientService{store: d.Store, protector: d.Protector, now: d.Now}, opts))
 
-	s.mux.Handle(healthv1connect.NewHealthHandler(&healthService{store: st}, connect.WithInterceptors(s.metrics.interceptor())))
+	s.mux.Handle(healthv1connect.NewHealthHandler(&healthService{store: d.Store}, connect.WithInterceptors(s.metrics.interceptor())))
 	reflector := grpcreflect.NewStaticReflector(serviceNames()...)
 	s.mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	s.mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
-	if g, ok := reg.(prometheus.Gatherer); ok {
+	if g, ok := d.Registry.(prometheus.Gatherer); ok {
 		s.mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
 	}
 	return s, nil
@@ -120,6 +197,11 @@ func serviceNames() []string {
 		helpv1connect.HelpServiceName,
 		helpv1connect.HelpAdminServiceName,
 		appv1connect.AppServiceName,
+		authv1connect.CitizenAuthServiceName,
+		authv1connect.ClinicianAuthServiceName,
+		authv1connect.SessionServiceName,
+		authv1connect.AccessLogServiceName,
+		patientv1connect.PatientServiceName,
 		healthv1connect.HealthName,
 	}
 }

@@ -2,38 +2,32 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/nara-care/nara/access"
 	"github.com/nara-care/nara/demo"
+	"github.com/nara-care/nara/identity/bankid"
+	"github.com/nara-care/nara/identity/bankid/bankidsim"
+	"github.com/nara-care/nara/identity/pnr"
+	"github.com/nara-care/nara/identity/token"
 	"github.com/nara-care/nara/server"
 	"github.com/nara-care/nara/store"
 	"github.com/nara-care/nara/store/storetest"
 )
 
-// headerAuth trusts a test header naming the principal's roles. It stands in
-// for session tokens in tests of authorization rules only.
-type headerAuth struct{}
-
-func (headerAuth) Authenticate(_ context.Context, h http.Header) (access.Principal, bool, error) {
-	v := h.Get("X-Test-Roles")
-	if v == "" {
-		return access.Principal{}, false, nil
-	}
-	p := access.Principal{Subject: "SE2321000016-test"}
-	for _, r := range strings.Split(v, ",") {
-		p.Roles = append(p.Roles, access.Role(r))
-	}
-	return p, true, nil
-}
+// testKey signs the test servers' access tokens.
+var testKey = []byte(strings.Repeat("nara-test-key-", 4))
 
 type env struct {
 	url   string
@@ -42,18 +36,60 @@ type env struct {
 	// TLS (gRPC, streaming).
 	client, h2c *http.Client
 	logs        *lockedWriter
+	sim         *bankidsim.Simulator
+	protector   *pnr.Protector
+	signer      *token.Signer
+}
+
+type options struct {
+	cfg server.Config
+	idp server.StaffIdP
 }
 
 func setup(t *testing.T) *env {
 	t.Helper()
+	return setupWith(t, options{})
+}
+
+func setupWith(t *testing.T, o options) *env {
+	t.Helper()
 	st := storetest.NewStore(t)
 	ctx := context.Background()
-	if err := demo.Seed(ctx, st); err != nil {
+	protector, err := pnr.NewProtector(pnr.Key{ID: "test", Secret: []byte(strings.Repeat("p", 32))})
+	if err != nil {
 		t.Fatal(err)
 	}
+	if err := demo.Seed(ctx, st, protector); err != nil {
+		t.Fatal(err)
+	}
+	sim, err := bankidsim.New(bankidsim.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	simServer, err := bankidsim.Start(sim, bankidsim.ServerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { simServer.Close() })
+	bankCfg, err := simServer.ClientConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bank, err := bankid.New(bankCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(bank.Close)
+
 	logs := &lockedWriter{}
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
-	srv, err := server.New(server.Config{Version: "test", MinimumAppVersions: map[string]string{"ios": "4.0"}}, logger, st, headerAuth{}, prometheus.NewRegistry())
+	cfg := o.cfg
+	cfg.Version = "test"
+	cfg.MinimumAppVersions = map[string]string{"ios": "4.0"}
+	srv, err := server.New(cfg, server.Deps{
+		Logger: logger, Store: st, BankID: bank, StaffIdP: o.idp, Protector: protector, TokenKey: testKey,
+		Registry: prometheus.NewRegistry(),
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,8 +102,12 @@ func setup(t *testing.T) *env {
 	ts.Config = server.NewHTTPServer("", srv.Handler())
 	ts.Start()
 	t.Cleanup(ts.Close)
-
-	return &env{url: ts.URL, store: st, client: newClient(false), h2c: newClient(true), logs: logs}
+	signer, err := token.NewSigner(testKey, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{url: ts.URL, store: st, client: newClient(false), h2c: newClient(true), logs: logs,
+		sim: sim, protector: protector, signer: signer}
 }
 
 // newClient returns an HTTP/1.1 client, or with h2c one that speaks only
@@ -98,15 +138,85 @@ func (e *env) protocols() map[string]transport {
 	}
 }
 
-func roles(rs ...access.Role) connect.ClientOption {
-	var names []string
-	for _, r := range rs {
-		names = append(names, string(r))
-	}
+// bearer sends an access token with every request.
+func bearer(tok string) connect.ClientOption {
 	return connect.WithInterceptors(connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {
 		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-			req.Header().Set("X-Test-Roles", strings.Join(names, ","))
+			req.Header().Set("Authorization", "Bearer "+tok)
 			return next(ctx, req)
 		}
 	}))
+}
+
+// staff opens a real staff session, as a completed SITHS login would, with
+// roles and assignments, and returns an option that authenticates as it.
+// With assignmentID set, the token acts within that assignment.
+func (e *env) staff(t *testing.T, hsaID string, roles []access.Role, assignments []access.Assignment, assignmentID string) connect.ClientOption {
+	t.Helper()
+	raw, err := json.Marshal(assignments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range roles {
+		names = append(names, string(r))
+	}
+	_, hash := token.NewRefresh()
+	sess, err := e.store.StaffSessionCreate(context.Background(), hsaID, "Test "+hsaID, names, store.Session{
+		DeviceID: "test-device", Platform: "web", Assignments: raw, ExpiresAt: time.Now().Add(time.Hour),
+	}, hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if assignmentID != "" {
+		names = append(names, string(access.RoleClinician))
+		if err := e.store.SessionSelectAssignment(context.Background(), sess.ID, assignmentID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tok, _, err := e.signer.Issue(token.Claims{
+		SessionID: sess.ID, Subject: hsaID, Kind: token.KindStaff, Name: "Test " + hsaID, Roles: names, AssignmentID: assignmentID,
+	}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bearer(tok)
+}
+
+// roles authenticates as a staff member with roles and no assignment.
+func (e *env) roles(t *testing.T, rs ...access.Role) connect.ClientOption {
+	t.Helper()
+	return e.staff(t, "SE2321000016-T"+strings.ReplaceAll(string(rs[0]), "_", ""), rs, nil, "")
+}
+
+// lockedWriter lets concurrent handlers log into one buffer that tests read.
+type lockedWriter struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *lockedWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+// mustForeignToken is a well-formed token signed with another key.
+func mustForeignToken(t *testing.T) string {
+	t.Helper()
+	s, err := token.NewSigner([]byte(strings.Repeat("other-key-", 4)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := s.Issue(token.Claims{SessionID: "00000000-0000-0000-0000-000000000000", Subject: "x", Kind: token.KindCitizen}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }

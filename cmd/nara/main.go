@@ -30,6 +30,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/nara-care/nara/demo"
+	"github.com/nara-care/nara/identity/bankid"
+	"github.com/nara-care/nara/identity/bankid/bankidsim"
+	"github.com/nara-care/nara/identity/pnr"
+	"github.com/nara-care/nara/identity/secret"
 	"github.com/nara-care/nara/pgcluster"
 	"github.com/nara-care/nara/server"
 	"github.com/nara-care/nara/store"
@@ -53,6 +57,10 @@ type settings struct {
 	demo        bool
 	logLevel    string
 	searchCache int
+	secretKey   string
+
+	bankIDURL, bankIDCA, bankIDCert, bankIDKey string
+	bankIDSimAddr                              string
 }
 
 func env(name, def string) string {
@@ -81,6 +89,12 @@ func parseSettings(cmd string, args []string, stderr io.Writer) (settings, error
 	fs.BoolVar(&s.demo, "demo", env("NARA_DEMO", "") == "true", "load demo data: a region's care units and the FAQ in Swedish and English (NARA_DEMO=true)")
 	fs.StringVar(&s.logLevel, "log-level", env("NARA_LOG_LEVEL", "info"), "debug, info, warn or error (NARA_LOG_LEVEL)")
 	fs.IntVar(&s.searchCache, "search-cache-size", envInt("NARA_SEARCH_CACHE_SIZE", 10_000), "FAQ search results cached per replica; -1 disables (NARA_SEARCH_CACHE_SIZE)")
+	fs.StringVar(&s.secretKey, "secret-key", env("NARA_SECRET_KEY", ""), "base64 secret (≥ 32 bytes) for access tokens and personal-number protection; empty uses DATA_DIR/secret.key (NARA_SECRET_KEY)")
+	fs.StringVar(&s.bankIDURL, "bankid-url", env("BANKID_URL", ""), "BankID RP API v6.0 base URL ending in /rp/v6.0; empty starts the local simulator (BANKID_URL)")
+	fs.StringVar(&s.bankIDCA, "bankid-ca-file", env("BANKID_CA_FILE", ""), "CA certificate (PEM) of the BankID server (BANKID_CA_FILE)")
+	fs.StringVar(&s.bankIDCert, "bankid-client-cert", env("BANKID_CLIENT_CERT", ""), "RP client certificate (PEM) (BANKID_CLIENT_CERT)")
+	fs.StringVar(&s.bankIDKey, "bankid-client-key", env("BANKID_CLIENT_KEY", ""), "RP client key (PEM) (BANKID_CLIENT_KEY)")
+	fs.StringVar(&s.bankIDSimAddr, "bankid-sim-addr", env("NARA_BANKID_SIM_ADDR", "127.0.0.1:8081"), "where the local BankID simulator's user page listens (NARA_BANKID_SIM_ADDR)")
 	err := fs.Parse(args)
 	return s, err
 }
@@ -124,13 +138,64 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	st := store.New(pool)
+	keys, err := secret.Load(s.secretKey, s.dataDir, logger)
+	if err != nil {
+		return err
+	}
+	protector, err := pnr.NewProtector(pnr.Key{ID: keys.PNRKeyID, Secret: keys.PNR})
+	if err != nil {
+		return err
+	}
 	if s.demo {
-		if err := demo.Seed(ctx, st); err != nil {
+		if err := demo.Seed(ctx, st, protector); err != nil {
 			return fmt.Errorf("demo data: %w", err)
 		}
 		logger.Info("demo data loaded")
 	}
-	return serve(ctx, s, logger, st)
+	bank, closeBank, err := openBankID(s, logger)
+	if err != nil {
+		return err
+	}
+	defer closeBank()
+	return serve(ctx, s, logger, server.Deps{
+		Logger: logger, Store: st, BankID: bank, Protector: protector, TokenKey: keys.Token,
+	})
+}
+
+// openBankID returns the BankID client for BANKID_URL or, without it, a
+// client of the local simulator it starts.
+func openBankID(s settings, logger *slog.Logger) (*bankid.Client, func(), error) {
+	var cfg bankid.Config
+	closeSim := func() {}
+	if s.bankIDURL != "" {
+		var err error
+		cfg, err = bankid.LoadConfig(s.bankIDURL, s.bankIDCA, s.bankIDCert, s.bankIDKey)
+		if err != nil {
+			return nil, nil, fmt.Errorf("BankID settings: %w", err)
+		}
+	} else {
+		sim, err := bankidsim.New(bankidsim.Config{Logger: logger.With(slog.String("component", "bankid-simulator"))})
+		if err != nil {
+			return nil, nil, err
+		}
+		srv, err := bankidsim.Start(sim, bankidsim.ServerConfig{ControlAddr: s.bankIDSimAddr})
+		if err != nil {
+			return nil, nil, fmt.Errorf("BankID simulator: %w", err)
+		}
+		closeSim = func() { _ = srv.Close() }
+		if cfg, err = srv.ClientConfig(); err != nil {
+			closeSim()
+			return nil, nil, err
+		}
+		logger.Info("BankID simulator started; act as the user on its page",
+			slog.String("page", srv.ControlURL()+"/sim/"), slog.String("api", srv.URL()))
+	}
+	client, err := bankid.New(cfg)
+	if err != nil {
+		closeSim()
+		return nil, nil, err
+	}
+	return client, func() { client.Close(); closeSim() }, nil
 }
 
 // openDatabase connects to DATABASE_URL or, without it, starts the embedded
@@ -182,10 +247,11 @@ func openDatabase(ctx context.Context, s settings, logger *slog.Logger) (*pgxpoo
 	return pool, func() { pool.Close(); cleanup() }, nil
 }
 
-func serve(ctx context.Context, s settings, logger *slog.Logger, st *store.Store) error {
+func serve(ctx context.Context, s settings, logger *slog.Logger, deps server.Deps) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	srv, err := server.New(server.Config{Version: version, SearchCacheSize: s.searchCache}, logger, st, nil, reg)
+	deps.Registry = reg
+	srv, err := server.New(server.Config{Version: version, SearchCacheSize: s.searchCache}, deps)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,79 @@
+package server
+
+import (
+	"context"
+	"strconv"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/nara-care/nara/access"
+	authv1 "github.com/nara-care/nara/gen/nara/auth/v1"
+	"github.com/nara-care/nara/store"
+)
+
+// accessLogService shows citizens who has accessed their data.
+type accessLogService struct {
+	store  *store.Store
+	issuer *sessionIssuer
+}
+
+const defaultAccessLogPage = 50
+
+func (s *accessLogService) ListMyAccessLog(ctx context.Context, req *authv1.ListMyAccessLogRequest) (*authv1.ListMyAccessLogResponse, error) {
+	p, _ := access.FromContext(ctx)
+	patient := req.PatientId
+	if patient == "" {
+		patient = p.PersonID
+	}
+	ok, err := mayActFor(ctx, s.store, s.issuer, p, patient)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		// NotFound, not PermissionDenied: whether the person exists is itself private.
+		return nil, fail(connect.CodeNotFound, "you cannot see the access log of %q", req.PatientId)
+	}
+	var before int64
+	if req.PageToken != "" {
+		before, err = strconv.ParseInt(req.PageToken, 10, 64)
+		if err != nil || before <= 0 {
+			return nil, fail(connect.CodeInvalidArgument, "page_token: not a token from a previous response")
+		}
+	}
+	size := int(req.PageSize)
+	if size == 0 {
+		size = defaultAccessLogPage
+	}
+	entries, err := s.store.AccessLogList(ctx, patient, before, size+1)
+	if err != nil {
+		return nil, err
+	}
+	res := &authv1.ListMyAccessLogResponse{}
+	if len(entries) > size {
+		entries = entries[:size]
+		res.NextPageToken = strconv.FormatInt(entries[size-1].ID, 10)
+	}
+	for _, e := range entries {
+		res.Entries = append(res.Entries, &authv1.AccessLogEntry{
+			At: timestamppb.New(e.At), StaffHsaId: e.StaffHSAID, StaffName: e.StaffName,
+			CareUnitHsaId: e.CareUnitHSAID, CareUnitName: e.CareUnitName, AssignmentId: e.AssignmentID, Action: e.Action,
+		})
+	}
+	return res, nil
+}
+
+// logAccess records that the staff principal read or changed patientID's
+// data. Every clinician read of patient data calls it (Patientdatalagen).
+func logAccess(ctx context.Context, st *store.Store, p access.Principal, patientID, action string) error {
+	e := store.AccessLogEntry{
+		StaffHSAID: p.HSAID, StaffName: p.DisplayName, PatientID: patientID, Action: action, ClientIP: clientIP(ctx),
+	}
+	if p.Assignment != nil {
+		e.AssignmentID, e.CareUnitHSAID, e.CareUnitName = p.Assignment.ID, p.Assignment.CareUnitHSAID, p.Assignment.CareUnitName
+	}
+	if info, ok := connect.CallInfoForHandlerContext(ctx); ok {
+		e.Procedure = info.Spec().Procedure
+	}
+	return st.AccessLogAppend(ctx, e)
+}
