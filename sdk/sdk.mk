@@ -1,0 +1,34 @@
+# The client SDKs under sdk/: generation steps that follow `buf generate`,
+# builds, and tests against a live server. Included from the Makefile.
+#
+#   make sdk-tools     before `buf generate`: the plugins buf.gen.yaml runs from sdk/
+#   make sdk-generate  after `buf generate`: what is derived from its output
+#   make sdk-test      every SDK's tests against one server (sdk/scripts/with-server.sh)
+
+SDK_WEB := sdk/web
+SDK_WITH_SERVER := ./sdk/scripts/with-server.sh
+
+$(SDK_WEB)/node_modules/.package-lock.json: $(SDK_WEB)/package.json $(SDK_WEB)/package-lock.json
+	cd $(SDK_WEB) && npm ci --no-audit --no-fund
+
+.PHONY: sdk-web-deps
+sdk-web-deps: $(SDK_WEB)/node_modules/.package-lock.json
+
+.PHONY: sdk-tools
+sdk-tools: ## Install what buf.gen.yaml's sdk/ plugins need (run before buf generate).
+
+.PHONY: sdk-generate
+sdk-generate: ## Derive the SDK files that follow buf generate's output (run after it).
+	node $(SDK_WEB)/scripts/gen-services.mjs
+
+.PHONY: sdk-build-web
+sdk-build-web: sdk-web-deps ## Build the web SDK (@nara/sdk) into sdk/web/dist.
+	cd $(SDK_WEB) && npm run --silent build
+
+.PHONY: sdk-test-web
+sdk-test-web: sdk-build-web ## Test the web SDK in Node against a live server.
+	$(SDK_WITH_SERVER) bash -c 'cd $(SDK_WEB) && npm test --silent'
+
+.PHONY: sdk-test
+sdk-test: ## Test every SDK against one live server.
+	$(SDK_WITH_SERVER) $(MAKE) --no-print-directory sdk-test-web
