@@ -11,8 +11,8 @@ import (
 	"github.com/nara-care/nara/access"
 	"github.com/nara-care/nara/gen/nara/app/v1/appv1connect"
 	"github.com/nara-care/nara/gen/nara/auth/v1/authv1connect"
-	"github.com/nara-care/nara/gen/nara/patient/v1/patientv1connect"
 	"github.com/nara-care/nara/gen/nara/help/v1/helpv1connect"
+	"github.com/nara-care/nara/gen/nara/patient/v1/patientv1connect"
 )
 
 // rule is who may call one RPC.

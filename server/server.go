@@ -19,10 +19,10 @@ import (
 	"github.com/nara-care/nara/gen/grpc/health/v1/healthv1connect"
 	"github.com/nara-care/nara/gen/nara/app/v1/appv1connect"
 	"github.com/nara-care/nara/gen/nara/auth/v1/authv1connect"
+	"github.com/nara-care/nara/gen/nara/help/v1/helpv1connect"
 	"github.com/nara-care/nara/gen/nara/patient/v1/patientv1connect"
 	"github.com/nara-care/nara/identity/pnr"
 	"github.com/nara-care/nara/identity/token"
-	"github.com/nara-care/nara/gen/nara/help/v1/helpv1connect"
 	"github.com/nara-care/nara/store"
 )
 

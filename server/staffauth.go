@@ -205,4 +205,3 @@ func roleToProto(r access.Role) authv1.Role {
 	}
 	return authv1.Role_ROLE_UNSPECIFIED
 }
-
