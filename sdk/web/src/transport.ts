@@ -18,8 +18,9 @@ export type TokenProvider = () =>
  * RefreshSession obtains a new session token after the server answered
  * Unauthenticated, stores it where the TokenProvider reads it, and returns it.
  * It returns nothing when the session cannot be renewed (the user must log in
- * again); the Unauthenticated error then reaches the caller. The refresh RPC
- * is not part of the API yet, so the app supplies this.
+ * again); the Unauthenticated error then reaches the caller. The app supplies
+ * it (typically calling SessionService.RefreshSession through a transport
+ * without a session) because only the app knows where the session is kept.
  */
 export type RefreshSession = () => Promise<string | null | undefined>;
 
