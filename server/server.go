@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"html/template"
 	"log/slog"
 	"net/http"
 	"time"
@@ -109,8 +110,8 @@ type Deps struct {
 	Store  *store.Store
 	// BankID is the BankID RP API client.
 	BankID BankID
-	// StaffIdP is the staff identity provider (OIDC).
-	StaffIdP StaffIdP
+	// StaffProvider is the staff identity provider (OIDC).
+	StaffProvider StaffProvider
 	// Protector encrypts and hashes personal identity numbers.
 	Protector *pnr.Protector
 	// TokenKey signs access tokens; at least 32 bytes.
@@ -129,6 +130,8 @@ type Server struct {
 	metrics *metrics
 	help    *helpService
 	mux     *http.ServeMux
+	// callbackPage is the staff login's default landing page.
+	callbackPage *template.Template
 }
 
 // New builds the server.
@@ -151,13 +154,15 @@ func New(cfg Config, d Deps) (*Server, error) {
 		store:   d.Store,
 		metrics: m,
 		mux:     http.NewServeMux(),
+
+		callbackPage: newStaffCallbackPage(),
 	}
 	s.help = newHelpService(d.Store, d.Logger, cfg.SearchCacheSize)
 	issuer := &sessionIssuer{
 		store: d.Store, signer: signer, protector: d.Protector, now: d.Now,
 		accessTTL: cfg.AccessTokenTTL, citizenSessionTTL: cfg.CitizenSessionTTL, staffSessionTTL: cfg.StaffSessionTTL,
 	}
-	staff := &clinicianAuthService{store: d.Store, logger: d.Logger, idp: d.StaffIdP, issuer: issuer, now: d.Now}
+	staff := &clinicianAuthService{store: d.Store, logger: d.Logger, idp: d.StaffProvider, issuer: issuer, now: d.Now}
 
 	opts := connect.WithHandlerOptions(
 		connect.WithInterceptors(
@@ -185,6 +190,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	reflector := grpcreflect.NewStaticReflector(serviceNames()...)
 	s.mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	s.mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+	s.mux.HandleFunc("GET /auth/staff/callback", s.staffCallback)
 	if g, ok := d.Registry.(prometheus.Gatherer); ok {
 		s.mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
 	}

@@ -19,6 +19,8 @@ import (
 	"github.com/nara-care/nara/demo"
 	"github.com/nara-care/nara/identity/bankid"
 	"github.com/nara-care/nara/identity/bankid/bankidsim"
+	"github.com/nara-care/nara/identity/oidc"
+	"github.com/nara-care/nara/identity/oidcdev"
 	"github.com/nara-care/nara/identity/pnr"
 	"github.com/nara-care/nara/identity/token"
 	"github.com/nara-care/nara/server"
@@ -43,7 +45,6 @@ type env struct {
 
 type options struct {
 	cfg server.Config
-	idp server.StaffIdP
 }
 
 func setup(t *testing.T) *env {
@@ -81,13 +82,35 @@ func setupWith(t *testing.T, o options) *env {
 	}
 	t.Cleanup(bank.Close)
 
+	// The server's URL must be known before it is built: the identity
+	// provider redirects to it.
+	var handler http.Handler
+	ts := httptest.NewUnstartedServer(nil)
+	ts.Config = server.NewHTTPServer("", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	ts.Start()
+	t.Cleanup(ts.Close)
+
+	redirect := ts.URL + "/auth/staff/callback"
+	dev, err := oidcdev.Start(oidcdev.Config{
+		Clients: []oidcdev.Client{{ID: "nara-test", Secret: "test-secret", RedirectURIs: []string{redirect}}},
+		Users:   oidcdev.TestUsers(),
+	}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dev.Close() })
+	idp, err := oidc.New(ctx, oidc.Config{Issuer: dev.Issuer(), ClientID: "nara-test", ClientSecret: "test-secret", RedirectURL: redirect})
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	logs := &lockedWriter{}
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
 	cfg := o.cfg
 	cfg.Version = "test"
 	cfg.MinimumAppVersions = map[string]string{"ios": "4.0"}
 	srv, err := server.New(cfg, server.Deps{
-		Logger: logger, Store: st, BankID: bank, StaffIdP: o.idp, Protector: protector, TokenKey: testKey,
+		Logger: logger, Store: st, BankID: bank, StaffProvider: idp, Protector: protector, TokenKey: testKey,
 		Registry: prometheus.NewRegistry(),
 	})
 	if err != nil {
@@ -98,10 +121,7 @@ func setupWith(t *testing.T, o options) *env {
 	go func() { srv.Run(runCtx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 
-	ts := httptest.NewUnstartedServer(srv.Handler())
-	ts.Config = server.NewHTTPServer("", srv.Handler())
-	ts.Start()
-	t.Cleanup(ts.Close)
+	handler = srv.Handler()
 	signer, err := token.NewSigner(testKey, nil)
 	if err != nil {
 		t.Fatal(err)

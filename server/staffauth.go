@@ -17,9 +17,9 @@ import (
 	"github.com/nara-care/nara/store"
 )
 
-// StaffIdP is the staff identity provider; the production one is
+// StaffProvider is the staff identity provider; the production one is
 // *oidc.Client against the region's IdP.
-type StaffIdP interface {
+type StaffProvider interface {
 	Start() (oidc.LoginStart, error)
 	Complete(ctx context.Context, code, verifier, nonce string) (oidc.Identity, error)
 }
@@ -36,7 +36,7 @@ var staffRoles = []access.Role{
 type clinicianAuthService struct {
 	store  *store.Store
 	logger *slog.Logger
-	idp    StaffIdP
+	idp    StaffProvider
 	issuer *sessionIssuer
 	now    func() time.Time
 }

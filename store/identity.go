@@ -287,6 +287,15 @@ func (s *Store) StaffLoginTake(ctx context.Context, state string, maxAge time.Du
 	return l, interpretError(err)
 }
 
+// StaffLoginPeek returns a started staff login without using it up.
+func (s *Store) StaffLoginPeek(ctx context.Context, state string) (StaffLogin, error) {
+	var l StaffLogin
+	err := s.pool.QueryRow(ctx, `
+		SELECT state, nonce, verifier, device_id, device_name, platform, created_at FROM staff_login WHERE state = $1`, state).
+		Scan(&l.State, &l.Nonce, &l.Verifier, &l.DeviceID, &l.DeviceName, &l.Platform, &l.CreatedAt)
+	return l, interpretError(err)
+}
+
 // StaffSessionCreate records the staff member as their identity provider
 // describes them and opens a session for them.
 func (s *Store) StaffSessionCreate(ctx context.Context, hsaID, name string, roles []string, sess Session, refreshHash []byte) (Session, error) {

@@ -32,8 +32,11 @@ import (
 	"github.com/nara-care/nara/demo"
 	"github.com/nara-care/nara/identity/bankid"
 	"github.com/nara-care/nara/identity/bankid/bankidsim"
+	"github.com/nara-care/nara/identity/oidc"
+	"github.com/nara-care/nara/identity/oidcdev"
 	"github.com/nara-care/nara/identity/pnr"
 	"github.com/nara-care/nara/identity/secret"
+	"github.com/nara-care/nara/identity/token"
 	"github.com/nara-care/nara/pgcluster"
 	"github.com/nara-care/nara/server"
 	"github.com/nara-care/nara/store"
@@ -61,6 +64,9 @@ type settings struct {
 
 	bankIDURL, bankIDCA, bankIDCert, bankIDKey string
 	bankIDSimAddr                              string
+
+	oidcIssuer, oidcClientID, oidcClientSecret, oidcRedirectURL string
+	oidcDevAddr                                                 string
 }
 
 func env(name, def string) string {
@@ -95,7 +101,15 @@ func parseSettings(cmd string, args []string, stderr io.Writer) (settings, error
 	fs.StringVar(&s.bankIDCert, "bankid-client-cert", env("BANKID_CLIENT_CERT", ""), "RP client certificate (PEM) (BANKID_CLIENT_CERT)")
 	fs.StringVar(&s.bankIDKey, "bankid-client-key", env("BANKID_CLIENT_KEY", ""), "RP client key (PEM) (BANKID_CLIENT_KEY)")
 	fs.StringVar(&s.bankIDSimAddr, "bankid-sim-addr", env("NARA_BANKID_SIM_ADDR", "127.0.0.1:8081"), "where the local BankID simulator's user page listens (NARA_BANKID_SIM_ADDR)")
+	fs.StringVar(&s.oidcIssuer, "oidc-issuer", env("OIDC_ISSUER", ""), "the staff identity provider's issuer URL; empty starts the local OIDC provider (OIDC_ISSUER)")
+	fs.StringVar(&s.oidcClientID, "oidc-client-id", env("OIDC_CLIENT_ID", "nara"), "this server's client id at the identity provider (OIDC_CLIENT_ID)")
+	fs.StringVar(&s.oidcClientSecret, "oidc-client-secret", env("OIDC_CLIENT_SECRET", ""), "this server's client secret at the identity provider (OIDC_CLIENT_SECRET)")
+	fs.StringVar(&s.oidcRedirectURL, "oidc-redirect-url", env("OIDC_REDIRECT_URL", ""), "where the identity provider sends the browser back; default the server's own /auth/staff/callback page (OIDC_REDIRECT_URL)")
+	fs.StringVar(&s.oidcDevAddr, "oidc-dev-addr", env("NARA_OIDC_DEV_ADDR", "127.0.0.1:8082"), "where the local OIDC provider listens (NARA_OIDC_DEV_ADDR)")
 	err := fs.Parse(args)
+	if err == nil && s.oidcRedirectURL == "" {
+		s.oidcRedirectURL = "http://" + s.addr + "/auth/staff/callback"
+	}
 	return s, err
 }
 
@@ -157,9 +171,43 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer closeBank()
+	idp, closeIdP, err := openStaffProvider(ctx, s, logger)
+	if err != nil {
+		return err
+	}
+	defer closeIdP()
 	return serve(ctx, s, logger, server.Deps{
-		Logger: logger, Store: st, BankID: bank, Protector: protector, TokenKey: keys.Token,
+		Logger: logger, Store: st, BankID: bank, StaffProvider: idp, Protector: protector, TokenKey: keys.Token,
 	})
+}
+
+// openStaffProvider returns the OIDC client for OIDC_ISSUER or, without it, a
+// client of the local OIDC provider it starts with the test staff.
+func openStaffProvider(ctx context.Context, s settings, logger *slog.Logger) (*oidc.Client, func(), error) {
+	cfg := oidc.Config{
+		Issuer: s.oidcIssuer, ClientID: s.oidcClientID, ClientSecret: s.oidcClientSecret, RedirectURL: s.oidcRedirectURL,
+	}
+	closeDev := func() {}
+	if cfg.Issuer == "" {
+		cfg.ClientSecret = token.Random(24)
+		dev, err := oidcdev.Start(oidcdev.Config{
+			Clients: []oidcdev.Client{{ID: cfg.ClientID, Secret: cfg.ClientSecret, RedirectURIs: []string{cfg.RedirectURL}}},
+			Users:   oidcdev.TestUsers(),
+			Logger:  logger.With(slog.String("component", "oidc-dev")),
+		}, s.oidcDevAddr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("local OIDC provider: %w", err)
+		}
+		closeDev = func() { _ = dev.Close() }
+		cfg.Issuer = dev.Issuer()
+		logger.Info("local OIDC provider started with test staff", slog.String("issuer", cfg.Issuer))
+	}
+	client, err := oidc.New(ctx, cfg)
+	if err != nil {
+		closeDev()
+		return nil, nil, fmt.Errorf("staff identity provider: %w", err)
+	}
+	return client, closeDev, nil
 }
 
 // openBankID returns the BankID client for BANKID_URL or, without it, a

@@ -1,0 +1,57 @@
+package server
+
+import (
+	"encoding/json"
+	"html/template"
+	"net/http"
+	"strings"
+)
+
+// staffCallbackPage is where the identity provider sends the browser back
+// when no app has claimed the redirect (the default in development): it
+// shows how to finish the login with CompleteStaffLogin. An app registers
+// its own redirect URL and calls CompleteStaffLogin itself.
+func newStaffCallbackPage() *template.Template {
+	return template.Must(template.New("callback").Parse(staffCallbackHTML))
+}
+
+const staffCallbackHTML = `<!doctype html>
+<html lang="sv"><head><meta charset="utf-8"><title>Nära – inloggning för personal</title>
+<style>body{font-family:system-ui,sans-serif;max-width:50rem;margin:2rem auto;padding:0 1rem}pre{background:#f4f4f4;padding:1rem;overflow-x:auto;white-space:pre-wrap}</style>
+</head><body>
+<h1>Inloggning för personal</h1>
+{{if .Error}}<p>Inloggningen avbröts: {{.Error}}</p>
+{{else}}<p>The identity provider confirmed the login. Finish it with CompleteStaffLogin
+(the authorization code works once, for 60 seconds):</p>
+<pre>curl -s -H 'Content-Type: application/json' -d '{{.Body}}' {{.Endpoint}}</pre>{{end}}
+</body></html>`
+
+func (s *Server) staffCallback(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	data := struct{ Error, Body, Endpoint string }{
+		Endpoint: "http://" + r.Host + "/nara.auth.v1.ClinicianAuthService/CompleteStaffLogin",
+	}
+	if e := q.Get("error"); e != "" {
+		data.Error = e + " " + q.Get("error_description")
+	} else {
+		login, err := s.store.StaffLoginPeek(r.Context(), q.Get("state"))
+		if err != nil {
+			http.Error(w, "unknown or expired login; start a new one", http.StatusBadRequest)
+			return
+		}
+		body, err := json.Marshal(map[string]any{
+			"state": q.Get("state"), "code": q.Get("code"),
+			"device": map[string]string{"id": login.DeviceID, "name": login.DeviceName, "platform": "PLATFORM_" + strings.ToUpper(login.Platform)},
+		})
+		if err != nil {
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+		data.Body = string(body)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := s.callbackPage.Execute(w, data); err != nil {
+		s.logger.Warn("staff callback page", "error", err.Error())
+	}
+}
