@@ -236,7 +236,7 @@ func openBankID(s settings, logger *slog.Logger) (*bankid.Client, func(), error)
 			return nil, nil, err
 		}
 		logger.Info("BankID simulator started; act as the user on its page",
-			slog.String("page", srv.ControlURL()+"/sim/"), slog.String("api", srv.URL()))
+			slog.String("page", srv.ControlURL()), slog.String("api", srv.URL()))
 	}
 	client, err := bankid.New(cfg)
 	if err != nil {
