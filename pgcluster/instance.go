@@ -145,7 +145,7 @@ func (in *instance) launch(ctx context.Context, port int) (c *Cluster, portTaken
 
 	log := newServerLog(in.logger)
 	// Not CommandContext: ctx bounds the startup, not the server.
-	cmd := exec.Command(filepath.Join(in.binDir, "postgres"), args...)
+	cmd := exec.Command(filepath.Join(in.binDir, "postgres"), args...) //nolint:noctx // the server outlives ctx
 	cmd.Dir = in.dataDir
 	cmd.Stdout = log
 	cmd.Stderr = log
@@ -230,7 +230,7 @@ func (c *Cluster) waitReady(ctx context.Context, pidFile string) error {
 		}
 		select {
 		case <-c.done:
-			return fmt.Errorf("server exited: %v", c.exitErr)
+			return fmt.Errorf("server exited: %w", c.exitErr)
 		case <-ctx.Done():
 			return context.Cause(ctx)
 		case <-time.After(20 * time.Millisecond):

@@ -171,11 +171,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer closeBank()
-	idp, closeIdP, err := openStaffProvider(ctx, s, logger)
+	idp, closeStaff, err := openStaffProvider(ctx, s, logger)
 	if err != nil {
 		return err
 	}
-	defer closeIdP()
+	defer closeStaff()
 	return serve(ctx, s, logger, server.Deps{
 		Logger: logger, Store: st, BankID: bank, StaffProvider: idp, Protector: protector, TokenKey: keys.Token,
 	})

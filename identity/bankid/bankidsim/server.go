@@ -68,11 +68,11 @@ func Start(sim *Simulator, cfg ServerConfig) (*Server, error) {
 	clientCAs := x509.NewCertPool()
 	clientCAs.AddCert(pki.ca)
 
-	apiLn, err := net.Listen("tcp", cfg.APIAddr)
+	apiLn, err := new(net.ListenConfig).Listen(context.Background(), "tcp", cfg.APIAddr)
 	if err != nil {
 		return nil, fmt.Errorf("bankidsim: API listener: %w", err)
 	}
-	controlLn, err := net.Listen("tcp", cfg.ControlAddr)
+	controlLn, err := new(net.ListenConfig).Listen(context.Background(), "tcp", cfg.ControlAddr)
 	if err != nil {
 		apiLn.Close()
 		return nil, fmt.Errorf("bankidsim: control listener: %w", err)
@@ -105,8 +105,8 @@ func Start(sim *Simulator, cfg ServerConfig) (*Server, error) {
 			ErrorLog:          errorLog,
 		},
 	}
-	go s.apiServer.Serve(tls.NewListener(apiLn, s.apiServer.TLSConfig))
-	go s.controlServer.Serve(controlLn)
+	go serve(s.apiServer, tls.NewListener(apiLn, s.apiServer.TLSConfig), cfg.Logger)
+	go serve(s.controlServer, controlLn, cfg.Logger)
 	return s, nil
 }
 
@@ -241,4 +241,11 @@ func sign(tmpl, parent *x509.Certificate, pub, priv any) ([]byte, *x509.Certific
 	}
 	cert, err := x509.ParseCertificate(der)
 	return der, cert, err
+}
+
+// serve runs srv until Close and logs any other reason it stops.
+func serve(srv *http.Server, ln net.Listener, logger *slog.Logger) {
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		logger.Error("bankidsim: serving stopped", "error", err)
+	}
 }
