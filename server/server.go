@@ -12,9 +12,11 @@ import (
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpcreflect"
+	"connectrpc.com/otelconnect"
 	"connectrpc.com/validate"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/nara-care/nara/access"
 	"github.com/nara-care/nara/gen/grpc/health/v1/healthv1connect"
@@ -118,6 +120,9 @@ type Deps struct {
 	TokenKey []byte
 	// Registry receives the server's metrics; nil keeps them unregistered.
 	Registry prometheus.Registerer
+	// Tracer provides OpenTelemetry tracing; nil uses the global provider
+	// (a no-op unless the process configured one).
+	Tracer trace.TracerProvider
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
@@ -164,8 +169,17 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	staff := &clinicianAuthService{store: d.Store, logger: d.Logger, idp: d.StaffProvider, issuer: issuer, now: d.Now}
 
+	tracerOpts := []otelconnect.Option{otelconnect.WithoutMetrics()}
+	if d.Tracer != nil {
+		tracerOpts = append(tracerOpts, otelconnect.WithTracerProvider(d.Tracer))
+	}
+	tracing, err := otelconnect.NewInterceptor(tracerOpts...)
+	if err != nil {
+		return nil, err
+	}
 	opts := connect.WithHandlerOptions(
 		connect.WithInterceptors(
+			tracing,
 			s.metrics.interceptor(),
 			newErrorInterceptor(d.Logger),
 			newTimeoutInterceptor(cfg.RequestTimeout),

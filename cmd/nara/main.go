@@ -28,6 +28,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/nara-care/nara/demo"
 	"github.com/nara-care/nara/identity/bankid"
@@ -246,6 +249,26 @@ func openBankID(s settings, logger *slog.Logger) (*bankid.Client, func(), error)
 	return client, func() { client.Close(); closeSim() }, nil
 }
 
+// openTracing exports OpenTelemetry traces over OTLP/HTTP when
+// OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) is set, configured by
+// the standard OTEL_* variables; otherwise tracing stays off.
+func openTracing(ctx context.Context, logger *slog.Logger) (trace.TracerProvider, func(), error) {
+	if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
+		return nil, func() {}, nil
+	}
+	exporter, err := otlptracehttp.New(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("tracing: %w", err)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exporter))
+	logger.Info("exporting traces over OTLP/HTTP")
+	return tp, func() {
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = tp.Shutdown(shutdownCtx)
+	}, nil
+}
+
 // openDatabase connects to DATABASE_URL or, without it, starts the embedded
 // cluster. The returned func closes the pool and stops the cluster.
 func openDatabase(ctx context.Context, s settings, logger *slog.Logger) (*pgxpool.Pool, func(), error) {
@@ -299,6 +322,12 @@ func serve(ctx context.Context, s settings, logger *slog.Logger, deps server.Dep
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	deps.Registry = reg
+	tracer, stopTracing, err := openTracing(ctx, logger)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
+	deps.Tracer = tracer
 	srv, err := server.New(server.Config{Version: version, SearchCacheSize: s.searchCache}, deps)
 	if err != nil {
 		return err
