@@ -3,17 +3,21 @@ package server
 import (
 	"context"
 	"errors"
+	"net/http"
 	"slices"
 	"time"
 
 	"connectrpc.com/connect"
 
-	healthv1 "github.com/nara-care/nara/gen/grpc/health/v1"
+	healthv1 "google.golang.org/grpc/health/grpc_health_v1"
 	"github.com/nara-care/nara/store"
 )
 
-// healthService implements the gRPC health protocol: SERVING once the
-// database answers. Load balancers and orchestrators call it.
+// healthService implements the standard gRPC health protocol
+// (grpc.health.v1.Health) over Connect, gRPC and gRPC-Web: SERVING once the
+// database answers. Load balancers and orchestrators call it. The message
+// types are grpc-go's, which the process links anyway; a second copy of the
+// same proto file would collide in the protobuf registry.
 type healthService struct {
 	store *store.Store
 }
@@ -28,6 +32,31 @@ func (h *healthService) status(ctx context.Context, service string) (healthv1.He
 		return healthv1.HealthCheckResponse_NOT_SERVING, nil
 	}
 	return healthv1.HealthCheckResponse_SERVING, nil
+}
+
+// The procedure names of the health protocol.
+const (
+	healthServiceName    = "grpc.health.v1.Health"
+	healthCheckProcedure = "/grpc.health.v1.Health/Check"
+	healthWatchProcedure = "/grpc.health.v1.Health/Watch"
+)
+
+// handler serves both health RPCs on one path prefix.
+func (h *healthService) handler(opts ...connect.HandlerOption) (string, http.Handler) {
+	mux := http.NewServeMux()
+	mux.Handle(healthCheckProcedure, connect.NewUnaryHandler(healthCheckProcedure,
+		func(ctx context.Context, req *connect.Request[healthv1.HealthCheckRequest]) (*connect.Response[healthv1.HealthCheckResponse], error) {
+			res, err := h.Check(ctx, req.Msg)
+			if err != nil {
+				return nil, err
+			}
+			return connect.NewResponse(res), nil
+		}, append(opts, connect.WithIdempotency(connect.IdempotencyNoSideEffects))...))
+	mux.Handle(healthWatchProcedure, connect.NewServerStreamHandler(healthWatchProcedure,
+		func(ctx context.Context, req *connect.Request[healthv1.HealthCheckRequest], stream *connect.ServerStream[healthv1.HealthCheckResponse]) error {
+			return h.Watch(ctx, req.Msg, stream)
+		}, opts...))
+	return "/" + healthServiceName + "/", mux
 }
 
 func (h *healthService) Check(ctx context.Context, req *healthv1.HealthCheckRequest) (*healthv1.HealthCheckResponse, error) {

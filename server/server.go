@@ -19,7 +19,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/nara-care/nara/access"
-	"github.com/nara-care/nara/gen/grpc/health/v1/healthv1connect"
 	"github.com/nara-care/nara/gen/nara/app/v1/appv1connect"
 	"github.com/nara-care/nara/gen/nara/auth/v1/authv1connect"
 	"github.com/nara-care/nara/gen/nara/help/v1/helpv1connect"
@@ -200,7 +199,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s.mux.Handle(authv1connect.NewAccessLogServiceHandler(&accessLogService{store: d.Store, issuer: issuer}, opts))
 	s.mux.Handle(patientv1connect.NewPatientServiceHandler(&patientService{store: d.Store, protector: d.Protector, now: d.Now}, opts))
 
-	s.mux.Handle(healthv1connect.NewHealthHandler(&healthService{store: d.Store}, connect.WithInterceptors(s.metrics.interceptor())))
+	s.mux.Handle((&healthService{store: d.Store}).handler(connect.WithInterceptors(s.metrics.interceptor())))
 	reflector := grpcreflect.NewStaticReflector(serviceNames()...)
 	s.mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	s.mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
@@ -222,7 +221,7 @@ func serviceNames() []string {
 		authv1connect.SessionServiceName,
 		authv1connect.AccessLogServiceName,
 		patientv1connect.PatientServiceName,
-		healthv1connect.HealthName,
+		healthServiceName,
 	}
 }
 
