@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Runs Nära's benchmarks against the real `nara serve` binary and writes their
+# figures to bench/results/ (see /work/shared/BENCHMARKING.md for how to read
+# them). Each benchmark starts and stops everything it needs, on 127.0.0.1.
+#
+#   bench/run.sh             every benchmark (make bench)
+#   bench/run.sh faq         FAQ search throughput with wrk  -> bench/results/faq.txt
+#   bench/run.sh coldstart   cold start and restart          -> bench/results/coldstart.txt
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+which=${1:-all}
+case "$which" in
+all | faq | coldstart) ;;
+*)
+	echo "usage: bench/run.sh [all|faq|coldstart]" >&2
+	exit 2
+	;;
+esac
+
+# wrk drives the HTTP load: it needs far less CPU than a Go client, which
+# matters when it shares 2 cores with the server and PostgreSQL.
+if [[ "$which" != coldstart ]] && ! command -v wrk >/dev/null 2>&1; then
+	sudo=""
+	if [ "$(id -u)" -ne 0 ]; then
+		sudo="sudo"
+	fi
+	echo "installing wrk (apt-get install wrk)" >&2
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq wrk >/dev/null
+fi
+./scripts/install-deps.sh --check
+
+# Build everything first, so that no compiler competes with the measurements.
+tmp=$(mktemp -d -t nara-bench-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+# The results name the source that was built, which others may change while
+# the benchmarks run.
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [ -n "$(git status --porcelain)" ]; then
+	commit="$commit (working tree with uncommitted changes)"
+fi
+go build -o "$tmp/nara" ./cmd/nara
+go build -o "$tmp/faqbench" ./bench/faqbench
+go build -o "$tmp/coldstart" ./bench/coldstart
+
+if [[ "$which" == all || "$which" == faq ]]; then
+	"$tmp/faqbench" -nara "$tmp/nara" -commit "$commit" -out bench/results/faq.txt
+fi
+if [[ "$which" == all || "$which" == coldstart ]]; then
+	"$tmp/coldstart" -nara "$tmp/nara" -commit "$commit" -out bench/results/coldstart.txt
+fi
