@@ -29,6 +29,14 @@ sdk-build-web: sdk-web-deps ## Build the web SDK (@nara/sdk) into sdk/web/dist.
 sdk-test-web: sdk-build-web ## Test the web SDK in Node against a live server.
 	$(SDK_WITH_SERVER) bash -c 'cd $(SDK_WEB) && npm test --silent'
 
+.PHONY: sdk-check-openapi
+sdk-check-openapi: ## Validate sdk/openapi/gen/nara.openapi.yaml (openapi-spec-validator).
+	./sdk/openapi/check.sh validate
+
+.PHONY: sdk-test-openapi
+sdk-test-openapi: sdk-check-openapi ## Contract-test a live server against the OpenAPI description (schemathesis).
+	$(SDK_WITH_SERVER) ./sdk/openapi/check.sh contract
+
 .PHONY: sdk-test
 sdk-test: ## Test every SDK against one live server.
-	$(SDK_WITH_SERVER) $(MAKE) --no-print-directory sdk-test-web
+	$(SDK_WITH_SERVER) $(MAKE) --no-print-directory sdk-test-web sdk-test-openapi

@@ -18,3 +18,14 @@ export function bearer(init) {
   const value = new Headers(init?.headers).get("Authorization");
   return value?.startsWith("Bearer ") ? value.slice("Bearer ".length) : undefined;
 }
+
+/**
+ * passOn sends a request to the live server without its Authorization header,
+ * for tests that play the session server themselves: the demo server refuses
+ * tokens it did not issue, even on public services.
+ */
+export function passOn(input, init) {
+  const headers = new Headers(init?.headers);
+  headers.delete("Authorization");
+  return globalThis.fetch(input, { ...init, headers });
+}

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Code, ConnectError, createClient, createNaraTransport, helpv1 } from "../dist/index.js";
-import { baseUrl, bearer, unauthenticated } from "./server.js";
+import { baseUrl, bearer, passOn, unauthenticated } from "./server.js";
 
 const sv = helpv1.Language.SV;
 const fastRetry = { maxAttempts: 3, initialBackoffMs: 1, maxBackoffMs: 5 };
@@ -12,7 +12,7 @@ test("the token provider's token is sent as a bearer token", async () => {
   const seen = [];
   const fetch = (input, init) => {
     seen.push(bearer(init));
-    return globalThis.fetch(input, init);
+    return passOn(input, init);
   };
   const help = createClient(
     helpv1.HelpService,
@@ -38,7 +38,7 @@ function sessionServer() {
   const state = { token: "stale", refreshes: 0, calls: 0 };
   const fetch = async (input, init) => {
     state.calls++;
-    return bearer(init) === "fresh" ? globalThis.fetch(input, init) : unauthenticated();
+    return bearer(init) === "fresh" ? passOn(input, init) : unauthenticated();
   };
   const refresh = async () => {
     state.refreshes++;

@@ -1,0 +1,94 @@
+"""Schemathesis hooks for the Nära contract test.
+
+Each accepted failure below is Connect protocol behaviour or a reported
+finding, matched as narrowly as possible; anything else fails the run.
+"""
+
+import json
+import re
+
+import schemathesis
+
+
+def _request_content_type(response) -> str:
+    return (response.request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+
+
+def _request_timeout_ms(response) -> int | None:
+    try:
+        return int(response.request.headers.get("Connect-Timeout-Ms", ""))
+    except ValueError:
+        return None
+
+
+def _connect_code(response) -> str | None:
+    try:
+        return json.loads(response.content).get("code")
+    except (ValueError, AttributeError):
+        return None
+
+
+def _only_tolerated_violations(message: str) -> bool:
+    """Reports whether every invalid component of a negative case is a header,
+    or a body whose only violation is additionalProperties."""
+    if "Invalid component:" not in message:
+        return False
+    head, _, rest = message.split("Invalid component:", 1)[1].partition("\n")
+    head = head.strip()
+    if head:
+        return _tolerated(head, message.split("Invalid component:", 1)[1])
+    components = [line.strip().lstrip("- ").strip() for line in rest.splitlines() if line.strip().startswith("- ")]
+    return bool(components) and all(_tolerated(c, c) for c in components)
+
+
+def _tolerated(component: str, details: str) -> bool:
+    if component.startswith("header:") or " in header" in f" {component}":
+        return True
+    if component.startswith("body:") or "in body" in component:
+        return set(re.findall(r"violates `([^`]+)`", details)) == {"additionalProperties"}
+    return False
+
+
+@schemathesis.hook
+def filter_failure(context, failure, case, response) -> bool:
+    # A request without a JSON body is not a Connect request: connect-go
+    # answers 415 with Accept-Post and no body, before any Nära code runs.
+    # The description documents only Connect error bodies.
+    if response.status_code == 415 and _request_content_type(response) != "application/json":
+        return False
+    # Malformed input that the Connect protocol tells servers to tolerate:
+    # headers (unknown ones, a missing or odd Connect-Protocol-Version) and
+    # unknown JSON fields, which connect-go discards for forward
+    # compatibility while the description says additionalProperties: false.
+    if failure.code == "ST201" and _only_tolerated_violations(failure.message or ""):
+        return False
+    # A deadline of a few milliseconds expires before the answer is ready;
+    # the Connect protocol maps deadline_exceeded to 504.
+    if response.status_code == 504 and _connect_code(response) == "deadline_exceeded":
+        timeout = _request_timeout_ms(response)
+        if timeout is not None and timeout <= 100:
+            return False
+    # Known bug, reported (see README.md, "Findings"): a NUL character in a
+    # login id reaches PostgreSQL, which refuses it, and the server answers
+    # 500. Remove this when the server rejects such strings with 400.
+    if (
+        response.status_code == 500
+        and (
+            case.path.endswith("/nara.auth.v1.CitizenAuthService/CancelLogin")
+            or case.path.endswith("/nara.auth.v1.CitizenAuthService/PollLogin")
+        )
+        and isinstance(case.body, dict)
+        and "\x00" in str(case.body.get("loginId", ""))
+    ):
+        return False
+    # Finding: StartLogin answers Freja eID Plus with 501 unimplemented while
+    # the enum offers it (see sdk/openapi/README.md, "Findings").
+    if (
+        response.status_code == 501
+        and case.path.endswith("/nara.auth.v1.CitizenAuthService/StartLogin")
+        and isinstance(case.body, dict)
+        and case.body.get("provider") == "PROVIDER_FREJA"
+        and _connect_code(response) == "unimplemented"
+    ):
+        return False
+    return True
