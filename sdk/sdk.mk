@@ -6,7 +6,10 @@
 #   make sdk-test      every SDK's tests against one server (sdk/scripts/with-server.sh)
 
 SDK_WEB := sdk/web
+SDK_ANDROID := sdk/android
 SDK_WITH_SERVER := ./sdk/scripts/with-server.sh
+# Maven in batch mode without download progress; tests print Surefire's summary.
+SDK_MVN := mvn -B -ntp -f $(SDK_ANDROID)/pom.xml
 
 $(SDK_WEB)/node_modules/.package-lock.json: $(SDK_WEB)/package.json $(SDK_WEB)/package-lock.json
 	cd $(SDK_WEB) && npm ci --no-audit --no-fund
@@ -16,6 +19,8 @@ sdk-web-deps: $(SDK_WEB)/node_modules/.package-lock.json
 
 .PHONY: sdk-tools
 sdk-tools: ## Install what buf.gen.yaml's sdk/ plugins need (run before buf generate).
+	$(SDK_MVN) -q dependency:copy@codegen-tools
+	chmod +x $(SDK_ANDROID)/target/codegen/protoc
 
 .PHONY: sdk-generate
 sdk-generate: ## Derive the SDK files that follow buf generate's output (run after it).
@@ -37,6 +42,10 @@ sdk-check-openapi: ## Validate sdk/openapi/gen/nara.openapi.yaml (openapi-spec-v
 sdk-test-openapi: sdk-check-openapi ## Contract-test a live server against the OpenAPI description (schemathesis).
 	$(SDK_WITH_SERVER) ./sdk/openapi/check.sh contract
 
+.PHONY: sdk-test-android
+sdk-test-android: ## Build the Android SDK and run its JUnit tests against a live server (Maven).
+	$(SDK_WITH_SERVER) $(SDK_MVN) verify
+
 .PHONY: sdk-test
 sdk-test: ## Test every SDK against one live server.
-	$(SDK_WITH_SERVER) $(MAKE) --no-print-directory sdk-test-web sdk-test-openapi
+	$(SDK_WITH_SERVER) $(MAKE) --no-print-directory sdk-test-web sdk-test-openapi sdk-test-android
