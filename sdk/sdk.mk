@@ -18,9 +18,8 @@ $(SDK_WEB)/node_modules/.package-lock.json: $(SDK_WEB)/package.json $(SDK_WEB)/p
 sdk-web-deps: $(SDK_WEB)/node_modules/.package-lock.json
 
 .PHONY: sdk-tools
-sdk-tools: ## Install what buf.gen.yaml's sdk/ plugins need (run before buf generate).
-	$(SDK_MVN) -q dependency:copy@codegen-tools
-	chmod +x $(SDK_ANDROID)/target/codegen/protoc
+sdk-tools: ## Fetch the generators buf.gen.yaml runs for sdk/ (buf fetches them on first use otherwise).
+	$(SDK_ANDROID)/scripts/codegen-tools.sh
 
 .PHONY: sdk-generate
 sdk-generate: ## Derive the SDK files that follow buf generate's output (run after it).
