@@ -1,0 +1,367 @@
+// Package notify turns Nära's reasons to notify someone — a booked visit, a
+// delay, a call-in, a message, an offer — into inbox entries and push
+// notifications, through a durable River job queue on the same PostgreSQL.
+//
+// Callers enqueue in the transaction that creates the reason
+// (ScheduleReminders, CancelReminders, Notify take the caller's pgx.Tx), so a
+// notice exists exactly when its reason does. Workers send through FCM with
+// at-least-once delivery; a (notice, device) pair FCM has answered is recorded
+// and never sent again, and each push carries a collapse id derived from the
+// notice, so that a send repeated after a crash replaces the notification on
+// the device instead of showing it twice.
+package notify
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/nara-care/nara/push/fcm"
+	"github.com/nara-care/nara/store"
+)
+
+// Queue is the River queue push jobs run in.
+const Queue = "push"
+
+// Sender sends notices to device tokens; *fcm.Sender is the real one.
+type Sender interface {
+	Send(ctx context.Context, token string, n fcm.Notice) (fcm.Outcome, error)
+	SendMulticast(ctx context.Context, tokens []string, n fcm.Notice) ([]fcm.Outcome, error)
+}
+
+// Config tunes scheduling and dispatch. The zero value is ready to use.
+type Config struct {
+	// ReminderOffsets are how long before a visit its reminders go out.
+	// Default 24 h and 1 h.
+	ReminderOffsets []time.Duration
+	// VideoReminderOffsets are the same for video visits. Default 24 h, 1 h
+	// and 10 min.
+	VideoReminderOffsets []time.Duration
+	// BatchSize is the most notices one job carries (fan-out unit). Default
+	// and maximum fcm.MaxMulticast (500).
+	BatchSize int
+	// MaxWorkers is how many push jobs one process works at once. Default 4.
+	MaxWorkers int
+	// SendConcurrency is how many FCM requests one job keeps in flight; the
+	// deliveries of each such wave are recorded before the next starts, which
+	// bounds what a crash can make the queue send again. Default 64.
+	SendConcurrency int
+	// DefaultTimeZone is the zone of people whose preferences and devices name
+	// none. Default Europe/Stockholm.
+	DefaultTimeZone string
+	// RescueAfter is how long a job may stay running before River takes it for
+	// a crashed worker's and runs it again (RescueStuckJobsAfter); a job times
+	// out at half of it. Default 2 min.
+	RescueAfter time.Duration
+	// PollInterval is how often idle workers look for due jobs. Default 250 ms.
+	PollInterval time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if len(c.ReminderOffsets) == 0 {
+		c.ReminderOffsets = []time.Duration{24 * time.Hour, time.Hour}
+	}
+	if len(c.VideoReminderOffsets) == 0 {
+		c.VideoReminderOffsets = []time.Duration{24 * time.Hour, time.Hour, 10 * time.Minute}
+	}
+	if c.BatchSize <= 0 || c.BatchSize > fcm.MaxMulticast {
+		c.BatchSize = fcm.MaxMulticast
+	}
+	if c.MaxWorkers <= 0 {
+		c.MaxWorkers = 4
+	}
+	if c.SendConcurrency <= 0 {
+		c.SendConcurrency = 64
+	}
+	if c.DefaultTimeZone == "" {
+		c.DefaultTimeZone = "Europe/Stockholm"
+	}
+	if c.RescueAfter <= 0 {
+		c.RescueAfter = 2 * time.Minute
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = 250 * time.Millisecond
+	}
+}
+
+// Deps are the Service's collaborators. All are required but Registry and Now.
+type Deps struct {
+	Logger *slog.Logger
+	Pool   *pgxpool.Pool
+	Store  *store.Store
+	Sender Sender
+	// Registry receives the push metrics; nil keeps them unregistered.
+	Registry prometheus.Registerer
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Service schedules notices and, once started, sends them.
+type Service struct {
+	cfg     Config
+	log     *slog.Logger
+	store   *store.Store
+	sender  Sender
+	now     func() time.Time
+	zone    *time.Location
+	river   *river.Client[pgx.Tx]
+	metrics *metrics
+}
+
+// New builds the Service and its River client. It sends nothing until Start.
+func New(cfg Config, d Deps) (*Service, error) {
+	cfg.setDefaults()
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	zone, err := time.LoadLocation(cfg.DefaultTimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("notify: default time zone: %w", err)
+	}
+	m, err := newMetrics(d.Registry)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{cfg: cfg, log: d.Logger, store: d.Store, sender: d.Sender, now: d.Now, zone: zone, metrics: m}
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, &sendWorker{s: s}); err != nil {
+		return nil, err
+	}
+	s.river, err = river.NewClient(riverpgxv5.New(d.Pool), &river.Config{
+		Logger:               d.Logger.With(slog.String("component", "river")),
+		Queues:               map[string]river.QueueConfig{Queue: {MaxWorkers: cfg.MaxWorkers}},
+		Workers:              workers,
+		JobTimeout:           cfg.RescueAfter / 2,
+		RescueStuckJobsAfter: cfg.RescueAfter,
+		FetchPollInterval:    cfg.PollInterval,
+		FetchCooldown:        min(cfg.PollInterval, 50*time.Millisecond),
+		MaxAttempts:          12,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("notify: river client: %w", err)
+	}
+	return s, nil
+}
+
+// Start works push jobs until Stop or until ctx is done.
+func (s *Service) Start(ctx context.Context) error { return s.river.Start(ctx) }
+
+// Stop stops fetching jobs and waits for running ones until ctx is done, then
+// cancels them; a cancelled job runs again later and skips what it sent.
+func (s *Service) Stop(ctx context.Context) error {
+	err := s.river.Stop(ctx)
+	if err != nil {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err = errors.Join(err, s.river.StopAndCancel(cctx))
+	}
+	return err
+}
+
+// Reminders asks for the reminders of one visit.
+type Reminders struct {
+	// ReasonID identifies the visit (the appointment id); CancelReminders
+	// takes the same. Required.
+	ReasonID string
+	// PersonIDs are who is reminded: the patient, and guardians for a child.
+	PersonIDs []string
+	// At is when the visit starts.
+	At time.Time
+	// Video marks a video visit, which gets VideoReminderOffsets.
+	Video bool
+	// Link is the app path a tap opens, such as "/appointments/ID".
+	Link string
+	// RefID is the id the app fetches details with. Default ReasonID.
+	RefID string
+	// Offsets overrides the configured offsets for this visit.
+	Offsets []time.Duration
+}
+
+// ScheduleReminders stores reminder notices for visits and enqueues their
+// jobs in tx, the transaction that books them. Offsets already past are
+// skipped. Reminders of many visits due at the same moment share jobs of up
+// to BatchSize notices. It returns how many notices it scheduled.
+func (s *Service) ScheduleReminders(ctx context.Context, tx pgx.Tx, visits ...Reminders) (int, error) {
+	now := s.now()
+	var ns []store.PushNotice
+	for _, v := range visits {
+		if v.ReasonID == "" || v.At.IsZero() {
+			return 0, errors.New("notify: reminders need a ReasonID and a time")
+		}
+		offsets := v.Offsets
+		if len(offsets) == 0 {
+			offsets = s.cfg.ReminderOffsets
+			if v.Video {
+				offsets = s.cfg.VideoReminderOffsets
+			}
+		}
+		raw, err := json.Marshal(params{At: v.At.UTC(), Video: v.Video})
+		if err != nil {
+			return 0, err
+		}
+		ref := v.RefID
+		if ref == "" {
+			ref = v.ReasonID
+		}
+		for _, off := range offsets {
+			due := v.At.Add(-off)
+			if due.Before(now) {
+				continue
+			}
+			for _, p := range v.PersonIDs {
+				ns = append(ns, store.PushNotice{
+					PersonID: p, Kind: string(KindReminder), ReasonID: v.ReasonID, Params: raw,
+					Link: v.Link, RefID: ref, DueAt: due, ExpiresAt: v.At,
+				})
+			}
+		}
+	}
+	return len(ns), s.enqueue(ctx, tx, ns)
+}
+
+// CancelReminders cancels the pending reminders of a visit in tx, the
+// transaction that cancels or moves it; to move a visit, cancel and then
+// ScheduleReminders anew in the same transaction. It is idempotent.
+func (s *Service) CancelReminders(ctx context.Context, tx pgx.Tx, reasonID string) error {
+	_, err := store.PushNoticesCancelTx(ctx, tx, reasonID, string(KindReminder))
+	return err
+}
+
+// Notice asks for one immediate notice to one or more people.
+type Notice struct {
+	// Kind is any Kind but KindReminder. Required.
+	Kind Kind
+	// PersonIDs are the recipients; each gets an inbox entry. Required.
+	PersonIDs []string
+	// ReasonID identifies what the notice is about (visit, thread, offer).
+	ReasonID string
+	// Link is the app path a tap opens; RefID the id it fetches details with.
+	Link, RefID string
+	// At is the expected start, for KindDelay.
+	At time.Time
+	// Expires is when the notice stops being worth sending. Default: ten
+	// minutes for a call-in, an hour after At for a delay, never otherwise.
+	Expires time.Time
+}
+
+// Notify stores n for each recipient and enqueues its sending in tx, the
+// transaction that creates its reason. It is sent at once, in jobs of up to
+// BatchSize recipients; people without devices get only the inbox entry.
+func (s *Service) Notify(ctx context.Context, tx pgx.Tx, n Notice) error {
+	if !n.Kind.valid() || n.Kind == KindReminder {
+		return fmt.Errorf("notify: Notify cannot send kind %q", n.Kind)
+	}
+	now := s.now()
+	expires := n.Expires
+	switch {
+	case !expires.IsZero():
+	case n.Kind == KindCallIn:
+		expires = now.Add(10 * time.Minute)
+	case n.Kind == KindDelay && !n.At.IsZero():
+		expires = n.At.Add(time.Hour)
+	}
+	raw, err := json.Marshal(params{At: n.At.UTC()})
+	if err != nil {
+		return err
+	}
+	ns := make([]store.PushNotice, 0, len(n.PersonIDs))
+	for _, p := range n.PersonIDs {
+		ns = append(ns, store.PushNotice{
+			PersonID: p, Kind: string(n.Kind), ReasonID: n.ReasonID, Params: raw,
+			Link: n.Link, RefID: n.RefID, DueAt: now, ExpiresAt: expires,
+		})
+	}
+	return s.enqueue(ctx, tx, ns)
+}
+
+// enqueue stores ns and inserts one job per BatchSize notices due at the same
+// moment, all in tx.
+func (s *Service) enqueue(ctx context.Context, tx pgx.Tx, ns []store.PushNotice) error {
+	if len(ns) == 0 {
+		return nil
+	}
+	ids, err := store.PushNoticesInsertTx(ctx, tx, ns)
+	if err != nil {
+		return fmt.Errorf("notify: store notices: %w", err)
+	}
+	byDue := map[time.Time][]int64{}
+	var dues []time.Time
+	for i, n := range ns {
+		due := n.DueAt.UTC()
+		if _, ok := byDue[due]; !ok {
+			dues = append(dues, due)
+		}
+		byDue[due] = append(byDue[due], ids[i])
+	}
+	slices.SortFunc(dues, func(a, b time.Time) int { return a.Compare(b) })
+	var jobs []river.InsertManyParams
+	for _, due := range dues {
+		for chunk := range slices.Chunk(byDue[due], s.cfg.BatchSize) {
+			jobs = append(jobs, river.InsertManyParams{
+				Args:       SendArgs{NoticeIDs: chunk},
+				InsertOpts: &river.InsertOpts{ScheduledAt: due},
+			})
+		}
+	}
+	if _, err := s.river.InsertManyFastTx(ctx, tx, jobs); err != nil {
+		return fmt.Errorf("notify: enqueue: %w", err)
+	}
+	return nil
+}
+
+// thread is the collapse id (APNs collapse id and thread, Android tag and
+// collapse key, Web Push tag) of a notice: the same for every send of it, so
+// a repeated send replaces the notification rather than adding one. Notices
+// that share a reason, kind and time share it, which lets them go out in one
+// multicast; a device belongs to one person, so it still names one notice.
+func thread(n store.PushNotice) string {
+	if n.ReasonID == "" {
+		return "n-" + store.FormatID(n.ID)
+	}
+	sum := sha256.Sum256([]byte(n.Kind + "\x00" + n.ReasonID + "\x00" + n.DueAt.UTC().Format(time.RFC3339Nano)))
+	return n.Kind + "-" + hex.EncodeToString(sum[:12])
+}
+
+type metrics struct {
+	sends    *prometheus.CounterVec
+	notices  *prometheus.CounterVec
+	lateness prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		sends: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nara_push_sends_total",
+			Help: "Pushes to one device by FCM's answer: delivered, token_gone, retry, permanent (reason: FCM error code).",
+		}, []string{"outcome", "reason"}),
+		notices: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nara_push_notices_total",
+			Help: "Notices finished, by kind and result: sent, skipped (opted out), expired.",
+		}, []string{"kind", "result"}),
+		lateness: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "nara_push_lateness_seconds",
+			Help:    "How long after its due time a notice's first send began.",
+			Buckets: []float64{0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300},
+		}),
+	}
+	if reg != nil {
+		for _, c := range []prometheus.Collector{m.sends, m.notices, m.lateness} {
+			if err := reg.Register(c); err != nil {
+				return nil, fmt.Errorf("notify: register metrics: %w", err)
+			}
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,400 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// PushDevice is one app installation that receives a person's pushes.
+type PushDevice struct {
+	ID             int64
+	PersonID       string
+	InstallationID string
+	Token          string
+	// Platform is "ios", "android" or "web".
+	Platform   string
+	AppVersion string
+	Locale     string
+	TimeZone   string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+const pushDeviceColumns = `id, person_id, installation_id, token, platform, app_version, locale, time_zone, created_at, updated_at`
+
+func scanPushDevice(row pgx.CollectableRow) (PushDevice, error) {
+	var d PushDevice
+	err := row.Scan(&d.ID, &d.PersonID, &d.InstallationID, &d.Token, &d.Platform, &d.AppVersion, &d.Locale, &d.TimeZone, &d.CreatedAt, &d.UpdatedAt)
+	return d, err
+}
+
+// PushDeviceRegister registers or refreshes d.InstallationID for d.PersonID.
+// Whoever held the installation or the token before loses it: a token is
+// bound to one person, never shared.
+func (s *Store) PushDeviceRegister(ctx context.Context, d PushDevice) (PushDevice, error) {
+	var out PushDevice
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM push_device WHERE token = $1 AND installation_id <> $2`, d.Token, d.InstallationID); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `
+			INSERT INTO push_device (person_id, installation_id, token, platform, app_version, locale, time_zone)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (installation_id) DO UPDATE SET
+				person_id = $1, token = $3, platform = $4, app_version = $5, locale = $6, time_zone = $7,
+				created_at = CASE WHEN push_device.person_id = $1 THEN push_device.created_at ELSE now() END,
+				updated_at = now()
+			RETURNING `+pushDeviceColumns,
+			d.PersonID, d.InstallationID, d.Token, d.Platform, d.AppVersion, d.Locale, d.TimeZone)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectExactlyOneRow(rows, scanPushDevice)
+		return err
+	})
+	return out, interpretError(err)
+}
+
+// PushDeviceUnregister removes personID's registration of installationID.
+// It is idempotent: an unknown installation is not an error.
+func (s *Store) PushDeviceUnregister(ctx context.Context, personID, installationID string) error {
+	_, err := s.pool.Exec(ctx, `DELETE FROM push_device WHERE person_id = $1 AND installation_id = $2`, personID, installationID)
+	return interpretError(err)
+}
+
+// PushDeviceList returns personID's devices, most recently updated first.
+func (s *Store) PushDeviceList(ctx context.Context, personID string) ([]PushDevice, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+pushDeviceColumns+` FROM push_device WHERE person_id = $1 ORDER BY updated_at DESC, id DESC`, personID)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	ds, err := pgx.CollectRows(rows, scanPushDevice)
+	return ds, interpretError(err)
+}
+
+// PushDeviceRemove removes one of personID's devices, or returns ErrNotFound.
+func (s *Store) PushDeviceRemove(ctx context.Context, personID string, id int64) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM push_device WHERE person_id = $1 AND id = $2`, personID, id)
+	if err != nil {
+		return interpretError(err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// PushDeviceForget deletes a device whose token FCM says is gone, unless the
+// installation has registered a new token meanwhile.
+func (s *Store) PushDeviceForget(ctx context.Context, id int64, token string) error {
+	_, err := s.pool.Exec(ctx, `DELETE FROM push_device WHERE id = $1 AND token = $2`, id, token)
+	return interpretError(err)
+}
+
+// PushPreference is what a person wants pushed, and when.
+type PushPreference struct {
+	PersonID  string
+	Reminders bool
+	Messages  bool
+	Offers    bool
+	// QuietStart and QuietEnd are minutes after local midnight; -1 for none.
+	QuietStart, QuietEnd int
+	// Language is "sv" or "en".
+	Language string
+	// TimeZone is an IANA zone name, or "" for the device's.
+	TimeZone string
+}
+
+// DefaultPushPreference is what a person who never chose gets: everything,
+// in Swedish, at any hour.
+func DefaultPushPreference(personID string) PushPreference {
+	return PushPreference{PersonID: personID, Reminders: true, Messages: true, Offers: true, QuietStart: -1, QuietEnd: -1, Language: "sv"}
+}
+
+const pushPreferenceSelect = `
+	SELECT pr.reminders, pr.messages, pr.offers, coalesce(pr.quiet_start, -1), coalesce(pr.quiet_end, -1), pr.language, pr.time_zone
+	  FROM push_preference pr WHERE pr.person_id = $1`
+
+// PushPreferenceGet returns personID's preferences, or the defaults.
+func (s *Store) PushPreferenceGet(ctx context.Context, personID string) (PushPreference, error) {
+	p := DefaultPushPreference(personID)
+	err := s.pool.QueryRow(ctx, pushPreferenceSelect, personID).
+		Scan(&p.Reminders, &p.Messages, &p.Offers, &p.QuietStart, &p.QuietEnd, &p.Language, &p.TimeZone)
+	if err == pgx.ErrNoRows {
+		return p, nil
+	}
+	return p, interpretError(err)
+}
+
+// PushPreferencePut replaces p.PersonID's preferences.
+func (s *Store) PushPreferencePut(ctx context.Context, p PushPreference) error {
+	_, err := s.pool.Exec(ctx, `
+		INSERT INTO push_preference (person_id, reminders, messages, offers, quiet_start, quiet_end, language, time_zone)
+		VALUES ($1, $2, $3, $4, nullif($5, -1), nullif($6, -1), $7, $8)
+		ON CONFLICT (person_id) DO UPDATE SET
+			reminders = $2, messages = $3, offers = $4, quiet_start = nullif($5, -1), quiet_end = nullif($6, -1),
+			language = $7, time_zone = $8, updated_at = now()`,
+		p.PersonID, p.Reminders, p.Messages, p.Offers, p.QuietStart, p.QuietEnd, p.Language, p.TimeZone)
+	return interpretError(err)
+}
+
+// PushNotice is one notice to one person: an inbox entry and the reason for a
+// push. Params hold what its text is rendered from; never health information.
+type PushNotice struct {
+	ID       int64
+	PersonID string
+	// Kind is "reminder", "delay", "call_in", "message" or "offer".
+	Kind      string
+	ReasonID  string
+	Params    json.RawMessage
+	Link      string
+	RefID     string
+	DueAt     time.Time
+	ExpiresAt time.Time // zero: never
+	// State is "pending", "sent", "skipped", "cancelled" or "expired".
+	State     string
+	CreatedAt time.Time
+	ReadAt    time.Time // zero: unread
+}
+
+// PushNoticesInsertTx stores notices in tx, the caller's transaction, and
+// returns their ids in order, so that their push jobs commit with them.
+func PushNoticesInsertTx(ctx context.Context, tx pgx.Tx, ns []PushNotice) ([]int64, error) {
+	if len(ns) == 0 {
+		return nil, nil
+	}
+	var (
+		persons, kinds, reasons, links, refs []string
+		params                               []string
+		dues                                 []time.Time
+		expires                              []*time.Time
+	)
+	for _, n := range ns {
+		persons = append(persons, n.PersonID)
+		kinds = append(kinds, n.Kind)
+		reasons = append(reasons, n.ReasonID)
+		p := string(n.Params)
+		if p == "" {
+			p = "{}"
+		}
+		params = append(params, p)
+		links = append(links, n.Link)
+		refs = append(refs, n.RefID)
+		dues = append(dues, n.DueAt)
+		if n.ExpiresAt.IsZero() {
+			expires = append(expires, nil)
+		} else {
+			e := n.ExpiresAt
+			expires = append(expires, &e)
+		}
+	}
+	rows, err := tx.Query(ctx, `
+		INSERT INTO push_notice (person_id, kind, reason_id, params, link, ref_id, due_at, expires_at)
+		SELECT p, k, r, pa, l, f, d, e FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[], $7::timestamptz[], $8::timestamptz[])
+		    WITH ORDINALITY AS t(p, k, r, pa, l, f, d, e, ord)
+		ORDER BY ord
+		RETURNING id`, persons, kinds, reasons, params, links, refs, dues, expires)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	return ids, interpretError(err)
+}
+
+// PushNoticesCancelTx cancels the pending notices of kind for reasonID (all
+// kinds when kind is empty) in tx and returns how many there were. Their jobs
+// find them cancelled and send nothing.
+func PushNoticesCancelTx(ctx context.Context, tx pgx.Tx, reasonID, kind string) (int64, error) {
+	tag, err := tx.Exec(ctx, `
+		UPDATE push_notice SET state = 'cancelled'
+		 WHERE reason_id = $1 AND state = 'pending' AND ($2 = '' OR kind = $2)`, reasonID, kind)
+	if err != nil {
+		return 0, interpretError(err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// PushTarget is one pending notice with what sending it needs: the person's
+// preferences and the devices that have not had it yet.
+type PushTarget struct {
+	Notice     PushNotice
+	Preference PushPreference
+	// DeviceTimeZone is the most recently updated device's zone, "" if none.
+	DeviceTimeZone string
+	// Devices are those with no delivery of this notice recorded yet.
+	Devices []PushDevice
+}
+
+// PushTargets loads the notices ids for sending, with the preferences of
+// their people and their undelivered devices, in one round trip. Notices that
+// are no longer pending come back too, for the caller to skip.
+func (s *Store) PushTargets(ctx context.Context, ids []int64) ([]PushTarget, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT n.id, n.person_id, n.kind, n.reason_id, n.params, n.link, n.ref_id, n.due_at, n.expires_at, n.state, n.created_at,
+		       coalesce(pr.reminders, true), coalesce(pr.messages, true), coalesce(pr.offers, true),
+		       coalesce(pr.quiet_start, -1), coalesce(pr.quiet_end, -1), coalesce(pr.language, 'sv'), coalesce(pr.time_zone, ''),
+		       coalesce(dev.devices, '[]'::jsonb)
+		  FROM push_notice n
+		  LEFT JOIN push_preference pr ON pr.person_id = n.person_id
+		  LEFT JOIN LATERAL (
+		        SELECT jsonb_agg(jsonb_build_object('id', d.id, 'token', d.token, 'platform', d.platform,
+		                                            'tz', d.time_zone, 'locale', d.locale) ORDER BY d.updated_at DESC) AS devices
+		          FROM push_device d
+		         WHERE d.person_id = n.person_id
+		           AND NOT EXISTS (SELECT 1 FROM push_delivery x WHERE x.notice_id = n.id AND x.device_id = d.id)
+		  ) dev ON true
+		 WHERE n.id = ANY($1)
+		 ORDER BY n.id`, ids)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	ts, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (PushTarget, error) {
+		var (
+			t       PushTarget
+			expires *time.Time
+			devs    []byte
+		)
+		n := &t.Notice
+		p := &t.Preference
+		err := row.Scan(&n.ID, &n.PersonID, &n.Kind, &n.ReasonID, &n.Params, &n.Link, &n.RefID, &n.DueAt, &expires, &n.State, &n.CreatedAt,
+			&p.Reminders, &p.Messages, &p.Offers, &p.QuietStart, &p.QuietEnd, &p.Language, &p.TimeZone, &devs)
+		if err != nil {
+			return t, err
+		}
+		p.PersonID = n.PersonID
+		if expires != nil {
+			n.ExpiresAt = *expires
+		}
+		var ds []struct {
+			ID       int64  `json:"id"`
+			Token    string `json:"token"`
+			Platform string `json:"platform"`
+			TZ       string `json:"tz"`
+			Locale   string `json:"locale"`
+		}
+		if err := json.Unmarshal(devs, &ds); err != nil {
+			return t, err
+		}
+		for i, d := range ds {
+			if i == 0 {
+				t.DeviceTimeZone = d.TZ
+			}
+			t.Devices = append(t.Devices, PushDevice{ID: d.ID, PersonID: n.PersonID, Token: d.Token, Platform: d.Platform, TimeZone: d.TZ, Locale: d.Locale})
+		}
+		return t, nil
+	})
+	return ts, interpretError(err)
+}
+
+// PushDelivery is FCM's final answer for one notice to one device.
+type PushDelivery struct {
+	NoticeID int64
+	DeviceID int64
+	// Failed is true for a permanent failure, false for delivered.
+	Failed bool
+	// Detail is FCM's message name, or the failure's reason.
+	Detail string
+}
+
+// PushDeliveriesRecord records final answers, so that no retry sends them
+// again. A delivery already recorded is kept as it was.
+func (s *Store) PushDeliveriesRecord(ctx context.Context, ds []PushDelivery) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	notices := make([]int64, len(ds))
+	devices := make([]int64, len(ds))
+	statuses := make([]string, len(ds))
+	details := make([]string, len(ds))
+	for i, d := range ds {
+		notices[i], devices[i], details[i] = d.NoticeID, d.DeviceID, d.Detail
+		statuses[i] = "delivered"
+		if d.Failed {
+			statuses[i] = "failed"
+		}
+	}
+	_, err := s.pool.Exec(ctx, `
+		INSERT INTO push_delivery (notice_id, device_id, status, detail)
+		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[])
+		ON CONFLICT (notice_id, device_id) DO NOTHING`, notices, devices, statuses, details)
+	return interpretError(err)
+}
+
+// PushNoticesFinish moves pending notices to state ("sent", "skipped" or
+// "expired") once nothing is left to send for them.
+func (s *Store) PushNoticesFinish(ctx context.Context, ids []int64, state string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := s.pool.Exec(ctx, `
+		UPDATE push_notice SET state = $2, sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE sent_at END
+		 WHERE id = ANY($1) AND state = 'pending'`, ids, state)
+	return interpretError(err)
+}
+
+// PushInboxList returns personID's notices that are due by now and not
+// cancelled, newest first, with ids below before (0: from the newest).
+func (s *Store) PushInboxList(ctx context.Context, personID string, before int64, limit int, unreadOnly bool, now time.Time) ([]PushNotice, error) {
+	if before <= 0 {
+		before = 1<<63 - 1
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT id, person_id, kind, reason_id, params, link, ref_id, due_at, expires_at, state, created_at, read_at
+		  FROM push_notice
+		 WHERE person_id = $1 AND id < $2 AND due_at <= $3 AND state <> 'cancelled' AND (NOT $4 OR read_at IS NULL)
+		 ORDER BY id DESC
+		 LIMIT $5`, personID, before, now, unreadOnly, limit)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	ns, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (PushNotice, error) {
+		var (
+			n               PushNotice
+			expires, readAt *time.Time
+		)
+		err := row.Scan(&n.ID, &n.PersonID, &n.Kind, &n.ReasonID, &n.Params, &n.Link, &n.RefID, &n.DueAt, &expires, &n.State, &n.CreatedAt, &readAt)
+		if expires != nil {
+			n.ExpiresAt = *expires
+		}
+		if readAt != nil {
+			n.ReadAt = *readAt
+		}
+		return n, err
+	})
+	return ns, interpretError(err)
+}
+
+// PushInboxUnread counts personID's unread notices due by now.
+func (s *Store) PushInboxUnread(ctx context.Context, personID string, now time.Time) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `
+		SELECT count(*) FROM push_notice
+		 WHERE person_id = $1 AND due_at <= $2 AND state <> 'cancelled' AND read_at IS NULL`, personID, now).Scan(&n)
+	return n, interpretError(err)
+}
+
+// PushInboxMarkRead marks personID's notices ids (every due one when all)
+// read at now. Ids of other people's notices are ignored.
+func (s *Store) PushInboxMarkRead(ctx context.Context, personID string, ids []int64, all bool, now time.Time) error {
+	_, err := s.pool.Exec(ctx, `
+		UPDATE push_notice SET read_at = $4
+		 WHERE person_id = $1 AND read_at IS NULL AND due_at <= $4 AND ($3 OR id = ANY($2))`, personID, ids, all, now)
+	return interpretError(err)
+}
+
+// FormatID and ParseID turn the bigint ids of devices and notices into the
+// API's strings and back.
+func FormatID(id int64) string { return strconv.FormatInt(id, 10) }
+
+// ParseID parses an id from FormatID; anything else is ErrNotFound.
+func ParseID(s string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, ErrNotFound
+	}
+	return id, nil
+}
