@@ -445,15 +445,24 @@ func (s *Store) HelpArticleSearch(ctx context.Context, lang Language, query stri
 			           ' | ')) AS query, cfg
 			  FROM words, (SELECT CASE $1 WHEN 'sv' THEN 'swedish'::regconfig ELSE 'english'::regconfig END AS cfg) c
 			 GROUP BY cfg
-		), hits AS (
-			SELECT v.slug, v.category_slug, v.title, v.summary, v.body_markdown,
-			       (ts_rank_cd(v.document, q.query, 1) + word_similarity($3, lower(v.title)))::real AS score
-			  FROM help_article a
-			  JOIN help_article_version v ON v.slug = a.slug AND v.language = a.language AND v.version = a.published_version,
-			       q
+		), published AS NOT MATERIALIZED (
+			SELECT v.* FROM help_article a
+			  JOIN help_article_version v ON v.slug = a.slug AND v.language = a.language AND v.version = a.published_version
 			 WHERE a.language = $1 AND a.retired_at IS NULL
-			   AND (v.document @@ q.query OR $3 <% lower(v.title))
-			 ORDER BY score DESC, v.slug
+		), candidates AS (
+			-- Full-text matches, best first; then titles that contain the
+			-- query as part of a compound (trigram index). Title similarity
+			-- is computed for these few rows only.
+			(SELECT p.slug, ts_rank(p.document, q.query, 1) AS rank FROM published p, q
+			  WHERE p.document @@ q.query ORDER BY rank DESC LIMIT $4 * 4)
+			UNION ALL
+			(SELECT p.slug, 0 FROM published p WHERE $3 <% lower(p.title) LIMIT $4 * 4)
+		), hits AS (
+			SELECT p.slug, p.category_slug, p.title, p.summary, p.body_markdown,
+			       (c.rank + word_similarity($3, lower(p.title)))::real AS score
+			  FROM (SELECT slug, max(rank) AS rank FROM candidates GROUP BY slug) c
+			  JOIN published p ON p.slug = c.slug
+			 ORDER BY score DESC, p.slug
 			 LIMIT $4
 		)
 		SELECT h.slug, h.category_slug, h.title, h.summary,
