@@ -5,3 +5,4 @@ export * as appv1 from "./nara.app.v1.js";
 export * as authv1 from "./nara.auth.v1.js";
 export * as helpv1 from "./nara.help.v1.js";
 export * as patientv1 from "./nara.patient.v1.js";
+export * as pushv1 from "./nara.push.v1.js";
