@@ -7,6 +7,7 @@
 
 SDK_WEB := sdk/web
 SDK_ANDROID := sdk/android
+SDK_IOS := sdk/ios
 SDK_WITH_SERVER := ./sdk/scripts/with-server.sh
 # Maven in batch mode without download progress; tests print Surefire's summary.
 SDK_MVN := mvn -B -ntp -f $(SDK_ANDROID)/pom.xml
@@ -24,6 +25,8 @@ sdk-tools: ## Fetch the generators buf.gen.yaml runs for sdk/ (buf fetches them 
 .PHONY: sdk-generate
 sdk-generate: ## Derive the SDK files that follow buf generate's output (run after it).
 	node $(SDK_WEB)/scripts/gen-services.mjs
+	mvn -B -q -f $(SDK_IOS)/pom.xml generate-sources
+	python3 $(SDK_IOS)/verify.py --update
 
 .PHONY: sdk-build-web
 sdk-build-web: sdk-web-deps ## Build the web SDK (@nara/sdk) into sdk/web/dist.
@@ -45,6 +48,11 @@ sdk-test-openapi: sdk-check-openapi ## Contract-test a live server against the O
 sdk-test-android: ## Build the Android SDK and run its JUnit tests against a live server (Maven).
 	$(SDK_WITH_SERVER) $(SDK_MVN) verify
 
+.PHONY: sdk-test-ios
+sdk-test-ios: ## Check the generated Swift package without a Swift toolchain (operations, Package.swift, syntax).
+	./scripts/protovalidate-proto.sh
+	./$(SDK_IOS)/check.sh
+
 .PHONY: sdk-test
-sdk-test: ## Test every SDK against one live server.
+sdk-test: sdk-test-ios ## Test every SDK against one live server.
 	$(SDK_WITH_SERVER) $(MAKE) --no-print-directory sdk-test-web sdk-test-openapi sdk-test-android
