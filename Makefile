@@ -20,8 +20,11 @@ help: ## List every target with what it does.
 deps: ## Install the OS packages the server and tests need (PostgreSQL; Debian/Ubuntu).
 	./scripts/install-deps.sh
 
+# npm install, not npm ci: the registry mirror serves only some of buf's
+# optional per-platform packages, and npm ci refuses a lock file without
+# the others. The lock file still pins every version installed.
 $(BUF): tools/package.json tools/package-lock.json
-	cd tools && npm ci --no-audit --no-fund
+	cd tools && npm install --no-audit --no-fund
 	@touch $(BUF)
 
 .PHONY: tools
