@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-
 	healthv1 "google.golang.org/grpc/health/grpc_health_v1"
+
 	"github.com/nara-care/nara/store"
 )
 
