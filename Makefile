@@ -31,10 +31,11 @@ $(BUF): tools/package.json tools/package-lock.json
 tools: $(BUF) ## Install the pinned code-generation tools (buf, protoc-gen-es).
 
 .PHONY: generate
-generate: $(BUF) ## Regenerate gen/ and the SDKs from api/.
+generate: $(BUF) ## Regenerate gen/ and the SDKs from api/ (needs Node, Java/Maven and Python too).
 	./scripts/protovalidate-proto.sh
 	$(BUF) generate
 	$(BUF) format -w
+	$(MAKE) --no-print-directory sdk-generate
 
 .PHONY: checkgenerate
 checkgenerate: generate ## Fail if generated code is not what `make generate` writes.
@@ -55,7 +56,10 @@ lint: $(BUF) $(GOLANGCI_LINT) ## go vet, golangci-lint, buf lint, buf format and
 	@if git rev-parse --verify -q main >/dev/null; then $(BUF) breaking --against '$(BREAKING_AGAINST)'; fi
 
 .PHONY: test
-test: ## Run every test (Go against a real PostgreSQL).
+test: test-go sdk-test ## Run every test: Go against a real PostgreSQL, then every SDK against a live server.
+
+.PHONY: test-go
+test-go: ## Run the Go tests (each against its own real PostgreSQL database).
 	./scripts/install-deps.sh --check
 	$(GO) test -count=1 ./...
 

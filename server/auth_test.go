@@ -10,6 +10,8 @@ import (
 
 	"github.com/nara-care/nara/access"
 	authv1 "github.com/nara-care/nara/gen/nara/auth/v1"
+	helpv1 "github.com/nara-care/nara/gen/nara/help/v1"
+	"github.com/nara-care/nara/gen/nara/help/v1/helpv1connect"
 	"github.com/nara-care/nara/gen/nara/auth/v1/authv1connect"
 	patientv1 "github.com/nara-care/nara/gen/nara/patient/v1"
 	"github.com/nara-care/nara/gen/nara/patient/v1/patientv1connect"
@@ -378,6 +380,18 @@ func TestBadTokens(t *testing.T) {
 		if connect.CodeOf(err) != connect.CodeUnauthenticated {
 			t.Errorf("%s token got %v, want Unauthenticated", name, err)
 		}
+		// Public RPCs answer as if the bad token were not there.
+		_, err = helpv1connect.NewHelpServiceClient(e.client, e.url, bearer(tok)).
+			ListCategories(context.Background(), &helpv1.ListCategoriesRequest{Language: helpv1.Language_LANGUAGE_SV})
+		if err != nil {
+			t.Errorf("%s token on a public RPC got %v, want an answer", name, err)
+		}
+	}
+	// NUL characters never reach the database.
+	_, err := authv1connect.NewCitizenAuthServiceClient(e.client, e.url).
+		PollLogin(context.Background(), &authv1.PollLoginRequest{LoginId: strings.Repeat("a", 20) + "\x00"})
+	if connect.CodeOf(err) != connect.CodeInvalidArgument {
+		t.Errorf("login id with NUL got %v, want InvalidArgument", err)
 	}
 }
 

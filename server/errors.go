@@ -62,6 +62,8 @@ func toConnect(ctx context.Context, logger *slog.Logger, procedure string, err e
 		return connect.NewError(connect.CodeNotFound, errors.New("not found"))
 	case errors.Is(err, store.ErrConflict):
 		return connect.NewError(connect.CodeAlreadyExists, errors.New("already exists"))
+	case errors.Is(err, store.ErrInvalidText):
+		return connect.NewError(connect.CodeInvalidArgument, errors.New("the request contains characters that cannot be stored, such as NUL"))
 	case errors.Is(err, store.ErrReference):
 		return connect.NewError(connect.CodeInvalidArgument, errors.New("the request refers to something that does not exist"))
 	case errors.Is(err, store.ErrPrecondition):

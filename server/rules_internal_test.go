@@ -54,6 +54,7 @@ func TestToConnect(t *testing.T) {
 		{fail(connect.CodeNotFound, "no article %q", "x"), connect.CodeNotFound, `no article "x"`},
 		{failWith(errors.New("secret detail"), connect.CodeNotFound, "no article"), connect.CodeNotFound, "no article"},
 		{context.DeadlineExceeded, connect.CodeDeadlineExceeded, "request took too long"},
+		{store.ErrInvalidText, connect.CodeInvalidArgument, "the request contains characters that cannot be stored, such as NUL"},
 		{errors.New(`ERROR: relation "help_article" does not exist (SQLSTATE 42P01)`), connect.CodeInternal, internalMessage},
 	}
 	for _, tt := range tests {

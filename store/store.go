@@ -25,6 +25,9 @@ var (
 	// ErrReference means the write names something that does not exist, such
 	// as an unknown category.
 	ErrReference = errors.New("referenced item does not exist")
+	// ErrInvalidText means text the database cannot store, such as a NUL
+	// character.
+	ErrInvalidText = errors.New("text cannot be stored")
 )
 
 // Store is the data layer. It is safe for concurrent use.
@@ -66,6 +69,8 @@ func interpretError(err error) error {
 			return fmt.Errorf("%w: %s", ErrConflict, pgErr.ConstraintName)
 		case "23503": // foreign_key_violation
 			return fmt.Errorf("%w: %s", ErrReference, pgErr.ConstraintName)
+		case "22021", "22P05": // character_not_in_repertoire, untranslatable_character
+			return ErrInvalidText
 		case "40001": // serialization_failure
 			return fmt.Errorf("%w: concurrent update", ErrConflict)
 		}

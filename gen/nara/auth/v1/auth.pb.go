@@ -2325,14 +2325,14 @@ const file_nara_auth_v1_auth_proto_rawDesc = "" +
 	"\x10auto_start_token\x18\x02 \x01(\tR\x0eautoStartToken\x12\x17\n" +
 	"\aqr_data\x18\x03 \x01(\tR\x06qrData\x122\n" +
 	"\x15poll_interval_seconds\x18\x04 \x01(\x05R\x13pollIntervalSeconds\x127\n" +
-	"\bprogress\x18\x05 \x01(\v2\x1b.nara.auth.v1.LoginProgressR\bprogress\"w\n" +
-	"\x11WatchLoginRequest\x12$\n" +
-	"\blogin_id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x14\x18@R\aloginId\x12<\n" +
+	"\bprogress\x18\x05 \x01(\v2\x1b.nara.auth.v1.LoginProgressR\bprogress\"\x89\x01\n" +
+	"\x11WatchLoginRequest\x126\n" +
+	"\blogin_id\x18\x01 \x01(\tB\x1b\xbaH\x18r\x16\x10\x14\x18@2\x10^[A-Za-z0-9_-]+$R\aloginId\x12<\n" +
 	"\blanguage\x18\x02 \x01(\x0e2\x16.nara.auth.v1.LanguageB\b\xbaH\x05\x82\x01\x02\x10\x01R\blanguage\"M\n" +
 	"\x12WatchLoginResponse\x127\n" +
-	"\bprogress\x18\x01 \x01(\v2\x1b.nara.auth.v1.LoginProgressR\bprogress\"v\n" +
-	"\x10PollLoginRequest\x12$\n" +
-	"\blogin_id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x14\x18@R\aloginId\x12<\n" +
+	"\bprogress\x18\x01 \x01(\v2\x1b.nara.auth.v1.LoginProgressR\bprogress\"\x88\x01\n" +
+	"\x10PollLoginRequest\x126\n" +
+	"\blogin_id\x18\x01 \x01(\tB\x1b\xbaH\x18r\x16\x10\x14\x18@2\x10^[A-Za-z0-9_-]+$R\aloginId\x12<\n" +
 	"\blanguage\x18\x02 \x01(\x0e2\x16.nara.auth.v1.LanguageB\b\xbaH\x05\x82\x01\x02\x10\x01R\blanguage\"L\n" +
 	"\x11PollLoginResponse\x127\n" +
 	"\bprogress\x18\x01 \x01(\v2\x1b.nara.auth.v1.LoginProgressR\bprogress\"\xdf\x01\n" +
@@ -2351,18 +2351,17 @@ const file_nara_auth_v1_auth_proto_rawDesc = "" +
 	"\x17access_token_expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x14accessTokenExpiresAt\x12#\n" +
 	"\rrefresh_token\x18\x04 \x01(\tR\frefreshToken\x12S\n" +
 	"\x18refresh_token_expires_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x15refreshTokenExpiresAt\x12 \n" +
-	"\x02me\x18\x06 \x01(\v2\x10.nara.auth.v1.MeR\x02me\":\n" +
-	"\x12CancelLoginRequest\x12$\n" +
-	"\blogin_id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x14\x18@R\aloginId\"\x15\n" +
+	"\x02me\x18\x06 \x01(\v2\x10.nara.auth.v1.MeR\x02me\"L\n" +
+	"\x12CancelLoginRequest\x126\n" +
+	"\blogin_id\x18\x01 \x01(\tB\x1b\xbaH\x18r\x16\x10\x14\x18@2\x10^[A-Za-z0-9_-]+$R\aloginId\"\x15\n" +
 	"\x13CancelLoginResponse\"N\n" +
 	"\x16StartStaffLoginRequest\x124\n" +
 	"\x06device\x18\x01 \x01(\v2\x14.nara.auth.v1.DeviceB\x06\xbaH\x03\xc8\x01\x01R\x06device\"\\\n" +
 	"\x17StartStaffLoginResponse\x12+\n" +
 	"\x11authorization_url\x18\x01 \x01(\tR\x10authorizationUrl\x12\x14\n" +
-	"\x05state\x18\x02 \x01(\tR\x05state\"\x93\x01\n" +
-	"\x19CompleteStaffLoginRequest\x12 \n" +
-	"\x05state\x18\x01 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x10\x18\x80\x01R\x05state\x12\x1e\n" +
+	"\x05state\x18\x02 \x01(\tR\x05state\"\xa7\x01\n" +
+	"\x19CompleteStaffLoginRequest\x124\n" +
+	"\x05state\x18\x01 \x01(\tB\x1e\xbaH\x1br\x19\x10\x10\x18\x80\x012\x12^[A-Za-z0-9_.~-]+$R\x05state\x12\x1e\n" +
 	"\x04code\x18\x02 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x10R\x04code\x124\n" +
 	"\x06device\x18\x03 \x01(\v2\x14.nara.auth.v1.DeviceB\x06\xbaH\x03\xc8\x01\x01R\x06device\"M\n" +
