@@ -6,14 +6,15 @@
 #   bench/run.sh             every benchmark (make bench)
 #   bench/run.sh faq         FAQ search throughput with wrk  -> bench/results/faq.txt
 #   bench/run.sh coldstart   cold start and restart          -> bench/results/coldstart.txt
+#   bench/run.sh login       login storm against the BankID simulator (about 5 min) -> bench/results/login.txt
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 which=${1:-all}
 case "$which" in
-all | faq | coldstart) ;;
+all | faq | coldstart | login) ;;
 *)
-	echo "usage: bench/run.sh [all|faq|coldstart]" >&2
+	echo "usage: bench/run.sh [all|faq|coldstart|login]" >&2
 	exit 2
 	;;
 esac
@@ -43,10 +44,15 @@ fi
 go build -o "$tmp/nara" ./cmd/nara
 go build -o "$tmp/faqbench" ./bench/faqbench
 go build -o "$tmp/coldstart" ./bench/coldstart
+go build -o "$tmp/loginstorm" ./bench/loginstorm
+go build -o "$tmp/bankidsimd" ./bench/bankidsimd
 
 if [[ "$which" == all || "$which" == faq ]]; then
 	"$tmp/faqbench" -nara "$tmp/nara" -commit "$commit" -out bench/results/faq.txt
 fi
 if [[ "$which" == all || "$which" == coldstart ]]; then
 	"$tmp/coldstart" -nara "$tmp/nara" -commit "$commit" -out bench/results/coldstart.txt
+fi
+if [[ "$which" == all || "$which" == login ]]; then
+	"$tmp/loginstorm" -nara "$tmp/nara" -bankidsimd "$tmp/bankidsimd" -commit "$commit" -out bench/results/login.txt
 fi

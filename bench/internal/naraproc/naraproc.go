@@ -103,6 +103,9 @@ func (p *Process) URL(path string) string {
 	return "http://" + p.addr + path
 }
 
+// PID returns the process id, for reading its CPU time from /proc.
+func (p *Process) PID() int { return p.cmd.Process.Pid }
+
 // Started returns when the process was started.
 func (p *Process) Started() time.Time { return p.started }
 
