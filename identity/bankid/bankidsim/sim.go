@@ -91,7 +91,12 @@ type Simulator struct {
 
 	mu     sync.Mutex
 	orders map[string]*order
-	seq    uint64 // creation counter, to list orders in a stable order
+	// pending and byQR index the orders a busy simulator looks up often, so
+	// a call costs the same with thousands of orders as with one.
+	pending   map[string]*order
+	byQR      map[string]*order
+	lastSweep time.Time
+	seq       uint64 // creation counter, to list orders in a stable order
 }
 
 type order struct {
@@ -126,6 +131,8 @@ func New(cfg Config) (*Simulator, error) {
 		users:    cfg.Users,
 		qrMaxAge: cfg.QRMaxAge,
 		orders:   make(map[string]*order),
+		pending:  make(map[string]*order),
+		byQR:     make(map[string]*order),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -384,8 +391,8 @@ func (s *Simulator) startOrder(kind string, body []byte) (any, *apiError) {
 	now := s.now()
 	s.sweepLocked(now)
 	if !v.required.IsZero() {
-		for _, o := range s.orders {
-			if o.status == bankid.StatusPending && o.boundTo() == v.required {
+		for _, o := range s.pending {
+			if s.ageLocked(o, now); o.status == bankid.StatusPending && o.boundTo() == v.required {
 				// BankID aborts the running order and creates none.
 				s.finishLocked(o, bankid.StatusFailed, bankid.HintCancelled, now)
 				return nil, &apiError{bankid.CodeAlreadyInProgress, "Order already in progress for pno"}
@@ -405,6 +412,10 @@ func (s *Simulator) startOrder(kind string, body []byte) (any, *apiError) {
 		resp.AutoStartToken, resp.QRStartToken, resp.QRStartSecret = o.autoStartToken, o.qrStartToken, o.qrStartSecret
 	}
 	s.orders[o.ref] = o
+	s.pending[o.ref] = o
+	if o.qrStartToken != "" {
+		s.byQR[o.qrStartToken] = o
+	}
 	s.log.Info("bankidsim: order created", "kind", kind, "orderRef", o.ref, "required", v.required)
 	return resp, nil
 }
@@ -416,11 +427,13 @@ func (s *Simulator) collect(body []byte) (any, *apiError) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.sweepLocked(s.now())
+	now := s.now()
+	s.sweepLocked(now)
 	o, ok := s.orders[ref]
 	if !ok {
 		return nil, invalid("No such order")
 	}
+	s.ageLocked(o, now)
 	resp := bankid.CollectResponse{OrderRef: o.ref, Status: o.status, CompletionData: o.completion}
 	if o.status != bankid.StatusComplete {
 		resp.HintCode = o.hint
@@ -435,15 +448,17 @@ func (s *Simulator) cancel(body []byte) (any, *apiError) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.sweepLocked(s.now())
+	now := s.now()
+	s.sweepLocked(now)
 	o, ok := s.orders[ref]
 	if !ok {
 		return nil, invalid("No such order")
 	}
+	s.ageLocked(o, now)
 	if o.status != bankid.StatusPending {
 		return nil, invalid("Order already finished")
 	}
-	delete(s.orders, ref)
+	s.forgetLocked(o)
 	s.log.Info("bankidsim: order cancelled by RP", "orderRef", ref)
 	return struct{}{}, nil
 }
@@ -464,29 +479,51 @@ func orderRef(body []byte) (string, *apiError) {
 // sweepLocked applies the passage of time: orders not picked up within
 // StartTimeout fail with startFailed, orders pending past OrderTimeout fail
 // with expiredTransaction, and finished orders are forgotten once their
-// collect window has passed.
+// collect window has passed. The full pass runs at most once a second (or
+// when the clock is set back); in between, callers age the one order they
+// touch with ageLocked.
 func (s *Simulator) sweepLocked(now time.Time) {
-	for ref, o := range s.orders {
-		if o.status == bankid.StatusPending {
-			switch {
-			case !o.started && now.Sub(o.created) >= bankid.StartTimeout:
-				s.finishLocked(o, bankid.StatusFailed, bankid.HintStartFailed, o.created.Add(bankid.StartTimeout))
-			case now.Sub(o.created) >= bankid.OrderTimeout:
-				s.finishLocked(o, bankid.StatusFailed, bankid.HintExpiredTransaction, o.created.Add(bankid.OrderTimeout))
-			}
-		}
+	if !s.lastSweep.IsZero() && !now.Before(s.lastSweep) && now.Sub(s.lastSweep) < time.Second {
+		return
+	}
+	s.lastSweep = now
+	for _, o := range s.orders {
+		s.ageLocked(o, now)
 		window := bankid.FailedCollectWindow
 		if o.status == bankid.StatusComplete {
 			window = bankid.CompletedCollectWindow
 		}
 		if o.status != bankid.StatusPending && now.Sub(o.finished) > window {
-			delete(s.orders, ref)
+			s.forgetLocked(o)
 		}
+	}
+}
+
+// ageLocked fails o if it has been pending too long.
+func (s *Simulator) ageLocked(o *order, now time.Time) {
+	if o.status != bankid.StatusPending {
+		return
+	}
+	switch {
+	case !o.started && now.Sub(o.created) >= bankid.StartTimeout:
+		s.finishLocked(o, bankid.StatusFailed, bankid.HintStartFailed, o.created.Add(bankid.StartTimeout))
+	case now.Sub(o.created) >= bankid.OrderTimeout:
+		s.finishLocked(o, bankid.StatusFailed, bankid.HintExpiredTransaction, o.created.Add(bankid.OrderTimeout))
+	}
+}
+
+// forgetLocked removes o from the simulator.
+func (s *Simulator) forgetLocked(o *order) {
+	delete(s.orders, o.ref)
+	delete(s.pending, o.ref)
+	if s.byQR[o.qrStartToken] == o {
+		delete(s.byQR, o.qrStartToken)
 	}
 }
 
 func (s *Simulator) finishLocked(o *order, status bankid.Status, hint bankid.HintCode, at time.Time) {
 	o.status, o.hint, o.finished = status, hint, at
+	delete(s.pending, o.ref)
 	s.log.Info("bankidsim: order finished", "orderRef", o.ref, "status", status, "hintCode", hint)
 }
 
@@ -519,6 +556,7 @@ type Order struct {
 func (s *Simulator) Orders() []Order {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.lastSweep = time.Time{} // a listing shows every order aged
 	s.sweepLocked(s.now())
 	sorted := slices.SortedFunc(maps.Values(s.orders), func(a, b *order) int { return cmp.Compare(a.seq, b.seq) })
 	out := make([]Order, 0, len(sorted))
@@ -545,11 +583,13 @@ func (s *Simulator) user(n pnr.Number) (TestUser, bool) {
 
 // pendingLocked returns the order if it exists and is pending.
 func (s *Simulator) pendingLocked(ref string) (*order, error) {
-	s.sweepLocked(s.now())
+	now := s.now()
+	s.sweepLocked(now)
 	o, ok := s.orders[ref]
 	if !ok {
 		return nil, ErrNoSuchOrder
 	}
+	s.ageLocked(o, now)
 	if o.status != bankid.StatusPending {
 		return nil, ErrNotPending
 	}
@@ -566,8 +606,8 @@ func (s *Simulator) bindLocked(o *order, n pnr.Number) error {
 		return ErrWrongUser
 	}
 	now := s.now()
-	for _, other := range s.orders {
-		if other != o && other.status == bankid.StatusPending && other.boundTo() == n {
+	for _, other := range s.pending {
+		if other != o && other.boundTo() == n {
 			s.finishLocked(other, bankid.StatusFailed, bankid.HintCancelled, now)
 		}
 	}
@@ -692,10 +732,8 @@ func (s *Simulator) ScanQR(code string, n pnr.Number) (orderRef string, err erro
 	defer s.mu.Unlock()
 	now := s.now()
 	s.sweepLocked(now)
-	for _, o := range s.orders {
-		if o.qrStartToken == "" || o.qrStartToken != parts[1] {
-			continue
-		}
+	if o, ok := s.byQR[parts[1]]; ok {
+		s.ageLocked(o, now)
 		if o.status != bankid.StatusPending || o.started {
 			return "", ErrInvalidQRCode
 		}
