@@ -10,6 +10,7 @@ import (
 
 	"github.com/nara-care/nara/access"
 	"github.com/nara-care/nara/gen/nara/app/v1/appv1connect"
+	"github.com/nara-care/nara/gen/nara/appointment/v1/appointmentv1connect"
 	"github.com/nara-care/nara/gen/nara/auth/v1/authv1connect"
 	"github.com/nara-care/nara/gen/nara/help/v1/helpv1connect"
 	"github.com/nara-care/nara/gen/nara/patient/v1/patientv1connect"
@@ -75,6 +76,19 @@ func procedureRules() map[string]rule {
 		authv1connect.AccessLogServiceListMyAccessLogProcedure: anyOf(access.RoleCitizen),
 
 		patientv1connect.PatientServiceFindPatientProcedure: clinicalRule,
+
+		// Booking is the citizen's own, or for a child in their custody
+		// (checked per request); the unit's side acts within the unit of the
+		// selected care assignment (checked per request).
+		appointmentv1connect.AppointmentServiceSearchSlotsProcedure:            anyOf(access.RoleCitizen),
+		appointmentv1connect.AppointmentServiceBookSlotProcedure:               anyOf(access.RoleCitizen),
+		appointmentv1connect.AppointmentServiceCancelAppointmentProcedure:      anyOf(access.RoleCitizen),
+		appointmentv1connect.AppointmentServiceRebookAppointmentProcedure:      anyOf(access.RoleCitizen),
+		appointmentv1connect.AppointmentServiceListAppointmentsProcedure:       anyOf(access.RoleCitizen),
+		appointmentv1connect.AppointmentServiceGetAppointmentCalendarProcedure: anyOf(access.RoleCitizen),
+		appointmentv1connect.ScheduleServicePublishSlotsProcedure:              clinicalRule,
+		appointmentv1connect.ScheduleServiceInviteToAppointmentProcedure:       clinicalRule,
+		appointmentv1connect.ScheduleServiceListUnitScheduleProcedure:          clinicalRule,
 	}
 }
 

@@ -20,11 +20,13 @@ import (
 
 	"github.com/nara-care/nara/access"
 	"github.com/nara-care/nara/gen/nara/app/v1/appv1connect"
+	"github.com/nara-care/nara/gen/nara/appointment/v1/appointmentv1connect"
 	"github.com/nara-care/nara/gen/nara/auth/v1/authv1connect"
 	"github.com/nara-care/nara/gen/nara/help/v1/helpv1connect"
 	"github.com/nara-care/nara/gen/nara/patient/v1/patientv1connect"
 	"github.com/nara-care/nara/identity/pnr"
 	"github.com/nara-care/nara/identity/token"
+	"github.com/nara-care/nara/push/notify"
 	"github.com/nara-care/nara/store"
 )
 
@@ -117,6 +119,9 @@ type Deps struct {
 	Protector *pnr.Protector
 	// TokenKey signs access tokens; at least 32 bytes.
 	TokenKey []byte
+	// Notify schedules reminders and notices in the transactions that book,
+	// cancel and move appointments. It need not be started to schedule.
+	Notify *notify.Service
 	// Registry receives the server's metrics; nil keeps them unregistered.
 	Registry prometheus.Registerer
 	// Tracer provides OpenTelemetry tracing; nil uses the global provider
@@ -199,6 +204,17 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s.mux.Handle(authv1connect.NewAccessLogServiceHandler(&accessLogService{store: d.Store, issuer: issuer}, opts))
 	s.mux.Handle(patientv1connect.NewPatientServiceHandler(&patientService{store: d.Store, protector: d.Protector, now: d.Now}, opts))
 
+	zone, err := time.LoadLocation("Europe/Stockholm")
+	if err != nil {
+		return nil, err
+	}
+	s.mux.Handle(appointmentv1connect.NewAppointmentServiceHandler(&appointmentService{
+		store: d.Store, issuer: issuer, notify: d.Notify, now: d.Now,
+	}, opts))
+	s.mux.Handle(appointmentv1connect.NewScheduleServiceHandler(&scheduleService{
+		store: d.Store, issuer: issuer, notify: d.Notify, now: d.Now, zone: zone,
+	}, opts))
+
 	s.mux.Handle((&healthService{store: d.Store}).handler(connect.WithInterceptors(s.metrics.interceptor())))
 	reflector := grpcreflect.NewStaticReflector(serviceNames()...)
 	s.mux.Handle(grpcreflect.NewHandlerV1(reflector))
@@ -221,6 +237,8 @@ func serviceNames() []string {
 		authv1connect.SessionServiceName,
 		authv1connect.AccessLogServiceName,
 		patientv1connect.PatientServiceName,
+		appointmentv1connect.AppointmentServiceName,
+		appointmentv1connect.ScheduleServiceName,
 		healthServiceName,
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/nara-care/nara/identity/oidcdev"
 	"github.com/nara-care/nara/identity/pnr"
 	"github.com/nara-care/nara/identity/token"
+	"github.com/nara-care/nara/push/notify"
 	"github.com/nara-care/nara/server"
 	"github.com/nara-care/nara/store"
 	"github.com/nara-care/nara/store/storetest"
@@ -109,9 +110,14 @@ func setupWith(t *testing.T, o options) *env {
 	cfg := o.cfg
 	cfg.Version = "test"
 	cfg.MinimumAppVersions = map[string]string{"ios": "4.0"}
+	// Not started: tests see the notices and jobs it enqueues, nothing is sent.
+	notices, err := notify.New(notify.Config{}, notify.Deps{Logger: logger, Pool: st.Pool(), Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv, err := server.New(cfg, server.Deps{
 		Logger: logger, Store: st, BankID: bank, StaffProvider: idp, Protector: protector, TokenKey: testKey,
-		Registry: prometheus.NewRegistry(),
+		Registry: prometheus.NewRegistry(), Notify: notices,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -41,6 +41,7 @@ import (
 	"github.com/nara-care/nara/identity/secret"
 	"github.com/nara-care/nara/identity/token"
 	"github.com/nara-care/nara/pgcluster"
+	"github.com/nara-care/nara/push/notify"
 	"github.com/nara-care/nara/server"
 	"github.com/nara-care/nara/store"
 )
@@ -183,8 +184,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer closeStaff()
+	// The push queue: bookings enqueue their reminders into it in their own
+	// transactions. Sending (Start, with an FCM sender) is wired by push.
+	notices, err := notify.New(notify.Config{}, notify.Deps{Logger: logger, Pool: pool, Store: st})
+	if err != nil {
+		return err
+	}
 	return serve(ctx, s, logger, server.Deps{
 		Logger: logger, Store: st, BankID: bank, StaffProvider: idp, Protector: protector, TokenKey: keys.Token,
+		Notify: notices,
 	})
 }
 

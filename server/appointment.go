@@ -1,0 +1,473 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/nara-care/nara/access"
+	appointmentv1 "github.com/nara-care/nara/gen/nara/appointment/v1"
+	"github.com/nara-care/nara/ical"
+	"github.com/nara-care/nara/push/notify"
+	"github.com/nara-care/nara/store"
+)
+
+// syncMargin is how far before the read a sync_time lies, so that a booking
+// committed by a transaction that began before the read is not missed.
+const syncMargin = time.Minute
+
+// maxPublishedSlots bounds one PublishSlots call.
+const maxPublishedSlots = 500
+
+var services = map[appointmentv1.Service]string{
+	appointmentv1.Service_SERVICE_VACCINATION:    "vaccination",
+	appointmentv1.Service_SERVICE_COVID_TEST:     "covid_test",
+	appointmentv1.Service_SERVICE_VIDEO_VISIT:    "video_visit",
+	appointmentv1.Service_SERVICE_PHYSICAL_VISIT: "physical_visit",
+	appointmentv1.Service_SERVICE_PHONE:          "phone",
+}
+
+func serviceOf(code string) appointmentv1.Service {
+	for s, c := range services {
+		if c == code {
+			return s
+		}
+	}
+	return appointmentv1.Service_SERVICE_UNSPECIFIED
+}
+
+var visitForms = map[string]appointmentv1.VisitForm{
+	"physical": appointmentv1.VisitForm_VISIT_FORM_PHYSICAL,
+	"video":    appointmentv1.VisitForm_VISIT_FORM_VIDEO,
+	"phone":    appointmentv1.VisitForm_VISIT_FORM_PHONE,
+}
+
+var statuses = map[string]appointmentv1.Status{
+	store.StatusProposed:  appointmentv1.Status_STATUS_PROPOSED,
+	store.StatusPending:   appointmentv1.Status_STATUS_PENDING,
+	store.StatusBooked:    appointmentv1.Status_STATUS_BOOKED,
+	store.StatusArrived:   appointmentv1.Status_STATUS_ARRIVED,
+	store.StatusFulfilled: appointmentv1.Status_STATUS_FULFILLED,
+	store.StatusCancelled: appointmentv1.Status_STATUS_CANCELLED,
+	store.StatusNoShow:    appointmentv1.Status_STATUS_NOSHOW,
+}
+
+func unitToProto(u store.CareUnit) *appointmentv1.CareUnit {
+	return &appointmentv1.CareUnit{
+		HsaId: u.HSAID, Name: u.Name, Street: u.Street, PostalCode: u.PostalCode, City: u.City,
+		Municipality: u.Municipality, Phone: u.Phone,
+	}
+}
+
+func appointmentToProto(a store.Appointment, now time.Time) *appointmentv1.Appointment {
+	changeable := a.Active() && a.Status != store.StatusArrived && !now.After(a.CancelBy())
+	return &appointmentv1.Appointment{
+		Id: a.ID, PatientId: a.PatientID, PatientName: strings.TrimSpace(a.PatientGivenName + " " + a.PatientSurname),
+		Service: serviceOf(a.ServiceCode), VisitForm: visitForms[a.Service.VisitForm], Status: statuses[a.Status],
+		StartTime: timestamppb.New(a.StartsAt), EndTime: timestamppb.New(a.EndsAt), Unit: unitToProto(a.Unit),
+		ClinicianName: a.ClinicianName, Profession: a.Profession, Instructions: a.Instructions,
+		CancelDeadline: timestamppb.New(a.CancelBy()), CanCancel: changeable, CanRebook: changeable,
+		UpdateTime: timestamppb.New(a.UpdatedAt), Version: a.Version,
+	}
+}
+
+// reminders schedules a's reminders for the patient and, for a child, the
+// guardians, in tx.
+func reminders(ctx context.Context, tx pgx.Tx, n *notify.Service, a store.Appointment, to []string) error {
+	_, err := n.ScheduleReminders(ctx, tx, notify.Reminders{
+		ReasonID: a.ID, PersonIDs: to, At: a.StartsAt, Video: a.Service.VisitForm == "video", Link: "/appointments/" + a.ID,
+	})
+	return err
+}
+
+// recipients are who hears about patientID's visits: the patient and,
+// while a child, the guardians.
+func recipients(ctx context.Context, st *store.Store, issuer *sessionIssuer, patientID string) ([]string, error) {
+	guardians, err := st.GuardiansOf(ctx, patientID, issuer.childrenBornAfter())
+	if err != nil {
+		return nil, err
+	}
+	return append([]string{patientID}, guardians...), nil
+}
+
+// slotError turns the store's refusals of a booking into what the app shows.
+func slotError(err error, slotID string) error {
+	switch {
+	case errors.Is(err, store.ErrSlotFull):
+		return failWith(err, connect.CodeResourceExhausted, "this time has just been fully booked; choose another time")
+	case errors.Is(err, store.ErrNotFound):
+		return failWith(err, connect.CodeNotFound, "there is no time %q", slotID)
+	}
+	return err
+}
+
+// appointmentService is the citizen's booking.
+type appointmentService struct {
+	store  *store.Store
+	issuer *sessionIssuer
+	notify *notify.Service
+	now    func() time.Time
+}
+
+// patients are whose appointments the citizen p may see and change: their
+// own and their children's under the guardian age limit.
+func (s *appointmentService) patients(ctx context.Context, p access.Principal) ([]string, error) {
+	children, err := s.store.ChildrenUnder(ctx, p.PersonID, s.issuer.childrenBornAfter())
+	if err != nil {
+		return nil, err
+	}
+	ids := []string{p.PersonID}
+	for _, c := range children {
+		ids = append(ids, c.ID)
+	}
+	return ids, nil
+}
+
+func (s *appointmentService) SearchSlots(ctx context.Context, req *appointmentv1.SearchSlotsRequest) (*appointmentv1.SearchSlotsResponse, error) {
+	limit := int(req.PageSize)
+	if limit == 0 {
+		limit = 100
+	}
+	slots, err := s.store.SlotSearch(ctx, store.SlotQuery{
+		ServiceCode: services[req.Service], UnitHSAID: req.UnitHsaId, Municipality: req.Municipality,
+		From: req.StartTime.AsTime(), To: req.EndTime.AsTime(), Now: s.now(), Limit: limit,
+	})
+	if err != nil {
+		return nil, err
+	}
+	forms := map[string]string{}
+	cs, err := s.store.CareServiceList(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cs {
+		forms[c.Code] = c.VisitForm
+	}
+	res := &appointmentv1.SearchSlotsResponse{}
+	for _, sl := range slots {
+		res.Slots = append(res.Slots, slotToProto(sl, forms[sl.ServiceCode]))
+	}
+	return res, nil
+}
+
+func slotToProto(sl store.Slot, form string) *appointmentv1.Slot {
+	out := &appointmentv1.Slot{
+		Id: sl.ID, Service: serviceOf(sl.ServiceCode), VisitForm: visitForms[form],
+		StartTime: timestamppb.New(sl.StartsAt), EndTime: timestamppb.New(sl.EndsAt),
+		FreePlaces: int32(sl.Capacity - sl.Booked),
+	}
+	if sl.Unit.HSAID != "" {
+		out.Unit = unitToProto(sl.Unit)
+	}
+	return out
+}
+
+func (s *appointmentService) BookSlot(ctx context.Context, req *appointmentv1.BookSlotRequest) (*appointmentv1.BookSlotResponse, error) {
+	p, _ := access.FromContext(ctx)
+	patient := req.PatientId
+	if patient == "" {
+		patient = p.PersonID
+	}
+	ok, err := mayActFor(ctx, s.store, s.issuer, p, patient)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fail(connect.CodeNotFound, "you cannot book for %q", req.PatientId)
+	}
+	to, err := recipients(ctx, s.store, s.issuer, patient)
+	if err != nil {
+		return nil, err
+	}
+	a, _, err := s.store.AppointmentBook(ctx, store.Booking{
+		PatientID: patient, SlotID: req.SlotId, IdempotencyKey: req.IdempotencyKey, CreatedBy: "person:" + p.PersonID, Now: s.now(),
+	}, func(ctx context.Context, tx pgx.Tx, a store.Appointment) error {
+		return reminders(ctx, tx, s.notify, a, to)
+	})
+	if err != nil {
+		return nil, slotError(err, req.SlotId)
+	}
+	return &appointmentv1.BookSlotResponse{Appointment: appointmentToProto(a, s.now())}, nil
+}
+
+func (s *appointmentService) CancelAppointment(ctx context.Context, req *appointmentv1.CancelAppointmentRequest) (*appointmentv1.CancelAppointmentResponse, error) {
+	p, _ := access.FromContext(ctx)
+	patients, err := s.patients(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.store.AppointmentCancel(ctx, store.AppointmentChange{ID: req.AppointmentId, PatientIDs: patients, Now: s.now()},
+		func(ctx context.Context, tx pgx.Tx, a store.Appointment) error {
+			return s.notify.CancelReminders(ctx, tx, a.ID)
+		})
+	if err != nil {
+		return nil, notFoundAs(err, "you have no appointment %q", req.AppointmentId)
+	}
+	return &appointmentv1.CancelAppointmentResponse{Appointment: appointmentToProto(a, s.now())}, nil
+}
+
+func (s *appointmentService) RebookAppointment(ctx context.Context, req *appointmentv1.RebookAppointmentRequest) (*appointmentv1.RebookAppointmentResponse, error) {
+	p, _ := access.FromContext(ctx)
+	patients, err := s.patients(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.store.AppointmentRebook(ctx, store.AppointmentChange{ID: req.AppointmentId, PatientIDs: patients, NewSlotID: req.SlotId, Now: s.now()},
+		func(ctx context.Context, tx pgx.Tx, a store.Appointment) error {
+			if err := s.notify.CancelReminders(ctx, tx, a.ID); err != nil {
+				return err
+			}
+			to, err := recipients(ctx, s.store, s.issuer, a.PatientID)
+			if err != nil {
+				return err
+			}
+			return reminders(ctx, tx, s.notify, a, to)
+		})
+	switch {
+	case errors.Is(err, store.ErrSlotFull):
+		return nil, slotError(err, req.SlotId)
+	case err != nil:
+		// The appointment is locked first, so NotFound is about it.
+		return nil, notFoundAs(err, "you have no appointment %q, or there is no time %q", req.AppointmentId, req.SlotId)
+	}
+	return &appointmentv1.RebookAppointmentResponse{Appointment: appointmentToProto(a, s.now())}, nil
+}
+
+func (s *appointmentService) ListAppointments(ctx context.Context, req *appointmentv1.ListAppointmentsRequest) (*appointmentv1.ListAppointmentsResponse, error) {
+	p, _ := access.FromContext(ctx)
+	patients, err := s.patients(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if req.PatientId != "" {
+		if !contains(patients, req.PatientId) {
+			return nil, fail(connect.CodeNotFound, "you cannot see the appointments of %q", req.PatientId)
+		}
+		patients = []string{req.PatientId}
+	}
+	var since time.Time
+	if req.UpdatedSince != nil {
+		since = req.UpdatedSince.AsTime()
+	}
+	as, asOf, err := s.store.AppointmentListByPatients(ctx, patients, since)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	res := &appointmentv1.ListAppointmentsResponse{SyncTime: timestamppb.New(asOf.Add(-syncMargin))}
+	for _, a := range as {
+		res.Appointments = append(res.Appointments, appointmentToProto(a, now))
+	}
+	return res, nil
+}
+
+func (s *appointmentService) GetAppointmentCalendar(ctx context.Context, req *appointmentv1.GetAppointmentCalendarRequest) (*appointmentv1.GetAppointmentCalendarResponse, error) {
+	p, _ := access.FromContext(ctx)
+	patients, err := s.patients(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.store.AppointmentGet(ctx, req.AppointmentId, patients)
+	if err != nil {
+		return nil, notFoundAs(err, "you have no appointment %q", req.AppointmentId)
+	}
+	text, err := ical.Render(calendarEvent(a))
+	if err != nil {
+		return nil, err
+	}
+	return &appointmentv1.GetAppointmentCalendarResponse{Ical: text, ContentType: "text/calendar; charset=utf-8"}, nil
+}
+
+// calendarEvent is what a calendar shows of a: time, place and what to
+// bring, in Swedish; never who the patient is beyond the first name.
+func calendarEvent(a store.Appointment) ical.Event {
+	e := ical.Event{
+		UID: a.ID + "@nara", Sequence: a.Version - 1, Stamp: a.UpdatedAt, Start: a.StartsAt, End: a.EndsAt,
+		Summary: a.Service.NameSV + ", " + a.Unit.Name, URL: "nara://appointments/" + a.ID, Alarm: time.Hour,
+	}
+	if a.PatientGivenName != "" {
+		e.Summary += " (" + a.PatientGivenName + ")"
+	}
+	switch a.Service.VisitForm {
+	case "video":
+		e.Location = "Video i appen Nära"
+		e.Alarm = 10 * time.Minute
+	case "phone":
+		e.Location = "Telefon: vi ringer dig"
+	default:
+		e.Location = strings.Join(nonEmpty(a.Unit.Street, strings.TrimSpace(a.Unit.PostalCode+" "+a.Unit.City)), ", ")
+	}
+	var desc []string
+	if a.ClinicianName != "" {
+		desc = append(desc, strings.TrimSpace(a.ClinicianName+", "+a.Profession))
+	}
+	desc = append(desc, a.Instructions)
+	if a.Service.CancelDeadline > 0 {
+		desc = append(desc, fmt.Sprintf("Avboka eller boka om i appen senast %d timmar före besöket.", int(a.Service.CancelDeadline.Hours())))
+	}
+	if a.Unit.Phone != "" {
+		desc = append(desc, a.Unit.Name+": "+a.Unit.Phone)
+	}
+	e.Description = strings.Join(nonEmpty(desc...), "\n")
+	switch a.Status {
+	case store.StatusCancelled, store.StatusNoShow:
+		e.Status = ical.StatusCancelled
+	case store.StatusProposed, store.StatusPending:
+		e.Status = ical.StatusTentative
+	default:
+		e.Status = ical.StatusConfirmed
+	}
+	return e
+}
+
+func nonEmpty(ss ...string) []string {
+	var out []string
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// scheduleService is the care unit's side of booking.
+type scheduleService struct {
+	store  *store.Store
+	issuer *sessionIssuer
+	notify *notify.Service
+	now    func() time.Time
+	zone   *time.Location
+}
+
+// withinUnit refuses to act for a unit other than the one of the clinician's
+// selected care assignment.
+func withinUnit(p access.Principal, unit string) error {
+	if p.Assignment == nil || p.Assignment.CareUnitHSAID != unit {
+		return fail(connect.CodePermissionDenied, "your selected care assignment is not for unit %q; choose an assignment at that unit", unit)
+	}
+	return nil
+}
+
+func (s *scheduleService) PublishSlots(ctx context.Context, req *appointmentv1.PublishSlotsRequest) (*appointmentv1.PublishSlotsResponse, error) {
+	p, _ := access.FromContext(ctx)
+	if err := withinUnit(p, req.UnitHsaId); err != nil {
+		return nil, err
+	}
+	start, end, dur := req.StartTime.AsTime(), req.EndTime.AsTime(), req.SlotDuration.AsDuration()
+	if !start.After(s.now()) {
+		return nil, fail(connect.CodeInvalidArgument, "start_time: slots cannot be published in the past")
+	}
+	var slots []store.Slot
+	for t := start; !t.Add(dur).After(end); t = t.Add(dur) {
+		if len(slots) == maxPublishedSlots {
+			return nil, fail(connect.CodeInvalidArgument, "at most %d slots can be published at once; publish a shorter period", maxPublishedSlots)
+		}
+		slots = append(slots, store.Slot{
+			CareUnitHSAID: req.UnitHsaId, ServiceCode: services[req.Service], StartsAt: t, EndsAt: t.Add(dur),
+			Capacity: int(req.Capacity), InvitationOnly: req.InvitationOnly, CreatedBy: "staff:" + p.HSAID,
+		})
+	}
+	if len(slots) == 0 {
+		return nil, fail(connect.CodeInvalidArgument, "slot_duration: no slot of that length fits between start_time and end_time")
+	}
+	out, err := s.store.SlotsPublish(ctx, slots)
+	if errors.Is(err, store.ErrReference) {
+		return nil, failWith(err, connect.CodeNotFound, "unit %q is not registered for booking", req.UnitHsaId)
+	} else if err != nil {
+		return nil, err
+	}
+	res := &appointmentv1.PublishSlotsResponse{}
+	for _, sl := range out {
+		res.Slots = append(res.Slots, slotToProto(sl, ""))
+	}
+	return res, nil
+}
+
+func (s *scheduleService) InviteToAppointment(ctx context.Context, req *appointmentv1.InviteToAppointmentRequest) (*appointmentv1.InviteToAppointmentResponse, error) {
+	p, _ := access.FromContext(ctx)
+	if err := withinUnit(p, req.UnitHsaId); err != nil {
+		return nil, err
+	}
+	if !req.StartTime.AsTime().After(s.now()) {
+		return nil, fail(connect.CodeInvalidArgument, "start_time: an invitation cannot be in the past")
+	}
+	if _, err := s.store.PersonGet(ctx, req.PatientId); err != nil {
+		return nil, notFoundAs(err, "there is no patient %q; find them by personal number first", req.PatientId)
+	}
+	to, err := recipients(ctx, s.store, s.issuer, req.PatientId)
+	if err != nil {
+		return nil, err
+	}
+	a, created, err := s.store.AppointmentInvite(ctx, store.Invitation{
+		PatientID: req.PatientId, UnitHSAID: req.UnitHsaId, ServiceCode: services[req.Service],
+		StaffHSAID: p.HSAID, StaffName: p.DisplayName, Profession: req.Profession,
+		StartsAt: req.StartTime.AsTime(), EndsAt: req.EndTime.AsTime(), Proposed: req.ConfirmRequired,
+		Instructions: req.Instructions, IdempotencyKey: req.IdempotencyKey,
+	}, func(ctx context.Context, tx pgx.Tx, a store.Appointment) error {
+		if err := reminders(ctx, tx, s.notify, a, to); err != nil {
+			return err
+		}
+		return s.notify.Notify(ctx, tx, notify.Notice{
+			Kind: notify.KindOffer, PersonIDs: to, ReasonID: a.ID, Link: "/appointments/" + a.ID, RefID: a.ID, At: a.StartsAt,
+		})
+	})
+	if errors.Is(err, store.ErrReference) {
+		return nil, failWith(err, connect.CodeNotFound, "unit %q is not registered for booking", req.UnitHsaId)
+	} else if err != nil {
+		return nil, err
+	}
+	if created {
+		if err := logAccess(ctx, s.store, p, req.PatientId, "invite to appointment"); err != nil {
+			return nil, err
+		}
+	}
+	return &appointmentv1.InviteToAppointmentResponse{Appointment: appointmentToProto(a, s.now())}, nil
+}
+
+func (s *scheduleService) ListUnitSchedule(ctx context.Context, req *appointmentv1.ListUnitScheduleRequest) (*appointmentv1.ListUnitScheduleResponse, error) {
+	p, _ := access.FromContext(ctx)
+	if err := withinUnit(p, req.UnitHsaId); err != nil {
+		return nil, err
+	}
+	day := s.now().In(s.zone)
+	if req.Date != "" {
+		d, err := time.ParseInLocation(time.DateOnly, req.Date, s.zone)
+		if err != nil {
+			return nil, failWith(err, connect.CodeInvalidArgument, "date: %q is not a date", req.Date)
+		}
+		day = d
+	}
+	from := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, s.zone)
+	as, err := s.store.AppointmentListByUnit(ctx, req.UnitHsaId, from, from.AddDate(0, 0, 1))
+	if err != nil {
+		return nil, err
+	}
+	res := &appointmentv1.ListUnitScheduleResponse{}
+	logged := map[string]bool{}
+	now := s.now()
+	for _, a := range as {
+		if !logged[a.PatientID] {
+			if err := logAccess(ctx, s.store, p, a.PatientID, "read unit schedule"); err != nil {
+				return nil, err
+			}
+			logged[a.PatientID] = true
+		}
+		res.Appointments = append(res.Appointments, appointmentToProto(a, now))
+	}
+	return res, nil
+}

@@ -1,0 +1,622 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// ErrSlotFull means every place of a slot is taken. It is apart from
+// ErrPrecondition because the app offers other times for it.
+var ErrSlotFull = errors.New("slot full")
+
+// Appointment statuses, as FHIR Appointment.status spells them.
+const (
+	StatusProposed  = "proposed"
+	StatusPending   = "pending"
+	StatusBooked    = "booked"
+	StatusArrived   = "arrived"
+	StatusFulfilled = "fulfilled"
+	StatusCancelled = "cancelled"
+	StatusNoShow    = "noshow"
+)
+
+// CareService is something units offer for booking, with its rules.
+type CareService struct {
+	Code, NameSV, NameEN string
+	// VisitForm is "physical", "video" or "phone".
+	VisitForm string
+	// CancelDeadline is how late before the start a citizen may cancel.
+	CancelDeadline time.Duration
+	// Exclusive allows one active booking per patient.
+	Exclusive bool
+	// MinInterval is the least time between two bookings' starts (doses).
+	MinInterval time.Duration
+}
+
+// Slot is a bookable time at a unit.
+type Slot struct {
+	ID             string
+	CareUnitHSAID  string
+	ServiceCode    string
+	StartsAt       time.Time
+	EndsAt         time.Time
+	Capacity       int
+	Booked         int
+	InvitationOnly bool
+	Blocked        bool
+	CreatedBy      string
+	// Unit is filled in by searches.
+	Unit CareUnit
+}
+
+// Appointment is a patient's booking with what the app and the clinician
+// show about it.
+type Appointment struct {
+	ID             string
+	PatientID      string
+	SlotID         string
+	ServiceCode    string
+	Status         string
+	IdempotencyKey string
+	CreatedBy      string
+	Instructions   string
+	LateCancel     bool
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	Version        int64
+
+	StartsAt, EndsAt time.Time
+	Service          CareService
+	Unit             CareUnit
+	// ClinicianName and Profession are set for a slot with a clinician.
+	ClinicianName, Profession string
+	PatientGivenName          string
+	PatientSurname            string
+}
+
+// CancelBy is the last moment the patient may cancel in the app.
+func (a Appointment) CancelBy() time.Time { return a.StartsAt.Add(-a.Service.CancelDeadline) }
+
+// Active reports whether the appointment still holds its place.
+func (a Appointment) Active() bool {
+	switch a.Status {
+	case StatusProposed, StatusPending, StatusBooked, StatusArrived:
+		return true
+	}
+	return false
+}
+
+const appointmentSelect = `
+	SELECT a.id, a.patient_id, a.slot_id, a.service_code, a.status, a.idempotency_key, a.created_by, a.instructions,
+	       a.late_cancel, a.created_at, a.updated_at, a.version, s.starts_at, s.ends_at,
+	       cs.code, cs.name_sv, cs.name_en, cs.visit_form, extract(epoch FROM cs.cancel_deadline)::bigint, cs.exclusive,
+	       extract(epoch FROM cs.min_interval)::bigint,
+	       u.hsa_id, u.provider_hsa_id, u.name, u.street, u.postal_code, u.city, u.municipality, u.phone,
+	       coalesce(r.name, ''), coalesce(r.profession, ''), p.given_name, p.surname
+	  FROM appointment a
+	  JOIN slot s ON s.id = a.slot_id
+	  JOIN care_service cs ON cs.code = a.service_code
+	  JOIN care_unit u ON u.hsa_id = s.care_unit_hsa_id
+	  JOIN person p ON p.id = a.patient_id
+	  LEFT JOIN resource r ON r.id = s.resource_id`
+
+func scanAppointment(row pgx.CollectableRow) (Appointment, error) {
+	var (
+		a                  Appointment
+		deadline, interval int64
+	)
+	err := row.Scan(&a.ID, &a.PatientID, &a.SlotID, &a.ServiceCode, &a.Status, &a.IdempotencyKey, &a.CreatedBy, &a.Instructions,
+		&a.LateCancel, &a.CreatedAt, &a.UpdatedAt, &a.Version, &a.StartsAt, &a.EndsAt,
+		&a.Service.Code, &a.Service.NameSV, &a.Service.NameEN, &a.Service.VisitForm, &deadline, &a.Service.Exclusive, &interval,
+		&a.Unit.HSAID, &a.Unit.ProviderHSAID, &a.Unit.Name, &a.Unit.Street, &a.Unit.PostalCode, &a.Unit.City, &a.Unit.Municipality, &a.Unit.Phone,
+		&a.ClinicianName, &a.Profession, &a.PatientGivenName, &a.PatientSurname)
+	a.Service.CancelDeadline = time.Duration(deadline) * time.Second
+	a.Service.MinInterval = time.Duration(interval) * time.Second
+	return a, err
+}
+
+// querier is a pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+func appointmentOne(ctx context.Context, q querier, where string, args ...any) (Appointment, error) {
+	rows, err := q.Query(ctx, appointmentSelect+" WHERE "+where, args...)
+	if err != nil {
+		return Appointment{}, interpretError(err)
+	}
+	a, err := pgx.CollectExactlyOneRow(rows, scanAppointment)
+	return a, interpretError(err)
+}
+
+// constraintOf names the constraint err violated, or "".
+func constraintOf(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.ConstraintName
+	}
+	return ""
+}
+
+// AppointmentAfter runs in the transaction that changes an appointment, with
+// the appointment as it is after the change: the place to enqueue its
+// reminders and notices, so they commit (or not) with it.
+type AppointmentAfter func(ctx context.Context, tx pgx.Tx, a Appointment) error
+
+// CareServiceList returns every bookable service.
+func (s *Store) CareServiceList(ctx context.Context) ([]CareService, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT code, name_sv, name_en, visit_form, extract(epoch FROM cancel_deadline)::bigint, exclusive,
+		       extract(epoch FROM min_interval)::bigint
+		  FROM care_service ORDER BY code`)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	cs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (CareService, error) {
+		var (
+			c                  CareService
+			deadline, interval int64
+		)
+		err := row.Scan(&c.Code, &c.NameSV, &c.NameEN, &c.VisitForm, &deadline, &c.Exclusive, &interval)
+		c.CancelDeadline, c.MinInterval = time.Duration(deadline)*time.Second, time.Duration(interval)*time.Second
+		return c, err
+	})
+	return cs, interpretError(err)
+}
+
+// SlotsPublish stores new slots, all or none. Slots that overlap published
+// ones of the same unit, service and lane are refused with ErrPrecondition;
+// an unknown unit or service with ErrReference.
+func (s *Store) SlotsPublish(ctx context.Context, slots []Slot) ([]Slot, error) {
+	if len(slots) == 0 {
+		return nil, nil
+	}
+	var (
+		units, services, by []string
+		starts, ends        []time.Time
+		capacities          []int32
+		invitation          []bool
+	)
+	for _, sl := range slots {
+		units = append(units, sl.CareUnitHSAID)
+		services = append(services, sl.ServiceCode)
+		starts = append(starts, sl.StartsAt)
+		ends = append(ends, sl.EndsAt)
+		capacities = append(capacities, int32(sl.Capacity))
+		invitation = append(invitation, sl.InvitationOnly)
+		by = append(by, sl.CreatedBy)
+	}
+	rows, err := s.pool.Query(ctx, `
+		INSERT INTO slot (care_unit_hsa_id, service_code, starts_at, ends_at, capacity, invitation_only, created_by)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::int[], $6::bool[], $7::text[])
+		RETURNING id, care_unit_hsa_id, service_code, starts_at, ends_at, capacity, booked, invitation_only, blocked, created_by`,
+		units, services, starts, ends, capacities, invitation, by)
+	if err != nil {
+		return nil, slotError(err)
+	}
+	out, err := pgx.CollectRows(rows, scanSlot)
+	if err != nil {
+		return nil, slotError(err)
+	}
+	return out, nil
+}
+
+func slotError(err error) error {
+	if constraintOf(err) == "slot_no_overlap" {
+		return fmt.Errorf("%w: the times overlap slots already published for this unit and service", ErrPrecondition)
+	}
+	return interpretError(err)
+}
+
+func scanSlot(row pgx.CollectableRow) (Slot, error) {
+	var sl Slot
+	err := row.Scan(&sl.ID, &sl.CareUnitHSAID, &sl.ServiceCode, &sl.StartsAt, &sl.EndsAt, &sl.Capacity, &sl.Booked,
+		&sl.InvitationOnly, &sl.Blocked, &sl.CreatedBy)
+	return sl, err
+}
+
+// SlotQuery is a citizen's search for free times.
+type SlotQuery struct {
+	ServiceCode string
+	// UnitHSAID and Municipality narrow the search when set.
+	UnitHSAID, Municipality string
+	From, To                time.Time
+	// Now hides times already started or not yet open for booking.
+	Now   time.Time
+	Limit int
+}
+
+// SlotSearch returns free, open slots by start time.
+func (s *Store) SlotSearch(ctx context.Context, q SlotQuery) ([]Slot, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT s.id, s.care_unit_hsa_id, s.service_code, s.starts_at, s.ends_at, s.capacity, s.booked,
+		       s.invitation_only, s.blocked, s.created_by,
+		       u.hsa_id, u.provider_hsa_id, u.name, u.street, u.postal_code, u.city, u.municipality, u.phone
+		  FROM slot s JOIN care_unit u ON u.hsa_id = s.care_unit_hsa_id
+		 WHERE s.service_code = $1 AND NOT s.blocked AND NOT s.invitation_only AND s.booked < s.capacity
+		   AND s.starts_at >= greatest($4::timestamptz, $6::timestamptz) AND s.starts_at < $5
+		   AND (s.opens_at IS NULL OR s.opens_at <= $6)
+		   AND ($2 = '' OR s.care_unit_hsa_id = $2) AND ($3 = '' OR u.municipality = $3)
+		 ORDER BY s.starts_at, u.name, s.id
+		 LIMIT $7`, q.ServiceCode, q.UnitHSAID, q.Municipality, q.From, q.To, q.Now, q.Limit)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Slot, error) {
+		var (
+			sl Slot
+			u  = &sl.Unit
+		)
+		err := row.Scan(&sl.ID, &sl.CareUnitHSAID, &sl.ServiceCode, &sl.StartsAt, &sl.EndsAt, &sl.Capacity, &sl.Booked,
+			&sl.InvitationOnly, &sl.Blocked, &sl.CreatedBy,
+			&u.HSAID, &u.ProviderHSAID, &u.Name, &u.Street, &u.PostalCode, &u.City, &u.Municipality, &u.Phone)
+		return sl, err
+	})
+	return out, interpretError(err)
+}
+
+// Booking is a citizen's request for a place in a slot.
+type Booking struct {
+	PatientID      string
+	SlotID         string
+	IdempotencyKey string
+	// CreatedBy is "person:<id>" of whoever books (a guardian for a child).
+	CreatedBy string
+	Now       time.Time
+}
+
+// AppointmentBook books a place in a slot in one transaction: the slot's
+// count is raised only while below capacity, the appointment inserted, and
+// after run. A request with an idempotency key already used by the patient
+// returns that appointment with created false. The slot being full is
+// ErrSlotFull; closed, past, or another active booking of an exclusive
+// service is ErrPrecondition with a message for the patient.
+func (s *Store) AppointmentBook(ctx context.Context, b Booking, after AppointmentAfter) (a Appointment, created bool, err error) {
+	if a, err := s.appointmentByKey(ctx, b.PatientID, b.IdempotencyKey); !errors.Is(err, ErrNotFound) {
+		return a, false, err
+	}
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		var (
+			service   string
+			exclusive bool
+			interval  int64
+			starts    time.Time
+		)
+		err := tx.QueryRow(ctx, `
+			UPDATE slot s SET booked = booked + 1, updated_at = now()
+			  FROM care_service cs
+			 WHERE s.id = $1 AND cs.code = s.service_code
+			   AND s.booked < s.capacity AND NOT s.blocked AND NOT s.invitation_only
+			   AND s.starts_at > $2 AND (s.opens_at IS NULL OR s.opens_at <= $2)
+			RETURNING s.service_code, cs.exclusive, extract(epoch FROM cs.min_interval)::bigint, s.starts_at`,
+			b.SlotID, b.Now).Scan(&service, &exclusive, &interval, &starts)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return slotRefusal(ctx, tx, b.SlotID, b.Now)
+		} else if err != nil {
+			return err
+		}
+		if interval > 0 {
+			if err := checkInterval(ctx, tx, b.PatientID, service, "", starts, time.Duration(interval)*time.Second); err != nil {
+				return err
+			}
+		}
+		var id string
+		err = tx.QueryRow(ctx, `
+			INSERT INTO appointment (patient_id, slot_id, service_code, exclusive, status, idempotency_key, created_by, instructions)
+			SELECT $1, $2, code, exclusive, 'booked', $3, $4, instructions_sv FROM care_service WHERE code = $5
+			RETURNING id`, b.PatientID, b.SlotID, b.IdempotencyKey, b.CreatedBy, service).Scan(&id)
+		if err != nil {
+			return err
+		}
+		a, err = appointmentOne(ctx, tx, "a.id = $1", id)
+		if err != nil {
+			return err
+		}
+		return after(ctx, tx, a)
+	})
+	switch constraintOf(err) {
+	case "appointment_idempotency_key":
+		// A concurrent retry won; answer as it did.
+		a, err = s.appointmentByKey(ctx, b.PatientID, b.IdempotencyKey)
+		return a, false, err
+	case "appointment_one_active_idx":
+		return Appointment{}, false, errOneActive
+	}
+	if err != nil {
+		return Appointment{}, false, interpretError(err)
+	}
+	return a, true, nil
+}
+
+var errOneActive = fmt.Errorf("%w: there is already an active booking of this service; cancel or rebook it instead", ErrPrecondition)
+
+func (s *Store) appointmentByKey(ctx context.Context, patientID, key string) (Appointment, error) {
+	return appointmentOne(ctx, s.pool, "a.patient_id = $1 AND a.idempotency_key = $2", patientID, key)
+}
+
+// checkInterval refuses a booking starting at starts closer than interval to
+// another of the patient's bookings of the service (except except).
+func checkInterval(ctx context.Context, tx pgx.Tx, patientID, service, except string, starts time.Time, interval time.Duration) error {
+	var near bool
+	err := tx.QueryRow(ctx, `
+		SELECT EXISTS (SELECT 1 FROM appointment a JOIN slot s ON s.id = a.slot_id
+		 WHERE a.patient_id = $1 AND a.service_code = $2 AND a.id::text <> $3
+		   AND a.status IN ('proposed', 'pending', 'booked', 'arrived', 'fulfilled')
+		   AND s.starts_at > $4::timestamptz - make_interval(secs => $5) AND s.starts_at < $4::timestamptz + make_interval(secs => $5))`,
+		patientID, service, except, starts, interval.Seconds()).Scan(&near)
+	if err != nil {
+		return err
+	}
+	if near {
+		return fmt.Errorf("%w: the doses must be at least %d days apart; choose a later time", ErrPrecondition, int(interval.Hours()/24))
+	}
+	return nil
+}
+
+// slotRefusal says why a slot could not take a booking.
+func slotRefusal(ctx context.Context, tx pgx.Tx, slotID string, now time.Time) error {
+	var (
+		sl      Slot
+		opensAt *time.Time
+	)
+	err := tx.QueryRow(ctx, `SELECT capacity, booked, blocked, invitation_only, starts_at, opens_at FROM slot WHERE id = $1`, slotID).
+		Scan(&sl.Capacity, &sl.Booked, &sl.Blocked, &sl.InvitationOnly, &sl.StartsAt, &opensAt)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return ErrNotFound
+	case err != nil:
+		return err
+	case sl.Blocked:
+		return fmt.Errorf("%w: this time is closed for booking; choose another time", ErrPrecondition)
+	case sl.InvitationOnly:
+		return fmt.Errorf("%w: this time can only be booked by invitation from the care unit", ErrPrecondition)
+	case !sl.StartsAt.After(now):
+		return fmt.Errorf("%w: this time has already passed; choose another time", ErrPrecondition)
+	case opensAt != nil && opensAt.After(now):
+		return fmt.Errorf("%w: booking of this time has not opened yet", ErrPrecondition)
+	}
+	return ErrSlotFull
+}
+
+// AppointmentGet returns one appointment of one of patientIDs, or
+// ErrNotFound, also when it exists but is someone else's.
+func (s *Store) AppointmentGet(ctx context.Context, id string, patientIDs []string) (Appointment, error) {
+	return appointmentOne(ctx, s.pool, "a.id = $1 AND a.patient_id = ANY($2)", id, patientIDs)
+}
+
+// AppointmentChange is a cancellation or a rebooking.
+type AppointmentChange struct {
+	ID string
+	// PatientIDs are whose appointments the caller may change; another's is
+	// ErrNotFound.
+	PatientIDs []string
+	// NewSlotID is the slot to move to; empty cancels.
+	NewSlotID string
+	Now       time.Time
+}
+
+// AppointmentCancel cancels an appointment and frees its place in one
+// transaction, then runs after. Cancelling a cancelled appointment returns it
+// unchanged; a finished one, or one past its cancel deadline, is
+// ErrPrecondition with a message for the patient.
+func (s *Store) AppointmentCancel(ctx context.Context, c AppointmentChange, after AppointmentAfter) (Appointment, error) {
+	var a Appointment
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		a, err = lockAppointment(ctx, tx, c)
+		if err != nil || a.Status == StatusCancelled {
+			return err
+		}
+		if err := mayChange(a, c.Now, "cancelled"); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `
+			UPDATE appointment SET status = 'cancelled', updated_at = now(), version = version + 1 WHERE id = $1`, a.ID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE slot SET booked = booked - 1, updated_at = now() WHERE id = $1`, a.SlotID); err != nil {
+			return err
+		}
+		a, err = appointmentOne(ctx, tx, "a.id = $1", a.ID)
+		if err != nil {
+			return err
+		}
+		return after(ctx, tx, a)
+	})
+	return a, interpretError(err)
+}
+
+// AppointmentRebook moves an appointment to another slot of the same service
+// in one transaction: the new place is taken before the old one is freed, so
+// the patient never ends up with neither. Moving to the slot it is in
+// returns it unchanged.
+func (s *Store) AppointmentRebook(ctx context.Context, c AppointmentChange, after AppointmentAfter) (Appointment, error) {
+	var a Appointment
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		a, err = lockAppointment(ctx, tx, c)
+		if err != nil || a.SlotID == c.NewSlotID {
+			return err
+		}
+		if err := mayChange(a, c.Now, "rebooked"); err != nil {
+			return err
+		}
+		var starts time.Time
+		err = tx.QueryRow(ctx, `
+			UPDATE slot SET booked = booked + 1, updated_at = now()
+			 WHERE id = $1 AND service_code = $2
+			   AND booked < capacity AND NOT blocked AND NOT invitation_only
+			   AND starts_at > $3 AND (opens_at IS NULL OR opens_at <= $3)
+			RETURNING starts_at`, c.NewSlotID, a.ServiceCode, c.Now).Scan(&starts)
+		if errors.Is(err, pgx.ErrNoRows) {
+			var service string
+			if err := tx.QueryRow(ctx, `SELECT service_code FROM slot WHERE id = $1`, c.NewSlotID).Scan(&service); err == nil && service != a.ServiceCode {
+				return fmt.Errorf("%w: the new time is for another service; book it separately", ErrPrecondition)
+			}
+			return slotRefusal(ctx, tx, c.NewSlotID, c.Now)
+		} else if err != nil {
+			return err
+		}
+		if a.Service.MinInterval > 0 {
+			if err := checkInterval(ctx, tx, a.PatientID, a.ServiceCode, a.ID, starts, a.Service.MinInterval); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE slot SET booked = booked - 1, updated_at = now() WHERE id = $1`, a.SlotID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `
+			UPDATE appointment SET slot_id = $2, status = CASE WHEN status = 'proposed' THEN 'booked' ELSE status END,
+			       updated_at = now(), version = version + 1
+			 WHERE id = $1`, a.ID, c.NewSlotID); err != nil {
+			return err
+		}
+		a, err = appointmentOne(ctx, tx, "a.id = $1", a.ID)
+		if err != nil {
+			return err
+		}
+		return after(ctx, tx, a)
+	})
+	return a, interpretError(err)
+}
+
+func lockAppointment(ctx context.Context, tx pgx.Tx, c AppointmentChange) (Appointment, error) {
+	return appointmentOne(ctx, tx, "a.id = $1 AND a.patient_id = ANY($2) FOR UPDATE OF a", c.ID, c.PatientIDs)
+}
+
+// mayChange says why the patient may not cancel or rebook a in the app now.
+func mayChange(a Appointment, now time.Time, verb string) error {
+	if !a.Active() || a.Status == StatusArrived {
+		return fmt.Errorf("%w: this visit has already taken place or ended and cannot be %s", ErrPrecondition, verb)
+	}
+	if now.After(a.CancelBy()) {
+		hours := int(a.Service.CancelDeadline.Hours())
+		return fmt.Errorf("%w: the visit can be %s in the app until %d hours before it starts; call %s on %s",
+			ErrPrecondition, verb, hours, a.Unit.Name, a.Unit.Phone)
+	}
+	return nil
+}
+
+// AppointmentListByPatients returns the appointments of patientIDs changed
+// after since (all when zero), by start time, cancelled ones included so an
+// offline copy can drop them. asOf is the database's clock before the read.
+func (s *Store) AppointmentListByPatients(ctx context.Context, patientIDs []string, since time.Time) (as []Appointment, asOf time.Time, err error) {
+	if err := s.pool.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&asOf); err != nil {
+		return nil, asOf, interpretError(err)
+	}
+	var sincePtr *time.Time
+	if !since.IsZero() {
+		sincePtr = &since
+	}
+	rows, err := s.pool.Query(ctx, appointmentSelect+`
+		 WHERE a.patient_id = ANY($1) AND ($2::timestamptz IS NULL OR a.updated_at > $2)
+		 ORDER BY s.starts_at, a.id`, patientIDs, sincePtr)
+	if err != nil {
+		return nil, asOf, interpretError(err)
+	}
+	as, err = pgx.CollectRows(rows, scanAppointment)
+	return as, asOf, interpretError(err)
+}
+
+// AppointmentListByUnit returns a unit's appointments that start in
+// [from, to), cancelled ones left out, by start time.
+func (s *Store) AppointmentListByUnit(ctx context.Context, unitHSAID string, from, to time.Time) ([]Appointment, error) {
+	rows, err := s.pool.Query(ctx, appointmentSelect+`
+		 WHERE s.care_unit_hsa_id = $1 AND s.starts_at >= $2 AND s.starts_at < $3 AND a.status <> 'cancelled'
+		 ORDER BY s.starts_at, a.id`, unitHSAID, from, to)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	as, err := pgx.CollectRows(rows, scanAppointment)
+	return as, interpretError(err)
+}
+
+// Invitation is a clinician's booking of a patient at a time of their own.
+type Invitation struct {
+	PatientID, UnitHSAID, ServiceCode string
+	StaffHSAID, StaffName, Profession string
+	StartsAt, EndsAt                  time.Time
+	// Proposed asks the patient to confirm; otherwise the time is booked.
+	Proposed       bool
+	Instructions   string
+	IdempotencyKey string
+}
+
+// AppointmentInvite creates, in one transaction, the clinician's slot (a
+// time of theirs that no other of their slots overlaps), the patient's
+// appointment in it, and runs after. A repeated idempotency key returns the
+// first answer with created false.
+func (s *Store) AppointmentInvite(ctx context.Context, inv Invitation, after AppointmentAfter) (a Appointment, created bool, err error) {
+	if a, err := s.appointmentByKey(ctx, inv.PatientID, inv.IdempotencyKey); !errors.Is(err, ErrNotFound) {
+		return a, false, err
+	}
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		var resource string
+		err := tx.QueryRow(ctx, `
+			INSERT INTO resource (care_unit_hsa_id, kind, name, staff_hsa_id, profession)
+			VALUES ($1, 'clinician', $2, $3, $4)
+			ON CONFLICT (care_unit_hsa_id, staff_hsa_id) DO UPDATE SET name = $2,
+				profession = CASE WHEN $4 = '' THEN resource.profession ELSE $4 END
+			RETURNING id`, inv.UnitHSAID, inv.StaffName, inv.StaffHSAID, inv.Profession).Scan(&resource)
+		if err != nil {
+			return err
+		}
+		var slot string
+		err = tx.QueryRow(ctx, `
+			INSERT INTO slot (care_unit_hsa_id, service_code, resource_id, starts_at, ends_at, capacity, booked, invitation_only, created_by)
+			VALUES ($1, $2, $3, $4, $5, 1, 1, true, $6) RETURNING id`,
+			inv.UnitHSAID, inv.ServiceCode, resource, inv.StartsAt, inv.EndsAt, "staff:"+inv.StaffHSAID).Scan(&slot)
+		if err != nil {
+			return err
+		}
+		status := StatusBooked
+		if inv.Proposed {
+			status = StatusProposed
+		}
+		var id string
+		err = tx.QueryRow(ctx, `
+			INSERT INTO appointment (patient_id, slot_id, service_code, exclusive, status, idempotency_key, created_by, instructions)
+			SELECT $1, $2, code, exclusive, $3, $4, $5, CASE WHEN $6 = '' THEN instructions_sv ELSE $6 END
+			  FROM care_service WHERE code = $7
+			RETURNING id`, inv.PatientID, slot, status, inv.IdempotencyKey, "staff:"+inv.StaffHSAID, inv.Instructions, inv.ServiceCode).Scan(&id)
+		if err != nil {
+			return err
+		}
+		a, err = appointmentOne(ctx, tx, "a.id = $1", id)
+		if err != nil {
+			return err
+		}
+		return after(ctx, tx, a)
+	})
+	switch constraintOf(err) {
+	case "appointment_idempotency_key":
+		a, err = s.appointmentByKey(ctx, inv.PatientID, inv.IdempotencyKey)
+		return a, false, err
+	case "appointment_one_active_idx":
+		return Appointment{}, false, errOneActive
+	case "slot_no_overlap":
+		return Appointment{}, false, fmt.Errorf("%w: you already have another time booked that overlaps this one", ErrPrecondition)
+	}
+	if err != nil {
+		return Appointment{}, false, interpretError(err)
+	}
+	return a, true, nil
+}
+
+// GuardiansOf returns who acts for childID: the guardians, if the child was
+// born after bornAfter (under the guardian age limit); otherwise none.
+func (s *Store) GuardiansOf(ctx context.Context, childID string, bornAfter time.Time) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT g.guardian_id FROM guardianship g JOIN person c ON c.id = g.child_id
+		 WHERE g.child_id = $1 AND c.birth_date > $2 ORDER BY g.guardian_id`, childID, bornAfter)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return ids, interpretError(err)
+}
