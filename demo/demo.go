@@ -1,5 +1,6 @@
-// Package demo loads a realistic region into an empty database — care units
-// and the FAQ in Swedish and English — so a newcomer can explore at once.
+// Package demo loads a realistic region into an empty database — care units,
+// the FAQ in Swedish and English, and bookable times for the coming days — so
+// a newcomer can explore at once.
 package demo
 
 import (
@@ -96,6 +97,47 @@ func Seed(ctx context.Context, st *store.Store, protector *pnr.Protector) error 
 		for _, child := range children {
 			if err := st.GuardianshipAdd(ctx, ids[guardian], ids[child]); err != nil {
 				return err
+			}
+		}
+	}
+	return seedSlots(ctx, st, time.Now())
+}
+
+// demoSlotDays is how many days ahead, from tomorrow, the demo units publish.
+const demoSlotDays = 5
+
+// seedSlots publishes bookable times at the demo units for the coming days:
+// vaccination lanes in Kista, visits at Södermalm, video visits at the digital
+// unit. Days already published are left as they are.
+func seedSlots(ctx context.Context, st *store.Store, now time.Time) error {
+	loc, err := time.LoadLocation("Europe/Stockholm")
+	if err != nil {
+		return err
+	}
+	plans := []struct {
+		unit, service   string
+		from, to        int // hours, local time
+		minutes, places int
+	}{
+		{"SE2321000016-1A03", "vaccination", 9, 12, 10, 4},
+		{"SE2321000016-1A01", "physical_visit", 13, 16, 20, 1},
+		{"SE2321000016-1A01", "covid_test", 8, 10, 15, 2},
+		{"SE2321000016-1A04", "video_visit", 9, 11, 20, 1},
+	}
+	today := now.In(loc)
+	for d := 1; d <= demoSlotDays; d++ {
+		day := time.Date(today.Year(), today.Month(), today.Day()+d, 0, 0, 0, 0, loc)
+		for _, p := range plans {
+			var slots []store.Slot
+			end := day.Add(time.Duration(p.to) * time.Hour)
+			for t := day.Add(time.Duration(p.from) * time.Hour); t.Before(end); t = t.Add(time.Duration(p.minutes) * time.Minute) {
+				slots = append(slots, store.Slot{
+					CareUnitHSAID: p.unit, ServiceCode: p.service, StartsAt: t, EndsAt: t.Add(time.Duration(p.minutes) * time.Minute),
+					Capacity: p.places, CreatedBy: "demo",
+				})
+			}
+			if _, err := st.SlotsPublish(ctx, slots); err != nil && !errors.Is(err, store.ErrPrecondition) {
+				return fmt.Errorf("demo slots at %s: %w", p.unit, err)
 			}
 		}
 	}

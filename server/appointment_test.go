@@ -20,9 +20,11 @@ import (
 	"github.com/nara-care/nara/store"
 )
 
+// The tests publish at Solna, where the demo data publishes nothing, so
+// their times never meet the demo's.
 const (
-	sodermalm = "SE2321000016-1A01"
-	solna     = "SE2321000016-1A02"
+	homeUnit  = "SE2321000016-1A02" // Vårdcentral Solna
+	otherUnit = "SE2321000016-1A01" // Vårdcentral Södermalm
 )
 
 // clinicianAt authenticates as a clinician acting within a care assignment
@@ -109,7 +111,7 @@ func TestBookingRush(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	ctx := context.Background()
-	slots := e.publish(t, e.clinicianAt(t, "SE2321000016-N001", sodermalm), sodermalm, apptv1.Service_SERVICE_VACCINATION,
+	slots := e.publish(t, e.clinicianAt(t, "SE2321000016-N001", homeUnit), homeUnit, apptv1.Service_SERVICE_VACCINATION,
 		hourFromNow(48*time.Hour), 10, 10*time.Minute, 3)
 	ids, opts := e.citizens(t, 120)
 
@@ -186,7 +188,7 @@ func TestBookIdempotentAndForChild(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	ctx := context.Background()
-	slots := e.publish(t, e.clinicianAt(t, "SE2321000016-N001", sodermalm), sodermalm, apptv1.Service_SERVICE_PHYSICAL_VISIT,
+	slots := e.publish(t, e.clinicianAt(t, "SE2321000016-N001", homeUnit), homeUnit, apptv1.Service_SERVICE_PHYSICAL_VISIT,
 		hourFromNow(72*time.Hour), 3, 20*time.Minute, 1)
 	annaSession := e.login(t, anna)
 	lillaID := annaSession.Me.CanActFor[1].Id
@@ -215,7 +217,7 @@ func TestBookIdempotentAndForChild(t *testing.T) {
 			}
 			a := first.Appointment
 			if a.Status != apptv1.Status_STATUS_BOOKED || a.VisitForm != apptv1.VisitForm_VISIT_FORM_PHYSICAL ||
-				a.Unit.Name != "Vårdcentral Södermalm" || a.Unit.Street == "" || !a.CanCancel || a.Instructions == "" ||
+				a.Unit.Name != "Vårdcentral Solna" || a.Unit.Street == "" || !a.CanCancel || a.Instructions == "" ||
 				!a.CancelDeadline.AsTime().Equal(a.StartTime.AsTime().Add(-24*time.Hour)) {
 				t.Errorf("booked appointment got %v", a)
 			}
@@ -266,7 +268,7 @@ func TestBookIdempotentAndForChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"BEGIN:VTIMEZONE\r\n", "TZID:Europe/Stockholm", "DTSTART;TZID=Europe/Stockholm:", "STATUS:CONFIRMED", "Götgatan 60", "UID:" + res.Appointment.Id} {
+	for _, want := range []string{"BEGIN:VTIMEZONE\r\n", "TZID:Europe/Stockholm", "DTSTART;TZID=Europe/Stockholm:", "STATUS:CONFIRMED", "Solnavägen 3", "UID:" + res.Appointment.Id} {
 		if !strings.Contains(cal.Ical, want) {
 			t.Errorf("calendar lacks %q:\n%s", want, cal.Ical)
 		}
@@ -282,9 +284,9 @@ func TestCancelRebookAndSync(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	ctx := context.Background()
-	nurse := e.clinicianAt(t, "SE2321000016-N001", sodermalm)
-	slots := e.publish(t, nurse, sodermalm, apptv1.Service_SERVICE_VIDEO_VISIT, hourFromNow(72*time.Hour), 3, 20*time.Minute, 1)
-	soon := e.publish(t, nurse, sodermalm, apptv1.Service_SERVICE_VACCINATION, hourFromNow(time.Hour), 1, 10*time.Minute, 5)
+	nurse := e.clinicianAt(t, "SE2321000016-N001", homeUnit)
+	slots := e.publish(t, nurse, homeUnit, apptv1.Service_SERVICE_VIDEO_VISIT, hourFromNow(72*time.Hour), 3, 20*time.Minute, 1)
+	soon := e.publish(t, nurse, homeUnit, apptv1.Service_SERVICE_VACCINATION, hourFromNow(time.Hour), 1, 10*time.Minute, 5)
 	c := e.booking(e.citizen(t, anna))
 
 	booked, err := c.BookSlot(ctx, &apptv1.BookSlotRequest{SlotId: slots[0].Id, IdempotencyKey: "video-visit-1"})
@@ -353,11 +355,11 @@ func TestCancelRebookAndSync(t *testing.T) {
 		t.Errorf("appointment within its deadline says it can be cancelled")
 	}
 	_, err = c.CancelAppointment(ctx, &apptv1.CancelAppointmentRequest{AppointmentId: late.Appointment.Id})
-	if connect.CodeOf(err) != connect.CodeFailedPrecondition || !strings.Contains(err.Error(), "24 hours") || !strings.Contains(err.Error(), "08-123 450 00") {
+	if connect.CodeOf(err) != connect.CodeFailedPrecondition || !strings.Contains(err.Error(), "24 hours") || !strings.Contains(err.Error(), "08-123 460 00") {
 		t.Errorf("cancelling after the deadline got %v, want FailedPrecondition naming the deadline and the phone", err)
 	}
 	// One active booking per dose.
-	more := e.publish(t, nurse, sodermalm, apptv1.Service_SERVICE_VACCINATION, hourFromNow(30*24*time.Hour), 1, 10*time.Minute, 5)
+	more := e.publish(t, nurse, homeUnit, apptv1.Service_SERVICE_VACCINATION, hourFromNow(30*24*time.Hour), 1, 10*time.Minute, 5)
 	_, err = c.BookSlot(ctx, &apptv1.BookSlotRequest{SlotId: more[0].Id, IdempotencyKey: "vacc-second"})
 	if connect.CodeOf(err) != connect.CodeFailedPrecondition || !strings.Contains(err.Error(), "already an active booking") {
 		t.Errorf("a second active vaccination got %v, want FailedPrecondition", err)
@@ -368,13 +370,13 @@ func TestPublishBadInput(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	ctx := context.Background()
-	nurse := e.clinicianAt(t, "SE2321000016-N001", sodermalm)
+	nurse := e.clinicianAt(t, "SE2321000016-N001", homeUnit)
 	schedule := appointmentv1connect.NewScheduleServiceClient(e.client, e.url, nurse)
 	start := hourFromNow(24 * time.Hour)
-	e.publish(t, nurse, sodermalm, apptv1.Service_SERVICE_COVID_TEST, start, 4, 15*time.Minute, 2)
+	e.publish(t, nurse, homeUnit, apptv1.Service_SERVICE_COVID_TEST, start, 4, 15*time.Minute, 2)
 	req := func(edit func(r *apptv1.PublishSlotsRequest)) *apptv1.PublishSlotsRequest {
 		r := &apptv1.PublishSlotsRequest{
-			UnitHsaId: sodermalm, Service: apptv1.Service_SERVICE_PHONE, StartTime: timestamppb.New(start),
+			UnitHsaId: homeUnit, Service: apptv1.Service_SERVICE_PHONE, StartTime: timestamppb.New(start),
 			EndTime: timestamppb.New(start.Add(time.Hour)), SlotDuration: durationpb.New(15 * time.Minute), Capacity: 1,
 		}
 		edit(r)
@@ -399,7 +401,7 @@ func TestPublishBadInput(t *testing.T) {
 		{"overlapping", req(func(r *apptv1.PublishSlotsRequest) {
 			r.Service, r.StartTime = apptv1.Service_SERVICE_COVID_TEST, timestamppb.New(start.Add(20*time.Minute))
 		}), connect.CodeFailedPrecondition},
-		{"another unit", req(func(r *apptv1.PublishSlotsRequest) { r.UnitHsaId = solna }), connect.CodePermissionDenied},
+		{"another unit", req(func(r *apptv1.PublishSlotsRequest) { r.UnitHsaId = otherUnit }), connect.CodePermissionDenied},
 	}
 	for _, tt := range tests {
 		if _, err := schedule.PublishSlots(ctx, tt.req); connect.CodeOf(err) != tt.want {
@@ -428,12 +430,12 @@ func TestPublishBadInput(t *testing.T) {
 	if _, err := search(start, start.AddDate(0, 0, 63), ""); connect.CodeOf(err) != connect.CodeInvalidArgument {
 		t.Errorf("search over 63 days got %v, want InvalidArgument", err)
 	}
-	found, err := search(time.Now(), start.AddDate(0, 0, 1), "Stockholm")
-	if err != nil || len(found.Slots) != 4 || found.Slots[0].FreePlaces != 2 || found.Slots[0].Unit.HsaId != sodermalm {
+	found, err := search(time.Now(), start.AddDate(0, 0, 1), "Solna")
+	if err != nil || len(found.Slots) != 4 || found.Slots[0].FreePlaces != 2 || found.Slots[0].Unit.HsaId != homeUnit {
 		t.Fatalf("search got %v, %v; want the 4 published slots", found, err)
 	}
-	if other, err := search(time.Now(), start.AddDate(0, 0, 1), "Solna"); err != nil || len(other.Slots) != 0 {
-		t.Errorf("search in Solna got %v, %v; want none", other, err)
+	if other, err := search(time.Now(), start.AddDate(0, 0, 1), "Täby"); err != nil || len(other.Slots) != 0 {
+		t.Errorf("search in Täby got %v, %v; want none", other, err)
 	}
 	// Full: two citizens take both places, a third is told it is full.
 	_, opts := e.citizens(t, 3)
@@ -448,7 +450,7 @@ func TestPublishBadInput(t *testing.T) {
 			t.Errorf("booking place %d: %v", i+1, err)
 		}
 	}
-	if again, err := search(time.Now(), start.AddDate(0, 0, 1), ""); err != nil || len(again.Slots) != 3 {
+	if again, err := search(time.Now(), start.AddDate(0, 0, 1), "Solna"); err != nil || len(again.Slots) != 3 {
 		t.Errorf("search after filling a slot got %v, %v; want 3 slots", again, err)
 	}
 	if _, err := c.BookSlot(ctx, &apptv1.BookSlotRequest{SlotId: "00000000-0000-4000-8000-000000000000", IdempotencyKey: "no-such-slot"}); connect.CodeOf(err) != connect.CodeNotFound {
@@ -465,13 +467,13 @@ func TestInviteAndUnitSchedule(t *testing.T) {
 	ctx := context.Background()
 	annaSession := e.login(t, anna)
 	annaID := annaSession.Me.Subject
-	doctor := e.clinicianAt(t, "SE2321000016-D001", sodermalm)
+	doctor := e.clinicianAt(t, "SE2321000016-D001", homeUnit)
 	schedule := appointmentv1connect.NewScheduleServiceClient(e.client, e.url, doctor)
 	loc, _ := time.LoadLocation("Europe/Stockholm")
 	day := time.Now().In(loc).AddDate(0, 0, 2)
 	start := time.Date(day.Year(), day.Month(), day.Day(), 10, 0, 0, 0, loc)
 	invite := &apptv1.InviteToAppointmentRequest{
-		UnitHsaId: sodermalm, PatientId: annaID, Service: apptv1.Service_SERVICE_VIDEO_VISIT,
+		UnitHsaId: homeUnit, PatientId: annaID, Service: apptv1.Service_SERVICE_VIDEO_VISIT,
 		StartTime: timestamppb.New(start), EndTime: timestamppb.New(start.Add(20 * time.Minute)),
 		ConfirmRequired: true, Profession: "Läkare", Instructions: "Ha dina blodtrycksvärden till hands.", IdempotencyKey: "invite-anna-1",
 	}
@@ -496,17 +498,17 @@ func TestInviteAndUnitSchedule(t *testing.T) {
 	}
 	// The clinician's own times never overlap.
 	overlap := &apptv1.InviteToAppointmentRequest{
-		UnitHsaId: sodermalm, PatientId: annaID, Service: apptv1.Service_SERVICE_PHONE,
+		UnitHsaId: homeUnit, PatientId: annaID, Service: apptv1.Service_SERVICE_PHONE,
 		StartTime: timestamppb.New(start.Add(10 * time.Minute)), EndTime: timestamppb.New(start.Add(30 * time.Minute)), IdempotencyKey: "invite-anna-2",
 	}
 	if _, err := schedule.InviteToAppointment(ctx, overlap); connect.CodeOf(err) != connect.CodeFailedPrecondition {
 		t.Errorf("overlapping invitation got %v, want FailedPrecondition", err)
 	}
-	other := appointmentv1connect.NewScheduleServiceClient(e.client, e.url, e.clinicianAt(t, "SE2321000016-D005", solna))
+	other := appointmentv1connect.NewScheduleServiceClient(e.client, e.url, e.clinicianAt(t, "SE2321000016-D001", otherUnit))
 	if _, err := other.InviteToAppointment(ctx, invite); connect.CodeOf(err) != connect.CodePermissionDenied {
 		t.Errorf("invitation at another unit got %v, want PermissionDenied", err)
 	}
-	if _, err := other.ListUnitSchedule(ctx, &apptv1.ListUnitScheduleRequest{UnitHsaId: sodermalm}); connect.CodeOf(err) != connect.CodePermissionDenied {
+	if _, err := other.ListUnitSchedule(ctx, &apptv1.ListUnitScheduleRequest{UnitHsaId: homeUnit}); connect.CodeOf(err) != connect.CodePermissionDenied {
 		t.Errorf("schedule of another unit got %v, want PermissionDenied", err)
 	}
 
@@ -516,14 +518,14 @@ func TestInviteAndUnitSchedule(t *testing.T) {
 		t.Errorf("Anna's list got %v, %v; want the invitation", mine, err)
 	}
 	before := e.count(t, `SELECT count(*) FROM access_log WHERE patient_id = $1`, annaID)
-	day2, err := schedule.ListUnitSchedule(ctx, &apptv1.ListUnitScheduleRequest{UnitHsaId: sodermalm, Date: start.Format(time.DateOnly)})
+	day2, err := schedule.ListUnitSchedule(ctx, &apptv1.ListUnitScheduleRequest{UnitHsaId: homeUnit, Date: start.Format(time.DateOnly)})
 	if err != nil || len(day2.Appointments) != 1 || day2.Appointments[0].PatientName != "Anna Provsson" || day2.Appointments[0].Status != apptv1.Status_STATUS_PROPOSED {
 		t.Errorf("unit schedule got %v, %v; want Anna's visit", day2, err)
 	}
 	if after := e.count(t, `SELECT count(*) FROM access_log WHERE patient_id = $1 AND action = 'read unit schedule'`, annaID); after != 1 || before < 1 {
 		t.Errorf("access log got %d schedule reads (and %d entries before), want 1 (and the invitation)", after, before)
 	}
-	today, err := schedule.ListUnitSchedule(ctx, &apptv1.ListUnitScheduleRequest{UnitHsaId: sodermalm})
+	today, err := schedule.ListUnitSchedule(ctx, &apptv1.ListUnitScheduleRequest{UnitHsaId: homeUnit})
 	if err != nil || len(today.Appointments) != 0 {
 		t.Errorf("today's schedule got %v, %v; want empty", today, err)
 	}
