@@ -39,24 +39,23 @@ func (e *env) clinicianAt(t *testing.T, hsaID, unit string) connect.ClientOption
 	return e.staff(t, hsaID, nil, []access.Assignment{a}, a.ID)
 }
 
-// citizens creates n people directly in the store and returns an option that
-// authenticates as each. They share one session row, which is all the
-// authenticator checks besides the signed token: logging hundreds in through
-// BankID would only slow the test.
+// citizens creates n people directly in the store, each with a session of
+// their own, and returns an option that authenticates as each: logging
+// hundreds in through BankID would only slow the test.
 func (e *env) citizens(t *testing.T, n int) (ids []string, opts []connect.ClientOption) {
 	t.Helper()
 	ctx := context.Background()
-	_, hash := token.NewRefresh()
-	sess, err := e.store.StaffSessionCreate(ctx, "SE2321000016-TSHARED", "Shared", nil, store.Session{
-		DeviceID: "test-device", Platform: "web", ExpiresAt: time.Now().Add(time.Hour),
-	}, hash)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for i := range n {
 		h := make([]byte, 32)
 		_, _ = rand.Read(h)
 		p, err := e.store.PersonUpsert(ctx, h, []byte("sealed"), fmt.Sprintf("Citizen%d", i), "Test", time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, hash := token.NewRefresh()
+		sess, err := e.store.CitizenSessionCreate(ctx, p.ID, store.Session{
+			DeviceID: fmt.Sprintf("test-device-%d", i), Platform: "web", ExpiresAt: time.Now().Add(time.Hour),
+		}, hash)
 		if err != nil {
 			t.Fatal(err)
 		}

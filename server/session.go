@@ -122,6 +122,12 @@ func (i *sessionIssuer) Authenticate(ctx context.Context, h http.Header) (access
 	} else if err != nil {
 		return access.Principal{}, false, err
 	}
+	// The token must name the session's own owner, so a token can never
+	// borrow another person's live session.
+	if (c.Kind == token.KindCitizen && sess.PersonID != c.Subject) || (c.Kind == token.KindStaff && sess.StaffHSAID != c.Subject) ||
+		(c.Kind != token.KindCitizen && c.Kind != token.KindStaff) {
+		return access.Principal{}, false, fail(connect.CodeUnauthenticated, "the access token is not valid; log in again")
+	}
 	p := access.Principal{Subject: c.Subject, DisplayName: c.Name, SessionID: c.SessionID}
 	for _, r := range c.Roles {
 		p.Roles = append(p.Roles, access.Role(r))

@@ -261,6 +261,20 @@ func (s *Store) LoginOrderComplete(ctx context.Context, loginID string, person P
 	return p, created, interpretError(err)
 }
 
+// CitizenSessionCreate opens a session for a person who has already proved
+// who they are, such as a guardian's session created by an administrator
+// tool or a test.
+func (s *Store) CitizenSessionCreate(ctx context.Context, personID string, sess Session, refreshHash []byte) (Session, error) {
+	var created Session
+	sess.PersonID = personID
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		created, err = insertSession(ctx, tx, sess, refreshHash)
+		return err
+	})
+	return created, interpretError(err)
+}
+
 // StaffLogin is a staff login waiting for the identity provider's answer.
 type StaffLogin struct {
 	State, Nonce, Verifier         string
