@@ -41,6 +41,8 @@ import (
 	"github.com/nara-care/nara/identity/secret"
 	"github.com/nara-care/nara/identity/token"
 	"github.com/nara-care/nara/pgcluster"
+	"github.com/nara-care/nara/push/fcm"
+	"github.com/nara-care/nara/push/fcmfake"
 	"github.com/nara-care/nara/push/notify"
 	"github.com/nara-care/nara/server"
 	"github.com/nara-care/nara/store"
@@ -73,6 +75,8 @@ type settings struct {
 
 	oidcIssuer, oidcClientID, oidcClientSecret, oidcRedirectURL string
 	oidcDevAddr                                                 string
+
+	fcmCredentials, fcmEndpoint, fcmFakeAddr string
 }
 
 func env(name, def string) string {
@@ -114,6 +118,9 @@ func parseSettings(cmd string, args []string, stderr io.Writer) (settings, error
 	fs.StringVar(&s.oidcClientSecret, "oidc-client-secret", env("OIDC_CLIENT_SECRET", ""), "this server's client secret at the identity provider (OIDC_CLIENT_SECRET)")
 	fs.StringVar(&s.oidcRedirectURL, "oidc-redirect-url", env("OIDC_REDIRECT_URL", ""), "where the identity provider sends the browser back; default the server's own /auth/staff/callback page (OIDC_REDIRECT_URL)")
 	fs.StringVar(&s.oidcDevAddr, "oidc-dev-addr", env("NARA_OIDC_DEV_ADDR", "127.0.0.1:8082"), "where the local OIDC provider listens (NARA_OIDC_DEV_ADDR)")
+	fs.StringVar(&s.fcmCredentials, "fcm-credentials-file", env("FCM_CREDENTIALS_FILE", ""), "Firebase service-account JSON; empty starts the local FCM stand-in (FCM_CREDENTIALS_FILE)")
+	fs.StringVar(&s.fcmEndpoint, "fcm-endpoint", env("FCM_ENDPOINT", ""), "FCM HTTP v1 base URL up to /v1; default Google's (FCM_ENDPOINT)")
+	fs.StringVar(&s.fcmFakeAddr, "fcm-fake-addr", env("NARA_FCM_FAKE_ADDR", "127.0.0.1:8083"), "where the local FCM stand-in listens (NARA_FCM_FAKE_ADDR)")
 	err := fs.Parse(args)
 	if err == nil && s.oidcRedirectURL == "" {
 		s.oidcRedirectURL = "http://" + s.addr + "/auth/staff/callback"
@@ -184,9 +191,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer closeStaff()
+	sender, closePush, err := openPush(ctx, s, logger)
+	if err != nil {
+		return err
+	}
+	defer closePush()
 	// The push queue: bookings enqueue their reminders into it in their own
-	// transactions. Sending (Start, with an FCM sender) is wired by push.
-	notices, err := notify.New(notify.Config{}, notify.Deps{Logger: logger, Pool: pool, Store: st})
+	// transactions; serve starts its workers.
+	notices, err := notify.New(notify.Config{}, notify.Deps{Logger: logger, Pool: pool, Store: st, Sender: sender})
 	if err != nil {
 		return err
 	}
@@ -194,6 +206,39 @@ func run(args []string, stdout, stderr io.Writer) error {
 		Logger: logger, Store: st, BankID: bank, StaffProvider: idp, Protector: protector, TokenKey: keys.Token,
 		Notify: notices,
 	})
+}
+
+// openPush returns the FCM sender for FCM_CREDENTIALS_FILE or, without it,
+// the same sender pointed at a local FCM stand-in it starts: the real
+// Firebase client, authenticating with a service account the stand-in made.
+func openPush(ctx context.Context, s settings, logger *slog.Logger) (*fcm.Sender, func(), error) {
+	cfg := fcm.Config{CredentialsFile: s.fcmCredentials, Endpoint: s.fcmEndpoint}
+	closeFake := func() {}
+	if cfg.CredentialsFile == "" {
+		fake, err := fcmfake.Start(fcmfake.Config{Addr: s.fcmFakeAddr})
+		if err != nil {
+			return nil, nil, fmt.Errorf("local FCM stand-in: %w", err)
+		}
+		closeFake = func() { _ = fake.Close() }
+		if err := os.MkdirAll(s.dataDir, 0o700); err != nil {
+			closeFake()
+			return nil, nil, err
+		}
+		cfg.CredentialsFile = filepath.Join(s.dataDir, "fcm-local-service-account.json")
+		if err := fake.WriteServiceAccount(cfg.CredentialsFile); err != nil {
+			closeFake()
+			return nil, nil, err
+		}
+		cfg.Endpoint = fake.Endpoint()
+		logger.Info("local FCM stand-in started; sent notices are listed on its page",
+			slog.String("page", fake.BaseURL()+"/fake/messages"))
+	}
+	sender, err := fcm.New(ctx, cfg)
+	if err != nil {
+		closeFake()
+		return nil, nil, fmt.Errorf("FCM: %w", err)
+	}
+	return sender, closeFake, nil
 }
 
 // openStaffProvider returns the OIDC client for OIDC_ISSUER or, without it, a
@@ -349,6 +394,18 @@ func serve(ctx context.Context, s settings, logger *slog.Logger, deps server.Dep
 	}
 	background := make(chan error, 1)
 	go func() { background <- srv.Run(ctx) }()
+	if deps.Notify != nil {
+		if err := deps.Notify.Start(ctx); err != nil {
+			return fmt.Errorf("push queue: %w", err)
+		}
+		defer func() {
+			stopCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			if err := deps.Notify.Stop(stopCtx); err != nil {
+				logger.Warn("stopping the push queue", slog.String("error", err.Error()))
+			}
+		}()
+	}
 
 	httpServer := server.NewHTTPServer(s.addr, srv.Handler())
 	httpServer.ErrorLog = slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
