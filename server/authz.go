@@ -14,6 +14,7 @@ import (
 	"github.com/nara-care/nara/gen/nara/auth/v1/authv1connect"
 	"github.com/nara-care/nara/gen/nara/help/v1/helpv1connect"
 	"github.com/nara-care/nara/gen/nara/patient/v1/patientv1connect"
+	"github.com/nara-care/nara/gen/nara/push/v1/pushv1connect"
 )
 
 // rule is who may call one RPC.
@@ -76,6 +77,16 @@ func procedureRules() map[string]rule {
 		authv1connect.AccessLogServiceListMyAccessLogProcedure: anyOf(access.RoleCitizen),
 
 		patientv1connect.PatientServiceFindPatientProcedure: clinicalRule,
+
+		// Push devices, preferences and the inbox are the citizen's own.
+		pushv1connect.DeviceServiceRegisterDeviceProcedure:              anyOf(access.RoleCitizen),
+		pushv1connect.DeviceServiceUnregisterDeviceProcedure:            anyOf(access.RoleCitizen),
+		pushv1connect.DeviceServiceListDevicesProcedure:                 anyOf(access.RoleCitizen),
+		pushv1connect.DeviceServiceRemoveDeviceProcedure:                anyOf(access.RoleCitizen),
+		pushv1connect.NotificationServiceGetPreferencesProcedure:        anyOf(access.RoleCitizen),
+		pushv1connect.NotificationServiceUpdatePreferencesProcedure:     anyOf(access.RoleCitizen),
+		pushv1connect.NotificationServiceListNotificationsProcedure:     anyOf(access.RoleCitizen),
+		pushv1connect.NotificationServiceMarkNotificationsReadProcedure: anyOf(access.RoleCitizen),
 
 		// Booking is the citizen's own, or for a child in their custody
 		// (checked per request); the unit's side acts within the unit of the

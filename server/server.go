@@ -24,6 +24,7 @@ import (
 	"github.com/nara-care/nara/gen/nara/auth/v1/authv1connect"
 	"github.com/nara-care/nara/gen/nara/help/v1/helpv1connect"
 	"github.com/nara-care/nara/gen/nara/patient/v1/patientv1connect"
+	"github.com/nara-care/nara/gen/nara/push/v1/pushv1connect"
 	"github.com/nara-care/nara/identity/pnr"
 	"github.com/nara-care/nara/identity/token"
 	"github.com/nara-care/nara/push/notify"
@@ -203,6 +204,8 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s.mux.Handle(authv1connect.NewSessionServiceHandler(&sessionService{store: d.Store, issuer: issuer, staff: staff, limits: cfg.Limits}, opts))
 	s.mux.Handle(authv1connect.NewAccessLogServiceHandler(&accessLogService{store: d.Store, issuer: issuer}, opts))
 	s.mux.Handle(patientv1connect.NewPatientServiceHandler(&patientService{store: d.Store, protector: d.Protector, now: d.Now}, opts))
+	s.mux.Handle(pushv1connect.NewDeviceServiceHandler(&deviceService{store: d.Store}, opts))
+	s.mux.Handle(pushv1connect.NewNotificationServiceHandler(&notificationService{store: d.Store, now: d.Now}, opts))
 
 	zone, err := time.LoadLocation("Europe/Stockholm")
 	if err != nil {
@@ -237,6 +240,8 @@ func serviceNames() []string {
 		authv1connect.SessionServiceName,
 		authv1connect.AccessLogServiceName,
 		patientv1connect.PatientServiceName,
+		pushv1connect.DeviceServiceName,
+		pushv1connect.NotificationServiceName,
 		appointmentv1connect.AppointmentServiceName,
 		appointmentv1connect.ScheduleServiceName,
 		healthServiceName,
