@@ -7,21 +7,22 @@
 #   bench/run.sh faq         FAQ search throughput with wrk  -> bench/results/faq.txt
 #   bench/run.sh coldstart   cold start and restart          -> bench/results/coldstart.txt
 #   bench/run.sh login       login storm against the BankID simulator (about 5 min) -> bench/results/login.txt
+#   bench/run.sh push        100 000 reminders to the FCM stand-in, and a SIGKILL crash test (about 12 min) -> bench/results/push.txt
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 which=${1:-all}
 case "$which" in
-all | faq | coldstart | login) ;;
+all | faq | coldstart | login | push) ;;
 *)
-	echo "usage: bench/run.sh [all|faq|coldstart|login]" >&2
+	echo "usage: bench/run.sh [all|faq|coldstart|login|push]" >&2
 	exit 2
 	;;
 esac
 
 # wrk drives the HTTP load: it needs far less CPU than a Go client, which
 # matters when it shares 2 cores with the server and PostgreSQL.
-if [[ "$which" != coldstart ]] && ! command -v wrk >/dev/null 2>&1; then
+if [[ "$which" != coldstart && "$which" != push ]] && ! command -v wrk >/dev/null 2>&1; then
 	sudo=""
 	if [ "$(id -u)" -ne 0 ]; then
 		sudo="sudo"
@@ -46,6 +47,7 @@ go build -o "$tmp/faqbench" ./bench/faqbench
 go build -o "$tmp/coldstart" ./bench/coldstart
 go build -o "$tmp/loginstorm" ./bench/loginstorm
 go build -o "$tmp/bankidsimd" ./bench/bankidsimd
+go build -o "$tmp/pushbench" ./bench/pushbench
 
 if [[ "$which" == all || "$which" == faq ]]; then
 	"$tmp/faqbench" -nara "$tmp/nara" -commit "$commit" -out bench/results/faq.txt
@@ -55,4 +57,7 @@ if [[ "$which" == all || "$which" == coldstart ]]; then
 fi
 if [[ "$which" == all || "$which" == login ]]; then
 	"$tmp/loginstorm" -nara "$tmp/nara" -bankidsimd "$tmp/bankidsimd" -commit "$commit" -out bench/results/login.txt
+fi
+if [[ "$which" == all || "$which" == push ]]; then
+	"$tmp/pushbench" -nara "$tmp/nara" -commit "$commit" -out bench/results/push.txt
 fi

@@ -378,6 +378,9 @@ func openDatabase(ctx context.Context, s settings, logger *slog.Logger) (*pgxpoo
 func serve(ctx context.Context, s settings, logger *slog.Logger, deps server.Deps) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if deps.Notify != nil {
+		reg.MustRegister(deps.Notify) // nara_push_* metrics
+	}
 	deps.Registry = reg
 	tracer, stopTracing, err := openTracing(ctx, logger)
 	if err != nil {

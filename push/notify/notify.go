@@ -334,6 +334,21 @@ func thread(n store.PushNotice) string {
 	return n.Kind + "-" + hex.EncodeToString(sum[:12])
 }
 
+// Describe and Collect make the Service a prometheus.Collector of its
+// nara_push_* metrics, for a registry made after the Service.
+func (s *Service) Describe(ch chan<- *prometheus.Desc) {
+	s.metrics.sends.Describe(ch)
+	s.metrics.notices.Describe(ch)
+	s.metrics.lateness.Describe(ch)
+}
+
+// Collect implements prometheus.Collector.
+func (s *Service) Collect(ch chan<- prometheus.Metric) {
+	s.metrics.sends.Collect(ch)
+	s.metrics.notices.Collect(ch)
+	s.metrics.lateness.Collect(ch)
+}
+
 type metrics struct {
 	sends    *prometheus.CounterVec
 	notices  *prometheus.CounterVec
