@@ -2,6 +2,7 @@
 
 export * as validate from "./buf.validate.js";
 export * as appv1 from "./nara.app.v1.js";
+export * as appointmentv1 from "./nara.appointment.v1.js";
 export * as authv1 from "./nara.auth.v1.js";
 export * as helpv1 from "./nara.help.v1.js";
 export * as patientv1 from "./nara.patient.v1.js";
