@@ -9,7 +9,7 @@ GOLANGCI_LINT_VERSION := v2.15.0
 GOBIN         ?= $(shell $(GO) env GOPATH)/bin
 GOLANGCI_LINT := $(GOBIN)/golangci-lint
 # buf breaking compares the API with this git ref (installed apps keep old builds).
-BREAKING_AGAINST ?= .git\#branch=main
+BREAKING_AGAINST ?= main
 NARA_ADDR     ?= 127.0.0.1:8080
 
 .PHONY: help
@@ -53,7 +53,7 @@ lint: $(BUF) $(GOLANGCI_LINT) ## go vet, golangci-lint, buf lint, buf format and
 	$(GOLANGCI_LINT) run ./...
 	$(BUF) lint
 	$(BUF) format --diff --exit-code
-	@if git rev-parse --verify -q main >/dev/null; then $(BUF) breaking --against '$(BREAKING_AGAINST)'; fi
+	BUF=$(BUF) ./scripts/buf-breaking.sh $(BREAKING_AGAINST)
 
 .PHONY: test
 test: test-go sdk-test ## Run every test: Go against a real PostgreSQL, then every SDK against a live server.

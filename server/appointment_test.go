@@ -72,7 +72,9 @@ func (e *env) citizens(t *testing.T, n int) (ids []string, opts []connect.Client
 }
 
 // hourFromNow is a whole hour at least d from now, so slot times are tidy.
-func hourFromNow(d time.Duration) time.Time { return time.Now().Add(d).Truncate(time.Hour).Add(time.Hour) }
+func hourFromNow(d time.Duration) time.Time {
+	return time.Now().Add(d).Truncate(time.Hour).Add(time.Hour)
+}
 
 func (e *env) publish(t *testing.T, clinician connect.ClientOption, unit string, svc apptv1.Service, start time.Time, n int, dur time.Duration, capacity int32) []*apptv1.Slot {
 	t.Helper()

@@ -10,9 +10,9 @@ import (
 
 	"github.com/nara-care/nara/access"
 	authv1 "github.com/nara-care/nara/gen/nara/auth/v1"
+	"github.com/nara-care/nara/gen/nara/auth/v1/authv1connect"
 	helpv1 "github.com/nara-care/nara/gen/nara/help/v1"
 	"github.com/nara-care/nara/gen/nara/help/v1/helpv1connect"
-	"github.com/nara-care/nara/gen/nara/auth/v1/authv1connect"
 	patientv1 "github.com/nara-care/nara/gen/nara/patient/v1"
 	"github.com/nara-care/nara/gen/nara/patient/v1/patientv1connect"
 	"github.com/nara-care/nara/identity/bankid"

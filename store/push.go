@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"time"
 
@@ -124,7 +125,7 @@ func (s *Store) PushPreferenceGet(ctx context.Context, personID string) (PushPre
 	p := DefaultPushPreference(personID)
 	err := s.pool.QueryRow(ctx, pushPreferenceSelect, personID).
 		Scan(&p.Reminders, &p.Messages, &p.Offers, &p.QuietStart, &p.QuietEnd, &p.Language, &p.TimeZone)
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return p, nil
 	}
 	return p, interpretError(err)

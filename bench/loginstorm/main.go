@@ -109,7 +109,6 @@ type scenario struct {
 	noop        []wrkrun.Result // measured runs
 	noopCPU     []cores
 	naraWarning string
-	simWarning  string
 }
 
 type bench struct {
@@ -515,8 +514,7 @@ type metrics struct {
 	simCalls                             map[string]float64 // per second
 	simHandlerUs                         map[string]float64 // per call
 	simAPICalls, simControlCalls         float64            // per second
-	simUsPerCall, simUsPerAPICall        float64            // CPU per call
-	simHandlerShareAPI                   float64
+	simUsPerCall                         float64            // CPU per call
 	simCollectPerPoll, simAuthPerStart   float64
 	simHandlerAPIUs, simHandlerControlUs float64
 }

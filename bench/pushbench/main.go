@@ -41,12 +41,14 @@ func main() {
 		n      = flag.Int("n", 100_000, "reminders per run, all due at the same moment")
 		runs   = flag.Int("runs", 3, "measured runs after one warm-up")
 		crash  = flag.Bool("crash", true, "also run the crash test")
+		spread = flag.Bool("spread", false, "spread due times over one minute (whole seconds) instead of one moment, and append to -out")
 	)
 	flag.Parse()
 	if *nara == "" {
 		fmt.Fprintln(os.Stderr, "pushbench: -nara is required")
 		os.Exit(2)
 	}
+	spreadDue = *spread
 	if err := run(*nara, *out, *commit, *n, *runs, *crash); err != nil {
 		fmt.Fprintln(os.Stderr, "pushbench:", err)
 		os.Exit(1)
@@ -105,6 +107,9 @@ type bench struct {
 	log                     *os.File
 }
 
+// spreadDue makes schedule spread due times over a minute.
+var spreadDue bool
+
 func run(naraBin, out, commit string, n, runs int, crash bool) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "nara-pushbench-")
@@ -160,6 +165,20 @@ func run(naraBin, out, commit string, n, runs int, crash bool) error {
 	lines := append([]string{"# Push dispatch: reminders due at the same moment, enqueue → FCM stand-in acknowledgment", ""}, host.Lines()...)
 	lines = append(lines, "load:    "+report.Load(), "")
 
+	if spreadDue {
+		r, err := b.once(ctx, "spread", n, false)
+		if err != nil {
+			return err
+		}
+		f, err := os.OpenFile(out, os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = fmt.Fprintf(f, "\nspread (bench/pushbench -spread): %d reminders due over one minute (60 whole seconds, ~%d each), load %s:\n  %s\n  lateness = acknowledgment − own due time; rate = reminders / (last acknowledgment − first due time)\n",
+			n, n/60, report.Load(), r)
+		return err
+	}
 	ceiling, err := b.ceiling(ctx, 20_000)
 	if err != nil {
 		return err
@@ -335,9 +354,15 @@ func (b *bench) once(ctx context.Context, name string, n int, crash bool) (resul
 	}
 	var lat []time.Duration
 	var last time.Time
-	b.c.first.Range(func(_, v any) bool {
+	b.c.first.Range(func(k, v any) bool {
 		t := v.(time.Time)
-		lat = append(lat, t.Sub(due))
+		own := due
+		if id, ok := strings.CutPrefix(k.(string), "bench-token-"); ok && len(id) >= 36 {
+			if d, ok := dueOf[id[:36]]; ok {
+				own = d
+			}
+		}
+		lat = append(lat, t.Sub(own))
 		if t.After(last) {
 			last = t
 		}
@@ -376,6 +401,9 @@ func seed(ctx context.Context, pool *pgxpool.Pool, n int) error {
 	return err
 }
 
+// dueOf is each person's reminder due time, by person id.
+var dueOf = map[string]time.Time{}
+
 // schedule enqueues one reminder per person, all due at the same moment,
 // in transactions of 1 000 visits, and returns the due time.
 func schedule(ctx context.Context, pool *pgxpool.Pool, n int) (time.Time, time.Duration, error) {
@@ -391,6 +419,7 @@ func schedule(ctx context.Context, pool *pgxpool.Pool, n int) (time.Time, time.D
 	if err != nil {
 		return time.Time{}, 0, err
 	}
+	clear(dueOf)
 	due := time.Now().Add(40 * time.Second).Truncate(time.Second)
 	visit := due.Add(10 * time.Minute)
 	start := time.Now()
@@ -398,7 +427,12 @@ func schedule(ctx context.Context, pool *pgxpool.Pool, n int) (time.Time, time.D
 		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 			visits := make([]notify.Reminders, len(chunk))
 			for i, id := range chunk {
-				visits[i] = notify.Reminders{ReasonID: "visit-" + id, PersonIDs: []string{id}, At: visit, Video: true,
+				at := visit
+				if spreadDue {
+					at = visit.Add(time.Duration(len(dueOf)%60) * time.Second)
+				}
+				dueOf[id] = at.Add(-10 * time.Minute)
+				visits[i] = notify.Reminders{ReasonID: "visit-" + id, PersonIDs: []string{id}, At: at, Video: true,
 					Link: "/appointments/visit-" + id, Offsets: []time.Duration{10 * time.Minute}}
 			}
 			_, err := svc.ScheduleReminders(ctx, tx, visits...)

@@ -287,7 +287,6 @@ func counter(t *testing.T, reg *prometheus.Registry, name, outcome, reason strin
 	return 0
 }
 
-
 func TestPreferencesAndQuietHours(t *testing.T) {
 	t.Parallel()
 	e := setup(t, notify.Config{})

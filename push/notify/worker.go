@@ -98,7 +98,7 @@ func (s *Service) send(ctx context.Context, ids []int64) error {
 			items = append(items, item{notice: n, device: d, push: push})
 		}
 	}
-	if err := s.defer_(ctx, deferred); err != nil {
+	if err := s.deferNotices(ctx, deferred); err != nil {
 		return err
 	}
 	retry, after := map[int64]bool{}, time.Duration(0)
@@ -163,10 +163,10 @@ func (s *Service) finish(ctx context.Context, ids []int64, state string, kinds m
 	return nil
 }
 
-// defer_ moves notices held by quiet hours into new jobs due when the quiet
+// deferNotices moves notices held by quiet hours into new jobs due when the quiet
 // hours end. Should this job then fail, they go twice into the queue, which
 // the delivery record makes harmless.
-func (s *Service) defer_(ctx context.Context, deferred map[time.Time][]int64) error {
+func (s *Service) deferNotices(ctx context.Context, deferred map[time.Time][]int64) error {
 	var jobs []river.InsertManyParams
 	for until, ids := range deferred {
 		for chunk := range slices.Chunk(ids, s.cfg.BatchSize) {
