@@ -163,7 +163,7 @@ func run(naraBin, out, commit string, n, runs int, crash bool) error {
 
 	host := report.Describe(ctx, commit)
 	lines := append([]string{"# Push dispatch: reminders due at the same moment, enqueue → FCM stand-in acknowledgment", ""}, host.Lines()...)
-	lines = append(lines, "load:    "+report.Load(), "")
+	lines = append(lines, "load:    "+report.Load(), fmt.Sprintf("command: bench/run.sh push (pushbench -n %d -runs %d -crash=%v)", n, runs, crash), "")
 
 	if spreadDue {
 		r, err := b.once(ctx, "spread", n, false)
@@ -220,7 +220,7 @@ func run(naraBin, out, commit string, n, runs int, crash bool) error {
 		lines = append(lines, "",
 			"crash test: SIGKILL `nara serve` after a third of the reminders reached the stand-in, start it again:",
 			"  "+r.String(),
-			fmt.Sprintf("  delivered at least once: %d of %d (missing %d); accepted by the stand-in more than once: %d tokens",
+			fmt.Sprintf("  delivered at least once: %d of %d (missing %d); messages the stand-in accepted a second time: %d",
 				r.distinct, r.n, r.n-r.distinct, r.dups),
 			"  (a repeated send carries the same collapse id / tag / apns-collapse-id, so the device replaces the",
 			"   notification rather than showing it twice; repeats can only come from the wave in flight at the kill)")
