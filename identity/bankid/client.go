@@ -116,7 +116,10 @@ func New(cfg Config) (*Client, error) {
 		TLSHandshakeTimeout:   timeout,
 		ResponseHeaderTimeout: timeout,
 		IdleConnTimeout:       90 * time.Second,
-		MaxIdleConnsPerHost:   16,
+		// Every pending login is collected every two seconds: keep enough
+		// connections open that a login storm never pays for new mutual-TLS
+		// handshakes, which cost more CPU than the calls themselves.
+		MaxIdleConnsPerHost: 256,
 	}
 	return &Client{base: base, http: &http.Client{Transport: transport, Timeout: timeout}}, nil
 }
