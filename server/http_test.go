@@ -16,6 +16,7 @@ import (
 
 	appv1 "github.com/nara-care/nara/gen/nara/app/v1"
 	"github.com/nara-care/nara/gen/nara/app/v1/appv1connect"
+	"github.com/nara-care/nara/server"
 )
 
 func post(t *testing.T, e *env, path, contentType string, body io.Reader) (int, string) {
@@ -133,5 +134,47 @@ func TestAppConfig(t *testing.T) {
 	_, err := c.GetConfig(context.Background(), &appv1.GetConfigRequest{Platform: appv1.Platform_PLATFORM_IOS, AppVersion: "4.0; rm -rf"})
 	if connect.CodeOf(err) != connect.CodeInvalidArgument {
 		t.Errorf("GetConfig with a bad version got %v, want InvalidArgument", err)
+	}
+}
+
+func TestCORS(t *testing.T) {
+	t.Parallel()
+	e := setupWith(t, options{cfg: server.Config{CORSOrigins: []string{"https://app.nara.example"}}})
+	preflight := func(origin string) *http.Response {
+		req, err := http.NewRequest(http.MethodOptions, e.url+"/nara.help.v1.HelpService/SearchArticles", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		req.Header.Set("Access-Control-Request-Headers", "content-type,connect-protocol-version,authorization")
+		res, err := e.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	ok := preflight("https://app.nara.example")
+	if ok.StatusCode != http.StatusNoContent || ok.Header.Get("Access-Control-Allow-Origin") != "https://app.nara.example" ||
+		!strings.Contains(ok.Header.Get("Access-Control-Allow-Headers"), "Authorization") {
+		t.Errorf("preflight from the allowed origin got %d %v", ok.StatusCode, ok.Header)
+	}
+	if other := preflight("https://evil.example"); other.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("preflight from another origin got Access-Control-Allow-Origin %q", other.Header.Get("Access-Control-Allow-Origin"))
+	}
+	req, err := http.NewRequest(http.MethodPost, e.url+"/nara.help.v1.HelpService/ListCategories", strings.NewReader(`{"language":"LANGUAGE_SV"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", "https://app.nara.example")
+	res, err := e.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(res.Header.Get("Access-Control-Expose-Headers"), "Grpc-Status") {
+		t.Errorf("CORS request got %d, expose %q", res.StatusCode, res.Header.Get("Access-Control-Expose-Headers"))
 	}
 }

@@ -54,6 +54,9 @@ type Config struct {
 	StaffSessionTTL time.Duration
 	// Limits are the rate limits. Zero fields take their defaults.
 	Limits RateLimits
+	// CORSOrigins are the web origins browsers may call the API from ("*" for
+	// any). Default none: only same-origin pages.
+	CORSOrigins []string
 }
 
 // RateLimits bound how often a caller may do costly or sensitive things.
@@ -250,7 +253,7 @@ func serviceNames() []string {
 
 // Handler returns the HTTP handler that serves every RPC.
 func (s *Server) Handler() http.Handler {
-	return http.MaxBytesHandler(s.mux, s.cfg.MaxRequestBytes+4096)
+	return withCORS(http.MaxBytesHandler(s.mux, s.cfg.MaxRequestBytes+4096), s.cfg.CORSOrigins)
 }
 
 // Run starts the server's background work (cache invalidation from other

@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 	_ "time/tzdata" // support hours are kept in Europe/Stockholm on any host
@@ -77,6 +78,8 @@ type settings struct {
 	oidcDevAddr                                                 string
 
 	fcmCredentials, fcmEndpoint, fcmFakeAddr string
+
+	corsOrigins string
 }
 
 func env(name, def string) string {
@@ -84,6 +87,17 @@ func env(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// splitList reads a comma-separated setting, dropping empty items.
+func splitList(v string) []string {
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 func envInt(name string, def int) int {
@@ -118,6 +132,7 @@ func parseSettings(cmd string, args []string, stderr io.Writer) (settings, error
 	fs.StringVar(&s.oidcClientSecret, "oidc-client-secret", env("OIDC_CLIENT_SECRET", ""), "this server's client secret at the identity provider (OIDC_CLIENT_SECRET)")
 	fs.StringVar(&s.oidcRedirectURL, "oidc-redirect-url", env("OIDC_REDIRECT_URL", ""), "where the identity provider sends the browser back; default the server's own /auth/staff/callback page (OIDC_REDIRECT_URL)")
 	fs.StringVar(&s.oidcDevAddr, "oidc-dev-addr", env("NARA_OIDC_DEV_ADDR", "127.0.0.1:8082"), "where the local OIDC provider listens (NARA_OIDC_DEV_ADDR)")
+	fs.StringVar(&s.corsOrigins, "cors-origins", env("NARA_CORS_ORIGINS", ""), "comma-separated web origins browsers may call the API from, or * (NARA_CORS_ORIGINS)")
 	fs.StringVar(&s.fcmCredentials, "fcm-credentials-file", env("FCM_CREDENTIALS_FILE", ""), "Firebase service-account JSON; empty starts the local FCM stand-in (FCM_CREDENTIALS_FILE)")
 	fs.StringVar(&s.fcmEndpoint, "fcm-endpoint", env("FCM_ENDPOINT", ""), "FCM HTTP v1 base URL up to /v1; default Google's (FCM_ENDPOINT)")
 	fs.StringVar(&s.fcmFakeAddr, "fcm-fake-addr", env("NARA_FCM_FAKE_ADDR", "127.0.0.1:8083"), "where the local FCM stand-in listens (NARA_FCM_FAKE_ADDR)")
@@ -390,7 +405,8 @@ func serve(ctx context.Context, s settings, logger *slog.Logger, deps server.Dep
 	deps.Tracer = tracer
 	srv, err := server.New(server.Config{
 		Version: version, SearchCacheSize: s.searchCache,
-		Limits: server.RateLimits{LoginStartsPerIPPerMinute: s.loginStartsPerIPPerMinute, LoginsPerPersonPerHour: s.loginsPerPersonPerHour},
+		Limits:      server.RateLimits{LoginStartsPerIPPerMinute: s.loginStartsPerIPPerMinute, LoginsPerPersonPerHour: s.loginsPerPersonPerHour},
+		CORSOrigins: splitList(s.corsOrigins),
 	}, deps)
 	if err != nil {
 		return err
