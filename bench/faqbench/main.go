@@ -14,11 +14,9 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -28,18 +26,14 @@ import (
 	"syscall"
 	"time"
 
-	_ "embed"
-
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/nara-care/nara/bench/internal/naraproc"
 	"github.com/nara-care/nara/bench/internal/report"
+	"github.com/nara-care/nara/bench/internal/wrkrun"
 	"github.com/nara-care/nara/pgcluster"
 	"github.com/nara-care/nara/store"
 )
-
-//go:embed rotate.lua
-var rotateLua []byte
 
 // options are the command-line settings.
 type options struct {
@@ -91,7 +85,7 @@ func logf(format string, args ...any) {
 func run(ctx context.Context, o options) (err error) {
 	host := report.Describe(ctx, o.commit)
 	loadBefore := report.Load()
-	wrkVersion, err := wrkVersion(ctx, o.wrk)
+	wrkVersion, err := wrkrun.Version(ctx, o.wrk)
 	if err != nil {
 		return err
 	}
@@ -261,15 +255,14 @@ type bench struct {
 }
 
 func (b *bench) writeBodies(c corpusInfo) error {
-	b.lua = filepath.Join(b.tmp, "rotate.lua")
-	if err := os.WriteFile(b.lua, rotateLua, 0o644); err != nil {
+	var err error
+	if b.lua, err = wrkrun.WriteScript(b.tmp); err != nil {
 		return err
 	}
 	mk := func(name, path, file string, bodies []string) (*scenario, error) {
 		s := &scenario{name: name, path: path, bodies: filepath.Join(b.tmp, file), lines: bodies}
 		return s, os.WriteFile(s.bodies, []byte(strings.Join(bodies, "\n")+"\n"), 0o644)
 	}
-	var err error
 	b.noop, err = mk("No-op (AppService/GetConfig)", "/nara.app.v1.AppService/GetConfig", "noop.jsonl",
 		[]string{`{"platform":"PLATFORM_IOS","appVersion":"4.1.0"}`})
 	if err != nil {
@@ -301,11 +294,8 @@ func mustJSON(v any) string {
 
 // result is one wrk run.
 type result struct {
-	rps                float64
-	p50, p90, p99, max time.Duration
-	requests, errors   int
-	errorKinds         string
-	loadAfter          string
+	wrkrun.Result
+	loadAfter string
 }
 
 // serverRun is one start of the server with all its scenarios measured.
@@ -375,7 +365,7 @@ func (b *bench) serve(ctx context.Context, label string, env []string, scenarios
 			if err != nil {
 				return sr, err
 			}
-			logf("%s: run %d %s: %.0f req/s, p50 %s, p99 %s, errors %d", label, round, s.name, r.rps, ms(r.p50), ms(r.p99), r.errors)
+			logf("%s: run %d %s: %.0f req/s, p50 %s, p99 %s, errors %d", label, round, s.name, r.RPS, ms(r.P50), ms(r.P99), r.Errors)
 			sr.results[s] = append(sr.results[s], r)
 		}
 	}
@@ -423,76 +413,20 @@ func check(ctx context.Context, p *naraproc.Process, s *scenario) (string, error
 	return summary, nil
 }
 
-// wrkArgs returns wrk's arguments for s against p.
-func (b *bench) wrkArgs(url string, s *scenario) []string {
-	return []string{
-		"-t" + strconv.Itoa(b.o.threads), "-c" + strconv.Itoa(b.o.connections),
-		"-d" + b.o.duration.String(), "--latency", "--timeout", b.o.timeout.String(),
-		"-s", b.lua, url, "--", s.bodies, strconv.Itoa(b.o.threads),
+// load is wrk's load of s against url.
+func (b *bench) load(url string, s *scenario) wrkrun.Load {
+	return wrkrun.Load{
+		Wrk: b.o.wrk, Script: b.lua, Bodies: s.bodies, URL: url,
+		Threads: b.o.threads, Connections: b.o.connections, Duration: b.o.duration, Timeout: b.o.timeout,
 	}
 }
 
 func (b *bench) wrk(ctx context.Context, p *naraproc.Process, s *scenario) (result, error) {
-	args := b.wrkArgs(p.URL(s.path), s)
-	cmd := exec.CommandContext(ctx, b.o.wrk, args...)
-	out, err := cmd.CombinedOutput()
+	r, err := b.load(p.URL(s.path), s).Run(ctx)
 	if err != nil {
-		return result{}, fmt.Errorf("wrk %s: %w\n%s", strings.Join(args, " "), err, out)
+		return result{}, err
 	}
-	r, err := parseResult(string(out))
-	if err != nil {
-		return result{}, fmt.Errorf("wrk %s: %w\n%s", strings.Join(args, " "), err, out)
-	}
-	r.loadAfter = report.Load()
-	return r, nil
-}
-
-// parseResult reads the RESULT line that rotate.lua's done prints.
-func parseResult(out string) (result, error) {
-	var r result
-	for line := range strings.Lines(out) {
-		fields, ok := strings.CutPrefix(strings.TrimSpace(line), "RESULT ")
-		if !ok {
-			continue
-		}
-		v := map[string]int64{}
-		for _, f := range strings.Fields(fields) {
-			name, value, _ := strings.Cut(f, "=")
-			n, err := strconv.ParseInt(value, 10, 64)
-			if err != nil {
-				return r, fmt.Errorf("RESULT field %q: %w", f, err)
-			}
-			v[name] = n
-		}
-		if v["duration_us"] <= 0 {
-			return r, errors.New("RESULT without a duration")
-		}
-		us := func(name string) time.Duration { return time.Duration(v[name]) * time.Microsecond }
-		r.requests = int(v["requests"])
-		r.rps = float64(v["requests"]) / (float64(v["duration_us"]) / 1e6)
-		r.p50, r.p90, r.p99, r.max = us("p50_us"), us("p90_us"), us("p99_us"), us("max_us")
-		var kinds []string
-		for _, k := range []string{"connect", "read", "write", "status", "timeout"} {
-			if v[k] > 0 {
-				r.errors += int(v[k])
-				kinds = append(kinds, fmt.Sprintf("%s %d", k, v[k]))
-			}
-		}
-		r.errorKinds = strings.Join(kinds, ", ")
-		return r, nil
-	}
-	return r, errors.New("no RESULT line in wrk's output")
-}
-
-func wrkVersion(ctx context.Context, wrk string) (string, error) {
-	// wrk -v prints its version and usage, and exits with status 1.
-	out, _ := exec.CommandContext(ctx, wrk, "-v").CombinedOutput()
-	first, _, _ := strings.Cut(string(out), "\n")
-	if !strings.HasPrefix(first, "wrk ") {
-		return "", fmt.Errorf("%s is not wrk (install it with apt-get install wrk): %s", wrk, strings.TrimSpace(string(out)))
-	}
-	version, _, _ := strings.Cut(first, " Copyright")
-	return version, nil
+	return result{Result: r, loadAfter: report.Load()}, nil
 }
 
 // tail returns the last lines of a log file, for error messages.
@@ -572,7 +506,7 @@ func (b *bench) format(host report.Host, wrkVersion string, c corpusInfo, loadBe
 			mid := rs[report.MedianIndex(rpsOf(rs))]
 			errs := 0
 			for _, r := range rs {
-				errs += r.errors
+				errs += r.Errors
 			}
 			name := s.name
 			if s == b.search {
@@ -583,7 +517,7 @@ func (b *bench) format(host report.Host, wrkVersion string, c corpusInfo, loadBe
 				}
 			}
 			line("  %-34s %-26s %9s %9s %8s %7d", name,
-				fmt.Sprintf("%.0f (%.0f–%.0f)", med, lo, hi), ms(mid.p50), ms(mid.p99),
+				fmt.Sprintf("%.0f (%.0f–%.0f)", med, lo, hi), ms(mid.P50), ms(mid.P99),
 				fmt.Sprintf("%.3f", med/noopMed), errs)
 		}
 		line("")
@@ -618,11 +552,11 @@ func (b *bench) format(host report.Host, wrkVersion string, c corpusInfo, loadBe
 		for _, s := range sr.order {
 			for i, r := range sr.results[s] {
 				errs := "0"
-				if r.errors > 0 {
-					errs = fmt.Sprintf("%d (%s)", r.errors, r.errorKinds)
+				if r.Errors > 0 {
+					errs = fmt.Sprintf("%d (%s)", r.Errors, r.ErrorKinds)
 				}
 				line("  %-20s %-30s run %d: %6.0f req/s  p50 %9s  p90 %9s  p99 %9s  max %9s  errors %s  load %s",
-					sr.label, s.name, i+1, r.rps, ms(r.p50), ms(r.p90), ms(r.p99), ms(r.max), errs, r.loadAfter)
+					sr.label, s.name, i+1, r.RPS, ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max), errs, r.loadAfter)
 			}
 		}
 	}
@@ -654,10 +588,10 @@ func (b *bench) format(host report.Host, wrkVersion string, c corpusInfo, loadBe
 	line("  (both with NARA_BANKID_SIM_ADDR and NARA_OIDC_DEV_ADDR on free ports, and no other NARA_*, BANKID_*")
 	line("  or OIDC_* variable: the development BankID simulator and OIDC provider run as in `nara serve`)")
 	for _, s := range []*scenario{b.noop, b.article, b.search} {
-		args := b.wrkArgs("http://127.0.0.1:PORT"+s.path, s)
+		args := b.load("http://127.0.0.1:PORT"+s.path, s).Args()
 		line("  wrk %s", strings.ReplaceAll(strings.Join(args, " "), b.tmp, "TMP"))
 	}
-	line("  (the request bodies, one JSON object per line, are TMP/*.jsonl; the Lua script is bench/faqbench/rotate.lua)")
+	line("  (the request bodies, one JSON object per line, are TMP/*.jsonl; the Lua script is bench/internal/wrkrun/rotate.lua)")
 	line("wrk's --timeout is %s rather than its default 2 s, so that slow requests count in the latencies instead", b.o.timeout)
 	line("of being dropped from them.")
 	return w.String()
@@ -666,7 +600,7 @@ func (b *bench) format(host report.Host, wrkVersion string, c corpusInfo, loadBe
 func rpsOf(rs []result) []float64 {
 	out := make([]float64, len(rs))
 	for i, r := range rs {
-		out[i] = r.rps
+		out[i] = r.RPS
 	}
 	return out
 }

@@ -1,6 +1,6 @@
 // Package wrkrun loads a Connect JSON endpoint with wrk and the Lua script
-// that cycles pre-built request bodies (a copy of bench/faqbench/rotate.lua),
-// and reads the one machine-readable RESULT line the script prints.
+// that cycles pre-built request bodies, and reads the one machine-readable
+// RESULT line the script prints. The FAQ and login benchmarks share it.
 package wrkrun
 
 import (
