@@ -16,15 +16,6 @@ import (
 	"github.com/nara-care/nara/store"
 )
 
-// stockholm is where support works; the binary embeds the tz database.
-func stockholm() *time.Location {
-	loc, err := time.LoadLocation("Europe/Stockholm")
-	if err != nil {
-		panic("the binary must embed time/tzdata: " + err.Error())
-	}
-	return loc
-}
-
 // helpService serves the public FAQ and support status.
 //
 // Published content changes rarely and is read constantly, so whole responses
@@ -50,12 +41,12 @@ type searchKey struct {
 	pageSize int32
 }
 
-func newHelpService(st *store.Store, logger *slog.Logger, maxCache int) *helpService {
+func newHelpService(st *store.Store, logger *slog.Logger, maxCache int, loc *time.Location, now func() time.Time) *helpService {
 	return &helpService{
 		store:    st,
 		logger:   logger,
-		loc:      stockholm(),
-		now:      time.Now,
+		loc:      loc,
+		now:      now,
 		versions: map[store.Language]int64{},
 		searches: map[searchKey]*helpv1.SearchArticlesResponse{},
 		lists:    map[store.Language]*helpv1.ListArticlesResponse{},
@@ -83,8 +74,9 @@ func (h *helpService) invalidate(lang store.Language, version int64) {
 	}
 }
 
-// cacheable reports whether the cache may be trusted: only while the
-// listener is connected, so no change from another replica can be missed.
+// cachedVersion returns the content version the cache holds for lang; the
+// cache is trusted only while the listener is connected (and has set it), so
+// no change from another replica can be missed.
 func (h *helpService) cachedVersion(lang store.Language) (int64, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -170,7 +170,13 @@ func New(cfg Config, d Deps) (*Server, error) {
 
 		callbackPage: newStaffCallbackPage(),
 	}
-	s.help = newHelpService(d.Store, d.Logger, cfg.SearchCacheSize)
+	// Support hours and unit schedules are kept in Swedish local time; the
+	// binary embeds the time zone database.
+	zone, err := time.LoadLocation("Europe/Stockholm")
+	if err != nil {
+		return nil, err
+	}
+	s.help = newHelpService(d.Store, d.Logger, cfg.SearchCacheSize, zone, d.Now)
 	issuer := &sessionIssuer{
 		store: d.Store, signer: signer, protector: d.Protector, now: d.Now,
 		accessTTL: cfg.AccessTokenTTL, citizenSessionTTL: cfg.CitizenSessionTTL, staffSessionTTL: cfg.StaffSessionTTL,
@@ -210,10 +216,6 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s.mux.Handle(pushv1connect.NewDeviceServiceHandler(&deviceService{store: d.Store}, opts))
 	s.mux.Handle(pushv1connect.NewNotificationServiceHandler(&notificationService{store: d.Store, now: d.Now}, opts))
 
-	zone, err := time.LoadLocation("Europe/Stockholm")
-	if err != nil {
-		return nil, err
-	}
 	s.mux.Handle(appointmentv1connect.NewAppointmentServiceHandler(&appointmentService{
 		store: d.Store, issuer: issuer, notify: d.Notify, now: d.Now,
 	}, opts))
