@@ -13,6 +13,7 @@ import (
 
 	"github.com/nara-care/nara/access"
 	appointmentv1 "github.com/nara-care/nara/gen/nara/appointment/v1"
+	"github.com/nara-care/nara/gen/nara/appointment/v1/appointmentv1connect"
 	"github.com/nara-care/nara/ical"
 	"github.com/nara-care/nara/push/notify"
 	"github.com/nara-care/nara/store"
@@ -67,14 +68,33 @@ func unitToProto(u store.CareUnit) *appointmentv1.CareUnit {
 
 func appointmentToProto(a store.Appointment, now time.Time) *appointmentv1.Appointment {
 	changeable := a.Active() && a.Status != store.StatusArrived && !now.After(a.CancelBy())
-	return &appointmentv1.Appointment{
+	out := &appointmentv1.Appointment{
 		Id: a.ID, PatientId: a.PatientID, PatientName: strings.TrimSpace(a.PatientGivenName + " " + a.PatientSurname),
 		Service: serviceOf(a.ServiceCode), VisitForm: visitForms[a.Service.VisitForm], Status: statuses[a.Status],
 		StartTime: timestamppb.New(a.StartsAt), EndTime: timestamppb.New(a.EndsAt), Unit: unitToProto(a.Unit),
 		ClinicianName: a.ClinicianName, Profession: a.Profession, Instructions: a.Instructions,
 		CancelDeadline: timestamppb.New(a.CancelBy()), CanCancel: changeable, CanRebook: changeable,
 		UpdateTime: timestamppb.New(a.UpdatedAt), Version: a.Version,
+		DelayMinutes: int32(a.DelayMinutes), ExpectedStartTime: timestamppb.New(a.ExpectedStart()),
+		PatientLateMinutes: int32(a.PatientLateMinutes), InvitationResponse: invitationResponses[a.InvitationResponse],
+		PatientMessage: a.PatientMessage, CancelledByUnit: a.CancelledByUnit, LateCancel: a.LateCancel,
+		CanRespond: a.Responds(now),
 	}
+	if a.Service.VisitForm == "video" {
+		out.JoinOpenTime = timestamppb.New(a.ExpectedStart().Add(-videoJoinBefore))
+	}
+	return out
+}
+
+// videoJoinBefore is how long before the expected start a video visit's
+// waiting room opens in the app.
+const videoJoinBefore = 10 * time.Minute
+
+var invitationResponses = map[string]appointmentv1.InvitationResponse{
+	"":                     appointmentv1.InvitationResponse_INVITATION_RESPONSE_UNSPECIFIED,
+	store.ResponseConfirm:  appointmentv1.InvitationResponse_INVITATION_RESPONSE_CONFIRM,
+	store.ResponseDecline:  appointmentv1.InvitationResponse_INVITATION_RESPONSE_DECLINE,
+	store.ResponseAskOther: appointmentv1.InvitationResponse_INVITATION_RESPONSE_ASK_OTHER_TIME,
 }
 
 // reminders schedules a's reminders for the patient and, for a child, the
@@ -109,6 +129,7 @@ func slotError(err error, slotID string) error {
 
 // appointmentService is the citizen's booking.
 type appointmentService struct {
+	appointmentv1connect.UnimplementedAppointmentServiceHandler
 	store  *store.Store
 	issuer *sessionIssuer
 	notify *notify.Service
@@ -347,6 +368,7 @@ func contains(ss []string, s string) bool {
 
 // scheduleService is the care unit's side of booking.
 type scheduleService struct {
+	appointmentv1connect.UnimplementedScheduleServiceHandler
 	store  *store.Store
 	issuer *sessionIssuer
 	notify *notify.Service

@@ -100,6 +100,17 @@ func procedureRules() map[string]rule {
 		appointmentv1connect.ScheduleServicePublishSlotsProcedure:              clinicalRule,
 		appointmentv1connect.ScheduleServiceInviteToAppointmentProcedure:       clinicalRule,
 		appointmentv1connect.ScheduleServiceListUnitScheduleProcedure:          clinicalRule,
+		appointmentv1connect.AppointmentServiceRespondToInvitationProcedure:    anyOf(access.RoleCitizen),
+		appointmentv1connect.AppointmentServiceReportLateProcedure:             anyOf(access.RoleCitizen),
+		appointmentv1connect.AppointmentServiceCreateCalendarFeedProcedure:     anyOf(access.RoleCitizen),
+		appointmentv1connect.AppointmentServiceRevokeCalendarFeedProcedure:     anyOf(access.RoleCitizen),
+		appointmentv1connect.ScheduleServiceListResourcesProcedure:             clinicalRule,
+		appointmentv1connect.ScheduleServiceCreateResourceProcedure:            clinicalRule,
+		appointmentv1connect.ScheduleServiceListSlotsProcedure:                 clinicalRule,
+		appointmentv1connect.ScheduleServiceUpdateSlotsProcedure:               clinicalRule,
+		appointmentv1connect.ScheduleServiceMoveSlotProcedure:                  clinicalRule,
+		appointmentv1connect.ScheduleServiceReportDelayProcedure:               clinicalRule,
+		appointmentv1connect.ScheduleServiceSetArrivalProcedure:                clinicalRule,
 	}
 }
 

@@ -5,10 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	_ "time/tzdata" // times in messages are in Europe/Stockholm on any host
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
+
+// stockholm is the zone of the times in messages for patients. The
+// zone database is embedded, so it loads on any host.
+var stockholm = func() *time.Location {
+	l, err := time.LoadLocation("Europe/Stockholm")
+	if err != nil {
+		panic(err)
+	}
+	return l
+}()
 
 // ErrSlotFull means every place of a slot is taken. It is apart from
 // ErrPrecondition because the app offers other times for it.
@@ -50,8 +61,28 @@ type Slot struct {
 	InvitationOnly bool
 	Blocked        bool
 	CreatedBy      string
-	// Unit is filled in by searches.
-	Unit CareUnit
+	// ResourceID is the clinician, room or lane; empty: the unit's shared
+	// lane for the service.
+	ResourceID string
+	// OpensAt is when booking opens (zero: when published); booking closes
+	// ClosesBefore the start.
+	OpensAt      time.Time
+	ClosesBefore time.Duration
+	// Unit is filled in by searches, with DistanceMeters from the searched
+	// position when there was one.
+	Unit           CareUnit
+	DistanceMeters int
+	// Resource is filled in by ListSlots.
+	Resource Resource
+}
+
+// Resource is who or what a slot is with.
+type Resource struct {
+	ID, CareUnitHSAID string
+	// Kind is "clinician", "room", "video" or "lane".
+	Kind, Name string
+	// StaffHSAID and Profession are set for clinicians.
+	StaffHSAID, Profession string
 }
 
 // Appointment is a patient's booking with what the app and the clinician
@@ -66,17 +97,42 @@ type Appointment struct {
 	CreatedBy      string
 	Instructions   string
 	LateCancel     bool
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-	Version        int64
+	// DelayMinutes is how late the clinician runs, PatientLateMinutes how
+	// late the patient said they will be.
+	DelayMinutes, PatientLateMinutes int
+	// InvitationResponse is "", "confirm", "decline" or "ask_other_time".
+	InvitationResponse, PatientMessage string
+	CancelledByUnit                    bool
+	CreatedAt                          time.Time
+	UpdatedAt                          time.Time
+	Version                            int64
 
 	StartsAt, EndsAt time.Time
 	Service          CareService
 	Unit             CareUnit
 	// ClinicianName and Profession are set for a slot with a clinician.
 	ClinicianName, Profession string
+	ClinicianHSAID            string
 	PatientGivenName          string
 	PatientSurname            string
+}
+
+// Answers to an invitation.
+const (
+	ResponseConfirm  = "confirm"
+	ResponseDecline  = "decline"
+	ResponseAskOther = "ask_other_time"
+)
+
+// ExpectedStart is the start with the clinician's delay.
+func (a Appointment) ExpectedStart() time.Time {
+	return a.StartsAt.Add(time.Duration(a.DelayMinutes) * time.Minute)
+}
+
+// Responds reports whether the patient can still answer the invitation:
+// it is proposed (or they asked for another time) and has not started.
+func (a Appointment) Responds(now time.Time) bool {
+	return (a.Status == StatusProposed || a.Status == StatusPending) && now.Before(a.StartsAt)
 }
 
 // CancelBy is the last moment the patient may cancel in the app.
@@ -93,11 +149,12 @@ func (a Appointment) Active() bool {
 
 const appointmentSelect = `
 	SELECT a.id, a.patient_id, a.slot_id, a.service_code, a.status, a.idempotency_key, a.created_by, a.instructions,
-	       a.late_cancel, a.created_at, a.updated_at, a.version, s.starts_at, s.ends_at,
+	       a.late_cancel, a.delay_minutes, a.patient_late_minutes, a.invitation_response, a.patient_message, a.cancelled_by_unit,
+	       a.created_at, a.updated_at, a.version, s.starts_at, s.ends_at,
 	       cs.code, cs.name_sv, cs.name_en, cs.visit_form, extract(epoch FROM cs.cancel_deadline)::bigint, cs.exclusive,
 	       extract(epoch FROM cs.min_interval)::bigint,
 	       u.hsa_id, u.provider_hsa_id, u.name, u.street, u.postal_code, u.city, u.municipality, u.phone,
-	       coalesce(r.name, ''), coalesce(r.profession, ''), p.given_name, p.surname
+	       coalesce(r.name, ''), coalesce(r.profession, ''), coalesce(r.staff_hsa_id, ''), p.given_name, p.surname
 	  FROM appointment a
 	  JOIN slot s ON s.id = a.slot_id
 	  JOIN care_service cs ON cs.code = a.service_code
@@ -111,10 +168,11 @@ func scanAppointment(row pgx.CollectableRow) (Appointment, error) {
 		deadline, interval int64
 	)
 	err := row.Scan(&a.ID, &a.PatientID, &a.SlotID, &a.ServiceCode, &a.Status, &a.IdempotencyKey, &a.CreatedBy, &a.Instructions,
-		&a.LateCancel, &a.CreatedAt, &a.UpdatedAt, &a.Version, &a.StartsAt, &a.EndsAt,
+		&a.LateCancel, &a.DelayMinutes, &a.PatientLateMinutes, &a.InvitationResponse, &a.PatientMessage, &a.CancelledByUnit,
+		&a.CreatedAt, &a.UpdatedAt, &a.Version, &a.StartsAt, &a.EndsAt,
 		&a.Service.Code, &a.Service.NameSV, &a.Service.NameEN, &a.Service.VisitForm, &deadline, &a.Service.Exclusive, &interval,
 		&a.Unit.HSAID, &a.Unit.ProviderHSAID, &a.Unit.Name, &a.Unit.Street, &a.Unit.PostalCode, &a.Unit.City, &a.Unit.Municipality, &a.Unit.Phone,
-		&a.ClinicianName, &a.Profession, &a.PatientGivenName, &a.PatientSurname)
+		&a.ClinicianName, &a.Profession, &a.ClinicianHSAID, &a.PatientGivenName, &a.PatientSurname)
 	a.Service.CancelDeadline = time.Duration(deadline) * time.Second
 	a.Service.MinInterval = time.Duration(interval) * time.Second
 	return a, err
@@ -240,6 +298,7 @@ func (s *Store) SlotSearch(ctx context.Context, q SlotQuery) ([]Slot, error) {
 		  FROM slot s JOIN care_unit u ON u.hsa_id = s.care_unit_hsa_id
 		 WHERE s.service_code = $1 AND NOT s.blocked AND NOT s.invitation_only AND s.booked < s.capacity
 		   AND s.starts_at >= greatest($4::timestamptz, $6::timestamptz) AND s.starts_at < $5
+		   AND s.starts_at - s.closes_before > $6
 		   AND (s.opens_at IS NULL OR s.opens_at <= $6)
 		   AND ($2 = '' OR s.care_unit_hsa_id = $2) AND ($3 = '' OR u.municipality = $3)
 		 ORDER BY s.starts_at, u.name, s.id
@@ -292,7 +351,7 @@ func (s *Store) AppointmentBook(ctx context.Context, b Booking, after Appointmen
 			  FROM care_service cs
 			 WHERE s.id = $1 AND cs.code = s.service_code
 			   AND s.booked < s.capacity AND NOT s.blocked AND NOT s.invitation_only
-			   AND s.starts_at > $2 AND (s.opens_at IS NULL OR s.opens_at <= $2)
+			   AND s.starts_at - s.closes_before > $2 AND (s.opens_at IS NULL OR s.opens_at <= $2)
 			RETURNING s.service_code, cs.exclusive, extract(epoch FROM cs.min_interval)::bigint, s.starts_at`,
 			b.SlotID, b.Now).Scan(&service, &exclusive, &interval, &starts)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -363,9 +422,12 @@ func slotRefusal(ctx context.Context, tx pgx.Tx, slotID string, now time.Time) e
 	var (
 		sl      Slot
 		opensAt *time.Time
+		closes  int64
 	)
-	err := tx.QueryRow(ctx, `SELECT capacity, booked, blocked, invitation_only, starts_at, opens_at FROM slot WHERE id = $1`, slotID).
-		Scan(&sl.Capacity, &sl.Booked, &sl.Blocked, &sl.InvitationOnly, &sl.StartsAt, &opensAt)
+	err := tx.QueryRow(ctx, `
+		SELECT capacity, booked, blocked, invitation_only, starts_at, opens_at, extract(epoch FROM closes_before)::bigint
+		  FROM slot WHERE id = $1`, slotID).
+		Scan(&sl.Capacity, &sl.Booked, &sl.Blocked, &sl.InvitationOnly, &sl.StartsAt, &opensAt, &closes)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return ErrNotFound
@@ -378,7 +440,9 @@ func slotRefusal(ctx context.Context, tx pgx.Tx, slotID string, now time.Time) e
 	case !sl.StartsAt.After(now):
 		return fmt.Errorf("%w: this time has already passed; choose another time", ErrPrecondition)
 	case opensAt != nil && opensAt.After(now):
-		return fmt.Errorf("%w: booking of this time has not opened yet", ErrPrecondition)
+		return fmt.Errorf("%w: booking of this time opens %s", ErrPrecondition, opensAt.In(stockholm).Format("2006-01-02 15:04"))
+	case !sl.StartsAt.Add(-time.Duration(closes) * time.Second).After(now):
+		return fmt.Errorf("%w: booking of this time has closed; call the unit or choose another time", ErrPrecondition)
 	}
 	return ErrSlotFull
 }
@@ -451,7 +515,7 @@ func (s *Store) AppointmentRebook(ctx context.Context, c AppointmentChange, afte
 			UPDATE slot SET booked = booked + 1, updated_at = now()
 			 WHERE id = $1 AND service_code = $2
 			   AND booked < capacity AND NOT blocked AND NOT invitation_only
-			   AND starts_at > $3 AND (opens_at IS NULL OR opens_at <= $3)
+			   AND starts_at - closes_before > $3 AND (opens_at IS NULL OR opens_at <= $3)
 			RETURNING starts_at`, c.NewSlotID, a.ServiceCode, c.Now).Scan(&starts)
 		if errors.Is(err, pgx.ErrNoRows) {
 			var service string

@@ -201,16 +201,249 @@ func (Status) EnumDescriptor() ([]byte, []int) {
 	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{2}
 }
 
+// InvitationResponse is the patient's answer to a proposed appointment.
+type InvitationResponse int32
+
+const (
+	InvitationResponse_INVITATION_RESPONSE_UNSPECIFIED    InvitationResponse = 0
+	InvitationResponse_INVITATION_RESPONSE_CONFIRM        InvitationResponse = 1
+	InvitationResponse_INVITATION_RESPONSE_DECLINE        InvitationResponse = 2
+	InvitationResponse_INVITATION_RESPONSE_ASK_OTHER_TIME InvitationResponse = 3
+)
+
+// Enum value maps for InvitationResponse.
+var (
+	InvitationResponse_name = map[int32]string{
+		0: "INVITATION_RESPONSE_UNSPECIFIED",
+		1: "INVITATION_RESPONSE_CONFIRM",
+		2: "INVITATION_RESPONSE_DECLINE",
+		3: "INVITATION_RESPONSE_ASK_OTHER_TIME",
+	}
+	InvitationResponse_value = map[string]int32{
+		"INVITATION_RESPONSE_UNSPECIFIED":    0,
+		"INVITATION_RESPONSE_CONFIRM":        1,
+		"INVITATION_RESPONSE_DECLINE":        2,
+		"INVITATION_RESPONSE_ASK_OTHER_TIME": 3,
+	}
+)
+
+func (x InvitationResponse) Enum() *InvitationResponse {
+	p := new(InvitationResponse)
+	*p = x
+	return p
+}
+
+func (x InvitationResponse) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (InvitationResponse) Descriptor() protoreflect.EnumDescriptor {
+	return file_nara_appointment_v1_appointment_proto_enumTypes[3].Descriptor()
+}
+
+func (InvitationResponse) Type() protoreflect.EnumType {
+	return &file_nara_appointment_v1_appointment_proto_enumTypes[3]
+}
+
+func (x InvitationResponse) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use InvitationResponse.Descriptor instead.
+func (InvitationResponse) EnumDescriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{3}
+}
+
+// ResourceKind is who or what a slot is with.
+type ResourceKind int32
+
+const (
+	ResourceKind_RESOURCE_KIND_UNSPECIFIED ResourceKind = 0
+	ResourceKind_RESOURCE_KIND_CLINICIAN   ResourceKind = 1
+	ResourceKind_RESOURCE_KIND_ROOM        ResourceKind = 2
+	ResourceKind_RESOURCE_KIND_VIDEO       ResourceKind = 3
+	ResourceKind_RESOURCE_KIND_LANE        ResourceKind = 4
+)
+
+// Enum value maps for ResourceKind.
+var (
+	ResourceKind_name = map[int32]string{
+		0: "RESOURCE_KIND_UNSPECIFIED",
+		1: "RESOURCE_KIND_CLINICIAN",
+		2: "RESOURCE_KIND_ROOM",
+		3: "RESOURCE_KIND_VIDEO",
+		4: "RESOURCE_KIND_LANE",
+	}
+	ResourceKind_value = map[string]int32{
+		"RESOURCE_KIND_UNSPECIFIED": 0,
+		"RESOURCE_KIND_CLINICIAN":   1,
+		"RESOURCE_KIND_ROOM":        2,
+		"RESOURCE_KIND_VIDEO":       3,
+		"RESOURCE_KIND_LANE":        4,
+	}
+)
+
+func (x ResourceKind) Enum() *ResourceKind {
+	p := new(ResourceKind)
+	*p = x
+	return p
+}
+
+func (x ResourceKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ResourceKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_nara_appointment_v1_appointment_proto_enumTypes[4].Descriptor()
+}
+
+func (ResourceKind) Type() protoreflect.EnumType {
+	return &file_nara_appointment_v1_appointment_proto_enumTypes[4]
+}
+
+func (x ResourceKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ResourceKind.Descriptor instead.
+func (ResourceKind) EnumDescriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{4}
+}
+
+// Weekday is a day of the week, for recurring slots.
+type Weekday int32
+
+const (
+	Weekday_WEEKDAY_UNSPECIFIED Weekday = 0
+	Weekday_WEEKDAY_MONDAY      Weekday = 1
+	Weekday_WEEKDAY_TUESDAY     Weekday = 2
+	Weekday_WEEKDAY_WEDNESDAY   Weekday = 3
+	Weekday_WEEKDAY_THURSDAY    Weekday = 4
+	Weekday_WEEKDAY_FRIDAY      Weekday = 5
+	Weekday_WEEKDAY_SATURDAY    Weekday = 6
+	Weekday_WEEKDAY_SUNDAY      Weekday = 7
+)
+
+// Enum value maps for Weekday.
+var (
+	Weekday_name = map[int32]string{
+		0: "WEEKDAY_UNSPECIFIED",
+		1: "WEEKDAY_MONDAY",
+		2: "WEEKDAY_TUESDAY",
+		3: "WEEKDAY_WEDNESDAY",
+		4: "WEEKDAY_THURSDAY",
+		5: "WEEKDAY_FRIDAY",
+		6: "WEEKDAY_SATURDAY",
+		7: "WEEKDAY_SUNDAY",
+	}
+	Weekday_value = map[string]int32{
+		"WEEKDAY_UNSPECIFIED": 0,
+		"WEEKDAY_MONDAY":      1,
+		"WEEKDAY_TUESDAY":     2,
+		"WEEKDAY_WEDNESDAY":   3,
+		"WEEKDAY_THURSDAY":    4,
+		"WEEKDAY_FRIDAY":      5,
+		"WEEKDAY_SATURDAY":    6,
+		"WEEKDAY_SUNDAY":      7,
+	}
+)
+
+func (x Weekday) Enum() *Weekday {
+	p := new(Weekday)
+	*p = x
+	return p
+}
+
+func (x Weekday) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Weekday) Descriptor() protoreflect.EnumDescriptor {
+	return file_nara_appointment_v1_appointment_proto_enumTypes[5].Descriptor()
+}
+
+func (Weekday) Type() protoreflect.EnumType {
+	return &file_nara_appointment_v1_appointment_proto_enumTypes[5]
+}
+
+func (x Weekday) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Weekday.Descriptor instead.
+func (Weekday) EnumDescriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{5}
+}
+
+// Arrival is what happened when the time came.
+type Arrival int32
+
+const (
+	Arrival_ARRIVAL_UNSPECIFIED Arrival = 0
+	// ARRIVAL_ARRIVED: the patient is here (or in the video waiting room).
+	Arrival_ARRIVAL_ARRIVED Arrival = 1
+	// ARRIVAL_FULFILLED: the visit took place.
+	Arrival_ARRIVAL_FULFILLED Arrival = 2
+	// ARRIVAL_NOSHOW: the patient did not come.
+	Arrival_ARRIVAL_NOSHOW Arrival = 3
+)
+
+// Enum value maps for Arrival.
+var (
+	Arrival_name = map[int32]string{
+		0: "ARRIVAL_UNSPECIFIED",
+		1: "ARRIVAL_ARRIVED",
+		2: "ARRIVAL_FULFILLED",
+		3: "ARRIVAL_NOSHOW",
+	}
+	Arrival_value = map[string]int32{
+		"ARRIVAL_UNSPECIFIED": 0,
+		"ARRIVAL_ARRIVED":     1,
+		"ARRIVAL_FULFILLED":   2,
+		"ARRIVAL_NOSHOW":      3,
+	}
+)
+
+func (x Arrival) Enum() *Arrival {
+	p := new(Arrival)
+	*p = x
+	return p
+}
+
+func (x Arrival) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Arrival) Descriptor() protoreflect.EnumDescriptor {
+	return file_nara_appointment_v1_appointment_proto_enumTypes[6].Descriptor()
+}
+
+func (Arrival) Type() protoreflect.EnumType {
+	return &file_nara_appointment_v1_appointment_proto_enumTypes[6]
+}
+
+func (x Arrival) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Arrival.Descriptor instead.
+func (Arrival) EnumDescriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{6}
+}
+
 // CareUnit is where (or by whom) the visit is given.
 type CareUnit struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	HsaId         string                 `protobuf:"bytes,1,opt,name=hsa_id,json=hsaId,proto3" json:"hsa_id,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Street        string                 `protobuf:"bytes,3,opt,name=street,proto3" json:"street,omitempty"`
-	PostalCode    string                 `protobuf:"bytes,4,opt,name=postal_code,json=postalCode,proto3" json:"postal_code,omitempty"`
-	City          string                 `protobuf:"bytes,5,opt,name=city,proto3" json:"city,omitempty"`
-	Municipality  string                 `protobuf:"bytes,6,opt,name=municipality,proto3" json:"municipality,omitempty"`
-	Phone         string                 `protobuf:"bytes,7,opt,name=phone,proto3" json:"phone,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	HsaId        string                 `protobuf:"bytes,1,opt,name=hsa_id,json=hsaId,proto3" json:"hsa_id,omitempty"`
+	Name         string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Street       string                 `protobuf:"bytes,3,opt,name=street,proto3" json:"street,omitempty"`
+	PostalCode   string                 `protobuf:"bytes,4,opt,name=postal_code,json=postalCode,proto3" json:"postal_code,omitempty"`
+	City         string                 `protobuf:"bytes,5,opt,name=city,proto3" json:"city,omitempty"`
+	Municipality string                 `protobuf:"bytes,6,opt,name=municipality,proto3" json:"municipality,omitempty"`
+	Phone        string                 `protobuf:"bytes,7,opt,name=phone,proto3" json:"phone,omitempty"`
+	// latitude and longitude are the unit's position (WGS 84), when known.
+	Latitude      float64 `protobuf:"fixed64,8,opt,name=latitude,proto3" json:"latitude,omitempty"`
+	Longitude     float64 `protobuf:"fixed64,9,opt,name=longitude,proto3" json:"longitude,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -294,6 +527,20 @@ func (x *CareUnit) GetPhone() string {
 	return ""
 }
 
+func (x *CareUnit) GetLatitude() float64 {
+	if x != nil {
+		return x.Latitude
+	}
+	return 0
+}
+
+func (x *CareUnit) GetLongitude() float64 {
+	if x != nil {
+		return x.Longitude
+	}
+	return 0
+}
+
 // Slot is a free time.
 type Slot struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -304,9 +551,21 @@ type Slot struct {
 	EndTime   *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
 	Unit      *CareUnit              `protobuf:"bytes,6,opt,name=unit,proto3" json:"unit,omitempty"`
 	// free_places is how many places are left (group slots, vaccination lanes).
-	FreePlaces    int32 `protobuf:"varint,7,opt,name=free_places,json=freePlaces,proto3" json:"free_places,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	FreePlaces int32 `protobuf:"varint,7,opt,name=free_places,json=freePlaces,proto3" json:"free_places,omitempty"`
+	// distance_meters is how far the unit is from the searched position.
+	DistanceMeters int32 `protobuf:"varint,8,opt,name=distance_meters,json=distanceMeters,proto3" json:"distance_meters,omitempty"`
+	// The fields below are set for the unit's own staff (ListSlots).
+	Capacity       int32 `protobuf:"varint,9,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	Booked         int32 `protobuf:"varint,10,opt,name=booked,proto3" json:"booked,omitempty"`
+	Blocked        bool  `protobuf:"varint,11,opt,name=blocked,proto3" json:"blocked,omitempty"`
+	InvitationOnly bool  `protobuf:"varint,12,opt,name=invitation_only,json=invitationOnly,proto3" json:"invitation_only,omitempty"`
+	// booking_open_time and booking_close_time bound when citizens may book;
+	// unset: from publishing until the start.
+	BookingOpenTime  *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=booking_open_time,json=bookingOpenTime,proto3" json:"booking_open_time,omitempty"`
+	BookingCloseTime *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=booking_close_time,json=bookingCloseTime,proto3" json:"booking_close_time,omitempty"`
+	Resource         *Resource              `protobuf:"bytes,15,opt,name=resource,proto3" json:"resource,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Slot) Reset() {
@@ -388,6 +647,140 @@ func (x *Slot) GetFreePlaces() int32 {
 	return 0
 }
 
+func (x *Slot) GetDistanceMeters() int32 {
+	if x != nil {
+		return x.DistanceMeters
+	}
+	return 0
+}
+
+func (x *Slot) GetCapacity() int32 {
+	if x != nil {
+		return x.Capacity
+	}
+	return 0
+}
+
+func (x *Slot) GetBooked() int32 {
+	if x != nil {
+		return x.Booked
+	}
+	return 0
+}
+
+func (x *Slot) GetBlocked() bool {
+	if x != nil {
+		return x.Blocked
+	}
+	return false
+}
+
+func (x *Slot) GetInvitationOnly() bool {
+	if x != nil {
+		return x.InvitationOnly
+	}
+	return false
+}
+
+func (x *Slot) GetBookingOpenTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.BookingOpenTime
+	}
+	return nil
+}
+
+func (x *Slot) GetBookingCloseTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.BookingCloseTime
+	}
+	return nil
+}
+
+func (x *Slot) GetResource() *Resource {
+	if x != nil {
+		return x.Resource
+	}
+	return nil
+}
+
+// Resource is a clinician, room, video room or vaccination lane of a unit.
+type Resource struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Kind  ResourceKind           `protobuf:"varint,2,opt,name=kind,proto3,enum=nara.appointment.v1.ResourceKind" json:"kind,omitempty"`
+	Name  string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// staff_hsa_id and profession are set for clinicians.
+	StaffHsaId    string `protobuf:"bytes,4,opt,name=staff_hsa_id,json=staffHsaId,proto3" json:"staff_hsa_id,omitempty"`
+	Profession    string `protobuf:"bytes,5,opt,name=profession,proto3" json:"profession,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Resource) Reset() {
+	*x = Resource{}
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Resource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Resource) ProtoMessage() {}
+
+func (x *Resource) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Resource.ProtoReflect.Descriptor instead.
+func (*Resource) Descriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Resource) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Resource) GetKind() ResourceKind {
+	if x != nil {
+		return x.Kind
+	}
+	return ResourceKind_RESOURCE_KIND_UNSPECIFIED
+}
+
+func (x *Resource) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Resource) GetStaffHsaId() string {
+	if x != nil {
+		return x.StaffHsaId
+	}
+	return ""
+}
+
+func (x *Resource) GetProfession() string {
+	if x != nil {
+		return x.Profession
+	}
+	return ""
+}
+
 // Appointment is one booking as the app shows it.
 type Appointment struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -412,14 +805,32 @@ type Appointment struct {
 	CanRebook      bool                   `protobuf:"varint,15,opt,name=can_rebook,json=canRebook,proto3" json:"can_rebook,omitempty"`
 	UpdateTime     *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// version grows with every change.
-	Version       int64 `protobuf:"varint,17,opt,name=version,proto3" json:"version,omitempty"`
+	Version int64 `protobuf:"varint,17,opt,name=version,proto3" json:"version,omitempty"`
+	// delay_minutes is how late the clinician runs; expected_start_time is
+	// start_time plus it.
+	DelayMinutes      int32                  `protobuf:"varint,18,opt,name=delay_minutes,json=delayMinutes,proto3" json:"delay_minutes,omitempty"`
+	ExpectedStartTime *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=expected_start_time,json=expectedStartTime,proto3" json:"expected_start_time,omitempty"`
+	// patient_late_minutes is how late the patient said they will be.
+	PatientLateMinutes int32 `protobuf:"varint,20,opt,name=patient_late_minutes,json=patientLateMinutes,proto3" json:"patient_late_minutes,omitempty"`
+	// invitation_response is the patient's answer to an invitation, and
+	// patient_message what they wrote with it.
+	InvitationResponse InvitationResponse `protobuf:"varint,21,opt,name=invitation_response,json=invitationResponse,proto3,enum=nara.appointment.v1.InvitationResponse" json:"invitation_response,omitempty"`
+	PatientMessage     string             `protobuf:"bytes,22,opt,name=patient_message,json=patientMessage,proto3" json:"patient_message,omitempty"`
+	// cancelled_by_unit is set when the unit, not the patient, cancelled.
+	CancelledByUnit bool `protobuf:"varint,23,opt,name=cancelled_by_unit,json=cancelledByUnit,proto3" json:"cancelled_by_unit,omitempty"`
+	// late_cancel is set when the patient cancelled after the deadline.
+	LateCancel bool `protobuf:"varint,24,opt,name=late_cancel,json=lateCancel,proto3" json:"late_cancel,omitempty"`
+	// join_open_time is when a video visit can be joined in the app.
+	JoinOpenTime *timestamppb.Timestamp `protobuf:"bytes,25,opt,name=join_open_time,json=joinOpenTime,proto3" json:"join_open_time,omitempty"`
+	// can_respond says the patient can confirm, decline or ask for another time.
+	CanRespond    bool `protobuf:"varint,26,opt,name=can_respond,json=canRespond,proto3" json:"can_respond,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Appointment) Reset() {
 	*x = Appointment{}
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[2]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -431,7 +842,7 @@ func (x *Appointment) String() string {
 func (*Appointment) ProtoMessage() {}
 
 func (x *Appointment) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[2]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -444,7 +855,7 @@ func (x *Appointment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Appointment.ProtoReflect.Descriptor instead.
 func (*Appointment) Descriptor() ([]byte, []int) {
-	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{2}
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Appointment) GetId() string {
@@ -566,6 +977,69 @@ func (x *Appointment) GetVersion() int64 {
 	return 0
 }
 
+func (x *Appointment) GetDelayMinutes() int32 {
+	if x != nil {
+		return x.DelayMinutes
+	}
+	return 0
+}
+
+func (x *Appointment) GetExpectedStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpectedStartTime
+	}
+	return nil
+}
+
+func (x *Appointment) GetPatientLateMinutes() int32 {
+	if x != nil {
+		return x.PatientLateMinutes
+	}
+	return 0
+}
+
+func (x *Appointment) GetInvitationResponse() InvitationResponse {
+	if x != nil {
+		return x.InvitationResponse
+	}
+	return InvitationResponse_INVITATION_RESPONSE_UNSPECIFIED
+}
+
+func (x *Appointment) GetPatientMessage() string {
+	if x != nil {
+		return x.PatientMessage
+	}
+	return ""
+}
+
+func (x *Appointment) GetCancelledByUnit() bool {
+	if x != nil {
+		return x.CancelledByUnit
+	}
+	return false
+}
+
+func (x *Appointment) GetLateCancel() bool {
+	if x != nil {
+		return x.LateCancel
+	}
+	return false
+}
+
+func (x *Appointment) GetJoinOpenTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.JoinOpenTime
+	}
+	return nil
+}
+
+func (x *Appointment) GetCanRespond() bool {
+	if x != nil {
+		return x.CanRespond
+	}
+	return false
+}
+
 type SearchSlotsRequest struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Service Service                `protobuf:"varint,1,opt,name=service,proto3,enum=nara.appointment.v1.Service" json:"service,omitempty"`
@@ -576,14 +1050,18 @@ type SearchSlotsRequest struct {
 	StartTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
 	EndTime      *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
 	// page_size is the most slots returned. Default 100.
-	PageSize      int32 `protobuf:"varint,6,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	PageSize int32 `protobuf:"varint,6,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// near orders the slots by the unit's distance from it, nearest first,
+	// and max_distance_meters drops units farther away.
+	Near              *Position `protobuf:"bytes,7,opt,name=near,proto3" json:"near,omitempty"`
+	MaxDistanceMeters int32     `protobuf:"varint,8,opt,name=max_distance_meters,json=maxDistanceMeters,proto3" json:"max_distance_meters,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *SearchSlotsRequest) Reset() {
 	*x = SearchSlotsRequest{}
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[3]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -595,7 +1073,7 @@ func (x *SearchSlotsRequest) String() string {
 func (*SearchSlotsRequest) ProtoMessage() {}
 
 func (x *SearchSlotsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[3]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -608,7 +1086,7 @@ func (x *SearchSlotsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchSlotsRequest.ProtoReflect.Descriptor instead.
 func (*SearchSlotsRequest) Descriptor() ([]byte, []int) {
-	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{3}
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *SearchSlotsRequest) GetService() Service {
@@ -653,6 +1131,73 @@ func (x *SearchSlotsRequest) GetPageSize() int32 {
 	return 0
 }
 
+func (x *SearchSlotsRequest) GetNear() *Position {
+	if x != nil {
+		return x.Near
+	}
+	return nil
+}
+
+func (x *SearchSlotsRequest) GetMaxDistanceMeters() int32 {
+	if x != nil {
+		return x.MaxDistanceMeters
+	}
+	return 0
+}
+
+// Position is a point on Earth (WGS 84), such as the phone's location.
+type Position struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Latitude      float64                `protobuf:"fixed64,1,opt,name=latitude,proto3" json:"latitude,omitempty"`
+	Longitude     float64                `protobuf:"fixed64,2,opt,name=longitude,proto3" json:"longitude,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Position) Reset() {
+	*x = Position{}
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Position) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Position) ProtoMessage() {}
+
+func (x *Position) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Position.ProtoReflect.Descriptor instead.
+func (*Position) Descriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Position) GetLatitude() float64 {
+	if x != nil {
+		return x.Latitude
+	}
+	return 0
+}
+
+func (x *Position) GetLongitude() float64 {
+	if x != nil {
+		return x.Longitude
+	}
+	return 0
+}
+
 type SearchSlotsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Slots         []*Slot                `protobuf:"bytes,1,rep,name=slots,proto3" json:"slots,omitempty"`
@@ -662,7 +1207,7 @@ type SearchSlotsResponse struct {
 
 func (x *SearchSlotsResponse) Reset() {
 	*x = SearchSlotsResponse{}
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[4]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -674,7 +1219,7 @@ func (x *SearchSlotsResponse) String() string {
 func (*SearchSlotsResponse) ProtoMessage() {}
 
 func (x *SearchSlotsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[4]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -687,7 +1232,7 @@ func (x *SearchSlotsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchSlotsResponse.ProtoReflect.Descriptor instead.
 func (*SearchSlotsResponse) Descriptor() ([]byte, []int) {
-	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{4}
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SearchSlotsResponse) GetSlots() []*Slot {
@@ -712,7 +1257,7 @@ type BookSlotRequest struct {
 
 func (x *BookSlotRequest) Reset() {
 	*x = BookSlotRequest{}
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[5]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -724,7 +1269,7 @@ func (x *BookSlotRequest) String() string {
 func (*BookSlotRequest) ProtoMessage() {}
 
 func (x *BookSlotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[5]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -737,7 +1282,7 @@ func (x *BookSlotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BookSlotRequest.ProtoReflect.Descriptor instead.
 func (*BookSlotRequest) Descriptor() ([]byte, []int) {
-	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{5}
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *BookSlotRequest) GetSlotId() string {
@@ -770,7 +1315,7 @@ type BookSlotResponse struct {
 
 func (x *BookSlotResponse) Reset() {
 	*x = BookSlotResponse{}
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[6]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -782,7 +1327,7 @@ func (x *BookSlotResponse) String() string {
 func (*BookSlotResponse) ProtoMessage() {}
 
 func (x *BookSlotResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[6]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -795,7 +1340,7 @@ func (x *BookSlotResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BookSlotResponse.ProtoReflect.Descriptor instead.
 func (*BookSlotResponse) Descriptor() ([]byte, []int) {
-	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{6}
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *BookSlotResponse) GetAppointment() *Appointment {
@@ -814,7 +1359,7 @@ type CancelAppointmentRequest struct {
 
 func (x *CancelAppointmentRequest) Reset() {
 	*x = CancelAppointmentRequest{}
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[7]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -826,7 +1371,7 @@ func (x *CancelAppointmentRequest) String() string {
 func (*CancelAppointmentRequest) ProtoMessage() {}
 
 func (x *CancelAppointmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[7]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -839,7 +1384,7 @@ func (x *CancelAppointmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelAppointmentRequest.ProtoReflect.Descriptor instead.
 func (*CancelAppointmentRequest) Descriptor() ([]byte, []int) {
-	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{7}
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CancelAppointmentRequest) GetAppointmentId() string {
@@ -858,7 +1403,7 @@ type CancelAppointmentResponse struct {
 
 func (x *CancelAppointmentResponse) Reset() {
 	*x = CancelAppointmentResponse{}
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[8]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -870,7 +1415,7 @@ func (x *CancelAppointmentResponse) String() string {
 func (*CancelAppointmentResponse) ProtoMessage() {}
 
 func (x *CancelAppointmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[8]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -883,7 +1428,7 @@ func (x *CancelAppointmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelAppointmentResponse.ProtoReflect.Descriptor instead.
 func (*CancelAppointmentResponse) Descriptor() ([]byte, []int) {
-	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{8}
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CancelAppointmentResponse) GetAppointment() *Appointment {
@@ -904,7 +1449,7 @@ type RebookAppointmentRequest struct {
 
 func (x *RebookAppointmentRequest) Reset() {
 	*x = RebookAppointmentRequest{}
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[9]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -916,7 +1461,7 @@ func (x *RebookAppointmentRequest) String() string {
 func (*RebookAppointmentRequest) ProtoMessage() {}
 
 func (x *RebookAppointmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[9]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -929,7 +1474,7 @@ func (x *RebookAppointmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RebookAppointmentRequest.ProtoReflect.Descriptor instead.
 func (*RebookAppointmentRequest) Descriptor() ([]byte, []int) {
-	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{9}
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RebookAppointmentRequest) GetAppointmentId() string {
@@ -955,7 +1500,7 @@ type RebookAppointmentResponse struct {
 
 func (x *RebookAppointmentResponse) Reset() {
 	*x = RebookAppointmentResponse{}
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[10]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -967,7 +1512,7 @@ func (x *RebookAppointmentResponse) String() string {
 func (*RebookAppointmentResponse) ProtoMessage() {}
 
 func (x *RebookAppointmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[10]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -980,7 +1525,7 @@ func (x *RebookAppointmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RebookAppointmentResponse.ProtoReflect.Descriptor instead.
 func (*RebookAppointmentResponse) Descriptor() ([]byte, []int) {
-	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{10}
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RebookAppointmentResponse) GetAppointment() *Appointment {
@@ -1004,7 +1549,7 @@ type ListAppointmentsRequest struct {
 
 func (x *ListAppointmentsRequest) Reset() {
 	*x = ListAppointmentsRequest{}
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[11]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1016,7 +1561,7 @@ func (x *ListAppointmentsRequest) String() string {
 func (*ListAppointmentsRequest) ProtoMessage() {}
 
 func (x *ListAppointmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[11]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1029,7 +1574,7 @@ func (x *ListAppointmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAppointmentsRequest.ProtoReflect.Descriptor instead.
 func (*ListAppointmentsRequest) Descriptor() ([]byte, []int) {
-	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{11}
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListAppointmentsRequest) GetPatientId() string {
@@ -1059,7 +1604,7 @@ type ListAppointmentsResponse struct {
 
 func (x *ListAppointmentsResponse) Reset() {
 	*x = ListAppointmentsResponse{}
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[12]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1071,7 +1616,7 @@ func (x *ListAppointmentsResponse) String() string {
 func (*ListAppointmentsResponse) ProtoMessage() {}
 
 func (x *ListAppointmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[12]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1084,7 +1629,7 @@ func (x *ListAppointmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAppointmentsResponse.ProtoReflect.Descriptor instead.
 func (*ListAppointmentsResponse) Descriptor() ([]byte, []int) {
-	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{12}
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListAppointmentsResponse) GetAppointments() []*Appointment {
@@ -1110,7 +1655,7 @@ type GetAppointmentCalendarRequest struct {
 
 func (x *GetAppointmentCalendarRequest) Reset() {
 	*x = GetAppointmentCalendarRequest{}
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[13]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1122,7 +1667,7 @@ func (x *GetAppointmentCalendarRequest) String() string {
 func (*GetAppointmentCalendarRequest) ProtoMessage() {}
 
 func (x *GetAppointmentCalendarRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[13]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1135,7 +1680,7 @@ func (x *GetAppointmentCalendarRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAppointmentCalendarRequest.ProtoReflect.Descriptor instead.
 func (*GetAppointmentCalendarRequest) Descriptor() ([]byte, []int) {
-	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{13}
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetAppointmentCalendarRequest) GetAppointmentId() string {
@@ -1157,7 +1702,7 @@ type GetAppointmentCalendarResponse struct {
 
 func (x *GetAppointmentCalendarResponse) Reset() {
 	*x = GetAppointmentCalendarResponse{}
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[14]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1169,7 +1714,7 @@ func (x *GetAppointmentCalendarResponse) String() string {
 func (*GetAppointmentCalendarResponse) ProtoMessage() {}
 
 func (x *GetAppointmentCalendarResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[14]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1182,7 +1727,7 @@ func (x *GetAppointmentCalendarResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAppointmentCalendarResponse.ProtoReflect.Descriptor instead.
 func (*GetAppointmentCalendarResponse) Descriptor() ([]byte, []int) {
-	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{14}
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetAppointmentCalendarResponse) GetIcal() string {
@@ -1212,13 +1757,27 @@ type PublishSlotsRequest struct {
 	Capacity int32 `protobuf:"varint,6,opt,name=capacity,proto3" json:"capacity,omitempty"`
 	// invitation_only slots are never found in search.
 	InvitationOnly bool `protobuf:"varint,7,opt,name=invitation_only,json=invitationOnly,proto3" json:"invitation_only,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// resource_id is the room, video room or lane the slots are in (from
+	// ListResources); empty: the unit's shared lane for the service.
+	ResourceId string `protobuf:"bytes,8,opt,name=resource_id,json=resourceId,proto3" json:"resource_id,omitempty"`
+	// for_me makes the slots the caller's own as a clinician.
+	ForMe bool `protobuf:"varint,9,opt,name=for_me,json=forMe,proto3" json:"for_me,omitempty"`
+	// repeat_weekdays repeats the times between start_time and end_time (the
+	// same day, Europe/Stockholm wall clock) on these weekdays for
+	// repeat_weeks weeks from the start.
+	RepeatWeekdays []Weekday `protobuf:"varint,10,rep,packed,name=repeat_weekdays,json=repeatWeekdays,proto3,enum=nara.appointment.v1.Weekday" json:"repeat_weekdays,omitempty"`
+	RepeatWeeks    int32     `protobuf:"varint,11,opt,name=repeat_weeks,json=repeatWeeks,proto3" json:"repeat_weeks,omitempty"`
+	// booking_open_time is when citizens may start booking; unset: at once.
+	BookingOpenTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=booking_open_time,json=bookingOpenTime,proto3" json:"booking_open_time,omitempty"`
+	// booking_close_before closes booking this long before each slot starts.
+	BookingCloseBefore *durationpb.Duration `protobuf:"bytes,13,opt,name=booking_close_before,json=bookingCloseBefore,proto3" json:"booking_close_before,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *PublishSlotsRequest) Reset() {
 	*x = PublishSlotsRequest{}
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[15]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1230,7 +1789,7 @@ func (x *PublishSlotsRequest) String() string {
 func (*PublishSlotsRequest) ProtoMessage() {}
 
 func (x *PublishSlotsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[15]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1243,7 +1802,7 @@ func (x *PublishSlotsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishSlotsRequest.ProtoReflect.Descriptor instead.
 func (*PublishSlotsRequest) Descriptor() ([]byte, []int) {
-	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{15}
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *PublishSlotsRequest) GetUnitHsaId() string {
@@ -1295,6 +1854,48 @@ func (x *PublishSlotsRequest) GetInvitationOnly() bool {
 	return false
 }
 
+func (x *PublishSlotsRequest) GetResourceId() string {
+	if x != nil {
+		return x.ResourceId
+	}
+	return ""
+}
+
+func (x *PublishSlotsRequest) GetForMe() bool {
+	if x != nil {
+		return x.ForMe
+	}
+	return false
+}
+
+func (x *PublishSlotsRequest) GetRepeatWeekdays() []Weekday {
+	if x != nil {
+		return x.RepeatWeekdays
+	}
+	return nil
+}
+
+func (x *PublishSlotsRequest) GetRepeatWeeks() int32 {
+	if x != nil {
+		return x.RepeatWeeks
+	}
+	return 0
+}
+
+func (x *PublishSlotsRequest) GetBookingOpenTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.BookingOpenTime
+	}
+	return nil
+}
+
+func (x *PublishSlotsRequest) GetBookingCloseBefore() *durationpb.Duration {
+	if x != nil {
+		return x.BookingCloseBefore
+	}
+	return nil
+}
+
 type PublishSlotsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Slots         []*Slot                `protobuf:"bytes,1,rep,name=slots,proto3" json:"slots,omitempty"`
@@ -1304,7 +1905,7 @@ type PublishSlotsResponse struct {
 
 func (x *PublishSlotsResponse) Reset() {
 	*x = PublishSlotsResponse{}
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[16]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1316,7 +1917,7 @@ func (x *PublishSlotsResponse) String() string {
 func (*PublishSlotsResponse) ProtoMessage() {}
 
 func (x *PublishSlotsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[16]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1329,7 +1930,7 @@ func (x *PublishSlotsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishSlotsResponse.ProtoReflect.Descriptor instead.
 func (*PublishSlotsResponse) Descriptor() ([]byte, []int) {
-	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{16}
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *PublishSlotsResponse) GetSlots() []*Slot {
@@ -1361,7 +1962,7 @@ type InviteToAppointmentRequest struct {
 
 func (x *InviteToAppointmentRequest) Reset() {
 	*x = InviteToAppointmentRequest{}
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[17]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1373,7 +1974,7 @@ func (x *InviteToAppointmentRequest) String() string {
 func (*InviteToAppointmentRequest) ProtoMessage() {}
 
 func (x *InviteToAppointmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[17]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1386,7 +1987,7 @@ func (x *InviteToAppointmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InviteToAppointmentRequest.ProtoReflect.Descriptor instead.
 func (*InviteToAppointmentRequest) Descriptor() ([]byte, []int) {
-	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{17}
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *InviteToAppointmentRequest) GetUnitHsaId() string {
@@ -1461,7 +2062,7 @@ type InviteToAppointmentResponse struct {
 
 func (x *InviteToAppointmentResponse) Reset() {
 	*x = InviteToAppointmentResponse{}
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[18]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1473,7 +2074,7 @@ func (x *InviteToAppointmentResponse) String() string {
 func (*InviteToAppointmentResponse) ProtoMessage() {}
 
 func (x *InviteToAppointmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[18]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1486,7 +2087,7 @@ func (x *InviteToAppointmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InviteToAppointmentResponse.ProtoReflect.Descriptor instead.
 func (*InviteToAppointmentResponse) Descriptor() ([]byte, []int) {
-	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{18}
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *InviteToAppointmentResponse) GetAppointment() *Appointment {
@@ -1500,14 +2101,16 @@ type ListUnitScheduleRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	UnitHsaId string                 `protobuf:"bytes,1,opt,name=unit_hsa_id,json=unitHsaId,proto3" json:"unit_hsa_id,omitempty"`
 	// date is the day (YYYY-MM-DD, Europe/Stockholm); empty is today.
-	Date          string `protobuf:"bytes,2,opt,name=date,proto3" json:"date,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Date string `protobuf:"bytes,2,opt,name=date,proto3" json:"date,omitempty"`
+	// clinician_hsa_id limits the list to one clinician's appointments.
+	ClinicianHsaId string `protobuf:"bytes,3,opt,name=clinician_hsa_id,json=clinicianHsaId,proto3" json:"clinician_hsa_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ListUnitScheduleRequest) Reset() {
 	*x = ListUnitScheduleRequest{}
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[19]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1519,7 +2122,7 @@ func (x *ListUnitScheduleRequest) String() string {
 func (*ListUnitScheduleRequest) ProtoMessage() {}
 
 func (x *ListUnitScheduleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[19]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1532,7 +2135,7 @@ func (x *ListUnitScheduleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUnitScheduleRequest.ProtoReflect.Descriptor instead.
 func (*ListUnitScheduleRequest) Descriptor() ([]byte, []int) {
-	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{19}
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListUnitScheduleRequest) GetUnitHsaId() string {
@@ -1549,6 +2152,13 @@ func (x *ListUnitScheduleRequest) GetDate() string {
 	return ""
 }
 
+func (x *ListUnitScheduleRequest) GetClinicianHsaId() string {
+	if x != nil {
+		return x.ClinicianHsaId
+	}
+	return ""
+}
+
 type ListUnitScheduleResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Appointments  []*Appointment         `protobuf:"bytes,1,rep,name=appointments,proto3" json:"appointments,omitempty"`
@@ -1558,7 +2168,7 @@ type ListUnitScheduleResponse struct {
 
 func (x *ListUnitScheduleResponse) Reset() {
 	*x = ListUnitScheduleResponse{}
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[20]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1570,7 +2180,7 @@ func (x *ListUnitScheduleResponse) String() string {
 func (*ListUnitScheduleResponse) ProtoMessage() {}
 
 func (x *ListUnitScheduleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[20]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1583,7 +2193,7 @@ func (x *ListUnitScheduleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUnitScheduleResponse.ProtoReflect.Descriptor instead.
 func (*ListUnitScheduleResponse) Descriptor() ([]byte, []int) {
-	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{20}
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListUnitScheduleResponse) GetAppointments() []*Appointment {
@@ -1593,11 +2203,1202 @@ func (x *ListUnitScheduleResponse) GetAppointments() []*Appointment {
 	return nil
 }
 
+type RespondToInvitationRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AppointmentId string                 `protobuf:"bytes,1,opt,name=appointment_id,json=appointmentId,proto3" json:"appointment_id,omitempty"`
+	Response      InvitationResponse     `protobuf:"varint,2,opt,name=response,proto3,enum=nara.appointment.v1.InvitationResponse" json:"response,omitempty"`
+	// message is shown to the unit, such as which times suit better.
+	Message       string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RespondToInvitationRequest) Reset() {
+	*x = RespondToInvitationRequest{}
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RespondToInvitationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RespondToInvitationRequest) ProtoMessage() {}
+
+func (x *RespondToInvitationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RespondToInvitationRequest.ProtoReflect.Descriptor instead.
+func (*RespondToInvitationRequest) Descriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *RespondToInvitationRequest) GetAppointmentId() string {
+	if x != nil {
+		return x.AppointmentId
+	}
+	return ""
+}
+
+func (x *RespondToInvitationRequest) GetResponse() InvitationResponse {
+	if x != nil {
+		return x.Response
+	}
+	return InvitationResponse_INVITATION_RESPONSE_UNSPECIFIED
+}
+
+func (x *RespondToInvitationRequest) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+type RespondToInvitationResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Appointment   *Appointment           `protobuf:"bytes,1,opt,name=appointment,proto3" json:"appointment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RespondToInvitationResponse) Reset() {
+	*x = RespondToInvitationResponse{}
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RespondToInvitationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RespondToInvitationResponse) ProtoMessage() {}
+
+func (x *RespondToInvitationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RespondToInvitationResponse.ProtoReflect.Descriptor instead.
+func (*RespondToInvitationResponse) Descriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *RespondToInvitationResponse) GetAppointment() *Appointment {
+	if x != nil {
+		return x.Appointment
+	}
+	return nil
+}
+
+type ReportLateRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AppointmentId string                 `protobuf:"bytes,1,opt,name=appointment_id,json=appointmentId,proto3" json:"appointment_id,omitempty"`
+	// minutes is how late the patient will be; zero takes it back.
+	Minutes       int32 `protobuf:"varint,2,opt,name=minutes,proto3" json:"minutes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportLateRequest) Reset() {
+	*x = ReportLateRequest{}
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportLateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportLateRequest) ProtoMessage() {}
+
+func (x *ReportLateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportLateRequest.ProtoReflect.Descriptor instead.
+func (*ReportLateRequest) Descriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ReportLateRequest) GetAppointmentId() string {
+	if x != nil {
+		return x.AppointmentId
+	}
+	return ""
+}
+
+func (x *ReportLateRequest) GetMinutes() int32 {
+	if x != nil {
+		return x.Minutes
+	}
+	return 0
+}
+
+type ReportLateResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Appointment   *Appointment           `protobuf:"bytes,1,opt,name=appointment,proto3" json:"appointment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportLateResponse) Reset() {
+	*x = ReportLateResponse{}
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportLateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportLateResponse) ProtoMessage() {}
+
+func (x *ReportLateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportLateResponse.ProtoReflect.Descriptor instead.
+func (*ReportLateResponse) Descriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ReportLateResponse) GetAppointment() *Appointment {
+	if x != nil {
+		return x.Appointment
+	}
+	return nil
+}
+
+type CreateCalendarFeedRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateCalendarFeedRequest) Reset() {
+	*x = CreateCalendarFeedRequest{}
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateCalendarFeedRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateCalendarFeedRequest) ProtoMessage() {}
+
+func (x *CreateCalendarFeedRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateCalendarFeedRequest.ProtoReflect.Descriptor instead.
+func (*CreateCalendarFeedRequest) Descriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{27}
+}
+
+type CreateCalendarFeedResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// url is secret: whoever has it sees the times and places of the
+	// appointments (never a personal identity number).
+	Url           string                 `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateCalendarFeedResponse) Reset() {
+	*x = CreateCalendarFeedResponse{}
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateCalendarFeedResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateCalendarFeedResponse) ProtoMessage() {}
+
+func (x *CreateCalendarFeedResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateCalendarFeedResponse.ProtoReflect.Descriptor instead.
+func (*CreateCalendarFeedResponse) Descriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *CreateCalendarFeedResponse) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *CreateCalendarFeedResponse) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+type RevokeCalendarFeedRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeCalendarFeedRequest) Reset() {
+	*x = RevokeCalendarFeedRequest{}
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeCalendarFeedRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeCalendarFeedRequest) ProtoMessage() {}
+
+func (x *RevokeCalendarFeedRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeCalendarFeedRequest.ProtoReflect.Descriptor instead.
+func (*RevokeCalendarFeedRequest) Descriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{29}
+}
+
+type RevokeCalendarFeedResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeCalendarFeedResponse) Reset() {
+	*x = RevokeCalendarFeedResponse{}
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeCalendarFeedResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeCalendarFeedResponse) ProtoMessage() {}
+
+func (x *RevokeCalendarFeedResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeCalendarFeedResponse.ProtoReflect.Descriptor instead.
+func (*RevokeCalendarFeedResponse) Descriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{30}
+}
+
+type ListResourcesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	UnitHsaId     string                 `protobuf:"bytes,1,opt,name=unit_hsa_id,json=unitHsaId,proto3" json:"unit_hsa_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListResourcesRequest) Reset() {
+	*x = ListResourcesRequest{}
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListResourcesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListResourcesRequest) ProtoMessage() {}
+
+func (x *ListResourcesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListResourcesRequest.ProtoReflect.Descriptor instead.
+func (*ListResourcesRequest) Descriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ListResourcesRequest) GetUnitHsaId() string {
+	if x != nil {
+		return x.UnitHsaId
+	}
+	return ""
+}
+
+type ListResourcesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Resources     []*Resource            `protobuf:"bytes,1,rep,name=resources,proto3" json:"resources,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListResourcesResponse) Reset() {
+	*x = ListResourcesResponse{}
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListResourcesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListResourcesResponse) ProtoMessage() {}
+
+func (x *ListResourcesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListResourcesResponse.ProtoReflect.Descriptor instead.
+func (*ListResourcesResponse) Descriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ListResourcesResponse) GetResources() []*Resource {
+	if x != nil {
+		return x.Resources
+	}
+	return nil
+}
+
+type CreateResourceRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	UnitHsaId string                 `protobuf:"bytes,1,opt,name=unit_hsa_id,json=unitHsaId,proto3" json:"unit_hsa_id,omitempty"`
+	// kind is a room, video room or lane; clinicians are added by themselves.
+	Kind          ResourceKind `protobuf:"varint,2,opt,name=kind,proto3,enum=nara.appointment.v1.ResourceKind" json:"kind,omitempty"`
+	Name          string       `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateResourceRequest) Reset() {
+	*x = CreateResourceRequest{}
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateResourceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateResourceRequest) ProtoMessage() {}
+
+func (x *CreateResourceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateResourceRequest.ProtoReflect.Descriptor instead.
+func (*CreateResourceRequest) Descriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *CreateResourceRequest) GetUnitHsaId() string {
+	if x != nil {
+		return x.UnitHsaId
+	}
+	return ""
+}
+
+func (x *CreateResourceRequest) GetKind() ResourceKind {
+	if x != nil {
+		return x.Kind
+	}
+	return ResourceKind_RESOURCE_KIND_UNSPECIFIED
+}
+
+func (x *CreateResourceRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type CreateResourceResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Resource      *Resource              `protobuf:"bytes,1,opt,name=resource,proto3" json:"resource,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateResourceResponse) Reset() {
+	*x = CreateResourceResponse{}
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateResourceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateResourceResponse) ProtoMessage() {}
+
+func (x *CreateResourceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateResourceResponse.ProtoReflect.Descriptor instead.
+func (*CreateResourceResponse) Descriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *CreateResourceResponse) GetResource() *Resource {
+	if x != nil {
+		return x.Resource
+	}
+	return nil
+}
+
+type ListSlotsRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	UnitHsaId string                 `protobuf:"bytes,1,opt,name=unit_hsa_id,json=unitHsaId,proto3" json:"unit_hsa_id,omitempty"`
+	// service limits the list to one service; unspecified lists all.
+	Service       Service                `protobuf:"varint,2,opt,name=service,proto3,enum=nara.appointment.v1.Service" json:"service,omitempty"`
+	StartTime     *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	EndTime       *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSlotsRequest) Reset() {
+	*x = ListSlotsRequest{}
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSlotsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSlotsRequest) ProtoMessage() {}
+
+func (x *ListSlotsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSlotsRequest.ProtoReflect.Descriptor instead.
+func (*ListSlotsRequest) Descriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *ListSlotsRequest) GetUnitHsaId() string {
+	if x != nil {
+		return x.UnitHsaId
+	}
+	return ""
+}
+
+func (x *ListSlotsRequest) GetService() Service {
+	if x != nil {
+		return x.Service
+	}
+	return Service_SERVICE_UNSPECIFIED
+}
+
+func (x *ListSlotsRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *ListSlotsRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+type ListSlotsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// slots are by start time, at most 2 000.
+	Slots         []*Slot `protobuf:"bytes,1,rep,name=slots,proto3" json:"slots,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSlotsResponse) Reset() {
+	*x = ListSlotsResponse{}
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSlotsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSlotsResponse) ProtoMessage() {}
+
+func (x *ListSlotsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSlotsResponse.ProtoReflect.Descriptor instead.
+func (*ListSlotsResponse) Descriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *ListSlotsResponse) GetSlots() []*Slot {
+	if x != nil {
+		return x.Slots
+	}
+	return nil
+}
+
+type UpdateSlotsRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	UnitHsaId string                 `protobuf:"bytes,1,opt,name=unit_hsa_id,json=unitHsaId,proto3" json:"unit_hsa_id,omitempty"`
+	SlotIds   []string               `protobuf:"bytes,2,rep,name=slot_ids,json=slotIds,proto3" json:"slot_ids,omitempty"`
+	// block takes the slots out of booking.
+	Block bool `protobuf:"varint,3,opt,name=block,proto3" json:"block,omitempty"`
+	// cancel_booked lets block cancel the slots' booked appointments.
+	CancelBooked bool `protobuf:"varint,4,opt,name=cancel_booked,json=cancelBooked,proto3" json:"cancel_booked,omitempty"`
+	// unblock opens blocked slots again.
+	Unblock bool `protobuf:"varint,5,opt,name=unblock,proto3" json:"unblock,omitempty"`
+	// booking_window sets when citizens may book the slots.
+	BookingWindow *BookingWindow `protobuf:"bytes,6,opt,name=booking_window,json=bookingWindow,proto3" json:"booking_window,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateSlotsRequest) Reset() {
+	*x = UpdateSlotsRequest{}
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateSlotsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateSlotsRequest) ProtoMessage() {}
+
+func (x *UpdateSlotsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateSlotsRequest.ProtoReflect.Descriptor instead.
+func (*UpdateSlotsRequest) Descriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *UpdateSlotsRequest) GetUnitHsaId() string {
+	if x != nil {
+		return x.UnitHsaId
+	}
+	return ""
+}
+
+func (x *UpdateSlotsRequest) GetSlotIds() []string {
+	if x != nil {
+		return x.SlotIds
+	}
+	return nil
+}
+
+func (x *UpdateSlotsRequest) GetBlock() bool {
+	if x != nil {
+		return x.Block
+	}
+	return false
+}
+
+func (x *UpdateSlotsRequest) GetCancelBooked() bool {
+	if x != nil {
+		return x.CancelBooked
+	}
+	return false
+}
+
+func (x *UpdateSlotsRequest) GetUnblock() bool {
+	if x != nil {
+		return x.Unblock
+	}
+	return false
+}
+
+func (x *UpdateSlotsRequest) GetBookingWindow() *BookingWindow {
+	if x != nil {
+		return x.BookingWindow
+	}
+	return nil
+}
+
+// BookingWindow is when citizens may book a slot.
+type BookingWindow struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// open_time unset: open now.
+	OpenTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=open_time,json=openTime,proto3" json:"open_time,omitempty"`
+	// close_before closes booking this long before each slot starts.
+	CloseBefore   *durationpb.Duration `protobuf:"bytes,2,opt,name=close_before,json=closeBefore,proto3" json:"close_before,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BookingWindow) Reset() {
+	*x = BookingWindow{}
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BookingWindow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BookingWindow) ProtoMessage() {}
+
+func (x *BookingWindow) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BookingWindow.ProtoReflect.Descriptor instead.
+func (*BookingWindow) Descriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *BookingWindow) GetOpenTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OpenTime
+	}
+	return nil
+}
+
+func (x *BookingWindow) GetCloseBefore() *durationpb.Duration {
+	if x != nil {
+		return x.CloseBefore
+	}
+	return nil
+}
+
+type UpdateSlotsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Slots []*Slot                `protobuf:"bytes,1,rep,name=slots,proto3" json:"slots,omitempty"`
+	// cancelled are the appointments cancelled by blocking.
+	Cancelled     int32 `protobuf:"varint,2,opt,name=cancelled,proto3" json:"cancelled,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateSlotsResponse) Reset() {
+	*x = UpdateSlotsResponse{}
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateSlotsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateSlotsResponse) ProtoMessage() {}
+
+func (x *UpdateSlotsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateSlotsResponse.ProtoReflect.Descriptor instead.
+func (*UpdateSlotsResponse) Descriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *UpdateSlotsResponse) GetSlots() []*Slot {
+	if x != nil {
+		return x.Slots
+	}
+	return nil
+}
+
+func (x *UpdateSlotsResponse) GetCancelled() int32 {
+	if x != nil {
+		return x.Cancelled
+	}
+	return 0
+}
+
+type MoveSlotRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	UnitHsaId     string                 `protobuf:"bytes,1,opt,name=unit_hsa_id,json=unitHsaId,proto3" json:"unit_hsa_id,omitempty"`
+	SlotId        string                 `protobuf:"bytes,2,opt,name=slot_id,json=slotId,proto3" json:"slot_id,omitempty"`
+	NewStartTime  *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=new_start_time,json=newStartTime,proto3" json:"new_start_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MoveSlotRequest) Reset() {
+	*x = MoveSlotRequest{}
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MoveSlotRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MoveSlotRequest) ProtoMessage() {}
+
+func (x *MoveSlotRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MoveSlotRequest.ProtoReflect.Descriptor instead.
+func (*MoveSlotRequest) Descriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *MoveSlotRequest) GetUnitHsaId() string {
+	if x != nil {
+		return x.UnitHsaId
+	}
+	return ""
+}
+
+func (x *MoveSlotRequest) GetSlotId() string {
+	if x != nil {
+		return x.SlotId
+	}
+	return ""
+}
+
+func (x *MoveSlotRequest) GetNewStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NewStartTime
+	}
+	return nil
+}
+
+type MoveSlotResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Slot  *Slot                  `protobuf:"bytes,1,opt,name=slot,proto3" json:"slot,omitempty"`
+	// notified is how many booked patients were told of the new time.
+	Notified      int32 `protobuf:"varint,2,opt,name=notified,proto3" json:"notified,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MoveSlotResponse) Reset() {
+	*x = MoveSlotResponse{}
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MoveSlotResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MoveSlotResponse) ProtoMessage() {}
+
+func (x *MoveSlotResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MoveSlotResponse.ProtoReflect.Descriptor instead.
+func (*MoveSlotResponse) Descriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *MoveSlotResponse) GetSlot() *Slot {
+	if x != nil {
+		return x.Slot
+	}
+	return nil
+}
+
+func (x *MoveSlotResponse) GetNotified() int32 {
+	if x != nil {
+		return x.Notified
+	}
+	return 0
+}
+
+type ReportDelayRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	UnitHsaId string                 `protobuf:"bytes,1,opt,name=unit_hsa_id,json=unitHsaId,proto3" json:"unit_hsa_id,omitempty"`
+	// appointment_ids are the appointments that run late, such as the rest of
+	// the clinician's day.
+	AppointmentIds []string `protobuf:"bytes,2,rep,name=appointment_ids,json=appointmentIds,proto3" json:"appointment_ids,omitempty"`
+	// minutes is how late; zero says the time holds again.
+	Minutes       int32 `protobuf:"varint,3,opt,name=minutes,proto3" json:"minutes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportDelayRequest) Reset() {
+	*x = ReportDelayRequest{}
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportDelayRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportDelayRequest) ProtoMessage() {}
+
+func (x *ReportDelayRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportDelayRequest.ProtoReflect.Descriptor instead.
+func (*ReportDelayRequest) Descriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *ReportDelayRequest) GetUnitHsaId() string {
+	if x != nil {
+		return x.UnitHsaId
+	}
+	return ""
+}
+
+func (x *ReportDelayRequest) GetAppointmentIds() []string {
+	if x != nil {
+		return x.AppointmentIds
+	}
+	return nil
+}
+
+func (x *ReportDelayRequest) GetMinutes() int32 {
+	if x != nil {
+		return x.Minutes
+	}
+	return 0
+}
+
+type ReportDelayResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Appointments  []*Appointment         `protobuf:"bytes,1,rep,name=appointments,proto3" json:"appointments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportDelayResponse) Reset() {
+	*x = ReportDelayResponse{}
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportDelayResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportDelayResponse) ProtoMessage() {}
+
+func (x *ReportDelayResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportDelayResponse.ProtoReflect.Descriptor instead.
+func (*ReportDelayResponse) Descriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *ReportDelayResponse) GetAppointments() []*Appointment {
+	if x != nil {
+		return x.Appointments
+	}
+	return nil
+}
+
+type SetArrivalRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	UnitHsaId     string                 `protobuf:"bytes,1,opt,name=unit_hsa_id,json=unitHsaId,proto3" json:"unit_hsa_id,omitempty"`
+	AppointmentId string                 `protobuf:"bytes,2,opt,name=appointment_id,json=appointmentId,proto3" json:"appointment_id,omitempty"`
+	Arrival       Arrival                `protobuf:"varint,3,opt,name=arrival,proto3,enum=nara.appointment.v1.Arrival" json:"arrival,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetArrivalRequest) Reset() {
+	*x = SetArrivalRequest{}
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetArrivalRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetArrivalRequest) ProtoMessage() {}
+
+func (x *SetArrivalRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetArrivalRequest.ProtoReflect.Descriptor instead.
+func (*SetArrivalRequest) Descriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *SetArrivalRequest) GetUnitHsaId() string {
+	if x != nil {
+		return x.UnitHsaId
+	}
+	return ""
+}
+
+func (x *SetArrivalRequest) GetAppointmentId() string {
+	if x != nil {
+		return x.AppointmentId
+	}
+	return ""
+}
+
+func (x *SetArrivalRequest) GetArrival() Arrival {
+	if x != nil {
+		return x.Arrival
+	}
+	return Arrival_ARRIVAL_UNSPECIFIED
+}
+
+type SetArrivalResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Appointment   *Appointment           `protobuf:"bytes,1,opt,name=appointment,proto3" json:"appointment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetArrivalResponse) Reset() {
+	*x = SetArrivalResponse{}
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetArrivalResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetArrivalResponse) ProtoMessage() {}
+
+func (x *SetArrivalResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetArrivalResponse.ProtoReflect.Descriptor instead.
+func (*SetArrivalResponse) Descriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *SetArrivalResponse) GetAppointment() *Appointment {
+	if x != nil {
+		return x.Appointment
+	}
+	return nil
+}
+
 var File_nara_appointment_v1_appointment_proto protoreflect.FileDescriptor
 
 const file_nara_appointment_v1_appointment_proto_rawDesc = "" +
 	"\n" +
-	"%nara/appointment/v1/appointment.proto\x12\x13nara.appointment.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbc\x01\n" +
+	"%nara/appointment/v1/appointment.proto\x12\x13nara.appointment.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf6\x01\n" +
 	"\bCareUnit\x12\x15\n" +
 	"\x06hsa_id\x18\x01 \x01(\tR\x05hsaId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
@@ -1606,7 +3407,9 @@ const file_nara_appointment_v1_appointment_proto_rawDesc = "" +
 	"postalCode\x12\x12\n" +
 	"\x04city\x18\x05 \x01(\tR\x04city\x12\"\n" +
 	"\fmunicipality\x18\x06 \x01(\tR\fmunicipality\x12\x14\n" +
-	"\x05phone\x18\a \x01(\tR\x05phone\"\xd3\x02\n" +
+	"\x05phone\x18\a \x01(\tR\x05phone\x12\x1a\n" +
+	"\blatitude\x18\b \x01(\x01R\blatitude\x12\x1c\n" +
+	"\tlongitude\x18\t \x01(\x01R\tlongitude\"\xc0\x05\n" +
 	"\x04Slot\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x126\n" +
 	"\aservice\x18\x02 \x01(\x0e2\x1c.nara.appointment.v1.ServiceR\aservice\x12=\n" +
@@ -1617,7 +3420,25 @@ const file_nara_appointment_v1_appointment_proto_rawDesc = "" +
 	"\bend_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x121\n" +
 	"\x04unit\x18\x06 \x01(\v2\x1d.nara.appointment.v1.CareUnitR\x04unit\x12\x1f\n" +
 	"\vfree_places\x18\a \x01(\x05R\n" +
-	"freePlaces\"\xf5\x05\n" +
+	"freePlaces\x12'\n" +
+	"\x0fdistance_meters\x18\b \x01(\x05R\x0edistanceMeters\x12\x1a\n" +
+	"\bcapacity\x18\t \x01(\x05R\bcapacity\x12\x16\n" +
+	"\x06booked\x18\n" +
+	" \x01(\x05R\x06booked\x12\x18\n" +
+	"\ablocked\x18\v \x01(\bR\ablocked\x12'\n" +
+	"\x0finvitation_only\x18\f \x01(\bR\x0einvitationOnly\x12F\n" +
+	"\x11booking_open_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\x0fbookingOpenTime\x12H\n" +
+	"\x12booking_close_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\x10bookingCloseTime\x129\n" +
+	"\bresource\x18\x0f \x01(\v2\x1d.nara.appointment.v1.ResourceR\bresource\"\xa7\x01\n" +
+	"\bResource\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x125\n" +
+	"\x04kind\x18\x02 \x01(\x0e2!.nara.appointment.v1.ResourceKindR\x04kind\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12 \n" +
+	"\fstaff_hsa_id\x18\x04 \x01(\tR\n" +
+	"staffHsaId\x12\x1e\n" +
+	"\n" +
+	"profession\x18\x05 \x01(\tR\n" +
+	"profession\"\xcb\t\n" +
 	"\vAppointment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -1644,7 +3465,18 @@ const file_nara_appointment_v1_appointment_proto_rawDesc = "" +
 	"can_rebook\x18\x0f \x01(\bR\tcanRebook\x12;\n" +
 	"\vupdate_time\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12\x18\n" +
-	"\aversion\x18\x11 \x01(\x03R\aversion\"\xba\x04\n" +
+	"\aversion\x18\x11 \x01(\x03R\aversion\x12#\n" +
+	"\rdelay_minutes\x18\x12 \x01(\x05R\fdelayMinutes\x12J\n" +
+	"\x13expected_start_time\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\x11expectedStartTime\x120\n" +
+	"\x14patient_late_minutes\x18\x14 \x01(\x05R\x12patientLateMinutes\x12X\n" +
+	"\x13invitation_response\x18\x15 \x01(\x0e2'.nara.appointment.v1.InvitationResponseR\x12invitationResponse\x12'\n" +
+	"\x0fpatient_message\x18\x16 \x01(\tR\x0epatientMessage\x12*\n" +
+	"\x11cancelled_by_unit\x18\x17 \x01(\bR\x0fcancelledByUnit\x12\x1f\n" +
+	"\vlate_cancel\x18\x18 \x01(\bR\n" +
+	"lateCancel\x12@\n" +
+	"\x0ejoin_open_time\x18\x19 \x01(\v2\x1a.google.protobuf.TimestampR\fjoinOpenTime\x12\x1f\n" +
+	"\vcan_respond\x18\x1a \x01(\bR\n" +
+	"canRespond\"\xaa\x05\n" +
 	"\x12SearchSlotsRequest\x12B\n" +
 	"\aservice\x18\x01 \x01(\x0e2\x1c.nara.appointment.v1.ServiceB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\aservice\x128\n" +
@@ -1654,9 +3486,14 @@ const file_nara_appointment_v1_appointment_proto_rawDesc = "" +
 	"start_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\tstartTime\x12=\n" +
 	"\bend_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\aendTime\x12'\n" +
 	"\tpage_size\x18\x06 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize:\xcd\x01\xbaH\xc9\x01\x1aU\n" +
+	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x121\n" +
+	"\x04near\x18\a \x01(\v2\x1d.nara.appointment.v1.PositionR\x04near\x12;\n" +
+	"\x13max_distance_meters\x18\b \x01(\x05B\v\xbaH\b\x1a\x06\x18\x80\x89z(\x00R\x11maxDistanceMeters:\xcd\x01\xbaH\xc9\x01\x1aU\n" +
 	"\x0fend_after_start\x12!end_time must be after start_time\x1a\x1fthis.end_time > this.start_time\x1ap\n" +
-	"\x15range_at_most_62_days\x12!the search covers at most 62 days\x1a4this.end_time - this.start_time <= duration('1488h')\"F\n" +
+	"\x15range_at_most_62_days\x12!the search covers at most 62 days\x1a4this.end_time - this.start_time <= duration('1488h')\"v\n" +
+	"\bPosition\x123\n" +
+	"\blatitude\x18\x01 \x01(\x01B\x17\xbaH\x14\x12\x12\x19\x00\x00\x00\x00\x00\x80V@)\x00\x00\x00\x00\x00\x80V\xc0R\blatitude\x125\n" +
+	"\tlongitude\x18\x02 \x01(\x01B\x17\xbaH\x14\x12\x12\x19\x00\x00\x00\x00\x00\x80f@)\x00\x00\x00\x00\x00\x80f\xc0R\tlongitude\"F\n" +
 	"\x13SearchSlotsResponse\x12/\n" +
 	"\x05slots\x18\x01 \x03(\v2\x19.nara.appointment.v1.SlotR\x05slots\"\xa8\x01\n" +
 	"\x0fBookSlotRequest\x12!\n" +
@@ -1686,7 +3523,7 @@ const file_nara_appointment_v1_appointment_proto_rawDesc = "" +
 	"\x0eappointment_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\rappointmentId\"W\n" +
 	"\x1eGetAppointmentCalendarResponse\x12\x12\n" +
 	"\x04ical\x18\x01 \x01(\tR\x04ical\x12!\n" +
-	"\fcontent_type\x18\x02 \x01(\tR\vcontentType\"\x94\x05\n" +
+	"\fcontent_type\x18\x02 \x01(\tR\vcontentType\"\x89\b\n" +
 	"\x13PublishSlotsRequest\x127\n" +
 	"\vunit_hsa_id\x18\x01 \x01(\tB\x17\xbaH\x14r\x12\x10\x01\x18@2\f^[A-Z0-9-]+$R\tunitHsaId\x12B\n" +
 	"\aservice\x18\x02 \x01(\x0e2\x1c.nara.appointment.v1.ServiceB\n" +
@@ -1697,7 +3534,15 @@ const file_nara_appointment_v1_appointment_proto_rawDesc = "" +
 	"\rslot_duration\x18\x05 \x01(\v2\x19.google.protobuf.DurationB\x11\xbaH\x0e\xaa\x01\v\"\x04\b\x80\xe1\x012\x03\b\xac\x02R\fslotDuration\x12&\n" +
 	"\bcapacity\x18\x06 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xe8\a(\x01R\bcapacity\x12'\n" +
-	"\x0finvitation_only\x18\a \x01(\bR\x0einvitationOnly:\xd9\x01\xbaH\xd5\x01\x1aU\n" +
+	"\x0finvitation_only\x18\a \x01(\bR\x0einvitationOnly\x12,\n" +
+	"\vresource_id\x18\b \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
+	"resourceId\x12\x15\n" +
+	"\x06for_me\x18\t \x01(\bR\x05forMe\x12Z\n" +
+	"\x0frepeat_weekdays\x18\n" +
+	" \x03(\x0e2\x1c.nara.appointment.v1.WeekdayB\x13\xbaH\x10\x92\x01\r\x10\a\x18\x01\"\a\x82\x01\x04\x10\x01 \x00R\x0erepeatWeekdays\x12,\n" +
+	"\frepeat_weeks\x18\v \x01(\x05B\t\xbaH\x06\x1a\x04\x18\x1a(\x00R\vrepeatWeeks\x12F\n" +
+	"\x11booking_open_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x0fbookingOpenTime\x12\\\n" +
+	"\x14booking_close_before\x18\r \x01(\v2\x19.google.protobuf.DurationB\x0f\xbaH\f\xaa\x01\t\"\x05\b\x80\x9a\x9e\x012\x00R\x12bookingCloseBefore:\xd9\x01\xbaH\xd5\x01\x1aU\n" +
 	"\x0fend_after_start\x12!end_time must be after start_time\x1a\x1fthis.end_time > this.start_time\x1a|\n" +
 	"\x15range_at_most_62_days\x12-slots are published at most 62 days at a time\x1a4this.end_time - this.start_time <= duration('1488h')\"G\n" +
 	"\x14PublishSlotsResponse\x12/\n" +
@@ -1719,12 +3564,88 @@ const file_nara_appointment_v1_appointment_proto_rawDesc = "" +
 	"\x0fidempotency_key\x18\t \x01(\tB\x1d\xbaH\x1ar\x18\x10\b\x18@2\x12^[A-Za-z0-9._:-]+$R\x0eidempotencyKey:Z\xbaHW\x1aU\n" +
 	"\x0fend_after_start\x12!end_time must be after start_time\x1a\x1fthis.end_time > this.start_time\"a\n" +
 	"\x1bInviteToAppointmentResponse\x12B\n" +
-	"\vappointment\x18\x01 \x01(\v2 .nara.appointment.v1.AppointmentR\vappointment\"\x8e\x01\n" +
+	"\vappointment\x18\x01 \x01(\v2 .nara.appointment.v1.AppointmentR\vappointment\"\xd2\x01\n" +
 	"\x17ListUnitScheduleRequest\x127\n" +
 	"\vunit_hsa_id\x18\x01 \x01(\tB\x17\xbaH\x14r\x12\x10\x01\x18@2\f^[A-Z0-9-]+$R\tunitHsaId\x12:\n" +
-	"\x04date\x18\x02 \x01(\tB&\xbaH#r!2\x1f^([0-9]{4}-[0-9]{2}-[0-9]{2})?$R\x04date\"`\n" +
+	"\x04date\x18\x02 \x01(\tB&\xbaH#r!2\x1f^([0-9]{4}-[0-9]{2}-[0-9]{2})?$R\x04date\x12B\n" +
+	"\x10clinician_hsa_id\x18\x03 \x01(\tB\x18\xbaH\x15r\x13\x18@2\x0f^([A-Z0-9-]+)?$R\x0eclinicianHsaId\"`\n" +
 	"\x18ListUnitScheduleResponse\x12D\n" +
-	"\fappointments\x18\x01 \x03(\v2 .nara.appointment.v1.AppointmentR\fappointments*\x9b\x01\n" +
+	"\fappointments\x18\x01 \x03(\v2 .nara.appointment.v1.AppointmentR\fappointments\"\xc2\x01\n" +
+	"\x1aRespondToInvitationRequest\x12/\n" +
+	"\x0eappointment_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\rappointmentId\x12O\n" +
+	"\bresponse\x18\x02 \x01(\x0e2'.nara.appointment.v1.InvitationResponseB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\bresponse\x12\"\n" +
+	"\amessage\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\amessage\"a\n" +
+	"\x1bRespondToInvitationResponse\x12B\n" +
+	"\vappointment\x18\x01 \x01(\v2 .nara.appointment.v1.AppointmentR\vappointment\"i\n" +
+	"\x11ReportLateRequest\x12/\n" +
+	"\x0eappointment_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\rappointmentId\x12#\n" +
+	"\aminutes\x18\x02 \x01(\x05B\t\xbaH\x06\x1a\x04\x18x(\x00R\aminutes\"X\n" +
+	"\x12ReportLateResponse\x12B\n" +
+	"\vappointment\x18\x01 \x01(\v2 .nara.appointment.v1.AppointmentR\vappointment\"\x1b\n" +
+	"\x19CreateCalendarFeedRequest\"k\n" +
+	"\x1aCreateCalendarFeedResponse\x12\x10\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url\x12;\n" +
+	"\vcreate_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\"\x1b\n" +
+	"\x19RevokeCalendarFeedRequest\"\x1c\n" +
+	"\x1aRevokeCalendarFeedResponse\"O\n" +
+	"\x14ListResourcesRequest\x127\n" +
+	"\vunit_hsa_id\x18\x01 \x01(\tB\x17\xbaH\x14r\x12\x10\x01\x18@2\f^[A-Z0-9-]+$R\tunitHsaId\"T\n" +
+	"\x15ListResourcesResponse\x12;\n" +
+	"\tresources\x18\x01 \x03(\v2\x1d.nara.appointment.v1.ResourceR\tresources\"\xb4\x01\n" +
+	"\x15CreateResourceRequest\x127\n" +
+	"\vunit_hsa_id\x18\x01 \x01(\tB\x17\xbaH\x14r\x12\x10\x01\x18@2\f^[A-Z0-9-]+$R\tunitHsaId\x12C\n" +
+	"\x04kind\x18\x02 \x01(\x0e2!.nara.appointment.v1.ResourceKindB\f\xbaH\t\x82\x01\x06\x18\x02\x18\x03\x18\x04R\x04kind\x12\x1d\n" +
+	"\x04name\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18dR\x04name\"S\n" +
+	"\x16CreateResourceResponse\x129\n" +
+	"\bresource\x18\x01 \x01(\v2\x1d.nara.appointment.v1.ResourceR\bresource\"\xe2\x03\n" +
+	"\x10ListSlotsRequest\x127\n" +
+	"\vunit_hsa_id\x18\x01 \x01(\tB\x17\xbaH\x14r\x12\x10\x01\x18@2\f^[A-Z0-9-]+$R\tunitHsaId\x12@\n" +
+	"\aservice\x18\x02 \x01(\x0e2\x1c.nara.appointment.v1.ServiceB\b\xbaH\x05\x82\x01\x02\x10\x01R\aservice\x12A\n" +
+	"\n" +
+	"start_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\tstartTime\x12=\n" +
+	"\bend_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\aendTime:\xd0\x01\xbaH\xcc\x01\x1aU\n" +
+	"\x0fend_after_start\x12!end_time must be after start_time\x1a\x1fthis.end_time > this.start_time\x1as\n" +
+	"\x15range_at_most_62_days\x12$at most 62 days are listed at a time\x1a4this.end_time - this.start_time <= duration('1488h')\"D\n" +
+	"\x11ListSlotsResponse\x12/\n" +
+	"\x05slots\x18\x01 \x03(\v2\x19.nara.appointment.v1.SlotR\x05slots\"\xc2\x03\n" +
+	"\x12UpdateSlotsRequest\x127\n" +
+	"\vunit_hsa_id\x18\x01 \x01(\tB\x17\xbaH\x14r\x12\x10\x01\x18@2\f^[A-Z0-9-]+$R\tunitHsaId\x12/\n" +
+	"\bslot_ids\x18\x02 \x03(\tB\x14\xbaH\x11\x92\x01\x0e\b\x01\x10\xf4\x03\x18\x01\"\x05r\x03\xb0\x01\x01R\aslotIds\x12\x14\n" +
+	"\x05block\x18\x03 \x01(\bR\x05block\x12#\n" +
+	"\rcancel_booked\x18\x04 \x01(\bR\fcancelBooked\x12\x18\n" +
+	"\aunblock\x18\x05 \x01(\bR\aunblock\x12I\n" +
+	"\x0ebooking_window\x18\x06 \x01(\v2\".nara.appointment.v1.BookingWindowR\rbookingWindow:\xa1\x01\xbaH\x9d\x01\x1a\x9a\x01\n" +
+	"\n" +
+	"one_change\x123set exactly one of block, unblock or booking_window\x1aW(this.block ? 1 : 0) + (this.unblock ? 1 : 0) + (has(this.booking_window) ? 1 : 0) == 1\"\x97\x01\n" +
+	"\rBookingWindow\x127\n" +
+	"\topen_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\bopenTime\x12M\n" +
+	"\fclose_before\x18\x02 \x01(\v2\x19.google.protobuf.DurationB\x0f\xbaH\f\xaa\x01\t\"\x05\b\x80\x9a\x9e\x012\x00R\vcloseBefore\"d\n" +
+	"\x13UpdateSlotsResponse\x12/\n" +
+	"\x05slots\x18\x01 \x03(\v2\x19.nara.appointment.v1.SlotR\x05slots\x12\x1c\n" +
+	"\tcancelled\x18\x02 \x01(\x05R\tcancelled\"\xb7\x01\n" +
+	"\x0fMoveSlotRequest\x127\n" +
+	"\vunit_hsa_id\x18\x01 \x01(\tB\x17\xbaH\x14r\x12\x10\x01\x18@2\f^[A-Z0-9-]+$R\tunitHsaId\x12!\n" +
+	"\aslot_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06slotId\x12H\n" +
+	"\x0enew_start_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\fnewStartTime\"]\n" +
+	"\x10MoveSlotResponse\x12-\n" +
+	"\x04slot\x18\x01 \x01(\v2\x19.nara.appointment.v1.SlotR\x04slot\x12\x1a\n" +
+	"\bnotified\x18\x02 \x01(\x05R\bnotified\"\xb1\x01\n" +
+	"\x12ReportDelayRequest\x127\n" +
+	"\vunit_hsa_id\x18\x01 \x01(\tB\x17\xbaH\x14r\x12\x10\x01\x18@2\f^[A-Z0-9-]+$R\tunitHsaId\x12<\n" +
+	"\x0fappointment_ids\x18\x02 \x03(\tB\x13\xbaH\x10\x92\x01\r\b\x01\x10d\x18\x01\"\x05r\x03\xb0\x01\x01R\x0eappointmentIds\x12$\n" +
+	"\aminutes\x18\x03 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xf0\x01(\x00R\aminutes\"[\n" +
+	"\x13ReportDelayResponse\x12D\n" +
+	"\fappointments\x18\x01 \x03(\v2 .nara.appointment.v1.AppointmentR\fappointments\"\xc1\x01\n" +
+	"\x11SetArrivalRequest\x127\n" +
+	"\vunit_hsa_id\x18\x01 \x01(\tB\x17\xbaH\x14r\x12\x10\x01\x18@2\f^[A-Z0-9-]+$R\tunitHsaId\x12/\n" +
+	"\x0eappointment_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\rappointmentId\x12B\n" +
+	"\aarrival\x18\x03 \x01(\x0e2\x1c.nara.appointment.v1.ArrivalB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\aarrival\"X\n" +
+	"\x12SetArrivalResponse\x12B\n" +
+	"\vappointment\x18\x01 \x01(\v2 .nara.appointment.v1.AppointmentR\vappointment*\x9b\x01\n" +
 	"\aService\x12\x17\n" +
 	"\x13SERVICE_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13SERVICE_VACCINATION\x10\x01\x12\x16\n" +
@@ -1745,18 +3666,56 @@ const file_nara_appointment_v1_appointment_proto_rawDesc = "" +
 	"\x0eSTATUS_ARRIVED\x10\x04\x12\x14\n" +
 	"\x10STATUS_FULFILLED\x10\x05\x12\x14\n" +
 	"\x10STATUS_CANCELLED\x10\x06\x12\x11\n" +
-	"\rSTATUS_NOSHOW\x10\a2\xca\x05\n" +
+	"\rSTATUS_NOSHOW\x10\a*\xa3\x01\n" +
+	"\x12InvitationResponse\x12#\n" +
+	"\x1fINVITATION_RESPONSE_UNSPECIFIED\x10\x00\x12\x1f\n" +
+	"\x1bINVITATION_RESPONSE_CONFIRM\x10\x01\x12\x1f\n" +
+	"\x1bINVITATION_RESPONSE_DECLINE\x10\x02\x12&\n" +
+	"\"INVITATION_RESPONSE_ASK_OTHER_TIME\x10\x03*\x93\x01\n" +
+	"\fResourceKind\x12\x1d\n" +
+	"\x19RESOURCE_KIND_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17RESOURCE_KIND_CLINICIAN\x10\x01\x12\x16\n" +
+	"\x12RESOURCE_KIND_ROOM\x10\x02\x12\x17\n" +
+	"\x13RESOURCE_KIND_VIDEO\x10\x03\x12\x16\n" +
+	"\x12RESOURCE_KIND_LANE\x10\x04*\xb6\x01\n" +
+	"\aWeekday\x12\x17\n" +
+	"\x13WEEKDAY_UNSPECIFIED\x10\x00\x12\x12\n" +
+	"\x0eWEEKDAY_MONDAY\x10\x01\x12\x13\n" +
+	"\x0fWEEKDAY_TUESDAY\x10\x02\x12\x15\n" +
+	"\x11WEEKDAY_WEDNESDAY\x10\x03\x12\x14\n" +
+	"\x10WEEKDAY_THURSDAY\x10\x04\x12\x12\n" +
+	"\x0eWEEKDAY_FRIDAY\x10\x05\x12\x14\n" +
+	"\x10WEEKDAY_SATURDAY\x10\x06\x12\x12\n" +
+	"\x0eWEEKDAY_SUNDAY\x10\a*b\n" +
+	"\aArrival\x12\x17\n" +
+	"\x13ARRIVAL_UNSPECIFIED\x10\x00\x12\x13\n" +
+	"\x0fARRIVAL_ARRIVED\x10\x01\x12\x15\n" +
+	"\x11ARRIVAL_FULFILLED\x10\x02\x12\x12\n" +
+	"\x0eARRIVAL_NOSHOW\x10\x032\xa2\t\n" +
 	"\x12AppointmentService\x12e\n" +
 	"\vSearchSlots\x12'.nara.appointment.v1.SearchSlotsRequest\x1a(.nara.appointment.v1.SearchSlotsResponse\"\x03\x90\x02\x01\x12\\\n" +
 	"\bBookSlot\x12$.nara.appointment.v1.BookSlotRequest\x1a%.nara.appointment.v1.BookSlotResponse\"\x03\x90\x02\x02\x12w\n" +
 	"\x11CancelAppointment\x12-.nara.appointment.v1.CancelAppointmentRequest\x1a..nara.appointment.v1.CancelAppointmentResponse\"\x03\x90\x02\x02\x12w\n" +
 	"\x11RebookAppointment\x12-.nara.appointment.v1.RebookAppointmentRequest\x1a..nara.appointment.v1.RebookAppointmentResponse\"\x03\x90\x02\x02\x12t\n" +
 	"\x10ListAppointments\x12,.nara.appointment.v1.ListAppointmentsRequest\x1a-.nara.appointment.v1.ListAppointmentsResponse\"\x03\x90\x02\x01\x12\x86\x01\n" +
-	"\x16GetAppointmentCalendar\x122.nara.appointment.v1.GetAppointmentCalendarRequest\x1a3.nara.appointment.v1.GetAppointmentCalendarResponse\"\x03\x90\x02\x012\xed\x02\n" +
+	"\x16GetAppointmentCalendar\x122.nara.appointment.v1.GetAppointmentCalendarRequest\x1a3.nara.appointment.v1.GetAppointmentCalendarResponse\"\x03\x90\x02\x01\x12}\n" +
+	"\x13RespondToInvitation\x12/.nara.appointment.v1.RespondToInvitationRequest\x1a0.nara.appointment.v1.RespondToInvitationResponse\"\x03\x90\x02\x02\x12b\n" +
+	"\n" +
+	"ReportLate\x12&.nara.appointment.v1.ReportLateRequest\x1a'.nara.appointment.v1.ReportLateResponse\"\x03\x90\x02\x02\x12w\n" +
+	"\x12CreateCalendarFeed\x12..nara.appointment.v1.CreateCalendarFeedRequest\x1a/.nara.appointment.v1.CreateCalendarFeedResponse\"\x00\x12z\n" +
+	"\x12RevokeCalendarFeed\x12..nara.appointment.v1.RevokeCalendarFeedRequest\x1a/.nara.appointment.v1.RevokeCalendarFeedResponse\"\x03\x90\x02\x022\xb8\b\n" +
 	"\x0fScheduleService\x12e\n" +
 	"\fPublishSlots\x12(.nara.appointment.v1.PublishSlotsRequest\x1a).nara.appointment.v1.PublishSlotsResponse\"\x00\x12}\n" +
 	"\x13InviteToAppointment\x12/.nara.appointment.v1.InviteToAppointmentRequest\x1a0.nara.appointment.v1.InviteToAppointmentResponse\"\x03\x90\x02\x02\x12t\n" +
-	"\x10ListUnitSchedule\x12,.nara.appointment.v1.ListUnitScheduleRequest\x1a-.nara.appointment.v1.ListUnitScheduleResponse\"\x03\x90\x02\x01B\xda\x01\n" +
+	"\x10ListUnitSchedule\x12,.nara.appointment.v1.ListUnitScheduleRequest\x1a-.nara.appointment.v1.ListUnitScheduleResponse\"\x03\x90\x02\x01\x12k\n" +
+	"\rListResources\x12).nara.appointment.v1.ListResourcesRequest\x1a*.nara.appointment.v1.ListResourcesResponse\"\x03\x90\x02\x01\x12k\n" +
+	"\x0eCreateResource\x12*.nara.appointment.v1.CreateResourceRequest\x1a+.nara.appointment.v1.CreateResourceResponse\"\x00\x12_\n" +
+	"\tListSlots\x12%.nara.appointment.v1.ListSlotsRequest\x1a&.nara.appointment.v1.ListSlotsResponse\"\x03\x90\x02\x01\x12e\n" +
+	"\vUpdateSlots\x12'.nara.appointment.v1.UpdateSlotsRequest\x1a(.nara.appointment.v1.UpdateSlotsResponse\"\x03\x90\x02\x02\x12\\\n" +
+	"\bMoveSlot\x12$.nara.appointment.v1.MoveSlotRequest\x1a%.nara.appointment.v1.MoveSlotResponse\"\x03\x90\x02\x02\x12e\n" +
+	"\vReportDelay\x12'.nara.appointment.v1.ReportDelayRequest\x1a(.nara.appointment.v1.ReportDelayResponse\"\x03\x90\x02\x02\x12b\n" +
+	"\n" +
+	"SetArrival\x12&.nara.appointment.v1.SetArrivalRequest\x1a'.nara.appointment.v1.SetArrivalResponse\"\x03\x90\x02\x02B\xda\x01\n" +
 	"\x17com.nara.appointment.v1B\x10AppointmentProtoP\x01Z?github.com/nara-care/nara/gen/nara/appointment/v1;appointmentv1\xa2\x02\x03NAX\xaa\x02\x13Nara.Appointment.V1\xca\x02\x13Nara\\Appointment\\V1\xe2\x02\x1fNara\\Appointment\\V1\\GPBMetadata\xea\x02\x15Nara::Appointment::V1b\x06proto3"
 
 var (
@@ -1771,93 +3730,175 @@ func file_nara_appointment_v1_appointment_proto_rawDescGZIP() []byte {
 	return file_nara_appointment_v1_appointment_proto_rawDescData
 }
 
-var file_nara_appointment_v1_appointment_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_nara_appointment_v1_appointment_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_nara_appointment_v1_appointment_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
+var file_nara_appointment_v1_appointment_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_nara_appointment_v1_appointment_proto_goTypes = []any{
 	(Service)(0),                           // 0: nara.appointment.v1.Service
 	(VisitForm)(0),                         // 1: nara.appointment.v1.VisitForm
 	(Status)(0),                            // 2: nara.appointment.v1.Status
-	(*CareUnit)(nil),                       // 3: nara.appointment.v1.CareUnit
-	(*Slot)(nil),                           // 4: nara.appointment.v1.Slot
-	(*Appointment)(nil),                    // 5: nara.appointment.v1.Appointment
-	(*SearchSlotsRequest)(nil),             // 6: nara.appointment.v1.SearchSlotsRequest
-	(*SearchSlotsResponse)(nil),            // 7: nara.appointment.v1.SearchSlotsResponse
-	(*BookSlotRequest)(nil),                // 8: nara.appointment.v1.BookSlotRequest
-	(*BookSlotResponse)(nil),               // 9: nara.appointment.v1.BookSlotResponse
-	(*CancelAppointmentRequest)(nil),       // 10: nara.appointment.v1.CancelAppointmentRequest
-	(*CancelAppointmentResponse)(nil),      // 11: nara.appointment.v1.CancelAppointmentResponse
-	(*RebookAppointmentRequest)(nil),       // 12: nara.appointment.v1.RebookAppointmentRequest
-	(*RebookAppointmentResponse)(nil),      // 13: nara.appointment.v1.RebookAppointmentResponse
-	(*ListAppointmentsRequest)(nil),        // 14: nara.appointment.v1.ListAppointmentsRequest
-	(*ListAppointmentsResponse)(nil),       // 15: nara.appointment.v1.ListAppointmentsResponse
-	(*GetAppointmentCalendarRequest)(nil),  // 16: nara.appointment.v1.GetAppointmentCalendarRequest
-	(*GetAppointmentCalendarResponse)(nil), // 17: nara.appointment.v1.GetAppointmentCalendarResponse
-	(*PublishSlotsRequest)(nil),            // 18: nara.appointment.v1.PublishSlotsRequest
-	(*PublishSlotsResponse)(nil),           // 19: nara.appointment.v1.PublishSlotsResponse
-	(*InviteToAppointmentRequest)(nil),     // 20: nara.appointment.v1.InviteToAppointmentRequest
-	(*InviteToAppointmentResponse)(nil),    // 21: nara.appointment.v1.InviteToAppointmentResponse
-	(*ListUnitScheduleRequest)(nil),        // 22: nara.appointment.v1.ListUnitScheduleRequest
-	(*ListUnitScheduleResponse)(nil),       // 23: nara.appointment.v1.ListUnitScheduleResponse
-	(*timestamppb.Timestamp)(nil),          // 24: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),            // 25: google.protobuf.Duration
+	(InvitationResponse)(0),                // 3: nara.appointment.v1.InvitationResponse
+	(ResourceKind)(0),                      // 4: nara.appointment.v1.ResourceKind
+	(Weekday)(0),                           // 5: nara.appointment.v1.Weekday
+	(Arrival)(0),                           // 6: nara.appointment.v1.Arrival
+	(*CareUnit)(nil),                       // 7: nara.appointment.v1.CareUnit
+	(*Slot)(nil),                           // 8: nara.appointment.v1.Slot
+	(*Resource)(nil),                       // 9: nara.appointment.v1.Resource
+	(*Appointment)(nil),                    // 10: nara.appointment.v1.Appointment
+	(*SearchSlotsRequest)(nil),             // 11: nara.appointment.v1.SearchSlotsRequest
+	(*Position)(nil),                       // 12: nara.appointment.v1.Position
+	(*SearchSlotsResponse)(nil),            // 13: nara.appointment.v1.SearchSlotsResponse
+	(*BookSlotRequest)(nil),                // 14: nara.appointment.v1.BookSlotRequest
+	(*BookSlotResponse)(nil),               // 15: nara.appointment.v1.BookSlotResponse
+	(*CancelAppointmentRequest)(nil),       // 16: nara.appointment.v1.CancelAppointmentRequest
+	(*CancelAppointmentResponse)(nil),      // 17: nara.appointment.v1.CancelAppointmentResponse
+	(*RebookAppointmentRequest)(nil),       // 18: nara.appointment.v1.RebookAppointmentRequest
+	(*RebookAppointmentResponse)(nil),      // 19: nara.appointment.v1.RebookAppointmentResponse
+	(*ListAppointmentsRequest)(nil),        // 20: nara.appointment.v1.ListAppointmentsRequest
+	(*ListAppointmentsResponse)(nil),       // 21: nara.appointment.v1.ListAppointmentsResponse
+	(*GetAppointmentCalendarRequest)(nil),  // 22: nara.appointment.v1.GetAppointmentCalendarRequest
+	(*GetAppointmentCalendarResponse)(nil), // 23: nara.appointment.v1.GetAppointmentCalendarResponse
+	(*PublishSlotsRequest)(nil),            // 24: nara.appointment.v1.PublishSlotsRequest
+	(*PublishSlotsResponse)(nil),           // 25: nara.appointment.v1.PublishSlotsResponse
+	(*InviteToAppointmentRequest)(nil),     // 26: nara.appointment.v1.InviteToAppointmentRequest
+	(*InviteToAppointmentResponse)(nil),    // 27: nara.appointment.v1.InviteToAppointmentResponse
+	(*ListUnitScheduleRequest)(nil),        // 28: nara.appointment.v1.ListUnitScheduleRequest
+	(*ListUnitScheduleResponse)(nil),       // 29: nara.appointment.v1.ListUnitScheduleResponse
+	(*RespondToInvitationRequest)(nil),     // 30: nara.appointment.v1.RespondToInvitationRequest
+	(*RespondToInvitationResponse)(nil),    // 31: nara.appointment.v1.RespondToInvitationResponse
+	(*ReportLateRequest)(nil),              // 32: nara.appointment.v1.ReportLateRequest
+	(*ReportLateResponse)(nil),             // 33: nara.appointment.v1.ReportLateResponse
+	(*CreateCalendarFeedRequest)(nil),      // 34: nara.appointment.v1.CreateCalendarFeedRequest
+	(*CreateCalendarFeedResponse)(nil),     // 35: nara.appointment.v1.CreateCalendarFeedResponse
+	(*RevokeCalendarFeedRequest)(nil),      // 36: nara.appointment.v1.RevokeCalendarFeedRequest
+	(*RevokeCalendarFeedResponse)(nil),     // 37: nara.appointment.v1.RevokeCalendarFeedResponse
+	(*ListResourcesRequest)(nil),           // 38: nara.appointment.v1.ListResourcesRequest
+	(*ListResourcesResponse)(nil),          // 39: nara.appointment.v1.ListResourcesResponse
+	(*CreateResourceRequest)(nil),          // 40: nara.appointment.v1.CreateResourceRequest
+	(*CreateResourceResponse)(nil),         // 41: nara.appointment.v1.CreateResourceResponse
+	(*ListSlotsRequest)(nil),               // 42: nara.appointment.v1.ListSlotsRequest
+	(*ListSlotsResponse)(nil),              // 43: nara.appointment.v1.ListSlotsResponse
+	(*UpdateSlotsRequest)(nil),             // 44: nara.appointment.v1.UpdateSlotsRequest
+	(*BookingWindow)(nil),                  // 45: nara.appointment.v1.BookingWindow
+	(*UpdateSlotsResponse)(nil),            // 46: nara.appointment.v1.UpdateSlotsResponse
+	(*MoveSlotRequest)(nil),                // 47: nara.appointment.v1.MoveSlotRequest
+	(*MoveSlotResponse)(nil),               // 48: nara.appointment.v1.MoveSlotResponse
+	(*ReportDelayRequest)(nil),             // 49: nara.appointment.v1.ReportDelayRequest
+	(*ReportDelayResponse)(nil),            // 50: nara.appointment.v1.ReportDelayResponse
+	(*SetArrivalRequest)(nil),              // 51: nara.appointment.v1.SetArrivalRequest
+	(*SetArrivalResponse)(nil),             // 52: nara.appointment.v1.SetArrivalResponse
+	(*timestamppb.Timestamp)(nil),          // 53: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),            // 54: google.protobuf.Duration
 }
 var file_nara_appointment_v1_appointment_proto_depIdxs = []int32{
 	0,  // 0: nara.appointment.v1.Slot.service:type_name -> nara.appointment.v1.Service
 	1,  // 1: nara.appointment.v1.Slot.visit_form:type_name -> nara.appointment.v1.VisitForm
-	24, // 2: nara.appointment.v1.Slot.start_time:type_name -> google.protobuf.Timestamp
-	24, // 3: nara.appointment.v1.Slot.end_time:type_name -> google.protobuf.Timestamp
-	3,  // 4: nara.appointment.v1.Slot.unit:type_name -> nara.appointment.v1.CareUnit
-	0,  // 5: nara.appointment.v1.Appointment.service:type_name -> nara.appointment.v1.Service
-	1,  // 6: nara.appointment.v1.Appointment.visit_form:type_name -> nara.appointment.v1.VisitForm
-	2,  // 7: nara.appointment.v1.Appointment.status:type_name -> nara.appointment.v1.Status
-	24, // 8: nara.appointment.v1.Appointment.start_time:type_name -> google.protobuf.Timestamp
-	24, // 9: nara.appointment.v1.Appointment.end_time:type_name -> google.protobuf.Timestamp
-	3,  // 10: nara.appointment.v1.Appointment.unit:type_name -> nara.appointment.v1.CareUnit
-	24, // 11: nara.appointment.v1.Appointment.cancel_deadline:type_name -> google.protobuf.Timestamp
-	24, // 12: nara.appointment.v1.Appointment.update_time:type_name -> google.protobuf.Timestamp
-	0,  // 13: nara.appointment.v1.SearchSlotsRequest.service:type_name -> nara.appointment.v1.Service
-	24, // 14: nara.appointment.v1.SearchSlotsRequest.start_time:type_name -> google.protobuf.Timestamp
-	24, // 15: nara.appointment.v1.SearchSlotsRequest.end_time:type_name -> google.protobuf.Timestamp
-	4,  // 16: nara.appointment.v1.SearchSlotsResponse.slots:type_name -> nara.appointment.v1.Slot
-	5,  // 17: nara.appointment.v1.BookSlotResponse.appointment:type_name -> nara.appointment.v1.Appointment
-	5,  // 18: nara.appointment.v1.CancelAppointmentResponse.appointment:type_name -> nara.appointment.v1.Appointment
-	5,  // 19: nara.appointment.v1.RebookAppointmentResponse.appointment:type_name -> nara.appointment.v1.Appointment
-	24, // 20: nara.appointment.v1.ListAppointmentsRequest.updated_since:type_name -> google.protobuf.Timestamp
-	5,  // 21: nara.appointment.v1.ListAppointmentsResponse.appointments:type_name -> nara.appointment.v1.Appointment
-	24, // 22: nara.appointment.v1.ListAppointmentsResponse.sync_time:type_name -> google.protobuf.Timestamp
-	0,  // 23: nara.appointment.v1.PublishSlotsRequest.service:type_name -> nara.appointment.v1.Service
-	24, // 24: nara.appointment.v1.PublishSlotsRequest.start_time:type_name -> google.protobuf.Timestamp
-	24, // 25: nara.appointment.v1.PublishSlotsRequest.end_time:type_name -> google.protobuf.Timestamp
-	25, // 26: nara.appointment.v1.PublishSlotsRequest.slot_duration:type_name -> google.protobuf.Duration
-	4,  // 27: nara.appointment.v1.PublishSlotsResponse.slots:type_name -> nara.appointment.v1.Slot
-	0,  // 28: nara.appointment.v1.InviteToAppointmentRequest.service:type_name -> nara.appointment.v1.Service
-	24, // 29: nara.appointment.v1.InviteToAppointmentRequest.start_time:type_name -> google.protobuf.Timestamp
-	24, // 30: nara.appointment.v1.InviteToAppointmentRequest.end_time:type_name -> google.protobuf.Timestamp
-	5,  // 31: nara.appointment.v1.InviteToAppointmentResponse.appointment:type_name -> nara.appointment.v1.Appointment
-	5,  // 32: nara.appointment.v1.ListUnitScheduleResponse.appointments:type_name -> nara.appointment.v1.Appointment
-	6,  // 33: nara.appointment.v1.AppointmentService.SearchSlots:input_type -> nara.appointment.v1.SearchSlotsRequest
-	8,  // 34: nara.appointment.v1.AppointmentService.BookSlot:input_type -> nara.appointment.v1.BookSlotRequest
-	10, // 35: nara.appointment.v1.AppointmentService.CancelAppointment:input_type -> nara.appointment.v1.CancelAppointmentRequest
-	12, // 36: nara.appointment.v1.AppointmentService.RebookAppointment:input_type -> nara.appointment.v1.RebookAppointmentRequest
-	14, // 37: nara.appointment.v1.AppointmentService.ListAppointments:input_type -> nara.appointment.v1.ListAppointmentsRequest
-	16, // 38: nara.appointment.v1.AppointmentService.GetAppointmentCalendar:input_type -> nara.appointment.v1.GetAppointmentCalendarRequest
-	18, // 39: nara.appointment.v1.ScheduleService.PublishSlots:input_type -> nara.appointment.v1.PublishSlotsRequest
-	20, // 40: nara.appointment.v1.ScheduleService.InviteToAppointment:input_type -> nara.appointment.v1.InviteToAppointmentRequest
-	22, // 41: nara.appointment.v1.ScheduleService.ListUnitSchedule:input_type -> nara.appointment.v1.ListUnitScheduleRequest
-	7,  // 42: nara.appointment.v1.AppointmentService.SearchSlots:output_type -> nara.appointment.v1.SearchSlotsResponse
-	9,  // 43: nara.appointment.v1.AppointmentService.BookSlot:output_type -> nara.appointment.v1.BookSlotResponse
-	11, // 44: nara.appointment.v1.AppointmentService.CancelAppointment:output_type -> nara.appointment.v1.CancelAppointmentResponse
-	13, // 45: nara.appointment.v1.AppointmentService.RebookAppointment:output_type -> nara.appointment.v1.RebookAppointmentResponse
-	15, // 46: nara.appointment.v1.AppointmentService.ListAppointments:output_type -> nara.appointment.v1.ListAppointmentsResponse
-	17, // 47: nara.appointment.v1.AppointmentService.GetAppointmentCalendar:output_type -> nara.appointment.v1.GetAppointmentCalendarResponse
-	19, // 48: nara.appointment.v1.ScheduleService.PublishSlots:output_type -> nara.appointment.v1.PublishSlotsResponse
-	21, // 49: nara.appointment.v1.ScheduleService.InviteToAppointment:output_type -> nara.appointment.v1.InviteToAppointmentResponse
-	23, // 50: nara.appointment.v1.ScheduleService.ListUnitSchedule:output_type -> nara.appointment.v1.ListUnitScheduleResponse
-	42, // [42:51] is the sub-list for method output_type
-	33, // [33:42] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	53, // 2: nara.appointment.v1.Slot.start_time:type_name -> google.protobuf.Timestamp
+	53, // 3: nara.appointment.v1.Slot.end_time:type_name -> google.protobuf.Timestamp
+	7,  // 4: nara.appointment.v1.Slot.unit:type_name -> nara.appointment.v1.CareUnit
+	53, // 5: nara.appointment.v1.Slot.booking_open_time:type_name -> google.protobuf.Timestamp
+	53, // 6: nara.appointment.v1.Slot.booking_close_time:type_name -> google.protobuf.Timestamp
+	9,  // 7: nara.appointment.v1.Slot.resource:type_name -> nara.appointment.v1.Resource
+	4,  // 8: nara.appointment.v1.Resource.kind:type_name -> nara.appointment.v1.ResourceKind
+	0,  // 9: nara.appointment.v1.Appointment.service:type_name -> nara.appointment.v1.Service
+	1,  // 10: nara.appointment.v1.Appointment.visit_form:type_name -> nara.appointment.v1.VisitForm
+	2,  // 11: nara.appointment.v1.Appointment.status:type_name -> nara.appointment.v1.Status
+	53, // 12: nara.appointment.v1.Appointment.start_time:type_name -> google.protobuf.Timestamp
+	53, // 13: nara.appointment.v1.Appointment.end_time:type_name -> google.protobuf.Timestamp
+	7,  // 14: nara.appointment.v1.Appointment.unit:type_name -> nara.appointment.v1.CareUnit
+	53, // 15: nara.appointment.v1.Appointment.cancel_deadline:type_name -> google.protobuf.Timestamp
+	53, // 16: nara.appointment.v1.Appointment.update_time:type_name -> google.protobuf.Timestamp
+	53, // 17: nara.appointment.v1.Appointment.expected_start_time:type_name -> google.protobuf.Timestamp
+	3,  // 18: nara.appointment.v1.Appointment.invitation_response:type_name -> nara.appointment.v1.InvitationResponse
+	53, // 19: nara.appointment.v1.Appointment.join_open_time:type_name -> google.protobuf.Timestamp
+	0,  // 20: nara.appointment.v1.SearchSlotsRequest.service:type_name -> nara.appointment.v1.Service
+	53, // 21: nara.appointment.v1.SearchSlotsRequest.start_time:type_name -> google.protobuf.Timestamp
+	53, // 22: nara.appointment.v1.SearchSlotsRequest.end_time:type_name -> google.protobuf.Timestamp
+	12, // 23: nara.appointment.v1.SearchSlotsRequest.near:type_name -> nara.appointment.v1.Position
+	8,  // 24: nara.appointment.v1.SearchSlotsResponse.slots:type_name -> nara.appointment.v1.Slot
+	10, // 25: nara.appointment.v1.BookSlotResponse.appointment:type_name -> nara.appointment.v1.Appointment
+	10, // 26: nara.appointment.v1.CancelAppointmentResponse.appointment:type_name -> nara.appointment.v1.Appointment
+	10, // 27: nara.appointment.v1.RebookAppointmentResponse.appointment:type_name -> nara.appointment.v1.Appointment
+	53, // 28: nara.appointment.v1.ListAppointmentsRequest.updated_since:type_name -> google.protobuf.Timestamp
+	10, // 29: nara.appointment.v1.ListAppointmentsResponse.appointments:type_name -> nara.appointment.v1.Appointment
+	53, // 30: nara.appointment.v1.ListAppointmentsResponse.sync_time:type_name -> google.protobuf.Timestamp
+	0,  // 31: nara.appointment.v1.PublishSlotsRequest.service:type_name -> nara.appointment.v1.Service
+	53, // 32: nara.appointment.v1.PublishSlotsRequest.start_time:type_name -> google.protobuf.Timestamp
+	53, // 33: nara.appointment.v1.PublishSlotsRequest.end_time:type_name -> google.protobuf.Timestamp
+	54, // 34: nara.appointment.v1.PublishSlotsRequest.slot_duration:type_name -> google.protobuf.Duration
+	5,  // 35: nara.appointment.v1.PublishSlotsRequest.repeat_weekdays:type_name -> nara.appointment.v1.Weekday
+	53, // 36: nara.appointment.v1.PublishSlotsRequest.booking_open_time:type_name -> google.protobuf.Timestamp
+	54, // 37: nara.appointment.v1.PublishSlotsRequest.booking_close_before:type_name -> google.protobuf.Duration
+	8,  // 38: nara.appointment.v1.PublishSlotsResponse.slots:type_name -> nara.appointment.v1.Slot
+	0,  // 39: nara.appointment.v1.InviteToAppointmentRequest.service:type_name -> nara.appointment.v1.Service
+	53, // 40: nara.appointment.v1.InviteToAppointmentRequest.start_time:type_name -> google.protobuf.Timestamp
+	53, // 41: nara.appointment.v1.InviteToAppointmentRequest.end_time:type_name -> google.protobuf.Timestamp
+	10, // 42: nara.appointment.v1.InviteToAppointmentResponse.appointment:type_name -> nara.appointment.v1.Appointment
+	10, // 43: nara.appointment.v1.ListUnitScheduleResponse.appointments:type_name -> nara.appointment.v1.Appointment
+	3,  // 44: nara.appointment.v1.RespondToInvitationRequest.response:type_name -> nara.appointment.v1.InvitationResponse
+	10, // 45: nara.appointment.v1.RespondToInvitationResponse.appointment:type_name -> nara.appointment.v1.Appointment
+	10, // 46: nara.appointment.v1.ReportLateResponse.appointment:type_name -> nara.appointment.v1.Appointment
+	53, // 47: nara.appointment.v1.CreateCalendarFeedResponse.create_time:type_name -> google.protobuf.Timestamp
+	9,  // 48: nara.appointment.v1.ListResourcesResponse.resources:type_name -> nara.appointment.v1.Resource
+	4,  // 49: nara.appointment.v1.CreateResourceRequest.kind:type_name -> nara.appointment.v1.ResourceKind
+	9,  // 50: nara.appointment.v1.CreateResourceResponse.resource:type_name -> nara.appointment.v1.Resource
+	0,  // 51: nara.appointment.v1.ListSlotsRequest.service:type_name -> nara.appointment.v1.Service
+	53, // 52: nara.appointment.v1.ListSlotsRequest.start_time:type_name -> google.protobuf.Timestamp
+	53, // 53: nara.appointment.v1.ListSlotsRequest.end_time:type_name -> google.protobuf.Timestamp
+	8,  // 54: nara.appointment.v1.ListSlotsResponse.slots:type_name -> nara.appointment.v1.Slot
+	45, // 55: nara.appointment.v1.UpdateSlotsRequest.booking_window:type_name -> nara.appointment.v1.BookingWindow
+	53, // 56: nara.appointment.v1.BookingWindow.open_time:type_name -> google.protobuf.Timestamp
+	54, // 57: nara.appointment.v1.BookingWindow.close_before:type_name -> google.protobuf.Duration
+	8,  // 58: nara.appointment.v1.UpdateSlotsResponse.slots:type_name -> nara.appointment.v1.Slot
+	53, // 59: nara.appointment.v1.MoveSlotRequest.new_start_time:type_name -> google.protobuf.Timestamp
+	8,  // 60: nara.appointment.v1.MoveSlotResponse.slot:type_name -> nara.appointment.v1.Slot
+	10, // 61: nara.appointment.v1.ReportDelayResponse.appointments:type_name -> nara.appointment.v1.Appointment
+	6,  // 62: nara.appointment.v1.SetArrivalRequest.arrival:type_name -> nara.appointment.v1.Arrival
+	10, // 63: nara.appointment.v1.SetArrivalResponse.appointment:type_name -> nara.appointment.v1.Appointment
+	11, // 64: nara.appointment.v1.AppointmentService.SearchSlots:input_type -> nara.appointment.v1.SearchSlotsRequest
+	14, // 65: nara.appointment.v1.AppointmentService.BookSlot:input_type -> nara.appointment.v1.BookSlotRequest
+	16, // 66: nara.appointment.v1.AppointmentService.CancelAppointment:input_type -> nara.appointment.v1.CancelAppointmentRequest
+	18, // 67: nara.appointment.v1.AppointmentService.RebookAppointment:input_type -> nara.appointment.v1.RebookAppointmentRequest
+	20, // 68: nara.appointment.v1.AppointmentService.ListAppointments:input_type -> nara.appointment.v1.ListAppointmentsRequest
+	22, // 69: nara.appointment.v1.AppointmentService.GetAppointmentCalendar:input_type -> nara.appointment.v1.GetAppointmentCalendarRequest
+	30, // 70: nara.appointment.v1.AppointmentService.RespondToInvitation:input_type -> nara.appointment.v1.RespondToInvitationRequest
+	32, // 71: nara.appointment.v1.AppointmentService.ReportLate:input_type -> nara.appointment.v1.ReportLateRequest
+	34, // 72: nara.appointment.v1.AppointmentService.CreateCalendarFeed:input_type -> nara.appointment.v1.CreateCalendarFeedRequest
+	36, // 73: nara.appointment.v1.AppointmentService.RevokeCalendarFeed:input_type -> nara.appointment.v1.RevokeCalendarFeedRequest
+	24, // 74: nara.appointment.v1.ScheduleService.PublishSlots:input_type -> nara.appointment.v1.PublishSlotsRequest
+	26, // 75: nara.appointment.v1.ScheduleService.InviteToAppointment:input_type -> nara.appointment.v1.InviteToAppointmentRequest
+	28, // 76: nara.appointment.v1.ScheduleService.ListUnitSchedule:input_type -> nara.appointment.v1.ListUnitScheduleRequest
+	38, // 77: nara.appointment.v1.ScheduleService.ListResources:input_type -> nara.appointment.v1.ListResourcesRequest
+	40, // 78: nara.appointment.v1.ScheduleService.CreateResource:input_type -> nara.appointment.v1.CreateResourceRequest
+	42, // 79: nara.appointment.v1.ScheduleService.ListSlots:input_type -> nara.appointment.v1.ListSlotsRequest
+	44, // 80: nara.appointment.v1.ScheduleService.UpdateSlots:input_type -> nara.appointment.v1.UpdateSlotsRequest
+	47, // 81: nara.appointment.v1.ScheduleService.MoveSlot:input_type -> nara.appointment.v1.MoveSlotRequest
+	49, // 82: nara.appointment.v1.ScheduleService.ReportDelay:input_type -> nara.appointment.v1.ReportDelayRequest
+	51, // 83: nara.appointment.v1.ScheduleService.SetArrival:input_type -> nara.appointment.v1.SetArrivalRequest
+	13, // 84: nara.appointment.v1.AppointmentService.SearchSlots:output_type -> nara.appointment.v1.SearchSlotsResponse
+	15, // 85: nara.appointment.v1.AppointmentService.BookSlot:output_type -> nara.appointment.v1.BookSlotResponse
+	17, // 86: nara.appointment.v1.AppointmentService.CancelAppointment:output_type -> nara.appointment.v1.CancelAppointmentResponse
+	19, // 87: nara.appointment.v1.AppointmentService.RebookAppointment:output_type -> nara.appointment.v1.RebookAppointmentResponse
+	21, // 88: nara.appointment.v1.AppointmentService.ListAppointments:output_type -> nara.appointment.v1.ListAppointmentsResponse
+	23, // 89: nara.appointment.v1.AppointmentService.GetAppointmentCalendar:output_type -> nara.appointment.v1.GetAppointmentCalendarResponse
+	31, // 90: nara.appointment.v1.AppointmentService.RespondToInvitation:output_type -> nara.appointment.v1.RespondToInvitationResponse
+	33, // 91: nara.appointment.v1.AppointmentService.ReportLate:output_type -> nara.appointment.v1.ReportLateResponse
+	35, // 92: nara.appointment.v1.AppointmentService.CreateCalendarFeed:output_type -> nara.appointment.v1.CreateCalendarFeedResponse
+	37, // 93: nara.appointment.v1.AppointmentService.RevokeCalendarFeed:output_type -> nara.appointment.v1.RevokeCalendarFeedResponse
+	25, // 94: nara.appointment.v1.ScheduleService.PublishSlots:output_type -> nara.appointment.v1.PublishSlotsResponse
+	27, // 95: nara.appointment.v1.ScheduleService.InviteToAppointment:output_type -> nara.appointment.v1.InviteToAppointmentResponse
+	29, // 96: nara.appointment.v1.ScheduleService.ListUnitSchedule:output_type -> nara.appointment.v1.ListUnitScheduleResponse
+	39, // 97: nara.appointment.v1.ScheduleService.ListResources:output_type -> nara.appointment.v1.ListResourcesResponse
+	41, // 98: nara.appointment.v1.ScheduleService.CreateResource:output_type -> nara.appointment.v1.CreateResourceResponse
+	43, // 99: nara.appointment.v1.ScheduleService.ListSlots:output_type -> nara.appointment.v1.ListSlotsResponse
+	46, // 100: nara.appointment.v1.ScheduleService.UpdateSlots:output_type -> nara.appointment.v1.UpdateSlotsResponse
+	48, // 101: nara.appointment.v1.ScheduleService.MoveSlot:output_type -> nara.appointment.v1.MoveSlotResponse
+	50, // 102: nara.appointment.v1.ScheduleService.ReportDelay:output_type -> nara.appointment.v1.ReportDelayResponse
+	52, // 103: nara.appointment.v1.ScheduleService.SetArrival:output_type -> nara.appointment.v1.SetArrivalResponse
+	84, // [84:104] is the sub-list for method output_type
+	64, // [64:84] is the sub-list for method input_type
+	64, // [64:64] is the sub-list for extension type_name
+	64, // [64:64] is the sub-list for extension extendee
+	0,  // [0:64] is the sub-list for field type_name
 }
 
 func init() { file_nara_appointment_v1_appointment_proto_init() }
@@ -1870,8 +3911,8 @@ func file_nara_appointment_v1_appointment_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_nara_appointment_v1_appointment_proto_rawDesc), len(file_nara_appointment_v1_appointment_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   21,
+			NumEnums:      7,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

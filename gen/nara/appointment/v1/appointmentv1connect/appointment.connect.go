@@ -53,6 +53,18 @@ const (
 	// AppointmentServiceGetAppointmentCalendarProcedure is the fully-qualified name of the
 	// AppointmentService's GetAppointmentCalendar RPC.
 	AppointmentServiceGetAppointmentCalendarProcedure = "/nara.appointment.v1.AppointmentService/GetAppointmentCalendar"
+	// AppointmentServiceRespondToInvitationProcedure is the fully-qualified name of the
+	// AppointmentService's RespondToInvitation RPC.
+	AppointmentServiceRespondToInvitationProcedure = "/nara.appointment.v1.AppointmentService/RespondToInvitation"
+	// AppointmentServiceReportLateProcedure is the fully-qualified name of the AppointmentService's
+	// ReportLate RPC.
+	AppointmentServiceReportLateProcedure = "/nara.appointment.v1.AppointmentService/ReportLate"
+	// AppointmentServiceCreateCalendarFeedProcedure is the fully-qualified name of the
+	// AppointmentService's CreateCalendarFeed RPC.
+	AppointmentServiceCreateCalendarFeedProcedure = "/nara.appointment.v1.AppointmentService/CreateCalendarFeed"
+	// AppointmentServiceRevokeCalendarFeedProcedure is the fully-qualified name of the
+	// AppointmentService's RevokeCalendarFeed RPC.
+	AppointmentServiceRevokeCalendarFeedProcedure = "/nara.appointment.v1.AppointmentService/RevokeCalendarFeed"
 	// ScheduleServicePublishSlotsProcedure is the fully-qualified name of the ScheduleService's
 	// PublishSlots RPC.
 	ScheduleServicePublishSlotsProcedure = "/nara.appointment.v1.ScheduleService/PublishSlots"
@@ -62,6 +74,27 @@ const (
 	// ScheduleServiceListUnitScheduleProcedure is the fully-qualified name of the ScheduleService's
 	// ListUnitSchedule RPC.
 	ScheduleServiceListUnitScheduleProcedure = "/nara.appointment.v1.ScheduleService/ListUnitSchedule"
+	// ScheduleServiceListResourcesProcedure is the fully-qualified name of the ScheduleService's
+	// ListResources RPC.
+	ScheduleServiceListResourcesProcedure = "/nara.appointment.v1.ScheduleService/ListResources"
+	// ScheduleServiceCreateResourceProcedure is the fully-qualified name of the ScheduleService's
+	// CreateResource RPC.
+	ScheduleServiceCreateResourceProcedure = "/nara.appointment.v1.ScheduleService/CreateResource"
+	// ScheduleServiceListSlotsProcedure is the fully-qualified name of the ScheduleService's ListSlots
+	// RPC.
+	ScheduleServiceListSlotsProcedure = "/nara.appointment.v1.ScheduleService/ListSlots"
+	// ScheduleServiceUpdateSlotsProcedure is the fully-qualified name of the ScheduleService's
+	// UpdateSlots RPC.
+	ScheduleServiceUpdateSlotsProcedure = "/nara.appointment.v1.ScheduleService/UpdateSlots"
+	// ScheduleServiceMoveSlotProcedure is the fully-qualified name of the ScheduleService's MoveSlot
+	// RPC.
+	ScheduleServiceMoveSlotProcedure = "/nara.appointment.v1.ScheduleService/MoveSlot"
+	// ScheduleServiceReportDelayProcedure is the fully-qualified name of the ScheduleService's
+	// ReportDelay RPC.
+	ScheduleServiceReportDelayProcedure = "/nara.appointment.v1.ScheduleService/ReportDelay"
+	// ScheduleServiceSetArrivalProcedure is the fully-qualified name of the ScheduleService's
+	// SetArrival RPC.
+	ScheduleServiceSetArrivalProcedure = "/nara.appointment.v1.ScheduleService/SetArrival"
 )
 
 // AppointmentServiceClient is a client for the nara.appointment.v1.AppointmentService service.
@@ -86,6 +119,18 @@ type AppointmentServiceClient interface {
 	// GetAppointmentCalendar returns one appointment as an iCalendar (RFC 5545)
 	// event in Europe/Stockholm time, with no personal identity number.
 	GetAppointmentCalendar(context.Context, *v1.GetAppointmentCalendarRequest) (*v1.GetAppointmentCalendarResponse, error)
+	// RespondToInvitation answers a proposed appointment: confirm it, decline
+	// it (the time is released), or ask the unit for another time.
+	RespondToInvitation(context.Context, *v1.RespondToInvitationRequest) (*v1.RespondToInvitationResponse, error)
+	// ReportLate tells the unit that the patient will be N minutes late.
+	ReportLate(context.Context, *v1.ReportLateRequest) (*v1.ReportLateResponse, error)
+	// CreateCalendarFeed makes the caller's private calendar feed: a secret
+	// URL a calendar app subscribes to, with the caller's and their children's
+	// appointments. Calling it again replaces the URL; the old one stops
+	// working.
+	CreateCalendarFeed(context.Context, *v1.CreateCalendarFeedRequest) (*v1.CreateCalendarFeedResponse, error)
+	// RevokeCalendarFeed stops the caller's calendar feed URL from working.
+	RevokeCalendarFeed(context.Context, *v1.RevokeCalendarFeedRequest) (*v1.RevokeCalendarFeedResponse, error)
 }
 
 // NewAppointmentServiceClient constructs a client for the nara.appointment.v1.AppointmentService
@@ -141,6 +186,33 @@ func NewAppointmentServiceClient(httpClient connect.HTTPClient, baseURL string, 
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		respondToInvitation: connect.NewClient[v1.RespondToInvitationRequest, v1.RespondToInvitationResponse](
+			httpClient,
+			baseURL+AppointmentServiceRespondToInvitationProcedure,
+			connect.WithSchema(appointmentServiceMethods.ByName("RespondToInvitation")),
+			connect.WithIdempotency(connect.IdempotencyIdempotent),
+			connect.WithClientOptions(opts...),
+		),
+		reportLate: connect.NewClient[v1.ReportLateRequest, v1.ReportLateResponse](
+			httpClient,
+			baseURL+AppointmentServiceReportLateProcedure,
+			connect.WithSchema(appointmentServiceMethods.ByName("ReportLate")),
+			connect.WithIdempotency(connect.IdempotencyIdempotent),
+			connect.WithClientOptions(opts...),
+		),
+		createCalendarFeed: connect.NewClient[v1.CreateCalendarFeedRequest, v1.CreateCalendarFeedResponse](
+			httpClient,
+			baseURL+AppointmentServiceCreateCalendarFeedProcedure,
+			connect.WithSchema(appointmentServiceMethods.ByName("CreateCalendarFeed")),
+			connect.WithClientOptions(opts...),
+		),
+		revokeCalendarFeed: connect.NewClient[v1.RevokeCalendarFeedRequest, v1.RevokeCalendarFeedResponse](
+			httpClient,
+			baseURL+AppointmentServiceRevokeCalendarFeedProcedure,
+			connect.WithSchema(appointmentServiceMethods.ByName("RevokeCalendarFeed")),
+			connect.WithIdempotency(connect.IdempotencyIdempotent),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -152,6 +224,10 @@ type appointmentServiceClient struct {
 	rebookAppointment      *connect.Client[v1.RebookAppointmentRequest, v1.RebookAppointmentResponse]
 	listAppointments       *connect.Client[v1.ListAppointmentsRequest, v1.ListAppointmentsResponse]
 	getAppointmentCalendar *connect.Client[v1.GetAppointmentCalendarRequest, v1.GetAppointmentCalendarResponse]
+	respondToInvitation    *connect.Client[v1.RespondToInvitationRequest, v1.RespondToInvitationResponse]
+	reportLate             *connect.Client[v1.ReportLateRequest, v1.ReportLateResponse]
+	createCalendarFeed     *connect.Client[v1.CreateCalendarFeedRequest, v1.CreateCalendarFeedResponse]
+	revokeCalendarFeed     *connect.Client[v1.RevokeCalendarFeedRequest, v1.RevokeCalendarFeedResponse]
 }
 
 // SearchSlots calls nara.appointment.v1.AppointmentService.SearchSlots.
@@ -208,6 +284,42 @@ func (c *appointmentServiceClient) GetAppointmentCalendar(ctx context.Context, r
 	return nil, err
 }
 
+// RespondToInvitation calls nara.appointment.v1.AppointmentService.RespondToInvitation.
+func (c *appointmentServiceClient) RespondToInvitation(ctx context.Context, req *v1.RespondToInvitationRequest) (*v1.RespondToInvitationResponse, error) {
+	response, err := c.respondToInvitation.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// ReportLate calls nara.appointment.v1.AppointmentService.ReportLate.
+func (c *appointmentServiceClient) ReportLate(ctx context.Context, req *v1.ReportLateRequest) (*v1.ReportLateResponse, error) {
+	response, err := c.reportLate.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// CreateCalendarFeed calls nara.appointment.v1.AppointmentService.CreateCalendarFeed.
+func (c *appointmentServiceClient) CreateCalendarFeed(ctx context.Context, req *v1.CreateCalendarFeedRequest) (*v1.CreateCalendarFeedResponse, error) {
+	response, err := c.createCalendarFeed.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// RevokeCalendarFeed calls nara.appointment.v1.AppointmentService.RevokeCalendarFeed.
+func (c *appointmentServiceClient) RevokeCalendarFeed(ctx context.Context, req *v1.RevokeCalendarFeedRequest) (*v1.RevokeCalendarFeedResponse, error) {
+	response, err := c.revokeCalendarFeed.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
 // AppointmentServiceHandler is an implementation of the nara.appointment.v1.AppointmentService
 // service.
 type AppointmentServiceHandler interface {
@@ -231,6 +343,18 @@ type AppointmentServiceHandler interface {
 	// GetAppointmentCalendar returns one appointment as an iCalendar (RFC 5545)
 	// event in Europe/Stockholm time, with no personal identity number.
 	GetAppointmentCalendar(context.Context, *v1.GetAppointmentCalendarRequest) (*v1.GetAppointmentCalendarResponse, error)
+	// RespondToInvitation answers a proposed appointment: confirm it, decline
+	// it (the time is released), or ask the unit for another time.
+	RespondToInvitation(context.Context, *v1.RespondToInvitationRequest) (*v1.RespondToInvitationResponse, error)
+	// ReportLate tells the unit that the patient will be N minutes late.
+	ReportLate(context.Context, *v1.ReportLateRequest) (*v1.ReportLateResponse, error)
+	// CreateCalendarFeed makes the caller's private calendar feed: a secret
+	// URL a calendar app subscribes to, with the caller's and their children's
+	// appointments. Calling it again replaces the URL; the old one stops
+	// working.
+	CreateCalendarFeed(context.Context, *v1.CreateCalendarFeedRequest) (*v1.CreateCalendarFeedResponse, error)
+	// RevokeCalendarFeed stops the caller's calendar feed URL from working.
+	RevokeCalendarFeed(context.Context, *v1.RevokeCalendarFeedRequest) (*v1.RevokeCalendarFeedResponse, error)
 }
 
 // NewAppointmentServiceHandler builds an HTTP handler from the service implementation. It returns
@@ -282,6 +406,33 @@ func NewAppointmentServiceHandler(svc AppointmentServiceHandler, opts ...connect
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	appointmentServiceRespondToInvitationHandler := connect.NewUnaryHandlerSimple(
+		AppointmentServiceRespondToInvitationProcedure,
+		svc.RespondToInvitation,
+		connect.WithSchema(appointmentServiceMethods.ByName("RespondToInvitation")),
+		connect.WithIdempotency(connect.IdempotencyIdempotent),
+		connect.WithHandlerOptions(opts...),
+	)
+	appointmentServiceReportLateHandler := connect.NewUnaryHandlerSimple(
+		AppointmentServiceReportLateProcedure,
+		svc.ReportLate,
+		connect.WithSchema(appointmentServiceMethods.ByName("ReportLate")),
+		connect.WithIdempotency(connect.IdempotencyIdempotent),
+		connect.WithHandlerOptions(opts...),
+	)
+	appointmentServiceCreateCalendarFeedHandler := connect.NewUnaryHandlerSimple(
+		AppointmentServiceCreateCalendarFeedProcedure,
+		svc.CreateCalendarFeed,
+		connect.WithSchema(appointmentServiceMethods.ByName("CreateCalendarFeed")),
+		connect.WithHandlerOptions(opts...),
+	)
+	appointmentServiceRevokeCalendarFeedHandler := connect.NewUnaryHandlerSimple(
+		AppointmentServiceRevokeCalendarFeedProcedure,
+		svc.RevokeCalendarFeed,
+		connect.WithSchema(appointmentServiceMethods.ByName("RevokeCalendarFeed")),
+		connect.WithIdempotency(connect.IdempotencyIdempotent),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/nara.appointment.v1.AppointmentService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AppointmentServiceSearchSlotsProcedure:
@@ -296,6 +447,14 @@ func NewAppointmentServiceHandler(svc AppointmentServiceHandler, opts ...connect
 			appointmentServiceListAppointmentsHandler.ServeHTTP(w, r)
 		case AppointmentServiceGetAppointmentCalendarProcedure:
 			appointmentServiceGetAppointmentCalendarHandler.ServeHTTP(w, r)
+		case AppointmentServiceRespondToInvitationProcedure:
+			appointmentServiceRespondToInvitationHandler.ServeHTTP(w, r)
+		case AppointmentServiceReportLateProcedure:
+			appointmentServiceReportLateHandler.ServeHTTP(w, r)
+		case AppointmentServiceCreateCalendarFeedProcedure:
+			appointmentServiceCreateCalendarFeedHandler.ServeHTTP(w, r)
+		case AppointmentServiceRevokeCalendarFeedProcedure:
+			appointmentServiceRevokeCalendarFeedHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -329,6 +488,22 @@ func (UnimplementedAppointmentServiceHandler) GetAppointmentCalendar(context.Con
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("nara.appointment.v1.AppointmentService.GetAppointmentCalendar is not implemented"))
 }
 
+func (UnimplementedAppointmentServiceHandler) RespondToInvitation(context.Context, *v1.RespondToInvitationRequest) (*v1.RespondToInvitationResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("nara.appointment.v1.AppointmentService.RespondToInvitation is not implemented"))
+}
+
+func (UnimplementedAppointmentServiceHandler) ReportLate(context.Context, *v1.ReportLateRequest) (*v1.ReportLateResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("nara.appointment.v1.AppointmentService.ReportLate is not implemented"))
+}
+
+func (UnimplementedAppointmentServiceHandler) CreateCalendarFeed(context.Context, *v1.CreateCalendarFeedRequest) (*v1.CreateCalendarFeedResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("nara.appointment.v1.AppointmentService.CreateCalendarFeed is not implemented"))
+}
+
+func (UnimplementedAppointmentServiceHandler) RevokeCalendarFeed(context.Context, *v1.RevokeCalendarFeedRequest) (*v1.RevokeCalendarFeedResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("nara.appointment.v1.AppointmentService.RevokeCalendarFeed is not implemented"))
+}
+
 // ScheduleServiceClient is a client for the nara.appointment.v1.ScheduleService service.
 type ScheduleServiceClient interface {
 	// PublishSlots publishes times of one duration between start and end.
@@ -338,9 +513,29 @@ type ScheduleServiceClient interface {
 	// InviteToAppointment books a patient at a time of the clinician's and, in
 	// the same transaction, sends the invitation and schedules the reminders.
 	InviteToAppointment(context.Context, *v1.InviteToAppointmentRequest) (*v1.InviteToAppointmentResponse, error)
-	// ListUnitSchedule lists one day's appointments at the unit with patient
-	// names and arrival state.
+	// ListUnitSchedule lists one day's appointments at the unit, or of one
+	// clinician there, with patient names and arrival state.
 	ListUnitSchedule(context.Context, *v1.ListUnitScheduleRequest) (*v1.ListUnitScheduleResponse, error)
+	// ListResources lists the unit's clinicians, rooms, video rooms and lanes.
+	ListResources(context.Context, *v1.ListResourcesRequest) (*v1.ListResourcesResponse, error)
+	// CreateResource adds a room, video room or vaccination lane to the unit.
+	// Clinicians become resources when they publish or invite.
+	CreateResource(context.Context, *v1.CreateResourceRequest) (*v1.CreateResourceResponse, error)
+	// ListSlots lists the unit's published slots in a period, booked or not.
+	ListSlots(context.Context, *v1.ListSlotsRequest) (*v1.ListSlotsResponse, error)
+	// UpdateSlots blocks, unblocks or sets the booking window of slots. Blocking
+	// a slot with booked patients needs cancel_booked; those appointments are
+	// then cancelled and the patients told, in the same transaction.
+	UpdateSlots(context.Context, *v1.UpdateSlotsRequest) (*v1.UpdateSlotsResponse, error)
+	// MoveSlot moves a slot to a new start time, keeping its length; its booked
+	// patients are told and their reminders rescheduled.
+	MoveSlot(context.Context, *v1.MoveSlotRequest) (*v1.MoveSlotResponse, error)
+	// ReportDelay marks appointments as running N minutes late and tells the
+	// patients the expected start at once. Zero minutes clears it.
+	ReportDelay(context.Context, *v1.ReportDelayRequest) (*v1.ReportDelayResponse, error)
+	// SetArrival records that the patient has arrived, that the visit took
+	// place, or that the patient did not come.
+	SetArrival(context.Context, *v1.SetArrivalRequest) (*v1.SetArrivalResponse, error)
 }
 
 // NewScheduleServiceClient constructs a client for the nara.appointment.v1.ScheduleService service.
@@ -374,6 +569,54 @@ func NewScheduleServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		listResources: connect.NewClient[v1.ListResourcesRequest, v1.ListResourcesResponse](
+			httpClient,
+			baseURL+ScheduleServiceListResourcesProcedure,
+			connect.WithSchema(scheduleServiceMethods.ByName("ListResources")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		createResource: connect.NewClient[v1.CreateResourceRequest, v1.CreateResourceResponse](
+			httpClient,
+			baseURL+ScheduleServiceCreateResourceProcedure,
+			connect.WithSchema(scheduleServiceMethods.ByName("CreateResource")),
+			connect.WithClientOptions(opts...),
+		),
+		listSlots: connect.NewClient[v1.ListSlotsRequest, v1.ListSlotsResponse](
+			httpClient,
+			baseURL+ScheduleServiceListSlotsProcedure,
+			connect.WithSchema(scheduleServiceMethods.ByName("ListSlots")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		updateSlots: connect.NewClient[v1.UpdateSlotsRequest, v1.UpdateSlotsResponse](
+			httpClient,
+			baseURL+ScheduleServiceUpdateSlotsProcedure,
+			connect.WithSchema(scheduleServiceMethods.ByName("UpdateSlots")),
+			connect.WithIdempotency(connect.IdempotencyIdempotent),
+			connect.WithClientOptions(opts...),
+		),
+		moveSlot: connect.NewClient[v1.MoveSlotRequest, v1.MoveSlotResponse](
+			httpClient,
+			baseURL+ScheduleServiceMoveSlotProcedure,
+			connect.WithSchema(scheduleServiceMethods.ByName("MoveSlot")),
+			connect.WithIdempotency(connect.IdempotencyIdempotent),
+			connect.WithClientOptions(opts...),
+		),
+		reportDelay: connect.NewClient[v1.ReportDelayRequest, v1.ReportDelayResponse](
+			httpClient,
+			baseURL+ScheduleServiceReportDelayProcedure,
+			connect.WithSchema(scheduleServiceMethods.ByName("ReportDelay")),
+			connect.WithIdempotency(connect.IdempotencyIdempotent),
+			connect.WithClientOptions(opts...),
+		),
+		setArrival: connect.NewClient[v1.SetArrivalRequest, v1.SetArrivalResponse](
+			httpClient,
+			baseURL+ScheduleServiceSetArrivalProcedure,
+			connect.WithSchema(scheduleServiceMethods.ByName("SetArrival")),
+			connect.WithIdempotency(connect.IdempotencyIdempotent),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -382,6 +625,13 @@ type scheduleServiceClient struct {
 	publishSlots        *connect.Client[v1.PublishSlotsRequest, v1.PublishSlotsResponse]
 	inviteToAppointment *connect.Client[v1.InviteToAppointmentRequest, v1.InviteToAppointmentResponse]
 	listUnitSchedule    *connect.Client[v1.ListUnitScheduleRequest, v1.ListUnitScheduleResponse]
+	listResources       *connect.Client[v1.ListResourcesRequest, v1.ListResourcesResponse]
+	createResource      *connect.Client[v1.CreateResourceRequest, v1.CreateResourceResponse]
+	listSlots           *connect.Client[v1.ListSlotsRequest, v1.ListSlotsResponse]
+	updateSlots         *connect.Client[v1.UpdateSlotsRequest, v1.UpdateSlotsResponse]
+	moveSlot            *connect.Client[v1.MoveSlotRequest, v1.MoveSlotResponse]
+	reportDelay         *connect.Client[v1.ReportDelayRequest, v1.ReportDelayResponse]
+	setArrival          *connect.Client[v1.SetArrivalRequest, v1.SetArrivalResponse]
 }
 
 // PublishSlots calls nara.appointment.v1.ScheduleService.PublishSlots.
@@ -411,6 +661,69 @@ func (c *scheduleServiceClient) ListUnitSchedule(ctx context.Context, req *v1.Li
 	return nil, err
 }
 
+// ListResources calls nara.appointment.v1.ScheduleService.ListResources.
+func (c *scheduleServiceClient) ListResources(ctx context.Context, req *v1.ListResourcesRequest) (*v1.ListResourcesResponse, error) {
+	response, err := c.listResources.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// CreateResource calls nara.appointment.v1.ScheduleService.CreateResource.
+func (c *scheduleServiceClient) CreateResource(ctx context.Context, req *v1.CreateResourceRequest) (*v1.CreateResourceResponse, error) {
+	response, err := c.createResource.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// ListSlots calls nara.appointment.v1.ScheduleService.ListSlots.
+func (c *scheduleServiceClient) ListSlots(ctx context.Context, req *v1.ListSlotsRequest) (*v1.ListSlotsResponse, error) {
+	response, err := c.listSlots.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// UpdateSlots calls nara.appointment.v1.ScheduleService.UpdateSlots.
+func (c *scheduleServiceClient) UpdateSlots(ctx context.Context, req *v1.UpdateSlotsRequest) (*v1.UpdateSlotsResponse, error) {
+	response, err := c.updateSlots.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// MoveSlot calls nara.appointment.v1.ScheduleService.MoveSlot.
+func (c *scheduleServiceClient) MoveSlot(ctx context.Context, req *v1.MoveSlotRequest) (*v1.MoveSlotResponse, error) {
+	response, err := c.moveSlot.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// ReportDelay calls nara.appointment.v1.ScheduleService.ReportDelay.
+func (c *scheduleServiceClient) ReportDelay(ctx context.Context, req *v1.ReportDelayRequest) (*v1.ReportDelayResponse, error) {
+	response, err := c.reportDelay.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// SetArrival calls nara.appointment.v1.ScheduleService.SetArrival.
+func (c *scheduleServiceClient) SetArrival(ctx context.Context, req *v1.SetArrivalRequest) (*v1.SetArrivalResponse, error) {
+	response, err := c.setArrival.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
 // ScheduleServiceHandler is an implementation of the nara.appointment.v1.ScheduleService service.
 type ScheduleServiceHandler interface {
 	// PublishSlots publishes times of one duration between start and end.
@@ -420,9 +733,29 @@ type ScheduleServiceHandler interface {
 	// InviteToAppointment books a patient at a time of the clinician's and, in
 	// the same transaction, sends the invitation and schedules the reminders.
 	InviteToAppointment(context.Context, *v1.InviteToAppointmentRequest) (*v1.InviteToAppointmentResponse, error)
-	// ListUnitSchedule lists one day's appointments at the unit with patient
-	// names and arrival state.
+	// ListUnitSchedule lists one day's appointments at the unit, or of one
+	// clinician there, with patient names and arrival state.
 	ListUnitSchedule(context.Context, *v1.ListUnitScheduleRequest) (*v1.ListUnitScheduleResponse, error)
+	// ListResources lists the unit's clinicians, rooms, video rooms and lanes.
+	ListResources(context.Context, *v1.ListResourcesRequest) (*v1.ListResourcesResponse, error)
+	// CreateResource adds a room, video room or vaccination lane to the unit.
+	// Clinicians become resources when they publish or invite.
+	CreateResource(context.Context, *v1.CreateResourceRequest) (*v1.CreateResourceResponse, error)
+	// ListSlots lists the unit's published slots in a period, booked or not.
+	ListSlots(context.Context, *v1.ListSlotsRequest) (*v1.ListSlotsResponse, error)
+	// UpdateSlots blocks, unblocks or sets the booking window of slots. Blocking
+	// a slot with booked patients needs cancel_booked; those appointments are
+	// then cancelled and the patients told, in the same transaction.
+	UpdateSlots(context.Context, *v1.UpdateSlotsRequest) (*v1.UpdateSlotsResponse, error)
+	// MoveSlot moves a slot to a new start time, keeping its length; its booked
+	// patients are told and their reminders rescheduled.
+	MoveSlot(context.Context, *v1.MoveSlotRequest) (*v1.MoveSlotResponse, error)
+	// ReportDelay marks appointments as running N minutes late and tells the
+	// patients the expected start at once. Zero minutes clears it.
+	ReportDelay(context.Context, *v1.ReportDelayRequest) (*v1.ReportDelayResponse, error)
+	// SetArrival records that the patient has arrived, that the visit took
+	// place, or that the patient did not come.
+	SetArrival(context.Context, *v1.SetArrivalRequest) (*v1.SetArrivalResponse, error)
 }
 
 // NewScheduleServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -452,6 +785,54 @@ func NewScheduleServiceHandler(svc ScheduleServiceHandler, opts ...connect.Handl
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	scheduleServiceListResourcesHandler := connect.NewUnaryHandlerSimple(
+		ScheduleServiceListResourcesProcedure,
+		svc.ListResources,
+		connect.WithSchema(scheduleServiceMethods.ByName("ListResources")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	scheduleServiceCreateResourceHandler := connect.NewUnaryHandlerSimple(
+		ScheduleServiceCreateResourceProcedure,
+		svc.CreateResource,
+		connect.WithSchema(scheduleServiceMethods.ByName("CreateResource")),
+		connect.WithHandlerOptions(opts...),
+	)
+	scheduleServiceListSlotsHandler := connect.NewUnaryHandlerSimple(
+		ScheduleServiceListSlotsProcedure,
+		svc.ListSlots,
+		connect.WithSchema(scheduleServiceMethods.ByName("ListSlots")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	scheduleServiceUpdateSlotsHandler := connect.NewUnaryHandlerSimple(
+		ScheduleServiceUpdateSlotsProcedure,
+		svc.UpdateSlots,
+		connect.WithSchema(scheduleServiceMethods.ByName("UpdateSlots")),
+		connect.WithIdempotency(connect.IdempotencyIdempotent),
+		connect.WithHandlerOptions(opts...),
+	)
+	scheduleServiceMoveSlotHandler := connect.NewUnaryHandlerSimple(
+		ScheduleServiceMoveSlotProcedure,
+		svc.MoveSlot,
+		connect.WithSchema(scheduleServiceMethods.ByName("MoveSlot")),
+		connect.WithIdempotency(connect.IdempotencyIdempotent),
+		connect.WithHandlerOptions(opts...),
+	)
+	scheduleServiceReportDelayHandler := connect.NewUnaryHandlerSimple(
+		ScheduleServiceReportDelayProcedure,
+		svc.ReportDelay,
+		connect.WithSchema(scheduleServiceMethods.ByName("ReportDelay")),
+		connect.WithIdempotency(connect.IdempotencyIdempotent),
+		connect.WithHandlerOptions(opts...),
+	)
+	scheduleServiceSetArrivalHandler := connect.NewUnaryHandlerSimple(
+		ScheduleServiceSetArrivalProcedure,
+		svc.SetArrival,
+		connect.WithSchema(scheduleServiceMethods.ByName("SetArrival")),
+		connect.WithIdempotency(connect.IdempotencyIdempotent),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/nara.appointment.v1.ScheduleService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case ScheduleServicePublishSlotsProcedure:
@@ -460,6 +841,20 @@ func NewScheduleServiceHandler(svc ScheduleServiceHandler, opts ...connect.Handl
 			scheduleServiceInviteToAppointmentHandler.ServeHTTP(w, r)
 		case ScheduleServiceListUnitScheduleProcedure:
 			scheduleServiceListUnitScheduleHandler.ServeHTTP(w, r)
+		case ScheduleServiceListResourcesProcedure:
+			scheduleServiceListResourcesHandler.ServeHTTP(w, r)
+		case ScheduleServiceCreateResourceProcedure:
+			scheduleServiceCreateResourceHandler.ServeHTTP(w, r)
+		case ScheduleServiceListSlotsProcedure:
+			scheduleServiceListSlotsHandler.ServeHTTP(w, r)
+		case ScheduleServiceUpdateSlotsProcedure:
+			scheduleServiceUpdateSlotsHandler.ServeHTTP(w, r)
+		case ScheduleServiceMoveSlotProcedure:
+			scheduleServiceMoveSlotHandler.ServeHTTP(w, r)
+		case ScheduleServiceReportDelayProcedure:
+			scheduleServiceReportDelayHandler.ServeHTTP(w, r)
+		case ScheduleServiceSetArrivalProcedure:
+			scheduleServiceSetArrivalHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -479,4 +874,32 @@ func (UnimplementedScheduleServiceHandler) InviteToAppointment(context.Context, 
 
 func (UnimplementedScheduleServiceHandler) ListUnitSchedule(context.Context, *v1.ListUnitScheduleRequest) (*v1.ListUnitScheduleResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("nara.appointment.v1.ScheduleService.ListUnitSchedule is not implemented"))
+}
+
+func (UnimplementedScheduleServiceHandler) ListResources(context.Context, *v1.ListResourcesRequest) (*v1.ListResourcesResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("nara.appointment.v1.ScheduleService.ListResources is not implemented"))
+}
+
+func (UnimplementedScheduleServiceHandler) CreateResource(context.Context, *v1.CreateResourceRequest) (*v1.CreateResourceResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("nara.appointment.v1.ScheduleService.CreateResource is not implemented"))
+}
+
+func (UnimplementedScheduleServiceHandler) ListSlots(context.Context, *v1.ListSlotsRequest) (*v1.ListSlotsResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("nara.appointment.v1.ScheduleService.ListSlots is not implemented"))
+}
+
+func (UnimplementedScheduleServiceHandler) UpdateSlots(context.Context, *v1.UpdateSlotsRequest) (*v1.UpdateSlotsResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("nara.appointment.v1.ScheduleService.UpdateSlots is not implemented"))
+}
+
+func (UnimplementedScheduleServiceHandler) MoveSlot(context.Context, *v1.MoveSlotRequest) (*v1.MoveSlotResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("nara.appointment.v1.ScheduleService.MoveSlot is not implemented"))
+}
+
+func (UnimplementedScheduleServiceHandler) ReportDelay(context.Context, *v1.ReportDelayRequest) (*v1.ReportDelayResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("nara.appointment.v1.ScheduleService.ReportDelay is not implemented"))
+}
+
+func (UnimplementedScheduleServiceHandler) SetArrival(context.Context, *v1.SetArrivalRequest) (*v1.SetArrivalResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("nara.appointment.v1.ScheduleService.SetArrival is not implemented"))
 }

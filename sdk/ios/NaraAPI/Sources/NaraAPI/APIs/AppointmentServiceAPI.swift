@@ -102,6 +102,52 @@ open class AppointmentServiceAPI {
     }
 
     /**
+     CreateCalendarFeed
+     
+     - parameter connectProtocolVersion: (header)  
+     - parameter body: (body)  
+     - parameter connectTimeoutMs: (header)  (optional)
+     - parameter apiConfiguration: The configuration for the http request.
+     - returns: NaraAppointmentV1CreateCalendarFeedResponse
+     */
+    open class func appointmentServiceCreateCalendarFeed(connectProtocolVersion: ConnectProtocolVersion, body: JSONValue, connectTimeoutMs: Int? = nil, apiConfiguration: NaraAPIAPIConfiguration = NaraAPIAPIConfiguration.shared) async throws(ErrorResponse) -> NaraAppointmentV1CreateCalendarFeedResponse {
+        return try await appointmentServiceCreateCalendarFeedWithRequestBuilder(connectProtocolVersion: connectProtocolVersion, body: body, connectTimeoutMs: connectTimeoutMs, apiConfiguration: apiConfiguration).execute().body
+    }
+
+    /**
+     CreateCalendarFeed
+     - POST /nara.appointment.v1.AppointmentService/CreateCalendarFeed
+     - CreateCalendarFeed makes the caller's private calendar feed: a secret  URL a calendar app subscribes to, with the caller's and their children's  appointments. Calling it again replaces the URL; the old one stops  working.
+     - Bearer Token:
+       - type: http
+       - name: sessionToken
+     - parameter connectProtocolVersion: (header)  
+     - parameter body: (body)  
+     - parameter connectTimeoutMs: (header)  (optional)
+     - parameter apiConfiguration: The configuration for the http request.
+     - returns: RequestBuilder<NaraAppointmentV1CreateCalendarFeedResponse> 
+     */
+    open class func appointmentServiceCreateCalendarFeedWithRequestBuilder(connectProtocolVersion: ConnectProtocolVersion, body: JSONValue, connectTimeoutMs: Int? = nil, apiConfiguration: NaraAPIAPIConfiguration = NaraAPIAPIConfiguration.shared) -> RequestBuilder<NaraAppointmentV1CreateCalendarFeedResponse> {
+        let localVariablePath = "/nara.appointment.v1.AppointmentService/CreateCalendarFeed"
+        let localVariableURLString = apiConfiguration.basePath + localVariablePath
+        let localVariableParameters = JSONEncodingHelper.encodingParameters(forEncodableObject: body, codableHelper: apiConfiguration.codableHelper)
+
+        let localVariableUrlComponents = URLComponents(string: localVariableURLString)
+
+        let localVariableNillableHeaders: [String: (any Sendable)?] = [
+            "Content-Type": "application/json",
+            "Connect-Protocol-Version": connectProtocolVersion.asParameter(codableHelper: apiConfiguration.codableHelper),
+            "Connect-Timeout-Ms": connectTimeoutMs?.asParameter(codableHelper: apiConfiguration.codableHelper),
+        ]
+
+        let localVariableHeaderParameters = APIHelper.rejectNilHeaders(localVariableNillableHeaders)
+
+        let localVariableRequestBuilder: RequestBuilder<NaraAppointmentV1CreateCalendarFeedResponse>.Type = apiConfiguration.requestBuilderFactory.getBuilder()
+
+        return localVariableRequestBuilder.init(method: "POST", URLString: (localVariableUrlComponents?.string ?? localVariableURLString), parameters: localVariableParameters, headers: localVariableHeaderParameters, requiresAuthentication: true, apiConfiguration: apiConfiguration)
+    }
+
+    /**
      GetAppointmentCalendar
      
      - parameter connectProtocolVersion: (header)  
@@ -235,6 +281,144 @@ open class AppointmentServiceAPI {
         let localVariableHeaderParameters = APIHelper.rejectNilHeaders(localVariableNillableHeaders)
 
         let localVariableRequestBuilder: RequestBuilder<NaraAppointmentV1RebookAppointmentResponse>.Type = apiConfiguration.requestBuilderFactory.getBuilder()
+
+        return localVariableRequestBuilder.init(method: "POST", URLString: (localVariableUrlComponents?.string ?? localVariableURLString), parameters: localVariableParameters, headers: localVariableHeaderParameters, requiresAuthentication: true, apiConfiguration: apiConfiguration)
+    }
+
+    /**
+     ReportLate
+     
+     - parameter connectProtocolVersion: (header)  
+     - parameter naraAppointmentV1ReportLateRequest: (body)  
+     - parameter connectTimeoutMs: (header)  (optional)
+     - parameter apiConfiguration: The configuration for the http request.
+     - returns: NaraAppointmentV1ReportLateResponse
+     */
+    open class func appointmentServiceReportLate(connectProtocolVersion: ConnectProtocolVersion, naraAppointmentV1ReportLateRequest: NaraAppointmentV1ReportLateRequest, connectTimeoutMs: Int? = nil, apiConfiguration: NaraAPIAPIConfiguration = NaraAPIAPIConfiguration.shared) async throws(ErrorResponse) -> NaraAppointmentV1ReportLateResponse {
+        return try await appointmentServiceReportLateWithRequestBuilder(connectProtocolVersion: connectProtocolVersion, naraAppointmentV1ReportLateRequest: naraAppointmentV1ReportLateRequest, connectTimeoutMs: connectTimeoutMs, apiConfiguration: apiConfiguration).execute().body
+    }
+
+    /**
+     ReportLate
+     - POST /nara.appointment.v1.AppointmentService/ReportLate
+     - ReportLate tells the unit that the patient will be N minutes late.
+     - Bearer Token:
+       - type: http
+       - name: sessionToken
+     - parameter connectProtocolVersion: (header)  
+     - parameter naraAppointmentV1ReportLateRequest: (body)  
+     - parameter connectTimeoutMs: (header)  (optional)
+     - parameter apiConfiguration: The configuration for the http request.
+     - returns: RequestBuilder<NaraAppointmentV1ReportLateResponse> 
+     */
+    open class func appointmentServiceReportLateWithRequestBuilder(connectProtocolVersion: ConnectProtocolVersion, naraAppointmentV1ReportLateRequest: NaraAppointmentV1ReportLateRequest, connectTimeoutMs: Int? = nil, apiConfiguration: NaraAPIAPIConfiguration = NaraAPIAPIConfiguration.shared) -> RequestBuilder<NaraAppointmentV1ReportLateResponse> {
+        let localVariablePath = "/nara.appointment.v1.AppointmentService/ReportLate"
+        let localVariableURLString = apiConfiguration.basePath + localVariablePath
+        let localVariableParameters = JSONEncodingHelper.encodingParameters(forEncodableObject: naraAppointmentV1ReportLateRequest, codableHelper: apiConfiguration.codableHelper)
+
+        let localVariableUrlComponents = URLComponents(string: localVariableURLString)
+
+        let localVariableNillableHeaders: [String: (any Sendable)?] = [
+            "Content-Type": "application/json",
+            "Connect-Protocol-Version": connectProtocolVersion.asParameter(codableHelper: apiConfiguration.codableHelper),
+            "Connect-Timeout-Ms": connectTimeoutMs?.asParameter(codableHelper: apiConfiguration.codableHelper),
+        ]
+
+        let localVariableHeaderParameters = APIHelper.rejectNilHeaders(localVariableNillableHeaders)
+
+        let localVariableRequestBuilder: RequestBuilder<NaraAppointmentV1ReportLateResponse>.Type = apiConfiguration.requestBuilderFactory.getBuilder()
+
+        return localVariableRequestBuilder.init(method: "POST", URLString: (localVariableUrlComponents?.string ?? localVariableURLString), parameters: localVariableParameters, headers: localVariableHeaderParameters, requiresAuthentication: true, apiConfiguration: apiConfiguration)
+    }
+
+    /**
+     RespondToInvitation
+     
+     - parameter connectProtocolVersion: (header)  
+     - parameter naraAppointmentV1RespondToInvitationRequest: (body)  
+     - parameter connectTimeoutMs: (header)  (optional)
+     - parameter apiConfiguration: The configuration for the http request.
+     - returns: NaraAppointmentV1RespondToInvitationResponse
+     */
+    open class func appointmentServiceRespondToInvitation(connectProtocolVersion: ConnectProtocolVersion, naraAppointmentV1RespondToInvitationRequest: NaraAppointmentV1RespondToInvitationRequest, connectTimeoutMs: Int? = nil, apiConfiguration: NaraAPIAPIConfiguration = NaraAPIAPIConfiguration.shared) async throws(ErrorResponse) -> NaraAppointmentV1RespondToInvitationResponse {
+        return try await appointmentServiceRespondToInvitationWithRequestBuilder(connectProtocolVersion: connectProtocolVersion, naraAppointmentV1RespondToInvitationRequest: naraAppointmentV1RespondToInvitationRequest, connectTimeoutMs: connectTimeoutMs, apiConfiguration: apiConfiguration).execute().body
+    }
+
+    /**
+     RespondToInvitation
+     - POST /nara.appointment.v1.AppointmentService/RespondToInvitation
+     - RespondToInvitation answers a proposed appointment: confirm it, decline  it (the time is released), or ask the unit for another time.
+     - Bearer Token:
+       - type: http
+       - name: sessionToken
+     - parameter connectProtocolVersion: (header)  
+     - parameter naraAppointmentV1RespondToInvitationRequest: (body)  
+     - parameter connectTimeoutMs: (header)  (optional)
+     - parameter apiConfiguration: The configuration for the http request.
+     - returns: RequestBuilder<NaraAppointmentV1RespondToInvitationResponse> 
+     */
+    open class func appointmentServiceRespondToInvitationWithRequestBuilder(connectProtocolVersion: ConnectProtocolVersion, naraAppointmentV1RespondToInvitationRequest: NaraAppointmentV1RespondToInvitationRequest, connectTimeoutMs: Int? = nil, apiConfiguration: NaraAPIAPIConfiguration = NaraAPIAPIConfiguration.shared) -> RequestBuilder<NaraAppointmentV1RespondToInvitationResponse> {
+        let localVariablePath = "/nara.appointment.v1.AppointmentService/RespondToInvitation"
+        let localVariableURLString = apiConfiguration.basePath + localVariablePath
+        let localVariableParameters = JSONEncodingHelper.encodingParameters(forEncodableObject: naraAppointmentV1RespondToInvitationRequest, codableHelper: apiConfiguration.codableHelper)
+
+        let localVariableUrlComponents = URLComponents(string: localVariableURLString)
+
+        let localVariableNillableHeaders: [String: (any Sendable)?] = [
+            "Content-Type": "application/json",
+            "Connect-Protocol-Version": connectProtocolVersion.asParameter(codableHelper: apiConfiguration.codableHelper),
+            "Connect-Timeout-Ms": connectTimeoutMs?.asParameter(codableHelper: apiConfiguration.codableHelper),
+        ]
+
+        let localVariableHeaderParameters = APIHelper.rejectNilHeaders(localVariableNillableHeaders)
+
+        let localVariableRequestBuilder: RequestBuilder<NaraAppointmentV1RespondToInvitationResponse>.Type = apiConfiguration.requestBuilderFactory.getBuilder()
+
+        return localVariableRequestBuilder.init(method: "POST", URLString: (localVariableUrlComponents?.string ?? localVariableURLString), parameters: localVariableParameters, headers: localVariableHeaderParameters, requiresAuthentication: true, apiConfiguration: apiConfiguration)
+    }
+
+    /**
+     RevokeCalendarFeed
+     
+     - parameter connectProtocolVersion: (header)  
+     - parameter body: (body)  
+     - parameter connectTimeoutMs: (header)  (optional)
+     - parameter apiConfiguration: The configuration for the http request.
+     - returns: JSONValue
+     */
+    open class func appointmentServiceRevokeCalendarFeed(connectProtocolVersion: ConnectProtocolVersion, body: JSONValue, connectTimeoutMs: Int? = nil, apiConfiguration: NaraAPIAPIConfiguration = NaraAPIAPIConfiguration.shared) async throws(ErrorResponse) -> JSONValue {
+        return try await appointmentServiceRevokeCalendarFeedWithRequestBuilder(connectProtocolVersion: connectProtocolVersion, body: body, connectTimeoutMs: connectTimeoutMs, apiConfiguration: apiConfiguration).execute().body
+    }
+
+    /**
+     RevokeCalendarFeed
+     - POST /nara.appointment.v1.AppointmentService/RevokeCalendarFeed
+     - RevokeCalendarFeed stops the caller's calendar feed URL from working.
+     - Bearer Token:
+       - type: http
+       - name: sessionToken
+     - parameter connectProtocolVersion: (header)  
+     - parameter body: (body)  
+     - parameter connectTimeoutMs: (header)  (optional)
+     - parameter apiConfiguration: The configuration for the http request.
+     - returns: RequestBuilder<JSONValue> 
+     */
+    open class func appointmentServiceRevokeCalendarFeedWithRequestBuilder(connectProtocolVersion: ConnectProtocolVersion, body: JSONValue, connectTimeoutMs: Int? = nil, apiConfiguration: NaraAPIAPIConfiguration = NaraAPIAPIConfiguration.shared) -> RequestBuilder<JSONValue> {
+        let localVariablePath = "/nara.appointment.v1.AppointmentService/RevokeCalendarFeed"
+        let localVariableURLString = apiConfiguration.basePath + localVariablePath
+        let localVariableParameters = JSONEncodingHelper.encodingParameters(forEncodableObject: body, codableHelper: apiConfiguration.codableHelper)
+
+        let localVariableUrlComponents = URLComponents(string: localVariableURLString)
+
+        let localVariableNillableHeaders: [String: (any Sendable)?] = [
+            "Content-Type": "application/json",
+            "Connect-Protocol-Version": connectProtocolVersion.asParameter(codableHelper: apiConfiguration.codableHelper),
+            "Connect-Timeout-Ms": connectTimeoutMs?.asParameter(codableHelper: apiConfiguration.codableHelper),
+        ]
+
+        let localVariableHeaderParameters = APIHelper.rejectNilHeaders(localVariableNillableHeaders)
+
+        let localVariableRequestBuilder: RequestBuilder<JSONValue>.Type = apiConfiguration.requestBuilderFactory.getBuilder()
 
         return localVariableRequestBuilder.init(method: "POST", URLString: (localVariableUrlComponents?.string ?? localVariableURLString), parameters: localVariableParameters, headers: localVariableHeaderParameters, requiresAuthentication: true, apiConfiguration: apiConfiguration)
     }

@@ -10,6 +10,52 @@ import Foundation
 open class ScheduleServiceAPI {
 
     /**
+     CreateResource
+     
+     - parameter connectProtocolVersion: (header)  
+     - parameter naraAppointmentV1CreateResourceRequest: (body)  
+     - parameter connectTimeoutMs: (header)  (optional)
+     - parameter apiConfiguration: The configuration for the http request.
+     - returns: NaraAppointmentV1CreateResourceResponse
+     */
+    open class func scheduleServiceCreateResource(connectProtocolVersion: ConnectProtocolVersion, naraAppointmentV1CreateResourceRequest: NaraAppointmentV1CreateResourceRequest, connectTimeoutMs: Int? = nil, apiConfiguration: NaraAPIAPIConfiguration = NaraAPIAPIConfiguration.shared) async throws(ErrorResponse) -> NaraAppointmentV1CreateResourceResponse {
+        return try await scheduleServiceCreateResourceWithRequestBuilder(connectProtocolVersion: connectProtocolVersion, naraAppointmentV1CreateResourceRequest: naraAppointmentV1CreateResourceRequest, connectTimeoutMs: connectTimeoutMs, apiConfiguration: apiConfiguration).execute().body
+    }
+
+    /**
+     CreateResource
+     - POST /nara.appointment.v1.ScheduleService/CreateResource
+     - CreateResource adds a room, video room or vaccination lane to the unit.  Clinicians become resources when they publish or invite.
+     - Bearer Token:
+       - type: http
+       - name: sessionToken
+     - parameter connectProtocolVersion: (header)  
+     - parameter naraAppointmentV1CreateResourceRequest: (body)  
+     - parameter connectTimeoutMs: (header)  (optional)
+     - parameter apiConfiguration: The configuration for the http request.
+     - returns: RequestBuilder<NaraAppointmentV1CreateResourceResponse> 
+     */
+    open class func scheduleServiceCreateResourceWithRequestBuilder(connectProtocolVersion: ConnectProtocolVersion, naraAppointmentV1CreateResourceRequest: NaraAppointmentV1CreateResourceRequest, connectTimeoutMs: Int? = nil, apiConfiguration: NaraAPIAPIConfiguration = NaraAPIAPIConfiguration.shared) -> RequestBuilder<NaraAppointmentV1CreateResourceResponse> {
+        let localVariablePath = "/nara.appointment.v1.ScheduleService/CreateResource"
+        let localVariableURLString = apiConfiguration.basePath + localVariablePath
+        let localVariableParameters = JSONEncodingHelper.encodingParameters(forEncodableObject: naraAppointmentV1CreateResourceRequest, codableHelper: apiConfiguration.codableHelper)
+
+        let localVariableUrlComponents = URLComponents(string: localVariableURLString)
+
+        let localVariableNillableHeaders: [String: (any Sendable)?] = [
+            "Content-Type": "application/json",
+            "Connect-Protocol-Version": connectProtocolVersion.asParameter(codableHelper: apiConfiguration.codableHelper),
+            "Connect-Timeout-Ms": connectTimeoutMs?.asParameter(codableHelper: apiConfiguration.codableHelper),
+        ]
+
+        let localVariableHeaderParameters = APIHelper.rejectNilHeaders(localVariableNillableHeaders)
+
+        let localVariableRequestBuilder: RequestBuilder<NaraAppointmentV1CreateResourceResponse>.Type = apiConfiguration.requestBuilderFactory.getBuilder()
+
+        return localVariableRequestBuilder.init(method: "POST", URLString: (localVariableUrlComponents?.string ?? localVariableURLString), parameters: localVariableParameters, headers: localVariableHeaderParameters, requiresAuthentication: true, apiConfiguration: apiConfiguration)
+    }
+
+    /**
      InviteToAppointment
      
      - parameter connectProtocolVersion: (header)  
@@ -56,6 +102,98 @@ open class ScheduleServiceAPI {
     }
 
     /**
+     ListResources
+     
+     - parameter connectProtocolVersion: (header)  
+     - parameter naraAppointmentV1ListResourcesRequest: (body)  
+     - parameter connectTimeoutMs: (header)  (optional)
+     - parameter apiConfiguration: The configuration for the http request.
+     - returns: NaraAppointmentV1ListResourcesResponse
+     */
+    open class func scheduleServiceListResources(connectProtocolVersion: ConnectProtocolVersion, naraAppointmentV1ListResourcesRequest: NaraAppointmentV1ListResourcesRequest, connectTimeoutMs: Int? = nil, apiConfiguration: NaraAPIAPIConfiguration = NaraAPIAPIConfiguration.shared) async throws(ErrorResponse) -> NaraAppointmentV1ListResourcesResponse {
+        return try await scheduleServiceListResourcesWithRequestBuilder(connectProtocolVersion: connectProtocolVersion, naraAppointmentV1ListResourcesRequest: naraAppointmentV1ListResourcesRequest, connectTimeoutMs: connectTimeoutMs, apiConfiguration: apiConfiguration).execute().body
+    }
+
+    /**
+     ListResources
+     - POST /nara.appointment.v1.ScheduleService/ListResources
+     - ListResources lists the unit's clinicians, rooms, video rooms and lanes.
+     - Bearer Token:
+       - type: http
+       - name: sessionToken
+     - parameter connectProtocolVersion: (header)  
+     - parameter naraAppointmentV1ListResourcesRequest: (body)  
+     - parameter connectTimeoutMs: (header)  (optional)
+     - parameter apiConfiguration: The configuration for the http request.
+     - returns: RequestBuilder<NaraAppointmentV1ListResourcesResponse> 
+     */
+    open class func scheduleServiceListResourcesWithRequestBuilder(connectProtocolVersion: ConnectProtocolVersion, naraAppointmentV1ListResourcesRequest: NaraAppointmentV1ListResourcesRequest, connectTimeoutMs: Int? = nil, apiConfiguration: NaraAPIAPIConfiguration = NaraAPIAPIConfiguration.shared) -> RequestBuilder<NaraAppointmentV1ListResourcesResponse> {
+        let localVariablePath = "/nara.appointment.v1.ScheduleService/ListResources"
+        let localVariableURLString = apiConfiguration.basePath + localVariablePath
+        let localVariableParameters = JSONEncodingHelper.encodingParameters(forEncodableObject: naraAppointmentV1ListResourcesRequest, codableHelper: apiConfiguration.codableHelper)
+
+        let localVariableUrlComponents = URLComponents(string: localVariableURLString)
+
+        let localVariableNillableHeaders: [String: (any Sendable)?] = [
+            "Content-Type": "application/json",
+            "Connect-Protocol-Version": connectProtocolVersion.asParameter(codableHelper: apiConfiguration.codableHelper),
+            "Connect-Timeout-Ms": connectTimeoutMs?.asParameter(codableHelper: apiConfiguration.codableHelper),
+        ]
+
+        let localVariableHeaderParameters = APIHelper.rejectNilHeaders(localVariableNillableHeaders)
+
+        let localVariableRequestBuilder: RequestBuilder<NaraAppointmentV1ListResourcesResponse>.Type = apiConfiguration.requestBuilderFactory.getBuilder()
+
+        return localVariableRequestBuilder.init(method: "POST", URLString: (localVariableUrlComponents?.string ?? localVariableURLString), parameters: localVariableParameters, headers: localVariableHeaderParameters, requiresAuthentication: true, apiConfiguration: apiConfiguration)
+    }
+
+    /**
+     ListSlots
+     
+     - parameter connectProtocolVersion: (header)  
+     - parameter naraAppointmentV1ListSlotsRequest: (body)  
+     - parameter connectTimeoutMs: (header)  (optional)
+     - parameter apiConfiguration: The configuration for the http request.
+     - returns: NaraAppointmentV1ListSlotsResponse
+     */
+    open class func scheduleServiceListSlots(connectProtocolVersion: ConnectProtocolVersion, naraAppointmentV1ListSlotsRequest: NaraAppointmentV1ListSlotsRequest, connectTimeoutMs: Int? = nil, apiConfiguration: NaraAPIAPIConfiguration = NaraAPIAPIConfiguration.shared) async throws(ErrorResponse) -> NaraAppointmentV1ListSlotsResponse {
+        return try await scheduleServiceListSlotsWithRequestBuilder(connectProtocolVersion: connectProtocolVersion, naraAppointmentV1ListSlotsRequest: naraAppointmentV1ListSlotsRequest, connectTimeoutMs: connectTimeoutMs, apiConfiguration: apiConfiguration).execute().body
+    }
+
+    /**
+     ListSlots
+     - POST /nara.appointment.v1.ScheduleService/ListSlots
+     - ListSlots lists the unit's published slots in a period, booked or not.
+     - Bearer Token:
+       - type: http
+       - name: sessionToken
+     - parameter connectProtocolVersion: (header)  
+     - parameter naraAppointmentV1ListSlotsRequest: (body)  
+     - parameter connectTimeoutMs: (header)  (optional)
+     - parameter apiConfiguration: The configuration for the http request.
+     - returns: RequestBuilder<NaraAppointmentV1ListSlotsResponse> 
+     */
+    open class func scheduleServiceListSlotsWithRequestBuilder(connectProtocolVersion: ConnectProtocolVersion, naraAppointmentV1ListSlotsRequest: NaraAppointmentV1ListSlotsRequest, connectTimeoutMs: Int? = nil, apiConfiguration: NaraAPIAPIConfiguration = NaraAPIAPIConfiguration.shared) -> RequestBuilder<NaraAppointmentV1ListSlotsResponse> {
+        let localVariablePath = "/nara.appointment.v1.ScheduleService/ListSlots"
+        let localVariableURLString = apiConfiguration.basePath + localVariablePath
+        let localVariableParameters = JSONEncodingHelper.encodingParameters(forEncodableObject: naraAppointmentV1ListSlotsRequest, codableHelper: apiConfiguration.codableHelper)
+
+        let localVariableUrlComponents = URLComponents(string: localVariableURLString)
+
+        let localVariableNillableHeaders: [String: (any Sendable)?] = [
+            "Content-Type": "application/json",
+            "Connect-Protocol-Version": connectProtocolVersion.asParameter(codableHelper: apiConfiguration.codableHelper),
+            "Connect-Timeout-Ms": connectTimeoutMs?.asParameter(codableHelper: apiConfiguration.codableHelper),
+        ]
+
+        let localVariableHeaderParameters = APIHelper.rejectNilHeaders(localVariableNillableHeaders)
+
+        let localVariableRequestBuilder: RequestBuilder<NaraAppointmentV1ListSlotsResponse>.Type = apiConfiguration.requestBuilderFactory.getBuilder()
+
+        return localVariableRequestBuilder.init(method: "POST", URLString: (localVariableUrlComponents?.string ?? localVariableURLString), parameters: localVariableParameters, headers: localVariableHeaderParameters, requiresAuthentication: true, apiConfiguration: apiConfiguration)
+    }
+
+    /**
      ListUnitSchedule
      
      - parameter connectProtocolVersion: (header)  
@@ -71,7 +209,7 @@ open class ScheduleServiceAPI {
     /**
      ListUnitSchedule
      - POST /nara.appointment.v1.ScheduleService/ListUnitSchedule
-     - ListUnitSchedule lists one day's appointments at the unit with patient  names and arrival state.
+     - ListUnitSchedule lists one day's appointments at the unit, or of one  clinician there, with patient names and arrival state.
      - Bearer Token:
        - type: http
        - name: sessionToken
@@ -97,6 +235,52 @@ open class ScheduleServiceAPI {
         let localVariableHeaderParameters = APIHelper.rejectNilHeaders(localVariableNillableHeaders)
 
         let localVariableRequestBuilder: RequestBuilder<NaraAppointmentV1ListUnitScheduleResponse>.Type = apiConfiguration.requestBuilderFactory.getBuilder()
+
+        return localVariableRequestBuilder.init(method: "POST", URLString: (localVariableUrlComponents?.string ?? localVariableURLString), parameters: localVariableParameters, headers: localVariableHeaderParameters, requiresAuthentication: true, apiConfiguration: apiConfiguration)
+    }
+
+    /**
+     MoveSlot
+     
+     - parameter connectProtocolVersion: (header)  
+     - parameter naraAppointmentV1MoveSlotRequest: (body)  
+     - parameter connectTimeoutMs: (header)  (optional)
+     - parameter apiConfiguration: The configuration for the http request.
+     - returns: NaraAppointmentV1MoveSlotResponse
+     */
+    open class func scheduleServiceMoveSlot(connectProtocolVersion: ConnectProtocolVersion, naraAppointmentV1MoveSlotRequest: NaraAppointmentV1MoveSlotRequest, connectTimeoutMs: Int? = nil, apiConfiguration: NaraAPIAPIConfiguration = NaraAPIAPIConfiguration.shared) async throws(ErrorResponse) -> NaraAppointmentV1MoveSlotResponse {
+        return try await scheduleServiceMoveSlotWithRequestBuilder(connectProtocolVersion: connectProtocolVersion, naraAppointmentV1MoveSlotRequest: naraAppointmentV1MoveSlotRequest, connectTimeoutMs: connectTimeoutMs, apiConfiguration: apiConfiguration).execute().body
+    }
+
+    /**
+     MoveSlot
+     - POST /nara.appointment.v1.ScheduleService/MoveSlot
+     - MoveSlot moves a slot to a new start time, keeping its length; its booked  patients are told and their reminders rescheduled.
+     - Bearer Token:
+       - type: http
+       - name: sessionToken
+     - parameter connectProtocolVersion: (header)  
+     - parameter naraAppointmentV1MoveSlotRequest: (body)  
+     - parameter connectTimeoutMs: (header)  (optional)
+     - parameter apiConfiguration: The configuration for the http request.
+     - returns: RequestBuilder<NaraAppointmentV1MoveSlotResponse> 
+     */
+    open class func scheduleServiceMoveSlotWithRequestBuilder(connectProtocolVersion: ConnectProtocolVersion, naraAppointmentV1MoveSlotRequest: NaraAppointmentV1MoveSlotRequest, connectTimeoutMs: Int? = nil, apiConfiguration: NaraAPIAPIConfiguration = NaraAPIAPIConfiguration.shared) -> RequestBuilder<NaraAppointmentV1MoveSlotResponse> {
+        let localVariablePath = "/nara.appointment.v1.ScheduleService/MoveSlot"
+        let localVariableURLString = apiConfiguration.basePath + localVariablePath
+        let localVariableParameters = JSONEncodingHelper.encodingParameters(forEncodableObject: naraAppointmentV1MoveSlotRequest, codableHelper: apiConfiguration.codableHelper)
+
+        let localVariableUrlComponents = URLComponents(string: localVariableURLString)
+
+        let localVariableNillableHeaders: [String: (any Sendable)?] = [
+            "Content-Type": "application/json",
+            "Connect-Protocol-Version": connectProtocolVersion.asParameter(codableHelper: apiConfiguration.codableHelper),
+            "Connect-Timeout-Ms": connectTimeoutMs?.asParameter(codableHelper: apiConfiguration.codableHelper),
+        ]
+
+        let localVariableHeaderParameters = APIHelper.rejectNilHeaders(localVariableNillableHeaders)
+
+        let localVariableRequestBuilder: RequestBuilder<NaraAppointmentV1MoveSlotResponse>.Type = apiConfiguration.requestBuilderFactory.getBuilder()
 
         return localVariableRequestBuilder.init(method: "POST", URLString: (localVariableUrlComponents?.string ?? localVariableURLString), parameters: localVariableParameters, headers: localVariableHeaderParameters, requiresAuthentication: true, apiConfiguration: apiConfiguration)
     }
@@ -143,6 +327,144 @@ open class ScheduleServiceAPI {
         let localVariableHeaderParameters = APIHelper.rejectNilHeaders(localVariableNillableHeaders)
 
         let localVariableRequestBuilder: RequestBuilder<NaraAppointmentV1PublishSlotsResponse>.Type = apiConfiguration.requestBuilderFactory.getBuilder()
+
+        return localVariableRequestBuilder.init(method: "POST", URLString: (localVariableUrlComponents?.string ?? localVariableURLString), parameters: localVariableParameters, headers: localVariableHeaderParameters, requiresAuthentication: true, apiConfiguration: apiConfiguration)
+    }
+
+    /**
+     ReportDelay
+     
+     - parameter connectProtocolVersion: (header)  
+     - parameter naraAppointmentV1ReportDelayRequest: (body)  
+     - parameter connectTimeoutMs: (header)  (optional)
+     - parameter apiConfiguration: The configuration for the http request.
+     - returns: NaraAppointmentV1ReportDelayResponse
+     */
+    open class func scheduleServiceReportDelay(connectProtocolVersion: ConnectProtocolVersion, naraAppointmentV1ReportDelayRequest: NaraAppointmentV1ReportDelayRequest, connectTimeoutMs: Int? = nil, apiConfiguration: NaraAPIAPIConfiguration = NaraAPIAPIConfiguration.shared) async throws(ErrorResponse) -> NaraAppointmentV1ReportDelayResponse {
+        return try await scheduleServiceReportDelayWithRequestBuilder(connectProtocolVersion: connectProtocolVersion, naraAppointmentV1ReportDelayRequest: naraAppointmentV1ReportDelayRequest, connectTimeoutMs: connectTimeoutMs, apiConfiguration: apiConfiguration).execute().body
+    }
+
+    /**
+     ReportDelay
+     - POST /nara.appointment.v1.ScheduleService/ReportDelay
+     - ReportDelay marks appointments as running N minutes late and tells the  patients the expected start at once. Zero minutes clears it.
+     - Bearer Token:
+       - type: http
+       - name: sessionToken
+     - parameter connectProtocolVersion: (header)  
+     - parameter naraAppointmentV1ReportDelayRequest: (body)  
+     - parameter connectTimeoutMs: (header)  (optional)
+     - parameter apiConfiguration: The configuration for the http request.
+     - returns: RequestBuilder<NaraAppointmentV1ReportDelayResponse> 
+     */
+    open class func scheduleServiceReportDelayWithRequestBuilder(connectProtocolVersion: ConnectProtocolVersion, naraAppointmentV1ReportDelayRequest: NaraAppointmentV1ReportDelayRequest, connectTimeoutMs: Int? = nil, apiConfiguration: NaraAPIAPIConfiguration = NaraAPIAPIConfiguration.shared) -> RequestBuilder<NaraAppointmentV1ReportDelayResponse> {
+        let localVariablePath = "/nara.appointment.v1.ScheduleService/ReportDelay"
+        let localVariableURLString = apiConfiguration.basePath + localVariablePath
+        let localVariableParameters = JSONEncodingHelper.encodingParameters(forEncodableObject: naraAppointmentV1ReportDelayRequest, codableHelper: apiConfiguration.codableHelper)
+
+        let localVariableUrlComponents = URLComponents(string: localVariableURLString)
+
+        let localVariableNillableHeaders: [String: (any Sendable)?] = [
+            "Content-Type": "application/json",
+            "Connect-Protocol-Version": connectProtocolVersion.asParameter(codableHelper: apiConfiguration.codableHelper),
+            "Connect-Timeout-Ms": connectTimeoutMs?.asParameter(codableHelper: apiConfiguration.codableHelper),
+        ]
+
+        let localVariableHeaderParameters = APIHelper.rejectNilHeaders(localVariableNillableHeaders)
+
+        let localVariableRequestBuilder: RequestBuilder<NaraAppointmentV1ReportDelayResponse>.Type = apiConfiguration.requestBuilderFactory.getBuilder()
+
+        return localVariableRequestBuilder.init(method: "POST", URLString: (localVariableUrlComponents?.string ?? localVariableURLString), parameters: localVariableParameters, headers: localVariableHeaderParameters, requiresAuthentication: true, apiConfiguration: apiConfiguration)
+    }
+
+    /**
+     SetArrival
+     
+     - parameter connectProtocolVersion: (header)  
+     - parameter naraAppointmentV1SetArrivalRequest: (body)  
+     - parameter connectTimeoutMs: (header)  (optional)
+     - parameter apiConfiguration: The configuration for the http request.
+     - returns: NaraAppointmentV1SetArrivalResponse
+     */
+    open class func scheduleServiceSetArrival(connectProtocolVersion: ConnectProtocolVersion, naraAppointmentV1SetArrivalRequest: NaraAppointmentV1SetArrivalRequest, connectTimeoutMs: Int? = nil, apiConfiguration: NaraAPIAPIConfiguration = NaraAPIAPIConfiguration.shared) async throws(ErrorResponse) -> NaraAppointmentV1SetArrivalResponse {
+        return try await scheduleServiceSetArrivalWithRequestBuilder(connectProtocolVersion: connectProtocolVersion, naraAppointmentV1SetArrivalRequest: naraAppointmentV1SetArrivalRequest, connectTimeoutMs: connectTimeoutMs, apiConfiguration: apiConfiguration).execute().body
+    }
+
+    /**
+     SetArrival
+     - POST /nara.appointment.v1.ScheduleService/SetArrival
+     - SetArrival records that the patient has arrived, that the visit took  place, or that the patient did not come.
+     - Bearer Token:
+       - type: http
+       - name: sessionToken
+     - parameter connectProtocolVersion: (header)  
+     - parameter naraAppointmentV1SetArrivalRequest: (body)  
+     - parameter connectTimeoutMs: (header)  (optional)
+     - parameter apiConfiguration: The configuration for the http request.
+     - returns: RequestBuilder<NaraAppointmentV1SetArrivalResponse> 
+     */
+    open class func scheduleServiceSetArrivalWithRequestBuilder(connectProtocolVersion: ConnectProtocolVersion, naraAppointmentV1SetArrivalRequest: NaraAppointmentV1SetArrivalRequest, connectTimeoutMs: Int? = nil, apiConfiguration: NaraAPIAPIConfiguration = NaraAPIAPIConfiguration.shared) -> RequestBuilder<NaraAppointmentV1SetArrivalResponse> {
+        let localVariablePath = "/nara.appointment.v1.ScheduleService/SetArrival"
+        let localVariableURLString = apiConfiguration.basePath + localVariablePath
+        let localVariableParameters = JSONEncodingHelper.encodingParameters(forEncodableObject: naraAppointmentV1SetArrivalRequest, codableHelper: apiConfiguration.codableHelper)
+
+        let localVariableUrlComponents = URLComponents(string: localVariableURLString)
+
+        let localVariableNillableHeaders: [String: (any Sendable)?] = [
+            "Content-Type": "application/json",
+            "Connect-Protocol-Version": connectProtocolVersion.asParameter(codableHelper: apiConfiguration.codableHelper),
+            "Connect-Timeout-Ms": connectTimeoutMs?.asParameter(codableHelper: apiConfiguration.codableHelper),
+        ]
+
+        let localVariableHeaderParameters = APIHelper.rejectNilHeaders(localVariableNillableHeaders)
+
+        let localVariableRequestBuilder: RequestBuilder<NaraAppointmentV1SetArrivalResponse>.Type = apiConfiguration.requestBuilderFactory.getBuilder()
+
+        return localVariableRequestBuilder.init(method: "POST", URLString: (localVariableUrlComponents?.string ?? localVariableURLString), parameters: localVariableParameters, headers: localVariableHeaderParameters, requiresAuthentication: true, apiConfiguration: apiConfiguration)
+    }
+
+    /**
+     UpdateSlots
+     
+     - parameter connectProtocolVersion: (header)  
+     - parameter naraAppointmentV1UpdateSlotsRequest: (body)  
+     - parameter connectTimeoutMs: (header)  (optional)
+     - parameter apiConfiguration: The configuration for the http request.
+     - returns: NaraAppointmentV1UpdateSlotsResponse
+     */
+    open class func scheduleServiceUpdateSlots(connectProtocolVersion: ConnectProtocolVersion, naraAppointmentV1UpdateSlotsRequest: NaraAppointmentV1UpdateSlotsRequest, connectTimeoutMs: Int? = nil, apiConfiguration: NaraAPIAPIConfiguration = NaraAPIAPIConfiguration.shared) async throws(ErrorResponse) -> NaraAppointmentV1UpdateSlotsResponse {
+        return try await scheduleServiceUpdateSlotsWithRequestBuilder(connectProtocolVersion: connectProtocolVersion, naraAppointmentV1UpdateSlotsRequest: naraAppointmentV1UpdateSlotsRequest, connectTimeoutMs: connectTimeoutMs, apiConfiguration: apiConfiguration).execute().body
+    }
+
+    /**
+     UpdateSlots
+     - POST /nara.appointment.v1.ScheduleService/UpdateSlots
+     - UpdateSlots blocks, unblocks or sets the booking window of slots. Blocking  a slot with booked patients needs cancel_booked; those appointments are  then cancelled and the patients told, in the same transaction.
+     - Bearer Token:
+       - type: http
+       - name: sessionToken
+     - parameter connectProtocolVersion: (header)  
+     - parameter naraAppointmentV1UpdateSlotsRequest: (body)  
+     - parameter connectTimeoutMs: (header)  (optional)
+     - parameter apiConfiguration: The configuration for the http request.
+     - returns: RequestBuilder<NaraAppointmentV1UpdateSlotsResponse> 
+     */
+    open class func scheduleServiceUpdateSlotsWithRequestBuilder(connectProtocolVersion: ConnectProtocolVersion, naraAppointmentV1UpdateSlotsRequest: NaraAppointmentV1UpdateSlotsRequest, connectTimeoutMs: Int? = nil, apiConfiguration: NaraAPIAPIConfiguration = NaraAPIAPIConfiguration.shared) -> RequestBuilder<NaraAppointmentV1UpdateSlotsResponse> {
+        let localVariablePath = "/nara.appointment.v1.ScheduleService/UpdateSlots"
+        let localVariableURLString = apiConfiguration.basePath + localVariablePath
+        let localVariableParameters = JSONEncodingHelper.encodingParameters(forEncodableObject: naraAppointmentV1UpdateSlotsRequest, codableHelper: apiConfiguration.codableHelper)
+
+        let localVariableUrlComponents = URLComponents(string: localVariableURLString)
+
+        let localVariableNillableHeaders: [String: (any Sendable)?] = [
+            "Content-Type": "application/json",
+            "Connect-Protocol-Version": connectProtocolVersion.asParameter(codableHelper: apiConfiguration.codableHelper),
+            "Connect-Timeout-Ms": connectTimeoutMs?.asParameter(codableHelper: apiConfiguration.codableHelper),
+        ]
+
+        let localVariableHeaderParameters = APIHelper.rejectNilHeaders(localVariableNillableHeaders)
+
+        let localVariableRequestBuilder: RequestBuilder<NaraAppointmentV1UpdateSlotsResponse>.Type = apiConfiguration.requestBuilderFactory.getBuilder()
 
         return localVariableRequestBuilder.init(method: "POST", URLString: (localVariableUrlComponents?.string ?? localVariableURLString), parameters: localVariableParameters, headers: localVariableHeaderParameters, requiresAuthentication: true, apiConfiguration: apiConfiguration)
     }

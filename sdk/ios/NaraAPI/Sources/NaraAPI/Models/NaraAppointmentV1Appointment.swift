@@ -34,8 +34,25 @@ public struct NaraAppointmentV1Appointment: Sendable, Codable, Hashable {
     /** A Timestamp represents a point in time independent of any time zone or local  calendar, encoded as a count of seconds and fractions of seconds at  nanosecond resolution. The count is relative to an epoch at UTC midnight on  January 1, 1970, in the proleptic Gregorian calendar which extends the  Gregorian calendar backwards to year one.   All minutes are 60 seconds long. Leap seconds are \"smeared\" so that no leap  second table is needed for interpretation, using a [24-hour linear  smear](https://developers.google.com/time/smear).   The range is from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z. By  restricting to that range, we ensure that we can convert to and from [RFC  3339](https://www.ietf.org/rfc/rfc3339.txt) date strings.   # Examples   Example 1: Compute Timestamp from POSIX `time()`.       Timestamp timestamp;      timestamp.set_seconds(time(NULL));      timestamp.set_nanos(0);   Example 2: Compute Timestamp from POSIX `gettimeofday()`.       struct timeval tv;      gettimeofday(&tv, NULL);       Timestamp timestamp;      timestamp.set_seconds(tv.tv_sec);      timestamp.set_nanos(tv.tv_usec * 1000);   Example 3: Compute Timestamp from Win32 `GetSystemTimeAsFileTime()`.       FILETIME ft;      GetSystemTimeAsFileTime(&ft);      UINT64 ticks = (((UINT64)ft.dwHighDateTime) << 32) | ft.dwLowDateTime;       // A Windows tick is 100 nanoseconds. Windows epoch 1601-01-01T00:00:00Z      // is 11644473600 seconds before Unix epoch 1970-01-01T00:00:00Z.      Timestamp timestamp;      timestamp.set_seconds((INT64) ((ticks / 10000000) - 11644473600LL));      timestamp.set_nanos((INT32) ((ticks % 10000000) * 100));   Example 4: Compute Timestamp from Java `System.currentTimeMillis()`.       long millis = System.currentTimeMillis();       Timestamp timestamp = Timestamp.newBuilder().setSeconds(millis / 1000)          .setNanos((int) ((millis % 1000) * 1000000)).build();   Example 5: Compute Timestamp from Java `Instant.now()`.       Instant now = Instant.now();       Timestamp timestamp =          Timestamp.newBuilder().setSeconds(now.getEpochSecond())              .setNanos(now.getNano()).build();   Example 6: Compute Timestamp from current time in Python.       timestamp = Timestamp()      timestamp.GetCurrentTime()   # JSON Mapping   In JSON format, the Timestamp type is encoded as a string in the  [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format. That is, the  format is \"{year}-{month}-{day}T{hour}:{min}:{sec}[.{frac_sec}]Z\"  where {year} is always expressed using four digits while {month}, {day},  {hour}, {min}, and {sec} are zero-padded to two digits each. The fractional  seconds, which can go up to 9 digits (i.e. up to 1 nanosecond resolution),  are optional. The \"Z\" suffix indicates the timezone (\"UTC\"); the timezone  is required. A ProtoJSON serializer should always use UTC (as indicated by  \"Z\") when printing the Timestamp type and a ProtoJSON parser should be  able to accept both UTC and other timezones (as indicated by an offset).   For example, \"2017-01-15T01:30:15.01Z\" encodes 15.01 seconds past  01:30 UTC on January 15, 2017.   In JavaScript, one can convert a Date object to this format using the  standard  [toISOString()](https://developer.mozilla.org/en-US/docs/Web/JavaScript/Reference/Global_Objects/Date/toISOString)  method. In Python, a standard `datetime.datetime` object can be converted  to this format using  [`strftime`](https://docs.python.org/2/library/time.html#time.strftime) with  the time format spec '%Y-%m-%dT%H:%M:%S.%fZ'. Likewise, in Java, one can use  the Joda Time's [`ISODateTimeFormat.dateTime()`](  http://joda-time.sourceforge.net/apidocs/org/joda/time/format/ISODateTimeFormat.html#dateTime()  ) to obtain a formatter capable of generating timestamps in this format. */
     public var updateTime: Date?
     public var version: Version?
+    /** delay_minutes is how late the clinician runs; expected_start_time is  start_time plus it. */
+    public var delayMinutes: Int?
+    /** A Timestamp represents a point in time independent of any time zone or local  calendar, encoded as a count of seconds and fractions of seconds at  nanosecond resolution. The count is relative to an epoch at UTC midnight on  January 1, 1970, in the proleptic Gregorian calendar which extends the  Gregorian calendar backwards to year one.   All minutes are 60 seconds long. Leap seconds are \"smeared\" so that no leap  second table is needed for interpretation, using a [24-hour linear  smear](https://developers.google.com/time/smear).   The range is from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z. By  restricting to that range, we ensure that we can convert to and from [RFC  3339](https://www.ietf.org/rfc/rfc3339.txt) date strings.   # Examples   Example 1: Compute Timestamp from POSIX `time()`.       Timestamp timestamp;      timestamp.set_seconds(time(NULL));      timestamp.set_nanos(0);   Example 2: Compute Timestamp from POSIX `gettimeofday()`.       struct timeval tv;      gettimeofday(&tv, NULL);       Timestamp timestamp;      timestamp.set_seconds(tv.tv_sec);      timestamp.set_nanos(tv.tv_usec * 1000);   Example 3: Compute Timestamp from Win32 `GetSystemTimeAsFileTime()`.       FILETIME ft;      GetSystemTimeAsFileTime(&ft);      UINT64 ticks = (((UINT64)ft.dwHighDateTime) << 32) | ft.dwLowDateTime;       // A Windows tick is 100 nanoseconds. Windows epoch 1601-01-01T00:00:00Z      // is 11644473600 seconds before Unix epoch 1970-01-01T00:00:00Z.      Timestamp timestamp;      timestamp.set_seconds((INT64) ((ticks / 10000000) - 11644473600LL));      timestamp.set_nanos((INT32) ((ticks % 10000000) * 100));   Example 4: Compute Timestamp from Java `System.currentTimeMillis()`.       long millis = System.currentTimeMillis();       Timestamp timestamp = Timestamp.newBuilder().setSeconds(millis / 1000)          .setNanos((int) ((millis % 1000) * 1000000)).build();   Example 5: Compute Timestamp from Java `Instant.now()`.       Instant now = Instant.now();       Timestamp timestamp =          Timestamp.newBuilder().setSeconds(now.getEpochSecond())              .setNanos(now.getNano()).build();   Example 6: Compute Timestamp from current time in Python.       timestamp = Timestamp()      timestamp.GetCurrentTime()   # JSON Mapping   In JSON format, the Timestamp type is encoded as a string in the  [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format. That is, the  format is \"{year}-{month}-{day}T{hour}:{min}:{sec}[.{frac_sec}]Z\"  where {year} is always expressed using four digits while {month}, {day},  {hour}, {min}, and {sec} are zero-padded to two digits each. The fractional  seconds, which can go up to 9 digits (i.e. up to 1 nanosecond resolution),  are optional. The \"Z\" suffix indicates the timezone (\"UTC\"); the timezone  is required. A ProtoJSON serializer should always use UTC (as indicated by  \"Z\") when printing the Timestamp type and a ProtoJSON parser should be  able to accept both UTC and other timezones (as indicated by an offset).   For example, \"2017-01-15T01:30:15.01Z\" encodes 15.01 seconds past  01:30 UTC on January 15, 2017.   In JavaScript, one can convert a Date object to this format using the  standard  [toISOString()](https://developer.mozilla.org/en-US/docs/Web/JavaScript/Reference/Global_Objects/Date/toISOString)  method. In Python, a standard `datetime.datetime` object can be converted  to this format using  [`strftime`](https://docs.python.org/2/library/time.html#time.strftime) with  the time format spec '%Y-%m-%dT%H:%M:%S.%fZ'. Likewise, in Java, one can use  the Joda Time's [`ISODateTimeFormat.dateTime()`](  http://joda-time.sourceforge.net/apidocs/org/joda/time/format/ISODateTimeFormat.html#dateTime()  ) to obtain a formatter capable of generating timestamps in this format. */
+    public var expectedStartTime: Date?
+    /** patient_late_minutes is how late the patient said they will be. */
+    public var patientLateMinutes: Int?
+    /** invitation_response is the patient's answer to an invitation, and  patient_message what they wrote with it. */
+    public var invitationResponse: NaraAppointmentV1InvitationResponse?
+    public var patientMessage: String?
+    /** cancelled_by_unit is set when the unit, not the patient, cancelled. */
+    public var cancelledByUnit: Bool?
+    /** late_cancel is set when the patient cancelled after the deadline. */
+    public var lateCancel: Bool?
+    /** join_open_time is when a video visit can be joined in the app. */
+    public var joinOpenTime: Date?
+    /** can_respond says the patient can confirm, decline or ask for another time. */
+    public var canRespond: Bool?
 
-    public init(id: String? = nil, patientId: String? = nil, patientName: String? = nil, service: NaraAppointmentV1Service? = nil, visitForm: NaraAppointmentV1VisitForm? = nil, status: NaraAppointmentV1Status? = nil, startTime: Date? = nil, endTime: Date? = nil, unit: NaraAppointmentV1CareUnit? = nil, clinicianName: String? = nil, profession: String? = nil, instructions: String? = nil, cancelDeadline: Date? = nil, canCancel: Bool? = nil, canRebook: Bool? = nil, updateTime: Date? = nil, version: Version? = nil) {
+    public init(id: String? = nil, patientId: String? = nil, patientName: String? = nil, service: NaraAppointmentV1Service? = nil, visitForm: NaraAppointmentV1VisitForm? = nil, status: NaraAppointmentV1Status? = nil, startTime: Date? = nil, endTime: Date? = nil, unit: NaraAppointmentV1CareUnit? = nil, clinicianName: String? = nil, profession: String? = nil, instructions: String? = nil, cancelDeadline: Date? = nil, canCancel: Bool? = nil, canRebook: Bool? = nil, updateTime: Date? = nil, version: Version? = nil, delayMinutes: Int? = nil, expectedStartTime: Date? = nil, patientLateMinutes: Int? = nil, invitationResponse: NaraAppointmentV1InvitationResponse? = nil, patientMessage: String? = nil, cancelledByUnit: Bool? = nil, lateCancel: Bool? = nil, joinOpenTime: Date? = nil, canRespond: Bool? = nil) {
         self.id = id
         self.patientId = patientId
         self.patientName = patientName
@@ -53,6 +70,15 @@ public struct NaraAppointmentV1Appointment: Sendable, Codable, Hashable {
         self.canRebook = canRebook
         self.updateTime = updateTime
         self.version = version
+        self.delayMinutes = delayMinutes
+        self.expectedStartTime = expectedStartTime
+        self.patientLateMinutes = patientLateMinutes
+        self.invitationResponse = invitationResponse
+        self.patientMessage = patientMessage
+        self.cancelledByUnit = cancelledByUnit
+        self.lateCancel = lateCancel
+        self.joinOpenTime = joinOpenTime
+        self.canRespond = canRespond
     }
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
@@ -73,6 +99,15 @@ public struct NaraAppointmentV1Appointment: Sendable, Codable, Hashable {
         case canRebook
         case updateTime
         case version
+        case delayMinutes
+        case expectedStartTime
+        case patientLateMinutes
+        case invitationResponse
+        case patientMessage
+        case cancelledByUnit
+        case lateCancel
+        case joinOpenTime
+        case canRespond
     }
 
     // Encodable protocol methods
@@ -96,6 +131,15 @@ public struct NaraAppointmentV1Appointment: Sendable, Codable, Hashable {
         try container.encodeIfPresent(canRebook, forKey: .canRebook)
         try container.encodeIfPresent(updateTime, forKey: .updateTime)
         try container.encodeIfPresent(version, forKey: .version)
+        try container.encodeIfPresent(delayMinutes, forKey: .delayMinutes)
+        try container.encodeIfPresent(expectedStartTime, forKey: .expectedStartTime)
+        try container.encodeIfPresent(patientLateMinutes, forKey: .patientLateMinutes)
+        try container.encodeIfPresent(invitationResponse, forKey: .invitationResponse)
+        try container.encodeIfPresent(patientMessage, forKey: .patientMessage)
+        try container.encodeIfPresent(cancelledByUnit, forKey: .cancelledByUnit)
+        try container.encodeIfPresent(lateCancel, forKey: .lateCancel)
+        try container.encodeIfPresent(joinOpenTime, forKey: .joinOpenTime)
+        try container.encodeIfPresent(canRespond, forKey: .canRespond)
     }
 }
 
@@ -107,6 +151,7 @@ extension NaraAppointmentV1Appointment: UnknownCaseCheckable {
         if service == .unknownDefaultOpenApi { return true }
         if visitForm == .unknownDefaultOpenApi { return true }
         if status == .unknownDefaultOpenApi { return true }
+        if invitationResponse == .unknownDefaultOpenApi { return true }
         return false
     }
 }

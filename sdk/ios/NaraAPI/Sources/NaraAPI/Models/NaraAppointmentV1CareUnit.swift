@@ -17,8 +17,11 @@ public struct NaraAppointmentV1CareUnit: Sendable, Codable, Hashable {
     public var city: String?
     public var municipality: String?
     public var phone: String?
+    /** latitude and longitude are the unit's position (WGS 84), when known. */
+    public var latitude: Double?
+    public var longitude: Double?
 
-    public init(hsaId: String? = nil, name: String? = nil, street: String? = nil, postalCode: String? = nil, city: String? = nil, municipality: String? = nil, phone: String? = nil) {
+    public init(hsaId: String? = nil, name: String? = nil, street: String? = nil, postalCode: String? = nil, city: String? = nil, municipality: String? = nil, phone: String? = nil, latitude: Double? = nil, longitude: Double? = nil) {
         self.hsaId = hsaId
         self.name = name
         self.street = street
@@ -26,6 +29,8 @@ public struct NaraAppointmentV1CareUnit: Sendable, Codable, Hashable {
         self.city = city
         self.municipality = municipality
         self.phone = phone
+        self.latitude = latitude
+        self.longitude = longitude
     }
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
@@ -36,6 +41,8 @@ public struct NaraAppointmentV1CareUnit: Sendable, Codable, Hashable {
         case city
         case municipality
         case phone
+        case latitude
+        case longitude
     }
 
     // Encodable protocol methods
@@ -49,6 +56,8 @@ public struct NaraAppointmentV1CareUnit: Sendable, Codable, Hashable {
         try container.encodeIfPresent(city, forKey: .city)
         try container.encodeIfPresent(municipality, forKey: .municipality)
         try container.encodeIfPresent(phone, forKey: .phone)
+        try container.encodeIfPresent(latitude, forKey: .latitude)
+        try container.encodeIfPresent(longitude, forKey: .longitude)
     }
 }
 

@@ -12,15 +12,19 @@ public struct NaraAppointmentV1ListUnitScheduleRequest: Sendable, Codable, Hasha
     public var unitHsaId: String?
     /** date is the day (YYYY-MM-DD, Europe/Stockholm); empty is today. */
     public var date: String?
+    /** clinician_hsa_id limits the list to one clinician's appointments. */
+    public var clinicianHsaId: String?
 
-    public init(unitHsaId: String? = nil, date: String? = nil) {
+    public init(unitHsaId: String? = nil, date: String? = nil, clinicianHsaId: String? = nil) {
         self.unitHsaId = unitHsaId
         self.date = date
+        self.clinicianHsaId = clinicianHsaId
     }
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case unitHsaId
         case date
+        case clinicianHsaId
     }
 
     // Encodable protocol methods
@@ -29,6 +33,7 @@ public struct NaraAppointmentV1ListUnitScheduleRequest: Sendable, Codable, Hasha
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encodeIfPresent(unitHsaId, forKey: .unitHsaId)
         try container.encodeIfPresent(date, forKey: .date)
+        try container.encodeIfPresent(clinicianHsaId, forKey: .clinicianHsaId)
     }
 }
 

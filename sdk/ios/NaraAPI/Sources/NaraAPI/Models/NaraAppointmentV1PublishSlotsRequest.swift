@@ -23,8 +23,19 @@ public struct NaraAppointmentV1PublishSlotsRequest: Sendable, Codable, Hashable 
     public var capacity: Int?
     /** invitation_only slots are never found in search. */
     public var invitationOnly: Bool?
+    /** resource_id is the room, video room or lane the slots are in (from  ListResources); empty: the unit's shared lane for the service. */
+    public var resourceId: UUID?
+    /** for_me makes the slots the caller's own as a clinician. */
+    public var forMe: Bool?
+    /** repeat_weekdays repeats the times between start_time and end_time (the  same day, Europe/Stockholm wall clock) on these weekdays for  repeat_weeks weeks from the start. */
+    public var repeatWeekdays: Set<NaraAppointmentV1Weekday>?
+    public var repeatWeeks: Int?
+    /** booking_open_time is when citizens may start booking; unset: at once. */
+    public var bookingOpenTime: Date?
+    /** booking_close_before closes booking this long before each slot starts. duration.gte = 0s duration.gte_lt = 0s duration.gte_lt_exclusive = 0s duration.gte_lte = 0s duration.gte_lte_exclusive = 0s duration.lte = 720h0m0s  */
+    public var bookingCloseBefore: String?
 
-    public init(unitHsaId: String? = nil, service: NaraAppointmentV1Service? = nil, startTime: Date, endTime: Date, slotDuration: String? = nil, capacity: Int? = nil, invitationOnly: Bool? = nil) {
+    public init(unitHsaId: String? = nil, service: NaraAppointmentV1Service? = nil, startTime: Date, endTime: Date, slotDuration: String? = nil, capacity: Int? = nil, invitationOnly: Bool? = nil, resourceId: UUID? = nil, forMe: Bool? = nil, repeatWeekdays: Set<NaraAppointmentV1Weekday>? = nil, repeatWeeks: Int? = nil, bookingOpenTime: Date? = nil, bookingCloseBefore: String? = nil) {
         self.unitHsaId = unitHsaId
         self.service = service
         self.startTime = startTime
@@ -32,6 +43,12 @@ public struct NaraAppointmentV1PublishSlotsRequest: Sendable, Codable, Hashable 
         self.slotDuration = slotDuration
         self.capacity = capacity
         self.invitationOnly = invitationOnly
+        self.resourceId = resourceId
+        self.forMe = forMe
+        self.repeatWeekdays = repeatWeekdays
+        self.repeatWeeks = repeatWeeks
+        self.bookingOpenTime = bookingOpenTime
+        self.bookingCloseBefore = bookingCloseBefore
     }
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
@@ -42,6 +59,12 @@ public struct NaraAppointmentV1PublishSlotsRequest: Sendable, Codable, Hashable 
         case slotDuration
         case capacity
         case invitationOnly
+        case resourceId
+        case forMe
+        case repeatWeekdays
+        case repeatWeeks
+        case bookingOpenTime
+        case bookingCloseBefore
     }
 
     // Encodable protocol methods
@@ -55,6 +78,12 @@ public struct NaraAppointmentV1PublishSlotsRequest: Sendable, Codable, Hashable 
         try container.encodeIfPresent(slotDuration, forKey: .slotDuration)
         try container.encodeIfPresent(capacity, forKey: .capacity)
         try container.encodeIfPresent(invitationOnly, forKey: .invitationOnly)
+        try container.encodeIfPresent(resourceId, forKey: .resourceId)
+        try container.encodeIfPresent(forMe, forKey: .forMe)
+        try container.encodeIfPresent(repeatWeekdays, forKey: .repeatWeekdays)
+        try container.encodeIfPresent(repeatWeeks, forKey: .repeatWeeks)
+        try container.encodeIfPresent(bookingOpenTime, forKey: .bookingOpenTime)
+        try container.encodeIfPresent(bookingCloseBefore, forKey: .bookingCloseBefore)
     }
 }
 

@@ -21,14 +21,19 @@ public struct NaraAppointmentV1SearchSlotsRequest: Sendable, Codable, Hashable {
     public var endTime: Date
     /** page_size is the most slots returned. Default 100. */
     public var pageSize: Int?
+    /** near orders the slots by the unit's distance from it, nearest first,  and max_distance_meters drops units farther away. */
+    public var near: NaraAppointmentV1Position?
+    public var maxDistanceMeters: Int?
 
-    public init(service: NaraAppointmentV1Service? = nil, unitHsaId: String? = nil, municipality: String? = nil, startTime: Date, endTime: Date, pageSize: Int? = nil) {
+    public init(service: NaraAppointmentV1Service? = nil, unitHsaId: String? = nil, municipality: String? = nil, startTime: Date, endTime: Date, pageSize: Int? = nil, near: NaraAppointmentV1Position? = nil, maxDistanceMeters: Int? = nil) {
         self.service = service
         self.unitHsaId = unitHsaId
         self.municipality = municipality
         self.startTime = startTime
         self.endTime = endTime
         self.pageSize = pageSize
+        self.near = near
+        self.maxDistanceMeters = maxDistanceMeters
     }
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
@@ -38,6 +43,8 @@ public struct NaraAppointmentV1SearchSlotsRequest: Sendable, Codable, Hashable {
         case startTime
         case endTime
         case pageSize
+        case near
+        case maxDistanceMeters
     }
 
     // Encodable protocol methods
@@ -50,6 +57,8 @@ public struct NaraAppointmentV1SearchSlotsRequest: Sendable, Codable, Hashable {
         try container.encode(startTime, forKey: .startTime)
         try container.encode(endTime, forKey: .endTime)
         try container.encodeIfPresent(pageSize, forKey: .pageSize)
+        try container.encodeIfPresent(near, forKey: .near)
+        try container.encodeIfPresent(maxDistanceMeters, forKey: .maxDistanceMeters)
     }
 }
 

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file nara/appointment/v1/appointment.proto.
  */
 export const file_nara_appointment_v1_appointment: GenFile = /*@__PURE__*/
-  fileDesc("CiVuYXJhL2FwcG9pbnRtZW50L3YxL2FwcG9pbnRtZW50LnByb3RvEhNuYXJhLmFwcG9pbnRtZW50LnYxIoABCghDYXJlVW5pdBIOCgZoc2FfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIOCgZzdHJlZXQYAyABKAkSEwoLcG9zdGFsX2NvZGUYBCABKAkSDAoEY2l0eRgFIAEoCRIUCgxtdW5pY2lwYWxpdHkYBiABKAkSDQoFcGhvbmUYByABKAkilQIKBFNsb3QSCgoCaWQYASABKAkSLQoHc2VydmljZRgCIAEoDjIcLm5hcmEuYXBwb2ludG1lbnQudjEuU2VydmljZRIyCgp2aXNpdF9mb3JtGAMgASgOMh4ubmFyYS5hcHBvaW50bWVudC52MS5WaXNpdEZvcm0SLgoKc3RhcnRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEisKBHVuaXQYBiABKAsyHS5uYXJhLmFwcG9pbnRtZW50LnYxLkNhcmVVbml0EhMKC2ZyZWVfcGxhY2VzGAcgASgFIr8ECgtBcHBvaW50bWVudBIKCgJpZBgBIAEoCRISCgpwYXRpZW50X2lkGAIgASgJEhQKDHBhdGllbnRfbmFtZRgDIAEoCRItCgdzZXJ2aWNlGAQgASgOMhwubmFyYS5hcHBvaW50bWVudC52MS5TZXJ2aWNlEjIKCnZpc2l0X2Zvcm0YBSABKA4yHi5uYXJhLmFwcG9pbnRtZW50LnYxLlZpc2l0Rm9ybRIrCgZzdGF0dXMYBiABKA4yGy5uYXJhLmFwcG9pbnRtZW50LnYxLlN0YXR1cxIuCgpzdGFydF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKwoEdW5pdBgJIAEoCzIdLm5hcmEuYXBwb2ludG1lbnQudjEuQ2FyZVVuaXQSFgoOY2xpbmljaWFuX25hbWUYCiABKAkSEgoKcHJvZmVzc2lvbhgLIAEoCRIUCgxpbnN0cnVjdGlvbnMYDCABKAkSMwoPY2FuY2VsX2RlYWRsaW5lGA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpjYW5fY2FuY2VsGA4gASgIEhIKCmNhbl9yZWJvb2sYDyABKAgSLwoLdXBkYXRlX3RpbWUYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3ZlcnNpb24YESABKAMi+gMKElNlYXJjaFNsb3RzUmVxdWVzdBI5CgdzZXJ2aWNlGAEgASgOMhwubmFyYS5hcHBvaW50bWVudC52MS5TZXJ2aWNlQgq6SAeCAQQQASAAEi0KC3VuaXRfaHNhX2lkGAIgASgJQhi6SBVyExhAMg9eKFtBLVowLTktXSspPyQSHQoMbXVuaWNpcGFsaXR5GAMgASgJQge6SARyAhhAEjYKCnN0YXJ0X3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQga6SAPIAQESNAoIZW5kX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQga6SAPIAQESHQoJcGFnZV9zaXplGAYgASgFQgq6SAcaBRj0AygAOs0BukjJARpVCg9lbmRfYWZ0ZXJfc3RhcnQSIWVuZF90aW1lIG11c3QgYmUgYWZ0ZXIgc3RhcnRfdGltZRofdGhpcy5lbmRfdGltZSA+IHRoaXMuc3RhcnRfdGltZRpwChVyYW5nZV9hdF9tb3N0XzYyX2RheXMSIXRoZSBzZWFyY2ggY292ZXJzIGF0IG1vc3QgNjIgZGF5cxo0dGhpcy5lbmRfdGltZSAtIHRoaXMuc3RhcnRfdGltZSA8PSBkdXJhdGlvbignMTQ4OGgnKSI/ChNTZWFyY2hTbG90c1Jlc3BvbnNlEigKBXNsb3RzGAEgAygLMhkubmFyYS5hcHBvaW50bWVudC52MS5TbG90IoUBCg9Cb29rU2xvdFJlcXVlc3QSGQoHc2xvdF9pZBgBIAEoCUIIukgFcgOwAQESHwoKcGF0aWVudF9pZBgCIAEoCUILukgI2AEBcgOwAQESNgoPaWRlbXBvdGVuY3lfa2V5GAMgASgJQh26SBpyGBAIGEAyEl5bQS1aYS16MC05Ll86LV0rJCJJChBCb29rU2xvdFJlc3BvbnNlEjUKC2FwcG9pbnRtZW50GAEgASgLMiAubmFyYS5hcHBvaW50bWVudC52MS5BcHBvaW50bWVudCI8ChhDYW5jZWxBcHBvaW50bWVudFJlcXVlc3QSIAoOYXBwb2ludG1lbnRfaWQYASABKAlCCLpIBXIDsAEBIlIKGUNhbmNlbEFwcG9pbnRtZW50UmVzcG9uc2USNQoLYXBwb2ludG1lbnQYASABKAsyIC5uYXJhLmFwcG9pbnRtZW50LnYxLkFwcG9pbnRtZW50IlcKGFJlYm9va0FwcG9pbnRtZW50UmVxdWVzdBIgCg5hcHBvaW50bWVudF9pZBgBIAEoCUIIukgFcgOwAQESGQoHc2xvdF9pZBgCIAEoCUIIukgFcgOwAQEiUgoZUmVib29rQXBwb2ludG1lbnRSZXNwb25zZRI1CgthcHBvaW50bWVudBgBIAEoCzIgLm5hcmEuYXBwb2ludG1lbnQudjEuQXBwb2ludG1lbnQibQoXTGlzdEFwcG9pbnRtZW50c1JlcXVlc3QSHwoKcGF0aWVudF9pZBgBIAEoCUILukgI2AEBcgOwAQESMQoNdXBkYXRlZF9zaW5jZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAigQEKGExpc3RBcHBvaW50bWVudHNSZXNwb25zZRI2CgxhcHBvaW50bWVudHMYASADKAsyIC5uYXJhLmFwcG9pbnRtZW50LnYxLkFwcG9pbnRtZW50Ei0KCXN5bmNfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiQQodR2V0QXBwb2ludG1lbnRDYWxlbmRhclJlcXVlc3QSIAoOYXBwb2ludG1lbnRfaWQYASABKAlCCLpIBXIDsAEBIkQKHkdldEFwcG9pbnRtZW50Q2FsZW5kYXJSZXNwb25zZRIMCgRpY2FsGAEgASgJEhQKDGNvbnRlbnRfdHlwZRgCIAEoCSLEBAoTUHVibGlzaFNsb3RzUmVxdWVzdBIsCgt1bml0X2hzYV9pZBgBIAEoCUIXukgUchIQARhAMgxeW0EtWjAtOS1dKyQSOQoHc2VydmljZRgCIAEoDjIcLm5hcmEuYXBwb2ludG1lbnQudjEuU2VydmljZUIKukgHggEEEAEgABI2CgpzdGFydF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIGukgDyAEBEjQKCGVuZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIGukgDyAEBEkMKDXNsb3RfZHVyYXRpb24YBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CEbpIDqoBCyIECIDhATIDCKwCEhwKCGNhcGFjaXR5GAYgASgFQgq6SAcaBRjoBygBEhcKD2ludml0YXRpb25fb25seRgHIAEoCDrZAbpI1QEaVQoPZW5kX2FmdGVyX3N0YXJ0EiFlbmRfdGltZSBtdXN0IGJlIGFmdGVyIHN0YXJ0X3RpbWUaH3RoaXMuZW5kX3RpbWUgPiB0aGlzLnN0YXJ0X3RpbWUafAoVcmFuZ2VfYXRfbW9zdF82Ml9kYXlzEi1zbG90cyBhcmUgcHVibGlzaGVkIGF0IG1vc3QgNjIgZGF5cyBhdCBhIHRpbWUaNHRoaXMuZW5kX3RpbWUgLSB0aGlzLnN0YXJ0X3RpbWUgPD0gZHVyYXRpb24oJzE0ODhoJykiQAoUUHVibGlzaFNsb3RzUmVzcG9uc2USKAoFc2xvdHMYASADKAsyGS5uYXJhLmFwcG9pbnRtZW50LnYxLlNsb3Qi/AMKGkludml0ZVRvQXBwb2ludG1lbnRSZXF1ZXN0EiwKC3VuaXRfaHNhX2lkGAEgASgJQhe6SBRyEhABGEAyDF5bQS1aMC05LV0rJBIcCgpwYXRpZW50X2lkGAIgASgJQgi6SAVyA7ABARI5CgdzZXJ2aWNlGAMgASgOMhwubmFyYS5hcHBvaW50bWVudC52MS5TZXJ2aWNlQgq6SAeCAQQQASAAEjYKCnN0YXJ0X3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQga6SAPIAQESNAoIZW5kX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQga6SAPIAQESHgoMaW5zdHJ1Y3Rpb25zGAYgASgJQgi6SAVyAxjQDxIYChBjb25maXJtX3JlcXVpcmVkGAcgASgIEhsKCnByb2Zlc3Npb24YCCABKAlCB7pIBHICGEASNgoPaWRlbXBvdGVuY3lfa2V5GAkgASgJQh26SBpyGBAIGEAyEl5bQS1aYS16MC05Ll86LV0rJDpaukhXGlUKD2VuZF9hZnRlcl9zdGFydBIhZW5kX3RpbWUgbXVzdCBiZSBhZnRlciBzdGFydF90aW1lGh90aGlzLmVuZF90aW1lID4gdGhpcy5zdGFydF90aW1lIlQKG0ludml0ZVRvQXBwb2ludG1lbnRSZXNwb25zZRI1CgthcHBvaW50bWVudBgBIAEoCzIgLm5hcmEuYXBwb2ludG1lbnQudjEuQXBwb2ludG1lbnQifQoXTGlzdFVuaXRTY2hlZHVsZVJlcXVlc3QSLAoLdW5pdF9oc2FfaWQYASABKAlCF7pIFHISEAEYQDIMXltBLVowLTktXSskEjQKBGRhdGUYAiABKAlCJrpII3IhMh9eKFswLTldezR9LVswLTldezJ9LVswLTldezJ9KT8kIlIKGExpc3RVbml0U2NoZWR1bGVSZXNwb25zZRI2CgxhcHBvaW50bWVudHMYASADKAsyIC5uYXJhLmFwcG9pbnRtZW50LnYxLkFwcG9pbnRtZW50KpsBCgdTZXJ2aWNlEhcKE1NFUlZJQ0VfVU5TUEVDSUZJRUQQABIXChNTRVJWSUNFX1ZBQ0NJTkFUSU9OEAESFgoSU0VSVklDRV9DT1ZJRF9URVNUEAISFwoTU0VSVklDRV9WSURFT19WSVNJVBADEhoKFlNFUlZJQ0VfUEhZU0lDQUxfVklTSVQQBBIRCg1TRVJWSUNFX1BIT05FEAUqbAoJVmlzaXRGb3JtEhoKFlZJU0lUX0ZPUk1fVU5TUEVDSUZJRUQQABIXChNWSVNJVF9GT1JNX1BIWVNJQ0FMEAESFAoQVklTSVRfRk9STV9WSURFTxACEhQKEFZJU0lUX0ZPUk1fUEhPTkUQAyqvAQoGU3RhdHVzEhYKElNUQVRVU19VTlNQRUNJRklFRBAAEhMKD1NUQVRVU19QUk9QT1NFRBABEhIKDlNUQVRVU19QRU5ESU5HEAISEQoNU1RBVFVTX0JPT0tFRBADEhIKDlNUQVRVU19BUlJJVkVEEAQSFAoQU1RBVFVTX0ZVTEZJTExFRBAFEhQKEFNUQVRVU19DQU5DRUxMRUQQBhIRCg1TVEFUVVNfTk9TSE9XEAcyygUKEkFwcG9pbnRtZW50U2VydmljZRJlCgtTZWFyY2hTbG90cxInLm5hcmEuYXBwb2ludG1lbnQudjEuU2VhcmNoU2xvdHNSZXF1ZXN0GigubmFyYS5hcHBvaW50bWVudC52MS5TZWFyY2hTbG90c1Jlc3BvbnNlIgOQAgESXAoIQm9va1Nsb3QSJC5uYXJhLmFwcG9pbnRtZW50LnYxLkJvb2tTbG90UmVxdWVzdBolLm5hcmEuYXBwb2ludG1lbnQudjEuQm9va1Nsb3RSZXNwb25zZSIDkAICEncKEUNhbmNlbEFwcG9pbnRtZW50Ei0ubmFyYS5hcHBvaW50bWVudC52MS5DYW5jZWxBcHBvaW50bWVudFJlcXVlc3QaLi5uYXJhLmFwcG9pbnRtZW50LnYxLkNhbmNlbEFwcG9pbnRtZW50UmVzcG9uc2UiA5ACAhJ3ChFSZWJvb2tBcHBvaW50bWVudBItLm5hcmEuYXBwb2ludG1lbnQudjEuUmVib29rQXBwb2ludG1lbnRSZXF1ZXN0Gi4ubmFyYS5hcHBvaW50bWVudC52MS5SZWJvb2tBcHBvaW50bWVudFJlc3BvbnNlIgOQAgISdAoQTGlzdEFwcG9pbnRtZW50cxIsLm5hcmEuYXBwb2ludG1lbnQudjEuTGlzdEFwcG9pbnRtZW50c1JlcXVlc3QaLS5uYXJhLmFwcG9pbnRtZW50LnYxLkxpc3RBcHBvaW50bWVudHNSZXNwb25zZSIDkAIBEoYBChZHZXRBcHBvaW50bWVudENhbGVuZGFyEjIubmFyYS5hcHBvaW50bWVudC52MS5HZXRBcHBvaW50bWVudENhbGVuZGFyUmVxdWVzdBozLm5hcmEuYXBwb2ludG1lbnQudjEuR2V0QXBwb2ludG1lbnRDYWxlbmRhclJlc3BvbnNlIgOQAgEy7QIKD1NjaGVkdWxlU2VydmljZRJlCgxQdWJsaXNoU2xvdHMSKC5uYXJhLmFwcG9pbnRtZW50LnYxLlB1Ymxpc2hTbG90c1JlcXVlc3QaKS5uYXJhLmFwcG9pbnRtZW50LnYxLlB1Ymxpc2hTbG90c1Jlc3BvbnNlIgASfQoTSW52aXRlVG9BcHBvaW50bWVudBIvLm5hcmEuYXBwb2ludG1lbnQudjEuSW52aXRlVG9BcHBvaW50bWVudFJlcXVlc3QaMC5uYXJhLmFwcG9pbnRtZW50LnYxLkludml0ZVRvQXBwb2ludG1lbnRSZXNwb25zZSIDkAICEnQKEExpc3RVbml0U2NoZWR1bGUSLC5uYXJhLmFwcG9pbnRtZW50LnYxLkxpc3RVbml0U2NoZWR1bGVSZXF1ZXN0Gi0ubmFyYS5hcHBvaW50bWVudC52MS5MaXN0VW5pdFNjaGVkdWxlUmVzcG9uc2UiA5ACAULaAQoXY29tLm5hcmEuYXBwb2ludG1lbnQudjFCEEFwcG9pbnRtZW50UHJvdG9QAVo/Z2l0aHViLmNvbS9uYXJhLWNhcmUvbmFyYS9nZW4vbmFyYS9hcHBvaW50bWVudC92MTthcHBvaW50bWVudHYxogIDTkFYqgITTmFyYS5BcHBvaW50bWVudC5WMcoCE05hcmFcQXBwb2ludG1lbnRcVjHiAh9OYXJhXEFwcG9pbnRtZW50XFYxXEdQQk1ldGFkYXRh6gIVTmFyYTo6QXBwb2ludG1lbnQ6OlYxYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("CiVuYXJhL2FwcG9pbnRtZW50L3YxL2FwcG9pbnRtZW50LnByb3RvEhNuYXJhLmFwcG9pbnRtZW50LnYxIqUBCghDYXJlVW5pdBIOCgZoc2FfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIOCgZzdHJlZXQYAyABKAkSEwoLcG9zdGFsX2NvZGUYBCABKAkSDAoEY2l0eRgFIAEoCRIUCgxtdW5pY2lwYWxpdHkYBiABKAkSDQoFcGhvbmUYByABKAkSEAoIbGF0aXR1ZGUYCCABKAESEQoJbG9uZ2l0dWRlGAkgASgBIpoECgRTbG90EgoKAmlkGAEgASgJEi0KB3NlcnZpY2UYAiABKA4yHC5uYXJhLmFwcG9pbnRtZW50LnYxLlNlcnZpY2USMgoKdmlzaXRfZm9ybRgDIAEoDjIeLm5hcmEuYXBwb2ludG1lbnQudjEuVmlzaXRGb3JtEi4KCnN0YXJ0X3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCgR1bml0GAYgASgLMh0ubmFyYS5hcHBvaW50bWVudC52MS5DYXJlVW5pdBITCgtmcmVlX3BsYWNlcxgHIAEoBRIXCg9kaXN0YW5jZV9tZXRlcnMYCCABKAUSEAoIY2FwYWNpdHkYCSABKAUSDgoGYm9va2VkGAogASgFEg8KB2Jsb2NrZWQYCyABKAgSFwoPaW52aXRhdGlvbl9vbmx5GAwgASgIEjUKEWJvb2tpbmdfb3Blbl90aW1lGA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI2ChJib29raW5nX2Nsb3NlX3RpbWUYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KCHJlc291cmNlGA8gASgLMh0ubmFyYS5hcHBvaW50bWVudC52MS5SZXNvdXJjZSJ/CghSZXNvdXJjZRIKCgJpZBgBIAEoCRIvCgRraW5kGAIgASgOMiEubmFyYS5hcHBvaW50bWVudC52MS5SZXNvdXJjZUtpbmQSDAoEbmFtZRgDIAEoCRIUCgxzdGFmZl9oc2FfaWQYBCABKAkSEgoKcHJvZmVzc2lvbhgFIAEoCSKFBwoLQXBwb2ludG1lbnQSCgoCaWQYASABKAkSEgoKcGF0aWVudF9pZBgCIAEoCRIUCgxwYXRpZW50X25hbWUYAyABKAkSLQoHc2VydmljZRgEIAEoDjIcLm5hcmEuYXBwb2ludG1lbnQudjEuU2VydmljZRIyCgp2aXNpdF9mb3JtGAUgASgOMh4ubmFyYS5hcHBvaW50bWVudC52MS5WaXNpdEZvcm0SKwoGc3RhdHVzGAYgASgOMhsubmFyYS5hcHBvaW50bWVudC52MS5TdGF0dXMSLgoKc3RhcnRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEisKBHVuaXQYCSABKAsyHS5uYXJhLmFwcG9pbnRtZW50LnYxLkNhcmVVbml0EhYKDmNsaW5pY2lhbl9uYW1lGAogASgJEhIKCnByb2Zlc3Npb24YCyABKAkSFAoMaW5zdHJ1Y3Rpb25zGAwgASgJEjMKD2NhbmNlbF9kZWFkbGluZRgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKY2FuX2NhbmNlbBgOIAEoCBISCgpjYW5fcmVib29rGA8gASgIEi8KC3VwZGF0ZV90aW1lGBAgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd2ZXJzaW9uGBEgASgDEhUKDWRlbGF5X21pbnV0ZXMYEiABKAUSNwoTZXhwZWN0ZWRfc3RhcnRfdGltZRgTIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHAoUcGF0aWVudF9sYXRlX21pbnV0ZXMYFCABKAUSRAoTaW52aXRhdGlvbl9yZXNwb25zZRgVIAEoDjInLm5hcmEuYXBwb2ludG1lbnQudjEuSW52aXRhdGlvblJlc3BvbnNlEhcKD3BhdGllbnRfbWVzc2FnZRgWIAEoCRIZChFjYW5jZWxsZWRfYnlfdW5pdBgXIAEoCBITCgtsYXRlX2NhbmNlbBgYIAEoCBIyCg5qb2luX29wZW5fdGltZRgZIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLY2FuX3Jlc3BvbmQYGiABKAgi0QQKElNlYXJjaFNsb3RzUmVxdWVzdBI5CgdzZXJ2aWNlGAEgASgOMhwubmFyYS5hcHBvaW50bWVudC52MS5TZXJ2aWNlQgq6SAeCAQQQASAAEi0KC3VuaXRfaHNhX2lkGAIgASgJQhi6SBVyExhAMg9eKFtBLVowLTktXSspPyQSHQoMbXVuaWNpcGFsaXR5GAMgASgJQge6SARyAhhAEjYKCnN0YXJ0X3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQga6SAPIAQESNAoIZW5kX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQga6SAPIAQESHQoJcGFnZV9zaXplGAYgASgFQgq6SAcaBRj0AygAEisKBG5lYXIYByABKAsyHS5uYXJhLmFwcG9pbnRtZW50LnYxLlBvc2l0aW9uEigKE21heF9kaXN0YW5jZV9tZXRlcnMYCCABKAVCC7pICBoGGICJeigAOs0BukjJARpVCg9lbmRfYWZ0ZXJfc3RhcnQSIWVuZF90aW1lIG11c3QgYmUgYWZ0ZXIgc3RhcnRfdGltZRofdGhpcy5lbmRfdGltZSA+IHRoaXMuc3RhcnRfdGltZRpwChVyYW5nZV9hdF9tb3N0XzYyX2RheXMSIXRoZSBzZWFyY2ggY292ZXJzIGF0IG1vc3QgNjIgZGF5cxo0dGhpcy5lbmRfdGltZSAtIHRoaXMuc3RhcnRfdGltZSA8PSBkdXJhdGlvbignMTQ4OGgnKSJhCghQb3NpdGlvbhIpCghsYXRpdHVkZRgBIAEoAUIXukgUEhIZAAAAAACAVkApAAAAAACAVsASKgoJbG9uZ2l0dWRlGAIgASgBQhe6SBQSEhkAAAAAAIBmQCkAAAAAAIBmwCI/ChNTZWFyY2hTbG90c1Jlc3BvbnNlEigKBXNsb3RzGAEgAygLMhkubmFyYS5hcHBvaW50bWVudC52MS5TbG90IoUBCg9Cb29rU2xvdFJlcXVlc3QSGQoHc2xvdF9pZBgBIAEoCUIIukgFcgOwAQESHwoKcGF0aWVudF9pZBgCIAEoCUILukgI2AEBcgOwAQESNgoPaWRlbXBvdGVuY3lfa2V5GAMgASgJQh26SBpyGBAIGEAyEl5bQS1aYS16MC05Ll86LV0rJCJJChBCb29rU2xvdFJlc3BvbnNlEjUKC2FwcG9pbnRtZW50GAEgASgLMiAubmFyYS5hcHBvaW50bWVudC52MS5BcHBvaW50bWVudCI8ChhDYW5jZWxBcHBvaW50bWVudFJlcXVlc3QSIAoOYXBwb2ludG1lbnRfaWQYASABKAlCCLpIBXIDsAEBIlIKGUNhbmNlbEFwcG9pbnRtZW50UmVzcG9uc2USNQoLYXBwb2ludG1lbnQYASABKAsyIC5uYXJhLmFwcG9pbnRtZW50LnYxLkFwcG9pbnRtZW50IlcKGFJlYm9va0FwcG9pbnRtZW50UmVxdWVzdBIgCg5hcHBvaW50bWVudF9pZBgBIAEoCUIIukgFcgOwAQESGQoHc2xvdF9pZBgCIAEoCUIIukgFcgOwAQEiUgoZUmVib29rQXBwb2ludG1lbnRSZXNwb25zZRI1CgthcHBvaW50bWVudBgBIAEoCzIgLm5hcmEuYXBwb2ludG1lbnQudjEuQXBwb2ludG1lbnQibQoXTGlzdEFwcG9pbnRtZW50c1JlcXVlc3QSHwoKcGF0aWVudF9pZBgBIAEoCUILukgI2AEBcgOwAQESMQoNdXBkYXRlZF9zaW5jZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAigQEKGExpc3RBcHBvaW50bWVudHNSZXNwb25zZRI2CgxhcHBvaW50bWVudHMYASADKAsyIC5uYXJhLmFwcG9pbnRtZW50LnYxLkFwcG9pbnRtZW50Ei0KCXN5bmNfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiQQodR2V0QXBwb2ludG1lbnRDYWxlbmRhclJlcXVlc3QSIAoOYXBwb2ludG1lbnRfaWQYASABKAlCCLpIBXIDsAEBIkQKHkdldEFwcG9pbnRtZW50Q2FsZW5kYXJSZXNwb25zZRIMCgRpY2FsGAEgASgJEhQKDGNvbnRlbnRfdHlwZRgCIAEoCSLkBgoTUHVibGlzaFNsb3RzUmVxdWVzdBIsCgt1bml0X2hzYV9pZBgBIAEoCUIXukgUchIQARhAMgxeW0EtWjAtOS1dKyQSOQoHc2VydmljZRgCIAEoDjIcLm5hcmEuYXBwb2ludG1lbnQudjEuU2VydmljZUIKukgHggEEEAEgABI2CgpzdGFydF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIGukgDyAEBEjQKCGVuZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIGukgDyAEBEkMKDXNsb3RfZHVyYXRpb24YBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CEbpIDqoBCyIECIDhATIDCKwCEhwKCGNhcGFjaXR5GAYgASgFQgq6SAcaBRjoBygBEhcKD2ludml0YXRpb25fb25seRgHIAEoCBIgCgtyZXNvdXJjZV9pZBgIIAEoCUILukgI2AEBcgOwAQESDgoGZm9yX21lGAkgASgIEkoKD3JlcGVhdF93ZWVrZGF5cxgKIAMoDjIcLm5hcmEuYXBwb2ludG1lbnQudjEuV2Vla2RheUITukgQkgENEAcYASIHggEEEAEgABIfCgxyZXBlYXRfd2Vla3MYCyABKAVCCbpIBhoEGBooABI1ChFib29raW5nX29wZW5fdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASSAoUYm9va2luZ19jbG9zZV9iZWZvcmUYDSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CD7pIDKoBCSIFCICangEyADrZAbpI1QEaVQoPZW5kX2FmdGVyX3N0YXJ0EiFlbmRfdGltZSBtdXN0IGJlIGFmdGVyIHN0YXJ0X3RpbWUaH3RoaXMuZW5kX3RpbWUgPiB0aGlzLnN0YXJ0X3RpbWUafAoVcmFuZ2VfYXRfbW9zdF82Ml9kYXlzEi1zbG90cyBhcmUgcHVibGlzaGVkIGF0IG1vc3QgNjIgZGF5cyBhdCBhIHRpbWUaNHRoaXMuZW5kX3RpbWUgLSB0aGlzLnN0YXJ0X3RpbWUgPD0gZHVyYXRpb24oJzE0ODhoJykiQAoUUHVibGlzaFNsb3RzUmVzcG9uc2USKAoFc2xvdHMYASADKAsyGS5uYXJhLmFwcG9pbnRtZW50LnYxLlNsb3Qi/AMKGkludml0ZVRvQXBwb2ludG1lbnRSZXF1ZXN0EiwKC3VuaXRfaHNhX2lkGAEgASgJQhe6SBRyEhABGEAyDF5bQS1aMC05LV0rJBIcCgpwYXRpZW50X2lkGAIgASgJQgi6SAVyA7ABARI5CgdzZXJ2aWNlGAMgASgOMhwubmFyYS5hcHBvaW50bWVudC52MS5TZXJ2aWNlQgq6SAeCAQQQASAAEjYKCnN0YXJ0X3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQga6SAPIAQESNAoIZW5kX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQga6SAPIAQESHgoMaW5zdHJ1Y3Rpb25zGAYgASgJQgi6SAVyAxjQDxIYChBjb25maXJtX3JlcXVpcmVkGAcgASgIEhsKCnByb2Zlc3Npb24YCCABKAlCB7pIBHICGEASNgoPaWRlbXBvdGVuY3lfa2V5GAkgASgJQh26SBpyGBAIGEAyEl5bQS1aYS16MC05Ll86LV0rJDpaukhXGlUKD2VuZF9hZnRlcl9zdGFydBIhZW5kX3RpbWUgbXVzdCBiZSBhZnRlciBzdGFydF90aW1lGh90aGlzLmVuZF90aW1lID4gdGhpcy5zdGFydF90aW1lIlQKG0ludml0ZVRvQXBwb2ludG1lbnRSZXNwb25zZRI1CgthcHBvaW50bWVudBgBIAEoCzIgLm5hcmEuYXBwb2ludG1lbnQudjEuQXBwb2ludG1lbnQisQEKF0xpc3RVbml0U2NoZWR1bGVSZXF1ZXN0EiwKC3VuaXRfaHNhX2lkGAEgASgJQhe6SBRyEhABGEAyDF5bQS1aMC05LV0rJBI0CgRkYXRlGAIgASgJQia6SCNyITIfXihbMC05XXs0fS1bMC05XXsyfS1bMC05XXsyfSk/JBIyChBjbGluaWNpYW5faHNhX2lkGAMgASgJQhi6SBVyExhAMg9eKFtBLVowLTktXSspPyQiUgoYTGlzdFVuaXRTY2hlZHVsZVJlc3BvbnNlEjYKDGFwcG9pbnRtZW50cxgBIAMoCzIgLm5hcmEuYXBwb2ludG1lbnQudjEuQXBwb2ludG1lbnQioAEKGlJlc3BvbmRUb0ludml0YXRpb25SZXF1ZXN0EiAKDmFwcG9pbnRtZW50X2lkGAEgASgJQgi6SAVyA7ABARJFCghyZXNwb25zZRgCIAEoDjInLm5hcmEuYXBwb2ludG1lbnQudjEuSW52aXRhdGlvblJlc3BvbnNlQgq6SAeCAQQQASAAEhkKB21lc3NhZ2UYAyABKAlCCLpIBXIDGPQDIlQKG1Jlc3BvbmRUb0ludml0YXRpb25SZXNwb25zZRI1CgthcHBvaW50bWVudBgBIAEoCzIgLm5hcmEuYXBwb2ludG1lbnQudjEuQXBwb2ludG1lbnQiUQoRUmVwb3J0TGF0ZVJlcXVlc3QSIAoOYXBwb2ludG1lbnRfaWQYASABKAlCCLpIBXIDsAEBEhoKB21pbnV0ZXMYAiABKAVCCbpIBhoEGHgoACJLChJSZXBvcnRMYXRlUmVzcG9uc2USNQoLYXBwb2ludG1lbnQYASABKAsyIC5uYXJhLmFwcG9pbnRtZW50LnYxLkFwcG9pbnRtZW50IhsKGUNyZWF0ZUNhbGVuZGFyRmVlZFJlcXVlc3QiWgoaQ3JlYXRlQ2FsZW5kYXJGZWVkUmVzcG9uc2USCwoDdXJsGAEgASgJEi8KC2NyZWF0ZV90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIbChlSZXZva2VDYWxlbmRhckZlZWRSZXF1ZXN0IhwKGlJldm9rZUNhbGVuZGFyRmVlZFJlc3BvbnNlIkQKFExpc3RSZXNvdXJjZXNSZXF1ZXN0EiwKC3VuaXRfaHNhX2lkGAEgASgJQhe6SBRyEhABGEAyDF5bQS1aMC05LV0rJCJJChVMaXN0UmVzb3VyY2VzUmVzcG9uc2USMAoJcmVzb3VyY2VzGAEgAygLMh0ubmFyYS5hcHBvaW50bWVudC52MS5SZXNvdXJjZSKdAQoVQ3JlYXRlUmVzb3VyY2VSZXF1ZXN0EiwKC3VuaXRfaHNhX2lkGAEgASgJQhe6SBRyEhABGEAyDF5bQS1aMC05LV0rJBI9CgRraW5kGAIgASgOMiEubmFyYS5hcHBvaW50bWVudC52MS5SZXNvdXJjZUtpbmRCDLpICYIBBhgCGAMYBBIXCgRuYW1lGAMgASgJQgm6SAZyBBABGGQiSQoWQ3JlYXRlUmVzb3VyY2VSZXNwb25zZRIvCghyZXNvdXJjZRgBIAEoCzIdLm5hcmEuYXBwb2ludG1lbnQudjEuUmVzb3VyY2UiugMKEExpc3RTbG90c1JlcXVlc3QSLAoLdW5pdF9oc2FfaWQYASABKAlCF7pIFHISEAEYQDIMXltBLVowLTktXSskEjcKB3NlcnZpY2UYAiABKA4yHC5uYXJhLmFwcG9pbnRtZW50LnYxLlNlcnZpY2VCCLpIBYIBAhABEjYKCnN0YXJ0X3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQga6SAPIAQESNAoIZW5kX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQga6SAPIAQE60AG6SMwBGlUKD2VuZF9hZnRlcl9zdGFydBIhZW5kX3RpbWUgbXVzdCBiZSBhZnRlciBzdGFydF90aW1lGh90aGlzLmVuZF90aW1lID4gdGhpcy5zdGFydF90aW1lGnMKFXJhbmdlX2F0X21vc3RfNjJfZGF5cxIkYXQgbW9zdCA2MiBkYXlzIGFyZSBsaXN0ZWQgYXQgYSB0aW1lGjR0aGlzLmVuZF90aW1lIC0gdGhpcy5zdGFydF90aW1lIDw9IGR1cmF0aW9uKCcxNDg4aCcpIj0KEUxpc3RTbG90c1Jlc3BvbnNlEigKBXNsb3RzGAEgAygLMhkubmFyYS5hcHBvaW50bWVudC52MS5TbG90IoEDChJVcGRhdGVTbG90c1JlcXVlc3QSLAoLdW5pdF9oc2FfaWQYASABKAlCF7pIFHISEAEYQDIMXltBLVowLTktXSskEiYKCHNsb3RfaWRzGAIgAygJQhS6SBGSAQ4IARD0AxgBIgVyA7ABARINCgVibG9jaxgDIAEoCBIVCg1jYW5jZWxfYm9va2VkGAQgASgIEg8KB3VuYmxvY2sYBSABKAgSOgoOYm9va2luZ193aW5kb3cYBiABKAsyIi5uYXJhLmFwcG9pbnRtZW50LnYxLkJvb2tpbmdXaW5kb3c6oQG6SJ0BGpoBCgpvbmVfY2hhbmdlEjNzZXQgZXhhY3RseSBvbmUgb2YgYmxvY2ssIHVuYmxvY2sgb3IgYm9va2luZ193aW5kb3caVyh0aGlzLmJsb2NrID8gMSA6IDApICsgKHRoaXMudW5ibG9jayA/IDEgOiAwKSArIChoYXModGhpcy5ib29raW5nX3dpbmRvdykgPyAxIDogMCkgPT0gMSKAAQoNQm9va2luZ1dpbmRvdxItCglvcGVuX3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEkAKDGNsb3NlX2JlZm9yZRgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkIPukgMqgEJIgUIgJqeATIAIlIKE1VwZGF0ZVNsb3RzUmVzcG9uc2USKAoFc2xvdHMYASADKAsyGS5uYXJhLmFwcG9pbnRtZW50LnYxLlNsb3QSEQoJY2FuY2VsbGVkGAIgASgFIpYBCg9Nb3ZlU2xvdFJlcXVlc3QSLAoLdW5pdF9oc2FfaWQYASABKAlCF7pIFHISEAEYQDIMXltBLVowLTktXSskEhkKB3Nsb3RfaWQYAiABKAlCCLpIBXIDsAEBEjoKDm5ld19zdGFydF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIGukgDyAEBIk0KEE1vdmVTbG90UmVzcG9uc2USJwoEc2xvdBgBIAEoCzIZLm5hcmEuYXBwb2ludG1lbnQudjEuU2xvdBIQCghub3RpZmllZBgCIAEoBSKNAQoSUmVwb3J0RGVsYXlSZXF1ZXN0EiwKC3VuaXRfaHNhX2lkGAEgASgJQhe6SBRyEhABGEAyDF5bQS1aMC05LV0rJBIsCg9hcHBvaW50bWVudF9pZHMYAiADKAlCE7pIEJIBDQgBEGQYASIFcgOwAQESGwoHbWludXRlcxgDIAEoBUIKukgHGgUY8AEoACJNChNSZXBvcnREZWxheVJlc3BvbnNlEjYKDGFwcG9pbnRtZW50cxgBIAMoCzIgLm5hcmEuYXBwb2ludG1lbnQudjEuQXBwb2ludG1lbnQingEKEVNldEFycml2YWxSZXF1ZXN0EiwKC3VuaXRfaHNhX2lkGAEgASgJQhe6SBRyEhABGEAyDF5bQS1aMC05LV0rJBIgCg5hcHBvaW50bWVudF9pZBgCIAEoCUIIukgFcgOwAQESOQoHYXJyaXZhbBgDIAEoDjIcLm5hcmEuYXBwb2ludG1lbnQudjEuQXJyaXZhbEIKukgHggEEEAEgACJLChJTZXRBcnJpdmFsUmVzcG9uc2USNQoLYXBwb2ludG1lbnQYASABKAsyIC5uYXJhLmFwcG9pbnRtZW50LnYxLkFwcG9pbnRtZW50KpsBCgdTZXJ2aWNlEhcKE1NFUlZJQ0VfVU5TUEVDSUZJRUQQABIXChNTRVJWSUNFX1ZBQ0NJTkFUSU9OEAESFgoSU0VSVklDRV9DT1ZJRF9URVNUEAISFwoTU0VSVklDRV9WSURFT19WSVNJVBADEhoKFlNFUlZJQ0VfUEhZU0lDQUxfVklTSVQQBBIRCg1TRVJWSUNFX1BIT05FEAUqbAoJVmlzaXRGb3JtEhoKFlZJU0lUX0ZPUk1fVU5TUEVDSUZJRUQQABIXChNWSVNJVF9GT1JNX1BIWVNJQ0FMEAESFAoQVklTSVRfRk9STV9WSURFTxACEhQKEFZJU0lUX0ZPUk1fUEhPTkUQAyqvAQoGU3RhdHVzEhYKElNUQVRVU19VTlNQRUNJRklFRBAAEhMKD1NUQVRVU19QUk9QT1NFRBABEhIKDlNUQVRVU19QRU5ESU5HEAISEQoNU1RBVFVTX0JPT0tFRBADEhIKDlNUQVRVU19BUlJJVkVEEAQSFAoQU1RBVFVTX0ZVTEZJTExFRBAFEhQKEFNUQVRVU19DQU5DRUxMRUQQBhIRCg1TVEFUVVNfTk9TSE9XEAcqowEKEkludml0YXRpb25SZXNwb25zZRIjCh9JTlZJVEFUSU9OX1JFU1BPTlNFX1VOU1BFQ0lGSUVEEAASHwobSU5WSVRBVElPTl9SRVNQT05TRV9DT05GSVJNEAESHwobSU5WSVRBVElPTl9SRVNQT05TRV9ERUNMSU5FEAISJgoiSU5WSVRBVElPTl9SRVNQT05TRV9BU0tfT1RIRVJfVElNRRADKpMBCgxSZXNvdXJjZUtpbmQSHQoZUkVTT1VSQ0VfS0lORF9VTlNQRUNJRklFRBAAEhsKF1JFU09VUkNFX0tJTkRfQ0xJTklDSUFOEAESFgoSUkVTT1VSQ0VfS0lORF9ST09NEAISFwoTUkVTT1VSQ0VfS0lORF9WSURFTxADEhYKElJFU09VUkNFX0tJTkRfTEFORRAEKrYBCgdXZWVrZGF5EhcKE1dFRUtEQVlfVU5TUEVDSUZJRUQQABISCg5XRUVLREFZX01PTkRBWRABEhMKD1dFRUtEQVlfVFVFU0RBWRACEhUKEVdFRUtEQVlfV0VETkVTREFZEAMSFAoQV0VFS0RBWV9USFVSU0RBWRAEEhIKDldFRUtEQVlfRlJJREFZEAUSFAoQV0VFS0RBWV9TQVRVUkRBWRAGEhIKDldFRUtEQVlfU1VOREFZEAcqYgoHQXJyaXZhbBIXChNBUlJJVkFMX1VOU1BFQ0lGSUVEEAASEwoPQVJSSVZBTF9BUlJJVkVEEAESFQoRQVJSSVZBTF9GVUxGSUxMRUQQAhISCg5BUlJJVkFMX05PU0hPVxADMqIJChJBcHBvaW50bWVudFNlcnZpY2USZQoLU2VhcmNoU2xvdHMSJy5uYXJhLmFwcG9pbnRtZW50LnYxLlNlYXJjaFNsb3RzUmVxdWVzdBooLm5hcmEuYXBwb2ludG1lbnQudjEuU2VhcmNoU2xvdHNSZXNwb25zZSIDkAIBElwKCEJvb2tTbG90EiQubmFyYS5hcHBvaW50bWVudC52MS5Cb29rU2xvdFJlcXVlc3QaJS5uYXJhLmFwcG9pbnRtZW50LnYxLkJvb2tTbG90UmVzcG9uc2UiA5ACAhJ3ChFDYW5jZWxBcHBvaW50bWVudBItLm5hcmEuYXBwb2ludG1lbnQudjEuQ2FuY2VsQXBwb2ludG1lbnRSZXF1ZXN0Gi4ubmFyYS5hcHBvaW50bWVudC52MS5DYW5jZWxBcHBvaW50bWVudFJlc3BvbnNlIgOQAgISdwoRUmVib29rQXBwb2ludG1lbnQSLS5uYXJhLmFwcG9pbnRtZW50LnYxLlJlYm9va0FwcG9pbnRtZW50UmVxdWVzdBouLm5hcmEuYXBwb2ludG1lbnQudjEuUmVib29rQXBwb2ludG1lbnRSZXNwb25zZSIDkAICEnQKEExpc3RBcHBvaW50bWVudHMSLC5uYXJhLmFwcG9pbnRtZW50LnYxLkxpc3RBcHBvaW50bWVudHNSZXF1ZXN0Gi0ubmFyYS5hcHBvaW50bWVudC52MS5MaXN0QXBwb2ludG1lbnRzUmVzcG9uc2UiA5ACARKGAQoWR2V0QXBwb2ludG1lbnRDYWxlbmRhchIyLm5hcmEuYXBwb2ludG1lbnQudjEuR2V0QXBwb2ludG1lbnRDYWxlbmRhclJlcXVlc3QaMy5uYXJhLmFwcG9pbnRtZW50LnYxLkdldEFwcG9pbnRtZW50Q2FsZW5kYXJSZXNwb25zZSIDkAIBEn0KE1Jlc3BvbmRUb0ludml0YXRpb24SLy5uYXJhLmFwcG9pbnRtZW50LnYxLlJlc3BvbmRUb0ludml0YXRpb25SZXF1ZXN0GjAubmFyYS5hcHBvaW50bWVudC52MS5SZXNwb25kVG9JbnZpdGF0aW9uUmVzcG9uc2UiA5ACAhJiCgpSZXBvcnRMYXRlEiYubmFyYS5hcHBvaW50bWVudC52MS5SZXBvcnRMYXRlUmVxdWVzdBonLm5hcmEuYXBwb2ludG1lbnQudjEuUmVwb3J0TGF0ZVJlc3BvbnNlIgOQAgISdwoSQ3JlYXRlQ2FsZW5kYXJGZWVkEi4ubmFyYS5hcHBvaW50bWVudC52MS5DcmVhdGVDYWxlbmRhckZlZWRSZXF1ZXN0Gi8ubmFyYS5hcHBvaW50bWVudC52MS5DcmVhdGVDYWxlbmRhckZlZWRSZXNwb25zZSIAEnoKElJldm9rZUNhbGVuZGFyRmVlZBIuLm5hcmEuYXBwb2ludG1lbnQudjEuUmV2b2tlQ2FsZW5kYXJGZWVkUmVxdWVzdBovLm5hcmEuYXBwb2ludG1lbnQudjEuUmV2b2tlQ2FsZW5kYXJGZWVkUmVzcG9uc2UiA5ACAjK4CAoPU2NoZWR1bGVTZXJ2aWNlEmUKDFB1Ymxpc2hTbG90cxIoLm5hcmEuYXBwb2ludG1lbnQudjEuUHVibGlzaFNsb3RzUmVxdWVzdBopLm5hcmEuYXBwb2ludG1lbnQudjEuUHVibGlzaFNsb3RzUmVzcG9uc2UiABJ9ChNJbnZpdGVUb0FwcG9pbnRtZW50Ei8ubmFyYS5hcHBvaW50bWVudC52MS5JbnZpdGVUb0FwcG9pbnRtZW50UmVxdWVzdBowLm5hcmEuYXBwb2ludG1lbnQudjEuSW52aXRlVG9BcHBvaW50bWVudFJlc3BvbnNlIgOQAgISdAoQTGlzdFVuaXRTY2hlZHVsZRIsLm5hcmEuYXBwb2ludG1lbnQudjEuTGlzdFVuaXRTY2hlZHVsZVJlcXVlc3QaLS5uYXJhLmFwcG9pbnRtZW50LnYxLkxpc3RVbml0U2NoZWR1bGVSZXNwb25zZSIDkAIBEmsKDUxpc3RSZXNvdXJjZXMSKS5uYXJhLmFwcG9pbnRtZW50LnYxLkxpc3RSZXNvdXJjZXNSZXF1ZXN0GioubmFyYS5hcHBvaW50bWVudC52MS5MaXN0UmVzb3VyY2VzUmVzcG9uc2UiA5ACARJrCg5DcmVhdGVSZXNvdXJjZRIqLm5hcmEuYXBwb2ludG1lbnQudjEuQ3JlYXRlUmVzb3VyY2VSZXF1ZXN0GisubmFyYS5hcHBvaW50bWVudC52MS5DcmVhdGVSZXNvdXJjZVJlc3BvbnNlIgASXwoJTGlzdFNsb3RzEiUubmFyYS5hcHBvaW50bWVudC52MS5MaXN0U2xvdHNSZXF1ZXN0GiYubmFyYS5hcHBvaW50bWVudC52MS5MaXN0U2xvdHNSZXNwb25zZSIDkAIBEmUKC1VwZGF0ZVNsb3RzEicubmFyYS5hcHBvaW50bWVudC52MS5VcGRhdGVTbG90c1JlcXVlc3QaKC5uYXJhLmFwcG9pbnRtZW50LnYxLlVwZGF0ZVNsb3RzUmVzcG9uc2UiA5ACAhJcCghNb3ZlU2xvdBIkLm5hcmEuYXBwb2ludG1lbnQudjEuTW92ZVNsb3RSZXF1ZXN0GiUubmFyYS5hcHBvaW50bWVudC52MS5Nb3ZlU2xvdFJlc3BvbnNlIgOQAgISZQoLUmVwb3J0RGVsYXkSJy5uYXJhLmFwcG9pbnRtZW50LnYxLlJlcG9ydERlbGF5UmVxdWVzdBooLm5hcmEuYXBwb2ludG1lbnQudjEuUmVwb3J0RGVsYXlSZXNwb25zZSIDkAICEmIKClNldEFycml2YWwSJi5uYXJhLmFwcG9pbnRtZW50LnYxLlNldEFycml2YWxSZXF1ZXN0GicubmFyYS5hcHBvaW50bWVudC52MS5TZXRBcnJpdmFsUmVzcG9uc2UiA5ACAkLaAQoXY29tLm5hcmEuYXBwb2ludG1lbnQudjFCEEFwcG9pbnRtZW50UHJvdG9QAVo/Z2l0aHViLmNvbS9uYXJhLWNhcmUvbmFyYS9nZW4vbmFyYS9hcHBvaW50bWVudC92MTthcHBvaW50bWVudHYxogIDTkFYqgITTmFyYS5BcHBvaW50bWVudC5WMcoCE05hcmFcQXBwb2ludG1lbnRcVjHiAh9OYXJhXEFwcG9pbnRtZW50XFYxXEdQQk1ldGFkYXRh6gIVTmFyYTo6QXBwb2ludG1lbnQ6OlYxYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * CareUnit is where (or by whom) the visit is given.
@@ -55,6 +55,18 @@ export type CareUnit = Message<"nara.appointment.v1.CareUnit"> & {
    * @generated from field: string phone = 7;
    */
   phone: string;
+
+  /**
+   * latitude and longitude are the unit's position (WGS 84), when known.
+   *
+   * @generated from field: double latitude = 8;
+   */
+  latitude: number;
+
+  /**
+   * @generated from field: double longitude = 9;
+   */
+  longitude: number;
 };
 
 /**
@@ -106,6 +118,53 @@ export type Slot = Message<"nara.appointment.v1.Slot"> & {
    * @generated from field: int32 free_places = 7;
    */
   freePlaces: number;
+
+  /**
+   * distance_meters is how far the unit is from the searched position.
+   *
+   * @generated from field: int32 distance_meters = 8;
+   */
+  distanceMeters: number;
+
+  /**
+   * The fields below are set for the unit's own staff (ListSlots).
+   *
+   * @generated from field: int32 capacity = 9;
+   */
+  capacity: number;
+
+  /**
+   * @generated from field: int32 booked = 10;
+   */
+  booked: number;
+
+  /**
+   * @generated from field: bool blocked = 11;
+   */
+  blocked: boolean;
+
+  /**
+   * @generated from field: bool invitation_only = 12;
+   */
+  invitationOnly: boolean;
+
+  /**
+   * booking_open_time and booking_close_time bound when citizens may book;
+   * unset: from publishing until the start.
+   *
+   * @generated from field: google.protobuf.Timestamp booking_open_time = 13;
+   */
+  bookingOpenTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp booking_close_time = 14;
+   */
+  bookingCloseTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: nara.appointment.v1.Resource resource = 15;
+   */
+  resource?: Resource | undefined;
 };
 
 /**
@@ -114,6 +173,47 @@ export type Slot = Message<"nara.appointment.v1.Slot"> & {
  */
 export const SlotSchema: GenMessage<Slot> = /*@__PURE__*/
   messageDesc(file_nara_appointment_v1_appointment, 1);
+
+/**
+ * Resource is a clinician, room, video room or vaccination lane of a unit.
+ *
+ * @generated from message nara.appointment.v1.Resource
+ */
+export type Resource = Message<"nara.appointment.v1.Resource"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: nara.appointment.v1.ResourceKind kind = 2;
+   */
+  kind: ResourceKind;
+
+  /**
+   * @generated from field: string name = 3;
+   */
+  name: string;
+
+  /**
+   * staff_hsa_id and profession are set for clinicians.
+   *
+   * @generated from field: string staff_hsa_id = 4;
+   */
+  staffHsaId: string;
+
+  /**
+   * @generated from field: string profession = 5;
+   */
+  profession: string;
+};
+
+/**
+ * Describes the message nara.appointment.v1.Resource.
+ * Use `create(ResourceSchema)` to create a new message.
+ */
+export const ResourceSchema: GenMessage<Resource> = /*@__PURE__*/
+  messageDesc(file_nara_appointment_v1_appointment, 2);
 
 /**
  * Appointment is one booking as the app shows it.
@@ -215,6 +315,67 @@ export type Appointment = Message<"nara.appointment.v1.Appointment"> & {
    * @generated from field: int64 version = 17;
    */
   version: bigint;
+
+  /**
+   * delay_minutes is how late the clinician runs; expected_start_time is
+   * start_time plus it.
+   *
+   * @generated from field: int32 delay_minutes = 18;
+   */
+  delayMinutes: number;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expected_start_time = 19;
+   */
+  expectedStartTime?: Timestamp | undefined;
+
+  /**
+   * patient_late_minutes is how late the patient said they will be.
+   *
+   * @generated from field: int32 patient_late_minutes = 20;
+   */
+  patientLateMinutes: number;
+
+  /**
+   * invitation_response is the patient's answer to an invitation, and
+   * patient_message what they wrote with it.
+   *
+   * @generated from field: nara.appointment.v1.InvitationResponse invitation_response = 21;
+   */
+  invitationResponse: InvitationResponse;
+
+  /**
+   * @generated from field: string patient_message = 22;
+   */
+  patientMessage: string;
+
+  /**
+   * cancelled_by_unit is set when the unit, not the patient, cancelled.
+   *
+   * @generated from field: bool cancelled_by_unit = 23;
+   */
+  cancelledByUnit: boolean;
+
+  /**
+   * late_cancel is set when the patient cancelled after the deadline.
+   *
+   * @generated from field: bool late_cancel = 24;
+   */
+  lateCancel: boolean;
+
+  /**
+   * join_open_time is when a video visit can be joined in the app.
+   *
+   * @generated from field: google.protobuf.Timestamp join_open_time = 25;
+   */
+  joinOpenTime?: Timestamp | undefined;
+
+  /**
+   * can_respond says the patient can confirm, decline or ask for another time.
+   *
+   * @generated from field: bool can_respond = 26;
+   */
+  canRespond: boolean;
 };
 
 /**
@@ -222,7 +383,7 @@ export type Appointment = Message<"nara.appointment.v1.Appointment"> & {
  * Use `create(AppointmentSchema)` to create a new message.
  */
 export const AppointmentSchema: GenMessage<Appointment> = /*@__PURE__*/
-  messageDesc(file_nara_appointment_v1_appointment, 2);
+  messageDesc(file_nara_appointment_v1_appointment, 3);
 
 /**
  * @generated from message nara.appointment.v1.SearchSlotsRequest
@@ -263,6 +424,19 @@ export type SearchSlotsRequest = Message<"nara.appointment.v1.SearchSlotsRequest
    * @generated from field: int32 page_size = 6;
    */
   pageSize: number;
+
+  /**
+   * near orders the slots by the unit's distance from it, nearest first,
+   * and max_distance_meters drops units farther away.
+   *
+   * @generated from field: nara.appointment.v1.Position near = 7;
+   */
+  near?: Position | undefined;
+
+  /**
+   * @generated from field: int32 max_distance_meters = 8;
+   */
+  maxDistanceMeters: number;
 };
 
 /**
@@ -270,7 +444,31 @@ export type SearchSlotsRequest = Message<"nara.appointment.v1.SearchSlotsRequest
  * Use `create(SearchSlotsRequestSchema)` to create a new message.
  */
 export const SearchSlotsRequestSchema: GenMessage<SearchSlotsRequest> = /*@__PURE__*/
-  messageDesc(file_nara_appointment_v1_appointment, 3);
+  messageDesc(file_nara_appointment_v1_appointment, 4);
+
+/**
+ * Position is a point on Earth (WGS 84), such as the phone's location.
+ *
+ * @generated from message nara.appointment.v1.Position
+ */
+export type Position = Message<"nara.appointment.v1.Position"> & {
+  /**
+   * @generated from field: double latitude = 1;
+   */
+  latitude: number;
+
+  /**
+   * @generated from field: double longitude = 2;
+   */
+  longitude: number;
+};
+
+/**
+ * Describes the message nara.appointment.v1.Position.
+ * Use `create(PositionSchema)` to create a new message.
+ */
+export const PositionSchema: GenMessage<Position> = /*@__PURE__*/
+  messageDesc(file_nara_appointment_v1_appointment, 5);
 
 /**
  * @generated from message nara.appointment.v1.SearchSlotsResponse
@@ -287,7 +485,7 @@ export type SearchSlotsResponse = Message<"nara.appointment.v1.SearchSlotsRespon
  * Use `create(SearchSlotsResponseSchema)` to create a new message.
  */
 export const SearchSlotsResponseSchema: GenMessage<SearchSlotsResponse> = /*@__PURE__*/
-  messageDesc(file_nara_appointment_v1_appointment, 4);
+  messageDesc(file_nara_appointment_v1_appointment, 6);
 
 /**
  * @generated from message nara.appointment.v1.BookSlotRequest
@@ -320,7 +518,7 @@ export type BookSlotRequest = Message<"nara.appointment.v1.BookSlotRequest"> & {
  * Use `create(BookSlotRequestSchema)` to create a new message.
  */
 export const BookSlotRequestSchema: GenMessage<BookSlotRequest> = /*@__PURE__*/
-  messageDesc(file_nara_appointment_v1_appointment, 5);
+  messageDesc(file_nara_appointment_v1_appointment, 7);
 
 /**
  * @generated from message nara.appointment.v1.BookSlotResponse
@@ -337,7 +535,7 @@ export type BookSlotResponse = Message<"nara.appointment.v1.BookSlotResponse"> &
  * Use `create(BookSlotResponseSchema)` to create a new message.
  */
 export const BookSlotResponseSchema: GenMessage<BookSlotResponse> = /*@__PURE__*/
-  messageDesc(file_nara_appointment_v1_appointment, 6);
+  messageDesc(file_nara_appointment_v1_appointment, 8);
 
 /**
  * @generated from message nara.appointment.v1.CancelAppointmentRequest
@@ -354,7 +552,7 @@ export type CancelAppointmentRequest = Message<"nara.appointment.v1.CancelAppoin
  * Use `create(CancelAppointmentRequestSchema)` to create a new message.
  */
 export const CancelAppointmentRequestSchema: GenMessage<CancelAppointmentRequest> = /*@__PURE__*/
-  messageDesc(file_nara_appointment_v1_appointment, 7);
+  messageDesc(file_nara_appointment_v1_appointment, 9);
 
 /**
  * @generated from message nara.appointment.v1.CancelAppointmentResponse
@@ -371,7 +569,7 @@ export type CancelAppointmentResponse = Message<"nara.appointment.v1.CancelAppoi
  * Use `create(CancelAppointmentResponseSchema)` to create a new message.
  */
 export const CancelAppointmentResponseSchema: GenMessage<CancelAppointmentResponse> = /*@__PURE__*/
-  messageDesc(file_nara_appointment_v1_appointment, 8);
+  messageDesc(file_nara_appointment_v1_appointment, 10);
 
 /**
  * @generated from message nara.appointment.v1.RebookAppointmentRequest
@@ -395,7 +593,7 @@ export type RebookAppointmentRequest = Message<"nara.appointment.v1.RebookAppoin
  * Use `create(RebookAppointmentRequestSchema)` to create a new message.
  */
 export const RebookAppointmentRequestSchema: GenMessage<RebookAppointmentRequest> = /*@__PURE__*/
-  messageDesc(file_nara_appointment_v1_appointment, 9);
+  messageDesc(file_nara_appointment_v1_appointment, 11);
 
 /**
  * @generated from message nara.appointment.v1.RebookAppointmentResponse
@@ -412,7 +610,7 @@ export type RebookAppointmentResponse = Message<"nara.appointment.v1.RebookAppoi
  * Use `create(RebookAppointmentResponseSchema)` to create a new message.
  */
 export const RebookAppointmentResponseSchema: GenMessage<RebookAppointmentResponse> = /*@__PURE__*/
-  messageDesc(file_nara_appointment_v1_appointment, 10);
+  messageDesc(file_nara_appointment_v1_appointment, 12);
 
 /**
  * @generated from message nara.appointment.v1.ListAppointmentsRequest
@@ -440,7 +638,7 @@ export type ListAppointmentsRequest = Message<"nara.appointment.v1.ListAppointme
  * Use `create(ListAppointmentsRequestSchema)` to create a new message.
  */
 export const ListAppointmentsRequestSchema: GenMessage<ListAppointmentsRequest> = /*@__PURE__*/
-  messageDesc(file_nara_appointment_v1_appointment, 11);
+  messageDesc(file_nara_appointment_v1_appointment, 13);
 
 /**
  * @generated from message nara.appointment.v1.ListAppointmentsResponse
@@ -467,7 +665,7 @@ export type ListAppointmentsResponse = Message<"nara.appointment.v1.ListAppointm
  * Use `create(ListAppointmentsResponseSchema)` to create a new message.
  */
 export const ListAppointmentsResponseSchema: GenMessage<ListAppointmentsResponse> = /*@__PURE__*/
-  messageDesc(file_nara_appointment_v1_appointment, 12);
+  messageDesc(file_nara_appointment_v1_appointment, 14);
 
 /**
  * @generated from message nara.appointment.v1.GetAppointmentCalendarRequest
@@ -484,7 +682,7 @@ export type GetAppointmentCalendarRequest = Message<"nara.appointment.v1.GetAppo
  * Use `create(GetAppointmentCalendarRequestSchema)` to create a new message.
  */
 export const GetAppointmentCalendarRequestSchema: GenMessage<GetAppointmentCalendarRequest> = /*@__PURE__*/
-  messageDesc(file_nara_appointment_v1_appointment, 13);
+  messageDesc(file_nara_appointment_v1_appointment, 15);
 
 /**
  * @generated from message nara.appointment.v1.GetAppointmentCalendarResponse
@@ -510,7 +708,7 @@ export type GetAppointmentCalendarResponse = Message<"nara.appointment.v1.GetApp
  * Use `create(GetAppointmentCalendarResponseSchema)` to create a new message.
  */
 export const GetAppointmentCalendarResponseSchema: GenMessage<GetAppointmentCalendarResponse> = /*@__PURE__*/
-  messageDesc(file_nara_appointment_v1_appointment, 14);
+  messageDesc(file_nara_appointment_v1_appointment, 16);
 
 /**
  * @generated from message nara.appointment.v1.PublishSlotsRequest
@@ -558,6 +756,49 @@ export type PublishSlotsRequest = Message<"nara.appointment.v1.PublishSlotsReque
    * @generated from field: bool invitation_only = 7;
    */
   invitationOnly: boolean;
+
+  /**
+   * resource_id is the room, video room or lane the slots are in (from
+   * ListResources); empty: the unit's shared lane for the service.
+   *
+   * @generated from field: string resource_id = 8;
+   */
+  resourceId: string;
+
+  /**
+   * for_me makes the slots the caller's own as a clinician.
+   *
+   * @generated from field: bool for_me = 9;
+   */
+  forMe: boolean;
+
+  /**
+   * repeat_weekdays repeats the times between start_time and end_time (the
+   * same day, Europe/Stockholm wall clock) on these weekdays for
+   * repeat_weeks weeks from the start.
+   *
+   * @generated from field: repeated nara.appointment.v1.Weekday repeat_weekdays = 10;
+   */
+  repeatWeekdays: Weekday[];
+
+  /**
+   * @generated from field: int32 repeat_weeks = 11;
+   */
+  repeatWeeks: number;
+
+  /**
+   * booking_open_time is when citizens may start booking; unset: at once.
+   *
+   * @generated from field: google.protobuf.Timestamp booking_open_time = 12;
+   */
+  bookingOpenTime?: Timestamp | undefined;
+
+  /**
+   * booking_close_before closes booking this long before each slot starts.
+   *
+   * @generated from field: google.protobuf.Duration booking_close_before = 13;
+   */
+  bookingCloseBefore?: Duration | undefined;
 };
 
 /**
@@ -565,7 +806,7 @@ export type PublishSlotsRequest = Message<"nara.appointment.v1.PublishSlotsReque
  * Use `create(PublishSlotsRequestSchema)` to create a new message.
  */
 export const PublishSlotsRequestSchema: GenMessage<PublishSlotsRequest> = /*@__PURE__*/
-  messageDesc(file_nara_appointment_v1_appointment, 15);
+  messageDesc(file_nara_appointment_v1_appointment, 17);
 
 /**
  * @generated from message nara.appointment.v1.PublishSlotsResponse
@@ -582,7 +823,7 @@ export type PublishSlotsResponse = Message<"nara.appointment.v1.PublishSlotsResp
  * Use `create(PublishSlotsResponseSchema)` to create a new message.
  */
 export const PublishSlotsResponseSchema: GenMessage<PublishSlotsResponse> = /*@__PURE__*/
-  messageDesc(file_nara_appointment_v1_appointment, 16);
+  messageDesc(file_nara_appointment_v1_appointment, 18);
 
 /**
  * @generated from message nara.appointment.v1.InviteToAppointmentRequest
@@ -648,7 +889,7 @@ export type InviteToAppointmentRequest = Message<"nara.appointment.v1.InviteToAp
  * Use `create(InviteToAppointmentRequestSchema)` to create a new message.
  */
 export const InviteToAppointmentRequestSchema: GenMessage<InviteToAppointmentRequest> = /*@__PURE__*/
-  messageDesc(file_nara_appointment_v1_appointment, 17);
+  messageDesc(file_nara_appointment_v1_appointment, 19);
 
 /**
  * @generated from message nara.appointment.v1.InviteToAppointmentResponse
@@ -665,7 +906,7 @@ export type InviteToAppointmentResponse = Message<"nara.appointment.v1.InviteToA
  * Use `create(InviteToAppointmentResponseSchema)` to create a new message.
  */
 export const InviteToAppointmentResponseSchema: GenMessage<InviteToAppointmentResponse> = /*@__PURE__*/
-  messageDesc(file_nara_appointment_v1_appointment, 18);
+  messageDesc(file_nara_appointment_v1_appointment, 20);
 
 /**
  * @generated from message nara.appointment.v1.ListUnitScheduleRequest
@@ -682,6 +923,13 @@ export type ListUnitScheduleRequest = Message<"nara.appointment.v1.ListUnitSched
    * @generated from field: string date = 2;
    */
   date: string;
+
+  /**
+   * clinician_hsa_id limits the list to one clinician's appointments.
+   *
+   * @generated from field: string clinician_hsa_id = 3;
+   */
+  clinicianHsaId: string;
 };
 
 /**
@@ -689,7 +937,7 @@ export type ListUnitScheduleRequest = Message<"nara.appointment.v1.ListUnitSched
  * Use `create(ListUnitScheduleRequestSchema)` to create a new message.
  */
 export const ListUnitScheduleRequestSchema: GenMessage<ListUnitScheduleRequest> = /*@__PURE__*/
-  messageDesc(file_nara_appointment_v1_appointment, 19);
+  messageDesc(file_nara_appointment_v1_appointment, 21);
 
 /**
  * @generated from message nara.appointment.v1.ListUnitScheduleResponse
@@ -706,7 +954,537 @@ export type ListUnitScheduleResponse = Message<"nara.appointment.v1.ListUnitSche
  * Use `create(ListUnitScheduleResponseSchema)` to create a new message.
  */
 export const ListUnitScheduleResponseSchema: GenMessage<ListUnitScheduleResponse> = /*@__PURE__*/
-  messageDesc(file_nara_appointment_v1_appointment, 20);
+  messageDesc(file_nara_appointment_v1_appointment, 22);
+
+/**
+ * @generated from message nara.appointment.v1.RespondToInvitationRequest
+ */
+export type RespondToInvitationRequest = Message<"nara.appointment.v1.RespondToInvitationRequest"> & {
+  /**
+   * @generated from field: string appointment_id = 1;
+   */
+  appointmentId: string;
+
+  /**
+   * @generated from field: nara.appointment.v1.InvitationResponse response = 2;
+   */
+  response: InvitationResponse;
+
+  /**
+   * message is shown to the unit, such as which times suit better.
+   *
+   * @generated from field: string message = 3;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message nara.appointment.v1.RespondToInvitationRequest.
+ * Use `create(RespondToInvitationRequestSchema)` to create a new message.
+ */
+export const RespondToInvitationRequestSchema: GenMessage<RespondToInvitationRequest> = /*@__PURE__*/
+  messageDesc(file_nara_appointment_v1_appointment, 23);
+
+/**
+ * @generated from message nara.appointment.v1.RespondToInvitationResponse
+ */
+export type RespondToInvitationResponse = Message<"nara.appointment.v1.RespondToInvitationResponse"> & {
+  /**
+   * @generated from field: nara.appointment.v1.Appointment appointment = 1;
+   */
+  appointment?: Appointment | undefined;
+};
+
+/**
+ * Describes the message nara.appointment.v1.RespondToInvitationResponse.
+ * Use `create(RespondToInvitationResponseSchema)` to create a new message.
+ */
+export const RespondToInvitationResponseSchema: GenMessage<RespondToInvitationResponse> = /*@__PURE__*/
+  messageDesc(file_nara_appointment_v1_appointment, 24);
+
+/**
+ * @generated from message nara.appointment.v1.ReportLateRequest
+ */
+export type ReportLateRequest = Message<"nara.appointment.v1.ReportLateRequest"> & {
+  /**
+   * @generated from field: string appointment_id = 1;
+   */
+  appointmentId: string;
+
+  /**
+   * minutes is how late the patient will be; zero takes it back.
+   *
+   * @generated from field: int32 minutes = 2;
+   */
+  minutes: number;
+};
+
+/**
+ * Describes the message nara.appointment.v1.ReportLateRequest.
+ * Use `create(ReportLateRequestSchema)` to create a new message.
+ */
+export const ReportLateRequestSchema: GenMessage<ReportLateRequest> = /*@__PURE__*/
+  messageDesc(file_nara_appointment_v1_appointment, 25);
+
+/**
+ * @generated from message nara.appointment.v1.ReportLateResponse
+ */
+export type ReportLateResponse = Message<"nara.appointment.v1.ReportLateResponse"> & {
+  /**
+   * @generated from field: nara.appointment.v1.Appointment appointment = 1;
+   */
+  appointment?: Appointment | undefined;
+};
+
+/**
+ * Describes the message nara.appointment.v1.ReportLateResponse.
+ * Use `create(ReportLateResponseSchema)` to create a new message.
+ */
+export const ReportLateResponseSchema: GenMessage<ReportLateResponse> = /*@__PURE__*/
+  messageDesc(file_nara_appointment_v1_appointment, 26);
+
+/**
+ * @generated from message nara.appointment.v1.CreateCalendarFeedRequest
+ */
+export type CreateCalendarFeedRequest = Message<"nara.appointment.v1.CreateCalendarFeedRequest"> & {
+};
+
+/**
+ * Describes the message nara.appointment.v1.CreateCalendarFeedRequest.
+ * Use `create(CreateCalendarFeedRequestSchema)` to create a new message.
+ */
+export const CreateCalendarFeedRequestSchema: GenMessage<CreateCalendarFeedRequest> = /*@__PURE__*/
+  messageDesc(file_nara_appointment_v1_appointment, 27);
+
+/**
+ * @generated from message nara.appointment.v1.CreateCalendarFeedResponse
+ */
+export type CreateCalendarFeedResponse = Message<"nara.appointment.v1.CreateCalendarFeedResponse"> & {
+  /**
+   * url is secret: whoever has it sees the times and places of the
+   * appointments (never a personal identity number).
+   *
+   * @generated from field: string url = 1;
+   */
+  url: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp create_time = 2;
+   */
+  createTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message nara.appointment.v1.CreateCalendarFeedResponse.
+ * Use `create(CreateCalendarFeedResponseSchema)` to create a new message.
+ */
+export const CreateCalendarFeedResponseSchema: GenMessage<CreateCalendarFeedResponse> = /*@__PURE__*/
+  messageDesc(file_nara_appointment_v1_appointment, 28);
+
+/**
+ * @generated from message nara.appointment.v1.RevokeCalendarFeedRequest
+ */
+export type RevokeCalendarFeedRequest = Message<"nara.appointment.v1.RevokeCalendarFeedRequest"> & {
+};
+
+/**
+ * Describes the message nara.appointment.v1.RevokeCalendarFeedRequest.
+ * Use `create(RevokeCalendarFeedRequestSchema)` to create a new message.
+ */
+export const RevokeCalendarFeedRequestSchema: GenMessage<RevokeCalendarFeedRequest> = /*@__PURE__*/
+  messageDesc(file_nara_appointment_v1_appointment, 29);
+
+/**
+ * @generated from message nara.appointment.v1.RevokeCalendarFeedResponse
+ */
+export type RevokeCalendarFeedResponse = Message<"nara.appointment.v1.RevokeCalendarFeedResponse"> & {
+};
+
+/**
+ * Describes the message nara.appointment.v1.RevokeCalendarFeedResponse.
+ * Use `create(RevokeCalendarFeedResponseSchema)` to create a new message.
+ */
+export const RevokeCalendarFeedResponseSchema: GenMessage<RevokeCalendarFeedResponse> = /*@__PURE__*/
+  messageDesc(file_nara_appointment_v1_appointment, 30);
+
+/**
+ * @generated from message nara.appointment.v1.ListResourcesRequest
+ */
+export type ListResourcesRequest = Message<"nara.appointment.v1.ListResourcesRequest"> & {
+  /**
+   * @generated from field: string unit_hsa_id = 1;
+   */
+  unitHsaId: string;
+};
+
+/**
+ * Describes the message nara.appointment.v1.ListResourcesRequest.
+ * Use `create(ListResourcesRequestSchema)` to create a new message.
+ */
+export const ListResourcesRequestSchema: GenMessage<ListResourcesRequest> = /*@__PURE__*/
+  messageDesc(file_nara_appointment_v1_appointment, 31);
+
+/**
+ * @generated from message nara.appointment.v1.ListResourcesResponse
+ */
+export type ListResourcesResponse = Message<"nara.appointment.v1.ListResourcesResponse"> & {
+  /**
+   * @generated from field: repeated nara.appointment.v1.Resource resources = 1;
+   */
+  resources: Resource[];
+};
+
+/**
+ * Describes the message nara.appointment.v1.ListResourcesResponse.
+ * Use `create(ListResourcesResponseSchema)` to create a new message.
+ */
+export const ListResourcesResponseSchema: GenMessage<ListResourcesResponse> = /*@__PURE__*/
+  messageDesc(file_nara_appointment_v1_appointment, 32);
+
+/**
+ * @generated from message nara.appointment.v1.CreateResourceRequest
+ */
+export type CreateResourceRequest = Message<"nara.appointment.v1.CreateResourceRequest"> & {
+  /**
+   * @generated from field: string unit_hsa_id = 1;
+   */
+  unitHsaId: string;
+
+  /**
+   * kind is a room, video room or lane; clinicians are added by themselves.
+   *
+   * @generated from field: nara.appointment.v1.ResourceKind kind = 2;
+   */
+  kind: ResourceKind;
+
+  /**
+   * @generated from field: string name = 3;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message nara.appointment.v1.CreateResourceRequest.
+ * Use `create(CreateResourceRequestSchema)` to create a new message.
+ */
+export const CreateResourceRequestSchema: GenMessage<CreateResourceRequest> = /*@__PURE__*/
+  messageDesc(file_nara_appointment_v1_appointment, 33);
+
+/**
+ * @generated from message nara.appointment.v1.CreateResourceResponse
+ */
+export type CreateResourceResponse = Message<"nara.appointment.v1.CreateResourceResponse"> & {
+  /**
+   * @generated from field: nara.appointment.v1.Resource resource = 1;
+   */
+  resource?: Resource | undefined;
+};
+
+/**
+ * Describes the message nara.appointment.v1.CreateResourceResponse.
+ * Use `create(CreateResourceResponseSchema)` to create a new message.
+ */
+export const CreateResourceResponseSchema: GenMessage<CreateResourceResponse> = /*@__PURE__*/
+  messageDesc(file_nara_appointment_v1_appointment, 34);
+
+/**
+ * @generated from message nara.appointment.v1.ListSlotsRequest
+ */
+export type ListSlotsRequest = Message<"nara.appointment.v1.ListSlotsRequest"> & {
+  /**
+   * @generated from field: string unit_hsa_id = 1;
+   */
+  unitHsaId: string;
+
+  /**
+   * service limits the list to one service; unspecified lists all.
+   *
+   * @generated from field: nara.appointment.v1.Service service = 2;
+   */
+  service: Service;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp start_time = 3;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp end_time = 4;
+   */
+  endTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message nara.appointment.v1.ListSlotsRequest.
+ * Use `create(ListSlotsRequestSchema)` to create a new message.
+ */
+export const ListSlotsRequestSchema: GenMessage<ListSlotsRequest> = /*@__PURE__*/
+  messageDesc(file_nara_appointment_v1_appointment, 35);
+
+/**
+ * @generated from message nara.appointment.v1.ListSlotsResponse
+ */
+export type ListSlotsResponse = Message<"nara.appointment.v1.ListSlotsResponse"> & {
+  /**
+   * slots are by start time, at most 2 000.
+   *
+   * @generated from field: repeated nara.appointment.v1.Slot slots = 1;
+   */
+  slots: Slot[];
+};
+
+/**
+ * Describes the message nara.appointment.v1.ListSlotsResponse.
+ * Use `create(ListSlotsResponseSchema)` to create a new message.
+ */
+export const ListSlotsResponseSchema: GenMessage<ListSlotsResponse> = /*@__PURE__*/
+  messageDesc(file_nara_appointment_v1_appointment, 36);
+
+/**
+ * @generated from message nara.appointment.v1.UpdateSlotsRequest
+ */
+export type UpdateSlotsRequest = Message<"nara.appointment.v1.UpdateSlotsRequest"> & {
+  /**
+   * @generated from field: string unit_hsa_id = 1;
+   */
+  unitHsaId: string;
+
+  /**
+   * @generated from field: repeated string slot_ids = 2;
+   */
+  slotIds: string[];
+
+  /**
+   * block takes the slots out of booking.
+   *
+   * @generated from field: bool block = 3;
+   */
+  block: boolean;
+
+  /**
+   * cancel_booked lets block cancel the slots' booked appointments.
+   *
+   * @generated from field: bool cancel_booked = 4;
+   */
+  cancelBooked: boolean;
+
+  /**
+   * unblock opens blocked slots again.
+   *
+   * @generated from field: bool unblock = 5;
+   */
+  unblock: boolean;
+
+  /**
+   * booking_window sets when citizens may book the slots.
+   *
+   * @generated from field: nara.appointment.v1.BookingWindow booking_window = 6;
+   */
+  bookingWindow?: BookingWindow | undefined;
+};
+
+/**
+ * Describes the message nara.appointment.v1.UpdateSlotsRequest.
+ * Use `create(UpdateSlotsRequestSchema)` to create a new message.
+ */
+export const UpdateSlotsRequestSchema: GenMessage<UpdateSlotsRequest> = /*@__PURE__*/
+  messageDesc(file_nara_appointment_v1_appointment, 37);
+
+/**
+ * BookingWindow is when citizens may book a slot.
+ *
+ * @generated from message nara.appointment.v1.BookingWindow
+ */
+export type BookingWindow = Message<"nara.appointment.v1.BookingWindow"> & {
+  /**
+   * open_time unset: open now.
+   *
+   * @generated from field: google.protobuf.Timestamp open_time = 1;
+   */
+  openTime?: Timestamp | undefined;
+
+  /**
+   * close_before closes booking this long before each slot starts.
+   *
+   * @generated from field: google.protobuf.Duration close_before = 2;
+   */
+  closeBefore?: Duration | undefined;
+};
+
+/**
+ * Describes the message nara.appointment.v1.BookingWindow.
+ * Use `create(BookingWindowSchema)` to create a new message.
+ */
+export const BookingWindowSchema: GenMessage<BookingWindow> = /*@__PURE__*/
+  messageDesc(file_nara_appointment_v1_appointment, 38);
+
+/**
+ * @generated from message nara.appointment.v1.UpdateSlotsResponse
+ */
+export type UpdateSlotsResponse = Message<"nara.appointment.v1.UpdateSlotsResponse"> & {
+  /**
+   * @generated from field: repeated nara.appointment.v1.Slot slots = 1;
+   */
+  slots: Slot[];
+
+  /**
+   * cancelled are the appointments cancelled by blocking.
+   *
+   * @generated from field: int32 cancelled = 2;
+   */
+  cancelled: number;
+};
+
+/**
+ * Describes the message nara.appointment.v1.UpdateSlotsResponse.
+ * Use `create(UpdateSlotsResponseSchema)` to create a new message.
+ */
+export const UpdateSlotsResponseSchema: GenMessage<UpdateSlotsResponse> = /*@__PURE__*/
+  messageDesc(file_nara_appointment_v1_appointment, 39);
+
+/**
+ * @generated from message nara.appointment.v1.MoveSlotRequest
+ */
+export type MoveSlotRequest = Message<"nara.appointment.v1.MoveSlotRequest"> & {
+  /**
+   * @generated from field: string unit_hsa_id = 1;
+   */
+  unitHsaId: string;
+
+  /**
+   * @generated from field: string slot_id = 2;
+   */
+  slotId: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp new_start_time = 3;
+   */
+  newStartTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message nara.appointment.v1.MoveSlotRequest.
+ * Use `create(MoveSlotRequestSchema)` to create a new message.
+ */
+export const MoveSlotRequestSchema: GenMessage<MoveSlotRequest> = /*@__PURE__*/
+  messageDesc(file_nara_appointment_v1_appointment, 40);
+
+/**
+ * @generated from message nara.appointment.v1.MoveSlotResponse
+ */
+export type MoveSlotResponse = Message<"nara.appointment.v1.MoveSlotResponse"> & {
+  /**
+   * @generated from field: nara.appointment.v1.Slot slot = 1;
+   */
+  slot?: Slot | undefined;
+
+  /**
+   * notified is how many booked patients were told of the new time.
+   *
+   * @generated from field: int32 notified = 2;
+   */
+  notified: number;
+};
+
+/**
+ * Describes the message nara.appointment.v1.MoveSlotResponse.
+ * Use `create(MoveSlotResponseSchema)` to create a new message.
+ */
+export const MoveSlotResponseSchema: GenMessage<MoveSlotResponse> = /*@__PURE__*/
+  messageDesc(file_nara_appointment_v1_appointment, 41);
+
+/**
+ * @generated from message nara.appointment.v1.ReportDelayRequest
+ */
+export type ReportDelayRequest = Message<"nara.appointment.v1.ReportDelayRequest"> & {
+  /**
+   * @generated from field: string unit_hsa_id = 1;
+   */
+  unitHsaId: string;
+
+  /**
+   * appointment_ids are the appointments that run late, such as the rest of
+   * the clinician's day.
+   *
+   * @generated from field: repeated string appointment_ids = 2;
+   */
+  appointmentIds: string[];
+
+  /**
+   * minutes is how late; zero says the time holds again.
+   *
+   * @generated from field: int32 minutes = 3;
+   */
+  minutes: number;
+};
+
+/**
+ * Describes the message nara.appointment.v1.ReportDelayRequest.
+ * Use `create(ReportDelayRequestSchema)` to create a new message.
+ */
+export const ReportDelayRequestSchema: GenMessage<ReportDelayRequest> = /*@__PURE__*/
+  messageDesc(file_nara_appointment_v1_appointment, 42);
+
+/**
+ * @generated from message nara.appointment.v1.ReportDelayResponse
+ */
+export type ReportDelayResponse = Message<"nara.appointment.v1.ReportDelayResponse"> & {
+  /**
+   * @generated from field: repeated nara.appointment.v1.Appointment appointments = 1;
+   */
+  appointments: Appointment[];
+};
+
+/**
+ * Describes the message nara.appointment.v1.ReportDelayResponse.
+ * Use `create(ReportDelayResponseSchema)` to create a new message.
+ */
+export const ReportDelayResponseSchema: GenMessage<ReportDelayResponse> = /*@__PURE__*/
+  messageDesc(file_nara_appointment_v1_appointment, 43);
+
+/**
+ * @generated from message nara.appointment.v1.SetArrivalRequest
+ */
+export type SetArrivalRequest = Message<"nara.appointment.v1.SetArrivalRequest"> & {
+  /**
+   * @generated from field: string unit_hsa_id = 1;
+   */
+  unitHsaId: string;
+
+  /**
+   * @generated from field: string appointment_id = 2;
+   */
+  appointmentId: string;
+
+  /**
+   * @generated from field: nara.appointment.v1.Arrival arrival = 3;
+   */
+  arrival: Arrival;
+};
+
+/**
+ * Describes the message nara.appointment.v1.SetArrivalRequest.
+ * Use `create(SetArrivalRequestSchema)` to create a new message.
+ */
+export const SetArrivalRequestSchema: GenMessage<SetArrivalRequest> = /*@__PURE__*/
+  messageDesc(file_nara_appointment_v1_appointment, 44);
+
+/**
+ * @generated from message nara.appointment.v1.SetArrivalResponse
+ */
+export type SetArrivalResponse = Message<"nara.appointment.v1.SetArrivalResponse"> & {
+  /**
+   * @generated from field: nara.appointment.v1.Appointment appointment = 1;
+   */
+  appointment?: Appointment | undefined;
+};
+
+/**
+ * Describes the message nara.appointment.v1.SetArrivalResponse.
+ * Use `create(SetArrivalResponseSchema)` to create a new message.
+ */
+export const SetArrivalResponseSchema: GenMessage<SetArrivalResponse> = /*@__PURE__*/
+  messageDesc(file_nara_appointment_v1_appointment, 45);
 
 /**
  * Service is what can be booked.
@@ -838,6 +1616,169 @@ export const StatusSchema: GenEnum<Status> = /*@__PURE__*/
   enumDesc(file_nara_appointment_v1_appointment, 2);
 
 /**
+ * InvitationResponse is the patient's answer to a proposed appointment.
+ *
+ * @generated from enum nara.appointment.v1.InvitationResponse
+ */
+export enum InvitationResponse {
+  /**
+   * @generated from enum value: INVITATION_RESPONSE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: INVITATION_RESPONSE_CONFIRM = 1;
+   */
+  CONFIRM = 1,
+
+  /**
+   * @generated from enum value: INVITATION_RESPONSE_DECLINE = 2;
+   */
+  DECLINE = 2,
+
+  /**
+   * @generated from enum value: INVITATION_RESPONSE_ASK_OTHER_TIME = 3;
+   */
+  ASK_OTHER_TIME = 3,
+}
+
+/**
+ * Describes the enum nara.appointment.v1.InvitationResponse.
+ */
+export const InvitationResponseSchema: GenEnum<InvitationResponse> = /*@__PURE__*/
+  enumDesc(file_nara_appointment_v1_appointment, 3);
+
+/**
+ * ResourceKind is who or what a slot is with.
+ *
+ * @generated from enum nara.appointment.v1.ResourceKind
+ */
+export enum ResourceKind {
+  /**
+   * @generated from enum value: RESOURCE_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: RESOURCE_KIND_CLINICIAN = 1;
+   */
+  CLINICIAN = 1,
+
+  /**
+   * @generated from enum value: RESOURCE_KIND_ROOM = 2;
+   */
+  ROOM = 2,
+
+  /**
+   * @generated from enum value: RESOURCE_KIND_VIDEO = 3;
+   */
+  VIDEO = 3,
+
+  /**
+   * @generated from enum value: RESOURCE_KIND_LANE = 4;
+   */
+  LANE = 4,
+}
+
+/**
+ * Describes the enum nara.appointment.v1.ResourceKind.
+ */
+export const ResourceKindSchema: GenEnum<ResourceKind> = /*@__PURE__*/
+  enumDesc(file_nara_appointment_v1_appointment, 4);
+
+/**
+ * Weekday is a day of the week, for recurring slots.
+ *
+ * @generated from enum nara.appointment.v1.Weekday
+ */
+export enum Weekday {
+  /**
+   * @generated from enum value: WEEKDAY_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: WEEKDAY_MONDAY = 1;
+   */
+  MONDAY = 1,
+
+  /**
+   * @generated from enum value: WEEKDAY_TUESDAY = 2;
+   */
+  TUESDAY = 2,
+
+  /**
+   * @generated from enum value: WEEKDAY_WEDNESDAY = 3;
+   */
+  WEDNESDAY = 3,
+
+  /**
+   * @generated from enum value: WEEKDAY_THURSDAY = 4;
+   */
+  THURSDAY = 4,
+
+  /**
+   * @generated from enum value: WEEKDAY_FRIDAY = 5;
+   */
+  FRIDAY = 5,
+
+  /**
+   * @generated from enum value: WEEKDAY_SATURDAY = 6;
+   */
+  SATURDAY = 6,
+
+  /**
+   * @generated from enum value: WEEKDAY_SUNDAY = 7;
+   */
+  SUNDAY = 7,
+}
+
+/**
+ * Describes the enum nara.appointment.v1.Weekday.
+ */
+export const WeekdaySchema: GenEnum<Weekday> = /*@__PURE__*/
+  enumDesc(file_nara_appointment_v1_appointment, 5);
+
+/**
+ * Arrival is what happened when the time came.
+ *
+ * @generated from enum nara.appointment.v1.Arrival
+ */
+export enum Arrival {
+  /**
+   * @generated from enum value: ARRIVAL_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * ARRIVAL_ARRIVED: the patient is here (or in the video waiting room).
+   *
+   * @generated from enum value: ARRIVAL_ARRIVED = 1;
+   */
+  ARRIVED = 1,
+
+  /**
+   * ARRIVAL_FULFILLED: the visit took place.
+   *
+   * @generated from enum value: ARRIVAL_FULFILLED = 2;
+   */
+  FULFILLED = 2,
+
+  /**
+   * ARRIVAL_NOSHOW: the patient did not come.
+   *
+   * @generated from enum value: ARRIVAL_NOSHOW = 3;
+   */
+  NOSHOW = 3,
+}
+
+/**
+ * Describes the enum nara.appointment.v1.Arrival.
+ */
+export const ArrivalSchema: GenEnum<Arrival> = /*@__PURE__*/
+  enumDesc(file_nara_appointment_v1_appointment, 6);
+
+/**
  * AppointmentService is the citizen's booking: free times, booking for
  * oneself or a child in one's custody, cancelling, rebooking, the list of
  * appointments and "add to calendar". Another person's appointment is
@@ -914,6 +1855,50 @@ export const AppointmentService: GenService<{
     input: typeof GetAppointmentCalendarRequestSchema;
     output: typeof GetAppointmentCalendarResponseSchema;
   },
+  /**
+   * RespondToInvitation answers a proposed appointment: confirm it, decline
+   * it (the time is released), or ask the unit for another time.
+   *
+   * @generated from rpc nara.appointment.v1.AppointmentService.RespondToInvitation
+   */
+  respondToInvitation: {
+    methodKind: "unary";
+    input: typeof RespondToInvitationRequestSchema;
+    output: typeof RespondToInvitationResponseSchema;
+  },
+  /**
+   * ReportLate tells the unit that the patient will be N minutes late.
+   *
+   * @generated from rpc nara.appointment.v1.AppointmentService.ReportLate
+   */
+  reportLate: {
+    methodKind: "unary";
+    input: typeof ReportLateRequestSchema;
+    output: typeof ReportLateResponseSchema;
+  },
+  /**
+   * CreateCalendarFeed makes the caller's private calendar feed: a secret
+   * URL a calendar app subscribes to, with the caller's and their children's
+   * appointments. Calling it again replaces the URL; the old one stops
+   * working.
+   *
+   * @generated from rpc nara.appointment.v1.AppointmentService.CreateCalendarFeed
+   */
+  createCalendarFeed: {
+    methodKind: "unary";
+    input: typeof CreateCalendarFeedRequestSchema;
+    output: typeof CreateCalendarFeedResponseSchema;
+  },
+  /**
+   * RevokeCalendarFeed stops the caller's calendar feed URL from working.
+   *
+   * @generated from rpc nara.appointment.v1.AppointmentService.RevokeCalendarFeed
+   */
+  revokeCalendarFeed: {
+    methodKind: "unary";
+    input: typeof RevokeCalendarFeedRequestSchema;
+    output: typeof RevokeCalendarFeedResponseSchema;
+  },
 }> = /*@__PURE__*/
   serviceDesc(file_nara_appointment_v1_appointment, 0);
 
@@ -950,8 +1935,8 @@ export const ScheduleService: GenService<{
     output: typeof InviteToAppointmentResponseSchema;
   },
   /**
-   * ListUnitSchedule lists one day's appointments at the unit with patient
-   * names and arrival state.
+   * ListUnitSchedule lists one day's appointments at the unit, or of one
+   * clinician there, with patient names and arrival state.
    *
    * @generated from rpc nara.appointment.v1.ScheduleService.ListUnitSchedule
    */
@@ -959,6 +1944,82 @@ export const ScheduleService: GenService<{
     methodKind: "unary";
     input: typeof ListUnitScheduleRequestSchema;
     output: typeof ListUnitScheduleResponseSchema;
+  },
+  /**
+   * ListResources lists the unit's clinicians, rooms, video rooms and lanes.
+   *
+   * @generated from rpc nara.appointment.v1.ScheduleService.ListResources
+   */
+  listResources: {
+    methodKind: "unary";
+    input: typeof ListResourcesRequestSchema;
+    output: typeof ListResourcesResponseSchema;
+  },
+  /**
+   * CreateResource adds a room, video room or vaccination lane to the unit.
+   * Clinicians become resources when they publish or invite.
+   *
+   * @generated from rpc nara.appointment.v1.ScheduleService.CreateResource
+   */
+  createResource: {
+    methodKind: "unary";
+    input: typeof CreateResourceRequestSchema;
+    output: typeof CreateResourceResponseSchema;
+  },
+  /**
+   * ListSlots lists the unit's published slots in a period, booked or not.
+   *
+   * @generated from rpc nara.appointment.v1.ScheduleService.ListSlots
+   */
+  listSlots: {
+    methodKind: "unary";
+    input: typeof ListSlotsRequestSchema;
+    output: typeof ListSlotsResponseSchema;
+  },
+  /**
+   * UpdateSlots blocks, unblocks or sets the booking window of slots. Blocking
+   * a slot with booked patients needs cancel_booked; those appointments are
+   * then cancelled and the patients told, in the same transaction.
+   *
+   * @generated from rpc nara.appointment.v1.ScheduleService.UpdateSlots
+   */
+  updateSlots: {
+    methodKind: "unary";
+    input: typeof UpdateSlotsRequestSchema;
+    output: typeof UpdateSlotsResponseSchema;
+  },
+  /**
+   * MoveSlot moves a slot to a new start time, keeping its length; its booked
+   * patients are told and their reminders rescheduled.
+   *
+   * @generated from rpc nara.appointment.v1.ScheduleService.MoveSlot
+   */
+  moveSlot: {
+    methodKind: "unary";
+    input: typeof MoveSlotRequestSchema;
+    output: typeof MoveSlotResponseSchema;
+  },
+  /**
+   * ReportDelay marks appointments as running N minutes late and tells the
+   * patients the expected start at once. Zero minutes clears it.
+   *
+   * @generated from rpc nara.appointment.v1.ScheduleService.ReportDelay
+   */
+  reportDelay: {
+    methodKind: "unary";
+    input: typeof ReportDelayRequestSchema;
+    output: typeof ReportDelayResponseSchema;
+  },
+  /**
+   * SetArrival records that the patient has arrived, that the visit took
+   * place, or that the patient did not come.
+   *
+   * @generated from rpc nara.appointment.v1.ScheduleService.SetArrival
+   */
+  setArrival: {
+    methodKind: "unary";
+    input: typeof SetArrivalRequestSchema;
+    output: typeof SetArrivalResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_nara_appointment_v1_appointment, 1);

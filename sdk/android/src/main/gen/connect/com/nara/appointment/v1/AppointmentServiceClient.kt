@@ -228,4 +228,138 @@ public class AppointmentServiceClient(
     ),
   )
 
+
+  /**
+   *  RespondToInvitation answers a proposed appointment: confirm it, decline
+   *  it (the time is released), or ask the unit for another time.
+   */
+  override suspend fun respondToInvitation(request: RespondToInvitationRequest, headers: Headers): ResponseMessage<RespondToInvitationResponse> = client.unary(
+    request,
+    headers,
+    MethodSpec(
+    "nara.appointment.v1.AppointmentService/RespondToInvitation",
+      com.nara.appointment.v1.RespondToInvitationRequest::class,
+      com.nara.appointment.v1.RespondToInvitationResponse::class,
+      StreamType.UNARY,
+      idempotency = Idempotency.IDEMPOTENT,
+    ),
+  )
+
+
+  /**
+   *  RespondToInvitation answers a proposed appointment: confirm it, decline
+   *  it (the time is released), or ask the unit for another time.
+   */
+  override fun respondToInvitationBlocking(request: RespondToInvitationRequest, headers: Headers): UnaryBlockingCall<RespondToInvitationResponse> = client.unaryBlocking(
+    request,
+    headers,
+    MethodSpec(
+    "nara.appointment.v1.AppointmentService/RespondToInvitation",
+      com.nara.appointment.v1.RespondToInvitationRequest::class,
+      com.nara.appointment.v1.RespondToInvitationResponse::class,
+      StreamType.UNARY,
+      idempotency = Idempotency.IDEMPOTENT,
+    ),
+  )
+
+
+  /**
+   *  ReportLate tells the unit that the patient will be N minutes late.
+   */
+  override suspend fun reportLate(request: ReportLateRequest, headers: Headers): ResponseMessage<ReportLateResponse> = client.unary(
+    request,
+    headers,
+    MethodSpec(
+    "nara.appointment.v1.AppointmentService/ReportLate",
+      com.nara.appointment.v1.ReportLateRequest::class,
+      com.nara.appointment.v1.ReportLateResponse::class,
+      StreamType.UNARY,
+      idempotency = Idempotency.IDEMPOTENT,
+    ),
+  )
+
+
+  /**
+   *  ReportLate tells the unit that the patient will be N minutes late.
+   */
+  override fun reportLateBlocking(request: ReportLateRequest, headers: Headers): UnaryBlockingCall<ReportLateResponse> = client.unaryBlocking(
+    request,
+    headers,
+    MethodSpec(
+    "nara.appointment.v1.AppointmentService/ReportLate",
+      com.nara.appointment.v1.ReportLateRequest::class,
+      com.nara.appointment.v1.ReportLateResponse::class,
+      StreamType.UNARY,
+      idempotency = Idempotency.IDEMPOTENT,
+    ),
+  )
+
+
+  /**
+   *  CreateCalendarFeed makes the caller's private calendar feed: a secret
+   *  URL a calendar app subscribes to, with the caller's and their children's
+   *  appointments. Calling it again replaces the URL; the old one stops
+   *  working.
+   */
+  override suspend fun createCalendarFeed(request: CreateCalendarFeedRequest, headers: Headers): ResponseMessage<CreateCalendarFeedResponse> = client.unary(
+    request,
+    headers,
+    MethodSpec(
+    "nara.appointment.v1.AppointmentService/CreateCalendarFeed",
+      com.nara.appointment.v1.CreateCalendarFeedRequest::class,
+      com.nara.appointment.v1.CreateCalendarFeedResponse::class,
+      StreamType.UNARY,
+    ),
+  )
+
+
+  /**
+   *  CreateCalendarFeed makes the caller's private calendar feed: a secret
+   *  URL a calendar app subscribes to, with the caller's and their children's
+   *  appointments. Calling it again replaces the URL; the old one stops
+   *  working.
+   */
+  override fun createCalendarFeedBlocking(request: CreateCalendarFeedRequest, headers: Headers): UnaryBlockingCall<CreateCalendarFeedResponse> = client.unaryBlocking(
+    request,
+    headers,
+    MethodSpec(
+    "nara.appointment.v1.AppointmentService/CreateCalendarFeed",
+      com.nara.appointment.v1.CreateCalendarFeedRequest::class,
+      com.nara.appointment.v1.CreateCalendarFeedResponse::class,
+      StreamType.UNARY,
+    ),
+  )
+
+
+  /**
+   *  RevokeCalendarFeed stops the caller's calendar feed URL from working.
+   */
+  override suspend fun revokeCalendarFeed(request: RevokeCalendarFeedRequest, headers: Headers): ResponseMessage<RevokeCalendarFeedResponse> = client.unary(
+    request,
+    headers,
+    MethodSpec(
+    "nara.appointment.v1.AppointmentService/RevokeCalendarFeed",
+      com.nara.appointment.v1.RevokeCalendarFeedRequest::class,
+      com.nara.appointment.v1.RevokeCalendarFeedResponse::class,
+      StreamType.UNARY,
+      idempotency = Idempotency.IDEMPOTENT,
+    ),
+  )
+
+
+  /**
+   *  RevokeCalendarFeed stops the caller's calendar feed URL from working.
+   */
+  override fun revokeCalendarFeedBlocking(request: RevokeCalendarFeedRequest, headers: Headers): UnaryBlockingCall<RevokeCalendarFeedResponse> = client.unaryBlocking(
+    request,
+    headers,
+    MethodSpec(
+    "nara.appointment.v1.AppointmentService/RevokeCalendarFeed",
+      com.nara.appointment.v1.RevokeCalendarFeedRequest::class,
+      com.nara.appointment.v1.RevokeCalendarFeedResponse::class,
+      StreamType.UNARY,
+      idempotency = Idempotency.IDEMPOTENT,
+    ),
+  )
+
 }

@@ -90,4 +90,52 @@ public interface AppointmentServiceClientInterface {
    *  event in Europe/Stockholm time, with no personal identity number.
    */
   public fun getAppointmentCalendarBlocking(request: GetAppointmentCalendarRequest, headers: Headers = emptyMap()): UnaryBlockingCall<GetAppointmentCalendarResponse>
+
+  /**
+   *  RespondToInvitation answers a proposed appointment: confirm it, decline
+   *  it (the time is released), or ask the unit for another time.
+   */
+  public suspend fun respondToInvitation(request: RespondToInvitationRequest, headers: Headers = emptyMap()): ResponseMessage<RespondToInvitationResponse>
+
+  /**
+   *  RespondToInvitation answers a proposed appointment: confirm it, decline
+   *  it (the time is released), or ask the unit for another time.
+   */
+  public fun respondToInvitationBlocking(request: RespondToInvitationRequest, headers: Headers = emptyMap()): UnaryBlockingCall<RespondToInvitationResponse>
+
+  /**
+   *  ReportLate tells the unit that the patient will be N minutes late.
+   */
+  public suspend fun reportLate(request: ReportLateRequest, headers: Headers = emptyMap()): ResponseMessage<ReportLateResponse>
+
+  /**
+   *  ReportLate tells the unit that the patient will be N minutes late.
+   */
+  public fun reportLateBlocking(request: ReportLateRequest, headers: Headers = emptyMap()): UnaryBlockingCall<ReportLateResponse>
+
+  /**
+   *  CreateCalendarFeed makes the caller's private calendar feed: a secret
+   *  URL a calendar app subscribes to, with the caller's and their children's
+   *  appointments. Calling it again replaces the URL; the old one stops
+   *  working.
+   */
+  public suspend fun createCalendarFeed(request: CreateCalendarFeedRequest, headers: Headers = emptyMap()): ResponseMessage<CreateCalendarFeedResponse>
+
+  /**
+   *  CreateCalendarFeed makes the caller's private calendar feed: a secret
+   *  URL a calendar app subscribes to, with the caller's and their children's
+   *  appointments. Calling it again replaces the URL; the old one stops
+   *  working.
+   */
+  public fun createCalendarFeedBlocking(request: CreateCalendarFeedRequest, headers: Headers = emptyMap()): UnaryBlockingCall<CreateCalendarFeedResponse>
+
+  /**
+   *  RevokeCalendarFeed stops the caller's calendar feed URL from working.
+   */
+  public suspend fun revokeCalendarFeed(request: RevokeCalendarFeedRequest, headers: Headers = emptyMap()): ResponseMessage<RevokeCalendarFeedResponse>
+
+  /**
+   *  RevokeCalendarFeed stops the caller's calendar feed URL from working.
+   */
+  public fun revokeCalendarFeedBlocking(request: RevokeCalendarFeedRequest, headers: Headers = emptyMap()): UnaryBlockingCall<RevokeCalendarFeedResponse>
 }

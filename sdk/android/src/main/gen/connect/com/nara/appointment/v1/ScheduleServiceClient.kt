@@ -90,8 +90,8 @@ public class ScheduleServiceClient(
 
 
   /**
-   *  ListUnitSchedule lists one day's appointments at the unit with patient
-   *  names and arrival state.
+   *  ListUnitSchedule lists one day's appointments at the unit, or of one
+   *  clinician there, with patient names and arrival state.
    */
   override suspend fun listUnitSchedule(request: ListUnitScheduleRequest, headers: Headers): ResponseMessage<ListUnitScheduleResponse> = client.unary(
     request,
@@ -107,8 +107,8 @@ public class ScheduleServiceClient(
 
 
   /**
-   *  ListUnitSchedule lists one day's appointments at the unit with patient
-   *  names and arrival state.
+   *  ListUnitSchedule lists one day's appointments at the unit, or of one
+   *  clinician there, with patient names and arrival state.
    */
   override fun listUnitScheduleBlocking(request: ListUnitScheduleRequest, headers: Headers): UnaryBlockingCall<ListUnitScheduleResponse> = client.unaryBlocking(
     request,
@@ -119,6 +119,240 @@ public class ScheduleServiceClient(
       com.nara.appointment.v1.ListUnitScheduleResponse::class,
       StreamType.UNARY,
       idempotency = Idempotency.NO_SIDE_EFFECTS,
+    ),
+  )
+
+
+  /**
+   *  ListResources lists the unit's clinicians, rooms, video rooms and lanes.
+   */
+  override suspend fun listResources(request: ListResourcesRequest, headers: Headers): ResponseMessage<ListResourcesResponse> = client.unary(
+    request,
+    headers,
+    MethodSpec(
+    "nara.appointment.v1.ScheduleService/ListResources",
+      com.nara.appointment.v1.ListResourcesRequest::class,
+      com.nara.appointment.v1.ListResourcesResponse::class,
+      StreamType.UNARY,
+      idempotency = Idempotency.NO_SIDE_EFFECTS,
+    ),
+  )
+
+
+  /**
+   *  ListResources lists the unit's clinicians, rooms, video rooms and lanes.
+   */
+  override fun listResourcesBlocking(request: ListResourcesRequest, headers: Headers): UnaryBlockingCall<ListResourcesResponse> = client.unaryBlocking(
+    request,
+    headers,
+    MethodSpec(
+    "nara.appointment.v1.ScheduleService/ListResources",
+      com.nara.appointment.v1.ListResourcesRequest::class,
+      com.nara.appointment.v1.ListResourcesResponse::class,
+      StreamType.UNARY,
+      idempotency = Idempotency.NO_SIDE_EFFECTS,
+    ),
+  )
+
+
+  /**
+   *  CreateResource adds a room, video room or vaccination lane to the unit.
+   *  Clinicians become resources when they publish or invite.
+   */
+  override suspend fun createResource(request: CreateResourceRequest, headers: Headers): ResponseMessage<CreateResourceResponse> = client.unary(
+    request,
+    headers,
+    MethodSpec(
+    "nara.appointment.v1.ScheduleService/CreateResource",
+      com.nara.appointment.v1.CreateResourceRequest::class,
+      com.nara.appointment.v1.CreateResourceResponse::class,
+      StreamType.UNARY,
+    ),
+  )
+
+
+  /**
+   *  CreateResource adds a room, video room or vaccination lane to the unit.
+   *  Clinicians become resources when they publish or invite.
+   */
+  override fun createResourceBlocking(request: CreateResourceRequest, headers: Headers): UnaryBlockingCall<CreateResourceResponse> = client.unaryBlocking(
+    request,
+    headers,
+    MethodSpec(
+    "nara.appointment.v1.ScheduleService/CreateResource",
+      com.nara.appointment.v1.CreateResourceRequest::class,
+      com.nara.appointment.v1.CreateResourceResponse::class,
+      StreamType.UNARY,
+    ),
+  )
+
+
+  /**
+   *  ListSlots lists the unit's published slots in a period, booked or not.
+   */
+  override suspend fun listSlots(request: ListSlotsRequest, headers: Headers): ResponseMessage<ListSlotsResponse> = client.unary(
+    request,
+    headers,
+    MethodSpec(
+    "nara.appointment.v1.ScheduleService/ListSlots",
+      com.nara.appointment.v1.ListSlotsRequest::class,
+      com.nara.appointment.v1.ListSlotsResponse::class,
+      StreamType.UNARY,
+      idempotency = Idempotency.NO_SIDE_EFFECTS,
+    ),
+  )
+
+
+  /**
+   *  ListSlots lists the unit's published slots in a period, booked or not.
+   */
+  override fun listSlotsBlocking(request: ListSlotsRequest, headers: Headers): UnaryBlockingCall<ListSlotsResponse> = client.unaryBlocking(
+    request,
+    headers,
+    MethodSpec(
+    "nara.appointment.v1.ScheduleService/ListSlots",
+      com.nara.appointment.v1.ListSlotsRequest::class,
+      com.nara.appointment.v1.ListSlotsResponse::class,
+      StreamType.UNARY,
+      idempotency = Idempotency.NO_SIDE_EFFECTS,
+    ),
+  )
+
+
+  /**
+   *  UpdateSlots blocks, unblocks or sets the booking window of slots. Blocking
+   *  a slot with booked patients needs cancel_booked; those appointments are
+   *  then cancelled and the patients told, in the same transaction.
+   */
+  override suspend fun updateSlots(request: UpdateSlotsRequest, headers: Headers): ResponseMessage<UpdateSlotsResponse> = client.unary(
+    request,
+    headers,
+    MethodSpec(
+    "nara.appointment.v1.ScheduleService/UpdateSlots",
+      com.nara.appointment.v1.UpdateSlotsRequest::class,
+      com.nara.appointment.v1.UpdateSlotsResponse::class,
+      StreamType.UNARY,
+      idempotency = Idempotency.IDEMPOTENT,
+    ),
+  )
+
+
+  /**
+   *  UpdateSlots blocks, unblocks or sets the booking window of slots. Blocking
+   *  a slot with booked patients needs cancel_booked; those appointments are
+   *  then cancelled and the patients told, in the same transaction.
+   */
+  override fun updateSlotsBlocking(request: UpdateSlotsRequest, headers: Headers): UnaryBlockingCall<UpdateSlotsResponse> = client.unaryBlocking(
+    request,
+    headers,
+    MethodSpec(
+    "nara.appointment.v1.ScheduleService/UpdateSlots",
+      com.nara.appointment.v1.UpdateSlotsRequest::class,
+      com.nara.appointment.v1.UpdateSlotsResponse::class,
+      StreamType.UNARY,
+      idempotency = Idempotency.IDEMPOTENT,
+    ),
+  )
+
+
+  /**
+   *  MoveSlot moves a slot to a new start time, keeping its length; its booked
+   *  patients are told and their reminders rescheduled.
+   */
+  override suspend fun moveSlot(request: MoveSlotRequest, headers: Headers): ResponseMessage<MoveSlotResponse> = client.unary(
+    request,
+    headers,
+    MethodSpec(
+    "nara.appointment.v1.ScheduleService/MoveSlot",
+      com.nara.appointment.v1.MoveSlotRequest::class,
+      com.nara.appointment.v1.MoveSlotResponse::class,
+      StreamType.UNARY,
+      idempotency = Idempotency.IDEMPOTENT,
+    ),
+  )
+
+
+  /**
+   *  MoveSlot moves a slot to a new start time, keeping its length; its booked
+   *  patients are told and their reminders rescheduled.
+   */
+  override fun moveSlotBlocking(request: MoveSlotRequest, headers: Headers): UnaryBlockingCall<MoveSlotResponse> = client.unaryBlocking(
+    request,
+    headers,
+    MethodSpec(
+    "nara.appointment.v1.ScheduleService/MoveSlot",
+      com.nara.appointment.v1.MoveSlotRequest::class,
+      com.nara.appointment.v1.MoveSlotResponse::class,
+      StreamType.UNARY,
+      idempotency = Idempotency.IDEMPOTENT,
+    ),
+  )
+
+
+  /**
+   *  ReportDelay marks appointments as running N minutes late and tells the
+   *  patients the expected start at once. Zero minutes clears it.
+   */
+  override suspend fun reportDelay(request: ReportDelayRequest, headers: Headers): ResponseMessage<ReportDelayResponse> = client.unary(
+    request,
+    headers,
+    MethodSpec(
+    "nara.appointment.v1.ScheduleService/ReportDelay",
+      com.nara.appointment.v1.ReportDelayRequest::class,
+      com.nara.appointment.v1.ReportDelayResponse::class,
+      StreamType.UNARY,
+      idempotency = Idempotency.IDEMPOTENT,
+    ),
+  )
+
+
+  /**
+   *  ReportDelay marks appointments as running N minutes late and tells the
+   *  patients the expected start at once. Zero minutes clears it.
+   */
+  override fun reportDelayBlocking(request: ReportDelayRequest, headers: Headers): UnaryBlockingCall<ReportDelayResponse> = client.unaryBlocking(
+    request,
+    headers,
+    MethodSpec(
+    "nara.appointment.v1.ScheduleService/ReportDelay",
+      com.nara.appointment.v1.ReportDelayRequest::class,
+      com.nara.appointment.v1.ReportDelayResponse::class,
+      StreamType.UNARY,
+      idempotency = Idempotency.IDEMPOTENT,
+    ),
+  )
+
+
+  /**
+   *  SetArrival records that the patient has arrived, that the visit took
+   *  place, or that the patient did not come.
+   */
+  override suspend fun setArrival(request: SetArrivalRequest, headers: Headers): ResponseMessage<SetArrivalResponse> = client.unary(
+    request,
+    headers,
+    MethodSpec(
+    "nara.appointment.v1.ScheduleService/SetArrival",
+      com.nara.appointment.v1.SetArrivalRequest::class,
+      com.nara.appointment.v1.SetArrivalResponse::class,
+      StreamType.UNARY,
+      idempotency = Idempotency.IDEMPOTENT,
+    ),
+  )
+
+
+  /**
+   *  SetArrival records that the patient has arrived, that the visit took
+   *  place, or that the patient did not come.
+   */
+  override fun setArrivalBlocking(request: SetArrivalRequest, headers: Headers): UnaryBlockingCall<SetArrivalResponse> = client.unaryBlocking(
+    request,
+    headers,
+    MethodSpec(
+    "nara.appointment.v1.ScheduleService/SetArrival",
+      com.nara.appointment.v1.SetArrivalRequest::class,
+      com.nara.appointment.v1.SetArrivalResponse::class,
+      StreamType.UNARY,
+      idempotency = Idempotency.IDEMPOTENT,
     ),
   )
 

@@ -42,14 +42,96 @@ public interface ScheduleServiceClientInterface {
   public fun inviteToAppointmentBlocking(request: InviteToAppointmentRequest, headers: Headers = emptyMap()): UnaryBlockingCall<InviteToAppointmentResponse>
 
   /**
-   *  ListUnitSchedule lists one day's appointments at the unit with patient
-   *  names and arrival state.
+   *  ListUnitSchedule lists one day's appointments at the unit, or of one
+   *  clinician there, with patient names and arrival state.
    */
   public suspend fun listUnitSchedule(request: ListUnitScheduleRequest, headers: Headers = emptyMap()): ResponseMessage<ListUnitScheduleResponse>
 
   /**
-   *  ListUnitSchedule lists one day's appointments at the unit with patient
-   *  names and arrival state.
+   *  ListUnitSchedule lists one day's appointments at the unit, or of one
+   *  clinician there, with patient names and arrival state.
    */
   public fun listUnitScheduleBlocking(request: ListUnitScheduleRequest, headers: Headers = emptyMap()): UnaryBlockingCall<ListUnitScheduleResponse>
+
+  /**
+   *  ListResources lists the unit's clinicians, rooms, video rooms and lanes.
+   */
+  public suspend fun listResources(request: ListResourcesRequest, headers: Headers = emptyMap()): ResponseMessage<ListResourcesResponse>
+
+  /**
+   *  ListResources lists the unit's clinicians, rooms, video rooms and lanes.
+   */
+  public fun listResourcesBlocking(request: ListResourcesRequest, headers: Headers = emptyMap()): UnaryBlockingCall<ListResourcesResponse>
+
+  /**
+   *  CreateResource adds a room, video room or vaccination lane to the unit.
+   *  Clinicians become resources when they publish or invite.
+   */
+  public suspend fun createResource(request: CreateResourceRequest, headers: Headers = emptyMap()): ResponseMessage<CreateResourceResponse>
+
+  /**
+   *  CreateResource adds a room, video room or vaccination lane to the unit.
+   *  Clinicians become resources when they publish or invite.
+   */
+  public fun createResourceBlocking(request: CreateResourceRequest, headers: Headers = emptyMap()): UnaryBlockingCall<CreateResourceResponse>
+
+  /**
+   *  ListSlots lists the unit's published slots in a period, booked or not.
+   */
+  public suspend fun listSlots(request: ListSlotsRequest, headers: Headers = emptyMap()): ResponseMessage<ListSlotsResponse>
+
+  /**
+   *  ListSlots lists the unit's published slots in a period, booked or not.
+   */
+  public fun listSlotsBlocking(request: ListSlotsRequest, headers: Headers = emptyMap()): UnaryBlockingCall<ListSlotsResponse>
+
+  /**
+   *  UpdateSlots blocks, unblocks or sets the booking window of slots. Blocking
+   *  a slot with booked patients needs cancel_booked; those appointments are
+   *  then cancelled and the patients told, in the same transaction.
+   */
+  public suspend fun updateSlots(request: UpdateSlotsRequest, headers: Headers = emptyMap()): ResponseMessage<UpdateSlotsResponse>
+
+  /**
+   *  UpdateSlots blocks, unblocks or sets the booking window of slots. Blocking
+   *  a slot with booked patients needs cancel_booked; those appointments are
+   *  then cancelled and the patients told, in the same transaction.
+   */
+  public fun updateSlotsBlocking(request: UpdateSlotsRequest, headers: Headers = emptyMap()): UnaryBlockingCall<UpdateSlotsResponse>
+
+  /**
+   *  MoveSlot moves a slot to a new start time, keeping its length; its booked
+   *  patients are told and their reminders rescheduled.
+   */
+  public suspend fun moveSlot(request: MoveSlotRequest, headers: Headers = emptyMap()): ResponseMessage<MoveSlotResponse>
+
+  /**
+   *  MoveSlot moves a slot to a new start time, keeping its length; its booked
+   *  patients are told and their reminders rescheduled.
+   */
+  public fun moveSlotBlocking(request: MoveSlotRequest, headers: Headers = emptyMap()): UnaryBlockingCall<MoveSlotResponse>
+
+  /**
+   *  ReportDelay marks appointments as running N minutes late and tells the
+   *  patients the expected start at once. Zero minutes clears it.
+   */
+  public suspend fun reportDelay(request: ReportDelayRequest, headers: Headers = emptyMap()): ResponseMessage<ReportDelayResponse>
+
+  /**
+   *  ReportDelay marks appointments as running N minutes late and tells the
+   *  patients the expected start at once. Zero minutes clears it.
+   */
+  public fun reportDelayBlocking(request: ReportDelayRequest, headers: Headers = emptyMap()): UnaryBlockingCall<ReportDelayResponse>
+
+  /**
+   *  SetArrival records that the patient has arrived, that the visit took
+   *  place, or that the patient did not come.
+   */
+  public suspend fun setArrival(request: SetArrivalRequest, headers: Headers = emptyMap()): ResponseMessage<SetArrivalResponse>
+
+  /**
+   *  SetArrival records that the patient has arrived, that the visit took
+   *  place, or that the patient did not come.
+   */
+  public fun setArrivalBlocking(request: SetArrivalRequest, headers: Headers = emptyMap()): UnaryBlockingCall<SetArrivalResponse>
 }

@@ -25,6 +25,7 @@ public  final class Appointment extends
     clinicianName_ = "";
     profession_ = "";
     instructions_ = "";
+    patientMessage_ = "";
   }
   private int bitField0_;
   public static final int ID_FIELD_NUMBER = 1;
@@ -841,6 +842,428 @@ public  final class Appointment extends
   private void clearVersion() {
 
     version_ = 0L;
+  }
+
+  public static final int DELAY_MINUTES_FIELD_NUMBER = 18;
+  private int delayMinutes_;
+  /**
+   * <pre>
+   * delay_minutes is how late the clinician runs; expected_start_time is
+   * start_time plus it.
+   * </pre>
+   *
+   * <code>int32 delay_minutes = 18 [json_name = "delayMinutes"];</code>
+   * @return The delayMinutes.
+   */
+  @java.lang.Override
+  public int getDelayMinutes() {
+    return delayMinutes_;
+  }
+  /**
+   * <pre>
+   * delay_minutes is how late the clinician runs; expected_start_time is
+   * start_time plus it.
+   * </pre>
+   *
+   * <code>int32 delay_minutes = 18 [json_name = "delayMinutes"];</code>
+   * @param value The delayMinutes to set.
+   */
+  private void setDelayMinutes(int value) {
+    
+    delayMinutes_ = value;
+  }
+  /**
+   * <pre>
+   * delay_minutes is how late the clinician runs; expected_start_time is
+   * start_time plus it.
+   * </pre>
+   *
+   * <code>int32 delay_minutes = 18 [json_name = "delayMinutes"];</code>
+   */
+  private void clearDelayMinutes() {
+
+    delayMinutes_ = 0;
+  }
+
+  public static final int EXPECTED_START_TIME_FIELD_NUMBER = 19;
+  private com.google.protobuf.Timestamp expectedStartTime_;
+  /**
+   * <code>.google.protobuf.Timestamp expected_start_time = 19 [json_name = "expectedStartTime"];</code>
+   */
+  @java.lang.Override
+  public boolean hasExpectedStartTime() {
+    return ((bitField0_ & 0x00000020) != 0);
+  }
+  /**
+   * <code>.google.protobuf.Timestamp expected_start_time = 19 [json_name = "expectedStartTime"];</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.Timestamp getExpectedStartTime() {
+    return expectedStartTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : expectedStartTime_;
+  }
+  /**
+   * <code>.google.protobuf.Timestamp expected_start_time = 19 [json_name = "expectedStartTime"];</code>
+   */
+  private void setExpectedStartTime(com.google.protobuf.Timestamp value) {
+    java.util.Objects.requireNonNull(value);
+    expectedStartTime_ = value;
+    bitField0_ |= 0x00000020;
+  }
+  /**
+   * <code>.google.protobuf.Timestamp expected_start_time = 19 [json_name = "expectedStartTime"];</code>
+   */
+  @java.lang.SuppressWarnings("ReferenceEquality")
+  private void mergeExpectedStartTime(com.google.protobuf.Timestamp value) {
+    java.util.Objects.requireNonNull(value);
+    if (expectedStartTime_ != null &&
+        expectedStartTime_ != com.google.protobuf.Timestamp.getDefaultInstance()) {
+      expectedStartTime_ =
+        com.google.protobuf.Timestamp.newBuilder(expectedStartTime_).mergeFrom(value).buildPartial();
+    } else {
+      expectedStartTime_ = value;
+    }
+    bitField0_ |= 0x00000020;
+  }
+  /**
+   * <code>.google.protobuf.Timestamp expected_start_time = 19 [json_name = "expectedStartTime"];</code>
+   */
+  private void clearExpectedStartTime() {
+    expectedStartTime_ = null;
+    bitField0_ = (bitField0_ & ~0x00000020);
+  }
+
+  public static final int PATIENT_LATE_MINUTES_FIELD_NUMBER = 20;
+  private int patientLateMinutes_;
+  /**
+   * <pre>
+   * patient_late_minutes is how late the patient said they will be.
+   * </pre>
+   *
+   * <code>int32 patient_late_minutes = 20 [json_name = "patientLateMinutes"];</code>
+   * @return The patientLateMinutes.
+   */
+  @java.lang.Override
+  public int getPatientLateMinutes() {
+    return patientLateMinutes_;
+  }
+  /**
+   * <pre>
+   * patient_late_minutes is how late the patient said they will be.
+   * </pre>
+   *
+   * <code>int32 patient_late_minutes = 20 [json_name = "patientLateMinutes"];</code>
+   * @param value The patientLateMinutes to set.
+   */
+  private void setPatientLateMinutes(int value) {
+    
+    patientLateMinutes_ = value;
+  }
+  /**
+   * <pre>
+   * patient_late_minutes is how late the patient said they will be.
+   * </pre>
+   *
+   * <code>int32 patient_late_minutes = 20 [json_name = "patientLateMinutes"];</code>
+   */
+  private void clearPatientLateMinutes() {
+
+    patientLateMinutes_ = 0;
+  }
+
+  public static final int INVITATION_RESPONSE_FIELD_NUMBER = 21;
+  private int invitationResponse_;
+  /**
+   * <pre>
+   * invitation_response is the patient's answer to an invitation, and
+   * patient_message what they wrote with it.
+   * </pre>
+   *
+   * <code>.nara.appointment.v1.InvitationResponse invitation_response = 21 [json_name = "invitationResponse"];</code>
+   * @return The enum numeric value on the wire for invitationResponse.
+   */
+  @java.lang.Override
+  public int getInvitationResponseValue() {
+    return invitationResponse_;
+  }
+  /**
+   * <pre>
+   * invitation_response is the patient's answer to an invitation, and
+   * patient_message what they wrote with it.
+   * </pre>
+   *
+   * <code>.nara.appointment.v1.InvitationResponse invitation_response = 21 [json_name = "invitationResponse"];</code>
+   * @return The invitationResponse.
+   */
+  @java.lang.Override
+  public com.nara.appointment.v1.InvitationResponse getInvitationResponse() {
+    com.nara.appointment.v1.InvitationResponse result = com.nara.appointment.v1.InvitationResponse.forNumber(invitationResponse_);
+    return result == null ? com.nara.appointment.v1.InvitationResponse.UNRECOGNIZED : result;
+  }
+  /**
+   * <pre>
+   * invitation_response is the patient's answer to an invitation, and
+   * patient_message what they wrote with it.
+   * </pre>
+   *
+   * <code>.nara.appointment.v1.InvitationResponse invitation_response = 21 [json_name = "invitationResponse"];</code>
+   * @param value The enum numeric value on the wire for invitationResponse to set.
+   */
+  private void setInvitationResponseValue(int value) {
+      invitationResponse_ = value;
+  }
+  /**
+   * <pre>
+   * invitation_response is the patient's answer to an invitation, and
+   * patient_message what they wrote with it.
+   * </pre>
+   *
+   * <code>.nara.appointment.v1.InvitationResponse invitation_response = 21 [json_name = "invitationResponse"];</code>
+   * @param value The invitationResponse to set.
+   * @throws IllegalArgumentException if UNRECOGNIZED is provided.
+   */
+  private void setInvitationResponse(com.nara.appointment.v1.InvitationResponse value) {
+    invitationResponse_ = value.getNumber();
+
+  }
+  /**
+   * <pre>
+   * invitation_response is the patient's answer to an invitation, and
+   * patient_message what they wrote with it.
+   * </pre>
+   *
+   * <code>.nara.appointment.v1.InvitationResponse invitation_response = 21 [json_name = "invitationResponse"];</code>
+   */
+  private void clearInvitationResponse() {
+
+    invitationResponse_ = 0;
+  }
+
+  public static final int PATIENT_MESSAGE_FIELD_NUMBER = 22;
+  private java.lang.String patientMessage_;
+  /**
+   * <code>string patient_message = 22 [json_name = "patientMessage"];</code>
+   * @return The patientMessage.
+   */
+  @java.lang.Override
+  public java.lang.String getPatientMessage() {
+    return patientMessage_;
+  }
+  /**
+   * <code>string patient_message = 22 [json_name = "patientMessage"];</code>
+   * @return The bytes for patientMessage.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getPatientMessageBytes() {
+    return com.google.protobuf.ByteString.copyFromUtf8(patientMessage_);
+  }
+  /**
+   * <code>string patient_message = 22 [json_name = "patientMessage"];</code>
+   * @param value The patientMessage to set.
+   */
+  private void setPatientMessage(
+      java.lang.String value) {
+    java.util.Objects.requireNonNull(value);
+
+    patientMessage_ = value;
+  }
+  /**
+   * <code>string patient_message = 22 [json_name = "patientMessage"];</code>
+   */
+  private void clearPatientMessage() {
+
+    patientMessage_ = getDefaultInstance().getPatientMessage();
+  }
+  /**
+   * <code>string patient_message = 22 [json_name = "patientMessage"];</code>
+   * @param value The bytes for patientMessage to set.
+   */
+  private void setPatientMessageBytes(
+      com.google.protobuf.ByteString value) {
+    checkByteStringIsUtf8(value);
+    patientMessage_ = value.toStringUtf8();
+
+  }
+
+  public static final int CANCELLED_BY_UNIT_FIELD_NUMBER = 23;
+  private boolean cancelledByUnit_;
+  /**
+   * <pre>
+   * cancelled_by_unit is set when the unit, not the patient, cancelled.
+   * </pre>
+   *
+   * <code>bool cancelled_by_unit = 23 [json_name = "cancelledByUnit"];</code>
+   * @return The cancelledByUnit.
+   */
+  @java.lang.Override
+  public boolean getCancelledByUnit() {
+    return cancelledByUnit_;
+  }
+  /**
+   * <pre>
+   * cancelled_by_unit is set when the unit, not the patient, cancelled.
+   * </pre>
+   *
+   * <code>bool cancelled_by_unit = 23 [json_name = "cancelledByUnit"];</code>
+   * @param value The cancelledByUnit to set.
+   */
+  private void setCancelledByUnit(boolean value) {
+    
+    cancelledByUnit_ = value;
+  }
+  /**
+   * <pre>
+   * cancelled_by_unit is set when the unit, not the patient, cancelled.
+   * </pre>
+   *
+   * <code>bool cancelled_by_unit = 23 [json_name = "cancelledByUnit"];</code>
+   */
+  private void clearCancelledByUnit() {
+
+    cancelledByUnit_ = false;
+  }
+
+  public static final int LATE_CANCEL_FIELD_NUMBER = 24;
+  private boolean lateCancel_;
+  /**
+   * <pre>
+   * late_cancel is set when the patient cancelled after the deadline.
+   * </pre>
+   *
+   * <code>bool late_cancel = 24 [json_name = "lateCancel"];</code>
+   * @return The lateCancel.
+   */
+  @java.lang.Override
+  public boolean getLateCancel() {
+    return lateCancel_;
+  }
+  /**
+   * <pre>
+   * late_cancel is set when the patient cancelled after the deadline.
+   * </pre>
+   *
+   * <code>bool late_cancel = 24 [json_name = "lateCancel"];</code>
+   * @param value The lateCancel to set.
+   */
+  private void setLateCancel(boolean value) {
+    
+    lateCancel_ = value;
+  }
+  /**
+   * <pre>
+   * late_cancel is set when the patient cancelled after the deadline.
+   * </pre>
+   *
+   * <code>bool late_cancel = 24 [json_name = "lateCancel"];</code>
+   */
+  private void clearLateCancel() {
+
+    lateCancel_ = false;
+  }
+
+  public static final int JOIN_OPEN_TIME_FIELD_NUMBER = 25;
+  private com.google.protobuf.Timestamp joinOpenTime_;
+  /**
+   * <pre>
+   * join_open_time is when a video visit can be joined in the app.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp join_open_time = 25 [json_name = "joinOpenTime"];</code>
+   */
+  @java.lang.Override
+  public boolean hasJoinOpenTime() {
+    return ((bitField0_ & 0x00000040) != 0);
+  }
+  /**
+   * <pre>
+   * join_open_time is when a video visit can be joined in the app.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp join_open_time = 25 [json_name = "joinOpenTime"];</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.Timestamp getJoinOpenTime() {
+    return joinOpenTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : joinOpenTime_;
+  }
+  /**
+   * <pre>
+   * join_open_time is when a video visit can be joined in the app.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp join_open_time = 25 [json_name = "joinOpenTime"];</code>
+   */
+  private void setJoinOpenTime(com.google.protobuf.Timestamp value) {
+    java.util.Objects.requireNonNull(value);
+    joinOpenTime_ = value;
+    bitField0_ |= 0x00000040;
+  }
+  /**
+   * <pre>
+   * join_open_time is when a video visit can be joined in the app.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp join_open_time = 25 [json_name = "joinOpenTime"];</code>
+   */
+  @java.lang.SuppressWarnings("ReferenceEquality")
+  private void mergeJoinOpenTime(com.google.protobuf.Timestamp value) {
+    java.util.Objects.requireNonNull(value);
+    if (joinOpenTime_ != null &&
+        joinOpenTime_ != com.google.protobuf.Timestamp.getDefaultInstance()) {
+      joinOpenTime_ =
+        com.google.protobuf.Timestamp.newBuilder(joinOpenTime_).mergeFrom(value).buildPartial();
+    } else {
+      joinOpenTime_ = value;
+    }
+    bitField0_ |= 0x00000040;
+  }
+  /**
+   * <pre>
+   * join_open_time is when a video visit can be joined in the app.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp join_open_time = 25 [json_name = "joinOpenTime"];</code>
+   */
+  private void clearJoinOpenTime() {
+    joinOpenTime_ = null;
+    bitField0_ = (bitField0_ & ~0x00000040);
+  }
+
+  public static final int CAN_RESPOND_FIELD_NUMBER = 26;
+  private boolean canRespond_;
+  /**
+   * <pre>
+   * can_respond says the patient can confirm, decline or ask for another time.
+   * </pre>
+   *
+   * <code>bool can_respond = 26 [json_name = "canRespond"];</code>
+   * @return The canRespond.
+   */
+  @java.lang.Override
+  public boolean getCanRespond() {
+    return canRespond_;
+  }
+  /**
+   * <pre>
+   * can_respond says the patient can confirm, decline or ask for another time.
+   * </pre>
+   *
+   * <code>bool can_respond = 26 [json_name = "canRespond"];</code>
+   * @param value The canRespond to set.
+   */
+  private void setCanRespond(boolean value) {
+    
+    canRespond_ = value;
+  }
+  /**
+   * <pre>
+   * can_respond says the patient can confirm, decline or ask for another time.
+   * </pre>
+   *
+   * <code>bool can_respond = 26 [json_name = "canRespond"];</code>
+   */
+  private void clearCanRespond() {
+
+    canRespond_ = false;
   }
 
   public static com.nara.appointment.v1.Appointment parseFrom(
@@ -1794,6 +2217,448 @@ public  final class Appointment extends
       return this;
     }
 
+    /**
+     * <pre>
+     * delay_minutes is how late the clinician runs; expected_start_time is
+     * start_time plus it.
+     * </pre>
+     *
+     * <code>int32 delay_minutes = 18 [json_name = "delayMinutes"];</code>
+     * @return The delayMinutes.
+     */
+    @java.lang.Override
+    public int getDelayMinutes() {
+      return instance.getDelayMinutes();
+    }
+    /**
+     * <pre>
+     * delay_minutes is how late the clinician runs; expected_start_time is
+     * start_time plus it.
+     * </pre>
+     *
+     * <code>int32 delay_minutes = 18 [json_name = "delayMinutes"];</code>
+     * @param value The delayMinutes to set.
+     * @return This builder for chaining.
+     */
+    public Builder setDelayMinutes(int value) {
+      copyOnWrite();
+      instance.setDelayMinutes(value);
+      return this;
+    }
+    /**
+     * <pre>
+     * delay_minutes is how late the clinician runs; expected_start_time is
+     * start_time plus it.
+     * </pre>
+     *
+     * <code>int32 delay_minutes = 18 [json_name = "delayMinutes"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearDelayMinutes() {
+      copyOnWrite();
+      instance.clearDelayMinutes();
+      return this;
+    }
+
+    /**
+     * <code>.google.protobuf.Timestamp expected_start_time = 19 [json_name = "expectedStartTime"];</code>
+     */
+    @java.lang.Override
+    public boolean hasExpectedStartTime() {
+      return instance.hasExpectedStartTime();
+    }
+    /**
+     * <code>.google.protobuf.Timestamp expected_start_time = 19 [json_name = "expectedStartTime"];</code>
+     */
+    @java.lang.Override
+    public com.google.protobuf.Timestamp getExpectedStartTime() {
+      return instance.getExpectedStartTime();
+    }
+    /**
+     * <code>.google.protobuf.Timestamp expected_start_time = 19 [json_name = "expectedStartTime"];</code>
+     */
+    public Builder setExpectedStartTime(com.google.protobuf.Timestamp value) {
+      copyOnWrite();
+      instance.setExpectedStartTime(value);
+      return this;
+      }
+    /**
+     * <code>.google.protobuf.Timestamp expected_start_time = 19 [json_name = "expectedStartTime"];</code>
+     */
+    public Builder setExpectedStartTime(
+        com.google.protobuf.Timestamp.Builder builderForValue) {
+      copyOnWrite();
+      instance.setExpectedStartTime(builderForValue.build());
+      return this;
+    }
+    /**
+     * <code>.google.protobuf.Timestamp expected_start_time = 19 [json_name = "expectedStartTime"];</code>
+     */
+    public Builder mergeExpectedStartTime(com.google.protobuf.Timestamp value) {
+      copyOnWrite();
+      instance.mergeExpectedStartTime(value);
+      return this;
+    }
+    /**
+     * <code>.google.protobuf.Timestamp expected_start_time = 19 [json_name = "expectedStartTime"];</code>
+     */
+    public Builder clearExpectedStartTime() {  copyOnWrite();
+      instance.clearExpectedStartTime();
+      return this;
+    }
+
+    /**
+     * <pre>
+     * patient_late_minutes is how late the patient said they will be.
+     * </pre>
+     *
+     * <code>int32 patient_late_minutes = 20 [json_name = "patientLateMinutes"];</code>
+     * @return The patientLateMinutes.
+     */
+    @java.lang.Override
+    public int getPatientLateMinutes() {
+      return instance.getPatientLateMinutes();
+    }
+    /**
+     * <pre>
+     * patient_late_minutes is how late the patient said they will be.
+     * </pre>
+     *
+     * <code>int32 patient_late_minutes = 20 [json_name = "patientLateMinutes"];</code>
+     * @param value The patientLateMinutes to set.
+     * @return This builder for chaining.
+     */
+    public Builder setPatientLateMinutes(int value) {
+      copyOnWrite();
+      instance.setPatientLateMinutes(value);
+      return this;
+    }
+    /**
+     * <pre>
+     * patient_late_minutes is how late the patient said they will be.
+     * </pre>
+     *
+     * <code>int32 patient_late_minutes = 20 [json_name = "patientLateMinutes"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearPatientLateMinutes() {
+      copyOnWrite();
+      instance.clearPatientLateMinutes();
+      return this;
+    }
+
+    /**
+     * <pre>
+     * invitation_response is the patient's answer to an invitation, and
+     * patient_message what they wrote with it.
+     * </pre>
+     *
+     * <code>.nara.appointment.v1.InvitationResponse invitation_response = 21 [json_name = "invitationResponse"];</code>
+     * @return The enum numeric value on the wire for invitationResponse.
+     */
+    @java.lang.Override
+    public int getInvitationResponseValue() {
+      return instance.getInvitationResponseValue();
+    }
+    /**
+     * <pre>
+     * invitation_response is the patient's answer to an invitation, and
+     * patient_message what they wrote with it.
+     * </pre>
+     *
+     * <code>.nara.appointment.v1.InvitationResponse invitation_response = 21 [json_name = "invitationResponse"];</code>
+     * @param value The invitationResponse to set.
+     * @throws IllegalArgumentException if UNRECOGNIZED is provided.
+     * @return This builder for chaining.
+     */
+    public Builder setInvitationResponseValue(int value) {
+      copyOnWrite();
+      instance.setInvitationResponseValue(value);
+      return this;
+    }
+    /**
+     * <pre>
+     * invitation_response is the patient's answer to an invitation, and
+     * patient_message what they wrote with it.
+     * </pre>
+     *
+     * <code>.nara.appointment.v1.InvitationResponse invitation_response = 21 [json_name = "invitationResponse"];</code>
+     * @return The invitationResponse.
+     */
+    @java.lang.Override
+    public com.nara.appointment.v1.InvitationResponse getInvitationResponse() {
+      return instance.getInvitationResponse();
+    }
+    /**
+     * <pre>
+     * invitation_response is the patient's answer to an invitation, and
+     * patient_message what they wrote with it.
+     * </pre>
+     *
+     * <code>.nara.appointment.v1.InvitationResponse invitation_response = 21 [json_name = "invitationResponse"];</code>
+     * @param value The enum numeric value on the wire for invitationResponse to set.
+     * @return This builder for chaining.
+     */
+    public Builder setInvitationResponse(com.nara.appointment.v1.InvitationResponse value) {
+      copyOnWrite();
+      instance.setInvitationResponse(value);
+      return this;
+    }
+    /**
+     * <pre>
+     * invitation_response is the patient's answer to an invitation, and
+     * patient_message what they wrote with it.
+     * </pre>
+     *
+     * <code>.nara.appointment.v1.InvitationResponse invitation_response = 21 [json_name = "invitationResponse"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearInvitationResponse() {
+      copyOnWrite();
+      instance.clearInvitationResponse();
+      return this;
+    }
+
+    /**
+     * <code>string patient_message = 22 [json_name = "patientMessage"];</code>
+     * @return The patientMessage.
+     */
+    @java.lang.Override
+    public java.lang.String getPatientMessage() {
+      return instance.getPatientMessage();
+    }
+    /**
+     * <code>string patient_message = 22 [json_name = "patientMessage"];</code>
+     * @return The bytes for patientMessage.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getPatientMessageBytes() {
+      return instance.getPatientMessageBytes();
+    }
+    /**
+     * <code>string patient_message = 22 [json_name = "patientMessage"];</code>
+     * @param value The patientMessage to set.
+     * @return This builder for chaining.
+     */
+    public Builder setPatientMessage(
+        java.lang.String value) {
+      copyOnWrite();
+      instance.setPatientMessage(value);
+      return this;
+    }
+    /**
+     * <code>string patient_message = 22 [json_name = "patientMessage"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearPatientMessage() {
+      copyOnWrite();
+      instance.clearPatientMessage();
+      return this;
+    }
+    /**
+     * <code>string patient_message = 22 [json_name = "patientMessage"];</code>
+     * @param value The bytes for patientMessage to set.
+     * @return This builder for chaining.
+     */
+    public Builder setPatientMessageBytes(
+        com.google.protobuf.ByteString value) {
+      copyOnWrite();
+      instance.setPatientMessageBytes(value);
+      return this;
+    }
+
+    /**
+     * <pre>
+     * cancelled_by_unit is set when the unit, not the patient, cancelled.
+     * </pre>
+     *
+     * <code>bool cancelled_by_unit = 23 [json_name = "cancelledByUnit"];</code>
+     * @return The cancelledByUnit.
+     */
+    @java.lang.Override
+    public boolean getCancelledByUnit() {
+      return instance.getCancelledByUnit();
+    }
+    /**
+     * <pre>
+     * cancelled_by_unit is set when the unit, not the patient, cancelled.
+     * </pre>
+     *
+     * <code>bool cancelled_by_unit = 23 [json_name = "cancelledByUnit"];</code>
+     * @param value The cancelledByUnit to set.
+     * @return This builder for chaining.
+     */
+    public Builder setCancelledByUnit(boolean value) {
+      copyOnWrite();
+      instance.setCancelledByUnit(value);
+      return this;
+    }
+    /**
+     * <pre>
+     * cancelled_by_unit is set when the unit, not the patient, cancelled.
+     * </pre>
+     *
+     * <code>bool cancelled_by_unit = 23 [json_name = "cancelledByUnit"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearCancelledByUnit() {
+      copyOnWrite();
+      instance.clearCancelledByUnit();
+      return this;
+    }
+
+    /**
+     * <pre>
+     * late_cancel is set when the patient cancelled after the deadline.
+     * </pre>
+     *
+     * <code>bool late_cancel = 24 [json_name = "lateCancel"];</code>
+     * @return The lateCancel.
+     */
+    @java.lang.Override
+    public boolean getLateCancel() {
+      return instance.getLateCancel();
+    }
+    /**
+     * <pre>
+     * late_cancel is set when the patient cancelled after the deadline.
+     * </pre>
+     *
+     * <code>bool late_cancel = 24 [json_name = "lateCancel"];</code>
+     * @param value The lateCancel to set.
+     * @return This builder for chaining.
+     */
+    public Builder setLateCancel(boolean value) {
+      copyOnWrite();
+      instance.setLateCancel(value);
+      return this;
+    }
+    /**
+     * <pre>
+     * late_cancel is set when the patient cancelled after the deadline.
+     * </pre>
+     *
+     * <code>bool late_cancel = 24 [json_name = "lateCancel"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearLateCancel() {
+      copyOnWrite();
+      instance.clearLateCancel();
+      return this;
+    }
+
+    /**
+     * <pre>
+     * join_open_time is when a video visit can be joined in the app.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp join_open_time = 25 [json_name = "joinOpenTime"];</code>
+     */
+    @java.lang.Override
+    public boolean hasJoinOpenTime() {
+      return instance.hasJoinOpenTime();
+    }
+    /**
+     * <pre>
+     * join_open_time is when a video visit can be joined in the app.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp join_open_time = 25 [json_name = "joinOpenTime"];</code>
+     */
+    @java.lang.Override
+    public com.google.protobuf.Timestamp getJoinOpenTime() {
+      return instance.getJoinOpenTime();
+    }
+    /**
+     * <pre>
+     * join_open_time is when a video visit can be joined in the app.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp join_open_time = 25 [json_name = "joinOpenTime"];</code>
+     */
+    public Builder setJoinOpenTime(com.google.protobuf.Timestamp value) {
+      copyOnWrite();
+      instance.setJoinOpenTime(value);
+      return this;
+      }
+    /**
+     * <pre>
+     * join_open_time is when a video visit can be joined in the app.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp join_open_time = 25 [json_name = "joinOpenTime"];</code>
+     */
+    public Builder setJoinOpenTime(
+        com.google.protobuf.Timestamp.Builder builderForValue) {
+      copyOnWrite();
+      instance.setJoinOpenTime(builderForValue.build());
+      return this;
+    }
+    /**
+     * <pre>
+     * join_open_time is when a video visit can be joined in the app.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp join_open_time = 25 [json_name = "joinOpenTime"];</code>
+     */
+    public Builder mergeJoinOpenTime(com.google.protobuf.Timestamp value) {
+      copyOnWrite();
+      instance.mergeJoinOpenTime(value);
+      return this;
+    }
+    /**
+     * <pre>
+     * join_open_time is when a video visit can be joined in the app.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp join_open_time = 25 [json_name = "joinOpenTime"];</code>
+     */
+    public Builder clearJoinOpenTime() {  copyOnWrite();
+      instance.clearJoinOpenTime();
+      return this;
+    }
+
+    /**
+     * <pre>
+     * can_respond says the patient can confirm, decline or ask for another time.
+     * </pre>
+     *
+     * <code>bool can_respond = 26 [json_name = "canRespond"];</code>
+     * @return The canRespond.
+     */
+    @java.lang.Override
+    public boolean getCanRespond() {
+      return instance.getCanRespond();
+    }
+    /**
+     * <pre>
+     * can_respond says the patient can confirm, decline or ask for another time.
+     * </pre>
+     *
+     * <code>bool can_respond = 26 [json_name = "canRespond"];</code>
+     * @param value The canRespond to set.
+     * @return This builder for chaining.
+     */
+    public Builder setCanRespond(boolean value) {
+      copyOnWrite();
+      instance.setCanRespond(value);
+      return this;
+    }
+    /**
+     * <pre>
+     * can_respond says the patient can confirm, decline or ask for another time.
+     * </pre>
+     *
+     * <code>bool can_respond = 26 [json_name = "canRespond"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearCanRespond() {
+      copyOnWrite();
+      instance.clearCanRespond();
+      return this;
+    }
+
     // @@protoc_insertion_point(builder_scope:nara.appointment.v1.Appointment)
   }
   @java.lang.Override
@@ -1828,12 +2693,22 @@ public  final class Appointment extends
             "canRebook_",
             "updateTime_",
             "version_",
+            "delayMinutes_",
+            "expectedStartTime_",
+            "patientLateMinutes_",
+            "invitationResponse_",
+            "patientMessage_",
+            "cancelledByUnit_",
+            "lateCancel_",
+            "joinOpenTime_",
+            "canRespond_",
           };
           java.lang.String info =
-              "\u0000\u0011\u0000\u0001\u0001\u0011\u0011\u0000\u0000\u0000\u0001\u0208\u0002\u0208" +
+              "\u0000\u001a\u0000\u0001\u0001\u001a\u001a\u0000\u0000\u0000\u0001\u0208\u0002\u0208" +
               "\u0003\u0208\u0004\f\u0005\f\u0006\f\u0007\u1009\u0000\b\u1009\u0001\t\u1009\u0002" +
               "\n\u0208\u000b\u0208\f\u0208\r\u1009\u0003\u000e\u0007\u000f\u0007\u0010\u1009\u0004" +
-              "\u0011\u0002";
+              "\u0011\u0002\u0012\u0004\u0013\u1009\u0005\u0014\u0004\u0015\f\u0016\u0208\u0017" +
+              "\u0007\u0018\u0007\u0019\u1009\u0006\u001a\u0007";
           return newMessageInfo(DEFAULT_INSTANCE, info, objects);
       }
       case GET_DEFAULT_INSTANCE: {

@@ -223,4 +223,118 @@ public interface AppointmentOrBuilder extends
    * @return The version.
    */
   long getVersion();
+
+  /**
+   * <pre>
+   * delay_minutes is how late the clinician runs; expected_start_time is
+   * start_time plus it.
+   * </pre>
+   *
+   * <code>int32 delay_minutes = 18 [json_name = "delayMinutes"];</code>
+   * @return The delayMinutes.
+   */
+  int getDelayMinutes();
+
+  /**
+   * <code>.google.protobuf.Timestamp expected_start_time = 19 [json_name = "expectedStartTime"];</code>
+   * @return Whether the expectedStartTime field is set.
+   */
+  boolean hasExpectedStartTime();
+  /**
+   * <code>.google.protobuf.Timestamp expected_start_time = 19 [json_name = "expectedStartTime"];</code>
+   * @return The expectedStartTime.
+   */
+  com.google.protobuf.Timestamp getExpectedStartTime();
+
+  /**
+   * <pre>
+   * patient_late_minutes is how late the patient said they will be.
+   * </pre>
+   *
+   * <code>int32 patient_late_minutes = 20 [json_name = "patientLateMinutes"];</code>
+   * @return The patientLateMinutes.
+   */
+  int getPatientLateMinutes();
+
+  /**
+   * <pre>
+   * invitation_response is the patient's answer to an invitation, and
+   * patient_message what they wrote with it.
+   * </pre>
+   *
+   * <code>.nara.appointment.v1.InvitationResponse invitation_response = 21 [json_name = "invitationResponse"];</code>
+   * @return The enum numeric value on the wire for invitationResponse.
+   */
+  int getInvitationResponseValue();
+  /**
+   * <pre>
+   * invitation_response is the patient's answer to an invitation, and
+   * patient_message what they wrote with it.
+   * </pre>
+   *
+   * <code>.nara.appointment.v1.InvitationResponse invitation_response = 21 [json_name = "invitationResponse"];</code>
+   * @return The invitationResponse.
+   */
+  com.nara.appointment.v1.InvitationResponse getInvitationResponse();
+
+  /**
+   * <code>string patient_message = 22 [json_name = "patientMessage"];</code>
+   * @return The patientMessage.
+   */
+  java.lang.String getPatientMessage();
+  /**
+   * <code>string patient_message = 22 [json_name = "patientMessage"];</code>
+   * @return The bytes for patientMessage.
+   */
+  com.google.protobuf.ByteString
+      getPatientMessageBytes();
+
+  /**
+   * <pre>
+   * cancelled_by_unit is set when the unit, not the patient, cancelled.
+   * </pre>
+   *
+   * <code>bool cancelled_by_unit = 23 [json_name = "cancelledByUnit"];</code>
+   * @return The cancelledByUnit.
+   */
+  boolean getCancelledByUnit();
+
+  /**
+   * <pre>
+   * late_cancel is set when the patient cancelled after the deadline.
+   * </pre>
+   *
+   * <code>bool late_cancel = 24 [json_name = "lateCancel"];</code>
+   * @return The lateCancel.
+   */
+  boolean getLateCancel();
+
+  /**
+   * <pre>
+   * join_open_time is when a video visit can be joined in the app.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp join_open_time = 25 [json_name = "joinOpenTime"];</code>
+   * @return Whether the joinOpenTime field is set.
+   */
+  boolean hasJoinOpenTime();
+  /**
+   * <pre>
+   * join_open_time is when a video visit can be joined in the app.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp join_open_time = 25 [json_name = "joinOpenTime"];</code>
+   * @return The joinOpenTime.
+   */
+  com.google.protobuf.Timestamp getJoinOpenTime();
+
+  /**
+   * <pre>
+   * can_respond says the patient can confirm, decline or ask for another time.
+   * </pre>
+   *
+   * <code>bool can_respond = 26 [json_name = "canRespond"];</code>
+   * @return The canRespond.
+   */
+  boolean getCanRespond();
 }

@@ -356,6 +356,70 @@ public  final class CareUnit extends
 
   }
 
+  public static final int LATITUDE_FIELD_NUMBER = 8;
+  private double latitude_;
+  /**
+   * <pre>
+   * latitude and longitude are the unit's position (WGS 84), when known.
+   * </pre>
+   *
+   * <code>double latitude = 8 [json_name = "latitude"];</code>
+   * @return The latitude.
+   */
+  @java.lang.Override
+  public double getLatitude() {
+    return latitude_;
+  }
+  /**
+   * <pre>
+   * latitude and longitude are the unit's position (WGS 84), when known.
+   * </pre>
+   *
+   * <code>double latitude = 8 [json_name = "latitude"];</code>
+   * @param value The latitude to set.
+   */
+  private void setLatitude(double value) {
+    
+    latitude_ = value;
+  }
+  /**
+   * <pre>
+   * latitude and longitude are the unit's position (WGS 84), when known.
+   * </pre>
+   *
+   * <code>double latitude = 8 [json_name = "latitude"];</code>
+   */
+  private void clearLatitude() {
+
+    latitude_ = 0D;
+  }
+
+  public static final int LONGITUDE_FIELD_NUMBER = 9;
+  private double longitude_;
+  /**
+   * <code>double longitude = 9 [json_name = "longitude"];</code>
+   * @return The longitude.
+   */
+  @java.lang.Override
+  public double getLongitude() {
+    return longitude_;
+  }
+  /**
+   * <code>double longitude = 9 [json_name = "longitude"];</code>
+   * @param value The longitude to set.
+   */
+  private void setLongitude(double value) {
+    
+    longitude_ = value;
+  }
+  /**
+   * <code>double longitude = 9 [json_name = "longitude"];</code>
+   */
+  private void clearLongitude() {
+
+    longitude_ = 0D;
+  }
+
   public static com.nara.appointment.v1.CareUnit parseFrom(
       java.nio.ByteBuffer data)
       throws com.google.protobuf.InvalidProtocolBufferException {
@@ -800,6 +864,74 @@ public  final class CareUnit extends
       return this;
     }
 
+    /**
+     * <pre>
+     * latitude and longitude are the unit's position (WGS 84), when known.
+     * </pre>
+     *
+     * <code>double latitude = 8 [json_name = "latitude"];</code>
+     * @return The latitude.
+     */
+    @java.lang.Override
+    public double getLatitude() {
+      return instance.getLatitude();
+    }
+    /**
+     * <pre>
+     * latitude and longitude are the unit's position (WGS 84), when known.
+     * </pre>
+     *
+     * <code>double latitude = 8 [json_name = "latitude"];</code>
+     * @param value The latitude to set.
+     * @return This builder for chaining.
+     */
+    public Builder setLatitude(double value) {
+      copyOnWrite();
+      instance.setLatitude(value);
+      return this;
+    }
+    /**
+     * <pre>
+     * latitude and longitude are the unit's position (WGS 84), when known.
+     * </pre>
+     *
+     * <code>double latitude = 8 [json_name = "latitude"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearLatitude() {
+      copyOnWrite();
+      instance.clearLatitude();
+      return this;
+    }
+
+    /**
+     * <code>double longitude = 9 [json_name = "longitude"];</code>
+     * @return The longitude.
+     */
+    @java.lang.Override
+    public double getLongitude() {
+      return instance.getLongitude();
+    }
+    /**
+     * <code>double longitude = 9 [json_name = "longitude"];</code>
+     * @param value The longitude to set.
+     * @return This builder for chaining.
+     */
+    public Builder setLongitude(double value) {
+      copyOnWrite();
+      instance.setLongitude(value);
+      return this;
+    }
+    /**
+     * <code>double longitude = 9 [json_name = "longitude"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearLongitude() {
+      copyOnWrite();
+      instance.clearLongitude();
+      return this;
+    }
+
     // @@protoc_insertion_point(builder_scope:nara.appointment.v1.CareUnit)
   }
   @java.lang.Override
@@ -823,10 +955,12 @@ public  final class CareUnit extends
             "city_",
             "municipality_",
             "phone_",
+            "latitude_",
+            "longitude_",
           };
           java.lang.String info =
-              "\u0000\u0007\u0000\u0000\u0001\u0007\u0007\u0000\u0000\u0000\u0001\u0208\u0002\u0208" +
-              "\u0003\u0208\u0004\u0208\u0005\u0208\u0006\u0208\u0007\u0208";
+              "\u0000\t\u0000\u0000\u0001\t\t\u0000\u0000\u0000\u0001\u0208\u0002\u0208\u0003\u0208" +
+              "\u0004\u0208\u0005\u0208\u0006\u0208\u0007\u0208\b\u0000\t\u0000";
           return newMessageInfo(DEFAULT_INSTANCE, info, objects);
       }
       case GET_DEFAULT_INSTANCE: {

@@ -93,4 +93,20 @@ public interface CareUnitOrBuilder extends
    */
   com.google.protobuf.ByteString
       getPhoneBytes();
+
+  /**
+   * <pre>
+   * latitude and longitude are the unit's position (WGS 84), when known.
+   * </pre>
+   *
+   * <code>double latitude = 8 [json_name = "latitude"];</code>
+   * @return The latitude.
+   */
+  double getLatitude();
+
+  /**
+   * <code>double longitude = 9 [json_name = "longitude"];</code>
+   * @return The longitude.
+   */
+  double getLongitude();
 }

@@ -17,6 +17,7 @@ public  final class ListUnitScheduleRequest extends
   private ListUnitScheduleRequest() {
     unitHsaId_ = "";
     date_ = "";
+    clinicianHsaId_ = "";
   }
   public static final int UNIT_HSA_ID_FIELD_NUMBER = 1;
   private java.lang.String unitHsaId_;
@@ -129,6 +130,73 @@ public  final class ListUnitScheduleRequest extends
       com.google.protobuf.ByteString value) {
     checkByteStringIsUtf8(value);
     date_ = value.toStringUtf8();
+
+  }
+
+  public static final int CLINICIAN_HSA_ID_FIELD_NUMBER = 3;
+  private java.lang.String clinicianHsaId_;
+  /**
+   * <pre>
+   * clinician_hsa_id limits the list to one clinician's appointments.
+   * </pre>
+   *
+   * <code>string clinician_hsa_id = 3 [json_name = "clinicianHsaId", (.buf.validate.field) = { ... }</code>
+   * @return The clinicianHsaId.
+   */
+  @java.lang.Override
+  public java.lang.String getClinicianHsaId() {
+    return clinicianHsaId_;
+  }
+  /**
+   * <pre>
+   * clinician_hsa_id limits the list to one clinician's appointments.
+   * </pre>
+   *
+   * <code>string clinician_hsa_id = 3 [json_name = "clinicianHsaId", (.buf.validate.field) = { ... }</code>
+   * @return The bytes for clinicianHsaId.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getClinicianHsaIdBytes() {
+    return com.google.protobuf.ByteString.copyFromUtf8(clinicianHsaId_);
+  }
+  /**
+   * <pre>
+   * clinician_hsa_id limits the list to one clinician's appointments.
+   * </pre>
+   *
+   * <code>string clinician_hsa_id = 3 [json_name = "clinicianHsaId", (.buf.validate.field) = { ... }</code>
+   * @param value The clinicianHsaId to set.
+   */
+  private void setClinicianHsaId(
+      java.lang.String value) {
+    java.util.Objects.requireNonNull(value);
+
+    clinicianHsaId_ = value;
+  }
+  /**
+   * <pre>
+   * clinician_hsa_id limits the list to one clinician's appointments.
+   * </pre>
+   *
+   * <code>string clinician_hsa_id = 3 [json_name = "clinicianHsaId", (.buf.validate.field) = { ... }</code>
+   */
+  private void clearClinicianHsaId() {
+
+    clinicianHsaId_ = getDefaultInstance().getClinicianHsaId();
+  }
+  /**
+   * <pre>
+   * clinician_hsa_id limits the list to one clinician's appointments.
+   * </pre>
+   *
+   * <code>string clinician_hsa_id = 3 [json_name = "clinicianHsaId", (.buf.validate.field) = { ... }</code>
+   * @param value The bytes for clinicianHsaId to set.
+   */
+  private void setClinicianHsaIdBytes(
+      com.google.protobuf.ByteString value) {
+    checkByteStringIsUtf8(value);
+    clinicianHsaId_ = value.toStringUtf8();
 
   }
 
@@ -347,6 +415,75 @@ public  final class ListUnitScheduleRequest extends
       return this;
     }
 
+    /**
+     * <pre>
+     * clinician_hsa_id limits the list to one clinician's appointments.
+     * </pre>
+     *
+     * <code>string clinician_hsa_id = 3 [json_name = "clinicianHsaId", (.buf.validate.field) = { ... }</code>
+     * @return The clinicianHsaId.
+     */
+    @java.lang.Override
+    public java.lang.String getClinicianHsaId() {
+      return instance.getClinicianHsaId();
+    }
+    /**
+     * <pre>
+     * clinician_hsa_id limits the list to one clinician's appointments.
+     * </pre>
+     *
+     * <code>string clinician_hsa_id = 3 [json_name = "clinicianHsaId", (.buf.validate.field) = { ... }</code>
+     * @return The bytes for clinicianHsaId.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getClinicianHsaIdBytes() {
+      return instance.getClinicianHsaIdBytes();
+    }
+    /**
+     * <pre>
+     * clinician_hsa_id limits the list to one clinician's appointments.
+     * </pre>
+     *
+     * <code>string clinician_hsa_id = 3 [json_name = "clinicianHsaId", (.buf.validate.field) = { ... }</code>
+     * @param value The clinicianHsaId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setClinicianHsaId(
+        java.lang.String value) {
+      copyOnWrite();
+      instance.setClinicianHsaId(value);
+      return this;
+    }
+    /**
+     * <pre>
+     * clinician_hsa_id limits the list to one clinician's appointments.
+     * </pre>
+     *
+     * <code>string clinician_hsa_id = 3 [json_name = "clinicianHsaId", (.buf.validate.field) = { ... }</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearClinicianHsaId() {
+      copyOnWrite();
+      instance.clearClinicianHsaId();
+      return this;
+    }
+    /**
+     * <pre>
+     * clinician_hsa_id limits the list to one clinician's appointments.
+     * </pre>
+     *
+     * <code>string clinician_hsa_id = 3 [json_name = "clinicianHsaId", (.buf.validate.field) = { ... }</code>
+     * @param value The bytes for clinicianHsaId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setClinicianHsaIdBytes(
+        com.google.protobuf.ByteString value) {
+      copyOnWrite();
+      instance.setClinicianHsaIdBytes(value);
+      return this;
+    }
+
     // @@protoc_insertion_point(builder_scope:nara.appointment.v1.ListUnitScheduleRequest)
   }
   @java.lang.Override
@@ -365,10 +502,11 @@ public  final class ListUnitScheduleRequest extends
           java.lang.Object[] objects = new java.lang.Object[] {
             "unitHsaId_",
             "date_",
+            "clinicianHsaId_",
           };
           java.lang.String info =
-              "\u0000\u0002\u0000\u0000\u0001\u0002\u0002\u0000\u0000\u0000\u0001\u0208\u0002\u0208" +
-              "";
+              "\u0000\u0003\u0000\u0000\u0001\u0003\u0003\u0000\u0000\u0000\u0001\u0208\u0002\u0208" +
+              "\u0003\u0208";
           return newMessageInfo(DEFAULT_INSTANCE, info, objects);
       }
       case GET_DEFAULT_INSTANCE: {

@@ -41,4 +41,24 @@ public interface ListUnitScheduleRequestOrBuilder extends
    */
   com.google.protobuf.ByteString
       getDateBytes();
+
+  /**
+   * <pre>
+   * clinician_hsa_id limits the list to one clinician's appointments.
+   * </pre>
+   *
+   * <code>string clinician_hsa_id = 3 [json_name = "clinicianHsaId", (.buf.validate.field) = { ... }</code>
+   * @return The clinicianHsaId.
+   */
+  java.lang.String getClinicianHsaId();
+  /**
+   * <pre>
+   * clinician_hsa_id limits the list to one clinician's appointments.
+   * </pre>
+   *
+   * <code>string clinician_hsa_id = 3 [json_name = "clinicianHsaId", (.buf.validate.field) = { ... }</code>
+   * @return The bytes for clinicianHsaId.
+   */
+  com.google.protobuf.ByteString
+      getClinicianHsaIdBytes();
 }

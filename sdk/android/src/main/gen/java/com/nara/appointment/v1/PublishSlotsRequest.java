@@ -16,6 +16,8 @@ public  final class PublishSlotsRequest extends
     PublishSlotsRequestOrBuilder {
   private PublishSlotsRequest() {
     unitHsaId_ = "";
+    resourceId_ = "";
+    repeatWeekdays_ = emptyIntList();
   }
   private int bitField0_;
   public static final int UNIT_HSA_ID_FIELD_NUMBER = 1;
@@ -363,6 +365,481 @@ public  final class PublishSlotsRequest extends
   private void clearInvitationOnly() {
 
     invitationOnly_ = false;
+  }
+
+  public static final int RESOURCE_ID_FIELD_NUMBER = 8;
+  private java.lang.String resourceId_;
+  /**
+   * <pre>
+   * resource_id is the room, video room or lane the slots are in (from
+   * ListResources); empty: the unit's shared lane for the service.
+   * </pre>
+   *
+   * <code>string resource_id = 8 [json_name = "resourceId", (.buf.validate.field) = { ... }</code>
+   * @return The resourceId.
+   */
+  @java.lang.Override
+  public java.lang.String getResourceId() {
+    return resourceId_;
+  }
+  /**
+   * <pre>
+   * resource_id is the room, video room or lane the slots are in (from
+   * ListResources); empty: the unit's shared lane for the service.
+   * </pre>
+   *
+   * <code>string resource_id = 8 [json_name = "resourceId", (.buf.validate.field) = { ... }</code>
+   * @return The bytes for resourceId.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getResourceIdBytes() {
+    return com.google.protobuf.ByteString.copyFromUtf8(resourceId_);
+  }
+  /**
+   * <pre>
+   * resource_id is the room, video room or lane the slots are in (from
+   * ListResources); empty: the unit's shared lane for the service.
+   * </pre>
+   *
+   * <code>string resource_id = 8 [json_name = "resourceId", (.buf.validate.field) = { ... }</code>
+   * @param value The resourceId to set.
+   */
+  private void setResourceId(
+      java.lang.String value) {
+    java.util.Objects.requireNonNull(value);
+
+    resourceId_ = value;
+  }
+  /**
+   * <pre>
+   * resource_id is the room, video room or lane the slots are in (from
+   * ListResources); empty: the unit's shared lane for the service.
+   * </pre>
+   *
+   * <code>string resource_id = 8 [json_name = "resourceId", (.buf.validate.field) = { ... }</code>
+   */
+  private void clearResourceId() {
+
+    resourceId_ = getDefaultInstance().getResourceId();
+  }
+  /**
+   * <pre>
+   * resource_id is the room, video room or lane the slots are in (from
+   * ListResources); empty: the unit's shared lane for the service.
+   * </pre>
+   *
+   * <code>string resource_id = 8 [json_name = "resourceId", (.buf.validate.field) = { ... }</code>
+   * @param value The bytes for resourceId to set.
+   */
+  private void setResourceIdBytes(
+      com.google.protobuf.ByteString value) {
+    checkByteStringIsUtf8(value);
+    resourceId_ = value.toStringUtf8();
+
+  }
+
+  public static final int FOR_ME_FIELD_NUMBER = 9;
+  private boolean forMe_;
+  /**
+   * <pre>
+   * for_me makes the slots the caller's own as a clinician.
+   * </pre>
+   *
+   * <code>bool for_me = 9 [json_name = "forMe"];</code>
+   * @return The forMe.
+   */
+  @java.lang.Override
+  public boolean getForMe() {
+    return forMe_;
+  }
+  /**
+   * <pre>
+   * for_me makes the slots the caller's own as a clinician.
+   * </pre>
+   *
+   * <code>bool for_me = 9 [json_name = "forMe"];</code>
+   * @param value The forMe to set.
+   */
+  private void setForMe(boolean value) {
+    
+    forMe_ = value;
+  }
+  /**
+   * <pre>
+   * for_me makes the slots the caller's own as a clinician.
+   * </pre>
+   *
+   * <code>bool for_me = 9 [json_name = "forMe"];</code>
+   */
+  private void clearForMe() {
+
+    forMe_ = false;
+  }
+
+  public static final int REPEAT_WEEKDAYS_FIELD_NUMBER = 10;
+  private com.google.protobuf.Internal.IntList repeatWeekdays_;
+  private static final com.google.protobuf.Internal.IntListAdapter.IntConverter<
+      com.nara.appointment.v1.Weekday> repeatWeekdays_converter_ =
+          new com.google.protobuf.Internal.IntListAdapter.IntConverter<
+              com.nara.appointment.v1.Weekday>() {
+            @java.lang.Override
+            public com.nara.appointment.v1.Weekday convert(int from) {
+              com.nara.appointment.v1.Weekday result = com.nara.appointment.v1.Weekday.forNumber(from);
+              return result == null ? com.nara.appointment.v1.Weekday.UNRECOGNIZED : result;
+            }
+          };
+  /**
+   * <pre>
+   * repeat_weekdays repeats the times between start_time and end_time (the
+   * same day, Europe/Stockholm wall clock) on these weekdays for
+   * repeat_weeks weeks from the start.
+   * </pre>
+   *
+   * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
+   * @return A list containing the repeatWeekdays.
+   */
+  @java.lang.Override
+  public java.util.List<com.nara.appointment.v1.Weekday> getRepeatWeekdaysList() {
+    return new com.google.protobuf.Internal.IntListAdapter<
+        com.nara.appointment.v1.Weekday>(repeatWeekdays_, repeatWeekdays_converter_);
+  }
+  /**
+   * <pre>
+   * repeat_weekdays repeats the times between start_time and end_time (the
+   * same day, Europe/Stockholm wall clock) on these weekdays for
+   * repeat_weeks weeks from the start.
+   * </pre>
+   *
+   * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
+   * @return The count of repeatWeekdays.
+   */
+  @java.lang.Override
+  public int getRepeatWeekdaysCount() {
+    return repeatWeekdays_.size();
+  }
+  /**
+   * <pre>
+   * repeat_weekdays repeats the times between start_time and end_time (the
+   * same day, Europe/Stockholm wall clock) on these weekdays for
+   * repeat_weeks weeks from the start.
+   * </pre>
+   *
+   * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
+   * @param index The index of the element to return.
+   * @return The repeatWeekdays at the given index.
+   */
+  @java.lang.Override
+  public com.nara.appointment.v1.Weekday getRepeatWeekdays(int index) {
+    com.nara.appointment.v1.Weekday result = com.nara.appointment.v1.Weekday.forNumber(repeatWeekdays_.getInt(index));
+    return result == null ? com.nara.appointment.v1.Weekday.UNRECOGNIZED : result;
+  }
+  /**
+   * <pre>
+   * repeat_weekdays repeats the times between start_time and end_time (the
+   * same day, Europe/Stockholm wall clock) on these weekdays for
+   * repeat_weeks weeks from the start.
+   * </pre>
+   *
+   * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
+   * @return A list containing the enum numeric values on the wire for repeatWeekdays.
+   */
+  @java.lang.Override
+  public java.util.List<java.lang.Integer>
+  getRepeatWeekdaysValueList() {
+    return repeatWeekdays_;
+  }
+  /**
+   * <pre>
+   * repeat_weekdays repeats the times between start_time and end_time (the
+   * same day, Europe/Stockholm wall clock) on these weekdays for
+   * repeat_weeks weeks from the start.
+   * </pre>
+   *
+   * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
+   * @param index The index of the value to return.
+   * @return The enum numeric value on the wire of repeatWeekdays at the given index.
+   */
+  @java.lang.Override
+  public int getRepeatWeekdaysValue(int index) {
+    return repeatWeekdays_.getInt(index);
+  }
+  private int repeatWeekdaysMemoizedSerializedSize;
+  private void ensureRepeatWeekdaysIsMutable() {
+    com.google.protobuf.Internal.IntList tmp = repeatWeekdays_;
+    if (!tmp.isModifiable()) {
+      repeatWeekdays_ =
+          com.google.protobuf.GeneratedMessageLite.mutableCopy(tmp);
+    }
+  }
+  /**
+   * <pre>
+   * repeat_weekdays repeats the times between start_time and end_time (the
+   * same day, Europe/Stockholm wall clock) on these weekdays for
+   * repeat_weeks weeks from the start.
+   * </pre>
+   *
+   * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
+   * @param index The index to set the value at.
+   * @param value The repeatWeekdays to set.
+   * @throws IllegalArgumentException if UNRECOGNIZED is provided.
+   */
+  private void setRepeatWeekdays(
+      int index, com.nara.appointment.v1.Weekday value) {
+    java.util.Objects.requireNonNull(value);
+    ensureRepeatWeekdaysIsMutable();
+    repeatWeekdays_.setInt(index, value.getNumber());
+  }
+  /**
+   * <pre>
+   * repeat_weekdays repeats the times between start_time and end_time (the
+   * same day, Europe/Stockholm wall clock) on these weekdays for
+   * repeat_weeks weeks from the start.
+   * </pre>
+   *
+   * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
+   * @param value The repeatWeekdays to add.
+   */
+  private void addRepeatWeekdays(com.nara.appointment.v1.Weekday value) {
+    java.util.Objects.requireNonNull(value);
+    ensureRepeatWeekdaysIsMutable();
+    repeatWeekdays_.addInt(value.getNumber());
+  }
+  /**
+   * <pre>
+   * repeat_weekdays repeats the times between start_time and end_time (the
+   * same day, Europe/Stockholm wall clock) on these weekdays for
+   * repeat_weeks weeks from the start.
+   * </pre>
+   *
+   * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
+   * @param values The repeatWeekdays to add.
+   * @throws IllegalArgumentException if UNRECOGNIZED is provided.
+   */
+  private void addAllRepeatWeekdays(
+      java.lang.Iterable<? extends com.nara.appointment.v1.Weekday> values) {
+    ensureRepeatWeekdaysIsMutable();
+    for (com.nara.appointment.v1.Weekday value : values) {
+      repeatWeekdays_.addInt(value.getNumber());
+    }
+  }
+  /**
+   * ```
+   * repeat_weekdays repeats the times between start_time and end_time (the
+   * same day, Europe/Stockholm wall clock) on these weekdays for
+   * repeat_weeks weeks from the start.
+   * ```
+   *
+   * `repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }`
+   */
+  private void clearRepeatWeekdays() {
+    repeatWeekdays_ = emptyIntList();
+  }
+  /**
+   * <pre>
+   * repeat_weekdays repeats the times between start_time and end_time (the
+   * same day, Europe/Stockholm wall clock) on these weekdays for
+   * repeat_weeks weeks from the start.
+   * </pre>
+   *
+   * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
+   * @param value The enum numeric value on the wire for repeatWeekdays to set.
+   */
+  private void setRepeatWeekdaysValue(
+      int index, int value) {
+    ensureRepeatWeekdaysIsMutable();
+    repeatWeekdays_.setInt(index, value);
+  }
+  /**
+   * <pre>
+   * repeat_weekdays repeats the times between start_time and end_time (the
+   * same day, Europe/Stockholm wall clock) on these weekdays for
+   * repeat_weeks weeks from the start.
+   * </pre>
+   *
+   * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
+   * @param value The enum numeric value on the wire for repeatWeekdays to add.
+   */
+  private void addRepeatWeekdaysValue(int value) {
+    ensureRepeatWeekdaysIsMutable();
+    repeatWeekdays_.addInt(value);
+  }
+  /**
+   * <pre>
+   * repeat_weekdays repeats the times between start_time and end_time (the
+   * same day, Europe/Stockholm wall clock) on these weekdays for
+   * repeat_weeks weeks from the start.
+   * </pre>
+   *
+   * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
+   * @param values The enum numeric values on the wire for repeatWeekdays to add.
+   */
+  private void addAllRepeatWeekdaysValue(
+      java.lang.Iterable<java.lang.Integer> values) {
+    ensureRepeatWeekdaysIsMutable();
+    for (int value : values) {
+      repeatWeekdays_.addInt(value);
+    }
+  }
+
+  public static final int REPEAT_WEEKS_FIELD_NUMBER = 11;
+  private int repeatWeeks_;
+  /**
+   * <code>int32 repeat_weeks = 11 [json_name = "repeatWeeks", (.buf.validate.field) = { ... }</code>
+   * @return The repeatWeeks.
+   */
+  @java.lang.Override
+  public int getRepeatWeeks() {
+    return repeatWeeks_;
+  }
+  /**
+   * <code>int32 repeat_weeks = 11 [json_name = "repeatWeeks", (.buf.validate.field) = { ... }</code>
+   * @param value The repeatWeeks to set.
+   */
+  private void setRepeatWeeks(int value) {
+    
+    repeatWeeks_ = value;
+  }
+  /**
+   * <code>int32 repeat_weeks = 11 [json_name = "repeatWeeks", (.buf.validate.field) = { ... }</code>
+   */
+  private void clearRepeatWeeks() {
+
+    repeatWeeks_ = 0;
+  }
+
+  public static final int BOOKING_OPEN_TIME_FIELD_NUMBER = 12;
+  private com.google.protobuf.Timestamp bookingOpenTime_;
+  /**
+   * <pre>
+   * booking_open_time is when citizens may start booking; unset: at once.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime"];</code>
+   */
+  @java.lang.Override
+  public boolean hasBookingOpenTime() {
+    return ((bitField0_ & 0x00000008) != 0);
+  }
+  /**
+   * <pre>
+   * booking_open_time is when citizens may start booking; unset: at once.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime"];</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.Timestamp getBookingOpenTime() {
+    return bookingOpenTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : bookingOpenTime_;
+  }
+  /**
+   * <pre>
+   * booking_open_time is when citizens may start booking; unset: at once.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime"];</code>
+   */
+  private void setBookingOpenTime(com.google.protobuf.Timestamp value) {
+    java.util.Objects.requireNonNull(value);
+    bookingOpenTime_ = value;
+    bitField0_ |= 0x00000008;
+  }
+  /**
+   * <pre>
+   * booking_open_time is when citizens may start booking; unset: at once.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime"];</code>
+   */
+  @java.lang.SuppressWarnings("ReferenceEquality")
+  private void mergeBookingOpenTime(com.google.protobuf.Timestamp value) {
+    java.util.Objects.requireNonNull(value);
+    if (bookingOpenTime_ != null &&
+        bookingOpenTime_ != com.google.protobuf.Timestamp.getDefaultInstance()) {
+      bookingOpenTime_ =
+        com.google.protobuf.Timestamp.newBuilder(bookingOpenTime_).mergeFrom(value).buildPartial();
+    } else {
+      bookingOpenTime_ = value;
+    }
+    bitField0_ |= 0x00000008;
+  }
+  /**
+   * <pre>
+   * booking_open_time is when citizens may start booking; unset: at once.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime"];</code>
+   */
+  private void clearBookingOpenTime() {
+    bookingOpenTime_ = null;
+    bitField0_ = (bitField0_ & ~0x00000008);
+  }
+
+  public static final int BOOKING_CLOSE_BEFORE_FIELD_NUMBER = 13;
+  private com.google.protobuf.Duration bookingCloseBefore_;
+  /**
+   * <pre>
+   * booking_close_before closes booking this long before each slot starts.
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration booking_close_before = 13 [json_name = "bookingCloseBefore", (.buf.validate.field) = { ... }</code>
+   */
+  @java.lang.Override
+  public boolean hasBookingCloseBefore() {
+    return ((bitField0_ & 0x00000010) != 0);
+  }
+  /**
+   * <pre>
+   * booking_close_before closes booking this long before each slot starts.
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration booking_close_before = 13 [json_name = "bookingCloseBefore", (.buf.validate.field) = { ... }</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.Duration getBookingCloseBefore() {
+    return bookingCloseBefore_ == null ? com.google.protobuf.Duration.getDefaultInstance() : bookingCloseBefore_;
+  }
+  /**
+   * <pre>
+   * booking_close_before closes booking this long before each slot starts.
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration booking_close_before = 13 [json_name = "bookingCloseBefore", (.buf.validate.field) = { ... }</code>
+   */
+  private void setBookingCloseBefore(com.google.protobuf.Duration value) {
+    java.util.Objects.requireNonNull(value);
+    bookingCloseBefore_ = value;
+    bitField0_ |= 0x00000010;
+  }
+  /**
+   * <pre>
+   * booking_close_before closes booking this long before each slot starts.
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration booking_close_before = 13 [json_name = "bookingCloseBefore", (.buf.validate.field) = { ... }</code>
+   */
+  @java.lang.SuppressWarnings("ReferenceEquality")
+  private void mergeBookingCloseBefore(com.google.protobuf.Duration value) {
+    java.util.Objects.requireNonNull(value);
+    if (bookingCloseBefore_ != null &&
+        bookingCloseBefore_ != com.google.protobuf.Duration.getDefaultInstance()) {
+      bookingCloseBefore_ =
+        com.google.protobuf.Duration.newBuilder(bookingCloseBefore_).mergeFrom(value).buildPartial();
+    } else {
+      bookingCloseBefore_ = value;
+    }
+    bitField0_ |= 0x00000010;
+  }
+  /**
+   * <pre>
+   * booking_close_before closes booking this long before each slot starts.
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration booking_close_before = 13 [json_name = "bookingCloseBefore", (.buf.validate.field) = { ... }</code>
+   */
+  private void clearBookingCloseBefore() {
+    bookingCloseBefore_ = null;
+    bitField0_ = (bitField0_ & ~0x00000010);
   }
 
   public static com.nara.appointment.v1.PublishSlotsRequest parseFrom(
@@ -823,6 +1300,483 @@ public  final class PublishSlotsRequest extends
       return this;
     }
 
+    /**
+     * <pre>
+     * resource_id is the room, video room or lane the slots are in (from
+     * ListResources); empty: the unit's shared lane for the service.
+     * </pre>
+     *
+     * <code>string resource_id = 8 [json_name = "resourceId", (.buf.validate.field) = { ... }</code>
+     * @return The resourceId.
+     */
+    @java.lang.Override
+    public java.lang.String getResourceId() {
+      return instance.getResourceId();
+    }
+    /**
+     * <pre>
+     * resource_id is the room, video room or lane the slots are in (from
+     * ListResources); empty: the unit's shared lane for the service.
+     * </pre>
+     *
+     * <code>string resource_id = 8 [json_name = "resourceId", (.buf.validate.field) = { ... }</code>
+     * @return The bytes for resourceId.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getResourceIdBytes() {
+      return instance.getResourceIdBytes();
+    }
+    /**
+     * <pre>
+     * resource_id is the room, video room or lane the slots are in (from
+     * ListResources); empty: the unit's shared lane for the service.
+     * </pre>
+     *
+     * <code>string resource_id = 8 [json_name = "resourceId", (.buf.validate.field) = { ... }</code>
+     * @param value The resourceId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setResourceId(
+        java.lang.String value) {
+      copyOnWrite();
+      instance.setResourceId(value);
+      return this;
+    }
+    /**
+     * <pre>
+     * resource_id is the room, video room or lane the slots are in (from
+     * ListResources); empty: the unit's shared lane for the service.
+     * </pre>
+     *
+     * <code>string resource_id = 8 [json_name = "resourceId", (.buf.validate.field) = { ... }</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearResourceId() {
+      copyOnWrite();
+      instance.clearResourceId();
+      return this;
+    }
+    /**
+     * <pre>
+     * resource_id is the room, video room or lane the slots are in (from
+     * ListResources); empty: the unit's shared lane for the service.
+     * </pre>
+     *
+     * <code>string resource_id = 8 [json_name = "resourceId", (.buf.validate.field) = { ... }</code>
+     * @param value The bytes for resourceId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setResourceIdBytes(
+        com.google.protobuf.ByteString value) {
+      copyOnWrite();
+      instance.setResourceIdBytes(value);
+      return this;
+    }
+
+    /**
+     * <pre>
+     * for_me makes the slots the caller's own as a clinician.
+     * </pre>
+     *
+     * <code>bool for_me = 9 [json_name = "forMe"];</code>
+     * @return The forMe.
+     */
+    @java.lang.Override
+    public boolean getForMe() {
+      return instance.getForMe();
+    }
+    /**
+     * <pre>
+     * for_me makes the slots the caller's own as a clinician.
+     * </pre>
+     *
+     * <code>bool for_me = 9 [json_name = "forMe"];</code>
+     * @param value The forMe to set.
+     * @return This builder for chaining.
+     */
+    public Builder setForMe(boolean value) {
+      copyOnWrite();
+      instance.setForMe(value);
+      return this;
+    }
+    /**
+     * <pre>
+     * for_me makes the slots the caller's own as a clinician.
+     * </pre>
+     *
+     * <code>bool for_me = 9 [json_name = "forMe"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearForMe() {
+      copyOnWrite();
+      instance.clearForMe();
+      return this;
+    }
+
+    /**
+     * <pre>
+     * repeat_weekdays repeats the times between start_time and end_time (the
+     * same day, Europe/Stockholm wall clock) on these weekdays for
+     * repeat_weeks weeks from the start.
+     * </pre>
+     *
+     * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
+     * @return A list containing the repeatWeekdays.
+     */
+    @java.lang.Override
+    public java.util.List<com.nara.appointment.v1.Weekday> getRepeatWeekdaysList() {
+      return instance.getRepeatWeekdaysList();
+    }
+    /**
+     * <pre>
+     * repeat_weekdays repeats the times between start_time and end_time (the
+     * same day, Europe/Stockholm wall clock) on these weekdays for
+     * repeat_weeks weeks from the start.
+     * </pre>
+     *
+     * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
+     * @return The count of repeatWeekdays.
+     */
+    @java.lang.Override
+    public int getRepeatWeekdaysCount() {
+      return instance.getRepeatWeekdaysCount();
+    }
+    /**
+     * <pre>
+     * repeat_weekdays repeats the times between start_time and end_time (the
+     * same day, Europe/Stockholm wall clock) on these weekdays for
+     * repeat_weeks weeks from the start.
+     * </pre>
+     *
+     * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
+     * @param index The index of the element to return.
+     * @return The repeatWeekdays at the given index.
+     */
+    @java.lang.Override
+    public com.nara.appointment.v1.Weekday getRepeatWeekdays(int index) {
+      return instance.getRepeatWeekdays(index);
+    }
+    /**
+     * <pre>
+     * repeat_weekdays repeats the times between start_time and end_time (the
+     * same day, Europe/Stockholm wall clock) on these weekdays for
+     * repeat_weeks weeks from the start.
+     * </pre>
+     *
+     * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
+     * @param index The index to set the value at.
+     * @param value The repeatWeekdays to set.
+     * @throws IllegalArgumentException if UNRECOGNIZED is provided.
+     * @return This builder for chaining.
+     */
+    public Builder setRepeatWeekdays(
+        int index, com.nara.appointment.v1.Weekday value) {
+      copyOnWrite();
+      instance.setRepeatWeekdays(index, value);
+      return this;
+    }
+    /**
+     * <pre>
+     * repeat_weekdays repeats the times between start_time and end_time (the
+     * same day, Europe/Stockholm wall clock) on these weekdays for
+     * repeat_weeks weeks from the start.
+     * </pre>
+     *
+     * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
+     * @param value The repeatWeekdays to add.
+     * @return This builder for chaining.
+     */
+    public Builder addRepeatWeekdays(com.nara.appointment.v1.Weekday value) {
+      copyOnWrite();
+      instance.addRepeatWeekdays(value);
+      return this;
+    }
+    /**
+     * <pre>
+     * repeat_weekdays repeats the times between start_time and end_time (the
+     * same day, Europe/Stockholm wall clock) on these weekdays for
+     * repeat_weeks weeks from the start.
+     * </pre>
+     *
+     * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
+     * @param values The repeatWeekdays to add.
+     * @throws IllegalArgumentException if UNRECOGNIZED is provided.
+     * @return This builder for chaining.
+     */
+    public Builder addAllRepeatWeekdays(
+        java.lang.Iterable<? extends com.nara.appointment.v1.Weekday> values) {
+      copyOnWrite();
+      instance.addAllRepeatWeekdays(values);  return this;
+    }
+    /**
+     * <pre>
+     * repeat_weekdays repeats the times between start_time and end_time (the
+     * same day, Europe/Stockholm wall clock) on these weekdays for
+     * repeat_weeks weeks from the start.
+     * </pre>
+     *
+     * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearRepeatWeekdays() {
+      copyOnWrite();
+      instance.clearRepeatWeekdays();
+      return this;
+    }
+    /**
+     * <pre>
+     * repeat_weekdays repeats the times between start_time and end_time (the
+     * same day, Europe/Stockholm wall clock) on these weekdays for
+     * repeat_weeks weeks from the start.
+     * </pre>
+     *
+     * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
+     * @return A list containing the enum numeric values on the wire for repeatWeekdays.
+     */
+    @java.lang.Override
+    public java.util.List<java.lang.Integer>
+    getRepeatWeekdaysValueList() {
+      return java.util.Collections.unmodifiableList(
+          instance.getRepeatWeekdaysValueList());
+    }
+    /**
+     * <pre>
+     * repeat_weekdays repeats the times between start_time and end_time (the
+     * same day, Europe/Stockholm wall clock) on these weekdays for
+     * repeat_weeks weeks from the start.
+     * </pre>
+     *
+     * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
+     * @param index The index of the value to return.
+     * @return The enum numeric value on the wire of repeatWeekdays at the given index.
+     */
+    @java.lang.Override
+    public int getRepeatWeekdaysValue(int index) {
+      return instance.getRepeatWeekdaysValue(index);
+    }
+    /**
+     * <pre>
+     * repeat_weekdays repeats the times between start_time and end_time (the
+     * same day, Europe/Stockholm wall clock) on these weekdays for
+     * repeat_weeks weeks from the start.
+     * </pre>
+     *
+     * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
+     * @param index The index to set the value at.
+     * @param value The enum numeric value on the wire for repeatWeekdays to set.
+     * @return This builder for chaining.
+     */
+    public Builder setRepeatWeekdaysValue(
+        int index, int value) {
+      copyOnWrite();
+      instance.setRepeatWeekdaysValue(index, value);
+      return this;
+    }
+    /**
+     * <pre>
+     * repeat_weekdays repeats the times between start_time and end_time (the
+     * same day, Europe/Stockholm wall clock) on these weekdays for
+     * repeat_weeks weeks from the start.
+     * </pre>
+     *
+     * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
+     * @param value The enum numeric value on the wire for repeatWeekdays to add.
+     * @return This builder for chaining.
+     */
+    public Builder addRepeatWeekdaysValue(int value) {
+      copyOnWrite();
+      instance.addRepeatWeekdaysValue(value);
+      return this;
+    }
+    /**
+     * <pre>
+     * repeat_weekdays repeats the times between start_time and end_time (the
+     * same day, Europe/Stockholm wall clock) on these weekdays for
+     * repeat_weeks weeks from the start.
+     * </pre>
+     *
+     * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
+     * @param values The enum numeric values on the wire for repeatWeekdays to add.
+     * @return This builder for chaining.
+     */
+    public Builder addAllRepeatWeekdaysValue(
+        java.lang.Iterable<java.lang.Integer> values) {
+      copyOnWrite();
+      instance.addAllRepeatWeekdaysValue(values);
+      return this;
+    }
+
+    /**
+     * <code>int32 repeat_weeks = 11 [json_name = "repeatWeeks", (.buf.validate.field) = { ... }</code>
+     * @return The repeatWeeks.
+     */
+    @java.lang.Override
+    public int getRepeatWeeks() {
+      return instance.getRepeatWeeks();
+    }
+    /**
+     * <code>int32 repeat_weeks = 11 [json_name = "repeatWeeks", (.buf.validate.field) = { ... }</code>
+     * @param value The repeatWeeks to set.
+     * @return This builder for chaining.
+     */
+    public Builder setRepeatWeeks(int value) {
+      copyOnWrite();
+      instance.setRepeatWeeks(value);
+      return this;
+    }
+    /**
+     * <code>int32 repeat_weeks = 11 [json_name = "repeatWeeks", (.buf.validate.field) = { ... }</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearRepeatWeeks() {
+      copyOnWrite();
+      instance.clearRepeatWeeks();
+      return this;
+    }
+
+    /**
+     * <pre>
+     * booking_open_time is when citizens may start booking; unset: at once.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime"];</code>
+     */
+    @java.lang.Override
+    public boolean hasBookingOpenTime() {
+      return instance.hasBookingOpenTime();
+    }
+    /**
+     * <pre>
+     * booking_open_time is when citizens may start booking; unset: at once.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime"];</code>
+     */
+    @java.lang.Override
+    public com.google.protobuf.Timestamp getBookingOpenTime() {
+      return instance.getBookingOpenTime();
+    }
+    /**
+     * <pre>
+     * booking_open_time is when citizens may start booking; unset: at once.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime"];</code>
+     */
+    public Builder setBookingOpenTime(com.google.protobuf.Timestamp value) {
+      copyOnWrite();
+      instance.setBookingOpenTime(value);
+      return this;
+      }
+    /**
+     * <pre>
+     * booking_open_time is when citizens may start booking; unset: at once.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime"];</code>
+     */
+    public Builder setBookingOpenTime(
+        com.google.protobuf.Timestamp.Builder builderForValue) {
+      copyOnWrite();
+      instance.setBookingOpenTime(builderForValue.build());
+      return this;
+    }
+    /**
+     * <pre>
+     * booking_open_time is when citizens may start booking; unset: at once.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime"];</code>
+     */
+    public Builder mergeBookingOpenTime(com.google.protobuf.Timestamp value) {
+      copyOnWrite();
+      instance.mergeBookingOpenTime(value);
+      return this;
+    }
+    /**
+     * <pre>
+     * booking_open_time is when citizens may start booking; unset: at once.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime"];</code>
+     */
+    public Builder clearBookingOpenTime() {  copyOnWrite();
+      instance.clearBookingOpenTime();
+      return this;
+    }
+
+    /**
+     * <pre>
+     * booking_close_before closes booking this long before each slot starts.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration booking_close_before = 13 [json_name = "bookingCloseBefore", (.buf.validate.field) = { ... }</code>
+     */
+    @java.lang.Override
+    public boolean hasBookingCloseBefore() {
+      return instance.hasBookingCloseBefore();
+    }
+    /**
+     * <pre>
+     * booking_close_before closes booking this long before each slot starts.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration booking_close_before = 13 [json_name = "bookingCloseBefore", (.buf.validate.field) = { ... }</code>
+     */
+    @java.lang.Override
+    public com.google.protobuf.Duration getBookingCloseBefore() {
+      return instance.getBookingCloseBefore();
+    }
+    /**
+     * <pre>
+     * booking_close_before closes booking this long before each slot starts.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration booking_close_before = 13 [json_name = "bookingCloseBefore", (.buf.validate.field) = { ... }</code>
+     */
+    public Builder setBookingCloseBefore(com.google.protobuf.Duration value) {
+      copyOnWrite();
+      instance.setBookingCloseBefore(value);
+      return this;
+      }
+    /**
+     * <pre>
+     * booking_close_before closes booking this long before each slot starts.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration booking_close_before = 13 [json_name = "bookingCloseBefore", (.buf.validate.field) = { ... }</code>
+     */
+    public Builder setBookingCloseBefore(
+        com.google.protobuf.Duration.Builder builderForValue) {
+      copyOnWrite();
+      instance.setBookingCloseBefore(builderForValue.build());
+      return this;
+    }
+    /**
+     * <pre>
+     * booking_close_before closes booking this long before each slot starts.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration booking_close_before = 13 [json_name = "bookingCloseBefore", (.buf.validate.field) = { ... }</code>
+     */
+    public Builder mergeBookingCloseBefore(com.google.protobuf.Duration value) {
+      copyOnWrite();
+      instance.mergeBookingCloseBefore(value);
+      return this;
+    }
+    /**
+     * <pre>
+     * booking_close_before closes booking this long before each slot starts.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration booking_close_before = 13 [json_name = "bookingCloseBefore", (.buf.validate.field) = { ... }</code>
+     */
+    public Builder clearBookingCloseBefore() {  copyOnWrite();
+      instance.clearBookingCloseBefore();
+      return this;
+    }
+
     // @@protoc_insertion_point(builder_scope:nara.appointment.v1.PublishSlotsRequest)
   }
   @java.lang.Override
@@ -847,10 +1801,17 @@ public  final class PublishSlotsRequest extends
             "slotDuration_",
             "capacity_",
             "invitationOnly_",
+            "resourceId_",
+            "forMe_",
+            "repeatWeekdays_",
+            "repeatWeeks_",
+            "bookingOpenTime_",
+            "bookingCloseBefore_",
           };
           java.lang.String info =
-              "\u0000\u0007\u0000\u0001\u0001\u0007\u0007\u0000\u0000\u0000\u0001\u0208\u0002\f" +
-              "\u0003\u1009\u0000\u0004\u1009\u0001\u0005\u1009\u0002\u0006\u0004\u0007\u0007";
+              "\u0000\r\u0000\u0001\u0001\r\r\u0000\u0001\u0000\u0001\u0208\u0002\f\u0003\u1009" +
+              "\u0000\u0004\u1009\u0001\u0005\u1009\u0002\u0006\u0004\u0007\u0007\b\u0208\t\u0007" +
+              "\n,\u000b\u0004\f\u1009\u0003\r\u1009\u0004";
           return newMessageInfo(DEFAULT_INSTANCE, info, objects);
       }
       case GET_DEFAULT_INSTANCE: {

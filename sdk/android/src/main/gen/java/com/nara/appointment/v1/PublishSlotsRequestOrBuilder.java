@@ -101,4 +101,139 @@ public interface PublishSlotsRequestOrBuilder extends
    * @return The invitationOnly.
    */
   boolean getInvitationOnly();
+
+  /**
+   * <pre>
+   * resource_id is the room, video room or lane the slots are in (from
+   * ListResources); empty: the unit's shared lane for the service.
+   * </pre>
+   *
+   * <code>string resource_id = 8 [json_name = "resourceId", (.buf.validate.field) = { ... }</code>
+   * @return The resourceId.
+   */
+  java.lang.String getResourceId();
+  /**
+   * <pre>
+   * resource_id is the room, video room or lane the slots are in (from
+   * ListResources); empty: the unit's shared lane for the service.
+   * </pre>
+   *
+   * <code>string resource_id = 8 [json_name = "resourceId", (.buf.validate.field) = { ... }</code>
+   * @return The bytes for resourceId.
+   */
+  com.google.protobuf.ByteString
+      getResourceIdBytes();
+
+  /**
+   * <pre>
+   * for_me makes the slots the caller's own as a clinician.
+   * </pre>
+   *
+   * <code>bool for_me = 9 [json_name = "forMe"];</code>
+   * @return The forMe.
+   */
+  boolean getForMe();
+
+  /**
+   * <pre>
+   * repeat_weekdays repeats the times between start_time and end_time (the
+   * same day, Europe/Stockholm wall clock) on these weekdays for
+   * repeat_weeks weeks from the start.
+   * </pre>
+   *
+   * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
+   * @return A list containing the repeatWeekdays.
+   */
+  java.util.List<com.nara.appointment.v1.Weekday> getRepeatWeekdaysList();
+  /**
+   * <pre>
+   * repeat_weekdays repeats the times between start_time and end_time (the
+   * same day, Europe/Stockholm wall clock) on these weekdays for
+   * repeat_weeks weeks from the start.
+   * </pre>
+   *
+   * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
+   * @return The count of repeatWeekdays.
+   */
+  int getRepeatWeekdaysCount();
+  /**
+   * <pre>
+   * repeat_weekdays repeats the times between start_time and end_time (the
+   * same day, Europe/Stockholm wall clock) on these weekdays for
+   * repeat_weeks weeks from the start.
+   * </pre>
+   *
+   * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
+   * @param index The index of the element to return.
+   * @return The repeatWeekdays at the given index.
+   */
+  com.nara.appointment.v1.Weekday getRepeatWeekdays(int index);
+  /**
+   * <pre>
+   * repeat_weekdays repeats the times between start_time and end_time (the
+   * same day, Europe/Stockholm wall clock) on these weekdays for
+   * repeat_weeks weeks from the start.
+   * </pre>
+   *
+   * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
+   * @return A list containing the enum numeric values on the wire for repeatWeekdays.
+   */
+  java.util.List<java.lang.Integer>
+  getRepeatWeekdaysValueList();
+  /**
+   * <pre>
+   * repeat_weekdays repeats the times between start_time and end_time (the
+   * same day, Europe/Stockholm wall clock) on these weekdays for
+   * repeat_weeks weeks from the start.
+   * </pre>
+   *
+   * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
+   * @param index The index of the value to return.
+   * @return The enum numeric value on the wire of repeatWeekdays at the given index.
+   */
+  int getRepeatWeekdaysValue(int index);
+
+  /**
+   * <code>int32 repeat_weeks = 11 [json_name = "repeatWeeks", (.buf.validate.field) = { ... }</code>
+   * @return The repeatWeeks.
+   */
+  int getRepeatWeeks();
+
+  /**
+   * <pre>
+   * booking_open_time is when citizens may start booking; unset: at once.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime"];</code>
+   * @return Whether the bookingOpenTime field is set.
+   */
+  boolean hasBookingOpenTime();
+  /**
+   * <pre>
+   * booking_open_time is when citizens may start booking; unset: at once.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime"];</code>
+   * @return The bookingOpenTime.
+   */
+  com.google.protobuf.Timestamp getBookingOpenTime();
+
+  /**
+   * <pre>
+   * booking_close_before closes booking this long before each slot starts.
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration booking_close_before = 13 [json_name = "bookingCloseBefore", (.buf.validate.field) = { ... }</code>
+   * @return Whether the bookingCloseBefore field is set.
+   */
+  boolean hasBookingCloseBefore();
+  /**
+   * <pre>
+   * booking_close_before closes booking this long before each slot starts.
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration booking_close_before = 13 [json_name = "bookingCloseBefore", (.buf.validate.field) = { ... }</code>
+   * @return The bookingCloseBefore.
+   */
+  com.google.protobuf.Duration getBookingCloseBefore();
 }

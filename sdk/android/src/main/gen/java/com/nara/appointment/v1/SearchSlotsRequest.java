@@ -328,6 +328,104 @@ public  final class SearchSlotsRequest extends
     pageSize_ = 0;
   }
 
+  public static final int NEAR_FIELD_NUMBER = 7;
+  private com.nara.appointment.v1.Position near_;
+  /**
+   * <pre>
+   * near orders the slots by the unit's distance from it, nearest first,
+   * and max_distance_meters drops units farther away.
+   * </pre>
+   *
+   * <code>.nara.appointment.v1.Position near = 7 [json_name = "near"];</code>
+   */
+  @java.lang.Override
+  public boolean hasNear() {
+    return ((bitField0_ & 0x00000004) != 0);
+  }
+  /**
+   * <pre>
+   * near orders the slots by the unit's distance from it, nearest first,
+   * and max_distance_meters drops units farther away.
+   * </pre>
+   *
+   * <code>.nara.appointment.v1.Position near = 7 [json_name = "near"];</code>
+   */
+  @java.lang.Override
+  public com.nara.appointment.v1.Position getNear() {
+    return near_ == null ? com.nara.appointment.v1.Position.getDefaultInstance() : near_;
+  }
+  /**
+   * <pre>
+   * near orders the slots by the unit's distance from it, nearest first,
+   * and max_distance_meters drops units farther away.
+   * </pre>
+   *
+   * <code>.nara.appointment.v1.Position near = 7 [json_name = "near"];</code>
+   */
+  private void setNear(com.nara.appointment.v1.Position value) {
+    java.util.Objects.requireNonNull(value);
+    near_ = value;
+    bitField0_ |= 0x00000004;
+  }
+  /**
+   * <pre>
+   * near orders the slots by the unit's distance from it, nearest first,
+   * and max_distance_meters drops units farther away.
+   * </pre>
+   *
+   * <code>.nara.appointment.v1.Position near = 7 [json_name = "near"];</code>
+   */
+  @java.lang.SuppressWarnings("ReferenceEquality")
+  private void mergeNear(com.nara.appointment.v1.Position value) {
+    java.util.Objects.requireNonNull(value);
+    if (near_ != null &&
+        near_ != com.nara.appointment.v1.Position.getDefaultInstance()) {
+      near_ =
+        com.nara.appointment.v1.Position.newBuilder(near_).mergeFrom(value).buildPartial();
+    } else {
+      near_ = value;
+    }
+    bitField0_ |= 0x00000004;
+  }
+  /**
+   * <pre>
+   * near orders the slots by the unit's distance from it, nearest first,
+   * and max_distance_meters drops units farther away.
+   * </pre>
+   *
+   * <code>.nara.appointment.v1.Position near = 7 [json_name = "near"];</code>
+   */
+  private void clearNear() {
+    near_ = null;
+    bitField0_ = (bitField0_ & ~0x00000004);
+  }
+
+  public static final int MAX_DISTANCE_METERS_FIELD_NUMBER = 8;
+  private int maxDistanceMeters_;
+  /**
+   * <code>int32 max_distance_meters = 8 [json_name = "maxDistanceMeters", (.buf.validate.field) = { ... }</code>
+   * @return The maxDistanceMeters.
+   */
+  @java.lang.Override
+  public int getMaxDistanceMeters() {
+    return maxDistanceMeters_;
+  }
+  /**
+   * <code>int32 max_distance_meters = 8 [json_name = "maxDistanceMeters", (.buf.validate.field) = { ... }</code>
+   * @param value The maxDistanceMeters to set.
+   */
+  private void setMaxDistanceMeters(int value) {
+    
+    maxDistanceMeters_ = value;
+  }
+  /**
+   * <code>int32 max_distance_meters = 8 [json_name = "maxDistanceMeters", (.buf.validate.field) = { ... }</code>
+   */
+  private void clearMaxDistanceMeters() {
+
+    maxDistanceMeters_ = 0;
+  }
+
   public static com.nara.appointment.v1.SearchSlotsRequest parseFrom(
       java.nio.ByteBuffer data)
       throws com.google.protobuf.InvalidProtocolBufferException {
@@ -744,6 +842,111 @@ public  final class SearchSlotsRequest extends
       return this;
     }
 
+    /**
+     * <pre>
+     * near orders the slots by the unit's distance from it, nearest first,
+     * and max_distance_meters drops units farther away.
+     * </pre>
+     *
+     * <code>.nara.appointment.v1.Position near = 7 [json_name = "near"];</code>
+     */
+    @java.lang.Override
+    public boolean hasNear() {
+      return instance.hasNear();
+    }
+    /**
+     * <pre>
+     * near orders the slots by the unit's distance from it, nearest first,
+     * and max_distance_meters drops units farther away.
+     * </pre>
+     *
+     * <code>.nara.appointment.v1.Position near = 7 [json_name = "near"];</code>
+     */
+    @java.lang.Override
+    public com.nara.appointment.v1.Position getNear() {
+      return instance.getNear();
+    }
+    /**
+     * <pre>
+     * near orders the slots by the unit's distance from it, nearest first,
+     * and max_distance_meters drops units farther away.
+     * </pre>
+     *
+     * <code>.nara.appointment.v1.Position near = 7 [json_name = "near"];</code>
+     */
+    public Builder setNear(com.nara.appointment.v1.Position value) {
+      copyOnWrite();
+      instance.setNear(value);
+      return this;
+      }
+    /**
+     * <pre>
+     * near orders the slots by the unit's distance from it, nearest first,
+     * and max_distance_meters drops units farther away.
+     * </pre>
+     *
+     * <code>.nara.appointment.v1.Position near = 7 [json_name = "near"];</code>
+     */
+    public Builder setNear(
+        com.nara.appointment.v1.Position.Builder builderForValue) {
+      copyOnWrite();
+      instance.setNear(builderForValue.build());
+      return this;
+    }
+    /**
+     * <pre>
+     * near orders the slots by the unit's distance from it, nearest first,
+     * and max_distance_meters drops units farther away.
+     * </pre>
+     *
+     * <code>.nara.appointment.v1.Position near = 7 [json_name = "near"];</code>
+     */
+    public Builder mergeNear(com.nara.appointment.v1.Position value) {
+      copyOnWrite();
+      instance.mergeNear(value);
+      return this;
+    }
+    /**
+     * <pre>
+     * near orders the slots by the unit's distance from it, nearest first,
+     * and max_distance_meters drops units farther away.
+     * </pre>
+     *
+     * <code>.nara.appointment.v1.Position near = 7 [json_name = "near"];</code>
+     */
+    public Builder clearNear() {  copyOnWrite();
+      instance.clearNear();
+      return this;
+    }
+
+    /**
+     * <code>int32 max_distance_meters = 8 [json_name = "maxDistanceMeters", (.buf.validate.field) = { ... }</code>
+     * @return The maxDistanceMeters.
+     */
+    @java.lang.Override
+    public int getMaxDistanceMeters() {
+      return instance.getMaxDistanceMeters();
+    }
+    /**
+     * <code>int32 max_distance_meters = 8 [json_name = "maxDistanceMeters", (.buf.validate.field) = { ... }</code>
+     * @param value The maxDistanceMeters to set.
+     * @return This builder for chaining.
+     */
+    public Builder setMaxDistanceMeters(int value) {
+      copyOnWrite();
+      instance.setMaxDistanceMeters(value);
+      return this;
+    }
+    /**
+     * <code>int32 max_distance_meters = 8 [json_name = "maxDistanceMeters", (.buf.validate.field) = { ... }</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearMaxDistanceMeters() {
+      copyOnWrite();
+      instance.clearMaxDistanceMeters();
+      return this;
+    }
+
     // @@protoc_insertion_point(builder_scope:nara.appointment.v1.SearchSlotsRequest)
   }
   @java.lang.Override
@@ -767,10 +970,12 @@ public  final class SearchSlotsRequest extends
             "startTime_",
             "endTime_",
             "pageSize_",
+            "near_",
+            "maxDistanceMeters_",
           };
           java.lang.String info =
-              "\u0000\u0006\u0000\u0001\u0001\u0006\u0006\u0000\u0000\u0000\u0001\f\u0002\u0208" +
-              "\u0003\u0208\u0004\u1009\u0000\u0005\u1009\u0001\u0006\u0004";
+              "\u0000\b\u0000\u0001\u0001\b\b\u0000\u0000\u0000\u0001\f\u0002\u0208\u0003\u0208" +
+              "\u0004\u1009\u0000\u0005\u1009\u0001\u0006\u0004\u0007\u1009\u0002\b\u0004";
           return newMessageInfo(DEFAULT_INSTANCE, info, objects);
       }
       case GET_DEFAULT_INSTANCE: {

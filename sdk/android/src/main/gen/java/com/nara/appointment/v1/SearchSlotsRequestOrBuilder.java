@@ -92,4 +92,31 @@ public interface SearchSlotsRequestOrBuilder extends
    * @return The pageSize.
    */
   int getPageSize();
+
+  /**
+   * <pre>
+   * near orders the slots by the unit's distance from it, nearest first,
+   * and max_distance_meters drops units farther away.
+   * </pre>
+   *
+   * <code>.nara.appointment.v1.Position near = 7 [json_name = "near"];</code>
+   * @return Whether the near field is set.
+   */
+  boolean hasNear();
+  /**
+   * <pre>
+   * near orders the slots by the unit's distance from it, nearest first,
+   * and max_distance_meters drops units farther away.
+   * </pre>
+   *
+   * <code>.nara.appointment.v1.Position near = 7 [json_name = "near"];</code>
+   * @return The near.
+   */
+  com.nara.appointment.v1.Position getNear();
+
+  /**
+   * <code>int32 max_distance_meters = 8 [json_name = "maxDistanceMeters", (.buf.validate.field) = { ... }</code>
+   * @return The maxDistanceMeters.
+   */
+  int getMaxDistanceMeters();
 }

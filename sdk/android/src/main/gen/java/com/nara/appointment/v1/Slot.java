@@ -334,6 +334,326 @@ public  final class Slot extends
     freePlaces_ = 0;
   }
 
+  public static final int DISTANCE_METERS_FIELD_NUMBER = 8;
+  private int distanceMeters_;
+  /**
+   * <pre>
+   * distance_meters is how far the unit is from the searched position.
+   * </pre>
+   *
+   * <code>int32 distance_meters = 8 [json_name = "distanceMeters"];</code>
+   * @return The distanceMeters.
+   */
+  @java.lang.Override
+  public int getDistanceMeters() {
+    return distanceMeters_;
+  }
+  /**
+   * <pre>
+   * distance_meters is how far the unit is from the searched position.
+   * </pre>
+   *
+   * <code>int32 distance_meters = 8 [json_name = "distanceMeters"];</code>
+   * @param value The distanceMeters to set.
+   */
+  private void setDistanceMeters(int value) {
+    
+    distanceMeters_ = value;
+  }
+  /**
+   * <pre>
+   * distance_meters is how far the unit is from the searched position.
+   * </pre>
+   *
+   * <code>int32 distance_meters = 8 [json_name = "distanceMeters"];</code>
+   */
+  private void clearDistanceMeters() {
+
+    distanceMeters_ = 0;
+  }
+
+  public static final int CAPACITY_FIELD_NUMBER = 9;
+  private int capacity_;
+  /**
+   * <pre>
+   * The fields below are set for the unit's own staff (ListSlots).
+   * </pre>
+   *
+   * <code>int32 capacity = 9 [json_name = "capacity"];</code>
+   * @return The capacity.
+   */
+  @java.lang.Override
+  public int getCapacity() {
+    return capacity_;
+  }
+  /**
+   * <pre>
+   * The fields below are set for the unit's own staff (ListSlots).
+   * </pre>
+   *
+   * <code>int32 capacity = 9 [json_name = "capacity"];</code>
+   * @param value The capacity to set.
+   */
+  private void setCapacity(int value) {
+    
+    capacity_ = value;
+  }
+  /**
+   * <pre>
+   * The fields below are set for the unit's own staff (ListSlots).
+   * </pre>
+   *
+   * <code>int32 capacity = 9 [json_name = "capacity"];</code>
+   */
+  private void clearCapacity() {
+
+    capacity_ = 0;
+  }
+
+  public static final int BOOKED_FIELD_NUMBER = 10;
+  private int booked_;
+  /**
+   * <code>int32 booked = 10 [json_name = "booked"];</code>
+   * @return The booked.
+   */
+  @java.lang.Override
+  public int getBooked() {
+    return booked_;
+  }
+  /**
+   * <code>int32 booked = 10 [json_name = "booked"];</code>
+   * @param value The booked to set.
+   */
+  private void setBooked(int value) {
+    
+    booked_ = value;
+  }
+  /**
+   * <code>int32 booked = 10 [json_name = "booked"];</code>
+   */
+  private void clearBooked() {
+
+    booked_ = 0;
+  }
+
+  public static final int BLOCKED_FIELD_NUMBER = 11;
+  private boolean blocked_;
+  /**
+   * <code>bool blocked = 11 [json_name = "blocked"];</code>
+   * @return The blocked.
+   */
+  @java.lang.Override
+  public boolean getBlocked() {
+    return blocked_;
+  }
+  /**
+   * <code>bool blocked = 11 [json_name = "blocked"];</code>
+   * @param value The blocked to set.
+   */
+  private void setBlocked(boolean value) {
+    
+    blocked_ = value;
+  }
+  /**
+   * <code>bool blocked = 11 [json_name = "blocked"];</code>
+   */
+  private void clearBlocked() {
+
+    blocked_ = false;
+  }
+
+  public static final int INVITATION_ONLY_FIELD_NUMBER = 12;
+  private boolean invitationOnly_;
+  /**
+   * <code>bool invitation_only = 12 [json_name = "invitationOnly"];</code>
+   * @return The invitationOnly.
+   */
+  @java.lang.Override
+  public boolean getInvitationOnly() {
+    return invitationOnly_;
+  }
+  /**
+   * <code>bool invitation_only = 12 [json_name = "invitationOnly"];</code>
+   * @param value The invitationOnly to set.
+   */
+  private void setInvitationOnly(boolean value) {
+    
+    invitationOnly_ = value;
+  }
+  /**
+   * <code>bool invitation_only = 12 [json_name = "invitationOnly"];</code>
+   */
+  private void clearInvitationOnly() {
+
+    invitationOnly_ = false;
+  }
+
+  public static final int BOOKING_OPEN_TIME_FIELD_NUMBER = 13;
+  private com.google.protobuf.Timestamp bookingOpenTime_;
+  /**
+   * <pre>
+   * booking_open_time and booking_close_time bound when citizens may book;
+   * unset: from publishing until the start.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp booking_open_time = 13 [json_name = "bookingOpenTime"];</code>
+   */
+  @java.lang.Override
+  public boolean hasBookingOpenTime() {
+    return ((bitField0_ & 0x00000008) != 0);
+  }
+  /**
+   * <pre>
+   * booking_open_time and booking_close_time bound when citizens may book;
+   * unset: from publishing until the start.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp booking_open_time = 13 [json_name = "bookingOpenTime"];</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.Timestamp getBookingOpenTime() {
+    return bookingOpenTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : bookingOpenTime_;
+  }
+  /**
+   * <pre>
+   * booking_open_time and booking_close_time bound when citizens may book;
+   * unset: from publishing until the start.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp booking_open_time = 13 [json_name = "bookingOpenTime"];</code>
+   */
+  private void setBookingOpenTime(com.google.protobuf.Timestamp value) {
+    java.util.Objects.requireNonNull(value);
+    bookingOpenTime_ = value;
+    bitField0_ |= 0x00000008;
+  }
+  /**
+   * <pre>
+   * booking_open_time and booking_close_time bound when citizens may book;
+   * unset: from publishing until the start.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp booking_open_time = 13 [json_name = "bookingOpenTime"];</code>
+   */
+  @java.lang.SuppressWarnings("ReferenceEquality")
+  private void mergeBookingOpenTime(com.google.protobuf.Timestamp value) {
+    java.util.Objects.requireNonNull(value);
+    if (bookingOpenTime_ != null &&
+        bookingOpenTime_ != com.google.protobuf.Timestamp.getDefaultInstance()) {
+      bookingOpenTime_ =
+        com.google.protobuf.Timestamp.newBuilder(bookingOpenTime_).mergeFrom(value).buildPartial();
+    } else {
+      bookingOpenTime_ = value;
+    }
+    bitField0_ |= 0x00000008;
+  }
+  /**
+   * <pre>
+   * booking_open_time and booking_close_time bound when citizens may book;
+   * unset: from publishing until the start.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp booking_open_time = 13 [json_name = "bookingOpenTime"];</code>
+   */
+  private void clearBookingOpenTime() {
+    bookingOpenTime_ = null;
+    bitField0_ = (bitField0_ & ~0x00000008);
+  }
+
+  public static final int BOOKING_CLOSE_TIME_FIELD_NUMBER = 14;
+  private com.google.protobuf.Timestamp bookingCloseTime_;
+  /**
+   * <code>.google.protobuf.Timestamp booking_close_time = 14 [json_name = "bookingCloseTime"];</code>
+   */
+  @java.lang.Override
+  public boolean hasBookingCloseTime() {
+    return ((bitField0_ & 0x00000010) != 0);
+  }
+  /**
+   * <code>.google.protobuf.Timestamp booking_close_time = 14 [json_name = "bookingCloseTime"];</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.Timestamp getBookingCloseTime() {
+    return bookingCloseTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : bookingCloseTime_;
+  }
+  /**
+   * <code>.google.protobuf.Timestamp booking_close_time = 14 [json_name = "bookingCloseTime"];</code>
+   */
+  private void setBookingCloseTime(com.google.protobuf.Timestamp value) {
+    java.util.Objects.requireNonNull(value);
+    bookingCloseTime_ = value;
+    bitField0_ |= 0x00000010;
+  }
+  /**
+   * <code>.google.protobuf.Timestamp booking_close_time = 14 [json_name = "bookingCloseTime"];</code>
+   */
+  @java.lang.SuppressWarnings("ReferenceEquality")
+  private void mergeBookingCloseTime(com.google.protobuf.Timestamp value) {
+    java.util.Objects.requireNonNull(value);
+    if (bookingCloseTime_ != null &&
+        bookingCloseTime_ != com.google.protobuf.Timestamp.getDefaultInstance()) {
+      bookingCloseTime_ =
+        com.google.protobuf.Timestamp.newBuilder(bookingCloseTime_).mergeFrom(value).buildPartial();
+    } else {
+      bookingCloseTime_ = value;
+    }
+    bitField0_ |= 0x00000010;
+  }
+  /**
+   * <code>.google.protobuf.Timestamp booking_close_time = 14 [json_name = "bookingCloseTime"];</code>
+   */
+  private void clearBookingCloseTime() {
+    bookingCloseTime_ = null;
+    bitField0_ = (bitField0_ & ~0x00000010);
+  }
+
+  public static final int RESOURCE_FIELD_NUMBER = 15;
+  private com.nara.appointment.v1.Resource resource_;
+  /**
+   * <code>.nara.appointment.v1.Resource resource = 15 [json_name = "resource"];</code>
+   */
+  @java.lang.Override
+  public boolean hasResource() {
+    return ((bitField0_ & 0x00000020) != 0);
+  }
+  /**
+   * <code>.nara.appointment.v1.Resource resource = 15 [json_name = "resource"];</code>
+   */
+  @java.lang.Override
+  public com.nara.appointment.v1.Resource getResource() {
+    return resource_ == null ? com.nara.appointment.v1.Resource.getDefaultInstance() : resource_;
+  }
+  /**
+   * <code>.nara.appointment.v1.Resource resource = 15 [json_name = "resource"];</code>
+   */
+  private void setResource(com.nara.appointment.v1.Resource value) {
+    java.util.Objects.requireNonNull(value);
+    resource_ = value;
+    bitField0_ |= 0x00000020;
+  }
+  /**
+   * <code>.nara.appointment.v1.Resource resource = 15 [json_name = "resource"];</code>
+   */
+  @java.lang.SuppressWarnings("ReferenceEquality")
+  private void mergeResource(com.nara.appointment.v1.Resource value) {
+    java.util.Objects.requireNonNull(value);
+    if (resource_ != null &&
+        resource_ != com.nara.appointment.v1.Resource.getDefaultInstance()) {
+      resource_ =
+        com.nara.appointment.v1.Resource.newBuilder(resource_).mergeFrom(value).buildPartial();
+    } else {
+      resource_ = value;
+    }
+    bitField0_ |= 0x00000020;
+  }
+  /**
+   * <code>.nara.appointment.v1.Resource resource = 15 [json_name = "resource"];</code>
+   */
+  private void clearResource() {
+    resource_ = null;
+    bitField0_ = (bitField0_ & ~0x00000020);
+  }
+
   public static com.nara.appointment.v1.Slot parseFrom(
       java.nio.ByteBuffer data)
       throws com.google.protobuf.InvalidProtocolBufferException {
@@ -759,6 +1079,341 @@ public  final class Slot extends
       return this;
     }
 
+    /**
+     * <pre>
+     * distance_meters is how far the unit is from the searched position.
+     * </pre>
+     *
+     * <code>int32 distance_meters = 8 [json_name = "distanceMeters"];</code>
+     * @return The distanceMeters.
+     */
+    @java.lang.Override
+    public int getDistanceMeters() {
+      return instance.getDistanceMeters();
+    }
+    /**
+     * <pre>
+     * distance_meters is how far the unit is from the searched position.
+     * </pre>
+     *
+     * <code>int32 distance_meters = 8 [json_name = "distanceMeters"];</code>
+     * @param value The distanceMeters to set.
+     * @return This builder for chaining.
+     */
+    public Builder setDistanceMeters(int value) {
+      copyOnWrite();
+      instance.setDistanceMeters(value);
+      return this;
+    }
+    /**
+     * <pre>
+     * distance_meters is how far the unit is from the searched position.
+     * </pre>
+     *
+     * <code>int32 distance_meters = 8 [json_name = "distanceMeters"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearDistanceMeters() {
+      copyOnWrite();
+      instance.clearDistanceMeters();
+      return this;
+    }
+
+    /**
+     * <pre>
+     * The fields below are set for the unit's own staff (ListSlots).
+     * </pre>
+     *
+     * <code>int32 capacity = 9 [json_name = "capacity"];</code>
+     * @return The capacity.
+     */
+    @java.lang.Override
+    public int getCapacity() {
+      return instance.getCapacity();
+    }
+    /**
+     * <pre>
+     * The fields below are set for the unit's own staff (ListSlots).
+     * </pre>
+     *
+     * <code>int32 capacity = 9 [json_name = "capacity"];</code>
+     * @param value The capacity to set.
+     * @return This builder for chaining.
+     */
+    public Builder setCapacity(int value) {
+      copyOnWrite();
+      instance.setCapacity(value);
+      return this;
+    }
+    /**
+     * <pre>
+     * The fields below are set for the unit's own staff (ListSlots).
+     * </pre>
+     *
+     * <code>int32 capacity = 9 [json_name = "capacity"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearCapacity() {
+      copyOnWrite();
+      instance.clearCapacity();
+      return this;
+    }
+
+    /**
+     * <code>int32 booked = 10 [json_name = "booked"];</code>
+     * @return The booked.
+     */
+    @java.lang.Override
+    public int getBooked() {
+      return instance.getBooked();
+    }
+    /**
+     * <code>int32 booked = 10 [json_name = "booked"];</code>
+     * @param value The booked to set.
+     * @return This builder for chaining.
+     */
+    public Builder setBooked(int value) {
+      copyOnWrite();
+      instance.setBooked(value);
+      return this;
+    }
+    /**
+     * <code>int32 booked = 10 [json_name = "booked"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearBooked() {
+      copyOnWrite();
+      instance.clearBooked();
+      return this;
+    }
+
+    /**
+     * <code>bool blocked = 11 [json_name = "blocked"];</code>
+     * @return The blocked.
+     */
+    @java.lang.Override
+    public boolean getBlocked() {
+      return instance.getBlocked();
+    }
+    /**
+     * <code>bool blocked = 11 [json_name = "blocked"];</code>
+     * @param value The blocked to set.
+     * @return This builder for chaining.
+     */
+    public Builder setBlocked(boolean value) {
+      copyOnWrite();
+      instance.setBlocked(value);
+      return this;
+    }
+    /**
+     * <code>bool blocked = 11 [json_name = "blocked"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearBlocked() {
+      copyOnWrite();
+      instance.clearBlocked();
+      return this;
+    }
+
+    /**
+     * <code>bool invitation_only = 12 [json_name = "invitationOnly"];</code>
+     * @return The invitationOnly.
+     */
+    @java.lang.Override
+    public boolean getInvitationOnly() {
+      return instance.getInvitationOnly();
+    }
+    /**
+     * <code>bool invitation_only = 12 [json_name = "invitationOnly"];</code>
+     * @param value The invitationOnly to set.
+     * @return This builder for chaining.
+     */
+    public Builder setInvitationOnly(boolean value) {
+      copyOnWrite();
+      instance.setInvitationOnly(value);
+      return this;
+    }
+    /**
+     * <code>bool invitation_only = 12 [json_name = "invitationOnly"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearInvitationOnly() {
+      copyOnWrite();
+      instance.clearInvitationOnly();
+      return this;
+    }
+
+    /**
+     * <pre>
+     * booking_open_time and booking_close_time bound when citizens may book;
+     * unset: from publishing until the start.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp booking_open_time = 13 [json_name = "bookingOpenTime"];</code>
+     */
+    @java.lang.Override
+    public boolean hasBookingOpenTime() {
+      return instance.hasBookingOpenTime();
+    }
+    /**
+     * <pre>
+     * booking_open_time and booking_close_time bound when citizens may book;
+     * unset: from publishing until the start.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp booking_open_time = 13 [json_name = "bookingOpenTime"];</code>
+     */
+    @java.lang.Override
+    public com.google.protobuf.Timestamp getBookingOpenTime() {
+      return instance.getBookingOpenTime();
+    }
+    /**
+     * <pre>
+     * booking_open_time and booking_close_time bound when citizens may book;
+     * unset: from publishing until the start.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp booking_open_time = 13 [json_name = "bookingOpenTime"];</code>
+     */
+    public Builder setBookingOpenTime(com.google.protobuf.Timestamp value) {
+      copyOnWrite();
+      instance.setBookingOpenTime(value);
+      return this;
+      }
+    /**
+     * <pre>
+     * booking_open_time and booking_close_time bound when citizens may book;
+     * unset: from publishing until the start.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp booking_open_time = 13 [json_name = "bookingOpenTime"];</code>
+     */
+    public Builder setBookingOpenTime(
+        com.google.protobuf.Timestamp.Builder builderForValue) {
+      copyOnWrite();
+      instance.setBookingOpenTime(builderForValue.build());
+      return this;
+    }
+    /**
+     * <pre>
+     * booking_open_time and booking_close_time bound when citizens may book;
+     * unset: from publishing until the start.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp booking_open_time = 13 [json_name = "bookingOpenTime"];</code>
+     */
+    public Builder mergeBookingOpenTime(com.google.protobuf.Timestamp value) {
+      copyOnWrite();
+      instance.mergeBookingOpenTime(value);
+      return this;
+    }
+    /**
+     * <pre>
+     * booking_open_time and booking_close_time bound when citizens may book;
+     * unset: from publishing until the start.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp booking_open_time = 13 [json_name = "bookingOpenTime"];</code>
+     */
+    public Builder clearBookingOpenTime() {  copyOnWrite();
+      instance.clearBookingOpenTime();
+      return this;
+    }
+
+    /**
+     * <code>.google.protobuf.Timestamp booking_close_time = 14 [json_name = "bookingCloseTime"];</code>
+     */
+    @java.lang.Override
+    public boolean hasBookingCloseTime() {
+      return instance.hasBookingCloseTime();
+    }
+    /**
+     * <code>.google.protobuf.Timestamp booking_close_time = 14 [json_name = "bookingCloseTime"];</code>
+     */
+    @java.lang.Override
+    public com.google.protobuf.Timestamp getBookingCloseTime() {
+      return instance.getBookingCloseTime();
+    }
+    /**
+     * <code>.google.protobuf.Timestamp booking_close_time = 14 [json_name = "bookingCloseTime"];</code>
+     */
+    public Builder setBookingCloseTime(com.google.protobuf.Timestamp value) {
+      copyOnWrite();
+      instance.setBookingCloseTime(value);
+      return this;
+      }
+    /**
+     * <code>.google.protobuf.Timestamp booking_close_time = 14 [json_name = "bookingCloseTime"];</code>
+     */
+    public Builder setBookingCloseTime(
+        com.google.protobuf.Timestamp.Builder builderForValue) {
+      copyOnWrite();
+      instance.setBookingCloseTime(builderForValue.build());
+      return this;
+    }
+    /**
+     * <code>.google.protobuf.Timestamp booking_close_time = 14 [json_name = "bookingCloseTime"];</code>
+     */
+    public Builder mergeBookingCloseTime(com.google.protobuf.Timestamp value) {
+      copyOnWrite();
+      instance.mergeBookingCloseTime(value);
+      return this;
+    }
+    /**
+     * <code>.google.protobuf.Timestamp booking_close_time = 14 [json_name = "bookingCloseTime"];</code>
+     */
+    public Builder clearBookingCloseTime() {  copyOnWrite();
+      instance.clearBookingCloseTime();
+      return this;
+    }
+
+    /**
+     * <code>.nara.appointment.v1.Resource resource = 15 [json_name = "resource"];</code>
+     */
+    @java.lang.Override
+    public boolean hasResource() {
+      return instance.hasResource();
+    }
+    /**
+     * <code>.nara.appointment.v1.Resource resource = 15 [json_name = "resource"];</code>
+     */
+    @java.lang.Override
+    public com.nara.appointment.v1.Resource getResource() {
+      return instance.getResource();
+    }
+    /**
+     * <code>.nara.appointment.v1.Resource resource = 15 [json_name = "resource"];</code>
+     */
+    public Builder setResource(com.nara.appointment.v1.Resource value) {
+      copyOnWrite();
+      instance.setResource(value);
+      return this;
+      }
+    /**
+     * <code>.nara.appointment.v1.Resource resource = 15 [json_name = "resource"];</code>
+     */
+    public Builder setResource(
+        com.nara.appointment.v1.Resource.Builder builderForValue) {
+      copyOnWrite();
+      instance.setResource(builderForValue.build());
+      return this;
+    }
+    /**
+     * <code>.nara.appointment.v1.Resource resource = 15 [json_name = "resource"];</code>
+     */
+    public Builder mergeResource(com.nara.appointment.v1.Resource value) {
+      copyOnWrite();
+      instance.mergeResource(value);
+      return this;
+    }
+    /**
+     * <code>.nara.appointment.v1.Resource resource = 15 [json_name = "resource"];</code>
+     */
+    public Builder clearResource() {  copyOnWrite();
+      instance.clearResource();
+      return this;
+    }
+
     // @@protoc_insertion_point(builder_scope:nara.appointment.v1.Slot)
   }
   @java.lang.Override
@@ -783,10 +1438,20 @@ public  final class Slot extends
             "endTime_",
             "unit_",
             "freePlaces_",
+            "distanceMeters_",
+            "capacity_",
+            "booked_",
+            "blocked_",
+            "invitationOnly_",
+            "bookingOpenTime_",
+            "bookingCloseTime_",
+            "resource_",
           };
           java.lang.String info =
-              "\u0000\u0007\u0000\u0001\u0001\u0007\u0007\u0000\u0000\u0000\u0001\u0208\u0002\f" +
-              "\u0003\f\u0004\u1009\u0000\u0005\u1009\u0001\u0006\u1009\u0002\u0007\u0004";
+              "\u0000\u000f\u0000\u0001\u0001\u000f\u000f\u0000\u0000\u0000\u0001\u0208\u0002\f" +
+              "\u0003\f\u0004\u1009\u0000\u0005\u1009\u0001\u0006\u1009\u0002\u0007\u0004\b\u0004" +
+              "\t\u0004\n\u0004\u000b\u0007\f\u0007\r\u1009\u0003\u000e\u1009\u0004\u000f\u1009" +
+              "\u0005";
           return newMessageInfo(DEFAULT_INSTANCE, info, objects);
       }
       case GET_DEFAULT_INSTANCE: {

@@ -86,4 +86,85 @@ public interface SlotOrBuilder extends
    * @return The freePlaces.
    */
   int getFreePlaces();
+
+  /**
+   * <pre>
+   * distance_meters is how far the unit is from the searched position.
+   * </pre>
+   *
+   * <code>int32 distance_meters = 8 [json_name = "distanceMeters"];</code>
+   * @return The distanceMeters.
+   */
+  int getDistanceMeters();
+
+  /**
+   * <pre>
+   * The fields below are set for the unit's own staff (ListSlots).
+   * </pre>
+   *
+   * <code>int32 capacity = 9 [json_name = "capacity"];</code>
+   * @return The capacity.
+   */
+  int getCapacity();
+
+  /**
+   * <code>int32 booked = 10 [json_name = "booked"];</code>
+   * @return The booked.
+   */
+  int getBooked();
+
+  /**
+   * <code>bool blocked = 11 [json_name = "blocked"];</code>
+   * @return The blocked.
+   */
+  boolean getBlocked();
+
+  /**
+   * <code>bool invitation_only = 12 [json_name = "invitationOnly"];</code>
+   * @return The invitationOnly.
+   */
+  boolean getInvitationOnly();
+
+  /**
+   * <pre>
+   * booking_open_time and booking_close_time bound when citizens may book;
+   * unset: from publishing until the start.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp booking_open_time = 13 [json_name = "bookingOpenTime"];</code>
+   * @return Whether the bookingOpenTime field is set.
+   */
+  boolean hasBookingOpenTime();
+  /**
+   * <pre>
+   * booking_open_time and booking_close_time bound when citizens may book;
+   * unset: from publishing until the start.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp booking_open_time = 13 [json_name = "bookingOpenTime"];</code>
+   * @return The bookingOpenTime.
+   */
+  com.google.protobuf.Timestamp getBookingOpenTime();
+
+  /**
+   * <code>.google.protobuf.Timestamp booking_close_time = 14 [json_name = "bookingCloseTime"];</code>
+   * @return Whether the bookingCloseTime field is set.
+   */
+  boolean hasBookingCloseTime();
+  /**
+   * <code>.google.protobuf.Timestamp booking_close_time = 14 [json_name = "bookingCloseTime"];</code>
+   * @return The bookingCloseTime.
+   */
+  com.google.protobuf.Timestamp getBookingCloseTime();
+
+  /**
+   * <code>.nara.appointment.v1.Resource resource = 15 [json_name = "resource"];</code>
+   * @return Whether the resource field is set.
+   */
+  boolean hasResource();
+  /**
+   * <code>.nara.appointment.v1.Resource resource = 15 [json_name = "resource"];</code>
+   * @return The resource.
+   */
+  com.nara.appointment.v1.Resource getResource();
 }

@@ -436,6 +436,250 @@ public object AppointmentKt {
     public fun clearVersion() {
       _builder.clearVersion()
     }
+
+    /**
+     * ```
+     * delay_minutes is how late the clinician runs; expected_start_time is
+     * start_time plus it.
+     * ```
+     *
+     * `int32 delay_minutes = 18 [json_name = "delayMinutes"];`
+     */
+    public var delayMinutes: kotlin.Int
+      @kotlin.jvm.JvmName("getDelayMinutes")
+        get() = _builder.delayMinutes
+      @kotlin.jvm.JvmName("setDelayMinutes")
+        set(value) {
+        _builder.delayMinutes = value
+      }
+    /**
+     * ```
+     * delay_minutes is how late the clinician runs; expected_start_time is
+     * start_time plus it.
+     * ```
+     *
+     * `int32 delay_minutes = 18 [json_name = "delayMinutes"];`
+     */
+    public fun clearDelayMinutes() {
+      _builder.clearDelayMinutes()
+    }
+
+    /**
+     * `.google.protobuf.Timestamp expected_start_time = 19 [json_name = "expectedStartTime"];`
+     */
+    public var expectedStartTime: com.google.protobuf.Timestamp
+      @kotlin.jvm.JvmName("getExpectedStartTime")
+        get() = _builder.expectedStartTime
+      @kotlin.jvm.JvmName("setExpectedStartTime")
+        set(value) {
+        _builder.expectedStartTime = value
+      }
+    /**
+     * `.google.protobuf.Timestamp expected_start_time = 19 [json_name = "expectedStartTime"];`
+     */
+    public fun clearExpectedStartTime() {
+      _builder.clearExpectedStartTime()
+    }
+    /**
+     * `.google.protobuf.Timestamp expected_start_time = 19 [json_name = "expectedStartTime"];`
+     * @return Whether the expectedStartTime field is set.
+     */
+    public fun hasExpectedStartTime(): kotlin.Boolean {
+      return _builder.hasExpectedStartTime()
+    }
+
+    public val AppointmentKt.Dsl.expectedStartTimeOrNull: com.google.protobuf.Timestamp?
+      get() = _builder.expectedStartTimeOrNull
+
+    /**
+     * ```
+     * patient_late_minutes is how late the patient said they will be.
+     * ```
+     *
+     * `int32 patient_late_minutes = 20 [json_name = "patientLateMinutes"];`
+     */
+    public var patientLateMinutes: kotlin.Int
+      @kotlin.jvm.JvmName("getPatientLateMinutes")
+        get() = _builder.patientLateMinutes
+      @kotlin.jvm.JvmName("setPatientLateMinutes")
+        set(value) {
+        _builder.patientLateMinutes = value
+      }
+    /**
+     * ```
+     * patient_late_minutes is how late the patient said they will be.
+     * ```
+     *
+     * `int32 patient_late_minutes = 20 [json_name = "patientLateMinutes"];`
+     */
+    public fun clearPatientLateMinutes() {
+      _builder.clearPatientLateMinutes()
+    }
+
+    /**
+     * ```
+     * invitation_response is the patient's answer to an invitation, and
+     * patient_message what they wrote with it.
+     * ```
+     *
+     * `.nara.appointment.v1.InvitationResponse invitation_response = 21 [json_name = "invitationResponse"];`
+     */
+    public var invitationResponse: com.nara.appointment.v1.InvitationResponse
+      @kotlin.jvm.JvmName("getInvitationResponse")
+        get() = _builder.invitationResponse
+      @kotlin.jvm.JvmName("setInvitationResponse")
+        set(value) {
+        _builder.invitationResponse = value
+      }
+    public var invitationResponseValue: kotlin.Int
+      @kotlin.jvm.JvmName("getInvitationResponseValue")
+        get() = _builder.invitationResponseValue
+      @kotlin.jvm.JvmName("setInvitationResponseValue")
+        set(value) {
+        _builder.invitationResponseValue = value
+      }
+    /**
+     * ```
+     * invitation_response is the patient's answer to an invitation, and
+     * patient_message what they wrote with it.
+     * ```
+     *
+     * `.nara.appointment.v1.InvitationResponse invitation_response = 21 [json_name = "invitationResponse"];`
+     */
+    public fun clearInvitationResponse() {
+      _builder.clearInvitationResponse()
+    }
+
+    /**
+     * `string patient_message = 22 [json_name = "patientMessage"];`
+     */
+    public var patientMessage: kotlin.String
+      @kotlin.jvm.JvmName("getPatientMessage")
+        get() = _builder.patientMessage
+      @kotlin.jvm.JvmName("setPatientMessage")
+        set(value) {
+        _builder.patientMessage = value
+      }
+    /**
+     * `string patient_message = 22 [json_name = "patientMessage"];`
+     */
+    public fun clearPatientMessage() {
+      _builder.clearPatientMessage()
+    }
+
+    /**
+     * ```
+     * cancelled_by_unit is set when the unit, not the patient, cancelled.
+     * ```
+     *
+     * `bool cancelled_by_unit = 23 [json_name = "cancelledByUnit"];`
+     */
+    public var cancelledByUnit: kotlin.Boolean
+      @kotlin.jvm.JvmName("getCancelledByUnit")
+        get() = _builder.cancelledByUnit
+      @kotlin.jvm.JvmName("setCancelledByUnit")
+        set(value) {
+        _builder.cancelledByUnit = value
+      }
+    /**
+     * ```
+     * cancelled_by_unit is set when the unit, not the patient, cancelled.
+     * ```
+     *
+     * `bool cancelled_by_unit = 23 [json_name = "cancelledByUnit"];`
+     */
+    public fun clearCancelledByUnit() {
+      _builder.clearCancelledByUnit()
+    }
+
+    /**
+     * ```
+     * late_cancel is set when the patient cancelled after the deadline.
+     * ```
+     *
+     * `bool late_cancel = 24 [json_name = "lateCancel"];`
+     */
+    public var lateCancel: kotlin.Boolean
+      @kotlin.jvm.JvmName("getLateCancel")
+        get() = _builder.lateCancel
+      @kotlin.jvm.JvmName("setLateCancel")
+        set(value) {
+        _builder.lateCancel = value
+      }
+    /**
+     * ```
+     * late_cancel is set when the patient cancelled after the deadline.
+     * ```
+     *
+     * `bool late_cancel = 24 [json_name = "lateCancel"];`
+     */
+    public fun clearLateCancel() {
+      _builder.clearLateCancel()
+    }
+
+    /**
+     * ```
+     * join_open_time is when a video visit can be joined in the app.
+     * ```
+     *
+     * `.google.protobuf.Timestamp join_open_time = 25 [json_name = "joinOpenTime"];`
+     */
+    public var joinOpenTime: com.google.protobuf.Timestamp
+      @kotlin.jvm.JvmName("getJoinOpenTime")
+        get() = _builder.joinOpenTime
+      @kotlin.jvm.JvmName("setJoinOpenTime")
+        set(value) {
+        _builder.joinOpenTime = value
+      }
+    /**
+     * ```
+     * join_open_time is when a video visit can be joined in the app.
+     * ```
+     *
+     * `.google.protobuf.Timestamp join_open_time = 25 [json_name = "joinOpenTime"];`
+     */
+    public fun clearJoinOpenTime() {
+      _builder.clearJoinOpenTime()
+    }
+    /**
+     * ```
+     * join_open_time is when a video visit can be joined in the app.
+     * ```
+     *
+     * `.google.protobuf.Timestamp join_open_time = 25 [json_name = "joinOpenTime"];`
+     * @return Whether the joinOpenTime field is set.
+     */
+    public fun hasJoinOpenTime(): kotlin.Boolean {
+      return _builder.hasJoinOpenTime()
+    }
+
+    public val AppointmentKt.Dsl.joinOpenTimeOrNull: com.google.protobuf.Timestamp?
+      get() = _builder.joinOpenTimeOrNull
+
+    /**
+     * ```
+     * can_respond says the patient can confirm, decline or ask for another time.
+     * ```
+     *
+     * `bool can_respond = 26 [json_name = "canRespond"];`
+     */
+    public var canRespond: kotlin.Boolean
+      @kotlin.jvm.JvmName("getCanRespond")
+        get() = _builder.canRespond
+      @kotlin.jvm.JvmName("setCanRespond")
+        set(value) {
+        _builder.canRespond = value
+      }
+    /**
+     * ```
+     * can_respond says the patient can confirm, decline or ask for another time.
+     * ```
+     *
+     * `bool can_respond = 26 [json_name = "canRespond"];`
+     */
+    public fun clearCanRespond() {
+      _builder.clearCanRespond()
+    }
   }
 }
 public inline fun com.nara.appointment.v1.Appointment.copy(block: `com.nara.appointment.v1`.AppointmentKt.Dsl.() -> kotlin.Unit): com.nara.appointment.v1.Appointment =
@@ -455,4 +699,10 @@ public val com.nara.appointment.v1.AppointmentOrBuilder.cancelDeadlineOrNull: co
 
 public val com.nara.appointment.v1.AppointmentOrBuilder.updateTimeOrNull: com.google.protobuf.Timestamp?
   get() = if (hasUpdateTime()) getUpdateTime() else null
+
+public val com.nara.appointment.v1.AppointmentOrBuilder.expectedStartTimeOrNull: com.google.protobuf.Timestamp?
+  get() = if (hasExpectedStartTime()) getExpectedStartTime() else null
+
+public val com.nara.appointment.v1.AppointmentOrBuilder.joinOpenTimeOrNull: com.google.protobuf.Timestamp?
+  get() = if (hasJoinOpenTime()) getJoinOpenTime() else null
 

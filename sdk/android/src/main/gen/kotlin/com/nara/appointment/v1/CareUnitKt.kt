@@ -151,6 +151,48 @@ public object CareUnitKt {
     public fun clearPhone() {
       _builder.clearPhone()
     }
+
+    /**
+     * ```
+     * latitude and longitude are the unit's position (WGS 84), when known.
+     * ```
+     *
+     * `double latitude = 8 [json_name = "latitude"];`
+     */
+    public var latitude: kotlin.Double
+      @kotlin.jvm.JvmName("getLatitude")
+        get() = _builder.latitude
+      @kotlin.jvm.JvmName("setLatitude")
+        set(value) {
+        _builder.latitude = value
+      }
+    /**
+     * ```
+     * latitude and longitude are the unit's position (WGS 84), when known.
+     * ```
+     *
+     * `double latitude = 8 [json_name = "latitude"];`
+     */
+    public fun clearLatitude() {
+      _builder.clearLatitude()
+    }
+
+    /**
+     * `double longitude = 9 [json_name = "longitude"];`
+     */
+    public var longitude: kotlin.Double
+      @kotlin.jvm.JvmName("getLongitude")
+        get() = _builder.longitude
+      @kotlin.jvm.JvmName("setLongitude")
+        set(value) {
+        _builder.longitude = value
+      }
+    /**
+     * `double longitude = 9 [json_name = "longitude"];`
+     */
+    public fun clearLongitude() {
+      _builder.clearLongitude()
+    }
   }
 }
 public inline fun com.nara.appointment.v1.CareUnit.copy(block: `com.nara.appointment.v1`.CareUnitKt.Dsl.() -> kotlin.Unit): com.nara.appointment.v1.CareUnit =

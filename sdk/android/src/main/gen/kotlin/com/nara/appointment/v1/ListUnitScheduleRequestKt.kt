@@ -70,6 +70,31 @@ public object ListUnitScheduleRequestKt {
     public fun clearDate() {
       _builder.clearDate()
     }
+
+    /**
+     * ```
+     * clinician_hsa_id limits the list to one clinician's appointments.
+     * ```
+     *
+     * `string clinician_hsa_id = 3 [json_name = "clinicianHsaId", (.buf.validate.field) = { ... }`
+     */
+    public var clinicianHsaId: kotlin.String
+      @kotlin.jvm.JvmName("getClinicianHsaId")
+        get() = _builder.clinicianHsaId
+      @kotlin.jvm.JvmName("setClinicianHsaId")
+        set(value) {
+        _builder.clinicianHsaId = value
+      }
+    /**
+     * ```
+     * clinician_hsa_id limits the list to one clinician's appointments.
+     * ```
+     *
+     * `string clinician_hsa_id = 3 [json_name = "clinicianHsaId", (.buf.validate.field) = { ... }`
+     */
+    public fun clearClinicianHsaId() {
+      _builder.clearClinicianHsaId()
+    }
   }
 }
 public inline fun com.nara.appointment.v1.ListUnitScheduleRequest.copy(block: `com.nara.appointment.v1`.ListUnitScheduleRequestKt.Dsl.() -> kotlin.Unit): com.nara.appointment.v1.ListUnitScheduleRequest =

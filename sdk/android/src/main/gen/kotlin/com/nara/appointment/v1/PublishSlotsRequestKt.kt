@@ -220,6 +220,263 @@ public object PublishSlotsRequestKt {
     public fun clearInvitationOnly() {
       _builder.clearInvitationOnly()
     }
+
+    /**
+     * ```
+     * resource_id is the room, video room or lane the slots are in (from
+     * ListResources); empty: the unit's shared lane for the service.
+     * ```
+     *
+     * `string resource_id = 8 [json_name = "resourceId", (.buf.validate.field) = { ... }`
+     */
+    public var resourceId: kotlin.String
+      @kotlin.jvm.JvmName("getResourceId")
+        get() = _builder.resourceId
+      @kotlin.jvm.JvmName("setResourceId")
+        set(value) {
+        _builder.resourceId = value
+      }
+    /**
+     * ```
+     * resource_id is the room, video room or lane the slots are in (from
+     * ListResources); empty: the unit's shared lane for the service.
+     * ```
+     *
+     * `string resource_id = 8 [json_name = "resourceId", (.buf.validate.field) = { ... }`
+     */
+    public fun clearResourceId() {
+      _builder.clearResourceId()
+    }
+
+    /**
+     * ```
+     * for_me makes the slots the caller's own as a clinician.
+     * ```
+     *
+     * `bool for_me = 9 [json_name = "forMe"];`
+     */
+    public var forMe: kotlin.Boolean
+      @kotlin.jvm.JvmName("getForMe")
+        get() = _builder.forMe
+      @kotlin.jvm.JvmName("setForMe")
+        set(value) {
+        _builder.forMe = value
+      }
+    /**
+     * ```
+     * for_me makes the slots the caller's own as a clinician.
+     * ```
+     *
+     * `bool for_me = 9 [json_name = "forMe"];`
+     */
+    public fun clearForMe() {
+      _builder.clearForMe()
+    }
+
+    /**
+     * An uninstantiable, behaviorless type to represent the field in
+     * generics.
+     */
+    @kotlin.OptIn(com.google.protobuf.kotlin.OnlyForUseByGeneratedProtoCode::class)
+    public class RepeatWeekdaysProxy private constructor() : com.google.protobuf.kotlin.DslProxy()
+    /**
+     * ```
+     * repeat_weekdays repeats the times between start_time and end_time (the
+     * same day, Europe/Stockholm wall clock) on these weekdays for
+     * repeat_weeks weeks from the start.
+     * ```
+     *
+     * `repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }`
+     */
+     public val repeatWeekdays: com.google.protobuf.kotlin.DslList<com.nara.appointment.v1.Weekday, RepeatWeekdaysProxy>
+      @kotlin.jvm.JvmSynthetic
+  get() = com.google.protobuf.kotlin.DslList(
+        _builder.repeatWeekdaysList
+      )
+    /**
+     * ```
+     * repeat_weekdays repeats the times between start_time and end_time (the
+     * same day, Europe/Stockholm wall clock) on these weekdays for
+     * repeat_weeks weeks from the start.
+     * ```
+     *
+     * `repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }`
+     * @param value The repeatWeekdays to add.
+     */
+    @kotlin.jvm.JvmSynthetic
+@kotlin.jvm.JvmName("addRepeatWeekdays")
+    public fun com.google.protobuf.kotlin.DslList<com.nara.appointment.v1.Weekday, RepeatWeekdaysProxy>.add(value: com.nara.appointment.v1.Weekday) {
+      _builder.addRepeatWeekdays(value)
+    }/**
+     * ```
+     * repeat_weekdays repeats the times between start_time and end_time (the
+     * same day, Europe/Stockholm wall clock) on these weekdays for
+     * repeat_weeks weeks from the start.
+     * ```
+     *
+     * `repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }`
+     * @param value The repeatWeekdays to add.
+     */
+    @kotlin.jvm.JvmSynthetic
+@kotlin.jvm.JvmName("plusAssignRepeatWeekdays")
+    @Suppress("NOTHING_TO_INLINE")
+    public inline operator fun com.google.protobuf.kotlin.DslList<com.nara.appointment.v1.Weekday, RepeatWeekdaysProxy>.plusAssign(value: com.nara.appointment.v1.Weekday) {
+      add(value)
+    }/**
+     * ```
+     * repeat_weekdays repeats the times between start_time and end_time (the
+     * same day, Europe/Stockholm wall clock) on these weekdays for
+     * repeat_weeks weeks from the start.
+     * ```
+     *
+     * `repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }`
+     * @param values The repeatWeekdays to add.
+     * @throws IllegalArgumentException if UNRECOGNIZED is provided.
+     */
+    @kotlin.jvm.JvmSynthetic
+@kotlin.jvm.JvmName("addAllRepeatWeekdays")
+    public fun com.google.protobuf.kotlin.DslList<com.nara.appointment.v1.Weekday, RepeatWeekdaysProxy>.addAll(values: kotlin.collections.Iterable<com.nara.appointment.v1.Weekday>) {
+      _builder.addAllRepeatWeekdays(values)
+    }/**
+     * ```
+     * repeat_weekdays repeats the times between start_time and end_time (the
+     * same day, Europe/Stockholm wall clock) on these weekdays for
+     * repeat_weeks weeks from the start.
+     * ```
+     *
+     * `repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }`
+     * @param values The repeatWeekdays to add.
+     * @throws IllegalArgumentException if UNRECOGNIZED is provided.
+     */
+    @kotlin.jvm.JvmSynthetic
+@kotlin.jvm.JvmName("plusAssignAllRepeatWeekdays")
+    @Suppress("NOTHING_TO_INLINE")
+    public inline operator fun com.google.protobuf.kotlin.DslList<com.nara.appointment.v1.Weekday, RepeatWeekdaysProxy>.plusAssign(values: kotlin.collections.Iterable<com.nara.appointment.v1.Weekday>) {
+      addAll(values)
+    }/**
+     * ```
+     * repeat_weekdays repeats the times between start_time and end_time (the
+     * same day, Europe/Stockholm wall clock) on these weekdays for
+     * repeat_weeks weeks from the start.
+     * ```
+     *
+     * `repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }`
+     * @param index The index to set the value at.
+     * @param value The repeatWeekdays to set.
+     * @throws IllegalArgumentException if UNRECOGNIZED is provided.
+     */
+    @kotlin.jvm.JvmSynthetic
+@kotlin.jvm.JvmName("setRepeatWeekdays")
+    public operator fun com.google.protobuf.kotlin.DslList<com.nara.appointment.v1.Weekday, RepeatWeekdaysProxy>.set(index: kotlin.Int, value: com.nara.appointment.v1.Weekday) {
+      _builder.setRepeatWeekdays(index, value)
+    }/**
+     * ```
+     * repeat_weekdays repeats the times between start_time and end_time (the
+     * same day, Europe/Stockholm wall clock) on these weekdays for
+     * repeat_weeks weeks from the start.
+     * ```
+     *
+     * `repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }`
+     */
+    @kotlin.jvm.JvmSynthetic
+@kotlin.jvm.JvmName("clearRepeatWeekdays")
+    public fun com.google.protobuf.kotlin.DslList<com.nara.appointment.v1.Weekday, RepeatWeekdaysProxy>.clear() {
+      _builder.clearRepeatWeekdays()
+    }
+    /**
+     * `int32 repeat_weeks = 11 [json_name = "repeatWeeks", (.buf.validate.field) = { ... }`
+     */
+    public var repeatWeeks: kotlin.Int
+      @kotlin.jvm.JvmName("getRepeatWeeks")
+        get() = _builder.repeatWeeks
+      @kotlin.jvm.JvmName("setRepeatWeeks")
+        set(value) {
+        _builder.repeatWeeks = value
+      }
+    /**
+     * `int32 repeat_weeks = 11 [json_name = "repeatWeeks", (.buf.validate.field) = { ... }`
+     */
+    public fun clearRepeatWeeks() {
+      _builder.clearRepeatWeeks()
+    }
+
+    /**
+     * ```
+     * booking_open_time is when citizens may start booking; unset: at once.
+     * ```
+     *
+     * `.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime"];`
+     */
+    public var bookingOpenTime: com.google.protobuf.Timestamp
+      @kotlin.jvm.JvmName("getBookingOpenTime")
+        get() = _builder.bookingOpenTime
+      @kotlin.jvm.JvmName("setBookingOpenTime")
+        set(value) {
+        _builder.bookingOpenTime = value
+      }
+    /**
+     * ```
+     * booking_open_time is when citizens may start booking; unset: at once.
+     * ```
+     *
+     * `.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime"];`
+     */
+    public fun clearBookingOpenTime() {
+      _builder.clearBookingOpenTime()
+    }
+    /**
+     * ```
+     * booking_open_time is when citizens may start booking; unset: at once.
+     * ```
+     *
+     * `.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime"];`
+     * @return Whether the bookingOpenTime field is set.
+     */
+    public fun hasBookingOpenTime(): kotlin.Boolean {
+      return _builder.hasBookingOpenTime()
+    }
+
+    public val PublishSlotsRequestKt.Dsl.bookingOpenTimeOrNull: com.google.protobuf.Timestamp?
+      get() = _builder.bookingOpenTimeOrNull
+
+    /**
+     * ```
+     * booking_close_before closes booking this long before each slot starts.
+     * ```
+     *
+     * `.google.protobuf.Duration booking_close_before = 13 [json_name = "bookingCloseBefore", (.buf.validate.field) = { ... }`
+     */
+    public var bookingCloseBefore: com.google.protobuf.Duration
+      @kotlin.jvm.JvmName("getBookingCloseBefore")
+        get() = _builder.bookingCloseBefore
+      @kotlin.jvm.JvmName("setBookingCloseBefore")
+        set(value) {
+        _builder.bookingCloseBefore = value
+      }
+    /**
+     * ```
+     * booking_close_before closes booking this long before each slot starts.
+     * ```
+     *
+     * `.google.protobuf.Duration booking_close_before = 13 [json_name = "bookingCloseBefore", (.buf.validate.field) = { ... }`
+     */
+    public fun clearBookingCloseBefore() {
+      _builder.clearBookingCloseBefore()
+    }
+    /**
+     * ```
+     * booking_close_before closes booking this long before each slot starts.
+     * ```
+     *
+     * `.google.protobuf.Duration booking_close_before = 13 [json_name = "bookingCloseBefore", (.buf.validate.field) = { ... }`
+     * @return Whether the bookingCloseBefore field is set.
+     */
+    public fun hasBookingCloseBefore(): kotlin.Boolean {
+      return _builder.hasBookingCloseBefore()
+    }
+
+    public val PublishSlotsRequestKt.Dsl.bookingCloseBeforeOrNull: com.google.protobuf.Duration?
+      get() = _builder.bookingCloseBeforeOrNull
   }
 }
 public inline fun com.nara.appointment.v1.PublishSlotsRequest.copy(block: `com.nara.appointment.v1`.PublishSlotsRequestKt.Dsl.() -> kotlin.Unit): com.nara.appointment.v1.PublishSlotsRequest =
@@ -233,4 +490,10 @@ public val com.nara.appointment.v1.PublishSlotsRequestOrBuilder.endTimeOrNull: c
 
 public val com.nara.appointment.v1.PublishSlotsRequestOrBuilder.slotDurationOrNull: com.google.protobuf.Duration?
   get() = if (hasSlotDuration()) getSlotDuration() else null
+
+public val com.nara.appointment.v1.PublishSlotsRequestOrBuilder.bookingOpenTimeOrNull: com.google.protobuf.Timestamp?
+  get() = if (hasBookingOpenTime()) getBookingOpenTime() else null
+
+public val com.nara.appointment.v1.PublishSlotsRequestOrBuilder.bookingCloseBeforeOrNull: com.google.protobuf.Duration?
+  get() = if (hasBookingCloseBefore()) getBookingCloseBefore() else null
 

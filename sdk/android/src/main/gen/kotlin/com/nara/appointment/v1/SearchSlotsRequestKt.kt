@@ -181,6 +181,65 @@ public object SearchSlotsRequestKt {
     public fun clearPageSize() {
       _builder.clearPageSize()
     }
+
+    /**
+     * ```
+     * near orders the slots by the unit's distance from it, nearest first,
+     * and max_distance_meters drops units farther away.
+     * ```
+     *
+     * `.nara.appointment.v1.Position near = 7 [json_name = "near"];`
+     */
+    public var near: com.nara.appointment.v1.Position
+      @kotlin.jvm.JvmName("getNear")
+        get() = _builder.near
+      @kotlin.jvm.JvmName("setNear")
+        set(value) {
+        _builder.near = value
+      }
+    /**
+     * ```
+     * near orders the slots by the unit's distance from it, nearest first,
+     * and max_distance_meters drops units farther away.
+     * ```
+     *
+     * `.nara.appointment.v1.Position near = 7 [json_name = "near"];`
+     */
+    public fun clearNear() {
+      _builder.clearNear()
+    }
+    /**
+     * ```
+     * near orders the slots by the unit's distance from it, nearest first,
+     * and max_distance_meters drops units farther away.
+     * ```
+     *
+     * `.nara.appointment.v1.Position near = 7 [json_name = "near"];`
+     * @return Whether the near field is set.
+     */
+    public fun hasNear(): kotlin.Boolean {
+      return _builder.hasNear()
+    }
+
+    public val SearchSlotsRequestKt.Dsl.nearOrNull: com.nara.appointment.v1.Position?
+      get() = _builder.nearOrNull
+
+    /**
+     * `int32 max_distance_meters = 8 [json_name = "maxDistanceMeters", (.buf.validate.field) = { ... }`
+     */
+    public var maxDistanceMeters: kotlin.Int
+      @kotlin.jvm.JvmName("getMaxDistanceMeters")
+        get() = _builder.maxDistanceMeters
+      @kotlin.jvm.JvmName("setMaxDistanceMeters")
+        set(value) {
+        _builder.maxDistanceMeters = value
+      }
+    /**
+     * `int32 max_distance_meters = 8 [json_name = "maxDistanceMeters", (.buf.validate.field) = { ... }`
+     */
+    public fun clearMaxDistanceMeters() {
+      _builder.clearMaxDistanceMeters()
+    }
   }
 }
 public inline fun com.nara.appointment.v1.SearchSlotsRequest.copy(block: `com.nara.appointment.v1`.SearchSlotsRequestKt.Dsl.() -> kotlin.Unit): com.nara.appointment.v1.SearchSlotsRequest =
@@ -191,4 +250,7 @@ public val com.nara.appointment.v1.SearchSlotsRequestOrBuilder.startTimeOrNull: 
 
 public val com.nara.appointment.v1.SearchSlotsRequestOrBuilder.endTimeOrNull: com.google.protobuf.Timestamp?
   get() = if (hasEndTime()) getEndTime() else null
+
+public val com.nara.appointment.v1.SearchSlotsRequestOrBuilder.nearOrNull: com.nara.appointment.v1.Position?
+  get() = if (hasNear()) getNear() else null
 

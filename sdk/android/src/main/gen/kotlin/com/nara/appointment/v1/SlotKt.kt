@@ -203,6 +203,203 @@ public object SlotKt {
     public fun clearFreePlaces() {
       _builder.clearFreePlaces()
     }
+
+    /**
+     * ```
+     * distance_meters is how far the unit is from the searched position.
+     * ```
+     *
+     * `int32 distance_meters = 8 [json_name = "distanceMeters"];`
+     */
+    public var distanceMeters: kotlin.Int
+      @kotlin.jvm.JvmName("getDistanceMeters")
+        get() = _builder.distanceMeters
+      @kotlin.jvm.JvmName("setDistanceMeters")
+        set(value) {
+        _builder.distanceMeters = value
+      }
+    /**
+     * ```
+     * distance_meters is how far the unit is from the searched position.
+     * ```
+     *
+     * `int32 distance_meters = 8 [json_name = "distanceMeters"];`
+     */
+    public fun clearDistanceMeters() {
+      _builder.clearDistanceMeters()
+    }
+
+    /**
+     * ```
+     * The fields below are set for the unit's own staff (ListSlots).
+     * ```
+     *
+     * `int32 capacity = 9 [json_name = "capacity"];`
+     */
+    public var capacity: kotlin.Int
+      @kotlin.jvm.JvmName("getCapacity")
+        get() = _builder.capacity
+      @kotlin.jvm.JvmName("setCapacity")
+        set(value) {
+        _builder.capacity = value
+      }
+    /**
+     * ```
+     * The fields below are set for the unit's own staff (ListSlots).
+     * ```
+     *
+     * `int32 capacity = 9 [json_name = "capacity"];`
+     */
+    public fun clearCapacity() {
+      _builder.clearCapacity()
+    }
+
+    /**
+     * `int32 booked = 10 [json_name = "booked"];`
+     */
+    public var booked: kotlin.Int
+      @kotlin.jvm.JvmName("getBooked")
+        get() = _builder.booked
+      @kotlin.jvm.JvmName("setBooked")
+        set(value) {
+        _builder.booked = value
+      }
+    /**
+     * `int32 booked = 10 [json_name = "booked"];`
+     */
+    public fun clearBooked() {
+      _builder.clearBooked()
+    }
+
+    /**
+     * `bool blocked = 11 [json_name = "blocked"];`
+     */
+    public var blocked: kotlin.Boolean
+      @kotlin.jvm.JvmName("getBlocked")
+        get() = _builder.blocked
+      @kotlin.jvm.JvmName("setBlocked")
+        set(value) {
+        _builder.blocked = value
+      }
+    /**
+     * `bool blocked = 11 [json_name = "blocked"];`
+     */
+    public fun clearBlocked() {
+      _builder.clearBlocked()
+    }
+
+    /**
+     * `bool invitation_only = 12 [json_name = "invitationOnly"];`
+     */
+    public var invitationOnly: kotlin.Boolean
+      @kotlin.jvm.JvmName("getInvitationOnly")
+        get() = _builder.invitationOnly
+      @kotlin.jvm.JvmName("setInvitationOnly")
+        set(value) {
+        _builder.invitationOnly = value
+      }
+    /**
+     * `bool invitation_only = 12 [json_name = "invitationOnly"];`
+     */
+    public fun clearInvitationOnly() {
+      _builder.clearInvitationOnly()
+    }
+
+    /**
+     * ```
+     * booking_open_time and booking_close_time bound when citizens may book;
+     * unset: from publishing until the start.
+     * ```
+     *
+     * `.google.protobuf.Timestamp booking_open_time = 13 [json_name = "bookingOpenTime"];`
+     */
+    public var bookingOpenTime: com.google.protobuf.Timestamp
+      @kotlin.jvm.JvmName("getBookingOpenTime")
+        get() = _builder.bookingOpenTime
+      @kotlin.jvm.JvmName("setBookingOpenTime")
+        set(value) {
+        _builder.bookingOpenTime = value
+      }
+    /**
+     * ```
+     * booking_open_time and booking_close_time bound when citizens may book;
+     * unset: from publishing until the start.
+     * ```
+     *
+     * `.google.protobuf.Timestamp booking_open_time = 13 [json_name = "bookingOpenTime"];`
+     */
+    public fun clearBookingOpenTime() {
+      _builder.clearBookingOpenTime()
+    }
+    /**
+     * ```
+     * booking_open_time and booking_close_time bound when citizens may book;
+     * unset: from publishing until the start.
+     * ```
+     *
+     * `.google.protobuf.Timestamp booking_open_time = 13 [json_name = "bookingOpenTime"];`
+     * @return Whether the bookingOpenTime field is set.
+     */
+    public fun hasBookingOpenTime(): kotlin.Boolean {
+      return _builder.hasBookingOpenTime()
+    }
+
+    public val SlotKt.Dsl.bookingOpenTimeOrNull: com.google.protobuf.Timestamp?
+      get() = _builder.bookingOpenTimeOrNull
+
+    /**
+     * `.google.protobuf.Timestamp booking_close_time = 14 [json_name = "bookingCloseTime"];`
+     */
+    public var bookingCloseTime: com.google.protobuf.Timestamp
+      @kotlin.jvm.JvmName("getBookingCloseTime")
+        get() = _builder.bookingCloseTime
+      @kotlin.jvm.JvmName("setBookingCloseTime")
+        set(value) {
+        _builder.bookingCloseTime = value
+      }
+    /**
+     * `.google.protobuf.Timestamp booking_close_time = 14 [json_name = "bookingCloseTime"];`
+     */
+    public fun clearBookingCloseTime() {
+      _builder.clearBookingCloseTime()
+    }
+    /**
+     * `.google.protobuf.Timestamp booking_close_time = 14 [json_name = "bookingCloseTime"];`
+     * @return Whether the bookingCloseTime field is set.
+     */
+    public fun hasBookingCloseTime(): kotlin.Boolean {
+      return _builder.hasBookingCloseTime()
+    }
+
+    public val SlotKt.Dsl.bookingCloseTimeOrNull: com.google.protobuf.Timestamp?
+      get() = _builder.bookingCloseTimeOrNull
+
+    /**
+     * `.nara.appointment.v1.Resource resource = 15 [json_name = "resource"];`
+     */
+    public var resource: com.nara.appointment.v1.Resource
+      @kotlin.jvm.JvmName("getResource")
+        get() = _builder.resource
+      @kotlin.jvm.JvmName("setResource")
+        set(value) {
+        _builder.resource = value
+      }
+    /**
+     * `.nara.appointment.v1.Resource resource = 15 [json_name = "resource"];`
+     */
+    public fun clearResource() {
+      _builder.clearResource()
+    }
+    /**
+     * `.nara.appointment.v1.Resource resource = 15 [json_name = "resource"];`
+     * @return Whether the resource field is set.
+     */
+    public fun hasResource(): kotlin.Boolean {
+      return _builder.hasResource()
+    }
+
+    public val SlotKt.Dsl.resourceOrNull: com.nara.appointment.v1.Resource?
+      get() = _builder.resourceOrNull
   }
 }
 public inline fun com.nara.appointment.v1.Slot.copy(block: `com.nara.appointment.v1`.SlotKt.Dsl.() -> kotlin.Unit): com.nara.appointment.v1.Slot =
@@ -216,4 +413,13 @@ public val com.nara.appointment.v1.SlotOrBuilder.endTimeOrNull: com.google.proto
 
 public val com.nara.appointment.v1.SlotOrBuilder.unitOrNull: com.nara.appointment.v1.CareUnit?
   get() = if (hasUnit()) getUnit() else null
+
+public val com.nara.appointment.v1.SlotOrBuilder.bookingOpenTimeOrNull: com.google.protobuf.Timestamp?
+  get() = if (hasBookingOpenTime()) getBookingOpenTime() else null
+
+public val com.nara.appointment.v1.SlotOrBuilder.bookingCloseTimeOrNull: com.google.protobuf.Timestamp?
+  get() = if (hasBookingCloseTime()) getBookingCloseTime() else null
+
+public val com.nara.appointment.v1.SlotOrBuilder.resourceOrNull: com.nara.appointment.v1.Resource?
+  get() = if (hasResource()) getResource() else null
 

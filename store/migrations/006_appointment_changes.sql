@@ -1,0 +1,36 @@
+-- Appointments, second part: booking windows that close before a slot
+-- starts, the patient's answer to an invitation, delays on both sides, who
+-- cancelled, and private calendar feeds.
+ALTER TABLE slot ADD COLUMN closes_before interval NOT NULL DEFAULT '0'
+    CHECK (closes_before >= '0' AND closes_before <= '30 days');
+
+ALTER TABLE appointment
+    ADD COLUMN invitation_response text NOT NULL DEFAULT ''
+        CHECK (invitation_response IN ('', 'confirm', 'decline', 'ask_other_time')),
+    ADD COLUMN patient_message text NOT NULL DEFAULT '',
+    ADD COLUMN cancelled_by_unit boolean NOT NULL DEFAULT false,
+    ADD CONSTRAINT appointment_delay_range CHECK (delay_minutes BETWEEN 0 AND 240),
+    ADD CONSTRAINT appointment_patient_late_range CHECK (patient_late_minutes BETWEEN 0 AND 120);
+
+-- A unit's schedule of a day, and a clinician's within it.
+CREATE INDEX slot_resource_idx ON slot (resource_id, starts_at) WHERE resource_id IS NOT NULL;
+
+-- A person's private calendar feed. Only the token's hash is kept: the URL
+-- is shown once, and creating a new one or revoking ends the old.
+CREATE TABLE calendar_feed (
+    person_id  uuid PRIMARY KEY REFERENCES person (id) ON DELETE CASCADE,
+    token_hash bytea NOT NULL UNIQUE,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
+---- create above / drop below ----
+
+DROP TABLE calendar_feed;
+DROP INDEX slot_resource_idx;
+ALTER TABLE appointment
+    DROP CONSTRAINT appointment_patient_late_range,
+    DROP CONSTRAINT appointment_delay_range,
+    DROP COLUMN cancelled_by_unit,
+    DROP COLUMN patient_message,
+    DROP COLUMN invitation_response;
+ALTER TABLE slot DROP COLUMN closes_before;
