@@ -351,6 +351,8 @@ func TestTextHasNoHealthInformation(t *testing.T) {
 		{notify.KindCallIn, "en", "It's time for your video visit", "Tap to join."},
 		{notify.KindMessage, "sv", "Nytt meddelande", "Du har ett nytt meddelande i Nära."},
 		{notify.KindOffer, "en", "An appointment is offered", "Open the app to see the offer."},
+		{notify.KindMoved, "sv", "Din tid har flyttats", "Ny tid: i morgon kl. 14:30."},
+		{notify.KindCancelled, "en", "Your appointment was cancelled", "The care unit cancelled it. Open the app to book a new time."},
 	}
 	for _, tt := range tests {
 		title, body := notify.Text(tt.kind, []byte(at), tt.lang, loc, now)

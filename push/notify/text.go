@@ -24,11 +24,15 @@ const (
 	KindMessage Kind = "message"
 	// KindOffer announces an offered appointment.
 	KindOffer Kind = "offer"
+	// KindMoved says the unit moved a booked appointment; At is the new start.
+	KindMoved Kind = "moved"
+	// KindCancelled says the unit cancelled a booked appointment.
+	KindCancelled Kind = "cancelled"
 )
 
 func (k Kind) valid() bool {
 	switch k {
-	case KindReminder, KindDelay, KindCallIn, KindMessage, KindOffer:
+	case KindReminder, KindDelay, KindCallIn, KindMessage, KindOffer, KindMoved, KindCancelled:
 		return true
 	}
 	return false
@@ -101,6 +105,16 @@ func Text(kind Kind, raw []byte, lang string, loc *time.Location, now time.Time)
 			return "An appointment is offered", "Open the app to see the offer."
 		}
 		return "En tid erbjuds", "Öppna appen för att se erbjudandet."
+	case KindMoved:
+		if en {
+			return "Your appointment has a new time", fmt.Sprintf("New time: %s at %s.", dayEN(at, now.In(loc)), at.Format("15:04"))
+		}
+		return "Din tid har flyttats", fmt.Sprintf("Ny tid: %s kl. %s.", daySV(at, now.In(loc)), at.Format("15:04"))
+	case KindCancelled:
+		if en {
+			return "Your appointment was cancelled", "The care unit cancelled it. Open the app to book a new time."
+		}
+		return "Din tid har avbokats", "Mottagningen har avbokat tiden. Öppna appen för att boka en ny."
 	}
 	if en {
 		return "Nära", "You have a new notice."

@@ -141,6 +141,10 @@ const (
 	NoticeKind_NOTICE_KIND_MESSAGE NoticeKind = 4
 	// An appointment is offered.
 	NoticeKind_NOTICE_KIND_OFFER NoticeKind = 5
+	// The care unit moved a booked appointment to a new time.
+	NoticeKind_NOTICE_KIND_MOVED NoticeKind = 6
+	// The care unit cancelled a booked appointment.
+	NoticeKind_NOTICE_KIND_CANCELLED NoticeKind = 7
 )
 
 // Enum value maps for NoticeKind.
@@ -152,6 +156,8 @@ var (
 		3: "NOTICE_KIND_CALL_IN",
 		4: "NOTICE_KIND_MESSAGE",
 		5: "NOTICE_KIND_OFFER",
+		6: "NOTICE_KIND_MOVED",
+		7: "NOTICE_KIND_CANCELLED",
 	}
 	NoticeKind_value = map[string]int32{
 		"NOTICE_KIND_UNSPECIFIED": 0,
@@ -160,6 +166,8 @@ var (
 		"NOTICE_KIND_CALL_IN":     3,
 		"NOTICE_KIND_MESSAGE":     4,
 		"NOTICE_KIND_OFFER":       5,
+		"NOTICE_KIND_MOVED":       6,
+		"NOTICE_KIND_CANCELLED":   7,
 	}
 )
 
@@ -1401,7 +1409,7 @@ const file_nara_push_v1_push_proto_rawDesc = "" +
 	"\bLanguage\x12\x18\n" +
 	"\x14LANGUAGE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vLANGUAGE_SV\x10\x01\x12\x0f\n" +
-	"\vLANGUAGE_EN\x10\x02*\xa3\x01\n" +
+	"\vLANGUAGE_EN\x10\x02*\xd5\x01\n" +
 	"\n" +
 	"NoticeKind\x12\x1b\n" +
 	"\x17NOTICE_KIND_UNSPECIFIED\x10\x00\x12\x18\n" +
@@ -1409,7 +1417,9 @@ const file_nara_push_v1_push_proto_rawDesc = "" +
 	"\x11NOTICE_KIND_DELAY\x10\x02\x12\x17\n" +
 	"\x13NOTICE_KIND_CALL_IN\x10\x03\x12\x17\n" +
 	"\x13NOTICE_KIND_MESSAGE\x10\x04\x12\x15\n" +
-	"\x11NOTICE_KIND_OFFER\x10\x052\x8e\x03\n" +
+	"\x11NOTICE_KIND_OFFER\x10\x05\x12\x15\n" +
+	"\x11NOTICE_KIND_MOVED\x10\x06\x12\x19\n" +
+	"\x15NOTICE_KIND_CANCELLED\x10\a2\x8e\x03\n" +
 	"\rDeviceService\x12`\n" +
 	"\x0eRegisterDevice\x12#.nara.push.v1.RegisterDeviceRequest\x1a$.nara.push.v1.RegisterDeviceResponse\"\x03\x90\x02\x02\x12f\n" +
 	"\x10UnregisterDevice\x12%.nara.push.v1.UnregisterDeviceRequest\x1a&.nara.push.v1.UnregisterDeviceResponse\"\x03\x90\x02\x02\x12W\n" +

@@ -15,6 +15,8 @@ public enum NaraPushV1NoticeKind: String, Sendable, Codable, CaseIterable, CaseI
     case noticeKindCallIn = "NOTICE_KIND_CALL_IN"
     case noticeKindMessage = "NOTICE_KIND_MESSAGE"
     case noticeKindOffer = "NOTICE_KIND_OFFER"
+    case noticeKindMoved = "NOTICE_KIND_MOVED"
+    case noticeKindCancelled = "NOTICE_KIND_CANCELLED"
     case unknownDefaultOpenApi = "unknown_default_open_api"
 }
 

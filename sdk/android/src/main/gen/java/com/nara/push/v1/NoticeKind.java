@@ -59,6 +59,22 @@ public enum NoticeKind
    * <code>NOTICE_KIND_OFFER = 5;</code>
    */
   NOTICE_KIND_OFFER(5),
+  /**
+   * <pre>
+   * The care unit moved a booked appointment to a new time.
+   * </pre>
+   *
+   * <code>NOTICE_KIND_MOVED = 6;</code>
+   */
+  NOTICE_KIND_MOVED(6),
+  /**
+   * <pre>
+   * The care unit cancelled a booked appointment.
+   * </pre>
+   *
+   * <code>NOTICE_KIND_CANCELLED = 7;</code>
+   */
+  NOTICE_KIND_CANCELLED(7),
   UNRECOGNIZED(-1),
   ;
 
@@ -106,6 +122,22 @@ public enum NoticeKind
    * <code>NOTICE_KIND_OFFER = 5;</code>
    */
   public static final int NOTICE_KIND_OFFER_VALUE = 5;
+  /**
+   * <pre>
+   * The care unit moved a booked appointment to a new time.
+   * </pre>
+   *
+   * <code>NOTICE_KIND_MOVED = 6;</code>
+   */
+  public static final int NOTICE_KIND_MOVED_VALUE = 6;
+  /**
+   * <pre>
+   * The care unit cancelled a booked appointment.
+   * </pre>
+   *
+   * <code>NOTICE_KIND_CANCELLED = 7;</code>
+   */
+  public static final int NOTICE_KIND_CANCELLED_VALUE = 7;
 
 
   @java.lang.Override
@@ -134,6 +166,8 @@ public enum NoticeKind
       case 3: return NOTICE_KIND_CALL_IN;
       case 4: return NOTICE_KIND_MESSAGE;
       case 5: return NOTICE_KIND_OFFER;
+      case 6: return NOTICE_KIND_MOVED;
+      case 7: return NOTICE_KIND_CANCELLED;
       default: return null;
     }
   }
