@@ -23,9 +23,6 @@ import (
 // committed by a transaction that began before the read is not missed.
 const syncMargin = time.Minute
 
-// maxPublishedSlots bounds one PublishSlots call.
-const maxPublishedSlots = 500
-
 var services = map[appointmentv1.Service]string{
 	appointmentv1.Service_SERVICE_VACCINATION:    "vaccination",
 	appointmentv1.Service_SERVICE_COVID_TEST:     "covid_test",
@@ -62,7 +59,7 @@ var statuses = map[string]appointmentv1.Status{
 func unitToProto(u store.CareUnit) *appointmentv1.CareUnit {
 	return &appointmentv1.CareUnit{
 		HsaId: u.HSAID, Name: u.Name, Street: u.Street, PostalCode: u.PostalCode, City: u.City,
-		Municipality: u.Municipality, Phone: u.Phone,
+		Municipality: u.Municipality, Phone: u.Phone, Latitude: u.Latitude, Longitude: u.Longitude,
 	}
 }
 
@@ -134,6 +131,7 @@ type appointmentService struct {
 	issuer *sessionIssuer
 	notify *notify.Service
 	now    func() time.Time
+	feeds  *calendarFeeds
 }
 
 // patients are whose appointments the citizen p may see and change: their
@@ -155,20 +153,23 @@ func (s *appointmentService) SearchSlots(ctx context.Context, req *appointmentv1
 	if limit == 0 {
 		limit = 100
 	}
-	slots, err := s.store.SlotSearch(ctx, store.SlotQuery{
+	q := store.SlotQuery{
 		ServiceCode: services[req.Service], UnitHSAID: req.UnitHsaId, Municipality: req.Municipality,
 		From: req.StartTime.AsTime(), To: req.EndTime.AsTime(), Now: s.now(), Limit: limit,
-	})
+		MaxDistanceMeters: int(req.MaxDistanceMeters),
+	}
+	if req.Near != nil {
+		q.Near = &store.Position{Latitude: req.Near.Latitude, Longitude: req.Near.Longitude}
+	} else if req.MaxDistanceMeters > 0 {
+		return nil, fail(connect.CodeInvalidArgument, "max_distance_meters: set near too, the position to measure from")
+	}
+	slots, err := s.store.SlotSearch(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	forms := map[string]string{}
-	cs, err := s.store.CareServiceList(ctx)
+	forms, err := visitFormsByService(ctx, s.store)
 	if err != nil {
 		return nil, err
-	}
-	for _, c := range cs {
-		forms[c.Code] = c.VisitForm
 	}
 	res := &appointmentv1.SearchSlotsResponse{}
 	for _, sl := range slots {
@@ -181,7 +182,7 @@ func slotToProto(sl store.Slot, form string) *appointmentv1.Slot {
 	out := &appointmentv1.Slot{
 		Id: sl.ID, Service: serviceOf(sl.ServiceCode), VisitForm: visitForms[form],
 		StartTime: timestamppb.New(sl.StartsAt), EndTime: timestamppb.New(sl.EndsAt),
-		FreePlaces: int32(sl.Capacity - sl.Booked),
+		FreePlaces: int32(sl.Capacity - sl.Booked), DistanceMeters: int32(sl.DistanceMeters),
 	}
 	if sl.Unit.HSAID != "" {
 		out.Unit = unitToProto(sl.Unit)
@@ -364,132 +365,4 @@ func contains(ss []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// scheduleService is the care unit's side of booking.
-type scheduleService struct {
-	appointmentv1connect.UnimplementedScheduleServiceHandler
-	store  *store.Store
-	issuer *sessionIssuer
-	notify *notify.Service
-	now    func() time.Time
-	zone   *time.Location
-}
-
-// withinUnit refuses to act for a unit other than the one of the clinician's
-// selected care assignment.
-func withinUnit(p access.Principal, unit string) error {
-	if p.Assignment == nil || p.Assignment.CareUnitHSAID != unit {
-		return fail(connect.CodePermissionDenied, "your selected care assignment is not for unit %q; choose an assignment at that unit", unit)
-	}
-	return nil
-}
-
-func (s *scheduleService) PublishSlots(ctx context.Context, req *appointmentv1.PublishSlotsRequest) (*appointmentv1.PublishSlotsResponse, error) {
-	p, _ := access.FromContext(ctx)
-	if err := withinUnit(p, req.UnitHsaId); err != nil {
-		return nil, err
-	}
-	start, end, dur := req.StartTime.AsTime(), req.EndTime.AsTime(), req.SlotDuration.AsDuration()
-	if !start.After(s.now()) {
-		return nil, fail(connect.CodeInvalidArgument, "start_time: slots cannot be published in the past")
-	}
-	var slots []store.Slot
-	for t := start; !t.Add(dur).After(end); t = t.Add(dur) {
-		if len(slots) == maxPublishedSlots {
-			return nil, fail(connect.CodeInvalidArgument, "at most %d slots can be published at once; publish a shorter period", maxPublishedSlots)
-		}
-		slots = append(slots, store.Slot{
-			CareUnitHSAID: req.UnitHsaId, ServiceCode: services[req.Service], StartsAt: t, EndsAt: t.Add(dur),
-			Capacity: int(req.Capacity), InvitationOnly: req.InvitationOnly, CreatedBy: "staff:" + p.HSAID,
-		})
-	}
-	if len(slots) == 0 {
-		return nil, fail(connect.CodeInvalidArgument, "slot_duration: no slot of that length fits between start_time and end_time")
-	}
-	out, err := s.store.SlotsPublish(ctx, slots)
-	if errors.Is(err, store.ErrReference) {
-		return nil, failWith(err, connect.CodeNotFound, "unit %q is not registered for booking", req.UnitHsaId)
-	} else if err != nil {
-		return nil, err
-	}
-	res := &appointmentv1.PublishSlotsResponse{}
-	for _, sl := range out {
-		res.Slots = append(res.Slots, slotToProto(sl, ""))
-	}
-	return res, nil
-}
-
-func (s *scheduleService) InviteToAppointment(ctx context.Context, req *appointmentv1.InviteToAppointmentRequest) (*appointmentv1.InviteToAppointmentResponse, error) {
-	p, _ := access.FromContext(ctx)
-	if err := withinUnit(p, req.UnitHsaId); err != nil {
-		return nil, err
-	}
-	if !req.StartTime.AsTime().After(s.now()) {
-		return nil, fail(connect.CodeInvalidArgument, "start_time: an invitation cannot be in the past")
-	}
-	if _, err := s.store.PersonGet(ctx, req.PatientId); err != nil {
-		return nil, notFoundAs(err, "there is no patient %q; find them by personal number first", req.PatientId)
-	}
-	to, err := recipients(ctx, s.store, s.issuer, req.PatientId)
-	if err != nil {
-		return nil, err
-	}
-	a, created, err := s.store.AppointmentInvite(ctx, store.Invitation{
-		PatientID: req.PatientId, UnitHSAID: req.UnitHsaId, ServiceCode: services[req.Service],
-		StaffHSAID: p.HSAID, StaffName: p.DisplayName, Profession: req.Profession,
-		StartsAt: req.StartTime.AsTime(), EndsAt: req.EndTime.AsTime(), Proposed: req.ConfirmRequired,
-		Instructions: req.Instructions, IdempotencyKey: req.IdempotencyKey,
-	}, func(ctx context.Context, tx pgx.Tx, a store.Appointment) error {
-		if err := reminders(ctx, tx, s.notify, a, to); err != nil {
-			return err
-		}
-		return s.notify.Notify(ctx, tx, notify.Notice{
-			Kind: notify.KindOffer, PersonIDs: to, ReasonID: a.ID, Link: "/appointments/" + a.ID, RefID: a.ID, At: a.StartsAt,
-		})
-	})
-	if errors.Is(err, store.ErrReference) {
-		return nil, failWith(err, connect.CodeNotFound, "unit %q is not registered for booking", req.UnitHsaId)
-	} else if err != nil {
-		return nil, err
-	}
-	if created {
-		if err := logAccess(ctx, s.store, p, req.PatientId, "invite to appointment"); err != nil {
-			return nil, err
-		}
-	}
-	return &appointmentv1.InviteToAppointmentResponse{Appointment: appointmentToProto(a, s.now())}, nil
-}
-
-func (s *scheduleService) ListUnitSchedule(ctx context.Context, req *appointmentv1.ListUnitScheduleRequest) (*appointmentv1.ListUnitScheduleResponse, error) {
-	p, _ := access.FromContext(ctx)
-	if err := withinUnit(p, req.UnitHsaId); err != nil {
-		return nil, err
-	}
-	day := s.now().In(s.zone)
-	if req.Date != "" {
-		d, err := time.ParseInLocation(time.DateOnly, req.Date, s.zone)
-		if err != nil {
-			return nil, failWith(err, connect.CodeInvalidArgument, "date: %q is not a date", req.Date)
-		}
-		day = d
-	}
-	from := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, s.zone)
-	as, err := s.store.AppointmentListByUnit(ctx, req.UnitHsaId, from, from.AddDate(0, 0, 1))
-	if err != nil {
-		return nil, err
-	}
-	res := &appointmentv1.ListUnitScheduleResponse{}
-	logged := map[string]bool{}
-	now := s.now()
-	for _, a := range as {
-		if !logged[a.PatientID] {
-			if err := logAccess(ctx, s.store, p, a.PatientID, "read unit schedule"); err != nil {
-				return nil, err
-			}
-			logged[a.PatientID] = true
-		}
-		res.Appointments = append(res.Appointments, appointmentToProto(a, now))
-	}
-	return res, nil
 }

@@ -235,29 +235,43 @@ func (s *Store) SlotsPublish(ctx context.Context, slots []Slot) ([]Slot, error) 
 		return nil, nil
 	}
 	var (
-		units, services, by []string
-		starts, ends        []time.Time
-		capacities          []int32
-		invitation          []bool
+		units, services, by, resources []string
+		starts, ends, opens            []*time.Time
+		capacities                     []int32
+		invitation                     []bool
+		closes                         []float64
 	)
 	for _, sl := range slots {
 		units = append(units, sl.CareUnitHSAID)
 		services = append(services, sl.ServiceCode)
-		starts = append(starts, sl.StartsAt)
-		ends = append(ends, sl.EndsAt)
+		starts = append(starts, &sl.StartsAt)
+		ends = append(ends, &sl.EndsAt)
 		capacities = append(capacities, int32(sl.Capacity))
 		invitation = append(invitation, sl.InvitationOnly)
 		by = append(by, sl.CreatedBy)
+		resources = append(resources, sl.ResourceID)
+		var open *time.Time
+		if !sl.OpensAt.IsZero() {
+			open = &sl.OpensAt
+		}
+		opens = append(opens, open)
+		closes = append(closes, sl.ClosesBefore.Seconds())
 	}
 	rows, err := s.pool.Query(ctx, `
-		INSERT INTO slot (care_unit_hsa_id, service_code, starts_at, ends_at, capacity, invitation_only, created_by)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::int[], $6::bool[], $7::text[])
-		RETURNING id, care_unit_hsa_id, service_code, starts_at, ends_at, capacity, booked, invitation_only, blocked, created_by`,
-		units, services, starts, ends, capacities, invitation, by)
+		WITH ins AS (
+			INSERT INTO slot (care_unit_hsa_id, service_code, starts_at, ends_at, capacity, invitation_only, created_by,
+			                  resource_id, opens_at, closes_before)
+			SELECT u, sv, st, en, c, i, b, nullif(r, '')::uuid, o, make_interval(secs => cl)
+			  FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::int[], $6::bool[], $7::text[],
+			              $8::text[], $9::timestamptz[], $10::float8[]) AS t(u, sv, st, en, c, i, b, r, o, cl)
+			RETURNING *)
+		SELECT `+slotColumns+`
+		  FROM ins s LEFT JOIN resource r ON r.id = s.resource_id ORDER BY s.starts_at, s.id`,
+		units, services, starts, ends, capacities, invitation, by, resources, opens, closes)
 	if err != nil {
 		return nil, slotError(err)
 	}
-	out, err := pgx.CollectRows(rows, scanSlot)
+	out, err := pgx.CollectRows(rows, scanSlotFull)
 	if err != nil {
 		return nil, slotError(err)
 	}
@@ -271,38 +285,56 @@ func slotError(err error) error {
 	return interpretError(err)
 }
 
-func scanSlot(row pgx.CollectableRow) (Slot, error) {
-	var sl Slot
-	err := row.Scan(&sl.ID, &sl.CareUnitHSAID, &sl.ServiceCode, &sl.StartsAt, &sl.EndsAt, &sl.Capacity, &sl.Booked,
-		&sl.InvitationOnly, &sl.Blocked, &sl.CreatedBy)
-	return sl, err
-}
-
 // SlotQuery is a citizen's search for free times.
 type SlotQuery struct {
 	ServiceCode string
 	// UnitHSAID and Municipality narrow the search when set.
 	UnitHSAID, Municipality string
 	From, To                time.Time
+	// Near, when set, orders by the unit's distance from it, nearest first;
+	// MaxDistanceMeters (when above 0) leaves out units farther away, and
+	// units whose position is unknown.
+	Near              *Position
+	MaxDistanceMeters int
 	// Now hides times already started or not yet open for booking.
 	Now   time.Time
 	Limit int
 }
 
-// SlotSearch returns free, open slots by start time.
+// Position is a WGS 84 point.
+type Position struct{ Latitude, Longitude float64 }
+
+// SlotSearch returns free, open slots by start time, or by distance and
+// then start time when q.Near is set.
 func (s *Store) SlotSearch(ctx context.Context, q SlotQuery) ([]Slot, error) {
+	var lat, lon *float64
+	order := "s.starts_at, u.name, s.id"
+	if q.Near != nil {
+		lat, lon = &q.Near.Latitude, &q.Near.Longitude
+		order = "u.distance NULLS LAST, " + order
+	}
+	// The distance is the haversine great-circle distance on a sphere of
+	// the Earth's mean radius: within a few metres at Swedish distances.
 	rows, err := s.pool.Query(ctx, `
+		WITH units AS (
+			SELECT u.*, CASE WHEN $8::float8 IS NULL OR u.latitude IS NULL THEN NULL ELSE
+			       2 * 6371008.8 * asin(sqrt(power(sin(radians(u.latitude - $8) / 2), 2)
+			         + cos(radians($8)) * cos(radians(u.latitude)) * power(sin(radians(u.longitude - $9) / 2), 2)))
+			       END AS distance
+			  FROM care_unit u
+			 WHERE ($2 = '' OR u.hsa_id = $2) AND ($3 = '' OR u.municipality = $3))
 		SELECT s.id, s.care_unit_hsa_id, s.service_code, s.starts_at, s.ends_at, s.capacity, s.booked,
 		       s.invitation_only, s.blocked, s.created_by,
-		       u.hsa_id, u.provider_hsa_id, u.name, u.street, u.postal_code, u.city, u.municipality, u.phone
-		  FROM slot s JOIN care_unit u ON u.hsa_id = s.care_unit_hsa_id
+		       u.hsa_id, u.provider_hsa_id, u.name, u.street, u.postal_code, u.city, u.municipality, u.phone,
+		       coalesce(u.latitude, 0), coalesce(u.longitude, 0), coalesce(round(u.distance)::int, 0)
+		  FROM slot s JOIN units u ON u.hsa_id = s.care_unit_hsa_id
 		 WHERE s.service_code = $1 AND NOT s.blocked AND NOT s.invitation_only AND s.booked < s.capacity
 		   AND s.starts_at >= greatest($4::timestamptz, $6::timestamptz) AND s.starts_at < $5
 		   AND s.starts_at - s.closes_before > $6
 		   AND (s.opens_at IS NULL OR s.opens_at <= $6)
-		   AND ($2 = '' OR s.care_unit_hsa_id = $2) AND ($3 = '' OR u.municipality = $3)
-		 ORDER BY s.starts_at, u.name, s.id
-		 LIMIT $7`, q.ServiceCode, q.UnitHSAID, q.Municipality, q.From, q.To, q.Now, q.Limit)
+		   AND ($10 = 0 OR u.distance <= $10)
+		 ORDER BY `+order+`
+		 LIMIT $7`, q.ServiceCode, q.UnitHSAID, q.Municipality, q.From, q.To, q.Now, q.Limit, lat, lon, q.MaxDistanceMeters)
 	if err != nil {
 		return nil, interpretError(err)
 	}
@@ -313,7 +345,8 @@ func (s *Store) SlotSearch(ctx context.Context, q SlotQuery) ([]Slot, error) {
 		)
 		err := row.Scan(&sl.ID, &sl.CareUnitHSAID, &sl.ServiceCode, &sl.StartsAt, &sl.EndsAt, &sl.Capacity, &sl.Booked,
 			&sl.InvitationOnly, &sl.Blocked, &sl.CreatedBy,
-			&u.HSAID, &u.ProviderHSAID, &u.Name, &u.Street, &u.PostalCode, &u.City, &u.Municipality, &u.Phone)
+			&u.HSAID, &u.ProviderHSAID, &u.Name, &u.Street, &u.PostalCode, &u.City, &u.Municipality, &u.Phone,
+			&u.Latitude, &u.Longitude, &sl.DistanceMeters)
 		return sl, err
 	})
 	return out, interpretError(err)
@@ -588,11 +621,13 @@ func (s *Store) AppointmentListByPatients(ctx context.Context, patientIDs []stri
 }
 
 // AppointmentListByUnit returns a unit's appointments that start in
-// [from, to), cancelled ones left out, by start time.
-func (s *Store) AppointmentListByUnit(ctx context.Context, unitHSAID string, from, to time.Time) ([]Appointment, error) {
+// [from, to), of one clinician or all (clinicianHSAID ""), cancelled ones
+// left out, by start time.
+func (s *Store) AppointmentListByUnit(ctx context.Context, unitHSAID, clinicianHSAID string, from, to time.Time) ([]Appointment, error) {
 	rows, err := s.pool.Query(ctx, appointmentSelect+`
 		 WHERE s.care_unit_hsa_id = $1 AND s.starts_at >= $2 AND s.starts_at < $3 AND a.status <> 'cancelled'
-		 ORDER BY s.starts_at, a.id`, unitHSAID, from, to)
+		   AND ($4 = '' OR r.staff_hsa_id = $4)
+		 ORDER BY s.starts_at, a.id`, unitHSAID, from, to, clinicianHSAID)
 	if err != nil {
 		return nil, interpretError(err)
 	}
@@ -621,12 +656,7 @@ func (s *Store) AppointmentInvite(ctx context.Context, inv Invitation, after App
 	}
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		var resource string
-		err := tx.QueryRow(ctx, `
-			INSERT INTO resource (care_unit_hsa_id, kind, name, staff_hsa_id, profession)
-			VALUES ($1, 'clinician', $2, $3, $4)
-			ON CONFLICT (care_unit_hsa_id, staff_hsa_id) DO UPDATE SET name = $2,
-				profession = CASE WHEN $4 = '' THEN resource.profession ELSE $4 END
-			RETURNING id`, inv.UnitHSAID, inv.StaffName, inv.StaffHSAID, inv.Profession).Scan(&resource)
+		err := upsertClinician(ctx, tx, inv.UnitHSAID, inv.StaffHSAID, inv.StaffName, inv.Profession).Scan(&resource)
 		if err != nil {
 			return err
 		}

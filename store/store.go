@@ -71,7 +71,7 @@ func interpretError(err error) error {
 			return fmt.Errorf("%w: %s", ErrReference, pgErr.ConstraintName)
 		case "22021", "22P05": // character_not_in_repertoire, untranslatable_character
 			return ErrInvalidText
-		case "40001": // serialization_failure
+		case "40001", "40P01": // serialization_failure, deadlock_detected
 			return fmt.Errorf("%w: concurrent update", ErrConflict)
 		}
 	}
