@@ -54,7 +54,7 @@ type outcome struct {
 	errorCodes                                 map[string]int
 	searchLat, bookLat                         []time.Duration
 	wall                                       time.Duration
-	firstBooking, lastBooking                  time.Duration // since the start
+	firstBooking, lastBooking                  time.Duration     // since the start
 	appointments                               map[string]string // person → appointment id the app was given
 	searchesPerCitizen, bookAttemptsPerCitizen float64
 }
