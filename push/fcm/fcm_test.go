@@ -335,6 +335,39 @@ func TestSendMulticast(t *testing.T) {
 	}
 }
 
+func TestSendPlatformCarriesOnlyItsOptions(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	tests := []struct {
+		platform               fcm.Platform
+		android, apns, webpush bool
+	}{
+		{"", true, true, true},
+		{fcm.PlatformAndroid, true, false, false},
+		{fcm.PlatformIOS, false, true, false},
+		{fcm.PlatformWeb, false, false, true},
+	}
+	for _, tt := range tests {
+		tok := "dev-" + string(tt.platform) + ":APA91b_platform"
+		n := fcm.Notice{Title: "Påminnelse", Thread: "r-1", Category: fcm.CategoryReminder, Platform: tt.platform}
+		if out, err := e.sender.Send(t.Context(), tok, n); err != nil || describe(out) != "Delivered" {
+			t.Fatalf("Send(platform %q) = %s, %v; want Delivered", tt.platform, describe(out), err)
+		}
+		var m *fcmfake.Message
+		for _, s := range e.fake.Messages() {
+			if s.Message.Token == tok {
+				m = &s.Message
+			}
+		}
+		if m == nil {
+			t.Fatalf("no message recorded for %s", tok)
+		}
+		if got := [3]bool{m.Android != nil, m.APNS != nil, m.Webpush != nil}; got != [3]bool{tt.android, tt.apns, tt.webpush} {
+			t.Errorf("platform %q: android, apns, webpush present = %v, want %v", tt.platform, got, [3]bool{tt.android, tt.apns, tt.webpush})
+		}
+	}
+}
+
 func TestSendRejectsCallerMistakes(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
@@ -358,6 +391,7 @@ func TestSendRejectsCallerMistakes(t *testing.T) {
 		{name: "relative link", notice: func(n *fcm.Notice) { n.Link = "visits/1" }},
 		{name: "thread too long", notice: func(n *fcm.Notice) { n.Thread = long }},
 		{name: "unknown category", notice: func(n *fcm.Notice) { n.Category = "lab_result" }},
+		{name: "unknown platform", notice: func(n *fcm.Notice) { n.Platform = "symbian" }},
 		{name: "negative badge", notice: func(n *fcm.Notice) { n.Badge = &neg }},
 		{name: "text too long", notice: func(n *fcm.Notice) { n.Body = strings.Repeat("å", 1100) }},
 		{name: "multicast without tokens", multi: true},
