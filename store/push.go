@@ -156,8 +156,11 @@ type PushNotice struct {
 	RefID     string
 	DueAt     time.Time
 	ExpiresAt time.Time // zero: never
-	// State is "pending", "sent", "skipped", "cancelled" or "expired".
-	State     string
+	// State is "pending", "sent", "skipped", "cancelled", "expired" or
+	// "failed".
+	State string
+	// Claims counts how often a sender has claimed the notice.
+	Claims    int
 	CreatedAt time.Time
 	ReadAt    time.Time // zero: unread
 }
@@ -194,8 +197,8 @@ func PushNoticesInsertTx(ctx context.Context, tx pgx.Tx, ns []PushNotice) ([]int
 		}
 	}
 	rows, err := tx.Query(ctx, `
-		INSERT INTO push_notice (person_id, kind, reason_id, params, link, ref_id, due_at, expires_at)
-		SELECT p, k, r, pa, l, f, d, e FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[], $7::timestamptz[], $8::timestamptz[])
+		INSERT INTO push_notice (person_id, kind, reason_id, params, link, ref_id, due_at, next_at, expires_at)
+		SELECT p, k, r, pa, l, f, d, d, e FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[], $7::timestamptz[], $8::timestamptz[])
 		    WITH ORDINALITY AS t(p, k, r, pa, l, f, d, e, ord)
 		ORDER BY ord
 		RETURNING id`, persons, kinds, reasons, params, links, refs, dues, expires)
@@ -217,124 +220,6 @@ func PushNoticesCancelTx(ctx context.Context, tx pgx.Tx, reasonID, kind string) 
 		return 0, interpretError(err)
 	}
 	return tag.RowsAffected(), nil
-}
-
-// PushTarget is one pending notice with what sending it needs: the person's
-// preferences and the devices that have not had it yet.
-type PushTarget struct {
-	Notice     PushNotice
-	Preference PushPreference
-	// DeviceTimeZone is the most recently updated device's zone, "" if none.
-	DeviceTimeZone string
-	// Devices are those with no delivery of this notice recorded yet.
-	Devices []PushDevice
-}
-
-// PushTargets loads the notices ids for sending, with the preferences of
-// their people and their undelivered devices, in one round trip. Notices that
-// are no longer pending come back too, for the caller to skip.
-func (s *Store) PushTargets(ctx context.Context, ids []int64) ([]PushTarget, error) {
-	rows, err := s.pool.Query(ctx, `
-		SELECT n.id, n.person_id, n.kind, n.reason_id, n.params, n.link, n.ref_id, n.due_at, n.expires_at, n.state, n.created_at,
-		       coalesce(pr.reminders, true), coalesce(pr.messages, true), coalesce(pr.offers, true),
-		       coalesce(pr.quiet_start, -1), coalesce(pr.quiet_end, -1), coalesce(pr.language, 'sv'), coalesce(pr.time_zone, ''),
-		       coalesce(dev.devices, '[]'::jsonb)
-		  FROM push_notice n
-		  LEFT JOIN push_preference pr ON pr.person_id = n.person_id
-		  LEFT JOIN LATERAL (
-		        SELECT jsonb_agg(jsonb_build_object('id', d.id, 'token', d.token, 'platform', d.platform,
-		                                            'tz', d.time_zone, 'locale', d.locale) ORDER BY d.updated_at DESC) AS devices
-		          FROM push_device d
-		         WHERE d.person_id = n.person_id
-		           AND NOT EXISTS (SELECT 1 FROM push_delivery x WHERE x.notice_id = n.id AND x.device_id = d.id)
-		  ) dev ON true
-		 WHERE n.id = ANY($1)
-		 ORDER BY n.id`, ids)
-	if err != nil {
-		return nil, interpretError(err)
-	}
-	ts, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (PushTarget, error) {
-		var (
-			t       PushTarget
-			expires *time.Time
-			devs    []byte
-		)
-		n := &t.Notice
-		p := &t.Preference
-		err := row.Scan(&n.ID, &n.PersonID, &n.Kind, &n.ReasonID, &n.Params, &n.Link, &n.RefID, &n.DueAt, &expires, &n.State, &n.CreatedAt,
-			&p.Reminders, &p.Messages, &p.Offers, &p.QuietStart, &p.QuietEnd, &p.Language, &p.TimeZone, &devs)
-		if err != nil {
-			return t, err
-		}
-		p.PersonID = n.PersonID
-		if expires != nil {
-			n.ExpiresAt = *expires
-		}
-		var ds []struct {
-			ID       int64  `json:"id"`
-			Token    string `json:"token"`
-			Platform string `json:"platform"`
-			TZ       string `json:"tz"`
-			Locale   string `json:"locale"`
-		}
-		if err := json.Unmarshal(devs, &ds); err != nil {
-			return t, err
-		}
-		for i, d := range ds {
-			if i == 0 {
-				t.DeviceTimeZone = d.TZ
-			}
-			t.Devices = append(t.Devices, PushDevice{ID: d.ID, PersonID: n.PersonID, Token: d.Token, Platform: d.Platform, TimeZone: d.TZ, Locale: d.Locale})
-		}
-		return t, nil
-	})
-	return ts, interpretError(err)
-}
-
-// PushDelivery is FCM's final answer for one notice to one device.
-type PushDelivery struct {
-	NoticeID int64
-	DeviceID int64
-	// Failed is true for a permanent failure, false for delivered.
-	Failed bool
-	// Detail is FCM's message name, or the failure's reason.
-	Detail string
-}
-
-// PushDeliveriesRecord records final answers, so that no retry sends them
-// again. A delivery already recorded is kept as it was.
-func (s *Store) PushDeliveriesRecord(ctx context.Context, ds []PushDelivery) error {
-	if len(ds) == 0 {
-		return nil
-	}
-	notices := make([]int64, len(ds))
-	devices := make([]int64, len(ds))
-	statuses := make([]string, len(ds))
-	details := make([]string, len(ds))
-	for i, d := range ds {
-		notices[i], devices[i], details[i] = d.NoticeID, d.DeviceID, d.Detail
-		statuses[i] = "delivered"
-		if d.Failed {
-			statuses[i] = "failed"
-		}
-	}
-	_, err := s.pool.Exec(ctx, `
-		INSERT INTO push_delivery (notice_id, device_id, status, detail)
-		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[])
-		ON CONFLICT (notice_id, device_id) DO NOTHING`, notices, devices, statuses, details)
-	return interpretError(err)
-}
-
-// PushNoticesFinish moves pending notices to state ("sent", "skipped" or
-// "expired") once nothing is left to send for them.
-func (s *Store) PushNoticesFinish(ctx context.Context, ids []int64, state string) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	_, err := s.pool.Exec(ctx, `
-		UPDATE push_notice SET state = $2, sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE sent_at END
-		 WHERE id = ANY($1) AND state = 'pending'`, ids, state)
-	return interpretError(err)
 }
 
 // PushInboxList returns personID's notices that are due by now and not

@@ -54,18 +54,30 @@ type Config struct {
 	BatchSize int
 	// MaxWorkers is how many push jobs one process works at once. Default 4.
 	MaxWorkers int
-	// SendConcurrency is how many FCM requests one job keeps in flight; the
-	// deliveries of each such wave are recorded before the next starts, which
-	// bounds what a crash can make the queue send again. Default 64.
+	// SendConcurrency is how many FCM calls one process keeps in flight (a
+	// multicast counts once; the Firebase SDK sends its tokens 50 at a
+	// time). Default 64.
 	SendConcurrency int
+	// Lease is how long a claimed notice stays with its claimant; a process
+	// renews the lease of what it still holds, and a crashed one's notices
+	// are claimed again once their lease runs out. Default 15 s.
+	Lease time.Duration
+	// FlushInterval is how often FCM's answers are recorded, in one
+	// transaction. It bounds, with SendConcurrency, what a crash can make the
+	// queue send twice. Default 10 ms.
+	FlushInterval time.Duration
+	// MaxAttempts is how many claims a notice FCM keeps asking to retry gets
+	// before it is marked failed. Default 12.
+	MaxAttempts int
 	// DefaultTimeZone is the zone of people whose preferences and devices name
 	// none. Default Europe/Stockholm.
 	DefaultTimeZone string
-	// RescueAfter is how long a job may stay running before River takes it for
-	// a crashed worker's and runs it again (RescueStuckJobsAfter); a job times
-	// out at half of it. Default 2 min.
+	// RescueAfter is how long a push job may stay running before River takes
+	// it for a crashed worker's and runs it again (RescueStuckJobsAfter); a
+	// job times out at half of it. Default 2 min.
 	RescueAfter time.Duration
-	// PollInterval is how often idle workers look for due jobs. Default 250 ms.
+	// PollInterval is how often the sweep looks for due notices, and idle
+	// River workers for jobs. Default 100 ms.
 	PollInterval time.Duration
 }
 
@@ -85,6 +97,15 @@ func (c *Config) setDefaults() {
 	if c.SendConcurrency <= 0 {
 		c.SendConcurrency = 64
 	}
+	if c.Lease <= 0 {
+		c.Lease = 15 * time.Second
+	}
+	if c.FlushInterval <= 0 {
+		c.FlushInterval = 10 * time.Millisecond
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 12
+	}
 	if c.DefaultTimeZone == "" {
 		c.DefaultTimeZone = "Europe/Stockholm"
 	}
@@ -92,7 +113,7 @@ func (c *Config) setDefaults() {
 		c.RescueAfter = 2 * time.Minute
 	}
 	if c.PollInterval <= 0 {
-		c.PollInterval = 250 * time.Millisecond
+		c.PollInterval = 100 * time.Millisecond
 	}
 }
 
@@ -117,6 +138,7 @@ type Service struct {
 	now     func() time.Time
 	zone    *time.Location
 	river   *river.Client[pgx.Tx]
+	d       *dispatcher
 	metrics *metrics
 }
 
@@ -135,6 +157,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{cfg: cfg, log: d.Logger, store: d.Store, sender: d.Sender, now: d.Now, zone: zone, metrics: m}
+	s.d = newDispatcher(s)
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &sendWorker{s: s}); err != nil {
 		return nil, err
@@ -155,12 +178,22 @@ func New(cfg Config, d Deps) (*Service, error) {
 	return s, nil
 }
 
-// Start works push jobs until Stop or until ctx is done.
-func (s *Service) Start(ctx context.Context) error { return s.river.Start(ctx) }
+// Start sends due notices and works push jobs until Stop or until ctx is
+// done.
+func (s *Service) Start(ctx context.Context) error {
+	s.d.start(ctx)
+	if err := s.river.Start(ctx); err != nil {
+		s.d.stopAndWait()
+		return err
+	}
+	return nil
+}
 
-// Stop stops fetching jobs and waits for running ones until ctx is done, then
-// cancels them; a cancelled job runs again later and skips what it sent.
+// Stop stops claiming and sending, records FCM's answers so far and gives
+// back the notices not yet sent, then stops River, waiting for running jobs
+// until ctx is done.
 func (s *Service) Stop(ctx context.Context) error {
+	s.d.stopAndWait()
 	err := s.river.Stop(ctx)
 	if err != nil {
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -13,14 +14,15 @@ import (
 	"github.com/nara-care/nara/store/storetest"
 )
 
-// TestSendTwiceSendsOnce runs one job's work twice, as after a crash between
-// sending and completing the job: the second run finds the delivery recorded.
+// TestSendTwiceSendsOnce claims and sends one notice twice, as after a crash
+// between recording its delivery and finishing it: the second claim finds
+// the (notice, device) delivery recorded and sends nothing.
 func TestSendTwiceSendsOnce(t *testing.T) {
 	t.Parallel()
 	pool := storetest.NewPool(t)
 	st := store.New(pool)
 	fake, sender := pushtest.FCM(t)
-	s, err := New(Config{}, Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Pool: pool, Store: st, Sender: sender})
+	s, err := New(Config{PollInterval: 20 * time.Millisecond}, Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Pool: pool, Store: st, Sender: sender})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,13 +36,22 @@ func TestSendTwiceSendsOnce(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	// Put the notice back to pending after the first run, as if the worker
-	// died before finishing it.
-	for range 2 {
-		if err := s.send(ctx, ids); err != nil {
-			t.Fatal(err)
+	s.d.start(ctx)
+	defer s.d.stopAndWait()
+	// Put the notice back to pending and due after the first run, as if the
+	// worker died before finishing it.
+	for i := range 2 {
+		deadline := time.Now().Add(10 * time.Second)
+		for state := ""; state != "sent"; {
+			if time.Now().After(deadline) {
+				t.Fatalf("run %d: notice still %q after 10 s", i, state)
+			}
+			time.Sleep(20 * time.Millisecond)
+			if err := pool.QueryRow(ctx, `SELECT state FROM push_notice WHERE id = $1`, ids[0]).Scan(&state); err != nil {
+				t.Fatal(err)
+			}
 		}
-		if _, err := pool.Exec(ctx, `UPDATE push_notice SET state = 'pending' WHERE id = $1`, ids[0]); err != nil {
+		if _, err := pool.Exec(ctx, `UPDATE push_notice SET state = 'pending', next_at = now() - interval '1 s' WHERE id = $1`, ids[0]); err != nil {
 			t.Fatal(err)
 		}
 	}
