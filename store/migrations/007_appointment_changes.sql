@@ -1,6 +1,6 @@
 -- Appointments, second part: booking windows that close before a slot
 -- starts, the patient's answer to an invitation, delays on both sides, who
--- cancelled, and private calendar feeds.
+-- cancelled, private calendar feeds, and notices of the unit's changes.
 ALTER TABLE slot ADD COLUMN closes_before interval NOT NULL DEFAULT '0'
     CHECK (closes_before >= '0' AND closes_before <= '30 days');
 
@@ -23,8 +23,16 @@ CREATE TABLE calendar_feed (
     created_at timestamptz NOT NULL DEFAULT now()
 );
 
+-- The unit's own changes to a booked appointment are notices too.
+ALTER TABLE push_notice DROP CONSTRAINT push_notice_kind_check;
+ALTER TABLE push_notice ADD CONSTRAINT push_notice_kind_check
+    CHECK (kind IN ('reminder', 'delay', 'call_in', 'message', 'offer', 'moved', 'cancelled'));
+
 ---- create above / drop below ----
 
+ALTER TABLE push_notice DROP CONSTRAINT push_notice_kind_check;
+ALTER TABLE push_notice ADD CONSTRAINT push_notice_kind_check
+    CHECK (kind IN ('reminder', 'delay', 'call_in', 'message', 'offer'));
 DROP TABLE calendar_feed;
 DROP INDEX slot_resource_idx;
 ALTER TABLE appointment
