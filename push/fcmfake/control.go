@@ -24,6 +24,7 @@ import (
 // stats is the answer of /fake/stats and the head of /fake/messages.
 type stats struct {
 	Total         int64  `json:"total"`
+	Distinct      int64  `json:"distinct"`
 	Rejected      int64  `json:"rejected"`
 	TokenRequests int64  `json:"token_requests"`
 	Token         string `json:"token,omitempty"`
@@ -31,7 +32,7 @@ type stats struct {
 }
 
 func (f *Fake) stats(token string) stats {
-	s := stats{Total: f.Count(), Rejected: f.Rejected(), TokenRequests: f.TokenRequests()}
+	s := stats{Total: f.Count(), Distinct: f.Distinct(), Rejected: f.Rejected(), TokenRequests: f.TokenRequests()}
 	if token != "" {
 		n := f.CountFor(token)
 		s.Token, s.CountFor = token, &n
@@ -239,7 +240,7 @@ code { font-size: 12px; word-break: break-all; }
 <body>
 <h1>FCM fake: sent messages</h1>
 <p class="stats">
-<span>accepted: <b>{{.Total}}</b></span>
+<span>accepted: <b>{{.Total}}</b></span> <span>distinct (token, collapse id): <b>{{.Distinct}}</b></span>
 <span>rejected: <b>{{.Rejected}}</b></span>
 <span>OAuth tokens granted: <b>{{.TokenRequests}}</b></span>
 {{if .Token}}<span>to <code>{{short .Token}}</code>: <b>{{.CountFor}}</b></span>{{end}}

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -746,4 +747,40 @@ func BenchmarkSendHTTP(b *testing.B) {
 	})
 	b.StopTimer()
 	client.CloseIdleConnections()
+}
+
+func TestDistinctCountsWhatDevicesShow(t *testing.T) {
+	t.Parallel()
+	var observed atomic.Int64
+	key := newKey(t)
+	f, err := fcmfake.Start(fcmfake.Config{Key: key, Observe: func(fcmfake.Sent) { observed.Add(1) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = f.Close() })
+	e := &env{srv: f, key: key}
+	bearer := e.accessToken(t)
+	bodies := []string{
+		// The same notice twice to one device: shown once.
+		`{"message":{"token":"a","notification":{"title":"x"},"android":{"collapse_key":"r-1"}}}`,
+		`{"message":{"token":"a","notification":{"title":"x"},"android":{"collapse_key":"r-1"}}}`,
+		// Another notice to that device, and the first to another device.
+		`{"message":{"token":"a","notification":{"title":"x"},"apns":{"headers":{"apns-collapse-id":"r-2"}}}}`,
+		`{"message":{"token":"b","notification":{"title":"x"},"webpush":{"notification":{"tag":"r-1"}}}}`,
+		// Without a collapse id every message is shown.
+		`{"message":{"token":"b","notification":{"title":"x"}}}`,
+		`{"message":{"token":"b","notification":{"title":"x"}}}`,
+	}
+	for _, b := range bodies {
+		if rec := send(t, f, fcmfake.DefaultProjectID, bearer, b); rec.Code != http.StatusOK {
+			t.Fatalf("send %s: status %d, body %s", b, rec.Code, rec.Body)
+		}
+	}
+	if f.Count() != 6 || f.Distinct() != 5 || observed.Load() != 6 {
+		t.Errorf("Count() = %d, Distinct() = %d, observed %d; want 6, 5, 6", f.Count(), f.Distinct(), observed.Load())
+	}
+	f.Reset()
+	if f.Distinct() != 0 {
+		t.Errorf("Distinct() = %d after Reset, want 0", f.Distinct())
+	}
 }

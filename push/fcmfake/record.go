@@ -2,6 +2,7 @@ package fcmfake
 
 import (
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,6 +28,9 @@ type recorder struct {
 	total    atomic.Int64
 	rejected atomic.Int64
 	perToken sync.Map // target → *atomic.Int64
+	// seen holds each (target, collapse id) accepted; distinct counts them.
+	seen     sync.Map
+	distinct atomic.Int64
 	ring     []atomic.Pointer[Sent]
 }
 
@@ -34,8 +38,8 @@ func newRecorder(size int) recorder {
 	return recorder{ring: make([]atomic.Pointer[Sent], size)}
 }
 
-// add records m for target and returns the message name.
-func (rec *recorder) add(project, target string, m Message, now time.Time) string {
+// add records m for target and returns it as recorded.
+func (rec *recorder) add(project, target string, m Message, now time.Time) *Sent {
 	seq := rec.seq.Add(1)
 	s := &Sent{
 		Seq:     seq,
@@ -45,6 +49,13 @@ func (rec *recorder) add(project, target string, m Message, now time.Time) strin
 	}
 	rec.ring[seq%uint64(len(rec.ring))].Store(s)
 	rec.total.Add(1)
+	key := displayKey{target, CollapseID(m)}
+	if key.collapseID == "" {
+		key.collapseID = "\x00" + strconv.FormatUint(seq, 10) // shown anew every time
+	}
+	if _, again := rec.seen.LoadOrStore(key, struct{}{}); !again {
+		rec.distinct.Add(1)
+	}
 	if target != "" {
 		c, ok := rec.perToken.Load(target)
 		if !ok {
@@ -52,7 +63,7 @@ func (rec *recorder) add(project, target string, m Message, now time.Time) strin
 		}
 		c.(*atomic.Int64).Add(1)
 	}
-	return s.Name
+	return s
 }
 
 func (rec *recorder) countFor(target string) int64 {
@@ -88,4 +99,38 @@ func (rec *recorder) reset() {
 	rec.total.Store(0)
 	rec.rejected.Store(0)
 	rec.perToken.Clear()
+	rec.seen.Clear()
+	rec.distinct.Store(0)
+}
+
+// displayKey is what a device shows one notification for: a repeated message
+// with the same collapse id replaces the one shown.
+type displayKey struct{ target, collapseID string }
+
+// CollapseID is the id under which a device replaces rather than adds m's
+// notification: the Android collapse key or tag, the apns-collapse-id or the
+// Web Push tag, whichever m sets first; "" when it sets none, and then every
+// message is shown anew.
+func CollapseID(m Message) string {
+	if a := m.Android; a != nil {
+		if a.CollapseKey != "" {
+			return a.CollapseKey
+		}
+		if a.Notification != nil && a.Notification.Tag != "" {
+			return a.Notification.Tag
+		}
+	}
+	if a := m.APNS; a != nil {
+		for k, v := range a.Headers {
+			if strings.EqualFold(k, "apns-collapse-id") && v != "" {
+				return v
+			}
+		}
+	}
+	if w := m.Webpush; w != nil {
+		if tag, _ := w.Notification["tag"].(string); tag != "" {
+			return tag
+		}
+	}
+	return ""
 }

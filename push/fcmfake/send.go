@@ -174,7 +174,11 @@ func (f *Fake) send(w http.ResponseWriter, r *http.Request) *apiError {
 	}
 	name := "projects/" + f.projectID + "/messages/fake_message_id"
 	if !req.ValidateOnly {
-		name = f.log.add(f.projectID, target, *m, time.Now())
+		s := f.log.add(f.projectID, target, *m, time.Now())
+		name = s.Name
+		if f.observe != nil {
+			f.observe(*s)
+		}
 	}
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 	_, _ = w.Write([]byte(`{"name":` + strconv.Quote(name) + "}"))
