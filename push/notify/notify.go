@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -137,6 +138,7 @@ type Service struct {
 	sender  Sender
 	now     func() time.Time
 	zone    *time.Location
+	zones   sync.Map // name → *time.Location
 	river   *river.Client[pgx.Tx]
 	d       *dispatcher
 	metrics *metrics

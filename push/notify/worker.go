@@ -501,12 +501,18 @@ func errString(err error) string {
 	return err.Error()
 }
 
+// location returns the first of the zones names that exists. Zones are
+// cached: time.LoadLocation reads the zone database on every call.
 func (s *Service) location(names ...string) *time.Location {
 	for _, n := range names {
 		if n == "" {
 			continue
 		}
+		if loc, ok := s.zones.Load(n); ok {
+			return loc.(*time.Location)
+		}
 		if loc, err := time.LoadLocation(n); err == nil {
+			s.zones.Store(n, loc)
 			return loc
 		}
 	}
