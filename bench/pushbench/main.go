@@ -6,13 +6,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -55,48 +52,23 @@ func main() {
 	}
 }
 
-// counter wraps the fake: it records when each token's first message was
-// accepted, which is when a reminder reached "FCM".
+// counter times acknowledgments: the fake calls observe for every message
+// it accepts, and the first one per token is when a reminder reached "FCM".
 type counter struct {
-	fake  *fcmfake.Fake
 	first sync.Map // token → time.Time
 	n     atomic.Int64
 }
 
-func (c *counter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !strings.HasSuffix(r.URL.Path, ":send") {
-		c.fake.ServeHTTP(w, r)
-		return
-	}
-	body, _ := io.ReadAll(r.Body)
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	sw := &status{ResponseWriter: w, code: 200}
-	c.fake.ServeHTTP(sw, r)
-	if sw.code != http.StatusOK {
-		return
-	}
-	tok := tokenOf(body)
-	if _, loaded := c.first.LoadOrStore(tok, time.Now()); !loaded {
+func (c *counter) observe(s fcmfake.Sent) {
+	if _, loaded := c.first.LoadOrStore(s.Message.Token, s.Time); !loaded {
 		c.n.Add(1)
 	}
 }
 
-func tokenOf(body []byte) string {
-	const key = `"token":"`
-	i := bytes.Index(body, []byte(key))
-	if i < 0 {
-		return ""
-	}
-	rest := body[i+len(key):]
-	return string(rest[:bytes.IndexByte(rest, '"')])
+func (c *counter) reset() {
+	c.first.Clear()
+	c.n.Store(0)
 }
-
-type status struct {
-	http.ResponseWriter
-	code int
-}
-
-func (s *status) WriteHeader(code int) { s.code = code; s.ResponseWriter.WriteHeader(code) }
 
 type bench struct {
 	nara, dir, sa, endpoint string
@@ -129,26 +101,13 @@ func run(naraBin, out, commit string, n, runs int, crash bool) error {
 		defer cancel()
 		cluster.Stop(sctx)
 	}()
-	fake, err := fcmfake.Start(fcmfake.Config{})
+	c := &counter{}
+	fake, err := fcmfake.Start(fcmfake.Config{Observe: c.observe})
 	if err != nil {
 		return err
 	}
 	defer fake.Close()
-	// Serve the fake through the counter on a second listener.
-	c := &counter{fake: fake.Fake}
-	srv := &http.Server{Handler: c, ReadHeaderTimeout: 10 * time.Second}
-	addr, err := naraproc.FreeAddr(ctx)
-	if err != nil {
-		return err
-	}
-	ln, err := (&netListen{}).listen(ctx, addr)
-	if err != nil {
-		return err
-	}
-	go func() { _ = srv.Serve(ln) }()
-	defer srv.Close()
-	// The service account names the fake's token_uri; messages go through
-	// the counter, which hands them to the same fake.
+	// The service account names the fake's token_uri.
 	sa := filepath.Join(dir, "sa.json")
 	if err := fake.WriteServiceAccount(sa); err != nil {
 		return err
@@ -158,7 +117,7 @@ func run(naraBin, out, commit string, n, runs int, crash bool) error {
 		return err
 	}
 	defer logf.Close()
-	b := &bench{nara: naraBin, dir: dir, sa: sa, endpoint: "http://" + addr + fcmfake.EndpointPath,
+	b := &bench{nara: naraBin, dir: dir, sa: sa, endpoint: fake.Endpoint(),
 		adminURL: cluster.URL("postgres"), cluster: cluster, fake: fake, c: c, log: logf}
 
 	host := report.Describe(ctx, commit)
@@ -220,10 +179,12 @@ func run(naraBin, out, commit string, n, runs int, crash bool) error {
 		lines = append(lines, "",
 			"crash test: SIGKILL `nara serve` after a third of the reminders reached the stand-in, start it again:",
 			"  "+r.String(),
-			fmt.Sprintf("  delivered at least once: %d of %d (missing %d); messages the stand-in accepted a second time: %d",
-				r.distinct, r.n, r.n-r.distinct, r.dups),
-			"  (a repeated send carries the same collapse id / tag / apns-collapse-id, so the device replaces the",
-			"   notification rather than showing it twice; repeats can only come from the wave in flight at the kill)")
+			fmt.Sprintf("  delivered at least once: %d of %d devices (missing %d)", r.distinct, r.n, r.n-r.distinct),
+			fmt.Sprintf("  raw sends the stand-in accepted: %d (%d sent a second time)", r.raw, r.raw-r.distinct),
+			fmt.Sprintf("  distinct (token, collapse id): %d, i.e. notifications shown twice: %d", r.shown, r.shown-r.distinct),
+			"  \"none twice\" means no device shows a reminder twice: FCM has no idempotency key, so the sends in flight",
+			"  at the kill (accepted by the stand-in, answer not yet recorded) go out again after restart, with the same",
+			"  collapse key / Android tag / apns-collapse-id / web tag, which makes the device replace, not add.")
 	}
 	lines = append(lines, "",
 		"method: the bench runs PostgreSQL (pgcluster) and the FCM stand-in (push/fcmfake, real OAuth + messages:send)",
@@ -236,7 +197,10 @@ func run(naraBin, out, commit string, n, runs int, crash bool) error {
 }
 
 type result struct {
-	n, distinct, dups int
+	// distinct is how many devices got the reminder; raw how many messages
+	// the stand-in accepted; shown how many notifications they leave on
+	// devices (the same collapse id on one device counts once).
+	n, distinct, raw, shown int
 	rate              float64
 	p50, p99, max     time.Duration
 	enqueue           time.Duration
@@ -253,7 +217,7 @@ func (b *bench) ceiling(ctx context.Context, k int) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	n := fcm.Notice{Title: "Påminnelse", Body: "Du har en bokad tid i morgon kl. 14:30.", Category: fcm.CategoryReminder, Thread: "ceiling"}
+	n := fcm.Notice{Title: "Påminnelse", Body: "Du har en bokad tid i morgon kl. 14:30.", Category: fcm.CategoryReminder, Thread: "ceiling", Platform: fcm.PlatformAndroid}
 	var next atomic.Int64
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -267,8 +231,7 @@ func (b *bench) ceiling(ctx context.Context, k int) (float64, error) {
 	wg.Wait()
 	rate := float64(k) / time.Since(start).Seconds()
 	b.fake.Reset()
-	b.c.first.Clear()
-	b.c.n.Store(0)
+	b.c.reset()
 	return rate, nil
 }
 
@@ -299,8 +262,7 @@ func (b *bench) start(ctx context.Context, dbURL string) (*naraproc.Process, err
 
 func (b *bench) once(ctx context.Context, name string, n int, crash bool) (result, error) {
 	b.fake.Reset()
-	b.c.first.Clear()
-	b.c.n.Store(0)
+	b.c.reset()
 	admin, err := pgx.Connect(ctx, b.adminURL)
 	if err != nil {
 		return result{}, err
@@ -370,7 +332,7 @@ func (b *bench) once(ctx context.Context, name string, n int, crash bool) (resul
 	})
 	slices.Sort(lat)
 	r.distinct = len(lat)
-	r.dups = int(b.fake.Count()) - r.distinct
+	r.raw, r.shown = int(b.fake.Count()), int(b.fake.Distinct())
 	if r.distinct > 0 {
 		r.p50 = lat[r.distinct/2]
 		r.p99 = lat[r.distinct*99/100]
