@@ -70,7 +70,7 @@ func appointmentToProto(a store.Appointment, now time.Time) *appointmentv1.Appoi
 		Service: serviceOf(a.ServiceCode), VisitForm: visitForms[a.Service.VisitForm], Status: statuses[a.Status],
 		StartTime: timestamppb.New(a.StartsAt), EndTime: timestamppb.New(a.EndsAt), Unit: unitToProto(a.Unit),
 		ClinicianName: a.ClinicianName, Profession: a.Profession, Instructions: a.Instructions,
-		CancelDeadline: timestamppb.New(a.CancelBy()), CanCancel: changeable, CanRebook: changeable,
+		CancelDeadline: timestamppb.New(a.CancelBy()), CanCancel: a.CanCancel(now), CanRebook: changeable,
 		UpdateTime: timestamppb.New(a.UpdatedAt), Version: a.Version,
 		DelayMinutes: int32(a.DelayMinutes), ExpectedStartTime: timestamppb.New(a.ExpectedStart()),
 		PatientLateMinutes: int32(a.PatientLateMinutes), InvitationResponse: invitationResponses[a.InvitationResponse],

@@ -142,7 +142,7 @@ func TestResourcesAndRecurringSlots(t *testing.T) {
 		{"too many repeats", &apptv1.PublishSlotsRequest{
 			UnitHsaId: homeUnit, Service: apptv1.Service_SERVICE_PHONE, RepeatWeeks: 26,
 			RepeatWeekdays: []apptv1.Weekday{1, 2, 3, 4, 5, 6, 7},
-			StartTime: timestamppb.New(start.AddDate(0, 1, 0)), EndTime: timestamppb.New(start.AddDate(0, 1, 0).Add(10 * time.Hour)),
+			StartTime:      timestamppb.New(start.AddDate(0, 1, 0)), EndTime: timestamppb.New(start.AddDate(0, 1, 0).Add(10 * time.Hour)),
 			SlotDuration: durationpb.New(5 * time.Minute), Capacity: 1,
 		}, connect.CodeInvalidArgument},
 	}
@@ -432,5 +432,34 @@ func TestSearchNearest(t *testing.T) {
 	req.Near = &apptv1.Position{Latitude: 91, Longitude: 18}
 	if _, err := c.SearchSlots(ctx, req); connect.CodeOf(err) != connect.CodeInvalidArgument {
 		t.Errorf("latitude 91 got %v, want InvalidArgument", err)
+	}
+}
+
+func TestLateCancellation(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := context.Background()
+	// A visit at the clinic in about two hours: past its 24-hour deadline.
+	slots := e.publish(t, e.clinicianAt(t, "SE2321000016-N014", homeUnit), homeUnit, apptv1.Service_SERVICE_PHYSICAL_VISIT,
+		hourFromNow(time.Hour), 1, 30*time.Minute, 1)
+	_, opts := e.citizens(t, 1)
+	c := e.booking(opts[0])
+	booked, err := c.BookSlot(ctx, &apptv1.BookSlotRequest{SlotId: slots[0].Id, IdempotencyKey: "late-cancel-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !booked.Appointment.CanCancel || booked.Appointment.CanRebook {
+		t.Errorf("within the deadline got can_cancel %v can_rebook %v, want a late cancel but no rebooking",
+			booked.Appointment.CanCancel, booked.Appointment.CanRebook)
+	}
+	if _, err := c.RebookAppointment(ctx, &apptv1.RebookAppointmentRequest{AppointmentId: booked.Appointment.Id, SlotId: slots[0].Id}); err != nil {
+		t.Errorf("rebooking to the same time got %v, want it unchanged", err)
+	}
+	res, err := c.CancelAppointment(ctx, &apptv1.CancelAppointmentRequest{AppointmentId: booked.Appointment.Id})
+	if err != nil || res.Appointment.Status != apptv1.Status_STATUS_CANCELLED || !res.Appointment.LateCancel {
+		t.Fatalf("late cancel got %v, %v; want cancelled and flagged late", res, err)
+	}
+	if n := e.count(t, `SELECT booked FROM slot WHERE id = $1`, slots[0].Id); n != 0 {
+		t.Errorf("slot booked after the late cancel got %d, want 0", n)
 	}
 }

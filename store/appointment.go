@@ -47,6 +47,9 @@ type CareService struct {
 	Exclusive bool
 	// MinInterval is the least time between two bookings' starts (doses).
 	MinInterval time.Duration
+	// LateCancel lets a patient cancel after CancelDeadline (until the
+	// start); the appointment is then flagged as cancelled late.
+	LateCancel bool
 }
 
 // Slot is a bookable time at a unit.
@@ -135,7 +138,18 @@ func (a Appointment) Responds(now time.Time) bool {
 	return (a.Status == StatusProposed || a.Status == StatusPending) && now.Before(a.StartsAt)
 }
 
-// CancelBy is the last moment the patient may cancel in the app.
+// CanCancel reports whether the patient may cancel in the app at now: an
+// active visit not yet arrived, before the deadline, or before the start
+// where the service takes late cancellations.
+func (a Appointment) CanCancel(now time.Time) bool {
+	if !a.Active() || a.Status == StatusArrived {
+		return false
+	}
+	return !now.After(a.CancelBy()) || (a.Service.LateCancel && now.Before(a.StartsAt))
+}
+
+// CancelBy is the last moment the patient may cancel (without being
+// flagged late) or rebook in the app.
 func (a Appointment) CancelBy() time.Time { return a.StartsAt.Add(-a.Service.CancelDeadline) }
 
 // Active reports whether the appointment still holds its place.
@@ -152,7 +166,7 @@ const appointmentSelect = `
 	       a.late_cancel, a.delay_minutes, a.patient_late_minutes, a.invitation_response, a.patient_message, a.cancelled_by_unit,
 	       a.created_at, a.updated_at, a.version, s.starts_at, s.ends_at,
 	       cs.code, cs.name_sv, cs.name_en, cs.visit_form, extract(epoch FROM cs.cancel_deadline)::bigint, cs.exclusive,
-	       extract(epoch FROM cs.min_interval)::bigint,
+	       extract(epoch FROM cs.min_interval)::bigint, cs.late_cancel,
 	       u.hsa_id, u.provider_hsa_id, u.name, u.street, u.postal_code, u.city, u.municipality, u.phone,
 	       coalesce(r.name, ''), coalesce(r.profession, ''), coalesce(r.staff_hsa_id, ''), p.given_name, p.surname
 	  FROM appointment a
@@ -170,7 +184,7 @@ func scanAppointment(row pgx.CollectableRow) (Appointment, error) {
 	err := row.Scan(&a.ID, &a.PatientID, &a.SlotID, &a.ServiceCode, &a.Status, &a.IdempotencyKey, &a.CreatedBy, &a.Instructions,
 		&a.LateCancel, &a.DelayMinutes, &a.PatientLateMinutes, &a.InvitationResponse, &a.PatientMessage, &a.CancelledByUnit,
 		&a.CreatedAt, &a.UpdatedAt, &a.Version, &a.StartsAt, &a.EndsAt,
-		&a.Service.Code, &a.Service.NameSV, &a.Service.NameEN, &a.Service.VisitForm, &deadline, &a.Service.Exclusive, &interval,
+		&a.Service.Code, &a.Service.NameSV, &a.Service.NameEN, &a.Service.VisitForm, &deadline, &a.Service.Exclusive, &interval, &a.Service.LateCancel,
 		&a.Unit.HSAID, &a.Unit.ProviderHSAID, &a.Unit.Name, &a.Unit.Street, &a.Unit.PostalCode, &a.Unit.City, &a.Unit.Municipality, &a.Unit.Phone,
 		&a.ClinicianName, &a.Profession, &a.ClinicianHSAID, &a.PatientGivenName, &a.PatientSurname)
 	a.Service.CancelDeadline = time.Duration(deadline) * time.Second
@@ -210,7 +224,7 @@ type AppointmentAfter func(ctx context.Context, tx pgx.Tx, a Appointment) error
 func (s *Store) CareServiceList(ctx context.Context) ([]CareService, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT code, name_sv, name_en, visit_form, extract(epoch FROM cancel_deadline)::bigint, exclusive,
-		       extract(epoch FROM min_interval)::bigint
+		       extract(epoch FROM min_interval)::bigint, late_cancel
 		  FROM care_service ORDER BY code`)
 	if err != nil {
 		return nil, interpretError(err)
@@ -220,7 +234,7 @@ func (s *Store) CareServiceList(ctx context.Context) ([]CareService, error) {
 			c                  CareService
 			deadline, interval int64
 		)
-		err := row.Scan(&c.Code, &c.NameSV, &c.NameEN, &c.VisitForm, &deadline, &c.Exclusive, &interval)
+		err := row.Scan(&c.Code, &c.NameSV, &c.NameEN, &c.VisitForm, &deadline, &c.Exclusive, &interval, &c.LateCancel)
 		c.CancelDeadline, c.MinInterval = time.Duration(deadline)*time.Second, time.Duration(interval)*time.Second
 		return c, err
 	})
@@ -500,7 +514,8 @@ type AppointmentChange struct {
 // AppointmentCancel cancels an appointment and frees its place in one
 // transaction, then runs after. Cancelling a cancelled appointment returns it
 // unchanged; a finished one, or one past its cancel deadline, is
-// ErrPrecondition with a message for the patient.
+// ErrPrecondition with a message for the patient, unless the service takes
+// late cancellations: then it is cancelled and flagged late until the start.
 func (s *Store) AppointmentCancel(ctx context.Context, c AppointmentChange, after AppointmentAfter) (Appointment, error) {
 	var a Appointment
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
@@ -509,11 +524,13 @@ func (s *Store) AppointmentCancel(ctx context.Context, c AppointmentChange, afte
 		if err != nil || a.Status == StatusCancelled {
 			return err
 		}
-		if err := mayChange(a, c.Now, "cancelled"); err != nil {
+		late := a.Service.LateCancel && c.Now.After(a.CancelBy()) && c.Now.Before(a.StartsAt)
+		if err := mayChange(a, c.Now, "cancelled"); err != nil && !late {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `
-			UPDATE appointment SET status = 'cancelled', updated_at = now(), version = version + 1 WHERE id = $1`, a.ID); err != nil {
+			UPDATE appointment SET status = 'cancelled', late_cancel = $2, updated_at = now(), version = version + 1 WHERE id = $1`,
+			a.ID, late); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE slot SET booked = booked - 1, updated_at = now() WHERE id = $1`, a.SlotID); err != nil {

@@ -1,6 +1,13 @@
--- Appointments, second part: booking windows that close before a slot
+-- Appointments, second part: late cancellations, booking windows that close before a slot
 -- starts, the patient's answer to an invitation, delays on both sides, who
 -- cancelled, private calendar feeds, and notices of the unit's changes.
+-- Visits at the clinic and tests may be cancelled in the app after the
+-- deadline too, until the start, flagged late (the unit may charge the
+-- fee for a late cancellation): a freed time helps more than a patient who
+-- does not come. Vaccinations keep the deadline: the unit plans the doses.
+ALTER TABLE care_service ADD COLUMN late_cancel boolean NOT NULL DEFAULT false;
+UPDATE care_service SET late_cancel = true WHERE code IN ('physical_visit', 'covid_test');
+
 ALTER TABLE slot ADD COLUMN closes_before interval NOT NULL DEFAULT '0'
     CHECK (closes_before >= '0' AND closes_before <= '30 days');
 
@@ -42,3 +49,4 @@ ALTER TABLE appointment
     DROP COLUMN patient_message,
     DROP COLUMN invitation_response;
 ALTER TABLE slot DROP COLUMN closes_before;
+ALTER TABLE care_service DROP COLUMN late_cancel;

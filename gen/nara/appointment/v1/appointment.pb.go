@@ -799,7 +799,8 @@ type Appointment struct {
 	Profession    string `protobuf:"bytes,11,opt,name=profession,proto3" json:"profession,omitempty"`
 	// instructions say what to prepare and bring.
 	Instructions string `protobuf:"bytes,12,opt,name=instructions,proto3" json:"instructions,omitempty"`
-	// cancel_deadline is the last moment to cancel or rebook in the app.
+	// cancel_deadline is the last moment to rebook, and to cancel without
+	// being flagged late, in the app.
 	CancelDeadline *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=cancel_deadline,json=cancelDeadline,proto3" json:"cancel_deadline,omitempty"`
 	CanCancel      bool                   `protobuf:"varint,14,opt,name=can_cancel,json=canCancel,proto3" json:"can_cancel,omitempty"`
 	CanRebook      bool                   `protobuf:"varint,15,opt,name=can_rebook,json=canRebook,proto3" json:"can_rebook,omitempty"`
@@ -1763,8 +1764,9 @@ type PublishSlotsRequest struct {
 	// for_me makes the slots the caller's own as a clinician.
 	ForMe bool `protobuf:"varint,9,opt,name=for_me,json=forMe,proto3" json:"for_me,omitempty"`
 	// repeat_weekdays repeats the times between start_time and end_time (the
-	// same day, Europe/Stockholm wall clock) on these weekdays for
-	// repeat_weeks weeks from the start.
+	// same day, Europe/Stockholm wall clock) on these weekdays (none: the
+	// start's weekday) for repeat_weeks weeks from the start. Public holidays
+	// are left out.
 	RepeatWeekdays []Weekday `protobuf:"varint,10,rep,packed,name=repeat_weekdays,json=repeatWeekdays,proto3,enum=nara.appointment.v1.Weekday" json:"repeat_weekdays,omitempty"`
 	RepeatWeeks    int32     `protobuf:"varint,11,opt,name=repeat_weeks,json=repeatWeeks,proto3" json:"repeat_weeks,omitempty"`
 	// booking_open_time is when citizens may start booking; unset: at once.

@@ -108,7 +108,9 @@ type AppointmentServiceClient interface {
 	// message the app can show.
 	BookSlot(context.Context, *v1.BookSlotRequest) (*v1.BookSlotResponse, error)
 	// CancelAppointment cancels a booking until the service's cancel deadline;
-	// after it, FAILED_PRECONDITION says how to reach the unit instead.
+	// after it, FAILED_PRECONDITION says how to reach the unit instead, except
+	// for services that take late cancellations (visits at the clinic, tests):
+	// those are cancelled until the start and flagged late_cancel.
 	CancelAppointment(context.Context, *v1.CancelAppointmentRequest) (*v1.CancelAppointmentResponse, error)
 	// RebookAppointment moves a booking to another slot of the same service in
 	// one step: the new time is held before the old one is released.
@@ -332,7 +334,9 @@ type AppointmentServiceHandler interface {
 	// message the app can show.
 	BookSlot(context.Context, *v1.BookSlotRequest) (*v1.BookSlotResponse, error)
 	// CancelAppointment cancels a booking until the service's cancel deadline;
-	// after it, FAILED_PRECONDITION says how to reach the unit instead.
+	// after it, FAILED_PRECONDITION says how to reach the unit instead, except
+	// for services that take late cancellations (visits at the clinic, tests):
+	// those are cancelled until the start and flagged late_cancel.
 	CancelAppointment(context.Context, *v1.CancelAppointmentRequest) (*v1.CancelAppointmentResponse, error)
 	// RebookAppointment moves a booking to another slot of the same service in
 	// one step: the new time is held before the old one is released.

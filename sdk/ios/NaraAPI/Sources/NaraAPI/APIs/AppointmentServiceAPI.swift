@@ -71,7 +71,7 @@ open class AppointmentServiceAPI {
     /**
      CancelAppointment
      - POST /nara.appointment.v1.AppointmentService/CancelAppointment
-     - CancelAppointment cancels a booking until the service's cancel deadline;  after it, FAILED_PRECONDITION says how to reach the unit instead.
+     - CancelAppointment cancels a booking until the service's cancel deadline;  after it, FAILED_PRECONDITION says how to reach the unit instead, except  for services that take late cancellations (visits at the clinic, tests):  those are cancelled until the start and flagged late_cancel.
      - Bearer Token:
        - type: http
        - name: sessionToken

@@ -27,7 +27,7 @@ public struct NaraAppointmentV1Appointment: Sendable, Codable, Hashable {
     public var profession: String?
     /** instructions say what to prepare and bring. */
     public var instructions: String?
-    /** cancel_deadline is the last moment to cancel or rebook in the app. */
+    /** cancel_deadline is the last moment to rebook, and to cancel without  being flagged late, in the app. */
     public var cancelDeadline: Date?
     public var canCancel: Bool?
     public var canRebook: Bool?

@@ -27,7 +27,7 @@ public struct NaraAppointmentV1PublishSlotsRequest: Sendable, Codable, Hashable 
     public var resourceId: UUID?
     /** for_me makes the slots the caller's own as a clinician. */
     public var forMe: Bool?
-    /** repeat_weekdays repeats the times between start_time and end_time (the  same day, Europe/Stockholm wall clock) on these weekdays for  repeat_weeks weeks from the start. */
+    /** repeat_weekdays repeats the times between start_time and end_time (the  same day, Europe/Stockholm wall clock) on these weekdays (none: the  start's weekday) for repeat_weeks weeks from the start. Public holidays  are left out. */
     public var repeatWeekdays: Set<NaraAppointmentV1Weekday>?
     public var repeatWeeks: Int?
     /** booking_open_time is when citizens may start booking; unset: at once. */

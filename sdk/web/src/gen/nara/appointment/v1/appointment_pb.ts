@@ -288,7 +288,8 @@ export type Appointment = Message<"nara.appointment.v1.Appointment"> & {
   instructions: string;
 
   /**
-   * cancel_deadline is the last moment to cancel or rebook in the app.
+   * cancel_deadline is the last moment to rebook, and to cancel without
+   * being flagged late, in the app.
    *
    * @generated from field: google.protobuf.Timestamp cancel_deadline = 13;
    */
@@ -774,8 +775,9 @@ export type PublishSlotsRequest = Message<"nara.appointment.v1.PublishSlotsReque
 
   /**
    * repeat_weekdays repeats the times between start_time and end_time (the
-   * same day, Europe/Stockholm wall clock) on these weekdays for
-   * repeat_weeks weeks from the start.
+   * same day, Europe/Stockholm wall clock) on these weekdays (none: the
+   * start's weekday) for repeat_weeks weeks from the start. Public holidays
+   * are left out.
    *
    * @generated from field: repeated nara.appointment.v1.Weekday repeat_weekdays = 10;
    */
@@ -1813,7 +1815,9 @@ export const AppointmentService: GenService<{
   },
   /**
    * CancelAppointment cancels a booking until the service's cancel deadline;
-   * after it, FAILED_PRECONDITION says how to reach the unit instead.
+   * after it, FAILED_PRECONDITION says how to reach the unit instead, except
+   * for services that take late cancellations (visits at the clinic, tests):
+   * those are cancelled until the start and flagged late_cancel.
    *
    * @generated from rpc nara.appointment.v1.AppointmentService.CancelAppointment
    */

@@ -95,7 +95,9 @@ public class AppointmentServiceClient(
 
   /**
    *  CancelAppointment cancels a booking until the service's cancel deadline;
-   *  after it, FAILED_PRECONDITION says how to reach the unit instead.
+   *  after it, FAILED_PRECONDITION says how to reach the unit instead, except
+   *  for services that take late cancellations (visits at the clinic, tests):
+   *  those are cancelled until the start and flagged late_cancel.
    */
   override suspend fun cancelAppointment(request: CancelAppointmentRequest, headers: Headers): ResponseMessage<CancelAppointmentResponse> = client.unary(
     request,
@@ -112,7 +114,9 @@ public class AppointmentServiceClient(
 
   /**
    *  CancelAppointment cancels a booking until the service's cancel deadline;
-   *  after it, FAILED_PRECONDITION says how to reach the unit instead.
+   *  after it, FAILED_PRECONDITION says how to reach the unit instead, except
+   *  for services that take late cancellations (visits at the clinic, tests):
+   *  those are cancelled until the start and flagged late_cancel.
    */
   override fun cancelAppointmentBlocking(request: CancelAppointmentRequest, headers: Headers): UnaryBlockingCall<CancelAppointmentResponse> = client.unaryBlocking(
     request,

@@ -45,13 +45,17 @@ public interface AppointmentServiceClientInterface {
 
   /**
    *  CancelAppointment cancels a booking until the service's cancel deadline;
-   *  after it, FAILED_PRECONDITION says how to reach the unit instead.
+   *  after it, FAILED_PRECONDITION says how to reach the unit instead, except
+   *  for services that take late cancellations (visits at the clinic, tests):
+   *  those are cancelled until the start and flagged late_cancel.
    */
   public suspend fun cancelAppointment(request: CancelAppointmentRequest, headers: Headers = emptyMap()): ResponseMessage<CancelAppointmentResponse>
 
   /**
    *  CancelAppointment cancels a booking until the service's cancel deadline;
-   *  after it, FAILED_PRECONDITION says how to reach the unit instead.
+   *  after it, FAILED_PRECONDITION says how to reach the unit instead, except
+   *  for services that take late cancellations (visits at the clinic, tests):
+   *  those are cancelled until the start and flagged late_cancel.
    */
   public fun cancelAppointmentBlocking(request: CancelAppointmentRequest, headers: Headers = emptyMap()): UnaryBlockingCall<CancelAppointmentResponse>
 

@@ -644,7 +644,8 @@ public  final class Appointment extends
   private com.google.protobuf.Timestamp cancelDeadline_;
   /**
    * <pre>
-   * cancel_deadline is the last moment to cancel or rebook in the app.
+   * cancel_deadline is the last moment to rebook, and to cancel without
+   * being flagged late, in the app.
    * </pre>
    *
    * <code>.google.protobuf.Timestamp cancel_deadline = 13 [json_name = "cancelDeadline"];</code>
@@ -655,7 +656,8 @@ public  final class Appointment extends
   }
   /**
    * <pre>
-   * cancel_deadline is the last moment to cancel or rebook in the app.
+   * cancel_deadline is the last moment to rebook, and to cancel without
+   * being flagged late, in the app.
    * </pre>
    *
    * <code>.google.protobuf.Timestamp cancel_deadline = 13 [json_name = "cancelDeadline"];</code>
@@ -666,7 +668,8 @@ public  final class Appointment extends
   }
   /**
    * <pre>
-   * cancel_deadline is the last moment to cancel or rebook in the app.
+   * cancel_deadline is the last moment to rebook, and to cancel without
+   * being flagged late, in the app.
    * </pre>
    *
    * <code>.google.protobuf.Timestamp cancel_deadline = 13 [json_name = "cancelDeadline"];</code>
@@ -678,7 +681,8 @@ public  final class Appointment extends
   }
   /**
    * <pre>
-   * cancel_deadline is the last moment to cancel or rebook in the app.
+   * cancel_deadline is the last moment to rebook, and to cancel without
+   * being flagged late, in the app.
    * </pre>
    *
    * <code>.google.protobuf.Timestamp cancel_deadline = 13 [json_name = "cancelDeadline"];</code>
@@ -697,7 +701,8 @@ public  final class Appointment extends
   }
   /**
    * <pre>
-   * cancel_deadline is the last moment to cancel or rebook in the app.
+   * cancel_deadline is the last moment to rebook, and to cancel without
+   * being flagged late, in the app.
    * </pre>
    *
    * <code>.google.protobuf.Timestamp cancel_deadline = 13 [json_name = "cancelDeadline"];</code>
@@ -2005,7 +2010,8 @@ public  final class Appointment extends
 
     /**
      * <pre>
-     * cancel_deadline is the last moment to cancel or rebook in the app.
+     * cancel_deadline is the last moment to rebook, and to cancel without
+     * being flagged late, in the app.
      * </pre>
      *
      * <code>.google.protobuf.Timestamp cancel_deadline = 13 [json_name = "cancelDeadline"];</code>
@@ -2016,7 +2022,8 @@ public  final class Appointment extends
     }
     /**
      * <pre>
-     * cancel_deadline is the last moment to cancel or rebook in the app.
+     * cancel_deadline is the last moment to rebook, and to cancel without
+     * being flagged late, in the app.
      * </pre>
      *
      * <code>.google.protobuf.Timestamp cancel_deadline = 13 [json_name = "cancelDeadline"];</code>
@@ -2027,7 +2034,8 @@ public  final class Appointment extends
     }
     /**
      * <pre>
-     * cancel_deadline is the last moment to cancel or rebook in the app.
+     * cancel_deadline is the last moment to rebook, and to cancel without
+     * being flagged late, in the app.
      * </pre>
      *
      * <code>.google.protobuf.Timestamp cancel_deadline = 13 [json_name = "cancelDeadline"];</code>
@@ -2039,7 +2047,8 @@ public  final class Appointment extends
       }
     /**
      * <pre>
-     * cancel_deadline is the last moment to cancel or rebook in the app.
+     * cancel_deadline is the last moment to rebook, and to cancel without
+     * being flagged late, in the app.
      * </pre>
      *
      * <code>.google.protobuf.Timestamp cancel_deadline = 13 [json_name = "cancelDeadline"];</code>
@@ -2052,7 +2061,8 @@ public  final class Appointment extends
     }
     /**
      * <pre>
-     * cancel_deadline is the last moment to cancel or rebook in the app.
+     * cancel_deadline is the last moment to rebook, and to cancel without
+     * being flagged late, in the app.
      * </pre>
      *
      * <code>.google.protobuf.Timestamp cancel_deadline = 13 [json_name = "cancelDeadline"];</code>
@@ -2064,7 +2074,8 @@ public  final class Appointment extends
     }
     /**
      * <pre>
-     * cancel_deadline is the last moment to cancel or rebook in the app.
+     * cancel_deadline is the last moment to rebook, and to cancel without
+     * being flagged late, in the app.
      * </pre>
      *
      * <code>.google.protobuf.Timestamp cancel_deadline = 13 [json_name = "cancelDeadline"];</code>

@@ -174,7 +174,8 @@ public interface AppointmentOrBuilder extends
 
   /**
    * <pre>
-   * cancel_deadline is the last moment to cancel or rebook in the app.
+   * cancel_deadline is the last moment to rebook, and to cancel without
+   * being flagged late, in the app.
    * </pre>
    *
    * <code>.google.protobuf.Timestamp cancel_deadline = 13 [json_name = "cancelDeadline"];</code>
@@ -183,7 +184,8 @@ public interface AppointmentOrBuilder extends
   boolean hasCancelDeadline();
   /**
    * <pre>
-   * cancel_deadline is the last moment to cancel or rebook in the app.
+   * cancel_deadline is the last moment to rebook, and to cancel without
+   * being flagged late, in the app.
    * </pre>
    *
    * <code>.google.protobuf.Timestamp cancel_deadline = 13 [json_name = "cancelDeadline"];</code>

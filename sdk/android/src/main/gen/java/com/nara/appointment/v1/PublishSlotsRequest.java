@@ -492,8 +492,9 @@ public  final class PublishSlotsRequest extends
   /**
    * <pre>
    * repeat_weekdays repeats the times between start_time and end_time (the
-   * same day, Europe/Stockholm wall clock) on these weekdays for
-   * repeat_weeks weeks from the start.
+   * same day, Europe/Stockholm wall clock) on these weekdays (none: the
+   * start's weekday) for repeat_weeks weeks from the start. Public holidays
+   * are left out.
    * </pre>
    *
    * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
@@ -507,8 +508,9 @@ public  final class PublishSlotsRequest extends
   /**
    * <pre>
    * repeat_weekdays repeats the times between start_time and end_time (the
-   * same day, Europe/Stockholm wall clock) on these weekdays for
-   * repeat_weeks weeks from the start.
+   * same day, Europe/Stockholm wall clock) on these weekdays (none: the
+   * start's weekday) for repeat_weeks weeks from the start. Public holidays
+   * are left out.
    * </pre>
    *
    * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
@@ -521,8 +523,9 @@ public  final class PublishSlotsRequest extends
   /**
    * <pre>
    * repeat_weekdays repeats the times between start_time and end_time (the
-   * same day, Europe/Stockholm wall clock) on these weekdays for
-   * repeat_weeks weeks from the start.
+   * same day, Europe/Stockholm wall clock) on these weekdays (none: the
+   * start's weekday) for repeat_weeks weeks from the start. Public holidays
+   * are left out.
    * </pre>
    *
    * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
@@ -537,8 +540,9 @@ public  final class PublishSlotsRequest extends
   /**
    * <pre>
    * repeat_weekdays repeats the times between start_time and end_time (the
-   * same day, Europe/Stockholm wall clock) on these weekdays for
-   * repeat_weeks weeks from the start.
+   * same day, Europe/Stockholm wall clock) on these weekdays (none: the
+   * start's weekday) for repeat_weeks weeks from the start. Public holidays
+   * are left out.
    * </pre>
    *
    * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
@@ -552,8 +556,9 @@ public  final class PublishSlotsRequest extends
   /**
    * <pre>
    * repeat_weekdays repeats the times between start_time and end_time (the
-   * same day, Europe/Stockholm wall clock) on these weekdays for
-   * repeat_weeks weeks from the start.
+   * same day, Europe/Stockholm wall clock) on these weekdays (none: the
+   * start's weekday) for repeat_weeks weeks from the start. Public holidays
+   * are left out.
    * </pre>
    *
    * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
@@ -575,8 +580,9 @@ public  final class PublishSlotsRequest extends
   /**
    * <pre>
    * repeat_weekdays repeats the times between start_time and end_time (the
-   * same day, Europe/Stockholm wall clock) on these weekdays for
-   * repeat_weeks weeks from the start.
+   * same day, Europe/Stockholm wall clock) on these weekdays (none: the
+   * start's weekday) for repeat_weeks weeks from the start. Public holidays
+   * are left out.
    * </pre>
    *
    * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
@@ -593,8 +599,9 @@ public  final class PublishSlotsRequest extends
   /**
    * <pre>
    * repeat_weekdays repeats the times between start_time and end_time (the
-   * same day, Europe/Stockholm wall clock) on these weekdays for
-   * repeat_weeks weeks from the start.
+   * same day, Europe/Stockholm wall clock) on these weekdays (none: the
+   * start's weekday) for repeat_weeks weeks from the start. Public holidays
+   * are left out.
    * </pre>
    *
    * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
@@ -608,8 +615,9 @@ public  final class PublishSlotsRequest extends
   /**
    * <pre>
    * repeat_weekdays repeats the times between start_time and end_time (the
-   * same day, Europe/Stockholm wall clock) on these weekdays for
-   * repeat_weeks weeks from the start.
+   * same day, Europe/Stockholm wall clock) on these weekdays (none: the
+   * start's weekday) for repeat_weeks weeks from the start. Public holidays
+   * are left out.
    * </pre>
    *
    * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
@@ -626,8 +634,9 @@ public  final class PublishSlotsRequest extends
   /**
    * ```
    * repeat_weekdays repeats the times between start_time and end_time (the
-   * same day, Europe/Stockholm wall clock) on these weekdays for
-   * repeat_weeks weeks from the start.
+   * same day, Europe/Stockholm wall clock) on these weekdays (none: the
+   * start's weekday) for repeat_weeks weeks from the start. Public holidays
+   * are left out.
    * ```
    *
    * `repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }`
@@ -638,8 +647,9 @@ public  final class PublishSlotsRequest extends
   /**
    * <pre>
    * repeat_weekdays repeats the times between start_time and end_time (the
-   * same day, Europe/Stockholm wall clock) on these weekdays for
-   * repeat_weeks weeks from the start.
+   * same day, Europe/Stockholm wall clock) on these weekdays (none: the
+   * start's weekday) for repeat_weeks weeks from the start. Public holidays
+   * are left out.
    * </pre>
    *
    * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
@@ -653,8 +663,9 @@ public  final class PublishSlotsRequest extends
   /**
    * <pre>
    * repeat_weekdays repeats the times between start_time and end_time (the
-   * same day, Europe/Stockholm wall clock) on these weekdays for
-   * repeat_weeks weeks from the start.
+   * same day, Europe/Stockholm wall clock) on these weekdays (none: the
+   * start's weekday) for repeat_weeks weeks from the start. Public holidays
+   * are left out.
    * </pre>
    *
    * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
@@ -667,8 +678,9 @@ public  final class PublishSlotsRequest extends
   /**
    * <pre>
    * repeat_weekdays repeats the times between start_time and end_time (the
-   * same day, Europe/Stockholm wall clock) on these weekdays for
-   * repeat_weeks weeks from the start.
+   * same day, Europe/Stockholm wall clock) on these weekdays (none: the
+   * start's weekday) for repeat_weeks weeks from the start. Public holidays
+   * are left out.
    * </pre>
    *
    * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
@@ -1417,8 +1429,9 @@ public  final class PublishSlotsRequest extends
     /**
      * <pre>
      * repeat_weekdays repeats the times between start_time and end_time (the
-     * same day, Europe/Stockholm wall clock) on these weekdays for
-     * repeat_weeks weeks from the start.
+     * same day, Europe/Stockholm wall clock) on these weekdays (none: the
+     * start's weekday) for repeat_weeks weeks from the start. Public holidays
+     * are left out.
      * </pre>
      *
      * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
@@ -1431,8 +1444,9 @@ public  final class PublishSlotsRequest extends
     /**
      * <pre>
      * repeat_weekdays repeats the times between start_time and end_time (the
-     * same day, Europe/Stockholm wall clock) on these weekdays for
-     * repeat_weeks weeks from the start.
+     * same day, Europe/Stockholm wall clock) on these weekdays (none: the
+     * start's weekday) for repeat_weeks weeks from the start. Public holidays
+     * are left out.
      * </pre>
      *
      * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
@@ -1445,8 +1459,9 @@ public  final class PublishSlotsRequest extends
     /**
      * <pre>
      * repeat_weekdays repeats the times between start_time and end_time (the
-     * same day, Europe/Stockholm wall clock) on these weekdays for
-     * repeat_weeks weeks from the start.
+     * same day, Europe/Stockholm wall clock) on these weekdays (none: the
+     * start's weekday) for repeat_weeks weeks from the start. Public holidays
+     * are left out.
      * </pre>
      *
      * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
@@ -1460,8 +1475,9 @@ public  final class PublishSlotsRequest extends
     /**
      * <pre>
      * repeat_weekdays repeats the times between start_time and end_time (the
-     * same day, Europe/Stockholm wall clock) on these weekdays for
-     * repeat_weeks weeks from the start.
+     * same day, Europe/Stockholm wall clock) on these weekdays (none: the
+     * start's weekday) for repeat_weeks weeks from the start. Public holidays
+     * are left out.
      * </pre>
      *
      * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
@@ -1479,8 +1495,9 @@ public  final class PublishSlotsRequest extends
     /**
      * <pre>
      * repeat_weekdays repeats the times between start_time and end_time (the
-     * same day, Europe/Stockholm wall clock) on these weekdays for
-     * repeat_weeks weeks from the start.
+     * same day, Europe/Stockholm wall clock) on these weekdays (none: the
+     * start's weekday) for repeat_weeks weeks from the start. Public holidays
+     * are left out.
      * </pre>
      *
      * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
@@ -1495,8 +1512,9 @@ public  final class PublishSlotsRequest extends
     /**
      * <pre>
      * repeat_weekdays repeats the times between start_time and end_time (the
-     * same day, Europe/Stockholm wall clock) on these weekdays for
-     * repeat_weeks weeks from the start.
+     * same day, Europe/Stockholm wall clock) on these weekdays (none: the
+     * start's weekday) for repeat_weeks weeks from the start. Public holidays
+     * are left out.
      * </pre>
      *
      * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
@@ -1512,8 +1530,9 @@ public  final class PublishSlotsRequest extends
     /**
      * <pre>
      * repeat_weekdays repeats the times between start_time and end_time (the
-     * same day, Europe/Stockholm wall clock) on these weekdays for
-     * repeat_weeks weeks from the start.
+     * same day, Europe/Stockholm wall clock) on these weekdays (none: the
+     * start's weekday) for repeat_weeks weeks from the start. Public holidays
+     * are left out.
      * </pre>
      *
      * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
@@ -1527,8 +1546,9 @@ public  final class PublishSlotsRequest extends
     /**
      * <pre>
      * repeat_weekdays repeats the times between start_time and end_time (the
-     * same day, Europe/Stockholm wall clock) on these weekdays for
-     * repeat_weeks weeks from the start.
+     * same day, Europe/Stockholm wall clock) on these weekdays (none: the
+     * start's weekday) for repeat_weeks weeks from the start. Public holidays
+     * are left out.
      * </pre>
      *
      * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
@@ -1543,8 +1563,9 @@ public  final class PublishSlotsRequest extends
     /**
      * <pre>
      * repeat_weekdays repeats the times between start_time and end_time (the
-     * same day, Europe/Stockholm wall clock) on these weekdays for
-     * repeat_weeks weeks from the start.
+     * same day, Europe/Stockholm wall clock) on these weekdays (none: the
+     * start's weekday) for repeat_weeks weeks from the start. Public holidays
+     * are left out.
      * </pre>
      *
      * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
@@ -1558,8 +1579,9 @@ public  final class PublishSlotsRequest extends
     /**
      * <pre>
      * repeat_weekdays repeats the times between start_time and end_time (the
-     * same day, Europe/Stockholm wall clock) on these weekdays for
-     * repeat_weeks weeks from the start.
+     * same day, Europe/Stockholm wall clock) on these weekdays (none: the
+     * start's weekday) for repeat_weeks weeks from the start. Public holidays
+     * are left out.
      * </pre>
      *
      * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
@@ -1576,8 +1598,9 @@ public  final class PublishSlotsRequest extends
     /**
      * <pre>
      * repeat_weekdays repeats the times between start_time and end_time (the
-     * same day, Europe/Stockholm wall clock) on these weekdays for
-     * repeat_weeks weeks from the start.
+     * same day, Europe/Stockholm wall clock) on these weekdays (none: the
+     * start's weekday) for repeat_weeks weeks from the start. Public holidays
+     * are left out.
      * </pre>
      *
      * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
@@ -1592,8 +1615,9 @@ public  final class PublishSlotsRequest extends
     /**
      * <pre>
      * repeat_weekdays repeats the times between start_time and end_time (the
-     * same day, Europe/Stockholm wall clock) on these weekdays for
-     * repeat_weeks weeks from the start.
+     * same day, Europe/Stockholm wall clock) on these weekdays (none: the
+     * start's weekday) for repeat_weeks weeks from the start. Public holidays
+     * are left out.
      * </pre>
      *
      * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>

@@ -137,8 +137,9 @@ public interface PublishSlotsRequestOrBuilder extends
   /**
    * <pre>
    * repeat_weekdays repeats the times between start_time and end_time (the
-   * same day, Europe/Stockholm wall clock) on these weekdays for
-   * repeat_weeks weeks from the start.
+   * same day, Europe/Stockholm wall clock) on these weekdays (none: the
+   * start's weekday) for repeat_weeks weeks from the start. Public holidays
+   * are left out.
    * </pre>
    *
    * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
@@ -148,8 +149,9 @@ public interface PublishSlotsRequestOrBuilder extends
   /**
    * <pre>
    * repeat_weekdays repeats the times between start_time and end_time (the
-   * same day, Europe/Stockholm wall clock) on these weekdays for
-   * repeat_weeks weeks from the start.
+   * same day, Europe/Stockholm wall clock) on these weekdays (none: the
+   * start's weekday) for repeat_weeks weeks from the start. Public holidays
+   * are left out.
    * </pre>
    *
    * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
@@ -159,8 +161,9 @@ public interface PublishSlotsRequestOrBuilder extends
   /**
    * <pre>
    * repeat_weekdays repeats the times between start_time and end_time (the
-   * same day, Europe/Stockholm wall clock) on these weekdays for
-   * repeat_weeks weeks from the start.
+   * same day, Europe/Stockholm wall clock) on these weekdays (none: the
+   * start's weekday) for repeat_weeks weeks from the start. Public holidays
+   * are left out.
    * </pre>
    *
    * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
@@ -171,8 +174,9 @@ public interface PublishSlotsRequestOrBuilder extends
   /**
    * <pre>
    * repeat_weekdays repeats the times between start_time and end_time (the
-   * same day, Europe/Stockholm wall clock) on these weekdays for
-   * repeat_weeks weeks from the start.
+   * same day, Europe/Stockholm wall clock) on these weekdays (none: the
+   * start's weekday) for repeat_weeks weeks from the start. Public holidays
+   * are left out.
    * </pre>
    *
    * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>
@@ -183,8 +187,9 @@ public interface PublishSlotsRequestOrBuilder extends
   /**
    * <pre>
    * repeat_weekdays repeats the times between start_time and end_time (the
-   * same day, Europe/Stockholm wall clock) on these weekdays for
-   * repeat_weeks weeks from the start.
+   * same day, Europe/Stockholm wall clock) on these weekdays (none: the
+   * start's weekday) for repeat_weeks weeks from the start. Public holidays
+   * are left out.
    * </pre>
    *
    * <code>repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }</code>

@@ -314,7 +314,8 @@ public object AppointmentKt {
 
     /**
      * ```
-     * cancel_deadline is the last moment to cancel or rebook in the app.
+     * cancel_deadline is the last moment to rebook, and to cancel without
+     * being flagged late, in the app.
      * ```
      *
      * `.google.protobuf.Timestamp cancel_deadline = 13 [json_name = "cancelDeadline"];`
@@ -328,7 +329,8 @@ public object AppointmentKt {
       }
     /**
      * ```
-     * cancel_deadline is the last moment to cancel or rebook in the app.
+     * cancel_deadline is the last moment to rebook, and to cancel without
+     * being flagged late, in the app.
      * ```
      *
      * `.google.protobuf.Timestamp cancel_deadline = 13 [json_name = "cancelDeadline"];`
@@ -338,7 +340,8 @@ public object AppointmentKt {
     }
     /**
      * ```
-     * cancel_deadline is the last moment to cancel or rebook in the app.
+     * cancel_deadline is the last moment to rebook, and to cancel without
+     * being flagged late, in the app.
      * ```
      *
      * `.google.protobuf.Timestamp cancel_deadline = 13 [json_name = "cancelDeadline"];`

@@ -282,8 +282,9 @@ public object PublishSlotsRequestKt {
     /**
      * ```
      * repeat_weekdays repeats the times between start_time and end_time (the
-     * same day, Europe/Stockholm wall clock) on these weekdays for
-     * repeat_weeks weeks from the start.
+     * same day, Europe/Stockholm wall clock) on these weekdays (none: the
+     * start's weekday) for repeat_weeks weeks from the start. Public holidays
+     * are left out.
      * ```
      *
      * `repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }`
@@ -296,8 +297,9 @@ public object PublishSlotsRequestKt {
     /**
      * ```
      * repeat_weekdays repeats the times between start_time and end_time (the
-     * same day, Europe/Stockholm wall clock) on these weekdays for
-     * repeat_weeks weeks from the start.
+     * same day, Europe/Stockholm wall clock) on these weekdays (none: the
+     * start's weekday) for repeat_weeks weeks from the start. Public holidays
+     * are left out.
      * ```
      *
      * `repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }`
@@ -310,8 +312,9 @@ public object PublishSlotsRequestKt {
     }/**
      * ```
      * repeat_weekdays repeats the times between start_time and end_time (the
-     * same day, Europe/Stockholm wall clock) on these weekdays for
-     * repeat_weeks weeks from the start.
+     * same day, Europe/Stockholm wall clock) on these weekdays (none: the
+     * start's weekday) for repeat_weeks weeks from the start. Public holidays
+     * are left out.
      * ```
      *
      * `repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }`
@@ -325,8 +328,9 @@ public object PublishSlotsRequestKt {
     }/**
      * ```
      * repeat_weekdays repeats the times between start_time and end_time (the
-     * same day, Europe/Stockholm wall clock) on these weekdays for
-     * repeat_weeks weeks from the start.
+     * same day, Europe/Stockholm wall clock) on these weekdays (none: the
+     * start's weekday) for repeat_weeks weeks from the start. Public holidays
+     * are left out.
      * ```
      *
      * `repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }`
@@ -340,8 +344,9 @@ public object PublishSlotsRequestKt {
     }/**
      * ```
      * repeat_weekdays repeats the times between start_time and end_time (the
-     * same day, Europe/Stockholm wall clock) on these weekdays for
-     * repeat_weeks weeks from the start.
+     * same day, Europe/Stockholm wall clock) on these weekdays (none: the
+     * start's weekday) for repeat_weeks weeks from the start. Public holidays
+     * are left out.
      * ```
      *
      * `repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }`
@@ -356,8 +361,9 @@ public object PublishSlotsRequestKt {
     }/**
      * ```
      * repeat_weekdays repeats the times between start_time and end_time (the
-     * same day, Europe/Stockholm wall clock) on these weekdays for
-     * repeat_weeks weeks from the start.
+     * same day, Europe/Stockholm wall clock) on these weekdays (none: the
+     * start's weekday) for repeat_weeks weeks from the start. Public holidays
+     * are left out.
      * ```
      *
      * `repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }`
@@ -372,8 +378,9 @@ public object PublishSlotsRequestKt {
     }/**
      * ```
      * repeat_weekdays repeats the times between start_time and end_time (the
-     * same day, Europe/Stockholm wall clock) on these weekdays for
-     * repeat_weeks weeks from the start.
+     * same day, Europe/Stockholm wall clock) on these weekdays (none: the
+     * start's weekday) for repeat_weeks weeks from the start. Public holidays
+     * are left out.
      * ```
      *
      * `repeated .nara.appointment.v1.Weekday repeat_weekdays = 10 [json_name = "repeatWeekdays", (.buf.validate.field) = { ... }`
