@@ -6,12 +6,14 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/nara-care/nara/push/fcm"
 	"github.com/nara-care/nara/push/fcmfake"
 	"github.com/nara-care/nara/push/notify"
 	"github.com/nara-care/nara/push/pushtest"
@@ -32,9 +34,19 @@ type env struct {
 
 func setup(t *testing.T, cfg notify.Config) *env {
 	t.Helper()
+	return setupSender(t, cfg, nil)
+}
+
+// setupSender is setup with the sender wrapped by wrap, when not nil.
+func setupSender(t *testing.T, cfg notify.Config, wrap func(notify.Sender) notify.Sender) *env {
+	t.Helper()
 	pool := storetest.NewPool(t)
 	st := store.New(pool)
-	fake, sender := pushtest.FCM(t)
+	fake, fcmSender := pushtest.FCM(t)
+	var sender notify.Sender = fcmSender
+	if wrap != nil {
+		sender = wrap(fcmSender)
+	}
 	reg := prometheus.NewRegistry()
 	cfg.PollInterval = 50 * time.Millisecond
 	svc, err := notify.New(cfg, notify.Deps{
@@ -392,3 +404,83 @@ func TestQuietHoursUntil(t *testing.T) {
 }
 
 var logOut io.Writer = io.Discard
+
+// multicasts counts the tokens of each SendMulticast.
+type multicasts struct {
+	notify.Sender
+	mu    sync.Mutex
+	sizes []int
+	sends int
+}
+
+func (m *multicasts) Send(ctx context.Context, token string, n fcm.Notice) (fcm.Outcome, error) {
+	m.mu.Lock()
+	m.sends++
+	m.mu.Unlock()
+	return m.Sender.Send(ctx, token, n)
+}
+
+func (m *multicasts) SendMulticast(ctx context.Context, tokens []string, n fcm.Notice) ([]fcm.Outcome, error) {
+	m.mu.Lock()
+	m.sizes = append(m.sizes, len(tokens))
+	m.mu.Unlock()
+	return m.Sender.SendMulticast(ctx, tokens, n)
+}
+
+// TestOfferFansOutIn500TokenMulticasts sends one offer to 501 people: one
+// multicast of FCM's 500 tokens and one single send.
+func TestOfferFansOutIn500TokenMulticasts(t *testing.T) {
+	t.Parallel()
+	mc := &multicasts{}
+	e := setupSender(t, notify.Config{}, func(s notify.Sender) notify.Sender { mc.Sender = s; return mc })
+	ctx := context.Background()
+	people := make([]string, 501)
+	for i := range people {
+		people[i] = pushtest.Person(t, e.st)
+		pushtest.Device(t, e.st, people[i], "android")
+	}
+	e.tx(t, func(tx pgx.Tx) error {
+		return e.svc.Notify(ctx, tx, notify.Notice{Kind: notify.KindOffer, PersonIDs: people, ReasonID: "offer-500", Link: "/offers/offer-500", RefID: "offer-500"})
+	})
+	waitFor(t, "every recipient", func() bool { return e.fake.Count() == 501 })
+	mc.mu.Lock()
+	defer mc.mu.Unlock()
+	total, biggest := mc.sends, 0
+	for _, n := range mc.sizes {
+		total += n
+		biggest = max(biggest, n)
+	}
+	if total != 501 || biggest != fcm.MaxMulticast {
+		t.Errorf("multicasts %v and %d single sends: %d tokens, biggest %d; want 501 tokens, a multicast of %d", mc.sizes, mc.sends, total, biggest, fcm.MaxMulticast)
+	}
+	if e.fake.Distinct() != 501 {
+		t.Errorf("Distinct() = %d, want 501", e.fake.Distinct())
+	}
+}
+
+// TestReminderPastItsVisitExpires finds a reminder whose visit has begun
+// (as after an outage) and marks it expired instead of sending it late.
+func TestReminderPastItsVisitExpires(t *testing.T) {
+	t.Parallel()
+	e := setup(t, notify.Config{})
+	ctx := context.Background()
+	person := pushtest.Person(t, e.st)
+	dev := pushtest.Device(t, e.st, person, "ios")
+	at := time.Now().Add(3 * time.Second)
+	e.tx(t, func(tx pgx.Tx) error {
+		_, err := e.svc.ScheduleReminders(ctx, tx, notify.Reminders{ReasonID: "late-1", PersonIDs: []string{person}, At: at, Offsets: []time.Duration{time.Second}})
+		if err != nil {
+			return err
+		}
+		// Hold it back until the visit has begun, as a long outage would.
+		_, err = tx.Exec(ctx, `UPDATE push_notice SET next_at = $2 WHERE reason_id = $1`, "late-1", at.Add(time.Second))
+		return err
+	})
+	waitFor(t, "the reminder expired", func() bool {
+		ns := inbox(t, e.st, person)
+		return len(ns) == 1 && ns[0].State == "expired"
+	})
+	if n := e.fake.CountFor(dev.Token); n != 0 {
+		t.Errorf("CountFor = %d, want 0: a reminder after its visit began is not sent", n)
+	}
+}
