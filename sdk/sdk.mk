@@ -12,6 +12,19 @@ SDK_WITH_SERVER := ./sdk/scripts/with-server.sh
 # Maven in batch mode without download progress; tests print Surefire's summary.
 SDK_MVN := mvn -B -ntp -f $(SDK_ANDROID)/pom.xml
 
+# A test server's local stand-ins (BankID simulator, OIDC provider, FCM)
+# listen on free ports, not on the ones `make run` uses, and the web
+# example's page gets a free address that the server's CORS allows; the tests
+# find them through the same variables. With NARA_URL set the server is
+# already running (yours, or the one sdk-test started) and nothing changes.
+SDK_FREE_ADDR = 127.0.0.1:$$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+SDK_TEST_ENV = if [ -z "$${NARA_URL:-}" ]; then \
+	export NARA_BANKID_SIM_ADDR="$${NARA_BANKID_SIM_ADDR:-$(SDK_FREE_ADDR)}"; \
+	export NARA_OIDC_DEV_ADDR="$${NARA_OIDC_DEV_ADDR:-$(SDK_FREE_ADDR)}"; \
+	export NARA_FCM_FAKE_ADDR="$${NARA_FCM_FAKE_ADDR:-$(SDK_FREE_ADDR)}"; \
+	export NARA_EXAMPLE_ADDR="$${NARA_EXAMPLE_ADDR:-$(SDK_FREE_ADDR)}"; \
+	export NARA_CORS_ORIGINS="$${NARA_CORS_ORIGINS:-http://$$NARA_EXAMPLE_ADDR}"; fi;
+
 $(SDK_WEB)/node_modules/.package-lock.json: $(SDK_WEB)/package.json $(SDK_WEB)/package-lock.json
 	cd $(SDK_WEB) && npm ci --no-audit --no-fund
 
@@ -32,9 +45,14 @@ sdk-generate: ## Derive the SDK files that follow buf generate's output (run aft
 sdk-build-web: sdk-web-deps ## Build the web SDK (@nara/sdk) into sdk/web/dist.
 	cd $(SDK_WEB) && npm run --silent build
 
+.PHONY: sdk-build-web-example
+sdk-build-web-example: sdk-build-web ## Bundle the web SDK's example page (sdk/web/example) with esbuild.
+	cd $(SDK_WEB) && npm run --silent build:example
+
 .PHONY: sdk-test-web
-sdk-test-web: sdk-build-web ## Test the web SDK in Node against a live server.
-	$(SDK_WITH_SERVER) bash -c 'cd $(SDK_WEB) && npm test --silent'
+sdk-test-web: sdk-build-web-example ## Test the web SDK in Node, and its example page in headless Chromium, against a live server.
+	./scripts/install-deps.sh --check --chromium
+	$(SDK_TEST_ENV) $(SDK_WITH_SERVER) bash -c 'cd $(SDK_WEB) && npm test --silent'
 
 .PHONY: sdk-check-openapi
 sdk-check-openapi: ## Validate sdk/openapi/gen/nara.openapi.yaml (openapi-spec-validator).
@@ -42,11 +60,11 @@ sdk-check-openapi: ## Validate sdk/openapi/gen/nara.openapi.yaml (openapi-spec-v
 
 .PHONY: sdk-test-openapi
 sdk-test-openapi: sdk-check-openapi ## Contract-test a live server against the OpenAPI description (schemathesis).
-	$(SDK_WITH_SERVER) ./sdk/openapi/check.sh contract
+	$(SDK_TEST_ENV) $(SDK_WITH_SERVER) ./sdk/openapi/check.sh contract
 
 .PHONY: sdk-test-android
 sdk-test-android: ## Build the Android SDK and run its JUnit tests against a live server (Maven).
-	$(SDK_WITH_SERVER) $(SDK_MVN) verify
+	$(SDK_TEST_ENV) $(SDK_WITH_SERVER) $(SDK_MVN) verify
 
 .PHONY: sdk-test-ios
 sdk-test-ios: ## Check the generated Swift package without a Swift toolchain (operations, Package.swift, syntax).
@@ -55,4 +73,4 @@ sdk-test-ios: ## Check the generated Swift package without a Swift toolchain (op
 
 .PHONY: sdk-test
 sdk-test: sdk-test-ios ## Test every SDK against one live server.
-	$(SDK_WITH_SERVER) $(MAKE) --no-print-directory sdk-test-web sdk-test-openapi sdk-test-android
+	$(SDK_TEST_ENV) $(SDK_WITH_SERVER) $(MAKE) --no-print-directory sdk-test-web sdk-test-openapi sdk-test-android
