@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nara-care/nara/identity/pnr"
@@ -55,6 +56,8 @@ type data struct {
 		HSAID, Provider, Name, Street, PostalCode, City, Municipality, Phone string
 		Lat                                                                  float64 `json:"lat"`
 		Lon                                                                  float64 `json:"lon"`
+		// Hours are "08:00-17:00" per kind of day: weekday, weekend, holiday.
+		Hours map[string]string `json:"hours"`
 	} `json:"units"`
 }
 
@@ -196,6 +199,29 @@ func seedHelp(ctx context.Context, st *store.Store) error {
 		}); err != nil {
 			return err
 		}
+		var hours []store.OpeningHours
+		for kind, span := range u.Hours {
+			h, err := parseSpan(kind, span)
+			if err != nil {
+				return fmt.Errorf("demo: unit %s: %w", u.HSAID, err)
+			}
+			hours = append(hours, h)
+		}
+		if err := st.CareUnitHoursSet(ctx, u.HSAID, hours); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// parseSpan reads opening hours such as "08:00-17:00".
+func parseSpan(kind, span string) (store.OpeningHours, error) {
+	from, to, ok := strings.Cut(span, "-")
+	opens, err1 := time.Parse("15:04", from)
+	closes, err2 := time.Parse("15:04", to)
+	if !ok || err1 != nil || err2 != nil {
+		return store.OpeningHours{}, fmt.Errorf("opening hours %q are not like 08:00-17:00", span)
+	}
+	midnight := time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)
+	return store.OpeningHours{DayKind: kind, Opens: opens.Sub(midnight), Closes: closes.Sub(midnight)}, nil
 }

@@ -1,5 +1,6 @@
 // Package ical writes iCalendar (RFC 5545) events, so that a booked visit can
-// be added to the calendar of any phone or computer. Times are written in
+// be added to the calendar of any phone or computer, one at a time or as a
+// subscribed feed of all of a person's visits. Times are written in
 // Europe/Stockholm with the zone's VTIMEZONE, so calendars that know no zone
 // database still show the right hour on both sides of a DST change.
 package ical
@@ -60,22 +61,58 @@ const vtimezone = "BEGIN:VTIMEZONE\r\n" +
 	"END:STANDARD\r\n" +
 	"END:VTIMEZONE\r\n"
 
+// Calendar is a whole calendar, such as a person's subscribed feed.
+type Calendar struct {
+	// Name is what calendar apps call a subscribed calendar; empty for none.
+	Name string
+	// Refresh is how often a subscribing app should fetch the calendar
+	// again; zero leaves it to the app.
+	Refresh time.Duration
+	Events  []Event
+}
+
 // Render returns a VCALENDAR holding e. It fails only if the zone database
 // lacks Europe/Stockholm.
 func Render(e Event) (string, error) {
+	return RenderCalendar(Calendar{Events: []Event{e}})
+}
+
+// RenderCalendar returns a VCALENDAR holding c's events in their order. With
+// no events it is still a valid calendar (the VTIMEZONE is its component),
+// so a subscription stays in place while there is nothing to show. It fails
+// only if the zone database lacks Europe/Stockholm.
+func RenderCalendar(c Calendar) (string, error) {
 	loc, err := time.LoadLocation(Zone)
 	if err != nil {
 		return "", fmt.Errorf("ical: %w", err)
 	}
 	var b strings.Builder
 	line := func(name, value string) { b.WriteString(fold(name + ":" + value)) }
-	local := func(t time.Time) string { return t.In(loc).Format("20060102T150405") }
 	line("BEGIN", "VCALENDAR")
 	line("VERSION", "2.0")
 	line("PRODID", "-//Nara//Appointments//SV")
 	line("CALSCALE", "GREGORIAN")
 	line("METHOD", "PUBLISH")
+	if c.Name != "" {
+		// NAME is RFC 7986; X-WR-CALNAME is what Apple and Google read.
+		line("NAME", text(c.Name))
+		line("X-WR-CALNAME", text(c.Name))
+	}
+	if c.Refresh > 0 {
+		minutes := max(1, int(c.Refresh.Minutes()))
+		line("REFRESH-INTERVAL;VALUE=DURATION", fmt.Sprintf("PT%dM", minutes))
+		line("X-PUBLISHED-TTL", fmt.Sprintf("PT%dM", minutes))
+	}
 	b.WriteString(vtimezone)
+	for _, e := range c.Events {
+		writeEvent(line, loc, e)
+	}
+	line("END", "VCALENDAR")
+	return b.String(), nil
+}
+
+func writeEvent(line func(name, value string), loc *time.Location, e Event) {
+	local := func(t time.Time) string { return t.In(loc).Format("20060102T150405") }
 	line("BEGIN", "VEVENT")
 	line("UID", text(e.UID))
 	line("SEQUENCE", fmt.Sprint(e.Sequence))
@@ -103,8 +140,6 @@ func Render(e Event) (string, error) {
 		line("END", "VALARM")
 	}
 	line("END", "VEVENT")
-	line("END", "VCALENDAR")
-	return b.String(), nil
 }
 
 // text escapes a TEXT value (RFC 5545 3.3.11).

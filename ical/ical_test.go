@@ -70,3 +70,67 @@ func TestRenderGolden(t *testing.T) {
 		golden(t, name, got)
 	}
 }
+
+func TestRenderCalendarGolden(t *testing.T) {
+	t.Parallel()
+	stamp := time.Date(2026, 3, 20, 7, 45, 0, 0, time.UTC)
+	tests := map[string]ical.Calendar{
+		// A feed across the change to summer time (29 March 2026): 09:00 in
+		// Stockholm is 08:00 UTC before it and 07:00 UTC after. The cancelled
+		// visit stays in the feed so that calendars remove it.
+		"feed": {
+			Name: "Nära – bokade tider", Refresh: time.Hour,
+			Events: []ical.Event{
+				{
+					UID: "a1@nara", Sequence: 1, Stamp: stamp,
+					Start: time.Date(2026, 3, 27, 8, 0, 0, 0, time.UTC), End: time.Date(2026, 3, 27, 8, 20, 0, 0, time.UTC),
+					Summary: "Besök på mottagningen, Vårdcentral Solna (Lilla)", Location: "Solnavägen 3, 171 45 Solna",
+					URL: "nara://appointments/a1", Status: ical.StatusTentative, Alarm: time.Hour,
+				},
+				{
+					UID: "b2@nara", Sequence: 2, Stamp: stamp,
+					Start: time.Date(2026, 3, 30, 7, 0, 0, 0, time.UTC), End: time.Date(2026, 3, 30, 7, 10, 0, 0, time.UTC),
+					Summary: "Vaccination, Vårdcentral Solna", Location: "Solnavägen 3, 171 45 Solna",
+					Status: ical.StatusCancelled, Alarm: time.Hour,
+				},
+			},
+		},
+		// No appointments: still a calendar, so the subscription stays.
+		"feed-empty": {Name: "Nära", Refresh: 90 * time.Second},
+	}
+	for name, c := range tests {
+		got, err := ical.RenderCalendar(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again, _ := ical.RenderCalendar(c); again != got {
+			t.Errorf("RenderCalendar(%s) is not stable", name)
+		}
+		if n, want := strings.Count(got, "BEGIN:VEVENT\r\n"), len(c.Events); n != want {
+			t.Errorf("RenderCalendar(%s) has %d events, want %d", name, n, want)
+		}
+		golden(t, name, got)
+	}
+}
+
+// Render is RenderCalendar of one event with no calendar properties, so one
+// appointment's export and the feed describe an event alike.
+func TestRenderIsOneEventCalendar(t *testing.T) {
+	t.Parallel()
+	e := ical.Event{
+		UID: "c3@nara", Stamp: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		Start: time.Date(2026, 1, 9, 9, 0, 0, 0, time.UTC), End: time.Date(2026, 1, 9, 9, 30, 0, 0, time.UTC),
+		Summary: "Telefonsamtal", Status: ical.StatusConfirmed,
+	}
+	one, err := ical.Render(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal, err := ical.RenderCalendar(ical.Calendar{Events: []ical.Event{e}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if one != cal {
+		t.Errorf("Render(e) got %q, want RenderCalendar of e %q", one, cal)
+	}
+}

@@ -131,6 +131,7 @@ type appointmentService struct {
 	issuer *sessionIssuer
 	notify *notify.Service
 	now    func() time.Time
+	zone   *time.Location
 	feeds  *calendarFeeds
 }
 

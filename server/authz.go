@@ -91,6 +91,7 @@ func procedureRules() map[string]rule {
 		// Booking is the citizen's own, or for a child in their custody
 		// (checked per request); the unit's side acts within the unit of the
 		// selected care assignment (checked per request).
+		appointmentv1connect.AppointmentServiceListCareUnitsProcedure:          publicRule,
 		appointmentv1connect.AppointmentServiceSearchSlotsProcedure:            anyOf(access.RoleCitizen),
 		appointmentv1connect.AppointmentServiceBookSlotProcedure:               anyOf(access.RoleCitizen),
 		appointmentv1connect.AppointmentServiceCancelAppointmentProcedure:      anyOf(access.RoleCitizen),

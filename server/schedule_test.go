@@ -463,3 +463,42 @@ func TestLateCancellation(t *testing.T) {
 		t.Errorf("slot booked after the late cancel got %d, want 0", n)
 	}
 }
+
+func TestListCareUnits(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := context.Background()
+	e.publish(t, e.clinicianAt(t, "SE2321000016-N015", homeUnit), homeUnit, apptv1.Service_SERVICE_PHONE, hourFromNow(40*24*time.Hour), 1, 10*time.Minute, 1)
+	c := e.booking() // readable before login
+	all, err := c.ListCareUnits(ctx, &apptv1.ListCareUnitsRequest{})
+	if err != nil || len(all.Units) != 5 {
+		t.Fatalf("ListCareUnits got %v, %v; want the demo's 5 units", all, err)
+	}
+	for _, u := range all.Units {
+		switch u.Unit.HsaId {
+		case "SE2321000016-1A03":
+			if len(u.OpeningHours) != 3 || u.OpeningHours[0].Opens == "" || !u.PublicProvider || u.NextChangeTime == nil {
+				t.Errorf("Kista got hours %v public %v next change %v", u.OpeningHours, u.PublicProvider, u.NextChangeTime)
+			}
+		case "SE5566778899-2B01":
+			if u.PublicProvider || u.ProviderName == "" {
+				t.Errorf("Täby got public %v provider %q, want a private provider", u.PublicProvider, u.ProviderName)
+			}
+		case "SE2321000016-1A04":
+			if len(u.OpeningHours) != 3 || u.OpeningHours[0].Opens != "07:00" || u.OpeningHours[0].Closes != "22:00" {
+				t.Errorf("digital unit got hours %v", u.OpeningHours)
+			}
+		}
+	}
+	phone, err := c.ListCareUnits(ctx, &apptv1.ListCareUnitsRequest{Service: apptv1.Service_SERVICE_PHONE, Municipality: "Solna"})
+	if err != nil || len(phone.Units) != 1 || phone.Units[0].Unit.HsaId != homeUnit || len(phone.Units[0].Services) == 0 {
+		t.Errorf("units in Solna with phone times got %v, %v; want Solna", phone, err)
+	}
+	near, err := c.ListCareUnits(ctx, &apptv1.ListCareUnitsRequest{Near: &apptv1.Position{Latitude: 59.3125, Longitude: 18.0736}, MaxDistanceMeters: 10000})
+	if err != nil || len(near.Units) == 0 || near.Units[0].Unit.HsaId != otherUnit || near.Units[0].DistanceMeters != 0 {
+		t.Errorf("units near Södermalm got %v, %v; want Södermalm first", near, err)
+	}
+	if _, err := c.ListCareUnits(ctx, &apptv1.ListCareUnitsRequest{MaxDistanceMeters: 1000}); connect.CodeOf(err) != connect.CodeInvalidArgument {
+		t.Errorf("max distance without a position got %v, want InvalidArgument", err)
+	}
+}

@@ -57,6 +57,9 @@ type Config struct {
 	// CORSOrigins are the web origins browsers may call the API from ("*" for
 	// any). Default none: only same-origin pages.
 	CORSOrigins []string
+	// PublicURL is where clients reach the server, for the links it hands
+	// out (calendar feeds). Default http://localhost:8080.
+	PublicURL string
 }
 
 // RateLimits bound how often a caller may do costly or sensitive things.
@@ -101,6 +104,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Limits.RefreshesPerDevicePerHour == 0 {
 		c.Limits.RefreshesPerDevicePerHour = 120
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://localhost:8080"
 	}
 }
 
@@ -216,8 +222,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s.mux.Handle(pushv1connect.NewDeviceServiceHandler(&deviceService{store: d.Store}, opts))
 	s.mux.Handle(pushv1connect.NewNotificationServiceHandler(&notificationService{store: d.Store, now: d.Now}, opts))
 
+	feeds := newCalendarFeeds(d.Store, issuer, d.Logger, d.Now, cfg.PublicURL)
 	s.mux.Handle(appointmentv1connect.NewAppointmentServiceHandler(&appointmentService{
-		store: d.Store, issuer: issuer, notify: d.Notify, now: d.Now,
+		store: d.Store, issuer: issuer, notify: d.Notify, now: d.Now, zone: zone, feeds: feeds,
 	}, opts))
 	s.mux.Handle(appointmentv1connect.NewScheduleServiceHandler(&scheduleService{
 		store: d.Store, issuer: issuer, notify: d.Notify, now: d.Now, zone: zone,
@@ -228,6 +235,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s.mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	s.mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
 	s.mux.HandleFunc("GET /auth/staff/callback", s.staffCallback)
+	s.mux.Handle("GET /calendar/{file}", feeds)
 	if g, ok := d.Registry.(prometheus.Gatherer); ok {
 		s.mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
 	}

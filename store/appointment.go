@@ -327,14 +327,9 @@ func (s *Store) SlotSearch(ctx context.Context, q SlotQuery) ([]Slot, error) {
 		lat, lon = &q.Near.Latitude, &q.Near.Longitude
 		order = "u.distance NULLS LAST, " + order
 	}
-	// The distance is the haversine great-circle distance on a sphere of
-	// the Earth's mean radius: within a few metres at Swedish distances.
 	rows, err := s.pool.Query(ctx, `
 		WITH units AS (
-			SELECT u.*, CASE WHEN $8::float8 IS NULL OR u.latitude IS NULL THEN NULL ELSE
-			       2 * 6371008.8 * asin(sqrt(power(sin(radians(u.latitude - $8) / 2), 2)
-			         + cos(radians($8)) * cos(radians(u.latitude)) * power(sin(radians(u.longitude - $9) / 2), 2)))
-			       END AS distance
+			SELECT u.*, distance_meters($8, $9, u.latitude, u.longitude) AS distance
 			  FROM care_unit u
 			 WHERE ($2 = '' OR u.hsa_id = $2) AND ($3 = '' OR u.municipality = $3))
 		SELECT s.id, s.care_unit_hsa_id, s.service_code, s.starts_at, s.ends_at, s.capacity, s.booked,

@@ -80,6 +80,7 @@ type settings struct {
 	fcmCredentials, fcmEndpoint, fcmFakeAddr string
 
 	corsOrigins string
+	publicURL   string
 }
 
 func env(name, def string) string {
@@ -132,6 +133,7 @@ func parseSettings(cmd string, args []string, stderr io.Writer) (settings, error
 	fs.StringVar(&s.oidcClientSecret, "oidc-client-secret", env("OIDC_CLIENT_SECRET", ""), "this server's client secret at the identity provider (OIDC_CLIENT_SECRET)")
 	fs.StringVar(&s.oidcRedirectURL, "oidc-redirect-url", env("OIDC_REDIRECT_URL", ""), "where the identity provider sends the browser back; default the server's own /auth/staff/callback page (OIDC_REDIRECT_URL)")
 	fs.StringVar(&s.oidcDevAddr, "oidc-dev-addr", env("NARA_OIDC_DEV_ADDR", "127.0.0.1:8082"), "where the local OIDC provider listens (NARA_OIDC_DEV_ADDR)")
+	fs.StringVar(&s.publicURL, "public-url", env("NARA_PUBLIC_URL", ""), "the server's URL as apps and calendars reach it, for the calendar feed links it hands out; default http:// and the listen address (NARA_PUBLIC_URL)")
 	fs.StringVar(&s.corsOrigins, "cors-origins", env("NARA_CORS_ORIGINS", ""), "comma-separated web origins browsers may call the API from, or * (NARA_CORS_ORIGINS)")
 	fs.StringVar(&s.fcmCredentials, "fcm-credentials-file", env("FCM_CREDENTIALS_FILE", ""), "Firebase service-account JSON; empty starts the local FCM stand-in (FCM_CREDENTIALS_FILE)")
 	fs.StringVar(&s.fcmEndpoint, "fcm-endpoint", env("FCM_ENDPOINT", ""), "FCM HTTP v1 base URL up to /v1; default Google's (FCM_ENDPOINT)")
@@ -139,6 +141,9 @@ func parseSettings(cmd string, args []string, stderr io.Writer) (settings, error
 	err := fs.Parse(args)
 	if err == nil && s.oidcRedirectURL == "" {
 		s.oidcRedirectURL = "http://" + s.addr + "/auth/staff/callback"
+	}
+	if err == nil && s.publicURL == "" {
+		s.publicURL = "http://" + s.addr
 	}
 	return s, err
 }
@@ -406,7 +411,7 @@ func serve(ctx context.Context, s settings, logger *slog.Logger, deps server.Dep
 	srv, err := server.New(server.Config{
 		Version: version, SearchCacheSize: s.searchCache,
 		Limits:      server.RateLimits{LoginStartsPerIPPerMinute: s.loginStartsPerIPPerMinute, LoginsPerPersonPerHour: s.loginsPerPersonPerHour},
-		CORSOrigins: splitList(s.corsOrigins),
+		CORSOrigins: splitList(s.corsOrigins), PublicURL: s.publicURL,
 	}, deps)
 	if err != nil {
 		return err

@@ -35,8 +35,29 @@ ALTER TABLE push_notice DROP CONSTRAINT push_notice_kind_check;
 ALTER TABLE push_notice ADD CONSTRAINT push_notice_kind_check
     CHECK (kind IN ('reminder', 'delay', 'call_in', 'message', 'offer', 'moved', 'cancelled'));
 
+-- A unit's opening hours per kind of day (weekday, weekend, holiday), in
+-- Europe/Stockholm wall-clock time. A kind without a row is closed.
+CREATE TABLE care_unit_hours (
+    care_unit_hsa_id text NOT NULL REFERENCES care_unit (hsa_id) ON DELETE CASCADE,
+    day_kind         text NOT NULL CHECK (day_kind IN ('weekday', 'weekend', 'holiday')),
+    opens            time NOT NULL,
+    closes           time NOT NULL,
+    PRIMARY KEY (care_unit_hsa_id, day_kind),
+    CHECK (closes > opens)
+);
+
+-- The great-circle distance in metres between two WGS 84 points
+-- (haversine on a sphere of the Earth's mean radius: within a few metres at
+-- Swedish distances). Null when either point is unknown.
+CREATE FUNCTION distance_meters(lat1 float8, lon1 float8, lat2 float8, lon2 float8) RETURNS float8
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN 2 * 6371008.8 * asin(sqrt(power(sin(radians(lat2 - lat1) / 2), 2)
+       + cos(radians(lat1)) * cos(radians(lat2)) * power(sin(radians(lon2 - lon1) / 2), 2)));
+
 ---- create above / drop below ----
 
+DROP FUNCTION distance_meters;
+DROP TABLE care_unit_hours;
 ALTER TABLE push_notice DROP CONSTRAINT push_notice_kind_check;
 ALTER TABLE push_notice ADD CONSTRAINT push_notice_kind_check
     CHECK (kind IN ('reminder', 'delay', 'call_in', 'message', 'offer'));

@@ -431,6 +431,60 @@ func (Arrival) EnumDescriptor() ([]byte, []int) {
 	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{6}
 }
 
+// DayKind is which opening hours apply on a day.
+type DayKind int32
+
+const (
+	DayKind_DAY_KIND_UNSPECIFIED DayKind = 0
+	DayKind_DAY_KIND_WEEKDAY     DayKind = 1
+	DayKind_DAY_KIND_WEEKEND     DayKind = 2
+	// DAY_KIND_HOLIDAY is a Swedish public holiday or a holiday eve.
+	DayKind_DAY_KIND_HOLIDAY DayKind = 3
+)
+
+// Enum value maps for DayKind.
+var (
+	DayKind_name = map[int32]string{
+		0: "DAY_KIND_UNSPECIFIED",
+		1: "DAY_KIND_WEEKDAY",
+		2: "DAY_KIND_WEEKEND",
+		3: "DAY_KIND_HOLIDAY",
+	}
+	DayKind_value = map[string]int32{
+		"DAY_KIND_UNSPECIFIED": 0,
+		"DAY_KIND_WEEKDAY":     1,
+		"DAY_KIND_WEEKEND":     2,
+		"DAY_KIND_HOLIDAY":     3,
+	}
+)
+
+func (x DayKind) Enum() *DayKind {
+	p := new(DayKind)
+	*p = x
+	return p
+}
+
+func (x DayKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DayKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_nara_appointment_v1_appointment_proto_enumTypes[7].Descriptor()
+}
+
+func (DayKind) Type() protoreflect.EnumType {
+	return &file_nara_appointment_v1_appointment_proto_enumTypes[7]
+}
+
+func (x DayKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DayKind.Descriptor instead.
+func (DayKind) EnumDescriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{7}
+}
+
 // CareUnit is where (or by whom) the visit is given.
 type CareUnit struct {
 	state        protoimpl.MessageState `protogen:"open.v1"`
@@ -3396,6 +3450,291 @@ func (x *SetArrivalResponse) GetAppointment() *Appointment {
 	return nil
 }
 
+type ListCareUnitsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// municipality limits the list to one municipality, such as "Solna".
+	Municipality string `protobuf:"bytes,1,opt,name=municipality,proto3" json:"municipality,omitempty"`
+	// service limits the list to units with free times of it ahead.
+	Service Service `protobuf:"varint,2,opt,name=service,proto3,enum=nara.appointment.v1.Service" json:"service,omitempty"`
+	// near orders the units by distance from it, nearest first.
+	Near              *Position `protobuf:"bytes,3,opt,name=near,proto3" json:"near,omitempty"`
+	MaxDistanceMeters int32     `protobuf:"varint,4,opt,name=max_distance_meters,json=maxDistanceMeters,proto3" json:"max_distance_meters,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *ListCareUnitsRequest) Reset() {
+	*x = ListCareUnitsRequest{}
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCareUnitsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCareUnitsRequest) ProtoMessage() {}
+
+func (x *ListCareUnitsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCareUnitsRequest.ProtoReflect.Descriptor instead.
+func (*ListCareUnitsRequest) Descriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *ListCareUnitsRequest) GetMunicipality() string {
+	if x != nil {
+		return x.Municipality
+	}
+	return ""
+}
+
+func (x *ListCareUnitsRequest) GetService() Service {
+	if x != nil {
+		return x.Service
+	}
+	return Service_SERVICE_UNSPECIFIED
+}
+
+func (x *ListCareUnitsRequest) GetNear() *Position {
+	if x != nil {
+		return x.Near
+	}
+	return nil
+}
+
+func (x *ListCareUnitsRequest) GetMaxDistanceMeters() int32 {
+	if x != nil {
+		return x.MaxDistanceMeters
+	}
+	return 0
+}
+
+type ListCareUnitsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Units         []*CareUnitInfo        `protobuf:"bytes,1,rep,name=units,proto3" json:"units,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCareUnitsResponse) Reset() {
+	*x = ListCareUnitsResponse{}
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCareUnitsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCareUnitsResponse) ProtoMessage() {}
+
+func (x *ListCareUnitsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCareUnitsResponse.ProtoReflect.Descriptor instead.
+func (*ListCareUnitsResponse) Descriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *ListCareUnitsResponse) GetUnits() []*CareUnitInfo {
+	if x != nil {
+		return x.Units
+	}
+	return nil
+}
+
+// CareUnitInfo is a care unit as a citizen looking for care sees it.
+type CareUnitInfo struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Unit         *CareUnit              `protobuf:"bytes,1,opt,name=unit,proto3" json:"unit,omitempty"`
+	ProviderName string                 `protobuf:"bytes,2,opt,name=provider_name,json=providerName,proto3" json:"provider_name,omitempty"`
+	// public_provider is true for the region's own units, false for private
+	// providers with a contract.
+	PublicProvider bool `protobuf:"varint,3,opt,name=public_provider,json=publicProvider,proto3" json:"public_provider,omitempty"`
+	// opening_hours are per kind of day; a kind left out is closed.
+	OpeningHours []*OpeningHours `protobuf:"bytes,4,rep,name=opening_hours,json=openingHours,proto3" json:"opening_hours,omitempty"`
+	// open_now and next_change_time say whether the unit is open now and when
+	// that changes (Swedish holidays counted).
+	OpenNow        bool                   `protobuf:"varint,5,opt,name=open_now,json=openNow,proto3" json:"open_now,omitempty"`
+	NextChangeTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=next_change_time,json=nextChangeTime,proto3" json:"next_change_time,omitempty"`
+	// services are what has free times ahead at the unit.
+	Services []Service `protobuf:"varint,7,rep,packed,name=services,proto3,enum=nara.appointment.v1.Service" json:"services,omitempty"`
+	// distance_meters is how far the unit is from the searched position.
+	DistanceMeters int32 `protobuf:"varint,8,opt,name=distance_meters,json=distanceMeters,proto3" json:"distance_meters,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *CareUnitInfo) Reset() {
+	*x = CareUnitInfo{}
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CareUnitInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CareUnitInfo) ProtoMessage() {}
+
+func (x *CareUnitInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CareUnitInfo.ProtoReflect.Descriptor instead.
+func (*CareUnitInfo) Descriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *CareUnitInfo) GetUnit() *CareUnit {
+	if x != nil {
+		return x.Unit
+	}
+	return nil
+}
+
+func (x *CareUnitInfo) GetProviderName() string {
+	if x != nil {
+		return x.ProviderName
+	}
+	return ""
+}
+
+func (x *CareUnitInfo) GetPublicProvider() bool {
+	if x != nil {
+		return x.PublicProvider
+	}
+	return false
+}
+
+func (x *CareUnitInfo) GetOpeningHours() []*OpeningHours {
+	if x != nil {
+		return x.OpeningHours
+	}
+	return nil
+}
+
+func (x *CareUnitInfo) GetOpenNow() bool {
+	if x != nil {
+		return x.OpenNow
+	}
+	return false
+}
+
+func (x *CareUnitInfo) GetNextChangeTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextChangeTime
+	}
+	return nil
+}
+
+func (x *CareUnitInfo) GetServices() []Service {
+	if x != nil {
+		return x.Services
+	}
+	return nil
+}
+
+func (x *CareUnitInfo) GetDistanceMeters() int32 {
+	if x != nil {
+		return x.DistanceMeters
+	}
+	return 0
+}
+
+// OpeningHours is a unit's opening on one kind of day, in Europe/Stockholm
+// wall-clock time ("08:00" to "17:00").
+type OpeningHours struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DayKind       DayKind                `protobuf:"varint,1,opt,name=day_kind,json=dayKind,proto3,enum=nara.appointment.v1.DayKind" json:"day_kind,omitempty"`
+	Opens         string                 `protobuf:"bytes,2,opt,name=opens,proto3" json:"opens,omitempty"`
+	Closes        string                 `protobuf:"bytes,3,opt,name=closes,proto3" json:"closes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpeningHours) Reset() {
+	*x = OpeningHours{}
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpeningHours) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpeningHours) ProtoMessage() {}
+
+func (x *OpeningHours) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpeningHours.ProtoReflect.Descriptor instead.
+func (*OpeningHours) Descriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *OpeningHours) GetDayKind() DayKind {
+	if x != nil {
+		return x.DayKind
+	}
+	return DayKind_DAY_KIND_UNSPECIFIED
+}
+
+func (x *OpeningHours) GetOpens() string {
+	if x != nil {
+		return x.Opens
+	}
+	return ""
+}
+
+func (x *OpeningHours) GetCloses() string {
+	if x != nil {
+		return x.Closes
+	}
+	return ""
+}
+
 var File_nara_appointment_v1_appointment_proto protoreflect.FileDescriptor
 
 const file_nara_appointment_v1_appointment_proto_rawDesc = "" +
@@ -3647,7 +3986,28 @@ const file_nara_appointment_v1_appointment_proto_rawDesc = "" +
 	"\aarrival\x18\x03 \x01(\x0e2\x1c.nara.appointment.v1.ArrivalB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\aarrival\"X\n" +
 	"\x12SetArrivalResponse\x12B\n" +
-	"\vappointment\x18\x01 \x01(\v2 .nara.appointment.v1.AppointmentR\vappointment*\x9b\x01\n" +
+	"\vappointment\x18\x01 \x01(\v2 .nara.appointment.v1.AppointmentR\vappointment\"\x83\x03\n" +
+	"\x14ListCareUnitsRequest\x12+\n" +
+	"\fmunicipality\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\fmunicipality\x12@\n" +
+	"\aservice\x18\x02 \x01(\x0e2\x1c.nara.appointment.v1.ServiceB\b\xbaH\x05\x82\x01\x02\x10\x01R\aservice\x121\n" +
+	"\x04near\x18\x03 \x01(\v2\x1d.nara.appointment.v1.PositionR\x04near\x12;\n" +
+	"\x13max_distance_meters\x18\x04 \x01(\x05B\v\xbaH\b\x1a\x06\x18\x80\x89z(\x00R\x11maxDistanceMeters:\x8b\x01\xbaH\x87\x01\x1a\x84\x01\n" +
+	"\x13distance_needs_near\x12<max_distance_meters needs near, the position to measure from\x1a/this.max_distance_meters == 0 || has(this.near)\"P\n" +
+	"\x15ListCareUnitsResponse\x127\n" +
+	"\x05units\x18\x01 \x03(\v2!.nara.appointment.v1.CareUnitInfoR\x05units\"\x9b\x03\n" +
+	"\fCareUnitInfo\x121\n" +
+	"\x04unit\x18\x01 \x01(\v2\x1d.nara.appointment.v1.CareUnitR\x04unit\x12#\n" +
+	"\rprovider_name\x18\x02 \x01(\tR\fproviderName\x12'\n" +
+	"\x0fpublic_provider\x18\x03 \x01(\bR\x0epublicProvider\x12F\n" +
+	"\ropening_hours\x18\x04 \x03(\v2!.nara.appointment.v1.OpeningHoursR\fopeningHours\x12\x19\n" +
+	"\bopen_now\x18\x05 \x01(\bR\aopenNow\x12D\n" +
+	"\x10next_change_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x0enextChangeTime\x128\n" +
+	"\bservices\x18\a \x03(\x0e2\x1c.nara.appointment.v1.ServiceR\bservices\x12'\n" +
+	"\x0fdistance_meters\x18\b \x01(\x05R\x0edistanceMeters\"u\n" +
+	"\fOpeningHours\x127\n" +
+	"\bday_kind\x18\x01 \x01(\x0e2\x1c.nara.appointment.v1.DayKindR\adayKind\x12\x14\n" +
+	"\x05opens\x18\x02 \x01(\tR\x05opens\x12\x16\n" +
+	"\x06closes\x18\x03 \x01(\tR\x06closes*\x9b\x01\n" +
 	"\aService\x12\x17\n" +
 	"\x13SERVICE_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13SERVICE_VACCINATION\x10\x01\x12\x16\n" +
@@ -3693,8 +4053,15 @@ const file_nara_appointment_v1_appointment_proto_rawDesc = "" +
 	"\x13ARRIVAL_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fARRIVAL_ARRIVED\x10\x01\x12\x15\n" +
 	"\x11ARRIVAL_FULFILLED\x10\x02\x12\x12\n" +
-	"\x0eARRIVAL_NOSHOW\x10\x032\xa2\t\n" +
-	"\x12AppointmentService\x12e\n" +
+	"\x0eARRIVAL_NOSHOW\x10\x03*e\n" +
+	"\aDayKind\x12\x18\n" +
+	"\x14DAY_KIND_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10DAY_KIND_WEEKDAY\x10\x01\x12\x14\n" +
+	"\x10DAY_KIND_WEEKEND\x10\x02\x12\x14\n" +
+	"\x10DAY_KIND_HOLIDAY\x10\x032\x8f\n" +
+	"\n" +
+	"\x12AppointmentService\x12k\n" +
+	"\rListCareUnits\x12).nara.appointment.v1.ListCareUnitsRequest\x1a*.nara.appointment.v1.ListCareUnitsResponse\"\x03\x90\x02\x01\x12e\n" +
 	"\vSearchSlots\x12'.nara.appointment.v1.SearchSlotsRequest\x1a(.nara.appointment.v1.SearchSlotsResponse\"\x03\x90\x02\x01\x12\\\n" +
 	"\bBookSlot\x12$.nara.appointment.v1.BookSlotRequest\x1a%.nara.appointment.v1.BookSlotResponse\"\x03\x90\x02\x02\x12w\n" +
 	"\x11CancelAppointment\x12-.nara.appointment.v1.CancelAppointmentRequest\x1a..nara.appointment.v1.CancelAppointmentResponse\"\x03\x90\x02\x02\x12w\n" +
@@ -3732,8 +4099,8 @@ func file_nara_appointment_v1_appointment_proto_rawDescGZIP() []byte {
 	return file_nara_appointment_v1_appointment_proto_rawDescData
 }
 
-var file_nara_appointment_v1_appointment_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_nara_appointment_v1_appointment_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
+var file_nara_appointment_v1_appointment_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
+var file_nara_appointment_v1_appointment_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
 var file_nara_appointment_v1_appointment_proto_goTypes = []any{
 	(Service)(0),                           // 0: nara.appointment.v1.Service
 	(VisitForm)(0),                         // 1: nara.appointment.v1.VisitForm
@@ -3742,165 +4109,180 @@ var file_nara_appointment_v1_appointment_proto_goTypes = []any{
 	(ResourceKind)(0),                      // 4: nara.appointment.v1.ResourceKind
 	(Weekday)(0),                           // 5: nara.appointment.v1.Weekday
 	(Arrival)(0),                           // 6: nara.appointment.v1.Arrival
-	(*CareUnit)(nil),                       // 7: nara.appointment.v1.CareUnit
-	(*Slot)(nil),                           // 8: nara.appointment.v1.Slot
-	(*Resource)(nil),                       // 9: nara.appointment.v1.Resource
-	(*Appointment)(nil),                    // 10: nara.appointment.v1.Appointment
-	(*SearchSlotsRequest)(nil),             // 11: nara.appointment.v1.SearchSlotsRequest
-	(*Position)(nil),                       // 12: nara.appointment.v1.Position
-	(*SearchSlotsResponse)(nil),            // 13: nara.appointment.v1.SearchSlotsResponse
-	(*BookSlotRequest)(nil),                // 14: nara.appointment.v1.BookSlotRequest
-	(*BookSlotResponse)(nil),               // 15: nara.appointment.v1.BookSlotResponse
-	(*CancelAppointmentRequest)(nil),       // 16: nara.appointment.v1.CancelAppointmentRequest
-	(*CancelAppointmentResponse)(nil),      // 17: nara.appointment.v1.CancelAppointmentResponse
-	(*RebookAppointmentRequest)(nil),       // 18: nara.appointment.v1.RebookAppointmentRequest
-	(*RebookAppointmentResponse)(nil),      // 19: nara.appointment.v1.RebookAppointmentResponse
-	(*ListAppointmentsRequest)(nil),        // 20: nara.appointment.v1.ListAppointmentsRequest
-	(*ListAppointmentsResponse)(nil),       // 21: nara.appointment.v1.ListAppointmentsResponse
-	(*GetAppointmentCalendarRequest)(nil),  // 22: nara.appointment.v1.GetAppointmentCalendarRequest
-	(*GetAppointmentCalendarResponse)(nil), // 23: nara.appointment.v1.GetAppointmentCalendarResponse
-	(*PublishSlotsRequest)(nil),            // 24: nara.appointment.v1.PublishSlotsRequest
-	(*PublishSlotsResponse)(nil),           // 25: nara.appointment.v1.PublishSlotsResponse
-	(*InviteToAppointmentRequest)(nil),     // 26: nara.appointment.v1.InviteToAppointmentRequest
-	(*InviteToAppointmentResponse)(nil),    // 27: nara.appointment.v1.InviteToAppointmentResponse
-	(*ListUnitScheduleRequest)(nil),        // 28: nara.appointment.v1.ListUnitScheduleRequest
-	(*ListUnitScheduleResponse)(nil),       // 29: nara.appointment.v1.ListUnitScheduleResponse
-	(*RespondToInvitationRequest)(nil),     // 30: nara.appointment.v1.RespondToInvitationRequest
-	(*RespondToInvitationResponse)(nil),    // 31: nara.appointment.v1.RespondToInvitationResponse
-	(*ReportLateRequest)(nil),              // 32: nara.appointment.v1.ReportLateRequest
-	(*ReportLateResponse)(nil),             // 33: nara.appointment.v1.ReportLateResponse
-	(*CreateCalendarFeedRequest)(nil),      // 34: nara.appointment.v1.CreateCalendarFeedRequest
-	(*CreateCalendarFeedResponse)(nil),     // 35: nara.appointment.v1.CreateCalendarFeedResponse
-	(*RevokeCalendarFeedRequest)(nil),      // 36: nara.appointment.v1.RevokeCalendarFeedRequest
-	(*RevokeCalendarFeedResponse)(nil),     // 37: nara.appointment.v1.RevokeCalendarFeedResponse
-	(*ListResourcesRequest)(nil),           // 38: nara.appointment.v1.ListResourcesRequest
-	(*ListResourcesResponse)(nil),          // 39: nara.appointment.v1.ListResourcesResponse
-	(*CreateResourceRequest)(nil),          // 40: nara.appointment.v1.CreateResourceRequest
-	(*CreateResourceResponse)(nil),         // 41: nara.appointment.v1.CreateResourceResponse
-	(*ListSlotsRequest)(nil),               // 42: nara.appointment.v1.ListSlotsRequest
-	(*ListSlotsResponse)(nil),              // 43: nara.appointment.v1.ListSlotsResponse
-	(*UpdateSlotsRequest)(nil),             // 44: nara.appointment.v1.UpdateSlotsRequest
-	(*BookingWindow)(nil),                  // 45: nara.appointment.v1.BookingWindow
-	(*UpdateSlotsResponse)(nil),            // 46: nara.appointment.v1.UpdateSlotsResponse
-	(*MoveSlotRequest)(nil),                // 47: nara.appointment.v1.MoveSlotRequest
-	(*MoveSlotResponse)(nil),               // 48: nara.appointment.v1.MoveSlotResponse
-	(*ReportDelayRequest)(nil),             // 49: nara.appointment.v1.ReportDelayRequest
-	(*ReportDelayResponse)(nil),            // 50: nara.appointment.v1.ReportDelayResponse
-	(*SetArrivalRequest)(nil),              // 51: nara.appointment.v1.SetArrivalRequest
-	(*SetArrivalResponse)(nil),             // 52: nara.appointment.v1.SetArrivalResponse
-	(*timestamppb.Timestamp)(nil),          // 53: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),            // 54: google.protobuf.Duration
+	(DayKind)(0),                           // 7: nara.appointment.v1.DayKind
+	(*CareUnit)(nil),                       // 8: nara.appointment.v1.CareUnit
+	(*Slot)(nil),                           // 9: nara.appointment.v1.Slot
+	(*Resource)(nil),                       // 10: nara.appointment.v1.Resource
+	(*Appointment)(nil),                    // 11: nara.appointment.v1.Appointment
+	(*SearchSlotsRequest)(nil),             // 12: nara.appointment.v1.SearchSlotsRequest
+	(*Position)(nil),                       // 13: nara.appointment.v1.Position
+	(*SearchSlotsResponse)(nil),            // 14: nara.appointment.v1.SearchSlotsResponse
+	(*BookSlotRequest)(nil),                // 15: nara.appointment.v1.BookSlotRequest
+	(*BookSlotResponse)(nil),               // 16: nara.appointment.v1.BookSlotResponse
+	(*CancelAppointmentRequest)(nil),       // 17: nara.appointment.v1.CancelAppointmentRequest
+	(*CancelAppointmentResponse)(nil),      // 18: nara.appointment.v1.CancelAppointmentResponse
+	(*RebookAppointmentRequest)(nil),       // 19: nara.appointment.v1.RebookAppointmentRequest
+	(*RebookAppointmentResponse)(nil),      // 20: nara.appointment.v1.RebookAppointmentResponse
+	(*ListAppointmentsRequest)(nil),        // 21: nara.appointment.v1.ListAppointmentsRequest
+	(*ListAppointmentsResponse)(nil),       // 22: nara.appointment.v1.ListAppointmentsResponse
+	(*GetAppointmentCalendarRequest)(nil),  // 23: nara.appointment.v1.GetAppointmentCalendarRequest
+	(*GetAppointmentCalendarResponse)(nil), // 24: nara.appointment.v1.GetAppointmentCalendarResponse
+	(*PublishSlotsRequest)(nil),            // 25: nara.appointment.v1.PublishSlotsRequest
+	(*PublishSlotsResponse)(nil),           // 26: nara.appointment.v1.PublishSlotsResponse
+	(*InviteToAppointmentRequest)(nil),     // 27: nara.appointment.v1.InviteToAppointmentRequest
+	(*InviteToAppointmentResponse)(nil),    // 28: nara.appointment.v1.InviteToAppointmentResponse
+	(*ListUnitScheduleRequest)(nil),        // 29: nara.appointment.v1.ListUnitScheduleRequest
+	(*ListUnitScheduleResponse)(nil),       // 30: nara.appointment.v1.ListUnitScheduleResponse
+	(*RespondToInvitationRequest)(nil),     // 31: nara.appointment.v1.RespondToInvitationRequest
+	(*RespondToInvitationResponse)(nil),    // 32: nara.appointment.v1.RespondToInvitationResponse
+	(*ReportLateRequest)(nil),              // 33: nara.appointment.v1.ReportLateRequest
+	(*ReportLateResponse)(nil),             // 34: nara.appointment.v1.ReportLateResponse
+	(*CreateCalendarFeedRequest)(nil),      // 35: nara.appointment.v1.CreateCalendarFeedRequest
+	(*CreateCalendarFeedResponse)(nil),     // 36: nara.appointment.v1.CreateCalendarFeedResponse
+	(*RevokeCalendarFeedRequest)(nil),      // 37: nara.appointment.v1.RevokeCalendarFeedRequest
+	(*RevokeCalendarFeedResponse)(nil),     // 38: nara.appointment.v1.RevokeCalendarFeedResponse
+	(*ListResourcesRequest)(nil),           // 39: nara.appointment.v1.ListResourcesRequest
+	(*ListResourcesResponse)(nil),          // 40: nara.appointment.v1.ListResourcesResponse
+	(*CreateResourceRequest)(nil),          // 41: nara.appointment.v1.CreateResourceRequest
+	(*CreateResourceResponse)(nil),         // 42: nara.appointment.v1.CreateResourceResponse
+	(*ListSlotsRequest)(nil),               // 43: nara.appointment.v1.ListSlotsRequest
+	(*ListSlotsResponse)(nil),              // 44: nara.appointment.v1.ListSlotsResponse
+	(*UpdateSlotsRequest)(nil),             // 45: nara.appointment.v1.UpdateSlotsRequest
+	(*BookingWindow)(nil),                  // 46: nara.appointment.v1.BookingWindow
+	(*UpdateSlotsResponse)(nil),            // 47: nara.appointment.v1.UpdateSlotsResponse
+	(*MoveSlotRequest)(nil),                // 48: nara.appointment.v1.MoveSlotRequest
+	(*MoveSlotResponse)(nil),               // 49: nara.appointment.v1.MoveSlotResponse
+	(*ReportDelayRequest)(nil),             // 50: nara.appointment.v1.ReportDelayRequest
+	(*ReportDelayResponse)(nil),            // 51: nara.appointment.v1.ReportDelayResponse
+	(*SetArrivalRequest)(nil),              // 52: nara.appointment.v1.SetArrivalRequest
+	(*SetArrivalResponse)(nil),             // 53: nara.appointment.v1.SetArrivalResponse
+	(*ListCareUnitsRequest)(nil),           // 54: nara.appointment.v1.ListCareUnitsRequest
+	(*ListCareUnitsResponse)(nil),          // 55: nara.appointment.v1.ListCareUnitsResponse
+	(*CareUnitInfo)(nil),                   // 56: nara.appointment.v1.CareUnitInfo
+	(*OpeningHours)(nil),                   // 57: nara.appointment.v1.OpeningHours
+	(*timestamppb.Timestamp)(nil),          // 58: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),            // 59: google.protobuf.Duration
 }
 var file_nara_appointment_v1_appointment_proto_depIdxs = []int32{
 	0,  // 0: nara.appointment.v1.Slot.service:type_name -> nara.appointment.v1.Service
 	1,  // 1: nara.appointment.v1.Slot.visit_form:type_name -> nara.appointment.v1.VisitForm
-	53, // 2: nara.appointment.v1.Slot.start_time:type_name -> google.protobuf.Timestamp
-	53, // 3: nara.appointment.v1.Slot.end_time:type_name -> google.protobuf.Timestamp
-	7,  // 4: nara.appointment.v1.Slot.unit:type_name -> nara.appointment.v1.CareUnit
-	53, // 5: nara.appointment.v1.Slot.booking_open_time:type_name -> google.protobuf.Timestamp
-	53, // 6: nara.appointment.v1.Slot.booking_close_time:type_name -> google.protobuf.Timestamp
-	9,  // 7: nara.appointment.v1.Slot.resource:type_name -> nara.appointment.v1.Resource
+	58, // 2: nara.appointment.v1.Slot.start_time:type_name -> google.protobuf.Timestamp
+	58, // 3: nara.appointment.v1.Slot.end_time:type_name -> google.protobuf.Timestamp
+	8,  // 4: nara.appointment.v1.Slot.unit:type_name -> nara.appointment.v1.CareUnit
+	58, // 5: nara.appointment.v1.Slot.booking_open_time:type_name -> google.protobuf.Timestamp
+	58, // 6: nara.appointment.v1.Slot.booking_close_time:type_name -> google.protobuf.Timestamp
+	10, // 7: nara.appointment.v1.Slot.resource:type_name -> nara.appointment.v1.Resource
 	4,  // 8: nara.appointment.v1.Resource.kind:type_name -> nara.appointment.v1.ResourceKind
 	0,  // 9: nara.appointment.v1.Appointment.service:type_name -> nara.appointment.v1.Service
 	1,  // 10: nara.appointment.v1.Appointment.visit_form:type_name -> nara.appointment.v1.VisitForm
 	2,  // 11: nara.appointment.v1.Appointment.status:type_name -> nara.appointment.v1.Status
-	53, // 12: nara.appointment.v1.Appointment.start_time:type_name -> google.protobuf.Timestamp
-	53, // 13: nara.appointment.v1.Appointment.end_time:type_name -> google.protobuf.Timestamp
-	7,  // 14: nara.appointment.v1.Appointment.unit:type_name -> nara.appointment.v1.CareUnit
-	53, // 15: nara.appointment.v1.Appointment.cancel_deadline:type_name -> google.protobuf.Timestamp
-	53, // 16: nara.appointment.v1.Appointment.update_time:type_name -> google.protobuf.Timestamp
-	53, // 17: nara.appointment.v1.Appointment.expected_start_time:type_name -> google.protobuf.Timestamp
+	58, // 12: nara.appointment.v1.Appointment.start_time:type_name -> google.protobuf.Timestamp
+	58, // 13: nara.appointment.v1.Appointment.end_time:type_name -> google.protobuf.Timestamp
+	8,  // 14: nara.appointment.v1.Appointment.unit:type_name -> nara.appointment.v1.CareUnit
+	58, // 15: nara.appointment.v1.Appointment.cancel_deadline:type_name -> google.protobuf.Timestamp
+	58, // 16: nara.appointment.v1.Appointment.update_time:type_name -> google.protobuf.Timestamp
+	58, // 17: nara.appointment.v1.Appointment.expected_start_time:type_name -> google.protobuf.Timestamp
 	3,  // 18: nara.appointment.v1.Appointment.invitation_response:type_name -> nara.appointment.v1.InvitationResponse
-	53, // 19: nara.appointment.v1.Appointment.join_open_time:type_name -> google.protobuf.Timestamp
+	58, // 19: nara.appointment.v1.Appointment.join_open_time:type_name -> google.protobuf.Timestamp
 	0,  // 20: nara.appointment.v1.SearchSlotsRequest.service:type_name -> nara.appointment.v1.Service
-	53, // 21: nara.appointment.v1.SearchSlotsRequest.start_time:type_name -> google.protobuf.Timestamp
-	53, // 22: nara.appointment.v1.SearchSlotsRequest.end_time:type_name -> google.protobuf.Timestamp
-	12, // 23: nara.appointment.v1.SearchSlotsRequest.near:type_name -> nara.appointment.v1.Position
-	8,  // 24: nara.appointment.v1.SearchSlotsResponse.slots:type_name -> nara.appointment.v1.Slot
-	10, // 25: nara.appointment.v1.BookSlotResponse.appointment:type_name -> nara.appointment.v1.Appointment
-	10, // 26: nara.appointment.v1.CancelAppointmentResponse.appointment:type_name -> nara.appointment.v1.Appointment
-	10, // 27: nara.appointment.v1.RebookAppointmentResponse.appointment:type_name -> nara.appointment.v1.Appointment
-	53, // 28: nara.appointment.v1.ListAppointmentsRequest.updated_since:type_name -> google.protobuf.Timestamp
-	10, // 29: nara.appointment.v1.ListAppointmentsResponse.appointments:type_name -> nara.appointment.v1.Appointment
-	53, // 30: nara.appointment.v1.ListAppointmentsResponse.sync_time:type_name -> google.protobuf.Timestamp
+	58, // 21: nara.appointment.v1.SearchSlotsRequest.start_time:type_name -> google.protobuf.Timestamp
+	58, // 22: nara.appointment.v1.SearchSlotsRequest.end_time:type_name -> google.protobuf.Timestamp
+	13, // 23: nara.appointment.v1.SearchSlotsRequest.near:type_name -> nara.appointment.v1.Position
+	9,  // 24: nara.appointment.v1.SearchSlotsResponse.slots:type_name -> nara.appointment.v1.Slot
+	11, // 25: nara.appointment.v1.BookSlotResponse.appointment:type_name -> nara.appointment.v1.Appointment
+	11, // 26: nara.appointment.v1.CancelAppointmentResponse.appointment:type_name -> nara.appointment.v1.Appointment
+	11, // 27: nara.appointment.v1.RebookAppointmentResponse.appointment:type_name -> nara.appointment.v1.Appointment
+	58, // 28: nara.appointment.v1.ListAppointmentsRequest.updated_since:type_name -> google.protobuf.Timestamp
+	11, // 29: nara.appointment.v1.ListAppointmentsResponse.appointments:type_name -> nara.appointment.v1.Appointment
+	58, // 30: nara.appointment.v1.ListAppointmentsResponse.sync_time:type_name -> google.protobuf.Timestamp
 	0,  // 31: nara.appointment.v1.PublishSlotsRequest.service:type_name -> nara.appointment.v1.Service
-	53, // 32: nara.appointment.v1.PublishSlotsRequest.start_time:type_name -> google.protobuf.Timestamp
-	53, // 33: nara.appointment.v1.PublishSlotsRequest.end_time:type_name -> google.protobuf.Timestamp
-	54, // 34: nara.appointment.v1.PublishSlotsRequest.slot_duration:type_name -> google.protobuf.Duration
+	58, // 32: nara.appointment.v1.PublishSlotsRequest.start_time:type_name -> google.protobuf.Timestamp
+	58, // 33: nara.appointment.v1.PublishSlotsRequest.end_time:type_name -> google.protobuf.Timestamp
+	59, // 34: nara.appointment.v1.PublishSlotsRequest.slot_duration:type_name -> google.protobuf.Duration
 	5,  // 35: nara.appointment.v1.PublishSlotsRequest.repeat_weekdays:type_name -> nara.appointment.v1.Weekday
-	53, // 36: nara.appointment.v1.PublishSlotsRequest.booking_open_time:type_name -> google.protobuf.Timestamp
-	54, // 37: nara.appointment.v1.PublishSlotsRequest.booking_close_before:type_name -> google.protobuf.Duration
-	8,  // 38: nara.appointment.v1.PublishSlotsResponse.slots:type_name -> nara.appointment.v1.Slot
+	58, // 36: nara.appointment.v1.PublishSlotsRequest.booking_open_time:type_name -> google.protobuf.Timestamp
+	59, // 37: nara.appointment.v1.PublishSlotsRequest.booking_close_before:type_name -> google.protobuf.Duration
+	9,  // 38: nara.appointment.v1.PublishSlotsResponse.slots:type_name -> nara.appointment.v1.Slot
 	0,  // 39: nara.appointment.v1.InviteToAppointmentRequest.service:type_name -> nara.appointment.v1.Service
-	53, // 40: nara.appointment.v1.InviteToAppointmentRequest.start_time:type_name -> google.protobuf.Timestamp
-	53, // 41: nara.appointment.v1.InviteToAppointmentRequest.end_time:type_name -> google.protobuf.Timestamp
-	10, // 42: nara.appointment.v1.InviteToAppointmentResponse.appointment:type_name -> nara.appointment.v1.Appointment
-	10, // 43: nara.appointment.v1.ListUnitScheduleResponse.appointments:type_name -> nara.appointment.v1.Appointment
+	58, // 40: nara.appointment.v1.InviteToAppointmentRequest.start_time:type_name -> google.protobuf.Timestamp
+	58, // 41: nara.appointment.v1.InviteToAppointmentRequest.end_time:type_name -> google.protobuf.Timestamp
+	11, // 42: nara.appointment.v1.InviteToAppointmentResponse.appointment:type_name -> nara.appointment.v1.Appointment
+	11, // 43: nara.appointment.v1.ListUnitScheduleResponse.appointments:type_name -> nara.appointment.v1.Appointment
 	3,  // 44: nara.appointment.v1.RespondToInvitationRequest.response:type_name -> nara.appointment.v1.InvitationResponse
-	10, // 45: nara.appointment.v1.RespondToInvitationResponse.appointment:type_name -> nara.appointment.v1.Appointment
-	10, // 46: nara.appointment.v1.ReportLateResponse.appointment:type_name -> nara.appointment.v1.Appointment
-	53, // 47: nara.appointment.v1.CreateCalendarFeedResponse.create_time:type_name -> google.protobuf.Timestamp
-	9,  // 48: nara.appointment.v1.ListResourcesResponse.resources:type_name -> nara.appointment.v1.Resource
+	11, // 45: nara.appointment.v1.RespondToInvitationResponse.appointment:type_name -> nara.appointment.v1.Appointment
+	11, // 46: nara.appointment.v1.ReportLateResponse.appointment:type_name -> nara.appointment.v1.Appointment
+	58, // 47: nara.appointment.v1.CreateCalendarFeedResponse.create_time:type_name -> google.protobuf.Timestamp
+	10, // 48: nara.appointment.v1.ListResourcesResponse.resources:type_name -> nara.appointment.v1.Resource
 	4,  // 49: nara.appointment.v1.CreateResourceRequest.kind:type_name -> nara.appointment.v1.ResourceKind
-	9,  // 50: nara.appointment.v1.CreateResourceResponse.resource:type_name -> nara.appointment.v1.Resource
+	10, // 50: nara.appointment.v1.CreateResourceResponse.resource:type_name -> nara.appointment.v1.Resource
 	0,  // 51: nara.appointment.v1.ListSlotsRequest.service:type_name -> nara.appointment.v1.Service
-	53, // 52: nara.appointment.v1.ListSlotsRequest.start_time:type_name -> google.protobuf.Timestamp
-	53, // 53: nara.appointment.v1.ListSlotsRequest.end_time:type_name -> google.protobuf.Timestamp
-	8,  // 54: nara.appointment.v1.ListSlotsResponse.slots:type_name -> nara.appointment.v1.Slot
-	45, // 55: nara.appointment.v1.UpdateSlotsRequest.booking_window:type_name -> nara.appointment.v1.BookingWindow
-	53, // 56: nara.appointment.v1.BookingWindow.open_time:type_name -> google.protobuf.Timestamp
-	54, // 57: nara.appointment.v1.BookingWindow.close_before:type_name -> google.protobuf.Duration
-	8,  // 58: nara.appointment.v1.UpdateSlotsResponse.slots:type_name -> nara.appointment.v1.Slot
-	53, // 59: nara.appointment.v1.MoveSlotRequest.new_start_time:type_name -> google.protobuf.Timestamp
-	8,  // 60: nara.appointment.v1.MoveSlotResponse.slot:type_name -> nara.appointment.v1.Slot
-	10, // 61: nara.appointment.v1.ReportDelayResponse.appointments:type_name -> nara.appointment.v1.Appointment
+	58, // 52: nara.appointment.v1.ListSlotsRequest.start_time:type_name -> google.protobuf.Timestamp
+	58, // 53: nara.appointment.v1.ListSlotsRequest.end_time:type_name -> google.protobuf.Timestamp
+	9,  // 54: nara.appointment.v1.ListSlotsResponse.slots:type_name -> nara.appointment.v1.Slot
+	46, // 55: nara.appointment.v1.UpdateSlotsRequest.booking_window:type_name -> nara.appointment.v1.BookingWindow
+	58, // 56: nara.appointment.v1.BookingWindow.open_time:type_name -> google.protobuf.Timestamp
+	59, // 57: nara.appointment.v1.BookingWindow.close_before:type_name -> google.protobuf.Duration
+	9,  // 58: nara.appointment.v1.UpdateSlotsResponse.slots:type_name -> nara.appointment.v1.Slot
+	58, // 59: nara.appointment.v1.MoveSlotRequest.new_start_time:type_name -> google.protobuf.Timestamp
+	9,  // 60: nara.appointment.v1.MoveSlotResponse.slot:type_name -> nara.appointment.v1.Slot
+	11, // 61: nara.appointment.v1.ReportDelayResponse.appointments:type_name -> nara.appointment.v1.Appointment
 	6,  // 62: nara.appointment.v1.SetArrivalRequest.arrival:type_name -> nara.appointment.v1.Arrival
-	10, // 63: nara.appointment.v1.SetArrivalResponse.appointment:type_name -> nara.appointment.v1.Appointment
-	11, // 64: nara.appointment.v1.AppointmentService.SearchSlots:input_type -> nara.appointment.v1.SearchSlotsRequest
-	14, // 65: nara.appointment.v1.AppointmentService.BookSlot:input_type -> nara.appointment.v1.BookSlotRequest
-	16, // 66: nara.appointment.v1.AppointmentService.CancelAppointment:input_type -> nara.appointment.v1.CancelAppointmentRequest
-	18, // 67: nara.appointment.v1.AppointmentService.RebookAppointment:input_type -> nara.appointment.v1.RebookAppointmentRequest
-	20, // 68: nara.appointment.v1.AppointmentService.ListAppointments:input_type -> nara.appointment.v1.ListAppointmentsRequest
-	22, // 69: nara.appointment.v1.AppointmentService.GetAppointmentCalendar:input_type -> nara.appointment.v1.GetAppointmentCalendarRequest
-	30, // 70: nara.appointment.v1.AppointmentService.RespondToInvitation:input_type -> nara.appointment.v1.RespondToInvitationRequest
-	32, // 71: nara.appointment.v1.AppointmentService.ReportLate:input_type -> nara.appointment.v1.ReportLateRequest
-	34, // 72: nara.appointment.v1.AppointmentService.CreateCalendarFeed:input_type -> nara.appointment.v1.CreateCalendarFeedRequest
-	36, // 73: nara.appointment.v1.AppointmentService.RevokeCalendarFeed:input_type -> nara.appointment.v1.RevokeCalendarFeedRequest
-	24, // 74: nara.appointment.v1.ScheduleService.PublishSlots:input_type -> nara.appointment.v1.PublishSlotsRequest
-	26, // 75: nara.appointment.v1.ScheduleService.InviteToAppointment:input_type -> nara.appointment.v1.InviteToAppointmentRequest
-	28, // 76: nara.appointment.v1.ScheduleService.ListUnitSchedule:input_type -> nara.appointment.v1.ListUnitScheduleRequest
-	38, // 77: nara.appointment.v1.ScheduleService.ListResources:input_type -> nara.appointment.v1.ListResourcesRequest
-	40, // 78: nara.appointment.v1.ScheduleService.CreateResource:input_type -> nara.appointment.v1.CreateResourceRequest
-	42, // 79: nara.appointment.v1.ScheduleService.ListSlots:input_type -> nara.appointment.v1.ListSlotsRequest
-	44, // 80: nara.appointment.v1.ScheduleService.UpdateSlots:input_type -> nara.appointment.v1.UpdateSlotsRequest
-	47, // 81: nara.appointment.v1.ScheduleService.MoveSlot:input_type -> nara.appointment.v1.MoveSlotRequest
-	49, // 82: nara.appointment.v1.ScheduleService.ReportDelay:input_type -> nara.appointment.v1.ReportDelayRequest
-	51, // 83: nara.appointment.v1.ScheduleService.SetArrival:input_type -> nara.appointment.v1.SetArrivalRequest
-	13, // 84: nara.appointment.v1.AppointmentService.SearchSlots:output_type -> nara.appointment.v1.SearchSlotsResponse
-	15, // 85: nara.appointment.v1.AppointmentService.BookSlot:output_type -> nara.appointment.v1.BookSlotResponse
-	17, // 86: nara.appointment.v1.AppointmentService.CancelAppointment:output_type -> nara.appointment.v1.CancelAppointmentResponse
-	19, // 87: nara.appointment.v1.AppointmentService.RebookAppointment:output_type -> nara.appointment.v1.RebookAppointmentResponse
-	21, // 88: nara.appointment.v1.AppointmentService.ListAppointments:output_type -> nara.appointment.v1.ListAppointmentsResponse
-	23, // 89: nara.appointment.v1.AppointmentService.GetAppointmentCalendar:output_type -> nara.appointment.v1.GetAppointmentCalendarResponse
-	31, // 90: nara.appointment.v1.AppointmentService.RespondToInvitation:output_type -> nara.appointment.v1.RespondToInvitationResponse
-	33, // 91: nara.appointment.v1.AppointmentService.ReportLate:output_type -> nara.appointment.v1.ReportLateResponse
-	35, // 92: nara.appointment.v1.AppointmentService.CreateCalendarFeed:output_type -> nara.appointment.v1.CreateCalendarFeedResponse
-	37, // 93: nara.appointment.v1.AppointmentService.RevokeCalendarFeed:output_type -> nara.appointment.v1.RevokeCalendarFeedResponse
-	25, // 94: nara.appointment.v1.ScheduleService.PublishSlots:output_type -> nara.appointment.v1.PublishSlotsResponse
-	27, // 95: nara.appointment.v1.ScheduleService.InviteToAppointment:output_type -> nara.appointment.v1.InviteToAppointmentResponse
-	29, // 96: nara.appointment.v1.ScheduleService.ListUnitSchedule:output_type -> nara.appointment.v1.ListUnitScheduleResponse
-	39, // 97: nara.appointment.v1.ScheduleService.ListResources:output_type -> nara.appointment.v1.ListResourcesResponse
-	41, // 98: nara.appointment.v1.ScheduleService.CreateResource:output_type -> nara.appointment.v1.CreateResourceResponse
-	43, // 99: nara.appointment.v1.ScheduleService.ListSlots:output_type -> nara.appointment.v1.ListSlotsResponse
-	46, // 100: nara.appointment.v1.ScheduleService.UpdateSlots:output_type -> nara.appointment.v1.UpdateSlotsResponse
-	48, // 101: nara.appointment.v1.ScheduleService.MoveSlot:output_type -> nara.appointment.v1.MoveSlotResponse
-	50, // 102: nara.appointment.v1.ScheduleService.ReportDelay:output_type -> nara.appointment.v1.ReportDelayResponse
-	52, // 103: nara.appointment.v1.ScheduleService.SetArrival:output_type -> nara.appointment.v1.SetArrivalResponse
-	84, // [84:104] is the sub-list for method output_type
-	64, // [64:84] is the sub-list for method input_type
-	64, // [64:64] is the sub-list for extension type_name
-	64, // [64:64] is the sub-list for extension extendee
-	0,  // [0:64] is the sub-list for field type_name
+	11, // 63: nara.appointment.v1.SetArrivalResponse.appointment:type_name -> nara.appointment.v1.Appointment
+	0,  // 64: nara.appointment.v1.ListCareUnitsRequest.service:type_name -> nara.appointment.v1.Service
+	13, // 65: nara.appointment.v1.ListCareUnitsRequest.near:type_name -> nara.appointment.v1.Position
+	56, // 66: nara.appointment.v1.ListCareUnitsResponse.units:type_name -> nara.appointment.v1.CareUnitInfo
+	8,  // 67: nara.appointment.v1.CareUnitInfo.unit:type_name -> nara.appointment.v1.CareUnit
+	57, // 68: nara.appointment.v1.CareUnitInfo.opening_hours:type_name -> nara.appointment.v1.OpeningHours
+	58, // 69: nara.appointment.v1.CareUnitInfo.next_change_time:type_name -> google.protobuf.Timestamp
+	0,  // 70: nara.appointment.v1.CareUnitInfo.services:type_name -> nara.appointment.v1.Service
+	7,  // 71: nara.appointment.v1.OpeningHours.day_kind:type_name -> nara.appointment.v1.DayKind
+	54, // 72: nara.appointment.v1.AppointmentService.ListCareUnits:input_type -> nara.appointment.v1.ListCareUnitsRequest
+	12, // 73: nara.appointment.v1.AppointmentService.SearchSlots:input_type -> nara.appointment.v1.SearchSlotsRequest
+	15, // 74: nara.appointment.v1.AppointmentService.BookSlot:input_type -> nara.appointment.v1.BookSlotRequest
+	17, // 75: nara.appointment.v1.AppointmentService.CancelAppointment:input_type -> nara.appointment.v1.CancelAppointmentRequest
+	19, // 76: nara.appointment.v1.AppointmentService.RebookAppointment:input_type -> nara.appointment.v1.RebookAppointmentRequest
+	21, // 77: nara.appointment.v1.AppointmentService.ListAppointments:input_type -> nara.appointment.v1.ListAppointmentsRequest
+	23, // 78: nara.appointment.v1.AppointmentService.GetAppointmentCalendar:input_type -> nara.appointment.v1.GetAppointmentCalendarRequest
+	31, // 79: nara.appointment.v1.AppointmentService.RespondToInvitation:input_type -> nara.appointment.v1.RespondToInvitationRequest
+	33, // 80: nara.appointment.v1.AppointmentService.ReportLate:input_type -> nara.appointment.v1.ReportLateRequest
+	35, // 81: nara.appointment.v1.AppointmentService.CreateCalendarFeed:input_type -> nara.appointment.v1.CreateCalendarFeedRequest
+	37, // 82: nara.appointment.v1.AppointmentService.RevokeCalendarFeed:input_type -> nara.appointment.v1.RevokeCalendarFeedRequest
+	25, // 83: nara.appointment.v1.ScheduleService.PublishSlots:input_type -> nara.appointment.v1.PublishSlotsRequest
+	27, // 84: nara.appointment.v1.ScheduleService.InviteToAppointment:input_type -> nara.appointment.v1.InviteToAppointmentRequest
+	29, // 85: nara.appointment.v1.ScheduleService.ListUnitSchedule:input_type -> nara.appointment.v1.ListUnitScheduleRequest
+	39, // 86: nara.appointment.v1.ScheduleService.ListResources:input_type -> nara.appointment.v1.ListResourcesRequest
+	41, // 87: nara.appointment.v1.ScheduleService.CreateResource:input_type -> nara.appointment.v1.CreateResourceRequest
+	43, // 88: nara.appointment.v1.ScheduleService.ListSlots:input_type -> nara.appointment.v1.ListSlotsRequest
+	45, // 89: nara.appointment.v1.ScheduleService.UpdateSlots:input_type -> nara.appointment.v1.UpdateSlotsRequest
+	48, // 90: nara.appointment.v1.ScheduleService.MoveSlot:input_type -> nara.appointment.v1.MoveSlotRequest
+	50, // 91: nara.appointment.v1.ScheduleService.ReportDelay:input_type -> nara.appointment.v1.ReportDelayRequest
+	52, // 92: nara.appointment.v1.ScheduleService.SetArrival:input_type -> nara.appointment.v1.SetArrivalRequest
+	55, // 93: nara.appointment.v1.AppointmentService.ListCareUnits:output_type -> nara.appointment.v1.ListCareUnitsResponse
+	14, // 94: nara.appointment.v1.AppointmentService.SearchSlots:output_type -> nara.appointment.v1.SearchSlotsResponse
+	16, // 95: nara.appointment.v1.AppointmentService.BookSlot:output_type -> nara.appointment.v1.BookSlotResponse
+	18, // 96: nara.appointment.v1.AppointmentService.CancelAppointment:output_type -> nara.appointment.v1.CancelAppointmentResponse
+	20, // 97: nara.appointment.v1.AppointmentService.RebookAppointment:output_type -> nara.appointment.v1.RebookAppointmentResponse
+	22, // 98: nara.appointment.v1.AppointmentService.ListAppointments:output_type -> nara.appointment.v1.ListAppointmentsResponse
+	24, // 99: nara.appointment.v1.AppointmentService.GetAppointmentCalendar:output_type -> nara.appointment.v1.GetAppointmentCalendarResponse
+	32, // 100: nara.appointment.v1.AppointmentService.RespondToInvitation:output_type -> nara.appointment.v1.RespondToInvitationResponse
+	34, // 101: nara.appointment.v1.AppointmentService.ReportLate:output_type -> nara.appointment.v1.ReportLateResponse
+	36, // 102: nara.appointment.v1.AppointmentService.CreateCalendarFeed:output_type -> nara.appointment.v1.CreateCalendarFeedResponse
+	38, // 103: nara.appointment.v1.AppointmentService.RevokeCalendarFeed:output_type -> nara.appointment.v1.RevokeCalendarFeedResponse
+	26, // 104: nara.appointment.v1.ScheduleService.PublishSlots:output_type -> nara.appointment.v1.PublishSlotsResponse
+	28, // 105: nara.appointment.v1.ScheduleService.InviteToAppointment:output_type -> nara.appointment.v1.InviteToAppointmentResponse
+	30, // 106: nara.appointment.v1.ScheduleService.ListUnitSchedule:output_type -> nara.appointment.v1.ListUnitScheduleResponse
+	40, // 107: nara.appointment.v1.ScheduleService.ListResources:output_type -> nara.appointment.v1.ListResourcesResponse
+	42, // 108: nara.appointment.v1.ScheduleService.CreateResource:output_type -> nara.appointment.v1.CreateResourceResponse
+	44, // 109: nara.appointment.v1.ScheduleService.ListSlots:output_type -> nara.appointment.v1.ListSlotsResponse
+	47, // 110: nara.appointment.v1.ScheduleService.UpdateSlots:output_type -> nara.appointment.v1.UpdateSlotsResponse
+	49, // 111: nara.appointment.v1.ScheduleService.MoveSlot:output_type -> nara.appointment.v1.MoveSlotResponse
+	51, // 112: nara.appointment.v1.ScheduleService.ReportDelay:output_type -> nara.appointment.v1.ReportDelayResponse
+	53, // 113: nara.appointment.v1.ScheduleService.SetArrival:output_type -> nara.appointment.v1.SetArrivalResponse
+	93, // [93:114] is the sub-list for method output_type
+	72, // [72:93] is the sub-list for method input_type
+	72, // [72:72] is the sub-list for extension type_name
+	72, // [72:72] is the sub-list for extension extendee
+	0,  // [0:72] is the sub-list for field type_name
 }
 
 func init() { file_nara_appointment_v1_appointment_proto_init() }
@@ -3913,8 +4295,8 @@ func file_nara_appointment_v1_appointment_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_nara_appointment_v1_appointment_proto_rawDesc), len(file_nara_appointment_v1_appointment_proto_rawDesc)),
-			NumEnums:      7,
-			NumMessages:   46,
+			NumEnums:      8,
+			NumMessages:   50,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -35,6 +35,9 @@ const (
 // reflection-formatted method names, remove the leading slash and convert the remaining slash to a
 // period.
 const (
+	// AppointmentServiceListCareUnitsProcedure is the fully-qualified name of the AppointmentService's
+	// ListCareUnits RPC.
+	AppointmentServiceListCareUnitsProcedure = "/nara.appointment.v1.AppointmentService/ListCareUnits"
 	// AppointmentServiceSearchSlotsProcedure is the fully-qualified name of the AppointmentService's
 	// SearchSlots RPC.
 	AppointmentServiceSearchSlotsProcedure = "/nara.appointment.v1.AppointmentService/SearchSlots"
@@ -99,6 +102,9 @@ const (
 
 // AppointmentServiceClient is a client for the nara.appointment.v1.AppointmentService service.
 type AppointmentServiceClient interface {
+	// ListCareUnits lists the region's care units with their opening hours,
+	// contact and what can be booked there; readable before login.
+	ListCareUnits(context.Context, *v1.ListCareUnitsRequest) (*v1.ListCareUnitsResponse, error)
 	// SearchSlots finds free times of a service, nearest first.
 	SearchSlots(context.Context, *v1.SearchSlotsRequest) (*v1.SearchSlotsResponse, error)
 	// BookSlot books a place in a slot. Retrying with the same
@@ -146,6 +152,13 @@ func NewAppointmentServiceClient(httpClient connect.HTTPClient, baseURL string, 
 	baseURL = strings.TrimRight(baseURL, "/")
 	appointmentServiceMethods := v1.File_nara_appointment_v1_appointment_proto.Services().ByName("AppointmentService").Methods()
 	return &appointmentServiceClient{
+		listCareUnits: connect.NewClient[v1.ListCareUnitsRequest, v1.ListCareUnitsResponse](
+			httpClient,
+			baseURL+AppointmentServiceListCareUnitsProcedure,
+			connect.WithSchema(appointmentServiceMethods.ByName("ListCareUnits")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 		searchSlots: connect.NewClient[v1.SearchSlotsRequest, v1.SearchSlotsResponse](
 			httpClient,
 			baseURL+AppointmentServiceSearchSlotsProcedure,
@@ -220,6 +233,7 @@ func NewAppointmentServiceClient(httpClient connect.HTTPClient, baseURL string, 
 
 // appointmentServiceClient implements AppointmentServiceClient.
 type appointmentServiceClient struct {
+	listCareUnits          *connect.Client[v1.ListCareUnitsRequest, v1.ListCareUnitsResponse]
 	searchSlots            *connect.Client[v1.SearchSlotsRequest, v1.SearchSlotsResponse]
 	bookSlot               *connect.Client[v1.BookSlotRequest, v1.BookSlotResponse]
 	cancelAppointment      *connect.Client[v1.CancelAppointmentRequest, v1.CancelAppointmentResponse]
@@ -230,6 +244,15 @@ type appointmentServiceClient struct {
 	reportLate             *connect.Client[v1.ReportLateRequest, v1.ReportLateResponse]
 	createCalendarFeed     *connect.Client[v1.CreateCalendarFeedRequest, v1.CreateCalendarFeedResponse]
 	revokeCalendarFeed     *connect.Client[v1.RevokeCalendarFeedRequest, v1.RevokeCalendarFeedResponse]
+}
+
+// ListCareUnits calls nara.appointment.v1.AppointmentService.ListCareUnits.
+func (c *appointmentServiceClient) ListCareUnits(ctx context.Context, req *v1.ListCareUnitsRequest) (*v1.ListCareUnitsResponse, error) {
+	response, err := c.listCareUnits.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
 }
 
 // SearchSlots calls nara.appointment.v1.AppointmentService.SearchSlots.
@@ -325,6 +348,9 @@ func (c *appointmentServiceClient) RevokeCalendarFeed(ctx context.Context, req *
 // AppointmentServiceHandler is an implementation of the nara.appointment.v1.AppointmentService
 // service.
 type AppointmentServiceHandler interface {
+	// ListCareUnits lists the region's care units with their opening hours,
+	// contact and what can be booked there; readable before login.
+	ListCareUnits(context.Context, *v1.ListCareUnitsRequest) (*v1.ListCareUnitsResponse, error)
 	// SearchSlots finds free times of a service, nearest first.
 	SearchSlots(context.Context, *v1.SearchSlotsRequest) (*v1.SearchSlotsResponse, error)
 	// BookSlot books a place in a slot. Retrying with the same
@@ -368,6 +394,13 @@ type AppointmentServiceHandler interface {
 // and JSON codecs. They also support gzip compression.
 func NewAppointmentServiceHandler(svc AppointmentServiceHandler, opts ...connect.HandlerOption) (string, http.Handler) {
 	appointmentServiceMethods := v1.File_nara_appointment_v1_appointment_proto.Services().ByName("AppointmentService").Methods()
+	appointmentServiceListCareUnitsHandler := connect.NewUnaryHandlerSimple(
+		AppointmentServiceListCareUnitsProcedure,
+		svc.ListCareUnits,
+		connect.WithSchema(appointmentServiceMethods.ByName("ListCareUnits")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	appointmentServiceSearchSlotsHandler := connect.NewUnaryHandlerSimple(
 		AppointmentServiceSearchSlotsProcedure,
 		svc.SearchSlots,
@@ -439,6 +472,8 @@ func NewAppointmentServiceHandler(svc AppointmentServiceHandler, opts ...connect
 	)
 	return "/nara.appointment.v1.AppointmentService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
+		case AppointmentServiceListCareUnitsProcedure:
+			appointmentServiceListCareUnitsHandler.ServeHTTP(w, r)
 		case AppointmentServiceSearchSlotsProcedure:
 			appointmentServiceSearchSlotsHandler.ServeHTTP(w, r)
 		case AppointmentServiceBookSlotProcedure:
@@ -467,6 +502,10 @@ func NewAppointmentServiceHandler(svc AppointmentServiceHandler, opts ...connect
 
 // UnimplementedAppointmentServiceHandler returns CodeUnimplemented from all methods.
 type UnimplementedAppointmentServiceHandler struct{}
+
+func (UnimplementedAppointmentServiceHandler) ListCareUnits(context.Context, *v1.ListCareUnitsRequest) (*v1.ListCareUnitsResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("nara.appointment.v1.AppointmentService.ListCareUnits is not implemented"))
+}
 
 func (UnimplementedAppointmentServiceHandler) SearchSlots(context.Context, *v1.SearchSlotsRequest) (*v1.SearchSlotsResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("nara.appointment.v1.AppointmentService.SearchSlots is not implemented"))

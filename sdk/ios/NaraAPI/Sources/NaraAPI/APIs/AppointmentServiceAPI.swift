@@ -240,6 +240,52 @@ open class AppointmentServiceAPI {
     }
 
     /**
+     ListCareUnits
+     
+     - parameter connectProtocolVersion: (header)  
+     - parameter naraAppointmentV1ListCareUnitsRequest: (body)  
+     - parameter connectTimeoutMs: (header)  (optional)
+     - parameter apiConfiguration: The configuration for the http request.
+     - returns: NaraAppointmentV1ListCareUnitsResponse
+     */
+    open class func appointmentServiceListCareUnits(connectProtocolVersion: ConnectProtocolVersion, naraAppointmentV1ListCareUnitsRequest: NaraAppointmentV1ListCareUnitsRequest, connectTimeoutMs: Int? = nil, apiConfiguration: NaraAPIAPIConfiguration = NaraAPIAPIConfiguration.shared) async throws(ErrorResponse) -> NaraAppointmentV1ListCareUnitsResponse {
+        return try await appointmentServiceListCareUnitsWithRequestBuilder(connectProtocolVersion: connectProtocolVersion, naraAppointmentV1ListCareUnitsRequest: naraAppointmentV1ListCareUnitsRequest, connectTimeoutMs: connectTimeoutMs, apiConfiguration: apiConfiguration).execute().body
+    }
+
+    /**
+     ListCareUnits
+     - POST /nara.appointment.v1.AppointmentService/ListCareUnits
+     - ListCareUnits lists the region's care units with their opening hours,  contact and what can be booked there; readable before login.
+     - Bearer Token:
+       - type: http
+       - name: sessionToken
+     - parameter connectProtocolVersion: (header)  
+     - parameter naraAppointmentV1ListCareUnitsRequest: (body)  
+     - parameter connectTimeoutMs: (header)  (optional)
+     - parameter apiConfiguration: The configuration for the http request.
+     - returns: RequestBuilder<NaraAppointmentV1ListCareUnitsResponse> 
+     */
+    open class func appointmentServiceListCareUnitsWithRequestBuilder(connectProtocolVersion: ConnectProtocolVersion, naraAppointmentV1ListCareUnitsRequest: NaraAppointmentV1ListCareUnitsRequest, connectTimeoutMs: Int? = nil, apiConfiguration: NaraAPIAPIConfiguration = NaraAPIAPIConfiguration.shared) -> RequestBuilder<NaraAppointmentV1ListCareUnitsResponse> {
+        let localVariablePath = "/nara.appointment.v1.AppointmentService/ListCareUnits"
+        let localVariableURLString = apiConfiguration.basePath + localVariablePath
+        let localVariableParameters = JSONEncodingHelper.encodingParameters(forEncodableObject: naraAppointmentV1ListCareUnitsRequest, codableHelper: apiConfiguration.codableHelper)
+
+        let localVariableUrlComponents = URLComponents(string: localVariableURLString)
+
+        let localVariableNillableHeaders: [String: (any Sendable)?] = [
+            "Content-Type": "application/json",
+            "Connect-Protocol-Version": connectProtocolVersion.asParameter(codableHelper: apiConfiguration.codableHelper),
+            "Connect-Timeout-Ms": connectTimeoutMs?.asParameter(codableHelper: apiConfiguration.codableHelper),
+        ]
+
+        let localVariableHeaderParameters = APIHelper.rejectNilHeaders(localVariableNillableHeaders)
+
+        let localVariableRequestBuilder: RequestBuilder<NaraAppointmentV1ListCareUnitsResponse>.Type = apiConfiguration.requestBuilderFactory.getBuilder()
+
+        return localVariableRequestBuilder.init(method: "POST", URLString: (localVariableUrlComponents?.string ?? localVariableURLString), parameters: localVariableParameters, headers: localVariableHeaderParameters, requiresAuthentication: true, apiConfiguration: apiConfiguration)
+    }
+
+    /**
      RebookAppointment
      
      - parameter connectProtocolVersion: (header)  

@@ -22,6 +22,40 @@ public class AppointmentServiceClient(
   private val client: ProtocolClientInterface,
 ) : AppointmentServiceClientInterface {
   /**
+   *  ListCareUnits lists the region's care units with their opening hours,
+   *  contact and what can be booked there; readable before login.
+   */
+  override suspend fun listCareUnits(request: ListCareUnitsRequest, headers: Headers): ResponseMessage<ListCareUnitsResponse> = client.unary(
+    request,
+    headers,
+    MethodSpec(
+    "nara.appointment.v1.AppointmentService/ListCareUnits",
+      com.nara.appointment.v1.ListCareUnitsRequest::class,
+      com.nara.appointment.v1.ListCareUnitsResponse::class,
+      StreamType.UNARY,
+      idempotency = Idempotency.NO_SIDE_EFFECTS,
+    ),
+  )
+
+
+  /**
+   *  ListCareUnits lists the region's care units with their opening hours,
+   *  contact and what can be booked there; readable before login.
+   */
+  override fun listCareUnitsBlocking(request: ListCareUnitsRequest, headers: Headers): UnaryBlockingCall<ListCareUnitsResponse> = client.unaryBlocking(
+    request,
+    headers,
+    MethodSpec(
+    "nara.appointment.v1.AppointmentService/ListCareUnits",
+      com.nara.appointment.v1.ListCareUnitsRequest::class,
+      com.nara.appointment.v1.ListCareUnitsResponse::class,
+      StreamType.UNARY,
+      idempotency = Idempotency.NO_SIDE_EFFECTS,
+    ),
+  )
+
+
+  /**
    *  SearchSlots finds free times of a service, nearest first.
    */
   override suspend fun searchSlots(request: SearchSlotsRequest, headers: Headers): ResponseMessage<SearchSlotsResponse> = client.unary(

@@ -16,6 +16,18 @@ import com.connectrpc.UnaryBlockingCall
  */
 public interface AppointmentServiceClientInterface {
   /**
+   *  ListCareUnits lists the region's care units with their opening hours,
+   *  contact and what can be booked there; readable before login.
+   */
+  public suspend fun listCareUnits(request: ListCareUnitsRequest, headers: Headers = emptyMap()): ResponseMessage<ListCareUnitsResponse>
+
+  /**
+   *  ListCareUnits lists the region's care units with their opening hours,
+   *  contact and what can be booked there; readable before login.
+   */
+  public fun listCareUnitsBlocking(request: ListCareUnitsRequest, headers: Headers = emptyMap()): UnaryBlockingCall<ListCareUnitsResponse>
+
+  /**
    *  SearchSlots finds free times of a service, nearest first.
    */
   public suspend fun searchSlots(request: SearchSlotsRequest, headers: Headers = emptyMap()): ResponseMessage<SearchSlotsResponse>
