@@ -8,21 +8,24 @@
 #   bench/run.sh coldstart   cold start and restart          -> bench/results/coldstart.txt
 #   bench/run.sh login       login storm against the BankID simulator (about 5 min) -> bench/results/login.txt
 #   bench/run.sh push        100 000 reminders to the FCM stand-in, and a SIGKILL crash test (about 12 min) -> bench/results/push.txt
+#   bench/run.sh booking     20 000 citizens race for 2 000 vaccination times, no overbooking (about 6 min) -> bench/results/booking.txt
+#   bench/run.sh applist     ListAppointments over 1 million citizens and 5 million appointments (about 8 min; the
+#                            seeded cluster is kept in /var/tmp/nara-bench/applist) -> bench/results/applist.txt
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 which=${1:-all}
 case "$which" in
-all | faq | coldstart | login | push) ;;
+all | faq | coldstart | login | push | booking | applist) ;;
 *)
-	echo "usage: bench/run.sh [all|faq|coldstart|login|push]" >&2
+	echo "usage: bench/run.sh [all|faq|coldstart|login|push|booking|applist]" >&2
 	exit 2
 	;;
 esac
 
 # wrk drives the HTTP load: it needs far less CPU than a Go client, which
 # matters when it shares 2 cores with the server and PostgreSQL.
-if [[ "$which" != coldstart && "$which" != push ]] && ! command -v wrk >/dev/null 2>&1; then
+if [[ "$which" != coldstart && "$which" != push && "$which" != booking ]] && ! command -v wrk >/dev/null 2>&1; then
 	sudo=""
 	if [ "$(id -u)" -ne 0 ]; then
 		sudo="sudo"
@@ -48,6 +51,8 @@ go build -o "$tmp/coldstart" ./bench/coldstart
 go build -o "$tmp/loginstorm" ./bench/loginstorm
 go build -o "$tmp/bankidsimd" ./bench/bankidsimd
 go build -o "$tmp/pushbench" ./bench/pushbench
+go build -o "$tmp/bookingrush" ./bench/bookingrush
+go build -o "$tmp/applist" ./bench/applist
 
 if [[ "$which" == all || "$which" == faq ]]; then
 	"$tmp/faqbench" -nara "$tmp/nara" -commit "$commit" -out bench/results/faq.txt
@@ -60,4 +65,10 @@ if [[ "$which" == all || "$which" == login ]]; then
 fi
 if [[ "$which" == all || "$which" == push ]]; then
 	"$tmp/pushbench" -nara "$tmp/nara" -commit "$commit" -out bench/results/push.txt
+fi
+if [[ "$which" == all || "$which" == booking ]]; then
+	"$tmp/bookingrush" -nara "$tmp/nara" -commit "$commit" -out bench/results/booking.txt
+fi
+if [[ "$which" == all || "$which" == applist ]]; then
+	"$tmp/applist" -nara "$tmp/nara" -wrk wrk -commit "$commit" -out bench/results/applist.txt
 fi

@@ -31,7 +31,10 @@ type Sample struct {
 	nara, postgres, loadgen, machine float64
 }
 
-// Watch follows one nara process, one PostgreSQL server and this process.
+// Watch follows one nara process, one PostgreSQL server and the load
+// generator: this process and the children it has waited for (a wrk that
+// ran to its end between two samples counts; nara and PostgreSQL, children
+// still running, do not).
 type Watch struct {
 	nara     int
 	postgres *tree
@@ -49,7 +52,8 @@ func New(nara int, pgdata string) *Watch {
 
 // Sample reads the counters now.
 func (w *Watch) Sample() Sample {
-	s := Sample{at: time.Now(), loadgen: own(os.Getpid()), machine: machineBusy()}
+	self, reaped, _, _ := times(os.Getpid())
+	s := Sample{at: time.Now(), loadgen: self + reaped, machine: machineBusy()}
 	if w.nara > 0 {
 		s.nara = own(w.nara)
 	}

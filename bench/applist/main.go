@@ -1,0 +1,428 @@
+// Command applist measures the citizen's appointment list on the real
+// `nara serve` binary over a region-sized database: 1 million citizens and
+// 5 million appointments (three years of visits and about two months of
+// upcoming bookings at 100 units). wrk loads ListAppointments with 64
+// connections, each request a random one of 100 000 logged-in citizens,
+// next to the same server's no-op RPC (the ceiling) and an authenticated
+// primary-key read (GetMe).
+//
+// Seeding takes a few minutes, so the cluster is kept between runs in
+// -cache (outside the repository) and seeded again only when its shape or
+// the seed format changes; new migrations run over it as they would in
+// production. Run it through bench/run.sh applist.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/nara-care/nara/bench/internal/benchtoken"
+	"github.com/nara-care/nara/bench/internal/naraproc"
+	"github.com/nara-care/nara/bench/internal/proccpu"
+	"github.com/nara-care/nara/bench/internal/report"
+	"github.com/nara-care/nara/bench/internal/wrkrun"
+	"github.com/nara-care/nara/pgcluster"
+)
+
+// options are the command-line settings.
+type options struct {
+	nara, commit, wrk, out, cache string
+	fresh, profile                bool
+	naraDBParams                  string
+	shape                         shape
+	duration, timeout             time.Duration
+	connections, threads, runs    int
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.nara, "nara", "", "the nara binary to measure (required)")
+	flag.StringVar(&o.commit, "commit", "", "the source the nara binary was built from, for the results file (default: git HEAD now)")
+	flag.StringVar(&o.wrk, "wrk", "wrk", "the wrk binary")
+	flag.StringVar(&o.out, "out", "bench/results/applist.txt", "results file")
+	flag.StringVar(&o.cache, "cache", "/var/tmp/nara-bench/applist", "where the seeded cluster is kept between runs (\"\": a temporary folder, removed after)")
+	flag.StringVar(&o.naraDBParams, "nara-db-params", "", "extra DATABASE_URL parameters for nara, for experiments (e.g. plan_cache_mode=force_generic_plan)")
+	flag.BoolVar(&o.fresh, "fresh", false, "seed again even if the kept cluster holds the same data")
+	flag.BoolVar(&o.profile, "profile", false, "with pg_stat_statements on, end with a profiled ListAppointments run (statements, and nara's CPU with perf if installed); the figures are then not the benchmark's")
+	flag.IntVar(&o.shape.citizens, "citizens", 1_000_000, "citizens")
+	flag.IntVar(&o.shape.appointments, "appointments", 5_000_000, "appointments, over about three years")
+	flag.IntVar(&o.shape.units, "units", 100, "care units (each with 5 service lanes)")
+	flag.IntVar(&o.shape.slots, "slots", 100_000, "slots (a multiple of 5 × units), each with appointments/slots places; appointments fill them in turn")
+	flag.IntVar(&o.shape.sample, "sample", 100_000, "logged-in citizens the load picks from at random (every citizens/sample-th)")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of one wrk run")
+	flag.DurationVar(&o.timeout, "timeout", 10*time.Second, "wrk's per-request timeout; slower requests count as errors")
+	flag.IntVar(&o.connections, "connections", 64, "concurrent HTTP/1.1 connections")
+	flag.IntVar(&o.threads, "threads", 2, "wrk threads")
+	flag.IntVar(&o.runs, "runs", 3, "measured runs per scenario, after one discarded warm-up run")
+	flag.Parse()
+	sh := o.shape
+	if o.nara == "" {
+		fmt.Fprintln(os.Stderr, "applist: -nara is required (bench/run.sh builds it)")
+		os.Exit(2)
+	}
+	if sh.slots%(5*sh.units) != 0 || sh.appointments > 100*sh.slots || sh.sample < 1 || sh.citizens%sh.sample != 0 {
+		fmt.Fprintln(os.Stderr, "applist: -slots must be a multiple of 5 × -units, -appointments at most 100 × -slots, -citizens a multiple of -sample")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "applist:", err)
+		os.Exit(1)
+	}
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "applist: "+format+"\n", args...)
+}
+
+// scenario is one kind of request loaded by wrk.
+type scenario struct {
+	name, path string
+	script     string // Lua script
+	lines      string // its input file
+	check      string // what the one-by-one check saw
+	results    []result
+}
+
+type result struct {
+	wrkrun.Result
+	cpu       proccpu.Cores
+	loadAfter string
+}
+
+// dataInfo describes the database, for the results file.
+type dataInfo struct {
+	seeded                   seeded
+	pgVersion                string
+	appointmentSize, dbSize  string
+	persons, appts, sessions int64
+	sharedBuffers            string
+}
+
+func run(ctx context.Context, o options) (err error) {
+	host := report.Describe(ctx, o.commit)
+	loadBefore := report.Load()
+	wrkVersion, err := wrkrun.Version(ctx, o.wrk)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "nara-applist-")
+	if err != nil {
+		return err
+	}
+	defer removeAll(tmp)
+	// The cluster runs as an unprivileged user when we are root; it must be
+	// able to enter its folders.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return err
+	}
+	dataDir := filepath.Join(tmp, "pg")
+	if o.cache != "" {
+		dataDir = o.cache
+		if err := os.MkdirAll(filepath.Dir(dataDir), 0o755); err != nil {
+			return err
+		}
+	}
+	logf("starting PostgreSQL in %s", dataDir)
+	var settings map[string]string
+	if o.profile {
+		settings = profileSettings
+	}
+	cluster, err := pgcluster.Start(ctx, pgcluster.Config{DataDir: dataDir, Settings: settings})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		if stopErr := cluster.Stop(stopCtx); stopErr != nil && err == nil {
+			err = stopErr
+		}
+	}()
+	var info dataInfo
+	if info.seeded, err = prepare(ctx, cluster, o.shape, o.fresh); err != nil {
+		return err
+	}
+	if info.seeded.reused {
+		logf("reusing the kept database (%s)", info.seeded.previous)
+	} else {
+		logf("seeded in %s", info.seeded.took.Round(time.Second))
+	}
+	databaseURL := cluster.URL("nara")
+	pool, err := pgxpool.New(ctx, databaseURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	for _, q := range []struct {
+		dst any
+		sql string
+	}{
+		{&info.pgVersion, `SHOW server_version`},
+		{&info.sharedBuffers, `SHOW shared_buffers`},
+		{&info.appointmentSize, `SELECT pg_size_pretty(pg_total_relation_size('appointment'))`},
+		{&info.dbSize, `SELECT pg_size_pretty(pg_database_size(current_database()))`},
+		{&info.persons, `SELECT count(*) FROM person`},
+		{&info.appts, `SELECT count(*) FROM appointment`},
+		{&info.sessions, `SELECT count(*) FROM session`},
+	} {
+		if err := pool.QueryRow(ctx, q.sql).Scan(q.dst); err != nil {
+			return err
+		}
+	}
+
+	// Tokens for the logged-in sample, valid for this run.
+	m, err := benchtoken.New()
+	if err != nil {
+		return err
+	}
+	citizens, err := m.Sessions(ctx, pool, 2*time.Hour, `SELECT id::text, person_id::text FROM session WHERE device_id LIKE 'list-%'`)
+	if err != nil {
+		return err
+	}
+	pool.Close()
+	var lines strings.Builder
+	for _, c := range citizens {
+		lines.WriteString(c.Token + "\t{}\n")
+	}
+	tokensFile := filepath.Join(tmp, "tokens.tsv")
+	if err := os.WriteFile(tokensFile, []byte(lines.String()), 0o600); err != nil {
+		return err
+	}
+	noopFile := filepath.Join(tmp, "noop.jsonl")
+	if err := os.WriteFile(noopFile, []byte(`{"platform":"PLATFORM_IOS","appVersion":"4.1.0"}`+"\n"), 0o644); err != nil {
+		return err
+	}
+	rotate, err := wrkrun.WriteScript(tmp)
+	if err != nil {
+		return err
+	}
+	tokens, err := wrkrun.WriteTokenScript(tmp)
+	if err != nil {
+		return err
+	}
+	scenarios := []*scenario{
+		{name: "No-op (AppService/GetConfig)", path: "/nara.app.v1.AppService/GetConfig", script: rotate, lines: noopFile},
+		{name: "GetMe (session + person)", path: "/nara.auth.v1.SessionService/GetMe", script: tokens, lines: tokensFile},
+		{name: "ListAppointments", path: "/nara.appointment.v1.AppointmentService/ListAppointments", script: tokens, lines: tokensFile},
+	}
+
+	addr, err := naraproc.FreeAddr(ctx)
+	if err != nil {
+		return err
+	}
+	fcmAddr, err := naraproc.FreeAddr(ctx)
+	if err != nil {
+		return err
+	}
+	logPath := filepath.Join(tmp, "nara.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = logFile.Close() }()
+	p, err := naraproc.Start(ctx, naraproc.Config{
+		Binary: o.nara, Addr: addr, Log: logFile,
+		Env: []string{"DATABASE_URL=" + naraURL(databaseURL, o.naraDBParams), "NARA_DATA_DIR=" + filepath.Join(tmp, "nara-data"),
+			benchtoken.Env(), "NARA_FCM_FAKE_ADDR=" + fcmAddr},
+	})
+	if err != nil {
+		return err
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			_, _ = p.Stop(20 * time.Second)
+		}
+	}()
+	waitCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	startup, err := p.WaitHealthy(waitCtx)
+	if err != nil {
+		return fmt.Errorf("%w; log: %s", err, tail(logPath))
+	}
+	logf("nara serve healthy on %s after %s", addr, startup.Round(time.Millisecond))
+
+	if err := check(ctx, p, citizens, scenarios); err != nil {
+		return err
+	}
+	watch := proccpu.New(p.PID(), filepath.Join(dataDir, "pgdata"))
+	load := func(s *scenario) (result, error) {
+		before := watch.Sample()
+		r, err := wrkrun.Load{
+			Wrk: o.wrk, Script: s.script, Bodies: s.lines, URL: p.URL(s.path),
+			Threads: o.threads, Connections: o.connections, Duration: o.duration, Timeout: o.timeout,
+		}.Run(ctx)
+		return result{Result: r, cpu: proccpu.Between(before, watch.Sample()), loadAfter: report.Load()}, err
+	}
+	for _, s := range scenarios {
+		logf("warm-up %s", s.name)
+		if _, err := load(s); err != nil {
+			return err
+		}
+	}
+	// Each round runs every scenario once, so that background load on a
+	// shared machine falls on all of them alike.
+	for round := 1; round <= o.runs; round++ {
+		for _, s := range scenarios {
+			r, err := load(s)
+			if err != nil {
+				return err
+			}
+			logf("run %d %s: %.0f req/s, p50 %s, p99 %s, errors %d; %s", round, s.name, r.RPS, ms(r.P50), ms(r.P99), r.Errors, r.cpu)
+			s.results = append(s.results, r)
+		}
+	}
+	var profiled string
+	if o.profile {
+		list := scenarios[len(scenarios)-1]
+		if profiled, err = profile(ctx, databaseURL, p.PID(), tmp, func() (result, error) { return load(list) }); err != nil {
+			return err
+		}
+	}
+	stopped = true
+	if _, err := p.Stop(20 * time.Second); err != nil {
+		return fmt.Errorf("%w; log: %s", err, tail(logPath))
+	}
+	warnings := countWarnings(logPath)
+
+	text := format(o, host, wrkVersion, info, len(citizens), loadBefore, report.Load(), scenarios, warnings)
+	if o.profile {
+		text = "PROFILED RUN (pg_stat_statements on): these figures are not the benchmark's.\n\n" + text + "\n" + profiled
+	}
+	fmt.Print(text)
+	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(o.out, []byte(text), 0o644); err != nil {
+		return err
+	}
+	logf("wrote %s", o.out)
+	return nil
+}
+
+// naraURL adds params to nara's DATABASE_URL.
+func naraURL(databaseURL, params string) string {
+	if params == "" {
+		return databaseURL
+	}
+	return databaseURL + "&" + params
+}
+
+// check sends each scenario's request for a few hundred random citizens and
+// summarises the answers: a request that fails would turn the benchmark
+// into an error benchmark.
+func check(ctx context.Context, p *naraproc.Process, citizens []benchtoken.Citizen, scenarios []*scenario) error {
+	client := &http.Client{Timeout: 10 * time.Second}
+	defer client.CloseIdleConnections()
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, s := range scenarios {
+		const n = 300
+		var size, items, none, most int
+		for range n {
+			body := `{}`
+			if strings.Contains(s.path, "GetConfig") {
+				body = `{"platform":"PLATFORM_IOS","appVersion":"4.1.0"}`
+			}
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.URL(s.path), strings.NewReader(body))
+			if err != nil {
+				return err
+			}
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+citizens[rng.IntN(len(citizens))].Token)
+			res, err := client.Do(req)
+			if err != nil {
+				return err
+			}
+			out, err := io.ReadAll(res.Body)
+			_ = res.Body.Close()
+			if err != nil {
+				return err
+			}
+			if res.StatusCode != http.StatusOK {
+				return fmt.Errorf("%s: HTTP %d: %s", s.path, res.StatusCode, bytes.TrimSpace(out))
+			}
+			size += len(out)
+			var list struct {
+				Appointments []json.RawMessage `json:"appointments"`
+			}
+			if json.Unmarshal(out, &list) == nil {
+				k := len(list.Appointments)
+				items += k
+				most = max(most, k)
+				if k == 0 {
+					none++
+				}
+			}
+		}
+		s.check = fmt.Sprintf("%d random requests answered 200, response %d bytes on average", n, size/n)
+		if strings.Contains(s.path, "ListAppointments") {
+			s.check += fmt.Sprintf(", %.1f appointments on average (most %d, %d citizens with none)", float64(items)/n, most, none)
+		}
+	}
+	return nil
+}
+
+func ms(d time.Duration) string {
+	return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
+}
+
+// tail returns the last lines of a log file, for error messages.
+func tail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return strings.Join(lines[max(0, len(lines)-10):], "\n")
+}
+
+// countWarnings counts nara's log lines above info, which would make a
+// figure suspect.
+func countWarnings(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer func() { _ = f.Close() }()
+	counts := map[string]int{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		var line struct {
+			Level string `json:"level"`
+			Msg   string `json:"msg"`
+		}
+		if json.Unmarshal(sc.Bytes(), &line) == nil && (line.Level == "WARN" || line.Level == "ERROR") {
+			counts[line.Level+" "+line.Msg]++
+		}
+	}
+	var parts []string
+	for k, n := range counts {
+		parts = append(parts, fmt.Sprintf("%dx %s", n, k))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// removeAll deletes what the benchmark made, saying so if it cannot.
+func removeAll(dir string) {
+	if err := os.RemoveAll(dir); err != nil {
+		logf("cleanup: %v", err)
+	}
+}
