@@ -13,7 +13,6 @@ import (
 
 	"github.com/nara-care/nara/access"
 	appointmentv1 "github.com/nara-care/nara/gen/nara/appointment/v1"
-	"github.com/nara-care/nara/gen/nara/appointment/v1/appointmentv1connect"
 	"github.com/nara-care/nara/ical"
 	"github.com/nara-care/nara/push/notify"
 	"github.com/nara-care/nara/store"
@@ -126,7 +125,6 @@ func slotError(err error, slotID string) error {
 
 // appointmentService is the citizen's booking.
 type appointmentService struct {
-	appointmentv1connect.UnimplementedAppointmentServiceHandler
 	store  *store.Store
 	issuer *sessionIssuer
 	notify *notify.Service
