@@ -103,7 +103,8 @@ func format(o options, host report.Host, wrkVersion string, info dataInfo, token
 		line("The seeded cluster was reused from %s (%s); pending migrations ran over it.", o.cache, info.seeded.previous)
 	} else {
 		line("Seeded in %s with set-based SQL (INSERT … SELECT generate_series; the appointments in two halves at once,", info.seeded.took.Round(time.Second))
-		line("the appointment table's foreign-key triggers off during the load, then VACUUM ANALYZE).")
+		line("into the bare table, whose indexes are then built from their migrated definitions; foreign-key triggers")
+		line("off during the load; then VACUUM ANALYZE). Ids are synthetic but well-formed UUIDs.")
 		if o.cache != "" {
 			line("The cluster is kept in %s and reused by the next run while the data's shape is unchanged (-fresh re-seeds).", o.cache)
 		}
