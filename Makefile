@@ -17,8 +17,8 @@ help: ## List every target with what it does.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: deps
-deps: ## Install the OS packages the server and tests need (PostgreSQL; Debian/Ubuntu).
-	./scripts/install-deps.sh
+deps: ## Install the OS packages the server and tests need (PostgreSQL, Chromium for the web page test; Debian/Ubuntu).
+	./scripts/install-deps.sh --chromium
 
 # npm install, not npm ci: the registry mirror serves only some of buf's
 # optional per-platform packages, and npm ci refuses a lock file without
