@@ -166,13 +166,9 @@ func (s *appointmentService) SearchSlots(ctx context.Context, req *appointmentv1
 	if err != nil {
 		return nil, err
 	}
-	forms, err := visitFormsByService(ctx, s.store)
-	if err != nil {
-		return nil, err
-	}
 	res := &appointmentv1.SearchSlotsResponse{}
 	for _, sl := range slots {
-		res.Slots = append(res.Slots, slotToProto(sl, forms[sl.ServiceCode]))
+		res.Slots = append(res.Slots, slotToProto(sl, sl.VisitForm))
 	}
 	return res, nil
 }
@@ -262,21 +258,20 @@ func (s *appointmentService) RebookAppointment(ctx context.Context, req *appoint
 
 func (s *appointmentService) ListAppointments(ctx context.Context, req *appointmentv1.ListAppointmentsRequest) (*appointmentv1.ListAppointmentsResponse, error) {
 	p, _ := access.FromContext(ctx)
-	patients, err := s.patients(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	if req.PatientId != "" {
-		if !contains(patients, req.PatientId) {
+	if req.PatientId != "" && req.PatientId != p.PersonID {
+		ok, err := mayActFor(ctx, s.store, s.issuer, p, req.PatientId)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
 			return nil, fail(connect.CodeNotFound, "you cannot see the appointments of %q", req.PatientId)
 		}
-		patients = []string{req.PatientId}
 	}
 	var since time.Time
 	if req.UpdatedSince != nil {
 		since = req.UpdatedSince.AsTime()
 	}
-	as, asOf, err := s.store.AppointmentListByPatients(ctx, patients, since)
+	as, asOf, err := s.store.AppointmentListForCitizen(ctx, p.PersonID, s.issuer.childrenBornAfter(), req.PatientId, since)
 	if err != nil {
 		return nil, err
 	}
@@ -355,13 +350,4 @@ func nonEmpty(ss ...string) []string {
 		}
 	}
 	return out
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -71,9 +71,10 @@ type Slot struct {
 	// ClosesBefore the start.
 	OpensAt      time.Time
 	ClosesBefore time.Duration
-	// Unit is filled in by searches, with DistanceMeters from the searched
-	// position when there was one.
+	// Unit and VisitForm are filled in by searches, with DistanceMeters from
+	// the searched position when there was one.
 	Unit           CareUnit
+	VisitForm      string
 	DistanceMeters int
 	// Resource is filled in by ListSlots.
 	Resource Resource
@@ -335,8 +336,8 @@ func (s *Store) SlotSearch(ctx context.Context, q SlotQuery) ([]Slot, error) {
 		SELECT s.id, s.care_unit_hsa_id, s.service_code, s.starts_at, s.ends_at, s.capacity, s.booked,
 		       s.invitation_only, s.blocked, s.created_by,
 		       u.hsa_id, u.provider_hsa_id, u.name, u.street, u.postal_code, u.city, u.municipality, u.phone,
-		       coalesce(u.latitude, 0), coalesce(u.longitude, 0), coalesce(round(u.distance)::int, 0)
-		  FROM slot s JOIN units u ON u.hsa_id = s.care_unit_hsa_id
+		       coalesce(u.latitude, 0), coalesce(u.longitude, 0), coalesce(round(u.distance)::int, 0), cs.visit_form
+		  FROM slot s JOIN units u ON u.hsa_id = s.care_unit_hsa_id JOIN care_service cs ON cs.code = s.service_code
 		 WHERE s.service_code = $1 AND NOT s.blocked AND NOT s.invitation_only AND s.booked < s.capacity
 		   AND s.starts_at >= greatest($4::timestamptz, $6::timestamptz) AND s.starts_at < $5
 		   AND s.starts_at - s.closes_before > $6
@@ -355,7 +356,7 @@ func (s *Store) SlotSearch(ctx context.Context, q SlotQuery) ([]Slot, error) {
 		err := row.Scan(&sl.ID, &sl.CareUnitHSAID, &sl.ServiceCode, &sl.StartsAt, &sl.EndsAt, &sl.Capacity, &sl.Booked,
 			&sl.InvitationOnly, &sl.Blocked, &sl.CreatedBy,
 			&u.HSAID, &u.ProviderHSAID, &u.Name, &u.Street, &u.PostalCode, &u.City, &u.Municipality, &u.Phone,
-			&u.Latitude, &u.Longitude, &sl.DistanceMeters)
+			&u.Latitude, &u.Longitude, &sl.DistanceMeters, &sl.VisitForm)
 		return sl, err
 	})
 	return out, interpretError(err)
@@ -426,9 +427,14 @@ func (s *Store) AppointmentBook(ctx context.Context, b Booking, after Appointmen
 		a, err = s.appointmentByKey(ctx, b.PatientID, b.IdempotencyKey)
 		return a, false, err
 	case "appointment_one_active_idx":
-		return Appointment{}, false, errOneActive
+		err = errOneActive
 	}
 	if err != nil {
+		// A retry racing the first request (a double tap) is refused by the
+		// rules the first booking now holds; it answers with that booking.
+		if first, err := s.appointmentByKey(ctx, b.PatientID, b.IdempotencyKey); err == nil {
+			return first, false, nil
+		}
 		return Appointment{}, false, interpretError(err)
 	}
 	return a, true, nil
@@ -611,25 +617,38 @@ func mayChange(a Appointment, now time.Time, verb string) error {
 	return nil
 }
 
-// AppointmentListByPatients returns the appointments of patientIDs changed
-// after since (all when zero), by start time, cancelled ones included so an
-// offline copy can drop them. asOf is the database's clock before the read.
-func (s *Store) AppointmentListByPatients(ctx context.Context, patientIDs []string, since time.Time) (as []Appointment, asOf time.Time, err error) {
-	if err := s.pool.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&asOf); err != nil {
-		return nil, asOf, interpretError(err)
+// AppointmentListForCitizen returns the appointments of personID and of
+// their children born after bornAfter — only patientID's when it is set —
+// changed after since (all when zero), by start time, cancelled ones
+// included so an offline copy can drop them. asOf is the database's clock
+// before the read. One round trip, with statements whose plans are reused.
+func (s *Store) AppointmentListForCitizen(ctx context.Context, personID string, bornAfter time.Time, patientID string, since time.Time) (as []Appointment, asOf time.Time, err error) {
+	var (
+		only  *string
+		after *time.Time
+	)
+	if patientID != "" {
+		only = &patientID
 	}
-	var sincePtr *time.Time
 	if !since.IsZero() {
-		sincePtr = &since
+		after = &since
 	}
-	rows, err := s.pool.Query(ctx, appointmentSelect+`
-		 WHERE a.patient_id = ANY($1) AND ($2::timestamptz IS NULL OR a.updated_at > $2)
-		 ORDER BY s.starts_at, a.id`, patientIDs, sincePtr)
-	if err != nil {
+	b := &pgx.Batch{}
+	b.Queue(`SELECT statement_timestamp()`).QueryRow(func(row pgx.Row) error { return row.Scan(&asOf) })
+	b.Queue(appointmentSelect+`
+		 WHERE a.patient_id IN (SELECT $1::uuid UNION ALL
+		         SELECT g.child_id FROM guardianship g JOIN person c ON c.id = g.child_id
+		          WHERE g.guardian_id = $1 AND c.birth_date > $2)
+		   AND ($3::uuid IS NULL OR a.patient_id = $3)
+		   AND a.updated_at > coalesce($4::timestamptz, '-infinity')
+		 ORDER BY s.starts_at, a.id`, personID, bornAfter, only, after).Query(func(rows pgx.Rows) error {
+		as, err = pgx.CollectRows(rows, scanAppointment)
+		return err
+	})
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return nil, asOf, interpretError(err)
 	}
-	as, err = pgx.CollectRows(rows, scanAppointment)
-	return as, asOf, interpretError(err)
+	return as, asOf, nil
 }
 
 // AppointmentListByUnit returns a unit's appointments that start in
