@@ -379,9 +379,9 @@ type Booking struct {
 // ErrSlotFull; closed, past, or another active booking of an exclusive
 // service is ErrPrecondition with a message for the patient.
 func (s *Store) AppointmentBook(ctx context.Context, b Booking, after AppointmentAfter) (a Appointment, created bool, err error) {
-	if a, err := s.appointmentByKey(ctx, b.PatientID, b.IdempotencyKey); !errors.Is(err, ErrNotFound) {
-		return a, false, err
-	}
+	// A retry is not looked up first: the first attempt is the common case,
+	// and a retry fails on the key's unique index (or on the rules its first
+	// booking now holds) and is answered from the key below.
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		var (
 			service   string
