@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -148,7 +149,9 @@ type Server struct {
 	store   *store.Store
 	metrics *metrics
 	help    *helpService
-	mux     *http.ServeMux
+	// sessions spares authenticated requests a session read.
+	sessions *sessionCache
+	mux      *http.ServeMux
 	// callbackPage is the staff login's default landing page.
 	callbackPage *template.Template
 }
@@ -183,8 +186,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 		return nil, err
 	}
 	s.help = newHelpService(d.Store, d.Logger, cfg.SearchCacheSize, zone, d.Now)
+	s.sessions = newSessionCache(d.Now)
 	issuer := &sessionIssuer{
-		store: d.Store, signer: signer, protector: d.Protector, now: d.Now,
+		store: d.Store, signer: signer, protector: d.Protector, now: d.Now, sessions: s.sessions,
 		accessTTL: cfg.AccessTokenTTL, citizenSessionTTL: cfg.CitizenSessionTTL, staffSessionTTL: cfg.StaffSessionTTL,
 	}
 	staff := &clinicianAuthService{store: d.Store, logger: d.Logger, idp: d.StaffProvider, issuer: issuer, now: d.Now}
@@ -269,7 +273,10 @@ func (s *Server) Handler() http.Handler {
 // Run starts the server's background work (cache invalidation from other
 // replicas) until ctx is done.
 func (s *Server) Run(ctx context.Context) error {
-	return s.help.listen(ctx)
+	errs := make(chan error, 1)
+	go func() { errs <- s.sessions.listen(ctx, s.store, s.logger) }()
+	err := s.help.listen(ctx)
+	return errors.Join(err, <-errs)
 }
 
 // NewHTTPServer returns an http.Server for h with the timeouts and limits a

@@ -32,6 +32,7 @@ type sessionIssuer struct {
 	citizenSessionTTL time.Duration
 	staffSessionTTL   time.Duration
 	now               func() time.Time
+	sessions          *sessionCache
 }
 
 // childrenBornAfter is the birth date after which a child is under the
@@ -116,7 +117,7 @@ func (i *sessionIssuer) Authenticate(ctx context.Context, h http.Header) (access
 	case err != nil:
 		return access.Principal{}, false, fail(connect.CodeUnauthenticated, "the access token is not valid; log in again")
 	}
-	sess, err := i.store.SessionGet(ctx, c.SessionID)
+	sess, err := i.sessions.session(ctx, i.store, c.SessionID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && (!sess.RevokedAt.IsZero() || !sess.ExpiresAt.After(i.now()))) {
 		return access.Principal{}, false, fail(connect.CodeUnauthenticated, "the session has ended; log in again")
 	} else if err != nil {
@@ -162,6 +163,11 @@ func (s *sessionService) RefreshSession(ctx context.Context, req *authv1.Refresh
 	}
 	refresh, newHash := token.NewRefresh()
 	sess, err := s.store.SessionRefresh(ctx, token.HashRefresh(req.RefreshToken), newHash, req.DeviceId)
+	if errors.Is(err, store.ErrTokenReused) {
+		s.issuer.sessions.dropAll() // which session was revoked is not known here
+	} else if err == nil {
+		s.issuer.sessions.drop(sess.ID)
+	}
 	switch {
 	case errors.Is(err, store.ErrTokenReused):
 		return nil, failWith(err, connect.CodeUnauthenticated, "this refresh token was already used, so the session has been ended for safety; log in again")
@@ -242,6 +248,7 @@ func (s *sessionService) SignOut(ctx context.Context, req *authv1.SignOutRequest
 	if err := s.store.SessionRevoke(ctx, id, p.PersonID, p.HSAID, "signed out"); err != nil {
 		return nil, notFoundAs(err, "you have no session %q", id)
 	}
+	s.issuer.sessions.drop(id)
 	return &authv1.SignOutResponse{}, nil
 }
 
@@ -251,6 +258,7 @@ func (s *sessionService) SignOutEverywhere(ctx context.Context, _ *authv1.SignOu
 	if err != nil {
 		return nil, err
 	}
+	s.issuer.sessions.dropAll()
 	return &authv1.SignOutEverywhereResponse{SessionsEnded: int32(n)}, nil
 }
 

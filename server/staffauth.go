@@ -127,6 +127,7 @@ func (s *clinicianAuthService) SelectAssignment(ctx context.Context, req *authv1
 	if err := s.store.SessionSelectAssignment(ctx, sess.ID, a.ID); err != nil {
 		return nil, err
 	}
+	s.issuer.sessions.drop(sess.ID)
 	sess.SelectedAssignment = a.ID
 	session, err := s.staffSession(ctx, sess, "")
 	if err != nil {
