@@ -322,29 +322,41 @@ type Position struct{ Latitude, Longitude float64 }
 // SlotSearch returns free, open slots by start time, or by distance and
 // then start time when q.Near is set.
 func (s *Store) SlotSearch(ctx context.Context, q SlotQuery) ([]Slot, error) {
-	var lat, lon *float64
+	// Only the filters asked for are in the statement, so that each shape
+	// gets a plan of its own that uses the right index, reused across calls.
+	args := []any{q.ServiceCode, q.From, q.To, q.Now, q.Limit}
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	var where string
+	if q.UnitHSAID != "" {
+		where += " AND s.care_unit_hsa_id = " + arg(q.UnitHSAID)
+	}
+	if q.Municipality != "" {
+		where += " AND u.municipality = " + arg(q.Municipality)
+	}
+	distance := "NULL::float8"
 	order := "s.starts_at, u.name, s.id"
 	if q.Near != nil {
-		lat, lon = &q.Near.Latitude, &q.Near.Longitude
-		order = "u.distance NULLS LAST, " + order
+		distance = "distance_meters(" + arg(q.Near.Latitude) + ", " + arg(q.Near.Longitude) + ", u.latitude, u.longitude)"
+		order = distance + " NULLS LAST, " + order
+		if q.MaxDistanceMeters > 0 {
+			where += " AND " + distance + " <= " + arg(q.MaxDistanceMeters)
+		}
 	}
 	rows, err := s.pool.Query(ctx, `
-		WITH units AS (
-			SELECT u.*, distance_meters($8, $9, u.latitude, u.longitude) AS distance
-			  FROM care_unit u
-			 WHERE ($2 = '' OR u.hsa_id = $2) AND ($3 = '' OR u.municipality = $3))
 		SELECT s.id, s.care_unit_hsa_id, s.service_code, s.starts_at, s.ends_at, s.capacity, s.booked,
 		       s.invitation_only, s.blocked, s.created_by,
 		       u.hsa_id, u.provider_hsa_id, u.name, u.street, u.postal_code, u.city, u.municipality, u.phone,
-		       coalesce(u.latitude, 0), coalesce(u.longitude, 0), coalesce(round(u.distance)::int, 0), cs.visit_form
-		  FROM slot s JOIN units u ON u.hsa_id = s.care_unit_hsa_id JOIN care_service cs ON cs.code = s.service_code
+		       coalesce(u.latitude, 0), coalesce(u.longitude, 0), coalesce(round(`+distance+`)::int, 0), cs.visit_form
+		  FROM slot s JOIN care_unit u ON u.hsa_id = s.care_unit_hsa_id JOIN care_service cs ON cs.code = s.service_code
 		 WHERE s.service_code = $1 AND NOT s.blocked AND NOT s.invitation_only AND s.booked < s.capacity
-		   AND s.starts_at >= greatest($4::timestamptz, $6::timestamptz) AND s.starts_at < $5
-		   AND s.starts_at - s.closes_before > $6
-		   AND (s.opens_at IS NULL OR s.opens_at <= $6)
-		   AND ($10 = 0 OR u.distance <= $10)
+		   AND s.starts_at >= greatest($2::timestamptz, $4::timestamptz) AND s.starts_at < $3
+		   AND s.starts_at - s.closes_before > $4
+		   AND (s.opens_at IS NULL OR s.opens_at <= $4)`+where+`
 		 ORDER BY `+order+`
-		 LIMIT $7`, q.ServiceCode, q.UnitHSAID, q.Municipality, q.From, q.To, q.Now, q.Limit, lat, lon, q.MaxDistanceMeters)
+		 LIMIT $5`, args...)
 	if err != nil {
 		return nil, interpretError(err)
 	}
