@@ -2,6 +2,7 @@ package com.nara.sdk
 
 import com.connectrpc.Code
 import com.connectrpc.ConnectException
+import com.connectrpc.ResponseMessage
 import com.connectrpc.getOrThrow
 import com.nara.app.v1.AppServiceClient
 import com.nara.app.v1.Platform
@@ -75,6 +76,17 @@ class NaraClientTest {
     fun `an empty query fails with InvalidArgument`() = runBlocking {
         val result = help.searchArticles(searchArticlesRequest { language = Language.LANGUAGE_SV })
         assertEquals(Code.INVALID_ARGUMENT, codeOf { result.getOrThrow() })
+    }
+
+    @Test
+    fun `fieldViolations names the field an app shows the error next to`() = runBlocking {
+        val result = help.searchArticles(searchArticlesRequest { language = Language.LANGUAGE_SV })
+        val e = (result as? ResponseMessage.Failure)?.cause ?: fail("SearchArticles with an empty query succeeded")
+        assertEquals(Code.INVALID_ARGUMENT, e.code)
+        val got = e.fieldViolations()
+        assertEquals(listOf("query" to "string.min_len"), got.map { it.field to it.ruleId })
+        assertTrue(got.single().message.isNotEmpty(), "the violation has no message")
+        assertEquals(emptyList<FieldViolation>(), ConnectException(Code.NOT_FOUND).fieldViolations())
     }
 
     @Test

@@ -2,7 +2,6 @@ package com.nara.sdk
 
 import com.connectrpc.ConnectException
 import com.connectrpc.ResponseMessage
-import com.google.protobuf.CodedInputStream
 import com.google.protobuf.Timestamp
 import com.nara.appointment.v1.AppointmentServiceClient
 import com.nara.appointment.v1.ListAppointmentsRequest
@@ -58,7 +57,8 @@ import java.util.Base64
  *   NARA_WIRE_UPDATE=1 rewrites the files instead.
  * - errors: the server's recorded answers (sdk/wire/errors, written by
  *   server/wire_test.go) are played back to this SDK, which must report the
- *   same Connect code, with the buf.validate.Violations detail intact.
+ *   same Connect code and, through fieldViolations(), the same field paths
+ *   and rule ids.
  */
 class WireTest {
     private val baseUrl: String = System.getenv("NARA_URL").takeUnless { it.isNullOrEmpty() }
@@ -275,68 +275,9 @@ class WireTest {
                 val e: ConnectException = failure.cause
                 assertEquals(want["code"], e.code.codeName)
                 val wantViolations = (want["violations"] as List<Map<String, String>>?).orEmpty().map { it["field"] to it["ruleId"] }
-                val got = e.details.filter { it.type == "buf.validate.Violations" }.flatMap { violations(it.payload.toByteArray()) }
+                val got = e.fieldViolations().map { it.field to it.ruleId }
                 assertEquals(wantViolations, got)
             }
         }
-    }
-
-    /**
-     * violations reads a buf.validate.Violations message into (field path,
-     * rule id) pairs. The SDK has no generated class for it yet (its
-     * generation leaves out buf/validate/validate.proto), so this test reads
-     * the wire format itself: it proves the detail reaches the app intact.
-     */
-    private fun violations(bytes: ByteArray): List<Pair<String, String>> {
-        val out = mutableListOf<Pair<String, String>>()
-        val vs = CodedInputStream.newInstance(bytes)
-        while (true) {
-            val tag = vs.readTag()
-            if (tag == 0) break
-            if (tag ushr 3 != 1) { vs.skipField(tag); continue }
-            val v = CodedInputStream.newInstance(vs.readByteArray())
-            var field = ""
-            var ruleId = ""
-            while (true) {
-                val t = v.readTag()
-                if (t == 0) break
-                when (t ushr 3) {
-                    2 -> ruleId = v.readString()
-                    5 -> field = fieldPath(v.readByteArray())
-                    else -> v.skipField(t)
-                }
-            }
-            out.add(field to ruleId)
-        }
-        return out
-    }
-
-    /** fieldPath writes a buf.validate.FieldPath as protovalidate prints it. */
-    private fun fieldPath(bytes: ByteArray): String {
-        val parts = mutableListOf<String>()
-        val p = CodedInputStream.newInstance(bytes)
-        while (true) {
-            val tag = p.readTag()
-            if (tag == 0) break
-            if (tag ushr 3 != 1) { p.skipField(tag); continue }
-            val e = CodedInputStream.newInstance(p.readByteArray())
-            var name = ""
-            var subscript = ""
-            while (true) {
-                val t = e.readTag()
-                if (t == 0) break
-                when (t ushr 3) {
-                    2 -> name = e.readString()
-                    6 -> subscript = "[${e.readUInt64()}]"
-                    7 -> subscript = "[${e.readBool()}]"
-                    8 -> subscript = "[${e.readInt64()}]"
-                    9 -> subscript = "[${e.readUInt64()}]"
-                    10 -> subscript = "[${quote(e.readString())}]"
-                    else -> e.skipField(t)
-                }
-            }
-            parts.add(name + subscript)
-        }
-        return parts.joinToString(".")
     }
 }
