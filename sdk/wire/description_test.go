@@ -88,6 +88,8 @@ type schema struct {
 	Ref                  string            `yaml:"$ref"`
 	Type                 any               `yaml:"type"` // a name or a list of names
 	Format               string            `yaml:"format"`
+	Pattern              string            `yaml:"pattern"`
+	ContentEncoding      string            `yaml:"contentEncoding"`
 	Enum                 []string          `yaml:"enum"`
 	Properties           map[string]schema `yaml:"properties"`
 	Items                *schema           `yaml:"items"`
@@ -220,6 +222,15 @@ func TestOpenAPIMatchesDescriptors(t *testing.T) {
 	if got := schemas["connect.error"].Properties["code"].Enum; !slices.Equal(got, codes) {
 		t.Errorf("connect.error code: %v, want connect-go's code names %v", got, codes)
 	}
+	// connect-go writes a detail's value as unpadded base64 and its debug as
+	// the message's protobuf JSON.
+	detail := schemas["connect.error_details.Any"].Properties
+	if v := detail["value"]; !slices.Equal(v.types(), []string{"string"}) || v.Format != "" || v.ContentEncoding != "base64" {
+		t.Errorf("connect.error_details.Any value: %v %q %q, want a string with contentEncoding base64 and no format (binary and byte become URL and Data in Swift)", v.Type, v.Format, v.ContentEncoding)
+	}
+	if d := detail["debug"]; !slices.Equal(d.types(), []string{"object"}) {
+		t.Errorf("connect.error_details.Any debug: %v, want an object", d.Type)
+	}
 
 	operations := map[string]bool{}
 	for _, f := range files {
@@ -306,8 +317,9 @@ func checkValue(fd protoreflect.FieldDescriptor, p schema) []string {
 	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
 		want, ok = "integer", is("integer")
 	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind, protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
-		// protojson writes 64-bit integers as strings and reads both.
-		want, ok = "a string or integer of format int64", slices.Contains(p.types(), "string") && strings.HasSuffix(p.Format, "int64")
+		// protojson writes 64-bit integers as decimal strings (and reads
+		// numbers too); a union with integer made an empty Swift struct.
+		want, ok = "a string of format int64 with a pattern", is("string") && p.Format == "int64" && p.Pattern != ""
 	case protoreflect.DoubleKind, protoreflect.FloatKind:
 		want, ok = "number", slices.Contains(p.types(), "number")
 	}
@@ -335,14 +347,9 @@ var (
 )
 
 // knownSwiftProblems are findings this test reports but accepts until they
-// are fixed, each with the reason; the test fails when one disappears, so
-// that the list stays true.
-var knownSwiftProblems = map[string]string{
-	// The description types int64 as [integer, string]; openapi-generator's
-	// swift6 generator turns that union into an empty struct named after the
-	// field, which cannot decode the JSON string the server sends.
-	"nara.appointment.v1.Appointment.version": "int64 becomes an empty struct",
-}
+// are fixed, each with the reason (field full name → why); the test fails
+// when one disappears, so that the list stays true. None are known.
+var knownSwiftProblems = map[string]string{}
 
 // TestSwiftModelsMatchDescriptors checks the iOS package's Codable models,
 // which cannot be compiled here, against the descriptors: the JSON keys
@@ -441,6 +448,26 @@ func TestSwiftModelsMatchDescriptors(t *testing.T) {
 	for field, why := range knownSwiftProblems {
 		if _, still := problems[field]; !still {
 			t.Errorf("%s (%s) is fixed: remove it from knownSwiftProblems", field, why)
+		}
+	}
+}
+
+// TestSwiftErrorDetailIsReadable checks that an iOS app can read a Connect
+// error detail: its value as the base64 string it is (URL or Data cannot
+// decode connect-go's unpadded base64) and its debug JSON.
+func TestSwiftErrorDetailIsReadable(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile(filepath.Join(swiftModels, "ConnectErrorDetailsAny.swift"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	types := map[string]string{}
+	for _, p := range swiftProperty.FindAllStringSubmatch(string(raw), -1) {
+		types[p[1]] = p[2]
+	}
+	for name, want := range map[string]string{"type": "String", "value": "String", "debug": "[String: JSONValue]"} {
+		if types[name] != want {
+			t.Errorf("ConnectErrorDetailsAny.%s is %q in Swift, want %s", name, types[name], want)
 		}
 	}
 }

@@ -7,17 +7,17 @@
 
 import Foundation
 
-/** Contains an arbitrary serialized message along with a @type that describes the type of the serialized message, with an additional debug field for ConnectRPC error details. */
+/** An error detail of the Connect protocol. */
 public struct ConnectErrorDetailsAny: Sendable, Codable, Hashable {
 
-    /** A URL that acts as a globally unique identifier for the type of the serialized message. For example: `type.googleapis.com/google.rpc.ErrorInfo`. This is used to determine the schema of the data in the `value` field and is the discriminator for the `debug` field. */
+    /** The fully-qualified name of the detail's message type, without a type URL prefix; buf.validate.Violations carries the field errors of an invalid_argument. */
     public var type: String?
-    /** The Protobuf message, serialized as bytes and base64-encoded. The specific message type is identified by the `type` field. */
-    public var value: URL?
-    /** Detailed error information. */
+    /** The detail message in binary protobuf, base64-encoded with the standard alphabet; connect-go leaves out the padding, so add it before a strict decoder such as Swift's Data(base64Encoded:). */
+    public var value: String?
+    /** The same message as protobuf JSON; for buf.validate.Violations, violations[].field.elements[].fieldName, ruleId and message. connect-go adds it when it knows the type, as the Nära server always does. */
     public var debug: [String: JSONValue]?
 
-    public init(type: String? = nil, value: URL? = nil, debug: [String: JSONValue]? = nil) {
+    public init(type: String? = nil, value: String? = nil, debug: [String: JSONValue]? = nil) {
         self.type = type
         self.value = value
         self.debug = debug
@@ -61,7 +61,7 @@ public struct ConnectErrorDetailsAny: Sendable, Codable, Hashable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
 
         type = try container.decodeIfPresent(String.self, forKey: .type)
-        value = try container.decodeIfPresent(URL.self, forKey: .value)
+        value = try container.decodeIfPresent(String.self, forKey: .value)
         debug = try container.decodeIfPresent([String: JSONValue].self, forKey: .debug)
         var nonAdditionalPropertyKeys = Set<String>()
         nonAdditionalPropertyKeys.insert("type")
