@@ -240,6 +240,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s.mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
 	s.mux.HandleFunc("GET /auth/staff/callback", s.staffCallback)
 	s.mux.Handle("GET /calendar/{file}", feeds)
+	if err := mountAPIDocs(s.mux); err != nil {
+		return nil, err
+	}
 	if g, ok := d.Registry.(prometheus.Gatherer); ok {
 		s.mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
 	}
