@@ -157,9 +157,8 @@ func (s *appointmentService) SearchSlots(ctx context.Context, req *appointmentv1
 		From: req.StartTime.AsTime(), To: req.EndTime.AsTime(), Now: s.now(), Limit: limit,
 		MaxDistanceMeters: int(req.MaxDistanceMeters),
 	}
-	if req.Near != nil {
-		q.Near = &store.Position{Latitude: req.Near.Latitude, Longitude: req.Near.Longitude}
-	} else if req.MaxDistanceMeters > 0 {
+	q.Near = position(req.Near)
+	if req.Near == nil && req.MaxDistanceMeters > 0 {
 		return nil, fail(connect.CodeInvalidArgument, "max_distance_meters: set near too, the position to measure from")
 	}
 	slots, err := s.store.SlotSearch(ctx, q)

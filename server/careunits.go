@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -18,6 +19,16 @@ var dayKinds = map[string]appointmentv1.DayKind{
 	string(openinghours.Holiday): appointmentv1.DayKind_DAY_KIND_HOLIDAY,
 }
 
+// position is p for the store, to the centimetre: finer is meaningless,
+// and a coordinate such as 1e-308 would underflow PostgreSQL's arithmetic.
+func position(p *appointmentv1.Position) *store.Position {
+	if p == nil {
+		return nil
+	}
+	round := func(x float64) float64 { return math.Round(x*1e7) / 1e7 }
+	return &store.Position{Latitude: round(p.Latitude), Longitude: round(p.Longitude)}
+}
+
 // clock formats an offset from midnight as "08:00".
 func clock(d time.Duration) string {
 	return fmt.Sprintf("%02d:%02d", int(d.Hours()), int(d.Minutes())%60)
@@ -28,9 +39,7 @@ func (s *appointmentService) ListCareUnits(ctx context.Context, req *appointment
 	q := store.CareUnitQuery{
 		Municipality: req.Municipality, Service: services[req.Service], MaxDistanceMeters: int(req.MaxDistanceMeters), Now: now,
 	}
-	if req.Near != nil {
-		q.Near = &store.Position{Latitude: req.Near.Latitude, Longitude: req.Near.Longitude}
-	}
+	q.Near = position(req.Near)
 	units, err := s.store.CareUnitList(ctx, q)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -500,5 +501,33 @@ func TestListCareUnits(t *testing.T) {
 	}
 	if _, err := c.ListCareUnits(ctx, &apptv1.ListCareUnitsRequest{MaxDistanceMeters: 1000}); connect.CodeOf(err) != connect.CodeInvalidArgument {
 		t.Errorf("max distance without a position got %v, want InvalidArgument", err)
+	}
+}
+
+func TestPositionAndEnumEdges(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := context.Background()
+	c := e.booking()
+	// A coordinate near zero must not break the distance arithmetic.
+	if _, err := c.ListCareUnits(ctx, &apptv1.ListCareUnitsRequest{Near: &apptv1.Position{Latitude: 59.3, Longitude: -1.1e-308}}); err != nil {
+		t.Errorf("ListCareUnits near a tiny longitude got %v", err)
+	}
+	// An enum name the server does not know is refused; a field it does not
+	// know (from a newer app) is ignored.
+	post := func(body string) int {
+		t.Helper()
+		res, err := e.client.Post(e.url+"/nara.appointment.v1.AppointmentService/ListCareUnits", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = res.Body.Close()
+		return res.StatusCode
+	}
+	if code := post(`{"service":"SERVICE_VACINATION"}`); code != 400 {
+		t.Errorf("unknown enum name got HTTP %d, want 400", code)
+	}
+	if code := post(`{"service":"SERVICE_VACCINATION","fieldFromTheFuture":1}`); code != 200 {
+		t.Errorf("unknown field got HTTP %d, want 200", code)
 	}
 }

@@ -212,6 +212,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		),
 		connect.WithReadMaxBytes(int(cfg.MaxRequestBytes)),
 		connect.WithCompressMinBytes(1024),
+		connect.WithCodec(jsonCodec{}),
 	)
 	s.mux.Handle(helpv1connect.NewHelpServiceHandler(s.help, opts))
 	s.mux.Handle(helpv1connect.NewHelpAdminServiceHandler(&helpAdminService{store: d.Store, help: s.help}, opts))

@@ -1,0 +1,42 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+)
+
+// jsonCodec is Connect's JSON codec with one difference: a field this
+// server does not know (sent by a newer app) is still ignored, but an enum
+// name it does not know is refused, so that a misspelled filter such as
+// "SERVICE_VACINATION" is an INVALID_ARGUMENT and not silently no filter.
+type jsonCodec struct{}
+
+func (jsonCodec) Name() string { return "json" }
+
+func (jsonCodec) Marshal(m any) ([]byte, error) {
+	msg, ok := m.(proto.Message)
+	if !ok {
+		return nil, fmt.Errorf("json codec: %T is not a protobuf message", m)
+	}
+	return protojson.MarshalOptions{}.Marshal(msg)
+}
+
+func (jsonCodec) Unmarshal(b []byte, m any) error {
+	msg, ok := m.(proto.Message)
+	if !ok {
+		return fmt.Errorf("json codec: %T is not a protobuf message", m)
+	}
+	if len(b) == 0 {
+		return errors.New("json codec: empty body; send {} for an empty message")
+	}
+	err := protojson.UnmarshalOptions{}.Unmarshal(b, msg)
+	if err != nil && strings.Contains(err.Error(), "unknown field") {
+		proto.Reset(msg)
+		err = protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(b, msg)
+	}
+	return err
+}
