@@ -201,9 +201,9 @@ type result struct {
 	// the stand-in accepted; shown how many notifications they leave on
 	// devices (the same collapse id on one device counts once).
 	n, distinct, raw, shown int
-	rate              float64
-	p50, p99, max     time.Duration
-	enqueue           time.Duration
+	rate                    float64
+	p50, p99, max           time.Duration
+	enqueue                 time.Duration
 }
 
 func (r result) String() string {
