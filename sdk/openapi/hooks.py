@@ -50,7 +50,26 @@ def _tolerated(component: str, details: str, body) -> bool:
             return True
         if "Incorrect type" in component and _has_null(body):
             return True
+        # ProtoJSON parsers accept an enum's number as well as its name
+        # (and a number for a 64-bit integer the description types as a
+        # string); connect-go does, while the description lists names only.
+        m = re.search(r"in body - ([\w.\[\]]+): Incorrect type", component)
+        if m and _has_int(body, re.split(r"[.\[\]]+", m.group(1).strip("[]."))[-1]):
+            return True
         return set(re.findall(r"violates `([^`]+)`", details)) == {"additionalProperties"}
+    return False
+
+
+def _has_int(value, key: str) -> bool:
+    """Reports whether value holds key with an integer (not a boolean) anywhere."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k == key and isinstance(v, int) and not isinstance(v, bool):
+                return True
+            if _has_int(v, key):
+                return True
+    if isinstance(value, list):
+        return any(_has_int(v, key) for v in value)
     return False
 
 
