@@ -13,7 +13,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -255,7 +254,7 @@ func run(ctx context.Context, o options) (err error) {
 	defer cancel()
 	startup, err := p.WaitHealthy(waitCtx)
 	if err != nil {
-		return fmt.Errorf("%w; log: %s", err, tail(logPath))
+		return fmt.Errorf("%w; log: %s", err, report.LogTail(logPath))
 	}
 	logf("nara serve healthy on %s after %s", addr, startup.Round(time.Millisecond))
 
@@ -298,9 +297,9 @@ func run(ctx context.Context, o options) (err error) {
 	}
 	stopped = true
 	if _, err := p.Stop(20 * time.Second); err != nil {
-		return fmt.Errorf("%w; log: %s", err, tail(logPath))
+		return fmt.Errorf("%w; log: %s", err, report.LogTail(logPath))
 	}
-	warnings := countWarnings(logPath)
+	warnings := report.LogWarnings(logPath)
 
 	text := format(o, host, wrkVersion, info, len(citizens), loadBefore, report.Load(), scenarios, warnings)
 	if o.profile {
@@ -381,43 +380,6 @@ func check(ctx context.Context, p *naraproc.Process, citizens []benchtoken.Citiz
 
 func ms(d time.Duration) string {
 	return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
-}
-
-// tail returns the last lines of a log file, for error messages.
-func tail(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err.Error()
-	}
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	return strings.Join(lines[max(0, len(lines)-10):], "\n")
-}
-
-// countWarnings counts nara's log lines above info, which would make a
-// figure suspect.
-func countWarnings(path string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer func() { _ = f.Close() }()
-	counts := map[string]int{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		var line struct {
-			Level string `json:"level"`
-			Msg   string `json:"msg"`
-		}
-		if json.Unmarshal(sc.Bytes(), &line) == nil && (line.Level == "WARN" || line.Level == "ERROR") {
-			counts[line.Level+" "+line.Msg]++
-		}
-	}
-	var parts []string
-	for k, n := range counts {
-		parts = append(parts, fmt.Sprintf("%dx %s", n, k))
-	}
-	return strings.Join(parts, "; ")
 }
 
 // removeAll deletes what the benchmark made, saying so if it cannot.

@@ -13,16 +13,13 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -221,7 +218,7 @@ func race(ctx context.Context, o options, cluster *pgcluster.Cluster, admin *pgx
 	waitCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	if _, err := p.WaitHealthy(waitCtx); err != nil {
-		return r, fmt.Errorf("%w; log: %s", err, tail(logPath))
+		return r, fmt.Errorf("%w; log: %s", err, report.LogTail(logPath))
 	}
 
 	// The database's ceiling, on this run's database with nara idle.
@@ -241,7 +238,7 @@ func race(ctx context.Context, o options, cluster *pgcluster.Cluster, admin *pgx
 	r.out, err = rr.run(ctx)
 	after := watch.Sample()
 	if err != nil {
-		return r, fmt.Errorf("%w; log: %s", err, tail(logPath))
+		return r, fmt.Errorf("%w; log: %s", err, report.LogTail(logPath))
 	}
 	r.cpu = proccpu.Between(before, after)
 	r.cpuSec[0], r.cpuSec[1], r.cpuSec[2] = proccpu.Seconds(before, after)
@@ -250,9 +247,9 @@ func race(ctx context.Context, o options, cluster *pgcluster.Cluster, admin *pgx
 
 	stopped = true
 	if _, err := p.Stop(20 * time.Second); err != nil {
-		return r, fmt.Errorf("%w; log: %s", err, tail(logPath))
+		return r, fmt.Errorf("%w; log: %s", err, report.LogTail(logPath))
 	}
-	r.warnings = countWarnings(logPath)
+	r.warnings = report.LogWarnings(logPath)
 	conn, err := pgx.Connect(ctx, databaseURL)
 	if err != nil {
 		return r, err
@@ -260,43 +257,6 @@ func race(ctx context.Context, o options, cluster *pgcluster.Cluster, admin *pgx
 	defer func() { _ = conn.Close(context.Background()) }()
 	r.check, err = verify(ctx, conn, r.out)
 	return r, err
-}
-
-// tail returns the last lines of a log file, for error messages.
-func tail(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err.Error()
-	}
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	return strings.Join(lines[max(0, len(lines)-10):], "\n")
-}
-
-// countWarnings counts nara's log lines above info, which would make a
-// figure suspect.
-func countWarnings(path string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer func() { _ = f.Close() }()
-	counts := map[string]int{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		var line struct {
-			Level string `json:"level"`
-			Msg   string `json:"msg"`
-		}
-		if json.Unmarshal(sc.Bytes(), &line) == nil && (line.Level == "WARN" || line.Level == "ERROR") {
-			counts[line.Level+" "+line.Msg]++
-		}
-	}
-	var parts []string
-	for k, n := range counts {
-		parts = append(parts, fmt.Sprintf("%dx %s", n, k))
-	}
-	return strings.Join(parts, "; ")
 }
 
 // removeAll deletes what the benchmark made, saying so if it cannot.

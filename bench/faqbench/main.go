@@ -11,7 +11,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
@@ -344,7 +343,7 @@ func (b *bench) serve(ctx context.Context, label string, env []string, scenarios
 	waitCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	if sr.startup, err = p.WaitHealthy(waitCtx); err != nil {
-		return sr, fmt.Errorf("%w; log: %s", err, tail(logPath))
+		return sr, fmt.Errorf("%w; log: %s", err, report.LogTail(logPath))
 	}
 	logf("nara serve (%s) healthy on %s after %s", label, addr, sr.startup.Round(time.Millisecond))
 
@@ -371,9 +370,9 @@ func (b *bench) serve(ctx context.Context, label string, env []string, scenarios
 	}
 	stopped = true
 	if _, err := p.Stop(20 * time.Second); err != nil {
-		return sr, fmt.Errorf("%w; log: %s", err, tail(logPath))
+		return sr, fmt.Errorf("%w; log: %s", err, report.LogTail(logPath))
 	}
-	if warnings := countWarnings(logPath); warnings != "" {
+	if warnings := report.LogWarnings(logPath); warnings != "" {
 		logf("nara logged: %s", warnings)
 	}
 	return sr, nil
@@ -427,43 +426,6 @@ func (b *bench) wrk(ctx context.Context, p *naraproc.Process, s *scenario) (resu
 		return result{}, err
 	}
 	return result{Result: r, loadAfter: report.Load()}, nil
-}
-
-// tail returns the last lines of a log file, for error messages.
-func tail(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err.Error()
-	}
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	return strings.Join(lines[max(0, len(lines)-10):], "\n")
-}
-
-// countWarnings counts nara's log lines above info, which would make a
-// figure suspect.
-func countWarnings(path string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer func() { _ = f.Close() }()
-	counts := map[string]int{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		var line struct {
-			Level string `json:"level"`
-			Msg   string `json:"msg"`
-		}
-		if json.Unmarshal(sc.Bytes(), &line) == nil && (line.Level == "WARN" || line.Level == "ERROR") {
-			counts[line.Level+" "+line.Msg]++
-		}
-	}
-	var parts []string
-	for k, n := range counts {
-		parts = append(parts, fmt.Sprintf("%dx %s", n, k))
-	}
-	return strings.Join(parts, "; ")
 }
 
 // removeAll deletes what the benchmark made, saying so if it cannot.

@@ -317,7 +317,7 @@ func (b *bench) serve(ctx context.Context, sc *scenario, databaseURL string) err
 	waitCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	if sc.startup, err = p.WaitHealthy(waitCtx); err != nil {
-		return fmt.Errorf("%w; log: %s", err, tail(logPath))
+		return fmt.Errorf("%w; log: %s", err, report.LogTail(logPath))
 	}
 	logf("%s: nara serve healthy on %s after %s", sc.label, addr, sc.startup.Round(time.Millisecond))
 
@@ -329,7 +329,7 @@ func (b *bench) serve(ctx context.Context, sc *scenario, databaseURL string) err
 	st := newStorm(b.o.storm, "http://"+addr, controlURL, persons)
 	defer st.close()
 	if sc.check, err = checkLogin(ctx, st); err != nil {
-		return fmt.Errorf("one login before the storm: %w; log: %s", err, tail(logPath))
+		return fmt.Errorf("one login before the storm: %w; log: %s", err, report.LogTail(logPath))
 	}
 	logf("%s: %s", sc.label, sc.check)
 
@@ -392,9 +392,9 @@ func (b *bench) serve(ctx context.Context, sc *scenario, databaseURL string) err
 
 	stopped = true
 	if _, err := p.Stop(20 * time.Second); err != nil {
-		return fmt.Errorf("%w; log: %s", err, tail(logPath))
+		return fmt.Errorf("%w; log: %s", err, report.LogTail(logPath))
 	}
-	sc.naraWarning = countWarnings(logPath)
+	sc.naraWarning = report.LogWarnings(logPath)
 	if sc.naraWarning != "" {
 		logf("%s: nara logged: %s", sc.label, sc.naraWarning)
 	}
@@ -600,41 +600,4 @@ func mapsKeys(m map[string]int) func(func(string) bool) {
 
 func ms(d time.Duration) string {
 	return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
-}
-
-// tail returns the last lines of a log file, for error messages.
-func tail(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err.Error()
-	}
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	return strings.Join(lines[max(0, len(lines)-10):], "\n")
-}
-
-// countWarnings counts nara's log lines above info, which would make a
-// figure suspect.
-func countWarnings(path string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer func() { _ = f.Close() }()
-	counts := map[string]int{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		var line struct {
-			Level string `json:"level"`
-			Msg   string `json:"msg"`
-		}
-		if json.Unmarshal(sc.Bytes(), &line) == nil && (line.Level == "WARN" || line.Level == "ERROR") {
-			counts[line.Level+" "+line.Msg]++
-		}
-	}
-	var parts []string
-	for _, k := range slices.Sorted(mapsKeys(counts)) {
-		parts = append(parts, fmt.Sprintf("%d× %s", counts[k], k))
-	}
-	return strings.Join(parts, "; ")
 }
