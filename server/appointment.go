@@ -136,15 +136,7 @@ type appointmentService struct {
 // patients are whose appointments the citizen p may see and change: their
 // own and their children's under the guardian age limit.
 func (s *appointmentService) patients(ctx context.Context, p access.Principal) ([]string, error) {
-	children, err := s.store.ChildrenUnder(ctx, p.PersonID, s.issuer.childrenBornAfter())
-	if err != nil {
-		return nil, err
-	}
-	ids := []string{p.PersonID}
-	for _, c := range children {
-		ids = append(ids, c.ID)
-	}
-	return ids, nil
+	return s.issuer.patientsOf(ctx, p.PersonID)
 }
 
 func (s *appointmentService) SearchSlots(ctx context.Context, req *appointmentv1.SearchSlotsRequest) (*appointmentv1.SearchSlotsResponse, error) {

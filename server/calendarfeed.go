@@ -134,13 +134,9 @@ func (f *calendarFeeds) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // children's from feedHistory ago on, in Swedish, with no personal
 // identity number.
 func (f *calendarFeeds) render(ctx context.Context, personID string) (string, error) {
-	children, err := f.store.ChildrenUnder(ctx, personID, f.issuer.childrenBornAfter())
+	patients, err := f.issuer.patientsOf(ctx, personID)
 	if err != nil {
 		return "", err
-	}
-	patients := []string{personID}
-	for _, c := range children {
-		patients = append(patients, c.ID)
 	}
 	as, err := f.store.AppointmentListForCalendar(ctx, patients, f.now().Add(-feedHistory))
 	if err != nil {

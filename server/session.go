@@ -262,6 +262,20 @@ func (s *sessionService) SignOutEverywhere(ctx context.Context, _ *authv1.SignOu
 	return &authv1.SignOutEverywhereResponse{SessionsEnded: int32(n)}, nil
 }
 
+// patientsOf are whose visits personID sees and manages: their own and
+// their children's under the guardian age limit.
+func (i *sessionIssuer) patientsOf(ctx context.Context, personID string) ([]string, error) {
+	children, err := i.store.ChildrenUnder(ctx, personID, i.childrenBornAfter())
+	if err != nil {
+		return nil, err
+	}
+	ids := []string{personID}
+	for _, c := range children {
+		ids = append(ids, c.ID)
+	}
+	return ids, nil
+}
+
 // mayActFor reports whether the citizen p may see patientID's data: their
 // own, or a child under 13 in their custody.
 func mayActFor(ctx context.Context, st *store.Store, issuer *sessionIssuer, p access.Principal, patientID string) (bool, error) {
