@@ -131,6 +131,7 @@ type appointmentService struct {
 	now    func() time.Time
 	zone   *time.Location
 	feeds  *calendarFeeds
+	lists  *listCache
 }
 
 // patients are whose appointments the citizen p may see and change: their
@@ -262,16 +263,27 @@ func (s *appointmentService) ListAppointments(ctx context.Context, req *appointm
 	if req.UpdatedSince != nil {
 		since = req.UpdatedSince.AsTime()
 	}
-	as, asOf, err := s.store.AppointmentListForCitizen(ctx, p.PersonID, s.issuer.childrenBornAfter(), req.PatientId, since)
+	e, err := s.lists.get(ctx, p.PersonID, s.issuer.childrenBornAfter(), req.PatientId, since)
 	if err != nil {
 		return nil, err
 	}
 	now := s.now()
-	res := &appointmentv1.ListAppointmentsResponse{SyncTime: timestamppb.New(asOf.Add(-syncMargin))}
-	for _, a := range as {
-		res.Appointments = append(res.Appointments, appointmentToProto(a, now))
+	if req.PatientId == "" && since.IsZero() {
+		return s.lists.whole(e, now), nil
 	}
-	return res, nil
+	return listResponse(e.list, now, req.PatientId, since), nil
+}
+
+// listResponse shows l at now: patientID's appointments only when set,
+// those changed after since.
+func listResponse(l store.CitizenList, now time.Time, patientID string, since time.Time) *appointmentv1.ListAppointmentsResponse {
+	res := &appointmentv1.ListAppointmentsResponse{SyncTime: timestamppb.New(l.AsOf.Add(-syncMargin))}
+	for _, a := range l.Appointments {
+		if (patientID == "" || a.PatientID == patientID) && a.UpdatedAt.After(since) {
+			res.Appointments = append(res.Appointments, appointmentToProto(a, now))
+		}
+	}
+	return res
 }
 
 func (s *appointmentService) GetAppointmentCalendar(ctx context.Context, req *appointmentv1.GetAppointmentCalendarRequest) (*appointmentv1.GetAppointmentCalendarResponse, error) {

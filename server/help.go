@@ -84,36 +84,34 @@ func (h *helpService) cachedVersion(lang store.Language) (int64, bool) {
 	return v, ok
 }
 
-// listen keeps the cache in step with every replica's changes. While the
-// listener is down the cache is off, and it is cleared on reconnect.
-func (h *helpService) listen(ctx context.Context) error {
+// follow turns the cache on (listening from now on: the versions are read
+// again) or off; it is emptied either way.
+func (h *helpService) follow(live bool) {
 	if h.maxCache < 0 {
-		<-ctx.Done()
-		return nil
+		return
 	}
-	for {
-		err := h.store.HelpChangeListen(ctx, func() {
-			for _, lang := range []store.Language{store.LanguageSwedish, store.LanguageEnglish} {
-				if v, err := h.store.HelpContentVersion(ctx, lang); err == nil {
-					h.invalidate(lang, 0)
-					h.invalidate(lang, v)
-				}
-			}
-		}, h.invalidate)
-		h.mu.Lock()
-		clear(h.versions)
-		clear(h.lists)
-		clear(h.searches)
-		h.mu.Unlock()
-		if ctx.Err() != nil {
-			return nil //nolint:nilerr // the listener ends with ctx; that is a clean stop
+	h.mu.Lock()
+	clear(h.versions)
+	clear(h.lists)
+	clear(h.searches)
+	h.mu.Unlock()
+	if !live {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, lang := range []store.Language{store.LanguageSwedish, store.LanguageEnglish} {
+		if v, err := h.store.HelpContentVersion(ctx, lang); err == nil {
+			h.invalidate(lang, 0)
+			h.invalidate(lang, v)
 		}
-		h.logger.Warn("help content listener stopped; retrying", slog.String("error", err.Error()))
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(time.Second):
-		}
+	}
+}
+
+// changed applies a change announced on store.ChannelHelp.
+func (h *helpService) changed(payload string) {
+	if lang, version, ok := store.ParseHelpChange(payload); ok {
+		h.invalidate(lang, version)
 	}
 }
 

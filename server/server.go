@@ -5,10 +5,11 @@ package server
 
 import (
 	"context"
-	"errors"
 	"html/template"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"time"
 
 	"connectrpc.com/connect"
@@ -46,6 +47,9 @@ type Config struct {
 	// SearchCacheSize is how many FAQ search results are kept in memory per
 	// replica. Default 10 000; negative disables the cache.
 	SearchCacheSize int
+	// ListCacheSize is how many citizens' appointment lists are kept in
+	// memory per replica; -1 disables the cache. Default 100 000.
+	ListCacheSize int
 	// AccessTokenTTL is how long an access token is valid. Default 10 min.
 	AccessTokenTTL time.Duration
 	// CitizenSessionTTL is how long a citizen stays logged in on a device
@@ -84,6 +88,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = 15 * time.Second
+	}
+	if c.ListCacheSize == 0 {
+		c.ListCacheSize = 100_000
 	}
 	if c.SearchCacheSize == 0 {
 		c.SearchCacheSize = 10_000
@@ -151,7 +158,9 @@ type Server struct {
 	help    *helpService
 	// sessions spares authenticated requests a session read.
 	sessions *sessionCache
-	mux      *http.ServeMux
+	// lists spares citizens' appointment lists their database reads.
+	lists *listCache
+	mux   *http.ServeMux
 	// callbackPage is the staff login's default landing page.
 	callbackPage *template.Template
 }
@@ -187,6 +196,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	s.help = newHelpService(d.Store, d.Logger, cfg.SearchCacheSize, zone, d.Now)
 	s.sessions = newSessionCache(d.Now)
+	if s.lists, err = newListCache(d.Store, d.Logger, cfg.ListCacheSize, d.Now, d.Registry); err != nil {
+		return nil, err
+	}
 	issuer := &sessionIssuer{
 		store: d.Store, signer: signer, protector: d.Protector, now: d.Now, sessions: s.sessions,
 		accessTTL: cfg.AccessTokenTTL, citizenSessionTTL: cfg.CitizenSessionTTL, staffSessionTTL: cfg.StaffSessionTTL,
@@ -212,7 +224,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		),
 		connect.WithReadMaxBytes(int(cfg.MaxRequestBytes)),
 		connect.WithCompressMinBytes(1024),
-		connect.WithCodec(jsonCodec{}),
+		connect.WithCodec(jsonCodec{lists: s.lists}),
 	)
 	s.mux.Handle(helpv1connect.NewHelpServiceHandler(s.help, opts))
 	s.mux.Handle(helpv1connect.NewHelpAdminServiceHandler(&helpAdminService{store: d.Store, help: s.help}, opts))
@@ -229,7 +241,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 
 	feeds := newCalendarFeeds(d.Store, issuer, d.Logger, d.Now, cfg.PublicURL)
 	s.mux.Handle(appointmentv1connect.NewAppointmentServiceHandler(&appointmentService{
-		store: d.Store, issuer: issuer, notify: d.Notify, now: d.Now, zone: zone, feeds: feeds,
+		store: d.Store, issuer: issuer, notify: d.Notify, now: d.Now, zone: zone, feeds: feeds, lists: s.lists,
 	}, opts))
 	s.mux.Handle(appointmentv1connect.NewScheduleServiceHandler(&scheduleService{
 		store: d.Store, issuer: issuer, notify: d.Notify, now: d.Now, zone: zone,
@@ -274,13 +286,48 @@ func (s *Server) Handler() http.Handler {
 	return withCORS(http.MaxBytesHandler(s.mux, s.cfg.MaxRequestBytes+4096), s.cfg.CORSOrigins)
 }
 
-// Run starts the server's background work (cache invalidation from other
-// replicas) until ctx is done.
+// A follower is an in-memory cache kept in step with the changes every
+// replica announces on one PostgreSQL channel.
+type follower interface {
+	// follow turns the cache on (true: listening from now on) or off.
+	follow(live bool)
+	// changed applies one announced change.
+	changed(payload string)
+}
+
+// Run starts the server's background work until ctx is done: one database
+// connection listens for every replica's changes and keeps the caches in
+// step (each is off while it is down), and this replica's appointment
+// changes are announced.
 func (s *Server) Run(ctx context.Context) error {
-	errs := make(chan error, 1)
-	go func() { errs <- s.sessions.listen(ctx, s.store, s.logger) }()
-	err := s.help.listen(ctx)
-	return errors.Join(err, <-errs)
+	go s.lists.announceLoop(ctx)
+	followers := map[string]follower{
+		store.ChannelHelp:         s.help,
+		store.ChannelSession:      s.sessions,
+		store.ChannelAppointments: s.lists,
+	}
+	channels := slices.Sorted(maps.Keys(followers))
+	for {
+		err := s.store.Listen(ctx, channels,
+			func() {
+				for _, f := range followers {
+					f.follow(true)
+				}
+			},
+			func(channel, payload string) { followers[channel].changed(payload) })
+		for _, f := range followers {
+			f.follow(false)
+		}
+		if ctx.Err() != nil {
+			return nil //nolint:nilerr // the listener ends with ctx; that is a clean stop
+		}
+		s.logger.Warn("change listener stopped; caches are off until it is back", slog.String("error", err.Error()))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // NewHTTPServer returns an http.Server for h with the timeouts and limits a

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"log/slog"
 	"sync"
 	"time"
 
@@ -13,7 +12,7 @@ import (
 // authenticated request needs no database read for its session. It is
 // trusted only while this replica listens for session changes: every
 // update or delete of a session row, on any replica, drops it from every
-// cache at once (store.SessionChangeListen), and the replica that makes a
+// cache at once (store.ChannelSession), and the replica that makes a
 // change drops it before it answers. While the listener is down, every
 // request reads the database.
 type sessionCache struct {
@@ -77,8 +76,9 @@ func (c *sessionCache) dropAll() {
 	clear(c.m)
 }
 
-// setLive turns the cache on or off, empty either way.
-func (c *sessionCache) setLive(live bool) {
+// follow turns the cache on (listening from now on) or off, empty either
+// way.
+func (c *sessionCache) follow(live bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
@@ -86,20 +86,5 @@ func (c *sessionCache) setLive(live bool) {
 	clear(c.m)
 }
 
-// listen keeps the cache in step with every replica's session changes until
-// ctx is done; while it is not listening, the cache is off.
-func (c *sessionCache) listen(ctx context.Context, st *store.Store, logger *slog.Logger) error {
-	for {
-		err := st.SessionChangeListen(ctx, func() { c.setLive(true) }, c.drop)
-		c.setLive(false)
-		if ctx.Err() != nil {
-			return nil //nolint:nilerr // the listener ends with ctx; that is a clean stop
-		}
-		logger.Warn("session listener stopped; reading every session from the database until it is back", slog.String("error", err.Error()))
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(time.Second):
-		}
-	}
-}
+// changed applies a change announced on store.ChannelSession.
+func (c *sessionCache) changed(sessionID string) { c.drop(sessionID) }

@@ -42,6 +42,9 @@ type env struct {
 	sim         *bankidsim.Simulator
 	protector   *pnr.Protector
 	signer      *token.Signer
+	// cfg and deps built the server, for replica.
+	cfg  server.Config
+	deps server.Deps
 }
 
 type options struct {
@@ -115,25 +118,44 @@ func setupWith(t *testing.T, o options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(cfg, server.Deps{
-		Logger: logger, Store: st, BankID: bank, StaffProvider: idp, Protector: protector, TokenKey: testKey,
-		Registry: prometheus.NewRegistry(), Notify: notices,
-	})
-	if err != nil {
-		t.Fatal(err)
+	deps := server.Deps{
+		Logger: logger, Store: st, BankID: bank, StaffProvider: idp, Protector: protector, TokenKey: testKey, Notify: notices,
 	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { srv.Run(runCtx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-
-	handler = srv.Handler()
+	handler = startServer(t, cfg, deps)
 	signer, err := token.NewSigner(testKey, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &env{url: ts.URL, store: st, client: newClient(false), h2c: newClient(true), logs: logs,
-		sim: sim, protector: protector, signer: signer}
+		sim: sim, protector: protector, signer: signer, cfg: cfg, deps: deps}
+}
+
+// startServer builds a server and runs its background work until the test
+// ends.
+func startServer(t *testing.T, cfg server.Config, deps server.Deps) http.Handler {
+	t.Helper()
+	deps.Registry = prometheus.NewRegistry()
+	srv, err := server.New(cfg, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { srv.Run(runCtx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return srv.Handler()
+}
+
+// replica starts a second server over the same database, as another
+// replica behind the load balancer, and returns its URL. It has a store of
+// its own, so it hears of the first one's changes only as any replica does.
+func (e *env) replica(t *testing.T) string {
+	t.Helper()
+	deps := e.deps
+	deps.Store = store.New(e.store.Pool())
+	ts := httptest.NewServer(startServer(t, e.cfg, deps))
+	t.Cleanup(ts.Close)
+	return ts.URL
 }
 
 // newClient returns an HTTP/1.1 client, or with h2c one that speaks only

@@ -449,6 +449,7 @@ func (s *Store) AppointmentBook(ctx context.Context, b Booking, after Appointmen
 		}
 		return Appointment{}, false, interpretError(err)
 	}
+	s.listsChanged(a)
 	return a, true, nil
 }
 
@@ -555,6 +556,9 @@ func (s *Store) AppointmentCancel(ctx context.Context, c AppointmentChange, afte
 		}
 		return after(ctx, tx, a)
 	})
+	if err == nil {
+		s.listsChanged(a)
+	}
 	return a, interpretError(err)
 }
 
@@ -609,6 +613,9 @@ func (s *Store) AppointmentRebook(ctx context.Context, c AppointmentChange, afte
 		}
 		return after(ctx, tx, a)
 	})
+	if err == nil {
+		s.listsChanged(a)
+	}
 	return a, interpretError(err)
 }
 
@@ -629,13 +636,29 @@ func mayChange(a Appointment, now time.Time, verb string) error {
 	return nil
 }
 
+// CitizenList is a citizen's appointment list as read at one moment.
+type CitizenList struct {
+	// Person is whose list it is.
+	Person       string
+	Appointments []Appointment
+	// Children are the citizen's children whose appointments the list may
+	// hold (those born after the bornAfter it was read with), oldest first,
+	// and OldestChildBorn when the first was born, as the read compared it:
+	// the list holds as long as bornAfter stays before it.
+	Children        []string
+	OldestChildBorn time.Time
+	// AsOf is the database's clock before the read.
+	AsOf time.Time
+}
+
 // AppointmentListForCitizen returns the appointments of personID and of
 // their children born after bornAfter — only patientID's when it is set —
 // changed after since (all when zero), by start time, cancelled ones
-// included so an offline copy can drop them. asOf is the database's clock
-// before the read. One round trip, with statements whose plans are reused.
-func (s *Store) AppointmentListForCitizen(ctx context.Context, personID string, bornAfter time.Time, patientID string, since time.Time) (as []Appointment, asOf time.Time, err error) {
+// included so an offline copy can drop them. One round trip, with
+// statements whose plans are reused.
+func (s *Store) AppointmentListForCitizen(ctx context.Context, personID string, bornAfter time.Time, patientID string, since time.Time) (CitizenList, error) {
 	var (
+		l     = CitizenList{Person: personID}
 		only  *string
 		after *time.Time
 	)
@@ -646,7 +669,24 @@ func (s *Store) AppointmentListForCitizen(ctx context.Context, personID string, 
 		after = &since
 	}
 	b := &pgx.Batch{}
-	b.Queue(`SELECT statement_timestamp()`).QueryRow(func(row pgx.Row) error { return row.Scan(&asOf) })
+	b.Queue(`SELECT statement_timestamp()`).QueryRow(func(row pgx.Row) error { return row.Scan(&l.AsOf) })
+	b.Queue(`
+		SELECT g.child_id, c.birth_date::timestamptz FROM guardianship g JOIN person c ON c.id = g.child_id
+		 WHERE g.guardian_id = $1 AND c.birth_date > $2 ORDER BY c.birth_date, g.child_id`, personID, bornAfter).
+		Query(func(rows pgx.Rows) error {
+			var (
+				child string
+				born  time.Time
+			)
+			_, err := pgx.ForEachRow(rows, []any{&child, &born}, func() error {
+				if len(l.Children) == 0 {
+					l.OldestChildBorn = born
+				}
+				l.Children = append(l.Children, child)
+				return nil
+			})
+			return err
+		})
 	b.Queue(appointmentSelect+`
 		 WHERE a.patient_id IN (SELECT $1::uuid UNION ALL
 		         SELECT g.child_id FROM guardianship g JOIN person c ON c.id = g.child_id
@@ -654,13 +694,14 @@ func (s *Store) AppointmentListForCitizen(ctx context.Context, personID string, 
 		   AND ($3::uuid IS NULL OR a.patient_id = $3)
 		   AND a.updated_at > coalesce($4::timestamptz, '-infinity')
 		 ORDER BY s.starts_at, a.id`, personID, bornAfter, only, after).Query(func(rows pgx.Rows) error {
-		as, err = pgx.CollectRows(rows, scanAppointment)
+		var err error
+		l.Appointments, err = pgx.CollectRows(rows, scanAppointment)
 		return err
 	})
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
-		return nil, asOf, interpretError(err)
+		return CitizenList{}, interpretError(err)
 	}
-	return as, asOf, nil
+	return l, nil
 }
 
 // AppointmentListByUnit returns a unit's appointments that start in
@@ -742,6 +783,7 @@ func (s *Store) AppointmentInvite(ctx context.Context, inv Invitation, after App
 	if err != nil {
 		return Appointment{}, false, interpretError(err)
 	}
+	s.listsChanged(a)
 	return a, true, nil
 }
 

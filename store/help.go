@@ -81,9 +81,6 @@ type SearchHit struct {
 // changes, so every replica can drop what it cached.
 const helpNotifyChannel = "nara_help_content"
 
-// HelpNotifyChannel is the LISTEN/NOTIFY channel for help content changes.
-func HelpNotifyChannel() string { return helpNotifyChannel }
-
 // CategoryUpsert creates or renames a category.
 func (s *Store) CategoryUpsert(ctx context.Context, slug string, position int, titleSV, titleEN, descSV, descEN string) error {
 	_, err := s.pool.Exec(ctx, `

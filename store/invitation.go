@@ -70,6 +70,9 @@ func (s *Store) AppointmentRespond(ctx context.Context, r InvitationAnswer, afte
 		}
 		return after(ctx, tx, a)
 	})
+	if err == nil {
+		s.listsChanged(a)
+	}
 	return a, interpretError(err)
 }
 

@@ -47,6 +47,9 @@ func (s *Store) AppointmentReportLate(ctx context.Context, r LateReport) (Appoin
 		a, err = appointmentOne(ctx, tx, "a.id = $1", a.ID)
 		return err
 	})
+	if err == nil {
+		s.listsChanged(a)
+	}
 	return a, interpretError(err)
 }
 

@@ -2,21 +2,41 @@ package store
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
 )
 
-// listen calls fn with the payload of every notification on channel, until
-// ctx is done or the connection fails; ready runs once listening. It holds
-// one pool connection while it runs.
-func (s *Store) listen(ctx context.Context, channel string, ready func(), fn func(payload string)) error {
+// Channels on which replicas announce changes, so that each may keep data
+// in memory and drop it the moment it changes anywhere.
+const (
+	// ChannelHelp carries "language:version" of published help content
+	// (ParseHelpChange).
+	ChannelHelp = helpNotifyChannel
+	// ChannelSession carries the id of a session changed or deleted
+	// (revoked, refreshed, assignment chosen).
+	ChannelSession = "nara_session"
+	// ChannelAppointments carries the ids of people whose appointment list
+	// changed, comma-separated, or "*" when something every list shows
+	// changed (a unit, a service, a clinician's name) (ParseListChange).
+	ChannelAppointments = "nara_appointments"
+)
+
+// Listen calls on with the channel and payload of every notification on
+// channels, until ctx is done or the connection fails; ready runs once
+// listening. It holds one pool connection while it runs.
+func (s *Store) Listen(ctx context.Context, channels []string, ready func(), on func(channel, payload string)) error {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Release()
-	if _, err := conn.Exec(ctx, "LISTEN "+channel); err != nil {
-		return interpretError(err)
+	for _, ch := range channels {
+		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{ch}.Sanitize()); err != nil {
+			return interpretError(err)
+		}
 	}
 	if ready != nil {
 		ready()
@@ -28,28 +48,56 @@ func (s *Store) listen(ctx context.Context, channel string, ready func(), fn fun
 			conn.Conn().Close(context.Background())
 			return err
 		}
-		fn(n.Payload)
+		on(n.Channel, n.Payload)
 	}
 }
 
-// HelpChangeListen calls fn with (language, content version) for every change
-// of published help content made by any replica, until ctx is done or the
-// connection fails. It holds one pool connection while it runs.
-func (s *Store) HelpChangeListen(ctx context.Context, ready func(), fn func(Language, int64)) error {
-	return s.listen(ctx, helpNotifyChannel, ready, func(payload string) {
-		lang, version, ok := strings.Cut(payload, ":")
-		if !ok {
-			return
-		}
-		if v, err := strconv.ParseInt(version, 10, 64); err == nil {
-			fn(Language(lang), v)
-		}
-	})
+// ParseHelpChange reads a ChannelHelp payload.
+func ParseHelpChange(payload string) (lang Language, version int64, ok bool) {
+	l, v, ok := strings.Cut(payload, ":")
+	if !ok {
+		return "", 0, false
+	}
+	version, err := strconv.ParseInt(v, 10, 64)
+	return Language(l), version, err == nil
 }
 
-// SessionChangeListen calls fn with the id of every session changed or
-// deleted by any replica (revoked, refreshed, assignment chosen), until ctx
-// is done or the connection fails.
-func (s *Store) SessionChangeListen(ctx context.Context, ready func(), fn func(sessionID string)) error {
-	return s.listen(ctx, "nara_session", ready, fn)
+// ParseListChange reads a ChannelAppointments payload: the people whose
+// lists changed, or all when every list did.
+func ParseListChange(payload string) (personIDs []string, all bool) {
+	if payload == "*" {
+		return nil, true
+	}
+	return strings.Split(payload, ","), false
+}
+
+// maxPayload keeps a notification under PostgreSQL's 8000-byte limit.
+const maxPayload = 7900
+
+// AnnounceListChanges tells every replica (this one included) that the
+// appointment lists of personIDs changed. It runs after the change has
+// committed and in a transaction of its own: a transaction that notifies
+// holds a cluster-wide lock through its commit, which the bookings
+// themselves must not queue for.
+func (s *Store) AnnounceListChanges(ctx context.Context, personIDs []string) error {
+	ids := slices.Clone(personIDs)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	var payloads []string
+	for len(ids) > 0 {
+		var b strings.Builder
+		for len(ids) > 0 && (b.Len() == 0 || b.Len()+len(ids[0])+1 <= maxPayload) {
+			if b.Len() > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(ids[0])
+			ids = ids[1:]
+		}
+		payloads = append(payloads, b.String())
+	}
+	if len(payloads) == 0 {
+		return nil
+	}
+	_, err := s.pool.Exec(ctx, `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`, ChannelAppointments, payloads)
+	return interpretError(err)
 }

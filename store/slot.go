@@ -211,6 +211,9 @@ func (s *Store) SlotsChange(ctx context.Context, c SlotChange, after func(ctx co
 		}
 		return nil
 	})
+	if err == nil {
+		s.listsChanged(cancelled...)
+	}
 	return slots, cancelled, interpretError(err)
 }
 
@@ -291,6 +294,9 @@ func (s *Store) SlotMove(ctx context.Context, unitHSAID, id string, starts time.
 	if constraintOf(err) == "slot_no_overlap" {
 		return Slot{}, nil, fmt.Errorf("%w: the new time overlaps another slot of the same lane or clinician", ErrPrecondition)
 	}
+	if err == nil {
+		s.listsChanged(moved...)
+	}
 	return slot, moved, interpretError(err)
 }
 
@@ -321,6 +327,9 @@ func (s *Store) AppointmentsDelay(ctx context.Context, unitHSAID string, ids []s
 		}
 		return after(ctx, tx, as)
 	})
+	if err == nil {
+		s.listsChanged(as...)
+	}
 	return as, interpretError(err)
 }
 
@@ -371,6 +380,9 @@ func (s *Store) AppointmentSetArrival(ctx context.Context, unitHSAID, id, status
 		changed = true
 		return after(ctx, tx, a)
 	})
+	if changed && err == nil {
+		s.listsChanged(a)
+	}
 	return a, changed, interpretError(err)
 }
 

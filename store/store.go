@@ -33,11 +33,31 @@ var (
 // Store is the data layer. It is safe for concurrent use.
 type Store struct {
 	pool *pgxpool.Pool
+	// listChanged, when set, hears of every committed change to people's
+	// appointment lists made through this Store.
+	listChanged func(personIDs []string)
 }
 
 // New returns a Store over pool. The pool is owned by the caller.
 func New(pool *pgxpool.Pool) *Store {
 	return &Store{pool: pool}
+}
+
+// OnListChange makes fn hear, right after the commit, the people whose
+// appointment lists a change made through this Store touched: the patients
+// of appointments booked, changed or cancelled. Set it before use.
+func (s *Store) OnListChange(fn func(personIDs []string)) { s.listChanged = fn }
+
+// listsChanged tells the OnListChange hook about the patients of as.
+func (s *Store) listsChanged(as ...Appointment) {
+	if s.listChanged == nil || len(as) == 0 {
+		return
+	}
+	ids := make([]string, len(as))
+	for i, a := range as {
+		ids[i] = a.PatientID
+	}
+	s.listChanged(ids)
 }
 
 // Pool returns the underlying pool, for the job queue which must share it.

@@ -67,6 +67,7 @@ type settings struct {
 	demo        bool
 	logLevel    string
 	searchCache int
+	listCache   int
 	secretKey   string
 
 	loginStartsPerIPPerMinute, loginsPerPersonPerHour int
@@ -120,6 +121,7 @@ func parseSettings(cmd string, args []string, stderr io.Writer) (settings, error
 	fs.BoolVar(&s.demo, "demo", env("NARA_DEMO", "") == "true", "load demo data: a region's care units and the FAQ in Swedish and English (NARA_DEMO=true)")
 	fs.StringVar(&s.logLevel, "log-level", env("NARA_LOG_LEVEL", "info"), "debug, info, warn or error (NARA_LOG_LEVEL)")
 	fs.IntVar(&s.searchCache, "search-cache-size", envInt("NARA_SEARCH_CACHE_SIZE", 10_000), "FAQ search results cached per replica; -1 disables (NARA_SEARCH_CACHE_SIZE)")
+	fs.IntVar(&s.listCache, "list-cache-size", envInt("NARA_LIST_CACHE_SIZE", 100_000), "citizens' appointment lists cached per replica; -1 disables (NARA_LIST_CACHE_SIZE)")
 	fs.IntVar(&s.loginStartsPerIPPerMinute, "login-starts-per-ip-per-minute", envInt("NARA_LOGIN_STARTS_PER_IP_PER_MINUTE", 0), "e-ID login starts allowed per client address and minute; 0 takes the default, 30 (NARA_LOGIN_STARTS_PER_IP_PER_MINUTE)")
 	fs.IntVar(&s.loginsPerPersonPerHour, "logins-per-person-per-hour", envInt("NARA_LOGINS_PER_PERSON_PER_HOUR", 0), "completed logins allowed per person and hour; 0 takes the default, 20 (NARA_LOGINS_PER_PERSON_PER_HOUR)")
 	fs.StringVar(&s.secretKey, "secret-key", env("NARA_SECRET_KEY", ""), "base64 secret (≥ 32 bytes) for access tokens and personal-number protection; empty uses DATA_DIR/secret.key (NARA_SECRET_KEY)")
@@ -409,7 +411,7 @@ func serve(ctx context.Context, s settings, logger *slog.Logger, deps server.Dep
 	defer stopTracing()
 	deps.Tracer = tracer
 	srv, err := server.New(server.Config{
-		Version: version, SearchCacheSize: s.searchCache,
+		Version: version, SearchCacheSize: s.searchCache, ListCacheSize: s.listCache,
 		Limits:      server.RateLimits{LoginStartsPerIPPerMinute: s.loginStartsPerIPPerMinute, LoginsPerPersonPerHour: s.loginsPerPersonPerHour},
 		CORSOrigins: splitList(s.corsOrigins), PublicURL: s.publicURL,
 	}, deps)

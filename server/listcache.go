@@ -1,0 +1,303 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	appointmentv1 "github.com/nara-care/nara/gen/nara/appointment/v1"
+	"github.com/nara-care/nara/store"
+)
+
+// listCache keeps citizens' appointment lists in memory, so that opening
+// the app (and every later look at the list) reads no database. Like the
+// session cache it is trusted only while this replica listens for changes
+// (store.ChannelAppointments): every change to a list, made on any replica,
+// drops it from every cache; the replica that makes a change drops it at
+// once, before it answers, and announces it to the others right after the
+// commit. While the listener is down every list is read from the database.
+//
+// A list is cached whole, per citizen, with their children's appointments;
+// a filtered request (one patient, changes since) is answered from it.
+// Whether an appointment can still be cancelled or answered is worked out
+// per request, so a cached list never goes stale with the clock.
+type listCache struct {
+	mu   sync.Mutex
+	live bool
+	// gen grows with every drop; dropped holds the gen at which a person's
+	// list was last dropped, so that a read that raced a change of that
+	// person's appointments is not cached. Reads begun before floor are
+	// never cached (the record was pruned).
+	gen, floor uint64
+	dropped    map[string]uint64
+	m          map[string]*cachedList
+	// encoded holds the JSON of the cached entries' whole answers, so that
+	// a list asked again is sent without being encoded again (jsonCodec).
+	encoded map[*appointmentv1.ListAppointmentsResponse][]byte
+	// viewers[child] are the guardians whose cached lists include child.
+	viewers map[string][]string
+	ttl     time.Duration
+	max     int
+	now     func() time.Time
+	store   *store.Store
+	logger  *slog.Logger
+	lookups *prometheus.CounterVec
+	// hits, misses and offs count lookups by result.
+	hits, misses, offs prometheus.Counter
+
+	// announce holds the people whose lists changed here and that the other
+	// replicas have not yet been told of.
+	announceMu sync.Mutex
+	announce   []string
+	wake       chan struct{}
+}
+
+type cachedList struct {
+	list store.CitizenList
+	at   time.Time
+	// whole is the answer to a request for the whole list, built at
+	// wholeFrom and the same until wholeUntil (when an appointment's
+	// cancel deadline or start passes), with its JSON encoding in
+	// listCache.encoded while the entry is cached. Guarded by
+	// listCache.mu.
+	whole                 *appointmentv1.ListAppointmentsResponse
+	wholeFrom, wholeUntil time.Time
+}
+
+// holds reports whether the list may still be shown at now, with children
+// born after bornAfter: none of its children has come of age since.
+func (e *cachedList) holds(bornAfter, now time.Time, ttl time.Duration) bool {
+	return now.Sub(e.at) < ttl && (len(e.list.Children) == 0 || e.list.OldestChildBorn.After(bornAfter))
+}
+
+// listAnnounceEvery is how often changes made here are announced to the
+// other replicas, in one notification for all of them.
+const listAnnounceEvery = 10 * time.Millisecond
+
+// newListCache returns a cache of up to size lists; size < 0 turns it off
+// (every list is read from the database; changes are still announced).
+func newListCache(st *store.Store, logger *slog.Logger, size int, now func() time.Time, reg prometheus.Registerer) (*listCache, error) {
+	c := &listCache{
+		dropped: map[string]uint64{}, m: map[string]*cachedList{}, viewers: map[string][]string{},
+		encoded: map[*appointmentv1.ListAppointmentsResponse][]byte{},
+		ttl:     5 * time.Minute, max: size, now: now, store: st, logger: logger, wake: make(chan struct{}, 1),
+		lookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nara_list_cache_lookups_total",
+			Help: "Appointment lists asked of the per-replica cache, by result (hit, miss; off while it is not listening or disabled).",
+		}, []string{"result"}),
+	}
+	if reg != nil {
+		if err := reg.Register(c.lookups); err != nil {
+			return nil, err
+		}
+	}
+	c.hits, c.misses, c.offs = c.lookups.WithLabelValues("hit"), c.lookups.WithLabelValues("miss"), c.lookups.WithLabelValues("off")
+	st.OnListChange(c.changedHere)
+	return c, nil
+}
+
+// get returns personID's list with their children born after bornAfter:
+// from memory when it may be trusted, whole; otherwise read whole to be
+// cached, or, with the cache off, only patientID's (when set) changed after
+// since. The caller filters.
+func (c *listCache) get(ctx context.Context, personID string, bornAfter time.Time, patientID string, since time.Time) (*cachedList, error) {
+	c.mu.Lock()
+	e, ok := c.m[personID]
+	live, gen := c.live && c.max > 0, c.gen
+	c.mu.Unlock()
+	switch {
+	case !live:
+		c.offs.Inc()
+		l, err := c.store.AppointmentListForCitizen(ctx, personID, bornAfter, patientID, since)
+		return &cachedList{list: l}, err
+	case ok && e.holds(bornAfter, c.now(), c.ttl):
+		c.hits.Inc()
+		return e, nil
+	}
+	c.misses.Inc()
+	l, err := c.store.AppointmentListForCitizen(ctx, personID, bornAfter, "", time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	e = &cachedList{list: l, at: c.now()}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.live || gen < c.floor || c.dropped[personID] > gen {
+		return e, nil
+	}
+	for _, child := range l.Children {
+		if c.dropped[child] > gen {
+			return e, nil
+		}
+	}
+	if len(c.m) >= c.max {
+		for k := range c.m { // an arbitrary one
+			c.removeLocked(k)
+			break
+		}
+	}
+	if len(c.viewers) >= c.max {
+		// Lists with children cannot be dropped through their children
+		// any more: drop them all.
+		c.clearLocked()
+	}
+	c.removeLocked(personID)
+	c.m[personID] = e
+	for _, child := range l.Children {
+		if !slices.Contains(c.viewers[child], personID) {
+			c.viewers[child] = append(c.viewers[child], personID)
+		}
+	}
+	return e, nil
+}
+
+// whole returns the answer to a request for e's whole list at now: the
+// one built before, while nothing in it has changed with the clock.
+func (c *listCache) whole(e *cachedList, now time.Time) *appointmentv1.ListAppointmentsResponse {
+	c.mu.Lock()
+	cached := c.m[e.list.Person] == e
+	if cached && e.whole != nil && !now.Before(e.wholeFrom) && now.Before(e.wholeUntil) {
+		w := e.whole
+		c.mu.Unlock()
+		return w
+	}
+	c.mu.Unlock()
+	w := listResponse(e.list, now, "", time.Time{})
+	if !cached {
+		return w
+	}
+	b, err := jsonCodec{}.Marshal(w)
+	if err != nil {
+		return w
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m[e.list.Person] == e {
+		delete(c.encoded, e.whole)
+		e.whole, e.wholeFrom, e.wholeUntil = w, now, clockChange(e.list, now)
+		c.encoded[w] = b
+	}
+	return w
+}
+
+// clockChange is the first moment after now when an appointment of l can
+// no longer be cancelled, rebooked or answered.
+func clockChange(l store.CitizenList, now time.Time) time.Time {
+	next := now.Add(24 * time.Hour)
+	for _, a := range l.Appointments {
+		for _, t := range []time.Time{a.CancelBy(), a.StartsAt} {
+			if t.After(now) && t.Before(next) {
+				next = t
+			}
+		}
+	}
+	return next
+}
+
+// encoding returns the JSON of a whole-list answer handed out by whole,
+// while its list is cached.
+func (c *listCache) encoding(w *appointmentv1.ListAppointmentsResponse) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.encoded[w]
+	return b, ok
+}
+
+// removeLocked forgets personID's cached list.
+func (c *listCache) removeLocked(personID string) {
+	if e, ok := c.m[personID]; ok {
+		delete(c.encoded, e.whole)
+		delete(c.m, personID)
+	}
+}
+
+// drop forgets the lists that show personIDs' appointments; all drops
+// every list.
+func (c *listCache) drop(personIDs []string, all bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	if all {
+		c.clearLocked()
+		return
+	}
+	if len(c.dropped) > 4*max(c.max, 1024) {
+		clear(c.dropped)
+		c.floor = c.gen
+	}
+	for _, id := range personIDs {
+		c.dropped[id] = c.gen
+		c.removeLocked(id)
+		for _, v := range c.viewers[id] {
+			c.removeLocked(v)
+		}
+		delete(c.viewers, id)
+	}
+}
+
+func (c *listCache) clearLocked() {
+	clear(c.m)
+	clear(c.encoded)
+	clear(c.viewers)
+	clear(c.dropped)
+	c.floor = c.gen
+}
+
+// changedHere is told by the store of lists changed through this replica:
+// they are dropped before the change is answered, and announced.
+func (c *listCache) changedHere(personIDs []string) {
+	c.drop(personIDs, false)
+	c.announceMu.Lock()
+	c.announce = append(c.announce, personIDs...)
+	c.announceMu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// announceLoop tells the other replicas of the changes made here, at most
+// every listAnnounceEvery, until ctx is done.
+func (c *listCache) announceLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.wake:
+		}
+		c.announceMu.Lock()
+		ids := c.announce
+		c.announce = nil
+		c.announceMu.Unlock()
+		if err := c.store.AnnounceListChanges(ctx, ids); err != nil && ctx.Err() == nil {
+			// The other replicas' copies of these lists stay until their
+			// time to live runs out.
+			c.logger.Warn("could not announce appointment list changes", slog.Int("people", len(ids)), slog.String("error", err.Error()))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(listAnnounceEvery):
+		}
+	}
+}
+
+// follow turns the cache on (listening from now on) or off, empty either
+// way.
+func (c *listCache) follow(live bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.live = live
+	c.clearLocked()
+}
+
+// changed applies a change announced on store.ChannelAppointments.
+func (c *listCache) changed(payload string) {
+	ids, all := store.ParseListChange(payload)
+	c.drop(ids, all)
+}
