@@ -50,7 +50,14 @@ func format(o options, host report.Host, wrkVersion string, info dataInfo, token
 			mid.cpu.Nara, mid.cpu.Postgres, mid.cpu.Loadgen)
 	}
 	line("")
-	list := scenarios[len(scenarios)-1]
+	var list, off *scenario
+	for _, s := range scenarios {
+		if s.path == listPath && !s.off {
+			list = s
+		} else if s.off {
+			off = s
+		}
+	}
 	listMed, _, _ := report.Spread(rpsOf(list.results))
 	ratio := listMed / noopMed
 	verdict := "met"
@@ -58,6 +65,15 @@ func format(o options, host report.Host, wrkVersion string, info dataInfo, token
 		verdict = "NOT met"
 	}
 	line("Goal: ListAppointments ≥ 0.5× the no-op ceiling: %.0f / %.0f = %.3f× (%s).", listMed, noopMed, ratio, verdict)
+	mid := list.results[report.MedianIndex(rpsOf(list.results))]
+	line("ListAppointments is answered from the per-replica list cache (NARA_LIST_CACHE_SIZE, default 100 000 lists)")
+	line("when it holds the citizen's list: %s in the median run (the warm-up run fills it; every", strings.TrimPrefix(mid.cache.String(), ", list cache "))
+	line("list is read from PostgreSQL once, then kept until a change to it is announced or 5 minutes pass).")
+	if off != nil {
+		offMed, _, _ := report.Spread(rpsOf(off.results))
+		line("With the cache off every list is read from PostgreSQL: %.0f req/s = %.3f× the no-op.", offMed, offMed/noopMed)
+	}
+	line("nara's resident memory after the runs, with the lists of the %d logged-in citizens cached: %s.", tokens, info.naraMemory)
 	loads := []string{loadBefore, loadAfter}
 	for _, s := range scenarios {
 		for _, r := range s.results {
@@ -79,8 +95,8 @@ func format(o options, host report.Host, wrkVersion string, info dataInfo, token
 			if r.Errors > 0 {
 				errs = fmt.Sprintf("%d (%s)", r.Errors, r.ErrorKinds)
 			}
-			line("  %-32s run %d: %6.0f req/s  p50 %9s  p90 %9s  p99 %9s  max %9s  errors %s  %s  load %s",
-				s.name, i+1, r.RPS, ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max), errs, r.cpu, r.loadAfter)
+			line("  %-32s run %d: %6.0f req/s  p50 %9s  p90 %9s  p99 %9s  max %9s  errors %s  %s  load %s%s",
+				s.name, i+1, r.RPS, ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max), errs, r.cpu, r.loadAfter, r.cache)
 		}
 	}
 	line("")
@@ -113,9 +129,14 @@ func format(o options, host report.Host, wrkVersion string, info dataInfo, token
 	line("Commands (TMP is a fresh temporary folder; PORT a free port; bench/run.sh applist does all of this):")
 	line("  DATABASE_URL=postgres://…@127.0.0.1:…/nara NARA_SECRET_KEY=<the benchmark's> NARA_DATA_DIR=TMP/nara-data \\")
 	line("    NARA_ADDR=127.0.0.1:PORT TMP/nara serve")
+	line("  (the same with NARA_LIST_CACHE_SIZE=-1 and NARA_ADDR=127.0.0.1:PORT2 for the cache-off scenario)")
 	for _, s := range scenarios {
+		port := "PORT"
+		if s.off {
+			port = "PORT2"
+		}
 		args := wrkrun.Load{
-			Script: s.script, Bodies: s.lines, URL: "http://127.0.0.1:PORT" + s.path,
+			Script: s.script, Bodies: s.lines, URL: "http://127.0.0.1:" + port + s.path,
 			Threads: o.threads, Connections: o.connections, Duration: o.duration, Timeout: o.timeout,
 		}.Args()
 		line("  wrk %s", strings.ReplaceAll(strings.Join(args, " "), dirOf(s.script), "TMP"))

@@ -4,7 +4,8 @@
 // upcoming bookings at 100 units). wrk loads ListAppointments with 64
 // connections, each request a random one of 100 000 logged-in citizens,
 // next to the same server's no-op RPC (the ceiling) and an authenticated
-// primary-key read (GetMe).
+// primary-key read (GetMe); and once more against a second server with the
+// list cache off, where every list is read from PostgreSQL.
 //
 // Seeding takes a few minutes, so the cluster is kept between runs in
 // -cache (outside the repository) and seeded again only when its shape or
@@ -24,6 +25,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -97,12 +100,16 @@ type scenario struct {
 	lines      string // its input file
 	check      string // what the one-by-one check saw
 	results    []result
+	// off runs it against the server with the list cache off.
+	off bool
 }
 
 type result struct {
 	wrkrun.Result
 	cpu       proccpu.Cores
 	loadAfter string
+	// cache counts the list cache's lookups during the run.
+	cache cacheCount
 }
 
 // dataInfo describes the database, for the results file.
@@ -112,6 +119,8 @@ type dataInfo struct {
 	appointmentSize, dbSize  string
 	persons, appts, sessions int64
 	sharedBuffers            string
+	// naraMemory is the default server's resident memory after the runs.
+	naraMemory string
 }
 
 func run(ctx context.Context, o options) (err error) {
@@ -216,31 +225,51 @@ func run(ctx context.Context, o options) (err error) {
 	if err != nil {
 		return err
 	}
+	list := &scenario{name: "ListAppointments", path: listPath, script: tokens, lines: tokensFile}
 	scenarios := []*scenario{
 		{name: "No-op (AppService/GetConfig)", path: "/nara.app.v1.AppService/GetConfig", script: rotate, lines: noopFile},
 		{name: "GetMe (session + person)", path: "/nara.auth.v1.SessionService/GetMe", script: tokens, lines: tokensFile},
-		{name: "ListAppointments", path: "/nara.appointment.v1.AppointmentService/ListAppointments", script: tokens, lines: tokensFile},
+		list,
+		{name: "ListAppointments, cache off", path: listPath, script: tokens, lines: tokensFile, off: true},
 	}
 
-	addr, err := naraproc.FreeAddr(ctx)
-	if err != nil {
-		return err
+	// The same binary twice on the same database: as configured by default,
+	// and with the list cache off (every list read from PostgreSQL). Each
+	// idles while the other is loaded.
+	start := func(name string, env ...string) (*naraproc.Process, string, error) {
+		addr, err := naraproc.FreeAddr(ctx)
+		if err != nil {
+			return nil, "", err
+		}
+		fcmAddr, err := naraproc.FreeAddr(ctx)
+		if err != nil {
+			return nil, "", err
+		}
+		logPath := filepath.Join(tmp, name+".log")
+		logFile, err := os.Create(logPath)
+		if err != nil {
+			return nil, "", err
+		}
+		p, err := naraproc.Start(ctx, naraproc.Config{
+			Binary: o.nara, Addr: addr, Log: logFile,
+			Env: append([]string{"DATABASE_URL=" + naraURL(databaseURL, o.naraDBParams), "NARA_DATA_DIR=" + filepath.Join(tmp, name+"-data"),
+				benchtoken.Env(), "NARA_FCM_FAKE_ADDR=" + fcmAddr}, env...),
+		})
+		if err != nil {
+			_ = logFile.Close()
+			return nil, "", err
+		}
+		waitCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		defer cancel()
+		startup, err := p.WaitHealthy(waitCtx)
+		if err != nil {
+			_, _ = p.Stop(20 * time.Second)
+			return nil, "", fmt.Errorf("%w; log: %s", err, report.LogTail(logPath))
+		}
+		logf("nara serve (%s) healthy on %s after %s", name, addr, startup.Round(time.Millisecond))
+		return p, logPath, nil
 	}
-	fcmAddr, err := naraproc.FreeAddr(ctx)
-	if err != nil {
-		return err
-	}
-	logPath := filepath.Join(tmp, "nara.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = logFile.Close() }()
-	p, err := naraproc.Start(ctx, naraproc.Config{
-		Binary: o.nara, Addr: addr, Log: logFile,
-		Env: []string{"DATABASE_URL=" + naraURL(databaseURL, o.naraDBParams), "NARA_DATA_DIR=" + filepath.Join(tmp, "nara-data"),
-			benchtoken.Env(), "NARA_FCM_FAKE_ADDR=" + fcmAddr},
-	})
+	p, logPath, err := start("nara")
 	if err != nil {
 		return err
 	}
@@ -250,25 +279,39 @@ func run(ctx context.Context, o options) (err error) {
 			_, _ = p.Stop(20 * time.Second)
 		}
 	}()
-	waitCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	startup, err := p.WaitHealthy(waitCtx)
+	pOff, logPathOff, err := start("nara-cache-off", "NARA_LIST_CACHE_SIZE=-1")
 	if err != nil {
-		return fmt.Errorf("%w; log: %s", err, report.LogTail(logPath))
-	}
-	logf("nara serve healthy on %s after %s", addr, startup.Round(time.Millisecond))
-
-	if err := check(ctx, p, citizens, scenarios); err != nil {
 		return err
 	}
+	defer func() { _, _ = pOff.Stop(20 * time.Second) }()
+	procOf := func(s *scenario) *naraproc.Process {
+		if s.off {
+			return pOff
+		}
+		return p
+	}
+
+	for _, s := range scenarios {
+		if err := check(ctx, procOf(s), citizens, s); err != nil {
+			return err
+		}
+	}
 	watch := proccpu.New(p.PID(), filepath.Join(dataDir, "pgdata"))
+	watchOff := proccpu.New(pOff.PID(), filepath.Join(dataDir, "pgdata"))
 	load := func(s *scenario) (result, error) {
-		before := watch.Sample()
+		w, proc := watch, procOf(s)
+		if s.off {
+			w = watchOff
+		}
+		cacheBefore := listCacheCount(ctx, proc)
+		before := w.Sample()
 		r, err := wrkrun.Load{
-			Wrk: o.wrk, Script: s.script, Bodies: s.lines, URL: p.URL(s.path),
+			Wrk: o.wrk, Script: s.script, Bodies: s.lines, URL: proc.URL(s.path),
 			Threads: o.threads, Connections: o.connections, Duration: o.duration, Timeout: o.timeout,
 		}.Run(ctx)
-		return result{Result: r, cpu: proccpu.Between(before, watch.Sample()), loadAfter: report.Load()}, err
+		res := result{Result: r, cpu: proccpu.Between(before, w.Sample()), loadAfter: report.Load()}
+		res.cache = listCacheCount(ctx, proc).minus(cacheBefore)
+		return res, err
 	}
 	for _, s := range scenarios {
 		logf("warm-up %s", s.name)
@@ -284,22 +327,22 @@ func run(ctx context.Context, o options) (err error) {
 			if err != nil {
 				return err
 			}
-			logf("run %d %s: %.0f req/s, p50 %s, p99 %s, errors %d; %s", round, s.name, r.RPS, ms(r.P50), ms(r.P99), r.Errors, r.cpu)
+			logf("run %d %s: %.0f req/s, p50 %s, p99 %s, errors %d; %s%s", round, s.name, r.RPS, ms(r.P50), ms(r.P99), r.Errors, r.cpu, r.cache)
 			s.results = append(s.results, r)
 		}
 	}
 	var profiled string
 	if o.profile {
-		list := scenarios[len(scenarios)-1]
 		if profiled, err = profile(ctx, databaseURL, p.PID(), tmp, func() (result, error) { return load(list) }); err != nil {
 			return err
 		}
 	}
+	info.naraMemory = residentMemory(p.PID())
 	stopped = true
 	if _, err := p.Stop(20 * time.Second); err != nil {
 		return fmt.Errorf("%w; log: %s", err, report.LogTail(logPath))
 	}
-	warnings := report.LogWarnings(logPath)
+	warnings := strings.TrimSpace(report.LogWarnings(logPath) + " " + report.LogWarnings(logPathOff))
 
 	text := format(o, host, wrkVersion, info, len(citizens), loadBefore, report.Load(), scenarios, warnings)
 	if o.profile {
@@ -327,11 +370,11 @@ func naraURL(databaseURL, params string) string {
 // check sends each scenario's request for a few hundred random citizens and
 // summarises the answers: a request that fails would turn the benchmark
 // into an error benchmark.
-func check(ctx context.Context, p *naraproc.Process, citizens []benchtoken.Citizen, scenarios []*scenario) error {
+func check(ctx context.Context, p *naraproc.Process, citizens []benchtoken.Citizen, s *scenario) error {
 	client := &http.Client{Timeout: 10 * time.Second}
 	defer client.CloseIdleConnections()
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, s := range scenarios {
+	{
 		const n = 300
 		var size, items, none, most int
 		for range n {
@@ -387,4 +430,69 @@ func removeAll(dir string) {
 	if err := os.RemoveAll(dir); err != nil {
 		logf("cleanup: %v", err)
 	}
+}
+
+const listPath = "/nara.appointment.v1.AppointmentService/ListAppointments"
+
+// cacheCount is the list cache's lookups as /metrics counts them.
+type cacheCount struct{ hit, miss, off float64 }
+
+func (c cacheCount) minus(d cacheCount) cacheCount {
+	return cacheCount{c.hit - d.hit, c.miss - d.miss, c.off - d.off}
+}
+
+func (c cacheCount) String() string {
+	switch {
+	case c.hit+c.miss > 0:
+		return fmt.Sprintf(", list cache %.1f %% hits", 100*c.hit/(c.hit+c.miss))
+	case c.off > 0:
+		return ", list cache off"
+	}
+	return ""
+}
+
+var cacheLine = regexp.MustCompile(`(?m)^nara_list_cache_lookups_total\{result="(\w+)"\} (\S+)$`)
+
+// listCacheCount reads p's list cache counters (zero when unreadable).
+func listCacheCount(ctx context.Context, p *naraproc.Process) cacheCount {
+	var c cacheCount
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.URL("/metrics"), nil)
+	if err != nil {
+		return c
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return c
+	}
+	defer func() { _ = res.Body.Close() }()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		return c
+	}
+	for _, m := range cacheLine.FindAllSubmatch(b, -1) {
+		n, _ := strconv.ParseFloat(string(m[2]), 64)
+		switch string(m[1]) {
+		case "hit":
+			c.hit = n
+		case "miss":
+			c.miss = n
+		case "off":
+			c.off = n
+		}
+	}
+	return c
+}
+
+// residentMemory is a process's resident set size as /proc tells it.
+func residentMemory(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return "unknown"
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
 }
