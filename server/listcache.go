@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"slices"
@@ -40,6 +41,11 @@ type listCache struct {
 	encoded map[*appointmentv1.ListAppointmentsResponse][]byte
 	// viewers[child] are the guardians whose cached lists include child.
 	viewers map[string][]string
+	// shared holds one copy of the units, services and texts that many
+	// cached appointments show, so that each holds only a reference.
+	units    map[string]store.CareUnit
+	services map[string]store.CareService
+	texts    map[string]string
 	ttl     time.Duration
 	max     int
 	now     func() time.Time
@@ -84,6 +90,7 @@ func newListCache(st *store.Store, logger *slog.Logger, size int, now func() tim
 	c := &listCache{
 		dropped: map[string]uint64{}, m: map[string]*cachedList{}, viewers: map[string][]string{},
 		encoded: map[*appointmentv1.ListAppointmentsResponse][]byte{},
+		units: map[string]store.CareUnit{}, services: map[string]store.CareService{}, texts: map[string]string{},
 		ttl:     5 * time.Minute, max: size, now: now, store: st, logger: logger, wake: make(chan struct{}, 1),
 		lookups: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nara_list_cache_lookups_total",
@@ -146,6 +153,7 @@ func (c *listCache) get(ctx context.Context, personID string, bornAfter time.Tim
 		c.clearLocked()
 	}
 	c.removeLocked(personID)
+	c.shareLocked(&e.list)
 	c.m[personID] = e
 	for _, child := range l.Children {
 		if !slices.Contains(c.viewers[child], personID) {
@@ -174,6 +182,7 @@ func (c *listCache) whole(e *cachedList, now time.Time) *appointmentv1.ListAppoi
 	if err != nil {
 		return w
 	}
+	b = bytes.Clone(b) // without the encoder's spare capacity
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m[e.list.Person] == e {
@@ -205,6 +214,41 @@ func (c *listCache) encoding(w *appointmentv1.ListAppointmentsResponse) ([]byte,
 	defer c.mu.Unlock()
 	b, ok := c.encoded[w]
 	return b, ok
+}
+
+// shareLocked makes l's appointments refer to the one copy of each unit,
+// service and common text, and leaves out what lists do not show.
+func (c *listCache) shareLocked(l *store.CitizenList) {
+	if len(c.texts) > 10_000 || len(c.units) > 10_000 || len(c.services) > 1_000 {
+		clear(c.texts)
+		clear(c.units)
+		clear(c.services)
+	}
+	text := func(s string) string {
+		if t, ok := c.texts[s]; ok {
+			return t
+		}
+		c.texts[s] = s
+		return s
+	}
+	for i := range l.Appointments {
+		a := &l.Appointments[i]
+		if u, ok := c.units[a.Unit.HSAID]; ok && u == a.Unit {
+			a.Unit = u
+		} else {
+			c.units[a.Unit.HSAID] = a.Unit
+		}
+		if sv, ok := c.services[a.Service.Code]; ok && sv == a.Service {
+			a.Service = sv
+		} else {
+			c.services[a.Service.Code] = a.Service
+		}
+		a.ServiceCode = a.Service.Code
+		a.Status, a.Instructions = text(a.Status), text(a.Instructions)
+		a.ClinicianName, a.Profession = text(a.ClinicianName), text(a.Profession)
+		a.InvitationResponse = text(a.InvitationResponse)
+		a.SlotID, a.IdempotencyKey, a.CreatedBy, a.ClinicianHSAID = "", "", "", ""
+	}
 }
 
 // removeLocked forgets personID's cached list.
