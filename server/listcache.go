@@ -46,12 +46,12 @@ type listCache struct {
 	units    map[string]store.CareUnit
 	services map[string]store.CareService
 	texts    map[string]string
-	ttl     time.Duration
-	max     int
-	now     func() time.Time
-	store   *store.Store
-	logger  *slog.Logger
-	lookups *prometheus.CounterVec
+	ttl      time.Duration
+	max      int
+	now      func() time.Time
+	store    *store.Store
+	logger   *slog.Logger
+	lookups  *prometheus.CounterVec
 	// hits, misses and offs count lookups by result.
 	hits, misses, offs prometheus.Counter
 
@@ -90,8 +90,8 @@ func newListCache(st *store.Store, logger *slog.Logger, size int, now func() tim
 	c := &listCache{
 		dropped: map[string]uint64{}, m: map[string]*cachedList{}, viewers: map[string][]string{},
 		encoded: map[*appointmentv1.ListAppointmentsResponse][]byte{},
-		units: map[string]store.CareUnit{}, services: map[string]store.CareService{}, texts: map[string]string{},
-		ttl:     5 * time.Minute, max: size, now: now, store: st, logger: logger, wake: make(chan struct{}, 1),
+		units:   map[string]store.CareUnit{}, services: map[string]store.CareService{}, texts: map[string]string{},
+		ttl: 5 * time.Minute, max: size, now: now, store: st, logger: logger, wake: make(chan struct{}, 1),
 		lookups: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nara_list_cache_lookups_total",
 			Help: "Appointment lists asked of the per-replica cache, by result (hit, miss; off while it is not listening or disabled).",
