@@ -263,15 +263,7 @@ func (s *appointmentService) ListAppointments(ctx context.Context, req *appointm
 	if req.UpdatedSince != nil {
 		since = req.UpdatedSince.AsTime()
 	}
-	e, err := s.lists.get(ctx, p.PersonID, s.issuer.childrenBornAfter(), req.PatientId, since)
-	if err != nil {
-		return nil, err
-	}
-	now := s.now()
-	if req.PatientId == "" && since.IsZero() {
-		return s.lists.whole(e, now), nil
-	}
-	return listResponse(e.list, now, req.PatientId, since), nil
+	return s.lists.answer(ctx, p.PersonID, s.issuer.childrenBornAfter(), req.PatientId, since, s.now())
 }
 
 // listResponse shows l at now: patientID's appointments only when set,

@@ -48,7 +48,6 @@ type listCache struct {
 	texts    map[string]string
 	ttl      time.Duration
 	max      int
-	now      func() time.Time
 	store    *store.Store
 	logger   *slog.Logger
 	lookups  *prometheus.CounterVec
@@ -63,21 +62,37 @@ type listCache struct {
 }
 
 type cachedList struct {
-	list store.CitizenList
-	at   time.Time
-	// whole is the answer to a request for the whole list, built at
-	// wholeFrom and the same until wholeUntil (when an appointment's
-	// cancel deadline or start passes), with its JSON encoding in
-	// listCache.encoded while the entry is cached. Guarded by
-	// listCache.mu.
-	whole                 *appointmentv1.ListAppointmentsResponse
-	wholeFrom, wholeUntil time.Time
+	// whole answers a request for the whole list, as it was at, until
+	// until: when an appointment's cancel deadline or start passes, or the
+	// time to live runs out. Its JSON is in listCache.encoded.
+	whole     *appointmentv1.ListAppointmentsResponse
+	at, until time.Time
+	// children are whose lists it also holds, oldest first, and
+	// oldestChildBorn when the first was born.
+	children        []string
+	oldestChildBorn time.Time
 }
 
-// holds reports whether the list may still be shown at now, with children
-// born after bornAfter: none of its children has come of age since.
-func (e *cachedList) holds(bornAfter, now time.Time, ttl time.Duration) bool {
-	return now.Sub(e.at) < ttl && (len(e.list.Children) == 0 || e.list.OldestChildBorn.After(bornAfter))
+// holds reports whether the list may be shown at now, with children born
+// after bornAfter: the clock has changed nothing in it and none of its
+// children has come of age.
+func (e *cachedList) holds(bornAfter, now time.Time) bool {
+	return !now.Before(e.at) && now.Before(e.until) && (len(e.children) == 0 || e.oldestChildBorn.After(bornAfter))
+}
+
+// view is the answer to a request for patientID's appointments (all when
+// "") changed after since (all when zero).
+func (e *cachedList) view(patientID string, since time.Time) *appointmentv1.ListAppointmentsResponse {
+	if patientID == "" && since.IsZero() {
+		return e.whole
+	}
+	res := &appointmentv1.ListAppointmentsResponse{SyncTime: e.whole.SyncTime}
+	for _, a := range e.whole.Appointments {
+		if (patientID == "" || a.PatientId == patientID) && a.UpdateTime.AsTime().After(since) {
+			res.Appointments = append(res.Appointments, a)
+		}
+	}
+	return res
 }
 
 // listAnnounceEvery is how often changes made here are announced to the
@@ -86,12 +101,12 @@ const listAnnounceEvery = 10 * time.Millisecond
 
 // newListCache returns a cache of up to size lists; size < 0 turns it off
 // (every list is read from the database; changes are still announced).
-func newListCache(st *store.Store, logger *slog.Logger, size int, now func() time.Time, reg prometheus.Registerer) (*listCache, error) {
+func newListCache(st *store.Store, logger *slog.Logger, size int, reg prometheus.Registerer) (*listCache, error) {
 	c := &listCache{
 		dropped: map[string]uint64{}, m: map[string]*cachedList{}, viewers: map[string][]string{},
 		encoded: map[*appointmentv1.ListAppointmentsResponse][]byte{},
 		units:   map[string]store.CareUnit{}, services: map[string]store.CareService{}, texts: map[string]string{},
-		ttl: 5 * time.Minute, max: size, now: now, store: st, logger: logger, wake: make(chan struct{}, 1),
+		ttl: 5 * time.Minute, max: size, store: st, logger: logger, wake: make(chan struct{}, 1),
 		lookups: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nara_list_cache_lookups_total",
 			Help: "Appointment lists asked of the per-replica cache, by result (hit, miss; off while it is not listening or disabled).",
@@ -107,11 +122,11 @@ func newListCache(st *store.Store, logger *slog.Logger, size int, now func() tim
 	return c, nil
 }
 
-// get returns personID's list with their children born after bornAfter:
-// from memory when it may be trusted, whole; otherwise read whole to be
-// cached, or, with the cache off, only patientID's (when set) changed after
-// since. The caller filters.
-func (c *listCache) get(ctx context.Context, personID string, bornAfter time.Time, patientID string, since time.Time) (*cachedList, error) {
+// answer returns the answer at now to a request for personID's list with
+// their children born after bornAfter — patientID's appointments only when
+// set, those changed after since: from memory when it may be trusted.
+// Answers share their messages; callers must not change them.
+func (c *listCache) answer(ctx context.Context, personID string, bornAfter time.Time, patientID string, since, now time.Time) (*appointmentv1.ListAppointmentsResponse, error) {
 	c.mu.Lock()
 	e, ok := c.m[personID]
 	live, gen := c.live && c.max > 0, c.gen
@@ -120,25 +135,42 @@ func (c *listCache) get(ctx context.Context, personID string, bornAfter time.Tim
 	case !live:
 		c.offs.Inc()
 		l, err := c.store.AppointmentListForCitizen(ctx, personID, bornAfter, patientID, since)
-		return &cachedList{list: l}, err
-	case ok && e.holds(bornAfter, c.now(), c.ttl):
+		if err != nil {
+			return nil, err
+		}
+		return listResponse(l, now, patientID, since), nil
+	case ok && e.holds(bornAfter, now):
 		c.hits.Inc()
-		return e, nil
+		return e.view(patientID, since), nil
 	}
 	c.misses.Inc()
 	l, err := c.store.AppointmentListForCitizen(ctx, personID, bornAfter, "", time.Time{})
 	if err != nil {
 		return nil, err
 	}
-	e = &cachedList{list: l, at: c.now()}
+	c.mu.Lock()
+	c.shareLocked(&l)
+	c.mu.Unlock()
+	e = &cachedList{
+		whole: listResponse(l, now, "", time.Time{}), at: now, until: now.Add(c.ttl),
+		children: l.Children, oldestChildBorn: l.OldestChildBorn,
+	}
+	if next := clockChange(l, now); next.Before(e.until) {
+		e.until = next
+	}
+	b, err := jsonCodec{}.Marshal(e.whole)
+	if err != nil {
+		return nil, err
+	}
+	b = bytes.Clone(b) // without the encoder's spare capacity
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.live || gen < c.floor || c.dropped[personID] > gen {
-		return e, nil
+		return e.view(patientID, since), nil
 	}
 	for _, child := range l.Children {
 		if c.dropped[child] > gen {
-			return e, nil
+			return e.view(patientID, since), nil
 		}
 	}
 	if len(c.m) >= c.max {
@@ -153,44 +185,14 @@ func (c *listCache) get(ctx context.Context, personID string, bornAfter time.Tim
 		c.clearLocked()
 	}
 	c.removeLocked(personID)
-	c.shareLocked(&e.list)
 	c.m[personID] = e
+	c.encoded[e.whole] = b
 	for _, child := range l.Children {
 		if !slices.Contains(c.viewers[child], personID) {
 			c.viewers[child] = append(c.viewers[child], personID)
 		}
 	}
-	return e, nil
-}
-
-// whole returns the answer to a request for e's whole list at now: the
-// one built before, while nothing in it has changed with the clock.
-func (c *listCache) whole(e *cachedList, now time.Time) *appointmentv1.ListAppointmentsResponse {
-	c.mu.Lock()
-	cached := c.m[e.list.Person] == e
-	if cached && e.whole != nil && !now.Before(e.wholeFrom) && now.Before(e.wholeUntil) {
-		w := e.whole
-		c.mu.Unlock()
-		return w
-	}
-	c.mu.Unlock()
-	w := listResponse(e.list, now, "", time.Time{})
-	if !cached {
-		return w
-	}
-	b, err := jsonCodec{}.Marshal(w)
-	if err != nil {
-		return w
-	}
-	b = bytes.Clone(b) // without the encoder's spare capacity
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m[e.list.Person] == e {
-		delete(c.encoded, e.whole)
-		e.whole, e.wholeFrom, e.wholeUntil = w, now, clockChange(e.list, now)
-		c.encoded[w] = b
-	}
-	return w
+	return e.view(patientID, since), nil
 }
 
 // clockChange is the first moment after now when an appointment of l can
@@ -207,7 +209,7 @@ func clockChange(l store.CitizenList, now time.Time) time.Time {
 	return next
 }
 
-// encoding returns the JSON of a whole-list answer handed out by whole,
+// encoding returns the JSON of a whole-list answer handed out by answer,
 // while its list is cached.
 func (c *listCache) encoding(w *appointmentv1.ListAppointmentsResponse) ([]byte, bool) {
 	c.mu.Lock()
@@ -217,7 +219,7 @@ func (c *listCache) encoding(w *appointmentv1.ListAppointmentsResponse) ([]byte,
 }
 
 // shareLocked makes l's appointments refer to the one copy of each unit,
-// service and common text, and leaves out what lists do not show.
+// service and common text, which the answers built from it then share.
 func (c *listCache) shareLocked(l *store.CitizenList) {
 	if len(c.texts) > 10_000 || len(c.units) > 10_000 || len(c.services) > 1_000 {
 		clear(c.texts)
@@ -247,7 +249,6 @@ func (c *listCache) shareLocked(l *store.CitizenList) {
 		a.Status, a.Instructions = text(a.Status), text(a.Instructions)
 		a.ClinicianName, a.Profession = text(a.ClinicianName), text(a.Profession)
 		a.InvitationResponse = text(a.InvitationResponse)
-		a.SlotID, a.IdempotencyKey, a.CreatedBy, a.ClinicianHSAID = "", "", "", ""
 	}
 }
 

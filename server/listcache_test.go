@@ -97,6 +97,16 @@ func TestListCacheFollowsChanges(t *testing.T) {
 		return len(as) == 2 && as[1].Status == apptv1.Status_STATUS_CANCELLED
 	})
 
+	// Filtered requests are answered from the same copy.
+	before, err := other.ListAppointments(ctx, &apptv1.ListAppointmentsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	childs, err := other.ListAppointments(ctx, &apptv1.ListAppointmentsRequest{PatientId: child.ID})
+	if err != nil || len(childs.Appointments) != 1 || childs.Appointments[0].PatientId != child.ID {
+		t.Fatalf("the child's list got %v, %v", childs, err)
+	}
+
 	// The unit cancels the guardian's own time.
 	_, err = e.schedule(clinician).UpdateSlots(ctx, &apptv1.UpdateSlotsRequest{
 		UnitHsaId: homeUnit, SlotIds: []string{slots[0].Id}, Block: true, CancelBooked: true,
@@ -107,6 +117,13 @@ func TestListCacheFollowsChanges(t *testing.T) {
 	eventually("the unit's cancellation", func(as []*apptv1.Appointment) bool { return as[0].CancelledByUnit })
 	if as := list(here); !as[0].CancelledByUnit {
 		t.Errorf("the replica the unit used shows %v", as[0])
+	}
+	changed, err := other.ListAppointments(ctx, &apptv1.ListAppointmentsRequest{UpdatedSince: before.SyncTime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(changed.Appointments); n == 0 || n > 2 || changed.Appointments[0].Id != own.Appointment.Id || !changed.Appointments[0].CancelledByUnit {
+		t.Errorf("changes since the earlier answer got %v", changed.Appointments)
 	}
 
 	// The unit gets a new name, straight in the database.

@@ -196,7 +196,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	s.help = newHelpService(d.Store, d.Logger, cfg.SearchCacheSize, zone, d.Now)
 	s.sessions = newSessionCache(d.Now)
-	if s.lists, err = newListCache(d.Store, d.Logger, cfg.ListCacheSize, d.Now, d.Registry); err != nil {
+	if s.lists, err = newListCache(d.Store, d.Logger, cfg.ListCacheSize, d.Registry); err != nil {
 		return nil, err
 	}
 	issuer := &sessionIssuer{
