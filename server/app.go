@@ -13,14 +13,8 @@ type appService struct {
 	cfg Config
 }
 
-var platformNames = map[appv1.Platform]string{
-	appv1.Platform_PLATFORM_IOS:     "ios",
-	appv1.Platform_PLATFORM_ANDROID: "android",
-	appv1.Platform_PLATFORM_WEB:     "web",
-}
-
 func (s *appService) GetConfig(_ context.Context, req *appv1.GetConfigRequest) (*appv1.GetConfigResponse, error) {
-	minimum := s.cfg.MinimumAppVersions[platformNames[req.Platform]]
+	minimum := s.cfg.MinimumAppVersions[platformName(req.Platform)]
 	return &appv1.GetConfigResponse{
 		ServerVersion:     s.cfg.Version,
 		MinimumAppVersion: minimum,

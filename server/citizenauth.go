@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -66,7 +67,7 @@ func (s *citizenAuthService) StartLogin(ctx context.Context, req *authv1.StartLo
 		QRStartSecret:  order.QRStartSecret,
 		DeviceID:       req.Device.Id,
 		DeviceName:     req.Device.Name,
-		Platform:       platformName(req.Device.Platform),
+		Platform:       cmp.Or(platformName(req.Device.Platform), "web"),
 		ClientIP:       ip,
 		Status:         "pending",
 		StartedAt:      s.now(),
@@ -292,29 +293,6 @@ func clientIP(ctx context.Context) netip.Addr {
 		}
 	}
 	return netip.IPv4Unspecified()
-}
-
-func platformName(p authv1.Platform) string {
-	switch p {
-	case authv1.Platform_PLATFORM_IOS:
-		return "ios"
-	case authv1.Platform_PLATFORM_ANDROID:
-		return "android"
-	default:
-		return "web"
-	}
-}
-
-func platformFromName(s string) authv1.Platform {
-	switch s {
-	case "ios":
-		return authv1.Platform_PLATFORM_IOS
-	case "android":
-		return authv1.Platform_PLATFORM_ANDROID
-	case "web":
-		return authv1.Platform_PLATFORM_WEB
-	}
-	return authv1.Platform_PLATFORM_UNSPECIFIED
 }
 
 // maskedNumber shows a personal identity number as "20150315-****".

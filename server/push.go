@@ -20,21 +20,6 @@ type deviceService struct {
 	store *store.Store
 }
 
-var platforms = map[pushv1.Platform]string{
-	pushv1.Platform_PLATFORM_IOS:     "ios",
-	pushv1.Platform_PLATFORM_ANDROID: "android",
-	pushv1.Platform_PLATFORM_WEB:     "web",
-}
-
-func platformOf(s string) pushv1.Platform {
-	for p, name := range platforms {
-		if name == s {
-			return p
-		}
-	}
-	return pushv1.Platform_PLATFORM_UNSPECIFIED
-}
-
 // checkZone accepts "" or an IANA time zone this server knows.
 func checkZone(field, name string) error {
 	if name == "" {
@@ -48,7 +33,7 @@ func checkZone(field, name string) error {
 
 func deviceToProto(d store.PushDevice) *pushv1.Device {
 	return &pushv1.Device{
-		Id: store.FormatID(d.ID), InstallationId: d.InstallationID, Platform: platformOf(d.Platform),
+		Id: store.FormatID(d.ID), InstallationId: d.InstallationID, Platform: platformFromName[pushv1.Platform](d.Platform),
 		AppVersion: d.AppVersion, Locale: d.Locale, TimeZone: d.TimeZone,
 		RegisterTime: timestamppb.New(d.CreatedAt), UpdateTime: timestamppb.New(d.UpdatedAt),
 	}
@@ -60,7 +45,7 @@ func (s *deviceService) RegisterDevice(ctx context.Context, req *pushv1.Register
 		return nil, err
 	}
 	d, err := s.store.PushDeviceRegister(ctx, store.PushDevice{
-		PersonID: p.PersonID, InstallationID: req.InstallationId, Token: req.Token, Platform: platforms[req.Platform],
+		PersonID: p.PersonID, InstallationID: req.InstallationId, Token: req.Token, Platform: platformName(req.Platform),
 		AppVersion: req.AppVersion, Locale: req.Locale, TimeZone: req.TimeZone,
 	})
 	if err != nil {

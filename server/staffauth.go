@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -48,7 +49,7 @@ func (s *clinicianAuthService) StartStaffLogin(ctx context.Context, req *authv1.
 	}
 	if err := s.store.StaffLoginCreate(ctx, store.StaffLogin{
 		State: start.State, Nonce: start.Nonce, Verifier: start.Verifier,
-		DeviceID: req.Device.Id, DeviceName: req.Device.Name, Platform: platformName(req.Device.Platform),
+		DeviceID: req.Device.Id, DeviceName: req.Device.Name, Platform: cmp.Or(platformName(req.Device.Platform), "web"),
 	}); err != nil {
 		return nil, err
 	}
