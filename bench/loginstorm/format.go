@@ -114,19 +114,19 @@ func (b *bench) format(host report.Host, loadBefore, loadAfter, pgVersion string
 		}
 		return fmt.Sprint(n)
 	})...)
-	col("CPU, cores: nara", num("%.2f", func(m metrics) float64 { return m.cpu.nara })...)
-	col("            PostgreSQL (all its processes)", num("%.2f", func(m metrics) float64 { return m.cpu.postgres })...)
+	col("CPU, cores: nara", num("%.2f", func(m metrics) float64 { return m.cpu.Nara })...)
+	col("            PostgreSQL (all its processes)", num("%.2f", func(m metrics) float64 { return m.cpu.Postgres })...)
 	col("            simulator (own process)", each(func(sc *scenario, ms []metrics) string {
 		if !sc.separateSim {
 			return "inside nara"
 		}
-		return spread(ms, "%.2f", func(m metrics) float64 { return m.cpu.sim })
+		return spread(ms, "%.2f", func(m metrics) float64 { return m.cpu.Helper })
 	})...)
-	col("            load generator", num("%.2f", func(m metrics) float64 { return m.cpu.loadgen })...)
+	col("            load generator", num("%.2f", func(m metrics) float64 { return m.cpu.Loadgen })...)
 	col("            other work on the machine", num("%.2f", func(m metrics) float64 {
-		return m.cpu.machine - m.cpu.nara - m.cpu.postgres - m.cpu.sim - m.cpu.loadgen
+		return m.cpu.Machine - m.cpu.Nara - m.cpu.Postgres - m.cpu.Helper - m.cpu.Loadgen
 	})...)
-	col("            whole machine (everyone's)", num("%.2f", func(m metrics) float64 { return m.cpu.machine })...)
+	col("            whole machine (everyone's)", num("%.2f", func(m metrics) float64 { return m.cpu.Machine })...)
 	col("nara CPU per server request, ms", num("%.3f", func(m metrics) float64 { return m.naraMsPerReq })...)
 	col("PostgreSQL CPU per server request, ms", num("%.3f", func(m metrics) float64 { return m.pgMsPerReq })...)
 	col(fmt.Sprintf("no-op ceiling req/s (wrk, %d conn, %s)", o.connections, o.noopDuration), each(func(sc *scenario, _ []metrics) string {
@@ -138,7 +138,7 @@ func (b *bench) format(host report.Host, loadBefore, loadAfter, pgVersion string
 		return fmt.Sprintf("%.2f / %.2f", msOf(r.P50), msOf(r.P99))
 	})...)
 	col("  nara CPU per no-op request, ms", each(func(sc *scenario, _ []metrics) string {
-		med, _, _ := noopSpread(sc, func(i int) float64 { return sc.noopCPU[i].nara / sc.noop[i].RPS * 1000 })
+		med, _, _ := noopSpread(sc, func(i int) float64 { return sc.noopCPU[i].Nara / sc.noop[i].RPS * 1000 })
 		return fmt.Sprintf("%.3f", med)
 	})...)
 	col("storm req/s ÷ no-op ceiling", each(func(sc *scenario, ms []metrics) string {
@@ -146,7 +146,7 @@ func (b *bench) format(host report.Host, loadBefore, loadAfter, pgVersion string
 		return spread(ms, "%.3f", func(m metrics) float64 { return m.rps / med })
 	})...)
 	col("nara CPU per storm request ÷ per no-op request", each(func(sc *scenario, ms []metrics) string {
-		med, _, _ := noopSpread(sc, func(i int) float64 { return sc.noopCPU[i].nara / sc.noop[i].RPS * 1000 })
+		med, _, _ := noopSpread(sc, func(i int) float64 { return sc.noopCPU[i].Nara / sc.noop[i].RPS * 1000 })
 		return spread(ms, "%.1f", func(m metrics) float64 { return m.naraMsPerReq / med })
 	})...)
 	line("")
@@ -163,7 +163,7 @@ func (b *bench) format(host report.Host, loadBefore, loadAfter, pgVersion string
 		}
 		line("The simulator's own cost (%s: %s; bankidsimd counts the calls it serves):", sc.label, how)
 		line("  CPU: %s cores = %s µs per call it serves (API and control, TLS included)",
-			spread(ms, "%.3f", func(m metrics) float64 { return m.cpu.sim }),
+			spread(ms, "%.3f", func(m metrics) float64 { return m.cpu.Helper }),
 			spread(ms, "%.0f", func(m metrics) float64 { return m.simUsPerCall }))
 		line("  calls from nara (BankID API over mutual TLS), per second: %s; auth %s, collect %s",
 			spread(ms, "%.0f", func(m metrics) float64 { return m.simAPICalls }),
@@ -193,8 +193,8 @@ func (b *bench) format(host report.Host, loadBefore, loadAfter, pgVersion string
 		for _, bSc := range scs {
 			if !a.separateSim && bSc.separateSim && bSc.shards <= 1 {
 				line("In A the simulator runs inside nara: nara's CPU there (%s cores) includes it; B's nara alone used %s.",
-					spread(a.measured(), "%.2f", func(m metrics) float64 { return m.cpu.nara }),
-					spread(bSc.measured(), "%.2f", func(m metrics) float64 { return m.cpu.nara }))
+					spread(a.measured(), "%.2f", func(m metrics) float64 { return m.cpu.Nara }),
+					spread(bSc.measured(), "%.2f", func(m metrics) float64 { return m.cpu.Nara }))
 			}
 		}
 	}
@@ -215,10 +215,10 @@ func (b *bench) format(host report.Host, loadBefore, loadAfter, pgVersion string
 				win.name, m.rps, m.startsPS, m.pollsPS, m.loginsPS, ms(m.pollP50), ms(m.pollP90), ms(m.pollP99), ms(m.pollMax), ms(m.startP50), ms(m.startP99))
 			simPart := ""
 			if sc.separateSim {
-				simPart = fmt.Sprintf(" sim %.2f (%.0f µs/call, %.0f API + %.0f control calls/s),", m.cpu.sim, m.simUsPerCall, m.simAPICalls, m.simControlCalls)
+				simPart = fmt.Sprintf(" sim %.2f (%.0f µs/call, %.0f API + %.0f control calls/s),", m.cpu.Helper, m.simUsPerCall, m.simAPICalls, m.simControlCalls)
 			}
 			line("              late polls %d, user action (scan + approve) p50 %s p99 %s; cores: nara %.2f, pg %.2f,%s loadgen %.2f, machine %.2f; load %s",
-				m.latePolls, ms(m.actP50), ms(m.actP99), m.cpu.nara, m.cpu.postgres, simPart, m.cpu.loadgen, m.cpu.machine, win.loadTo)
+				m.latePolls, ms(m.actP50), ms(m.actP99), m.cpu.Nara, m.cpu.Postgres, simPart, m.cpu.Loadgen, m.cpu.Machine, win.loadTo)
 			line("              logins ended: %s", orNone(m.outcomes))
 			if m.errors > 0 {
 				line("              errors: %s", m.errorKinds)
@@ -230,7 +230,7 @@ func (b *bench) format(host report.Host, loadBefore, loadAfter, pgVersion string
 				errs = fmt.Sprintf("%d (%s)", r.Errors, r.ErrorKinds)
 			}
 			line("    no-op run %d: %6.0f req/s, p50 %s p90 %s p99 %s max %s, errors %s, nara %.2f cores, machine %.2f",
-				i+1, r.RPS, ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max), errs, sc.noopCPU[i].nara, sc.noopCPU[i].machine)
+				i+1, r.RPS, ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max), errs, sc.noopCPU[i].Nara, sc.noopCPU[i].Machine)
 		}
 		line("    %s", sc.check)
 		if sc.naraWarning != "" {

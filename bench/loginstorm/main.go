@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/nara-care/nara/bench/internal/naraproc"
+	"github.com/nara-care/nara/bench/internal/proccpu"
 	"github.com/nara-care/nara/bench/internal/report"
 	"github.com/nara-care/nara/bench/internal/wrkrun"
 	"github.com/nara-care/nara/pgcluster"
@@ -107,7 +108,7 @@ type scenario struct {
 	check       string
 	rec         *recorder
 	noop        []wrkrun.Result // measured runs
-	noopCPU     []cores
+	noopCPU     []proccpu.Cores
 	naraWarning string
 }
 
@@ -333,9 +334,9 @@ func (b *bench) serve(ctx context.Context, sc *scenario, databaseURL string) err
 	}
 	logf("%s: %s", sc.label, sc.check)
 
-	procs := pids{nara: p.PID(), postgres: newProcTree(postmasterPID(b.pgdata))}
+	procs := proccpu.New(p.PID(), b.pgdata)
 	if sim != nil {
-		procs.sim = sim.cmd.Process.Pid
+		procs.WithHelper(sim.cmd.Process.Pid)
 	}
 	simStatsNow := func() *simStats {
 		if sim == nil {
@@ -346,9 +347,9 @@ func (b *bench) serve(ctx context.Context, sc *scenario, databaseURL string) err
 	logf("%s: storm of %d users for %s", sc.label, b.o.storm.users, b.o.storm.total())
 	st.rec = newRecorder(b.o.storm, time.Now())
 	w0 := st.rec.windows[0]
-	w0.cpuFrom, w0.simFrom, w0.loadFrom = procs.sample(), simStatsNow(), report.Load()
+	w0.cpuFrom, w0.simFrom, w0.loadFrom = procs.Sample(), simStatsNow(), report.Load()
 	rec := st.run(ctx, func(i int) {
-		c, s, l := procs.sample(), simStatsNow(), report.Load()
+		c, s, l := procs.Sample(), simStatsNow(), report.Load()
 		rec := st.rec
 		w := rec.windows[i]
 		w.mu.Lock()
@@ -379,15 +380,15 @@ func (b *bench) serve(ctx context.Context, sc *scenario, databaseURL string) err
 	}
 	noop.Duration = b.o.noopDuration
 	for i := range b.o.noopRuns {
-		before := procs.sample()
+		before := procs.Sample()
 		r, err := noop.Run(ctx)
 		if err != nil {
 			return err
 		}
-		c := between(before, procs.sample())
+		c := proccpu.Between(before, procs.Sample())
 		sc.noop = append(sc.noop, r)
 		sc.noopCPU = append(sc.noopCPU, c)
-		logf("%s: no-op run %d: %.0f req/s, p50 %s, p99 %s, errors %d, nara %.2f cores", sc.label, i+1, r.RPS, ms(r.P50), ms(r.P99), r.Errors, c.nara)
+		logf("%s: no-op run %d: %.0f req/s, p50 %s, p99 %s, errors %d, nara %.2f cores", sc.label, i+1, r.RPS, ms(r.P50), ms(r.P99), r.Errors, c.Nara)
 	}
 
 	stopped = true
@@ -493,7 +494,7 @@ func (w *window) summary() string {
 	m := w.metrics()
 	return fmt.Sprintf("%s: %.0f req/s (%.0f starts/s, %.0f polls/s), %.1f logins/s, poll p50 %s p99 %s, errors %d, nara %.2f cores, pg %.2f, sim %.2f, loadgen %.2f, machine %.2f, load %s",
 		w.name, m.rps, m.startsPS, m.pollsPS, m.loginsPS, ms(m.pollP50), ms(m.pollP99), m.errors,
-		m.cpu.nara, m.cpu.postgres, m.cpu.sim, m.cpu.loadgen, m.cpu.machine, w.loadTo)
+		m.cpu.Nara, m.cpu.Postgres, m.cpu.Helper, m.cpu.Loadgen, m.cpu.Machine, w.loadTo)
 }
 
 // metrics are the figures of one window.
@@ -509,7 +510,7 @@ type metrics struct {
 	errors                               int
 	errorKinds, outcomes                 string
 	completed                            int
-	cpu                                  cores
+	cpu                                  proccpu.Cores
 	naraMsPerReq, pgMsPerReq             float64
 	simCalls                             map[string]float64 // per second
 	simHandlerUs                         map[string]float64 // per call
@@ -544,11 +545,11 @@ func (w *window) metrics() metrics {
 		outs = append(outs, fmt.Sprintf("%s %d", k, w.outcomes[k]))
 	}
 	m.outcomes = strings.Join(outs, ", ")
-	if w.sampledEnd && !w.cpuFrom.at.IsZero() {
-		m.cpu = between(w.cpuFrom, w.cpuTo)
+	if w.sampledEnd && !w.cpuFrom.At().IsZero() {
+		m.cpu = proccpu.Between(w.cpuFrom, w.cpuTo)
 		if m.rps > 0 {
-			m.naraMsPerReq = m.cpu.nara / m.rps * 1000
-			m.pgMsPerReq = m.cpu.postgres / m.rps * 1000
+			m.naraMsPerReq = m.cpu.Nara / m.rps * 1000
+			m.pgMsPerReq = m.cpu.Postgres / m.rps * 1000
 		}
 	}
 	if w.simFrom != nil && w.simTo != nil {
@@ -570,7 +571,7 @@ func (w *window) metrics() metrics {
 		}
 		m.simAPICalls, m.simControlCalls = apiCalls/m.seconds, controlCalls/m.seconds
 		if all := apiCalls + controlCalls; all > 0 {
-			m.simUsPerCall = m.cpu.sim * m.seconds / all * 1e6
+			m.simUsPerCall = m.cpu.Helper * m.seconds / all * 1e6
 		}
 		if apiCalls > 0 {
 			m.simHandlerAPIUs = apiNs / apiCalls / 1000

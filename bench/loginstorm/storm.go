@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/nara-care/nara/bench/internal/proccpu"
 )
 
 const (
@@ -342,7 +344,7 @@ type window struct {
 	latePolls            int // sent more than 100 ms after they were due
 	errors               map[string]int
 	outcomes             map[string]int
-	cpuFrom, cpuTo       cpuSample
+	cpuFrom, cpuTo       proccpu.Sample
 	simFrom, simTo       *simStats
 	loadFrom, loadTo     string
 	measured, sampledEnd bool

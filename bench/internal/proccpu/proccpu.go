@@ -27,17 +27,20 @@ var clockTicks = func() float64 {
 
 // Sample is the CPU time used so far, in seconds.
 type Sample struct {
-	at                               time.Time
-	nara, postgres, loadgen, machine float64
+	at                                       time.Time
+	nara, helper, postgres, loadgen, machine float64
 }
+
+// At is when the sample was read; zero for no sample.
+func (s Sample) At() time.Time { return s.at }
 
 // Watch follows one nara process, one PostgreSQL server and the load
 // generator: this process and the children it has waited for (a wrk that
 // ran to its end between two samples counts; nara and PostgreSQL, children
 // still running, do not).
 type Watch struct {
-	nara     int
-	postgres *tree
+	nara, helper int
+	postgres     *tree
 }
 
 // New watches nara (a pid; 0 for none) and the PostgreSQL server whose data
@@ -50,12 +53,22 @@ func New(nara int, pgdata string) *Watch {
 	return w
 }
 
+// WithHelper also follows a helper process the benchmark runs beside nara
+// (such as a stand-in for an outside service); 0 for none.
+func (w *Watch) WithHelper(pid int) *Watch {
+	w.helper = pid
+	return w
+}
+
 // Sample reads the counters now.
 func (w *Watch) Sample() Sample {
 	self, reaped, _, _ := times(os.Getpid())
 	s := Sample{at: time.Now(), loadgen: self + reaped, machine: machineBusy()}
 	if w.nara > 0 {
 		s.nara = own(w.nara)
+	}
+	if w.helper > 0 {
+		s.helper = own(w.helper)
 	}
 	if w.postgres != nil {
 		s.postgres = w.postgres.times()
@@ -66,7 +79,7 @@ func (w *Watch) Sample() Sample {
 // Cores is the CPU used between two samples, in cores (CPU seconds per
 // second of wall time).
 type Cores struct {
-	Nara, Postgres, Loadgen, Machine float64
+	Nara, Helper, Postgres, Loadgen, Machine float64
 }
 
 // Between returns the cores used from a to b.
@@ -77,6 +90,7 @@ func Between(a, b Sample) Cores {
 	}
 	return Cores{
 		Nara:     (b.nara - a.nara) / wall,
+		Helper:   (b.helper - a.helper) / wall,
 		Postgres: (b.postgres - a.postgres) / wall,
 		Loadgen:  (b.loadgen - a.loadgen) / wall,
 		Machine:  (b.machine - a.machine) / wall,
