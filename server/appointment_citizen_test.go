@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -484,5 +485,47 @@ func TestCalendarFeed(t *testing.T) {
 	// Feeds are the citizen's own: a clinician has none.
 	if _, err := e.booking(nurse).CreateCalendarFeed(ctx, &apptv1.CreateCalendarFeedRequest{}); connect.CodeOf(err) != connect.CodePermissionDenied {
 		t.Errorf("CreateCalendarFeed by a clinician got %v, want PermissionDenied", err)
+	}
+}
+
+// TestCalendarFeedLimits refuses a feed polled far more often than
+// calendars poll, and an address that keeps asking for links that do not
+// exist, with 429 and when to come back.
+func TestCalendarFeedLimits(t *testing.T) {
+	t.Parallel()
+	e := setupWith(t, options{cfg: server.Config{PublicURL: "https://nara.example/"}})
+	ctx := context.Background()
+	_, opts := e.citizens(t, 1)
+	feed, err := e.booking(opts[0]).CreateCalendarFeed(ctx, &apptv1.CreateCalendarFeedRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(path string) *http.Response {
+		t.Helper()
+		res, err := e.client.Get(e.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	path := strings.TrimPrefix(feed.Url, "https://nara.example")
+	for i := range 20 {
+		if res := get(path); res.StatusCode != http.StatusOK {
+			t.Fatalf("poll %d got %s, want 200", i+1, res.Status)
+		}
+	}
+	res := get(path)
+	if wait, _ := strconv.Atoi(res.Header.Get("Retry-After")); res.StatusCode != http.StatusTooManyRequests || wait < 1 || wait > 61 {
+		t.Errorf("the 21st poll within a minute got %s, Retry-After %q; want 429 and a wait", res.Status, res.Header.Get("Retry-After"))
+	}
+
+	for i := range 10 {
+		if res := get("/calendar/" + strings.Repeat(string(rune('A'+i)), 43) + ".ics"); res.StatusCode != http.StatusNotFound {
+			t.Fatalf("unknown link %d got %s, want 404", i+1, res.Status)
+		}
+	}
+	if res := get("/calendar/" + strings.Repeat("Z", 43) + ".ics"); res.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("the 11th unknown link within a minute got %s, want 429", res.Status)
 	}
 }

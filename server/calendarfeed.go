@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -31,6 +32,12 @@ const (
 	feedMaxAge = 5 * time.Minute
 	// feedRefresh is how often the feed asks calendar apps to fetch it.
 	feedRefresh = time.Hour
+	// feedPollsPerMinute is how often one feed may be read per minute (a
+	// link shared by a family's devices, and their retries, stay far
+	// below); feedGuessesPerMinute how many unknown links one address may
+	// ask for.
+	feedPollsPerMinute   = 20
+	feedGuessesPerMinute = 10
 )
 
 // calendarFeeds serves people's private calendar feeds at
@@ -39,16 +46,23 @@ const (
 // token is the only credential, so only its SHA-256 is stored and it never
 // appears in a log line.
 type calendarFeeds struct {
-	store  *store.Store
-	issuer *sessionIssuer
-	logger *slog.Logger
-	now    func() time.Time
+	// polls limits reads of one feed, guesses lookups of links that do not
+	// exist from one address (per replica).
+	polls, guesses *windowLimiter
+	store          *store.Store
+	issuer         *sessionIssuer
+	logger         *slog.Logger
+	now            func() time.Time
 	// baseURL is the server's public URL, without a trailing slash.
 	baseURL string
 }
 
 func newCalendarFeeds(st *store.Store, issuer *sessionIssuer, logger *slog.Logger, now func() time.Time, publicURL string) *calendarFeeds {
-	return &calendarFeeds{store: st, issuer: issuer, logger: logger, now: now, baseURL: strings.TrimRight(publicURL, "/")}
+	return &calendarFeeds{
+		store: st, issuer: issuer, logger: logger, now: now, baseURL: strings.TrimRight(publicURL, "/"),
+		polls:   newWindowLimiter(feedPollsPerMinute, time.Minute, now),
+		guesses: newWindowLimiter(feedGuessesPerMinute, time.Minute, now),
+	}
 }
 
 // newFeedToken returns a random feed token for the URL and its hash for
@@ -105,9 +119,23 @@ func (f *calendarFeeds) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		feedNotFound(w)
 		return
 	}
+	// A client that keeps asking for links that do not exist is guessing
+	// (or broken), and each guess costs a database read.
+	ip := remoteIP(r)
+	if wait := f.guesses.blocked(ip); wait > 0 {
+		tooMany(w, wait)
+		return
+	}
+	// Calendars poll a feed every hour or so; a link polled far more often
+	// is being abused, and each poll reads the database.
+	if wait := f.polls.take(string(hash)); wait > 0 {
+		tooMany(w, wait)
+		return
+	}
 	ctx := r.Context()
 	owner, err := f.store.CalendarFeedOwner(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
+		f.guesses.take(ip)
 		feedNotFound(w)
 		return
 	} else if err != nil {
@@ -147,6 +175,22 @@ func (f *calendarFeeds) render(ctx context.Context, personID string) (string, er
 		cal.Events = append(cal.Events, calendarEvent(a))
 	}
 	return ical.RenderCalendar(cal)
+}
+
+// tooMany answers 429 with when to come back.
+func tooMany(w http.ResponseWriter, wait time.Duration) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+	http.Error(w, "too many requests for calendars; try again later", http.StatusTooManyRequests)
+}
+
+// remoteIP is the address the request came from (the load balancer's,
+// behind one), without its port.
+func remoteIP(r *http.Request) string {
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		return ap.Addr().Unmap().String()
+	}
+	return r.RemoteAddr
 }
 
 func feedNotFound(w http.ResponseWriter) {
