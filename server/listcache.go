@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/protobuf/proto"
 
 	appointmentv1 "github.com/nara-care/nara/gen/nara/appointment/v1"
 	"github.com/nara-care/nara/store"
@@ -43,14 +44,15 @@ type listCache struct {
 	viewers map[string][]string
 	// shared holds one copy of the units, services and texts that many
 	// cached appointments show, so that each holds only a reference.
-	units    map[string]store.CareUnit
-	services map[string]store.CareService
-	texts    map[string]string
-	ttl      time.Duration
-	max      int
-	store    *store.Store
-	logger   *slog.Logger
-	lookups  *prometheus.CounterVec
+	units     map[string]store.CareUnit
+	services  map[string]store.CareService
+	texts     map[string]string
+	unitShown map[string]*appointmentv1.CareUnit
+	ttl       time.Duration
+	max       int
+	store     *store.Store
+	logger    *slog.Logger
+	lookups   *prometheus.CounterVec
 	// hits, misses and offs count lookups by result.
 	hits, misses, offs prometheus.Counter
 
@@ -106,7 +108,8 @@ func newListCache(st *store.Store, logger *slog.Logger, size int, reg prometheus
 		dropped: map[string]uint64{}, m: map[string]*cachedList{}, viewers: map[string][]string{},
 		encoded: map[*appointmentv1.ListAppointmentsResponse][]byte{},
 		units:   map[string]store.CareUnit{}, services: map[string]store.CareService{}, texts: map[string]string{},
-		ttl: 5 * time.Minute, max: size, store: st, logger: logger, wake: make(chan struct{}, 1),
+		unitShown: map[string]*appointmentv1.CareUnit{},
+		ttl:       5 * time.Minute, max: size, store: st, logger: logger, wake: make(chan struct{}, 1),
 		lookups: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nara_list_cache_lookups_total",
 			Help: "Appointment lists asked of the per-replica cache, by result (hit, miss; off while it is not listening or disabled).",
@@ -148,13 +151,18 @@ func (c *listCache) answer(ctx context.Context, personID string, bornAfter time.
 	if err != nil {
 		return nil, err
 	}
+	e = &cachedList{at: now, until: now.Add(c.ttl), children: l.Children, oldestChildBorn: l.OldestChildBorn}
 	c.mu.Lock()
 	c.shareLocked(&l)
-	c.mu.Unlock()
-	e = &cachedList{
-		whole: listResponse(l, now, "", time.Time{}), at: now, until: now.Add(c.ttl),
-		children: l.Children, oldestChildBorn: l.OldestChildBorn,
+	e.whole = listResponse(l, now, "", time.Time{})
+	for _, a := range e.whole.Appointments {
+		if u, ok := c.unitShown[a.Unit.HsaId]; ok && proto.Equal(u, a.Unit) {
+			a.Unit = u
+		} else {
+			c.unitShown[a.Unit.HsaId] = a.Unit
+		}
 	}
+	c.mu.Unlock()
 	if next := clockChange(l, now); next.Before(e.until) {
 		e.until = next
 	}
@@ -225,6 +233,7 @@ func (c *listCache) shareLocked(l *store.CitizenList) {
 		clear(c.texts)
 		clear(c.units)
 		clear(c.services)
+		clear(c.unitShown)
 	}
 	text := func(s string) string {
 		if t, ok := c.texts[s]; ok {
