@@ -356,4 +356,40 @@ public class ScheduleServiceClient(
     ),
   )
 
+
+  /**
+   *  ListUnitNotices lists what patients told the unit, oldest first: that
+   *  they will be late, and their answers to invitations. Poll it with the
+   *  next_after of the previous response to get only what is new.
+   */
+  override suspend fun listUnitNotices(request: ListUnitNoticesRequest, headers: Headers): ResponseMessage<ListUnitNoticesResponse> = client.unary(
+    request,
+    headers,
+    MethodSpec(
+    "nara.appointment.v1.ScheduleService/ListUnitNotices",
+      com.nara.appointment.v1.ListUnitNoticesRequest::class,
+      com.nara.appointment.v1.ListUnitNoticesResponse::class,
+      StreamType.UNARY,
+      idempotency = Idempotency.NO_SIDE_EFFECTS,
+    ),
+  )
+
+
+  /**
+   *  ListUnitNotices lists what patients told the unit, oldest first: that
+   *  they will be late, and their answers to invitations. Poll it with the
+   *  next_after of the previous response to get only what is new.
+   */
+  override fun listUnitNoticesBlocking(request: ListUnitNoticesRequest, headers: Headers): UnaryBlockingCall<ListUnitNoticesResponse> = client.unaryBlocking(
+    request,
+    headers,
+    MethodSpec(
+    "nara.appointment.v1.ScheduleService/ListUnitNotices",
+      com.nara.appointment.v1.ListUnitNoticesRequest::class,
+      com.nara.appointment.v1.ListUnitNoticesResponse::class,
+      StreamType.UNARY,
+      idempotency = Idempotency.NO_SIDE_EFFECTS,
+    ),
+  )
+
 }
