@@ -10,9 +10,9 @@ import com.connectrpc.UnaryBlockingCall
 
 /**
  *  ScheduleService is the care unit's side: publishing times, inviting a
- *  patient in one step, and the day's schedule. Every call acts within the
- *  unit of the clinician's selected care assignment; reads of patient data are
- *  access-logged.
+ *  patient in one step, the day's schedule, and what patients tell the unit.
+ *  Every call acts within the unit of the clinician's selected care
+ *  assignment; reads of patient data are access-logged.
  */
 public interface ScheduleServiceClientInterface {
   /**
