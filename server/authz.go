@@ -112,6 +112,7 @@ func procedureRules() map[string]rule {
 		appointmentv1connect.ScheduleServiceMoveSlotProcedure:                  clinicalRule,
 		appointmentv1connect.ScheduleServiceReportDelayProcedure:               clinicalRule,
 		appointmentv1connect.ScheduleServiceSetArrivalProcedure:                clinicalRule,
+		appointmentv1connect.ScheduleServiceListUnitNoticesProcedure:           clinicalRule,
 	}
 }
 

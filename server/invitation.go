@@ -19,7 +19,8 @@ var invitationAnswers = map[appointmentv1.InvitationResponse]string{
 }
 
 // RespondToInvitation records the patient's answer to an invitation; the
-// unit sees it, and any message, on the appointment in its schedule.
+// unit sees it, and any message, on the appointment in its schedule and as
+// a notice (ListUnitNotices).
 func (s *appointmentService) RespondToInvitation(ctx context.Context, req *appointmentv1.RespondToInvitationRequest) (*appointmentv1.RespondToInvitationResponse, error) {
 	p, _ := access.FromContext(ctx)
 	patients, err := s.patients(ctx, p)

@@ -9,7 +9,8 @@ import (
 )
 
 // ReportLate records how late the patient will be; the unit sees it in its
-// schedule (ListUnitSchedule) and the app on the appointment.
+// schedule (ListUnitSchedule) and as a notice (ListUnitNotices), the app on
+// the appointment.
 func (s *appointmentService) ReportLate(ctx context.Context, req *appointmentv1.ReportLateRequest) (*appointmentv1.ReportLateResponse, error) {
 	p, _ := access.FromContext(ctx)
 	patients, err := s.patients(ctx, p)

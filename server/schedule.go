@@ -373,15 +373,25 @@ func (s *scheduleService) ReportDelay(ctx context.Context, req *appointmentv1.Re
 
 // logEach writes one access-log entry per patient of as.
 func (s *scheduleService) logEach(ctx context.Context, p access.Principal, as []store.Appointment, action string) error {
+	patients := make([]string, len(as))
+	for i, a := range as {
+		patients[i] = a.PatientID
+	}
+	return s.logPatients(ctx, p, patients, action)
+}
+
+// logPatients writes one access-log entry per patient, however often one
+// appears in patientIDs.
+func (s *scheduleService) logPatients(ctx context.Context, p access.Principal, patientIDs []string, action string) error {
 	logged := map[string]bool{}
-	for _, a := range as {
-		if logged[a.PatientID] {
+	for _, id := range patientIDs {
+		if logged[id] {
 			continue
 		}
-		if err := logAccess(ctx, s.store, p, a.PatientID, action); err != nil {
+		if err := logAccess(ctx, s.store, p, id, action); err != nil {
 			return err
 		}
-		logged[a.PatientID] = true
+		logged[id] = true
 	}
 	return nil
 }

@@ -29,12 +29,12 @@ var answerStatus = map[string]string{
 }
 
 // AppointmentRespond records the answer to a proposed (or pending)
-// appointment in one transaction, then runs after: a confirmed time is
-// booked, a declined one cancelled and its place freed, and asking for
-// another time leaves it pending with the message for the unit. Giving the
-// same answer again returns the appointment unchanged, without running
-// after. An appointment that is not awaiting an answer is ErrPrecondition
-// with a message for the patient.
+// appointment, and a staff notice of it, in one transaction, then runs
+// after: a confirmed time is booked, a declined one cancelled and its place
+// freed, and asking for another time leaves it pending with the message for
+// the unit. Giving the same answer again returns the appointment unchanged,
+// without a notice or running after. An appointment that is not awaiting
+// an answer is ErrPrecondition with a message for the patient.
 func (s *Store) AppointmentRespond(ctx context.Context, r InvitationAnswer, after AppointmentAfter) (Appointment, error) {
 	status, ok := answerStatus[r.Response]
 	if !ok {
@@ -66,6 +66,9 @@ func (s *Store) AppointmentRespond(ctx context.Context, r InvitationAnswer, afte
 		}
 		a, err = appointmentOne(ctx, tx, "a.id = $1", a.ID)
 		if err != nil {
+			return err
+		}
+		if err := staffNoticeInsert(ctx, tx, a, answerNotice[r.Response], 0, r.Message); err != nil {
 			return err
 		}
 		return after(ctx, tx, a)

@@ -24,10 +24,11 @@ type LateReport struct {
 }
 
 // AppointmentReportLate records how late the patient will be, for the unit's
-// schedule, on a visit that has not been cancelled or ended and that starts
-// within LateReportFrom or is under way (by its expected start). Reporting
-// the minutes already recorded returns the appointment unchanged. Anything
-// else is ErrPrecondition with a message for the patient.
+// schedule and, in the same transaction, as a staff notice, on a visit that
+// has not been cancelled or ended and that starts within LateReportFrom or
+// is under way (by its expected start). Reporting the minutes already
+// recorded returns the appointment unchanged, with no notice. Anything else
+// is ErrPrecondition with a message for the patient.
 func (s *Store) AppointmentReportLate(ctx context.Context, r LateReport) (Appointment, error) {
 	var a Appointment
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
@@ -45,7 +46,10 @@ func (s *Store) AppointmentReportLate(ctx context.Context, r LateReport) (Appoin
 			return err
 		}
 		a, err = appointmentOne(ctx, tx, "a.id = $1", a.ID)
-		return err
+		if err != nil {
+			return err
+		}
+		return staffNoticeInsert(ctx, tx, a, StaffNoticePatientLate, r.Minutes, "")
 	})
 	if err == nil {
 		s.listsChanged(a)

@@ -485,6 +485,68 @@ func (DayKind) EnumDescriptor() ([]byte, []int) {
 	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{7}
 }
 
+// UnitNoticeKind is what a patient told the unit.
+type UnitNoticeKind int32
+
+const (
+	UnitNoticeKind_UNIT_NOTICE_KIND_UNSPECIFIED UnitNoticeKind = 0
+	// UNIT_NOTICE_KIND_PATIENT_LATE: the patient will be minutes late.
+	UnitNoticeKind_UNIT_NOTICE_KIND_PATIENT_LATE UnitNoticeKind = 1
+	// UNIT_NOTICE_KIND_INVITATION_CONFIRMED: the patient confirmed the time.
+	UnitNoticeKind_UNIT_NOTICE_KIND_INVITATION_CONFIRMED UnitNoticeKind = 2
+	// UNIT_NOTICE_KIND_INVITATION_DECLINED: the patient declined; the time
+	// is released.
+	UnitNoticeKind_UNIT_NOTICE_KIND_INVITATION_DECLINED UnitNoticeKind = 3
+	// UNIT_NOTICE_KIND_INVITATION_ASK_OTHER_TIME: the patient asks for
+	// another time.
+	UnitNoticeKind_UNIT_NOTICE_KIND_INVITATION_ASK_OTHER_TIME UnitNoticeKind = 4
+)
+
+// Enum value maps for UnitNoticeKind.
+var (
+	UnitNoticeKind_name = map[int32]string{
+		0: "UNIT_NOTICE_KIND_UNSPECIFIED",
+		1: "UNIT_NOTICE_KIND_PATIENT_LATE",
+		2: "UNIT_NOTICE_KIND_INVITATION_CONFIRMED",
+		3: "UNIT_NOTICE_KIND_INVITATION_DECLINED",
+		4: "UNIT_NOTICE_KIND_INVITATION_ASK_OTHER_TIME",
+	}
+	UnitNoticeKind_value = map[string]int32{
+		"UNIT_NOTICE_KIND_UNSPECIFIED":               0,
+		"UNIT_NOTICE_KIND_PATIENT_LATE":              1,
+		"UNIT_NOTICE_KIND_INVITATION_CONFIRMED":      2,
+		"UNIT_NOTICE_KIND_INVITATION_DECLINED":       3,
+		"UNIT_NOTICE_KIND_INVITATION_ASK_OTHER_TIME": 4,
+	}
+)
+
+func (x UnitNoticeKind) Enum() *UnitNoticeKind {
+	p := new(UnitNoticeKind)
+	*p = x
+	return p
+}
+
+func (x UnitNoticeKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (UnitNoticeKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_nara_appointment_v1_appointment_proto_enumTypes[8].Descriptor()
+}
+
+func (UnitNoticeKind) Type() protoreflect.EnumType {
+	return &file_nara_appointment_v1_appointment_proto_enumTypes[8]
+}
+
+func (x UnitNoticeKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use UnitNoticeKind.Descriptor instead.
+func (UnitNoticeKind) EnumDescriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{8}
+}
+
 // CareUnit is where (or by whom) the visit is given.
 type CareUnit struct {
 	state        protoimpl.MessageState `protogen:"open.v1"`
@@ -3735,6 +3797,256 @@ func (x *OpeningHours) GetCloses() string {
 	return ""
 }
 
+type ListUnitNoticesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// unit_hsa_id is the unit of the caller's selected care assignment.
+	UnitHsaId string `protobuf:"bytes,1,opt,name=unit_hsa_id,json=unitHsaId,proto3" json:"unit_hsa_id,omitempty"`
+	// clinician_hsa_id limits the list to notices about one clinician's
+	// times; empty lists the whole unit's, rooms' and lanes' included.
+	ClinicianHsaId string `protobuf:"bytes,2,opt,name=clinician_hsa_id,json=clinicianHsaId,proto3" json:"clinician_hsa_id,omitempty"`
+	// after is the cursor: only notices with a greater seq are listed. Zero
+	// lists from the first; pass next_after from the previous response.
+	After int64 `protobuf:"varint,3,opt,name=after,proto3" json:"after,omitempty"`
+	// page_size is how many notices at most; zero is 100.
+	PageSize      int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListUnitNoticesRequest) Reset() {
+	*x = ListUnitNoticesRequest{}
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListUnitNoticesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListUnitNoticesRequest) ProtoMessage() {}
+
+func (x *ListUnitNoticesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListUnitNoticesRequest.ProtoReflect.Descriptor instead.
+func (*ListUnitNoticesRequest) Descriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *ListUnitNoticesRequest) GetUnitHsaId() string {
+	if x != nil {
+		return x.UnitHsaId
+	}
+	return ""
+}
+
+func (x *ListUnitNoticesRequest) GetClinicianHsaId() string {
+	if x != nil {
+		return x.ClinicianHsaId
+	}
+	return ""
+}
+
+func (x *ListUnitNoticesRequest) GetAfter() int64 {
+	if x != nil {
+		return x.After
+	}
+	return 0
+}
+
+func (x *ListUnitNoticesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+type ListUnitNoticesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// notices are oldest first.
+	Notices []*UnitNotice `protobuf:"bytes,1,rep,name=notices,proto3" json:"notices,omitempty"`
+	// next_after is the after for the next call: the seq of the last notice,
+	// or the request's after when there was none.
+	NextAfter     int64 `protobuf:"varint,2,opt,name=next_after,json=nextAfter,proto3" json:"next_after,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListUnitNoticesResponse) Reset() {
+	*x = ListUnitNoticesResponse{}
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListUnitNoticesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListUnitNoticesResponse) ProtoMessage() {}
+
+func (x *ListUnitNoticesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListUnitNoticesResponse.ProtoReflect.Descriptor instead.
+func (*ListUnitNoticesResponse) Descriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *ListUnitNoticesResponse) GetNotices() []*UnitNotice {
+	if x != nil {
+		return x.Notices
+	}
+	return nil
+}
+
+func (x *ListUnitNoticesResponse) GetNextAfter() int64 {
+	if x != nil {
+		return x.NextAfter
+	}
+	return 0
+}
+
+// UnitNotice is something a patient (or their guardian) told the unit about
+// an appointment.
+type UnitNotice struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id identifies the notice.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// appointment_id is the appointment it is about.
+	AppointmentId string `protobuf:"bytes,2,opt,name=appointment_id,json=appointmentId,proto3" json:"appointment_id,omitempty"`
+	// kind is what the patient said.
+	Kind UnitNoticeKind `protobuf:"varint,3,opt,name=kind,proto3,enum=nara.appointment.v1.UnitNoticeKind" json:"kind,omitempty"`
+	// patient_name is whose appointment it is.
+	PatientName string `protobuf:"bytes,4,opt,name=patient_name,json=patientName,proto3" json:"patient_name,omitempty"`
+	// start_time is the appointment's start as it is now.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// minutes is how late the patient will be (UNIT_NOTICE_KIND_PATIENT_LATE);
+	// zero says they no longer will be.
+	Minutes int32 `protobuf:"varint,6,opt,name=minutes,proto3" json:"minutes,omitempty"`
+	// message is what the patient wrote with their answer, such as which times
+	// suit better.
+	Message string `protobuf:"bytes,7,opt,name=message,proto3" json:"message,omitempty"`
+	// create_time is when the patient said it.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// seq orders the unit's notices; it is the cursor for after.
+	Seq           int64 `protobuf:"varint,9,opt,name=seq,proto3" json:"seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnitNotice) Reset() {
+	*x = UnitNotice{}
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnitNotice) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnitNotice) ProtoMessage() {}
+
+func (x *UnitNotice) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnitNotice.ProtoReflect.Descriptor instead.
+func (*UnitNotice) Descriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *UnitNotice) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *UnitNotice) GetAppointmentId() string {
+	if x != nil {
+		return x.AppointmentId
+	}
+	return ""
+}
+
+func (x *UnitNotice) GetKind() UnitNoticeKind {
+	if x != nil {
+		return x.Kind
+	}
+	return UnitNoticeKind_UNIT_NOTICE_KIND_UNSPECIFIED
+}
+
+func (x *UnitNotice) GetPatientName() string {
+	if x != nil {
+		return x.PatientName
+	}
+	return ""
+}
+
+func (x *UnitNotice) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *UnitNotice) GetMinutes() int32 {
+	if x != nil {
+		return x.Minutes
+	}
+	return 0
+}
+
+func (x *UnitNotice) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *UnitNotice) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *UnitNotice) GetSeq() int64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
 var File_nara_appointment_v1_appointment_proto protoreflect.FileDescriptor
 
 const file_nara_appointment_v1_appointment_proto_rawDesc = "" +
@@ -4007,7 +4319,30 @@ const file_nara_appointment_v1_appointment_proto_rawDesc = "" +
 	"\fOpeningHours\x127\n" +
 	"\bday_kind\x18\x01 \x01(\x0e2\x1c.nara.appointment.v1.DayKindR\adayKind\x12\x14\n" +
 	"\x05opens\x18\x02 \x01(\tR\x05opens\x12\x16\n" +
-	"\x06closes\x18\x03 \x01(\tR\x06closes*\x9b\x01\n" +
+	"\x06closes\x18\x03 \x01(\tR\x06closes\"\xdd\x01\n" +
+	"\x16ListUnitNoticesRequest\x127\n" +
+	"\vunit_hsa_id\x18\x01 \x01(\tB\x17\xbaH\x14r\x12\x10\x01\x18@2\f^[A-Z0-9-]+$R\tunitHsaId\x12B\n" +
+	"\x10clinician_hsa_id\x18\x02 \x01(\tB\x18\xbaH\x15r\x13\x18@2\x0f^([A-Z0-9-]+)?$R\x0eclinicianHsaId\x12\x1d\n" +
+	"\x05after\x18\x03 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x05after\x12'\n" +
+	"\tpage_size\x18\x04 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\"s\n" +
+	"\x17ListUnitNoticesResponse\x129\n" +
+	"\anotices\x18\x01 \x03(\v2\x1f.nara.appointment.v1.UnitNoticeR\anotices\x12\x1d\n" +
+	"\n" +
+	"next_after\x18\x02 \x01(\x03R\tnextAfter\"\xdd\x02\n" +
+	"\n" +
+	"UnitNotice\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12%\n" +
+	"\x0eappointment_id\x18\x02 \x01(\tR\rappointmentId\x127\n" +
+	"\x04kind\x18\x03 \x01(\x0e2#.nara.appointment.v1.UnitNoticeKindR\x04kind\x12!\n" +
+	"\fpatient_name\x18\x04 \x01(\tR\vpatientName\x129\n" +
+	"\n" +
+	"start_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x12\x18\n" +
+	"\aminutes\x18\x06 \x01(\x05R\aminutes\x12\x18\n" +
+	"\amessage\x18\a \x01(\tR\amessage\x12;\n" +
+	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12\x10\n" +
+	"\x03seq\x18\t \x01(\x03R\x03seq*\x9b\x01\n" +
 	"\aService\x12\x17\n" +
 	"\x13SERVICE_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13SERVICE_VACCINATION\x10\x01\x12\x16\n" +
@@ -4058,7 +4393,13 @@ const file_nara_appointment_v1_appointment_proto_rawDesc = "" +
 	"\x14DAY_KIND_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10DAY_KIND_WEEKDAY\x10\x01\x12\x14\n" +
 	"\x10DAY_KIND_WEEKEND\x10\x02\x12\x14\n" +
-	"\x10DAY_KIND_HOLIDAY\x10\x032\x8f\n" +
+	"\x10DAY_KIND_HOLIDAY\x10\x03*\xda\x01\n" +
+	"\x0eUnitNoticeKind\x12 \n" +
+	"\x1cUNIT_NOTICE_KIND_UNSPECIFIED\x10\x00\x12!\n" +
+	"\x1dUNIT_NOTICE_KIND_PATIENT_LATE\x10\x01\x12)\n" +
+	"%UNIT_NOTICE_KIND_INVITATION_CONFIRMED\x10\x02\x12(\n" +
+	"$UNIT_NOTICE_KIND_INVITATION_DECLINED\x10\x03\x12.\n" +
+	"*UNIT_NOTICE_KIND_INVITATION_ASK_OTHER_TIME\x10\x042\x8f\n" +
 	"\n" +
 	"\x12AppointmentService\x12k\n" +
 	"\rListCareUnits\x12).nara.appointment.v1.ListCareUnitsRequest\x1a*.nara.appointment.v1.ListCareUnitsResponse\"\x03\x90\x02\x01\x12e\n" +
@@ -4072,7 +4413,7 @@ const file_nara_appointment_v1_appointment_proto_rawDesc = "" +
 	"\n" +
 	"ReportLate\x12&.nara.appointment.v1.ReportLateRequest\x1a'.nara.appointment.v1.ReportLateResponse\"\x03\x90\x02\x02\x12w\n" +
 	"\x12CreateCalendarFeed\x12..nara.appointment.v1.CreateCalendarFeedRequest\x1a/.nara.appointment.v1.CreateCalendarFeedResponse\"\x00\x12z\n" +
-	"\x12RevokeCalendarFeed\x12..nara.appointment.v1.RevokeCalendarFeedRequest\x1a/.nara.appointment.v1.RevokeCalendarFeedResponse\"\x03\x90\x02\x022\xb8\b\n" +
+	"\x12RevokeCalendarFeed\x12..nara.appointment.v1.RevokeCalendarFeedRequest\x1a/.nara.appointment.v1.RevokeCalendarFeedResponse\"\x03\x90\x02\x022\xab\t\n" +
 	"\x0fScheduleService\x12e\n" +
 	"\fPublishSlots\x12(.nara.appointment.v1.PublishSlotsRequest\x1a).nara.appointment.v1.PublishSlotsResponse\"\x00\x12}\n" +
 	"\x13InviteToAppointment\x12/.nara.appointment.v1.InviteToAppointmentRequest\x1a0.nara.appointment.v1.InviteToAppointmentResponse\"\x03\x90\x02\x02\x12t\n" +
@@ -4084,7 +4425,8 @@ const file_nara_appointment_v1_appointment_proto_rawDesc = "" +
 	"\bMoveSlot\x12$.nara.appointment.v1.MoveSlotRequest\x1a%.nara.appointment.v1.MoveSlotResponse\"\x03\x90\x02\x02\x12e\n" +
 	"\vReportDelay\x12'.nara.appointment.v1.ReportDelayRequest\x1a(.nara.appointment.v1.ReportDelayResponse\"\x03\x90\x02\x02\x12b\n" +
 	"\n" +
-	"SetArrival\x12&.nara.appointment.v1.SetArrivalRequest\x1a'.nara.appointment.v1.SetArrivalResponse\"\x03\x90\x02\x02B\xda\x01\n" +
+	"SetArrival\x12&.nara.appointment.v1.SetArrivalRequest\x1a'.nara.appointment.v1.SetArrivalResponse\"\x03\x90\x02\x02\x12q\n" +
+	"\x0fListUnitNotices\x12+.nara.appointment.v1.ListUnitNoticesRequest\x1a,.nara.appointment.v1.ListUnitNoticesResponse\"\x03\x90\x02\x01B\xda\x01\n" +
 	"\x17com.nara.appointment.v1B\x10AppointmentProtoP\x01Z?github.com/nara-care/nara/gen/nara/appointment/v1;appointmentv1\xa2\x02\x03NAX\xaa\x02\x13Nara.Appointment.V1\xca\x02\x13Nara\\Appointment\\V1\xe2\x02\x1fNara\\Appointment\\V1\\GPBMetadata\xea\x02\x15Nara::Appointment::V1b\x06proto3"
 
 var (
@@ -4099,8 +4441,8 @@ func file_nara_appointment_v1_appointment_proto_rawDescGZIP() []byte {
 	return file_nara_appointment_v1_appointment_proto_rawDescData
 }
 
-var file_nara_appointment_v1_appointment_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_nara_appointment_v1_appointment_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
+var file_nara_appointment_v1_appointment_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
+var file_nara_appointment_v1_appointment_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
 var file_nara_appointment_v1_appointment_proto_goTypes = []any{
 	(Service)(0),                           // 0: nara.appointment.v1.Service
 	(VisitForm)(0),                         // 1: nara.appointment.v1.VisitForm
@@ -4110,179 +4452,189 @@ var file_nara_appointment_v1_appointment_proto_goTypes = []any{
 	(Weekday)(0),                           // 5: nara.appointment.v1.Weekday
 	(Arrival)(0),                           // 6: nara.appointment.v1.Arrival
 	(DayKind)(0),                           // 7: nara.appointment.v1.DayKind
-	(*CareUnit)(nil),                       // 8: nara.appointment.v1.CareUnit
-	(*Slot)(nil),                           // 9: nara.appointment.v1.Slot
-	(*Resource)(nil),                       // 10: nara.appointment.v1.Resource
-	(*Appointment)(nil),                    // 11: nara.appointment.v1.Appointment
-	(*SearchSlotsRequest)(nil),             // 12: nara.appointment.v1.SearchSlotsRequest
-	(*Position)(nil),                       // 13: nara.appointment.v1.Position
-	(*SearchSlotsResponse)(nil),            // 14: nara.appointment.v1.SearchSlotsResponse
-	(*BookSlotRequest)(nil),                // 15: nara.appointment.v1.BookSlotRequest
-	(*BookSlotResponse)(nil),               // 16: nara.appointment.v1.BookSlotResponse
-	(*CancelAppointmentRequest)(nil),       // 17: nara.appointment.v1.CancelAppointmentRequest
-	(*CancelAppointmentResponse)(nil),      // 18: nara.appointment.v1.CancelAppointmentResponse
-	(*RebookAppointmentRequest)(nil),       // 19: nara.appointment.v1.RebookAppointmentRequest
-	(*RebookAppointmentResponse)(nil),      // 20: nara.appointment.v1.RebookAppointmentResponse
-	(*ListAppointmentsRequest)(nil),        // 21: nara.appointment.v1.ListAppointmentsRequest
-	(*ListAppointmentsResponse)(nil),       // 22: nara.appointment.v1.ListAppointmentsResponse
-	(*GetAppointmentCalendarRequest)(nil),  // 23: nara.appointment.v1.GetAppointmentCalendarRequest
-	(*GetAppointmentCalendarResponse)(nil), // 24: nara.appointment.v1.GetAppointmentCalendarResponse
-	(*PublishSlotsRequest)(nil),            // 25: nara.appointment.v1.PublishSlotsRequest
-	(*PublishSlotsResponse)(nil),           // 26: nara.appointment.v1.PublishSlotsResponse
-	(*InviteToAppointmentRequest)(nil),     // 27: nara.appointment.v1.InviteToAppointmentRequest
-	(*InviteToAppointmentResponse)(nil),    // 28: nara.appointment.v1.InviteToAppointmentResponse
-	(*ListUnitScheduleRequest)(nil),        // 29: nara.appointment.v1.ListUnitScheduleRequest
-	(*ListUnitScheduleResponse)(nil),       // 30: nara.appointment.v1.ListUnitScheduleResponse
-	(*RespondToInvitationRequest)(nil),     // 31: nara.appointment.v1.RespondToInvitationRequest
-	(*RespondToInvitationResponse)(nil),    // 32: nara.appointment.v1.RespondToInvitationResponse
-	(*ReportLateRequest)(nil),              // 33: nara.appointment.v1.ReportLateRequest
-	(*ReportLateResponse)(nil),             // 34: nara.appointment.v1.ReportLateResponse
-	(*CreateCalendarFeedRequest)(nil),      // 35: nara.appointment.v1.CreateCalendarFeedRequest
-	(*CreateCalendarFeedResponse)(nil),     // 36: nara.appointment.v1.CreateCalendarFeedResponse
-	(*RevokeCalendarFeedRequest)(nil),      // 37: nara.appointment.v1.RevokeCalendarFeedRequest
-	(*RevokeCalendarFeedResponse)(nil),     // 38: nara.appointment.v1.RevokeCalendarFeedResponse
-	(*ListResourcesRequest)(nil),           // 39: nara.appointment.v1.ListResourcesRequest
-	(*ListResourcesResponse)(nil),          // 40: nara.appointment.v1.ListResourcesResponse
-	(*CreateResourceRequest)(nil),          // 41: nara.appointment.v1.CreateResourceRequest
-	(*CreateResourceResponse)(nil),         // 42: nara.appointment.v1.CreateResourceResponse
-	(*ListSlotsRequest)(nil),               // 43: nara.appointment.v1.ListSlotsRequest
-	(*ListSlotsResponse)(nil),              // 44: nara.appointment.v1.ListSlotsResponse
-	(*UpdateSlotsRequest)(nil),             // 45: nara.appointment.v1.UpdateSlotsRequest
-	(*BookingWindow)(nil),                  // 46: nara.appointment.v1.BookingWindow
-	(*UpdateSlotsResponse)(nil),            // 47: nara.appointment.v1.UpdateSlotsResponse
-	(*MoveSlotRequest)(nil),                // 48: nara.appointment.v1.MoveSlotRequest
-	(*MoveSlotResponse)(nil),               // 49: nara.appointment.v1.MoveSlotResponse
-	(*ReportDelayRequest)(nil),             // 50: nara.appointment.v1.ReportDelayRequest
-	(*ReportDelayResponse)(nil),            // 51: nara.appointment.v1.ReportDelayResponse
-	(*SetArrivalRequest)(nil),              // 52: nara.appointment.v1.SetArrivalRequest
-	(*SetArrivalResponse)(nil),             // 53: nara.appointment.v1.SetArrivalResponse
-	(*ListCareUnitsRequest)(nil),           // 54: nara.appointment.v1.ListCareUnitsRequest
-	(*ListCareUnitsResponse)(nil),          // 55: nara.appointment.v1.ListCareUnitsResponse
-	(*CareUnitInfo)(nil),                   // 56: nara.appointment.v1.CareUnitInfo
-	(*OpeningHours)(nil),                   // 57: nara.appointment.v1.OpeningHours
-	(*timestamppb.Timestamp)(nil),          // 58: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),            // 59: google.protobuf.Duration
+	(UnitNoticeKind)(0),                    // 8: nara.appointment.v1.UnitNoticeKind
+	(*CareUnit)(nil),                       // 9: nara.appointment.v1.CareUnit
+	(*Slot)(nil),                           // 10: nara.appointment.v1.Slot
+	(*Resource)(nil),                       // 11: nara.appointment.v1.Resource
+	(*Appointment)(nil),                    // 12: nara.appointment.v1.Appointment
+	(*SearchSlotsRequest)(nil),             // 13: nara.appointment.v1.SearchSlotsRequest
+	(*Position)(nil),                       // 14: nara.appointment.v1.Position
+	(*SearchSlotsResponse)(nil),            // 15: nara.appointment.v1.SearchSlotsResponse
+	(*BookSlotRequest)(nil),                // 16: nara.appointment.v1.BookSlotRequest
+	(*BookSlotResponse)(nil),               // 17: nara.appointment.v1.BookSlotResponse
+	(*CancelAppointmentRequest)(nil),       // 18: nara.appointment.v1.CancelAppointmentRequest
+	(*CancelAppointmentResponse)(nil),      // 19: nara.appointment.v1.CancelAppointmentResponse
+	(*RebookAppointmentRequest)(nil),       // 20: nara.appointment.v1.RebookAppointmentRequest
+	(*RebookAppointmentResponse)(nil),      // 21: nara.appointment.v1.RebookAppointmentResponse
+	(*ListAppointmentsRequest)(nil),        // 22: nara.appointment.v1.ListAppointmentsRequest
+	(*ListAppointmentsResponse)(nil),       // 23: nara.appointment.v1.ListAppointmentsResponse
+	(*GetAppointmentCalendarRequest)(nil),  // 24: nara.appointment.v1.GetAppointmentCalendarRequest
+	(*GetAppointmentCalendarResponse)(nil), // 25: nara.appointment.v1.GetAppointmentCalendarResponse
+	(*PublishSlotsRequest)(nil),            // 26: nara.appointment.v1.PublishSlotsRequest
+	(*PublishSlotsResponse)(nil),           // 27: nara.appointment.v1.PublishSlotsResponse
+	(*InviteToAppointmentRequest)(nil),     // 28: nara.appointment.v1.InviteToAppointmentRequest
+	(*InviteToAppointmentResponse)(nil),    // 29: nara.appointment.v1.InviteToAppointmentResponse
+	(*ListUnitScheduleRequest)(nil),        // 30: nara.appointment.v1.ListUnitScheduleRequest
+	(*ListUnitScheduleResponse)(nil),       // 31: nara.appointment.v1.ListUnitScheduleResponse
+	(*RespondToInvitationRequest)(nil),     // 32: nara.appointment.v1.RespondToInvitationRequest
+	(*RespondToInvitationResponse)(nil),    // 33: nara.appointment.v1.RespondToInvitationResponse
+	(*ReportLateRequest)(nil),              // 34: nara.appointment.v1.ReportLateRequest
+	(*ReportLateResponse)(nil),             // 35: nara.appointment.v1.ReportLateResponse
+	(*CreateCalendarFeedRequest)(nil),      // 36: nara.appointment.v1.CreateCalendarFeedRequest
+	(*CreateCalendarFeedResponse)(nil),     // 37: nara.appointment.v1.CreateCalendarFeedResponse
+	(*RevokeCalendarFeedRequest)(nil),      // 38: nara.appointment.v1.RevokeCalendarFeedRequest
+	(*RevokeCalendarFeedResponse)(nil),     // 39: nara.appointment.v1.RevokeCalendarFeedResponse
+	(*ListResourcesRequest)(nil),           // 40: nara.appointment.v1.ListResourcesRequest
+	(*ListResourcesResponse)(nil),          // 41: nara.appointment.v1.ListResourcesResponse
+	(*CreateResourceRequest)(nil),          // 42: nara.appointment.v1.CreateResourceRequest
+	(*CreateResourceResponse)(nil),         // 43: nara.appointment.v1.CreateResourceResponse
+	(*ListSlotsRequest)(nil),               // 44: nara.appointment.v1.ListSlotsRequest
+	(*ListSlotsResponse)(nil),              // 45: nara.appointment.v1.ListSlotsResponse
+	(*UpdateSlotsRequest)(nil),             // 46: nara.appointment.v1.UpdateSlotsRequest
+	(*BookingWindow)(nil),                  // 47: nara.appointment.v1.BookingWindow
+	(*UpdateSlotsResponse)(nil),            // 48: nara.appointment.v1.UpdateSlotsResponse
+	(*MoveSlotRequest)(nil),                // 49: nara.appointment.v1.MoveSlotRequest
+	(*MoveSlotResponse)(nil),               // 50: nara.appointment.v1.MoveSlotResponse
+	(*ReportDelayRequest)(nil),             // 51: nara.appointment.v1.ReportDelayRequest
+	(*ReportDelayResponse)(nil),            // 52: nara.appointment.v1.ReportDelayResponse
+	(*SetArrivalRequest)(nil),              // 53: nara.appointment.v1.SetArrivalRequest
+	(*SetArrivalResponse)(nil),             // 54: nara.appointment.v1.SetArrivalResponse
+	(*ListCareUnitsRequest)(nil),           // 55: nara.appointment.v1.ListCareUnitsRequest
+	(*ListCareUnitsResponse)(nil),          // 56: nara.appointment.v1.ListCareUnitsResponse
+	(*CareUnitInfo)(nil),                   // 57: nara.appointment.v1.CareUnitInfo
+	(*OpeningHours)(nil),                   // 58: nara.appointment.v1.OpeningHours
+	(*ListUnitNoticesRequest)(nil),         // 59: nara.appointment.v1.ListUnitNoticesRequest
+	(*ListUnitNoticesResponse)(nil),        // 60: nara.appointment.v1.ListUnitNoticesResponse
+	(*UnitNotice)(nil),                     // 61: nara.appointment.v1.UnitNotice
+	(*timestamppb.Timestamp)(nil),          // 62: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),            // 63: google.protobuf.Duration
 }
 var file_nara_appointment_v1_appointment_proto_depIdxs = []int32{
 	0,  // 0: nara.appointment.v1.Slot.service:type_name -> nara.appointment.v1.Service
 	1,  // 1: nara.appointment.v1.Slot.visit_form:type_name -> nara.appointment.v1.VisitForm
-	58, // 2: nara.appointment.v1.Slot.start_time:type_name -> google.protobuf.Timestamp
-	58, // 3: nara.appointment.v1.Slot.end_time:type_name -> google.protobuf.Timestamp
-	8,  // 4: nara.appointment.v1.Slot.unit:type_name -> nara.appointment.v1.CareUnit
-	58, // 5: nara.appointment.v1.Slot.booking_open_time:type_name -> google.protobuf.Timestamp
-	58, // 6: nara.appointment.v1.Slot.booking_close_time:type_name -> google.protobuf.Timestamp
-	10, // 7: nara.appointment.v1.Slot.resource:type_name -> nara.appointment.v1.Resource
+	62, // 2: nara.appointment.v1.Slot.start_time:type_name -> google.protobuf.Timestamp
+	62, // 3: nara.appointment.v1.Slot.end_time:type_name -> google.protobuf.Timestamp
+	9,  // 4: nara.appointment.v1.Slot.unit:type_name -> nara.appointment.v1.CareUnit
+	62, // 5: nara.appointment.v1.Slot.booking_open_time:type_name -> google.protobuf.Timestamp
+	62, // 6: nara.appointment.v1.Slot.booking_close_time:type_name -> google.protobuf.Timestamp
+	11, // 7: nara.appointment.v1.Slot.resource:type_name -> nara.appointment.v1.Resource
 	4,  // 8: nara.appointment.v1.Resource.kind:type_name -> nara.appointment.v1.ResourceKind
 	0,  // 9: nara.appointment.v1.Appointment.service:type_name -> nara.appointment.v1.Service
 	1,  // 10: nara.appointment.v1.Appointment.visit_form:type_name -> nara.appointment.v1.VisitForm
 	2,  // 11: nara.appointment.v1.Appointment.status:type_name -> nara.appointment.v1.Status
-	58, // 12: nara.appointment.v1.Appointment.start_time:type_name -> google.protobuf.Timestamp
-	58, // 13: nara.appointment.v1.Appointment.end_time:type_name -> google.protobuf.Timestamp
-	8,  // 14: nara.appointment.v1.Appointment.unit:type_name -> nara.appointment.v1.CareUnit
-	58, // 15: nara.appointment.v1.Appointment.cancel_deadline:type_name -> google.protobuf.Timestamp
-	58, // 16: nara.appointment.v1.Appointment.update_time:type_name -> google.protobuf.Timestamp
-	58, // 17: nara.appointment.v1.Appointment.expected_start_time:type_name -> google.protobuf.Timestamp
+	62, // 12: nara.appointment.v1.Appointment.start_time:type_name -> google.protobuf.Timestamp
+	62, // 13: nara.appointment.v1.Appointment.end_time:type_name -> google.protobuf.Timestamp
+	9,  // 14: nara.appointment.v1.Appointment.unit:type_name -> nara.appointment.v1.CareUnit
+	62, // 15: nara.appointment.v1.Appointment.cancel_deadline:type_name -> google.protobuf.Timestamp
+	62, // 16: nara.appointment.v1.Appointment.update_time:type_name -> google.protobuf.Timestamp
+	62, // 17: nara.appointment.v1.Appointment.expected_start_time:type_name -> google.protobuf.Timestamp
 	3,  // 18: nara.appointment.v1.Appointment.invitation_response:type_name -> nara.appointment.v1.InvitationResponse
-	58, // 19: nara.appointment.v1.Appointment.join_open_time:type_name -> google.protobuf.Timestamp
+	62, // 19: nara.appointment.v1.Appointment.join_open_time:type_name -> google.protobuf.Timestamp
 	0,  // 20: nara.appointment.v1.SearchSlotsRequest.service:type_name -> nara.appointment.v1.Service
-	58, // 21: nara.appointment.v1.SearchSlotsRequest.start_time:type_name -> google.protobuf.Timestamp
-	58, // 22: nara.appointment.v1.SearchSlotsRequest.end_time:type_name -> google.protobuf.Timestamp
-	13, // 23: nara.appointment.v1.SearchSlotsRequest.near:type_name -> nara.appointment.v1.Position
-	9,  // 24: nara.appointment.v1.SearchSlotsResponse.slots:type_name -> nara.appointment.v1.Slot
-	11, // 25: nara.appointment.v1.BookSlotResponse.appointment:type_name -> nara.appointment.v1.Appointment
-	11, // 26: nara.appointment.v1.CancelAppointmentResponse.appointment:type_name -> nara.appointment.v1.Appointment
-	11, // 27: nara.appointment.v1.RebookAppointmentResponse.appointment:type_name -> nara.appointment.v1.Appointment
-	58, // 28: nara.appointment.v1.ListAppointmentsRequest.updated_since:type_name -> google.protobuf.Timestamp
-	11, // 29: nara.appointment.v1.ListAppointmentsResponse.appointments:type_name -> nara.appointment.v1.Appointment
-	58, // 30: nara.appointment.v1.ListAppointmentsResponse.sync_time:type_name -> google.protobuf.Timestamp
+	62, // 21: nara.appointment.v1.SearchSlotsRequest.start_time:type_name -> google.protobuf.Timestamp
+	62, // 22: nara.appointment.v1.SearchSlotsRequest.end_time:type_name -> google.protobuf.Timestamp
+	14, // 23: nara.appointment.v1.SearchSlotsRequest.near:type_name -> nara.appointment.v1.Position
+	10, // 24: nara.appointment.v1.SearchSlotsResponse.slots:type_name -> nara.appointment.v1.Slot
+	12, // 25: nara.appointment.v1.BookSlotResponse.appointment:type_name -> nara.appointment.v1.Appointment
+	12, // 26: nara.appointment.v1.CancelAppointmentResponse.appointment:type_name -> nara.appointment.v1.Appointment
+	12, // 27: nara.appointment.v1.RebookAppointmentResponse.appointment:type_name -> nara.appointment.v1.Appointment
+	62, // 28: nara.appointment.v1.ListAppointmentsRequest.updated_since:type_name -> google.protobuf.Timestamp
+	12, // 29: nara.appointment.v1.ListAppointmentsResponse.appointments:type_name -> nara.appointment.v1.Appointment
+	62, // 30: nara.appointment.v1.ListAppointmentsResponse.sync_time:type_name -> google.protobuf.Timestamp
 	0,  // 31: nara.appointment.v1.PublishSlotsRequest.service:type_name -> nara.appointment.v1.Service
-	58, // 32: nara.appointment.v1.PublishSlotsRequest.start_time:type_name -> google.protobuf.Timestamp
-	58, // 33: nara.appointment.v1.PublishSlotsRequest.end_time:type_name -> google.protobuf.Timestamp
-	59, // 34: nara.appointment.v1.PublishSlotsRequest.slot_duration:type_name -> google.protobuf.Duration
+	62, // 32: nara.appointment.v1.PublishSlotsRequest.start_time:type_name -> google.protobuf.Timestamp
+	62, // 33: nara.appointment.v1.PublishSlotsRequest.end_time:type_name -> google.protobuf.Timestamp
+	63, // 34: nara.appointment.v1.PublishSlotsRequest.slot_duration:type_name -> google.protobuf.Duration
 	5,  // 35: nara.appointment.v1.PublishSlotsRequest.repeat_weekdays:type_name -> nara.appointment.v1.Weekday
-	58, // 36: nara.appointment.v1.PublishSlotsRequest.booking_open_time:type_name -> google.protobuf.Timestamp
-	59, // 37: nara.appointment.v1.PublishSlotsRequest.booking_close_before:type_name -> google.protobuf.Duration
-	9,  // 38: nara.appointment.v1.PublishSlotsResponse.slots:type_name -> nara.appointment.v1.Slot
+	62, // 36: nara.appointment.v1.PublishSlotsRequest.booking_open_time:type_name -> google.protobuf.Timestamp
+	63, // 37: nara.appointment.v1.PublishSlotsRequest.booking_close_before:type_name -> google.protobuf.Duration
+	10, // 38: nara.appointment.v1.PublishSlotsResponse.slots:type_name -> nara.appointment.v1.Slot
 	0,  // 39: nara.appointment.v1.InviteToAppointmentRequest.service:type_name -> nara.appointment.v1.Service
-	58, // 40: nara.appointment.v1.InviteToAppointmentRequest.start_time:type_name -> google.protobuf.Timestamp
-	58, // 41: nara.appointment.v1.InviteToAppointmentRequest.end_time:type_name -> google.protobuf.Timestamp
-	11, // 42: nara.appointment.v1.InviteToAppointmentResponse.appointment:type_name -> nara.appointment.v1.Appointment
-	11, // 43: nara.appointment.v1.ListUnitScheduleResponse.appointments:type_name -> nara.appointment.v1.Appointment
+	62, // 40: nara.appointment.v1.InviteToAppointmentRequest.start_time:type_name -> google.protobuf.Timestamp
+	62, // 41: nara.appointment.v1.InviteToAppointmentRequest.end_time:type_name -> google.protobuf.Timestamp
+	12, // 42: nara.appointment.v1.InviteToAppointmentResponse.appointment:type_name -> nara.appointment.v1.Appointment
+	12, // 43: nara.appointment.v1.ListUnitScheduleResponse.appointments:type_name -> nara.appointment.v1.Appointment
 	3,  // 44: nara.appointment.v1.RespondToInvitationRequest.response:type_name -> nara.appointment.v1.InvitationResponse
-	11, // 45: nara.appointment.v1.RespondToInvitationResponse.appointment:type_name -> nara.appointment.v1.Appointment
-	11, // 46: nara.appointment.v1.ReportLateResponse.appointment:type_name -> nara.appointment.v1.Appointment
-	58, // 47: nara.appointment.v1.CreateCalendarFeedResponse.create_time:type_name -> google.protobuf.Timestamp
-	10, // 48: nara.appointment.v1.ListResourcesResponse.resources:type_name -> nara.appointment.v1.Resource
+	12, // 45: nara.appointment.v1.RespondToInvitationResponse.appointment:type_name -> nara.appointment.v1.Appointment
+	12, // 46: nara.appointment.v1.ReportLateResponse.appointment:type_name -> nara.appointment.v1.Appointment
+	62, // 47: nara.appointment.v1.CreateCalendarFeedResponse.create_time:type_name -> google.protobuf.Timestamp
+	11, // 48: nara.appointment.v1.ListResourcesResponse.resources:type_name -> nara.appointment.v1.Resource
 	4,  // 49: nara.appointment.v1.CreateResourceRequest.kind:type_name -> nara.appointment.v1.ResourceKind
-	10, // 50: nara.appointment.v1.CreateResourceResponse.resource:type_name -> nara.appointment.v1.Resource
+	11, // 50: nara.appointment.v1.CreateResourceResponse.resource:type_name -> nara.appointment.v1.Resource
 	0,  // 51: nara.appointment.v1.ListSlotsRequest.service:type_name -> nara.appointment.v1.Service
-	58, // 52: nara.appointment.v1.ListSlotsRequest.start_time:type_name -> google.protobuf.Timestamp
-	58, // 53: nara.appointment.v1.ListSlotsRequest.end_time:type_name -> google.protobuf.Timestamp
-	9,  // 54: nara.appointment.v1.ListSlotsResponse.slots:type_name -> nara.appointment.v1.Slot
-	46, // 55: nara.appointment.v1.UpdateSlotsRequest.booking_window:type_name -> nara.appointment.v1.BookingWindow
-	58, // 56: nara.appointment.v1.BookingWindow.open_time:type_name -> google.protobuf.Timestamp
-	59, // 57: nara.appointment.v1.BookingWindow.close_before:type_name -> google.protobuf.Duration
-	9,  // 58: nara.appointment.v1.UpdateSlotsResponse.slots:type_name -> nara.appointment.v1.Slot
-	58, // 59: nara.appointment.v1.MoveSlotRequest.new_start_time:type_name -> google.protobuf.Timestamp
-	9,  // 60: nara.appointment.v1.MoveSlotResponse.slot:type_name -> nara.appointment.v1.Slot
-	11, // 61: nara.appointment.v1.ReportDelayResponse.appointments:type_name -> nara.appointment.v1.Appointment
+	62, // 52: nara.appointment.v1.ListSlotsRequest.start_time:type_name -> google.protobuf.Timestamp
+	62, // 53: nara.appointment.v1.ListSlotsRequest.end_time:type_name -> google.protobuf.Timestamp
+	10, // 54: nara.appointment.v1.ListSlotsResponse.slots:type_name -> nara.appointment.v1.Slot
+	47, // 55: nara.appointment.v1.UpdateSlotsRequest.booking_window:type_name -> nara.appointment.v1.BookingWindow
+	62, // 56: nara.appointment.v1.BookingWindow.open_time:type_name -> google.protobuf.Timestamp
+	63, // 57: nara.appointment.v1.BookingWindow.close_before:type_name -> google.protobuf.Duration
+	10, // 58: nara.appointment.v1.UpdateSlotsResponse.slots:type_name -> nara.appointment.v1.Slot
+	62, // 59: nara.appointment.v1.MoveSlotRequest.new_start_time:type_name -> google.protobuf.Timestamp
+	10, // 60: nara.appointment.v1.MoveSlotResponse.slot:type_name -> nara.appointment.v1.Slot
+	12, // 61: nara.appointment.v1.ReportDelayResponse.appointments:type_name -> nara.appointment.v1.Appointment
 	6,  // 62: nara.appointment.v1.SetArrivalRequest.arrival:type_name -> nara.appointment.v1.Arrival
-	11, // 63: nara.appointment.v1.SetArrivalResponse.appointment:type_name -> nara.appointment.v1.Appointment
+	12, // 63: nara.appointment.v1.SetArrivalResponse.appointment:type_name -> nara.appointment.v1.Appointment
 	0,  // 64: nara.appointment.v1.ListCareUnitsRequest.service:type_name -> nara.appointment.v1.Service
-	13, // 65: nara.appointment.v1.ListCareUnitsRequest.near:type_name -> nara.appointment.v1.Position
-	56, // 66: nara.appointment.v1.ListCareUnitsResponse.units:type_name -> nara.appointment.v1.CareUnitInfo
-	8,  // 67: nara.appointment.v1.CareUnitInfo.unit:type_name -> nara.appointment.v1.CareUnit
-	57, // 68: nara.appointment.v1.CareUnitInfo.opening_hours:type_name -> nara.appointment.v1.OpeningHours
-	58, // 69: nara.appointment.v1.CareUnitInfo.next_change_time:type_name -> google.protobuf.Timestamp
+	14, // 65: nara.appointment.v1.ListCareUnitsRequest.near:type_name -> nara.appointment.v1.Position
+	57, // 66: nara.appointment.v1.ListCareUnitsResponse.units:type_name -> nara.appointment.v1.CareUnitInfo
+	9,  // 67: nara.appointment.v1.CareUnitInfo.unit:type_name -> nara.appointment.v1.CareUnit
+	58, // 68: nara.appointment.v1.CareUnitInfo.opening_hours:type_name -> nara.appointment.v1.OpeningHours
+	62, // 69: nara.appointment.v1.CareUnitInfo.next_change_time:type_name -> google.protobuf.Timestamp
 	0,  // 70: nara.appointment.v1.CareUnitInfo.services:type_name -> nara.appointment.v1.Service
 	7,  // 71: nara.appointment.v1.OpeningHours.day_kind:type_name -> nara.appointment.v1.DayKind
-	54, // 72: nara.appointment.v1.AppointmentService.ListCareUnits:input_type -> nara.appointment.v1.ListCareUnitsRequest
-	12, // 73: nara.appointment.v1.AppointmentService.SearchSlots:input_type -> nara.appointment.v1.SearchSlotsRequest
-	15, // 74: nara.appointment.v1.AppointmentService.BookSlot:input_type -> nara.appointment.v1.BookSlotRequest
-	17, // 75: nara.appointment.v1.AppointmentService.CancelAppointment:input_type -> nara.appointment.v1.CancelAppointmentRequest
-	19, // 76: nara.appointment.v1.AppointmentService.RebookAppointment:input_type -> nara.appointment.v1.RebookAppointmentRequest
-	21, // 77: nara.appointment.v1.AppointmentService.ListAppointments:input_type -> nara.appointment.v1.ListAppointmentsRequest
-	23, // 78: nara.appointment.v1.AppointmentService.GetAppointmentCalendar:input_type -> nara.appointment.v1.GetAppointmentCalendarRequest
-	31, // 79: nara.appointment.v1.AppointmentService.RespondToInvitation:input_type -> nara.appointment.v1.RespondToInvitationRequest
-	33, // 80: nara.appointment.v1.AppointmentService.ReportLate:input_type -> nara.appointment.v1.ReportLateRequest
-	35, // 81: nara.appointment.v1.AppointmentService.CreateCalendarFeed:input_type -> nara.appointment.v1.CreateCalendarFeedRequest
-	37, // 82: nara.appointment.v1.AppointmentService.RevokeCalendarFeed:input_type -> nara.appointment.v1.RevokeCalendarFeedRequest
-	25, // 83: nara.appointment.v1.ScheduleService.PublishSlots:input_type -> nara.appointment.v1.PublishSlotsRequest
-	27, // 84: nara.appointment.v1.ScheduleService.InviteToAppointment:input_type -> nara.appointment.v1.InviteToAppointmentRequest
-	29, // 85: nara.appointment.v1.ScheduleService.ListUnitSchedule:input_type -> nara.appointment.v1.ListUnitScheduleRequest
-	39, // 86: nara.appointment.v1.ScheduleService.ListResources:input_type -> nara.appointment.v1.ListResourcesRequest
-	41, // 87: nara.appointment.v1.ScheduleService.CreateResource:input_type -> nara.appointment.v1.CreateResourceRequest
-	43, // 88: nara.appointment.v1.ScheduleService.ListSlots:input_type -> nara.appointment.v1.ListSlotsRequest
-	45, // 89: nara.appointment.v1.ScheduleService.UpdateSlots:input_type -> nara.appointment.v1.UpdateSlotsRequest
-	48, // 90: nara.appointment.v1.ScheduleService.MoveSlot:input_type -> nara.appointment.v1.MoveSlotRequest
-	50, // 91: nara.appointment.v1.ScheduleService.ReportDelay:input_type -> nara.appointment.v1.ReportDelayRequest
-	52, // 92: nara.appointment.v1.ScheduleService.SetArrival:input_type -> nara.appointment.v1.SetArrivalRequest
-	55, // 93: nara.appointment.v1.AppointmentService.ListCareUnits:output_type -> nara.appointment.v1.ListCareUnitsResponse
-	14, // 94: nara.appointment.v1.AppointmentService.SearchSlots:output_type -> nara.appointment.v1.SearchSlotsResponse
-	16, // 95: nara.appointment.v1.AppointmentService.BookSlot:output_type -> nara.appointment.v1.BookSlotResponse
-	18, // 96: nara.appointment.v1.AppointmentService.CancelAppointment:output_type -> nara.appointment.v1.CancelAppointmentResponse
-	20, // 97: nara.appointment.v1.AppointmentService.RebookAppointment:output_type -> nara.appointment.v1.RebookAppointmentResponse
-	22, // 98: nara.appointment.v1.AppointmentService.ListAppointments:output_type -> nara.appointment.v1.ListAppointmentsResponse
-	24, // 99: nara.appointment.v1.AppointmentService.GetAppointmentCalendar:output_type -> nara.appointment.v1.GetAppointmentCalendarResponse
-	32, // 100: nara.appointment.v1.AppointmentService.RespondToInvitation:output_type -> nara.appointment.v1.RespondToInvitationResponse
-	34, // 101: nara.appointment.v1.AppointmentService.ReportLate:output_type -> nara.appointment.v1.ReportLateResponse
-	36, // 102: nara.appointment.v1.AppointmentService.CreateCalendarFeed:output_type -> nara.appointment.v1.CreateCalendarFeedResponse
-	38, // 103: nara.appointment.v1.AppointmentService.RevokeCalendarFeed:output_type -> nara.appointment.v1.RevokeCalendarFeedResponse
-	26, // 104: nara.appointment.v1.ScheduleService.PublishSlots:output_type -> nara.appointment.v1.PublishSlotsResponse
-	28, // 105: nara.appointment.v1.ScheduleService.InviteToAppointment:output_type -> nara.appointment.v1.InviteToAppointmentResponse
-	30, // 106: nara.appointment.v1.ScheduleService.ListUnitSchedule:output_type -> nara.appointment.v1.ListUnitScheduleResponse
-	40, // 107: nara.appointment.v1.ScheduleService.ListResources:output_type -> nara.appointment.v1.ListResourcesResponse
-	42, // 108: nara.appointment.v1.ScheduleService.CreateResource:output_type -> nara.appointment.v1.CreateResourceResponse
-	44, // 109: nara.appointment.v1.ScheduleService.ListSlots:output_type -> nara.appointment.v1.ListSlotsResponse
-	47, // 110: nara.appointment.v1.ScheduleService.UpdateSlots:output_type -> nara.appointment.v1.UpdateSlotsResponse
-	49, // 111: nara.appointment.v1.ScheduleService.MoveSlot:output_type -> nara.appointment.v1.MoveSlotResponse
-	51, // 112: nara.appointment.v1.ScheduleService.ReportDelay:output_type -> nara.appointment.v1.ReportDelayResponse
-	53, // 113: nara.appointment.v1.ScheduleService.SetArrival:output_type -> nara.appointment.v1.SetArrivalResponse
-	93, // [93:114] is the sub-list for method output_type
-	72, // [72:93] is the sub-list for method input_type
-	72, // [72:72] is the sub-list for extension type_name
-	72, // [72:72] is the sub-list for extension extendee
-	0,  // [0:72] is the sub-list for field type_name
+	61, // 72: nara.appointment.v1.ListUnitNoticesResponse.notices:type_name -> nara.appointment.v1.UnitNotice
+	8,  // 73: nara.appointment.v1.UnitNotice.kind:type_name -> nara.appointment.v1.UnitNoticeKind
+	62, // 74: nara.appointment.v1.UnitNotice.start_time:type_name -> google.protobuf.Timestamp
+	62, // 75: nara.appointment.v1.UnitNotice.create_time:type_name -> google.protobuf.Timestamp
+	55, // 76: nara.appointment.v1.AppointmentService.ListCareUnits:input_type -> nara.appointment.v1.ListCareUnitsRequest
+	13, // 77: nara.appointment.v1.AppointmentService.SearchSlots:input_type -> nara.appointment.v1.SearchSlotsRequest
+	16, // 78: nara.appointment.v1.AppointmentService.BookSlot:input_type -> nara.appointment.v1.BookSlotRequest
+	18, // 79: nara.appointment.v1.AppointmentService.CancelAppointment:input_type -> nara.appointment.v1.CancelAppointmentRequest
+	20, // 80: nara.appointment.v1.AppointmentService.RebookAppointment:input_type -> nara.appointment.v1.RebookAppointmentRequest
+	22, // 81: nara.appointment.v1.AppointmentService.ListAppointments:input_type -> nara.appointment.v1.ListAppointmentsRequest
+	24, // 82: nara.appointment.v1.AppointmentService.GetAppointmentCalendar:input_type -> nara.appointment.v1.GetAppointmentCalendarRequest
+	32, // 83: nara.appointment.v1.AppointmentService.RespondToInvitation:input_type -> nara.appointment.v1.RespondToInvitationRequest
+	34, // 84: nara.appointment.v1.AppointmentService.ReportLate:input_type -> nara.appointment.v1.ReportLateRequest
+	36, // 85: nara.appointment.v1.AppointmentService.CreateCalendarFeed:input_type -> nara.appointment.v1.CreateCalendarFeedRequest
+	38, // 86: nara.appointment.v1.AppointmentService.RevokeCalendarFeed:input_type -> nara.appointment.v1.RevokeCalendarFeedRequest
+	26, // 87: nara.appointment.v1.ScheduleService.PublishSlots:input_type -> nara.appointment.v1.PublishSlotsRequest
+	28, // 88: nara.appointment.v1.ScheduleService.InviteToAppointment:input_type -> nara.appointment.v1.InviteToAppointmentRequest
+	30, // 89: nara.appointment.v1.ScheduleService.ListUnitSchedule:input_type -> nara.appointment.v1.ListUnitScheduleRequest
+	40, // 90: nara.appointment.v1.ScheduleService.ListResources:input_type -> nara.appointment.v1.ListResourcesRequest
+	42, // 91: nara.appointment.v1.ScheduleService.CreateResource:input_type -> nara.appointment.v1.CreateResourceRequest
+	44, // 92: nara.appointment.v1.ScheduleService.ListSlots:input_type -> nara.appointment.v1.ListSlotsRequest
+	46, // 93: nara.appointment.v1.ScheduleService.UpdateSlots:input_type -> nara.appointment.v1.UpdateSlotsRequest
+	49, // 94: nara.appointment.v1.ScheduleService.MoveSlot:input_type -> nara.appointment.v1.MoveSlotRequest
+	51, // 95: nara.appointment.v1.ScheduleService.ReportDelay:input_type -> nara.appointment.v1.ReportDelayRequest
+	53, // 96: nara.appointment.v1.ScheduleService.SetArrival:input_type -> nara.appointment.v1.SetArrivalRequest
+	59, // 97: nara.appointment.v1.ScheduleService.ListUnitNotices:input_type -> nara.appointment.v1.ListUnitNoticesRequest
+	56, // 98: nara.appointment.v1.AppointmentService.ListCareUnits:output_type -> nara.appointment.v1.ListCareUnitsResponse
+	15, // 99: nara.appointment.v1.AppointmentService.SearchSlots:output_type -> nara.appointment.v1.SearchSlotsResponse
+	17, // 100: nara.appointment.v1.AppointmentService.BookSlot:output_type -> nara.appointment.v1.BookSlotResponse
+	19, // 101: nara.appointment.v1.AppointmentService.CancelAppointment:output_type -> nara.appointment.v1.CancelAppointmentResponse
+	21, // 102: nara.appointment.v1.AppointmentService.RebookAppointment:output_type -> nara.appointment.v1.RebookAppointmentResponse
+	23, // 103: nara.appointment.v1.AppointmentService.ListAppointments:output_type -> nara.appointment.v1.ListAppointmentsResponse
+	25, // 104: nara.appointment.v1.AppointmentService.GetAppointmentCalendar:output_type -> nara.appointment.v1.GetAppointmentCalendarResponse
+	33, // 105: nara.appointment.v1.AppointmentService.RespondToInvitation:output_type -> nara.appointment.v1.RespondToInvitationResponse
+	35, // 106: nara.appointment.v1.AppointmentService.ReportLate:output_type -> nara.appointment.v1.ReportLateResponse
+	37, // 107: nara.appointment.v1.AppointmentService.CreateCalendarFeed:output_type -> nara.appointment.v1.CreateCalendarFeedResponse
+	39, // 108: nara.appointment.v1.AppointmentService.RevokeCalendarFeed:output_type -> nara.appointment.v1.RevokeCalendarFeedResponse
+	27, // 109: nara.appointment.v1.ScheduleService.PublishSlots:output_type -> nara.appointment.v1.PublishSlotsResponse
+	29, // 110: nara.appointment.v1.ScheduleService.InviteToAppointment:output_type -> nara.appointment.v1.InviteToAppointmentResponse
+	31, // 111: nara.appointment.v1.ScheduleService.ListUnitSchedule:output_type -> nara.appointment.v1.ListUnitScheduleResponse
+	41, // 112: nara.appointment.v1.ScheduleService.ListResources:output_type -> nara.appointment.v1.ListResourcesResponse
+	43, // 113: nara.appointment.v1.ScheduleService.CreateResource:output_type -> nara.appointment.v1.CreateResourceResponse
+	45, // 114: nara.appointment.v1.ScheduleService.ListSlots:output_type -> nara.appointment.v1.ListSlotsResponse
+	48, // 115: nara.appointment.v1.ScheduleService.UpdateSlots:output_type -> nara.appointment.v1.UpdateSlotsResponse
+	50, // 116: nara.appointment.v1.ScheduleService.MoveSlot:output_type -> nara.appointment.v1.MoveSlotResponse
+	52, // 117: nara.appointment.v1.ScheduleService.ReportDelay:output_type -> nara.appointment.v1.ReportDelayResponse
+	54, // 118: nara.appointment.v1.ScheduleService.SetArrival:output_type -> nara.appointment.v1.SetArrivalResponse
+	60, // 119: nara.appointment.v1.ScheduleService.ListUnitNotices:output_type -> nara.appointment.v1.ListUnitNoticesResponse
+	98, // [98:120] is the sub-list for method output_type
+	76, // [76:98] is the sub-list for method input_type
+	76, // [76:76] is the sub-list for extension type_name
+	76, // [76:76] is the sub-list for extension extendee
+	0,  // [0:76] is the sub-list for field type_name
 }
 
 func init() { file_nara_appointment_v1_appointment_proto_init() }
@@ -4295,8 +4647,8 @@ func file_nara_appointment_v1_appointment_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_nara_appointment_v1_appointment_proto_rawDesc), len(file_nara_appointment_v1_appointment_proto_rawDesc)),
-			NumEnums:      8,
-			NumMessages:   50,
+			NumEnums:      9,
+			NumMessages:   53,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -98,6 +98,9 @@ const (
 	// ScheduleServiceSetArrivalProcedure is the fully-qualified name of the ScheduleService's
 	// SetArrival RPC.
 	ScheduleServiceSetArrivalProcedure = "/nara.appointment.v1.ScheduleService/SetArrival"
+	// ScheduleServiceListUnitNoticesProcedure is the fully-qualified name of the ScheduleService's
+	// ListUnitNotices RPC.
+	ScheduleServiceListUnitNoticesProcedure = "/nara.appointment.v1.ScheduleService/ListUnitNotices"
 )
 
 // AppointmentServiceClient is a client for the nara.appointment.v1.AppointmentService service.
@@ -579,6 +582,10 @@ type ScheduleServiceClient interface {
 	// SetArrival records that the patient has arrived, that the visit took
 	// place, or that the patient did not come.
 	SetArrival(context.Context, *v1.SetArrivalRequest) (*v1.SetArrivalResponse, error)
+	// ListUnitNotices lists what patients told the unit, oldest first: that
+	// they will be late, and their answers to invitations. Poll it with the
+	// next_after of the previous response to get only what is new.
+	ListUnitNotices(context.Context, *v1.ListUnitNoticesRequest) (*v1.ListUnitNoticesResponse, error)
 }
 
 // NewScheduleServiceClient constructs a client for the nara.appointment.v1.ScheduleService service.
@@ -660,6 +667,13 @@ func NewScheduleServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithIdempotency(connect.IdempotencyIdempotent),
 			connect.WithClientOptions(opts...),
 		),
+		listUnitNotices: connect.NewClient[v1.ListUnitNoticesRequest, v1.ListUnitNoticesResponse](
+			httpClient,
+			baseURL+ScheduleServiceListUnitNoticesProcedure,
+			connect.WithSchema(scheduleServiceMethods.ByName("ListUnitNotices")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -675,6 +689,7 @@ type scheduleServiceClient struct {
 	moveSlot            *connect.Client[v1.MoveSlotRequest, v1.MoveSlotResponse]
 	reportDelay         *connect.Client[v1.ReportDelayRequest, v1.ReportDelayResponse]
 	setArrival          *connect.Client[v1.SetArrivalRequest, v1.SetArrivalResponse]
+	listUnitNotices     *connect.Client[v1.ListUnitNoticesRequest, v1.ListUnitNoticesResponse]
 }
 
 // PublishSlots calls nara.appointment.v1.ScheduleService.PublishSlots.
@@ -767,6 +782,15 @@ func (c *scheduleServiceClient) SetArrival(ctx context.Context, req *v1.SetArriv
 	return nil, err
 }
 
+// ListUnitNotices calls nara.appointment.v1.ScheduleService.ListUnitNotices.
+func (c *scheduleServiceClient) ListUnitNotices(ctx context.Context, req *v1.ListUnitNoticesRequest) (*v1.ListUnitNoticesResponse, error) {
+	response, err := c.listUnitNotices.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
 // ScheduleServiceHandler is an implementation of the nara.appointment.v1.ScheduleService service.
 type ScheduleServiceHandler interface {
 	// PublishSlots publishes times of one duration between start and end.
@@ -799,6 +823,10 @@ type ScheduleServiceHandler interface {
 	// SetArrival records that the patient has arrived, that the visit took
 	// place, or that the patient did not come.
 	SetArrival(context.Context, *v1.SetArrivalRequest) (*v1.SetArrivalResponse, error)
+	// ListUnitNotices lists what patients told the unit, oldest first: that
+	// they will be late, and their answers to invitations. Poll it with the
+	// next_after of the previous response to get only what is new.
+	ListUnitNotices(context.Context, *v1.ListUnitNoticesRequest) (*v1.ListUnitNoticesResponse, error)
 }
 
 // NewScheduleServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -876,6 +904,13 @@ func NewScheduleServiceHandler(svc ScheduleServiceHandler, opts ...connect.Handl
 		connect.WithIdempotency(connect.IdempotencyIdempotent),
 		connect.WithHandlerOptions(opts...),
 	)
+	scheduleServiceListUnitNoticesHandler := connect.NewUnaryHandlerSimple(
+		ScheduleServiceListUnitNoticesProcedure,
+		svc.ListUnitNotices,
+		connect.WithSchema(scheduleServiceMethods.ByName("ListUnitNotices")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/nara.appointment.v1.ScheduleService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case ScheduleServicePublishSlotsProcedure:
@@ -898,6 +933,8 @@ func NewScheduleServiceHandler(svc ScheduleServiceHandler, opts ...connect.Handl
 			scheduleServiceReportDelayHandler.ServeHTTP(w, r)
 		case ScheduleServiceSetArrivalProcedure:
 			scheduleServiceSetArrivalHandler.ServeHTTP(w, r)
+		case ScheduleServiceListUnitNoticesProcedure:
+			scheduleServiceListUnitNoticesHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -945,4 +982,8 @@ func (UnimplementedScheduleServiceHandler) ReportDelay(context.Context, *v1.Repo
 
 func (UnimplementedScheduleServiceHandler) SetArrival(context.Context, *v1.SetArrivalRequest) (*v1.SetArrivalResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("nara.appointment.v1.ScheduleService.SetArrival is not implemented"))
+}
+
+func (UnimplementedScheduleServiceHandler) ListUnitNotices(context.Context, *v1.ListUnitNoticesRequest) (*v1.ListUnitNoticesResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("nara.appointment.v1.ScheduleService.ListUnitNotices is not implemented"))
 }

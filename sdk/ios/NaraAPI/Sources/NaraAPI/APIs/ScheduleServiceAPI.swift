@@ -194,6 +194,52 @@ open class ScheduleServiceAPI {
     }
 
     /**
+     ListUnitNotices
+     
+     - parameter connectProtocolVersion: (header)  
+     - parameter naraAppointmentV1ListUnitNoticesRequest: (body)  
+     - parameter connectTimeoutMs: (header)  (optional)
+     - parameter apiConfiguration: The configuration for the http request.
+     - returns: NaraAppointmentV1ListUnitNoticesResponse
+     */
+    open class func scheduleServiceListUnitNotices(connectProtocolVersion: ConnectProtocolVersion, naraAppointmentV1ListUnitNoticesRequest: NaraAppointmentV1ListUnitNoticesRequest, connectTimeoutMs: Int? = nil, apiConfiguration: NaraAPIAPIConfiguration = NaraAPIAPIConfiguration.shared) async throws(ErrorResponse) -> NaraAppointmentV1ListUnitNoticesResponse {
+        return try await scheduleServiceListUnitNoticesWithRequestBuilder(connectProtocolVersion: connectProtocolVersion, naraAppointmentV1ListUnitNoticesRequest: naraAppointmentV1ListUnitNoticesRequest, connectTimeoutMs: connectTimeoutMs, apiConfiguration: apiConfiguration).execute().body
+    }
+
+    /**
+     ListUnitNotices
+     - POST /nara.appointment.v1.ScheduleService/ListUnitNotices
+     - ListUnitNotices lists what patients told the unit, oldest first: that  they will be late, and their answers to invitations. Poll it with the  next_after of the previous response to get only what is new.
+     - Bearer Token:
+       - type: http
+       - name: sessionToken
+     - parameter connectProtocolVersion: (header)  
+     - parameter naraAppointmentV1ListUnitNoticesRequest: (body)  
+     - parameter connectTimeoutMs: (header)  (optional)
+     - parameter apiConfiguration: The configuration for the http request.
+     - returns: RequestBuilder<NaraAppointmentV1ListUnitNoticesResponse> 
+     */
+    open class func scheduleServiceListUnitNoticesWithRequestBuilder(connectProtocolVersion: ConnectProtocolVersion, naraAppointmentV1ListUnitNoticesRequest: NaraAppointmentV1ListUnitNoticesRequest, connectTimeoutMs: Int? = nil, apiConfiguration: NaraAPIAPIConfiguration = NaraAPIAPIConfiguration.shared) -> RequestBuilder<NaraAppointmentV1ListUnitNoticesResponse> {
+        let localVariablePath = "/nara.appointment.v1.ScheduleService/ListUnitNotices"
+        let localVariableURLString = apiConfiguration.basePath + localVariablePath
+        let localVariableParameters = JSONEncodingHelper.encodingParameters(forEncodableObject: naraAppointmentV1ListUnitNoticesRequest, codableHelper: apiConfiguration.codableHelper)
+
+        let localVariableUrlComponents = URLComponents(string: localVariableURLString)
+
+        let localVariableNillableHeaders: [String: (any Sendable)?] = [
+            "Content-Type": "application/json",
+            "Connect-Protocol-Version": connectProtocolVersion.asParameter(codableHelper: apiConfiguration.codableHelper),
+            "Connect-Timeout-Ms": connectTimeoutMs?.asParameter(codableHelper: apiConfiguration.codableHelper),
+        ]
+
+        let localVariableHeaderParameters = APIHelper.rejectNilHeaders(localVariableNillableHeaders)
+
+        let localVariableRequestBuilder: RequestBuilder<NaraAppointmentV1ListUnitNoticesResponse>.Type = apiConfiguration.requestBuilderFactory.getBuilder()
+
+        return localVariableRequestBuilder.init(method: "POST", URLString: (localVariableUrlComponents?.string ?? localVariableURLString), parameters: localVariableParameters, headers: localVariableHeaderParameters, requiresAuthentication: true, apiConfiguration: apiConfiguration)
+    }
+
+    /**
      ListUnitSchedule
      
      - parameter connectProtocolVersion: (header)  

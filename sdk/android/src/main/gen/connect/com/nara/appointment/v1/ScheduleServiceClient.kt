@@ -14,9 +14,9 @@ import com.connectrpc.UnaryBlockingCall
 
 /**
  *  ScheduleService is the care unit's side: publishing times, inviting a
- *  patient in one step, and the day's schedule. Every call acts within the
- *  unit of the clinician's selected care assignment; reads of patient data are
- *  access-logged.
+ *  patient in one step, the day's schedule, and what patients tell the unit.
+ *  Every call acts within the unit of the clinician's selected care
+ *  assignment; reads of patient data are access-logged.
  */
 public class ScheduleServiceClient(
   private val client: ProtocolClientInterface,
@@ -353,6 +353,42 @@ public class ScheduleServiceClient(
       com.nara.appointment.v1.SetArrivalResponse::class,
       StreamType.UNARY,
       idempotency = Idempotency.IDEMPOTENT,
+    ),
+  )
+
+
+  /**
+   *  ListUnitNotices lists what patients told the unit, oldest first: that
+   *  they will be late, and their answers to invitations. Poll it with the
+   *  next_after of the previous response to get only what is new.
+   */
+  override suspend fun listUnitNotices(request: ListUnitNoticesRequest, headers: Headers): ResponseMessage<ListUnitNoticesResponse> = client.unary(
+    request,
+    headers,
+    MethodSpec(
+    "nara.appointment.v1.ScheduleService/ListUnitNotices",
+      com.nara.appointment.v1.ListUnitNoticesRequest::class,
+      com.nara.appointment.v1.ListUnitNoticesResponse::class,
+      StreamType.UNARY,
+      idempotency = Idempotency.NO_SIDE_EFFECTS,
+    ),
+  )
+
+
+  /**
+   *  ListUnitNotices lists what patients told the unit, oldest first: that
+   *  they will be late, and their answers to invitations. Poll it with the
+   *  next_after of the previous response to get only what is new.
+   */
+  override fun listUnitNoticesBlocking(request: ListUnitNoticesRequest, headers: Headers): UnaryBlockingCall<ListUnitNoticesResponse> = client.unaryBlocking(
+    request,
+    headers,
+    MethodSpec(
+    "nara.appointment.v1.ScheduleService/ListUnitNotices",
+      com.nara.appointment.v1.ListUnitNoticesRequest::class,
+      com.nara.appointment.v1.ListUnitNoticesResponse::class,
+      StreamType.UNARY,
+      idempotency = Idempotency.NO_SIDE_EFFECTS,
     ),
   )
 

@@ -10,9 +10,9 @@ import com.connectrpc.UnaryBlockingCall
 
 /**
  *  ScheduleService is the care unit's side: publishing times, inviting a
- *  patient in one step, and the day's schedule. Every call acts within the
- *  unit of the clinician's selected care assignment; reads of patient data are
- *  access-logged.
+ *  patient in one step, the day's schedule, and what patients tell the unit.
+ *  Every call acts within the unit of the clinician's selected care
+ *  assignment; reads of patient data are access-logged.
  */
 public interface ScheduleServiceClientInterface {
   /**
@@ -134,4 +134,18 @@ public interface ScheduleServiceClientInterface {
    *  place, or that the patient did not come.
    */
   public fun setArrivalBlocking(request: SetArrivalRequest, headers: Headers = emptyMap()): UnaryBlockingCall<SetArrivalResponse>
+
+  /**
+   *  ListUnitNotices lists what patients told the unit, oldest first: that
+   *  they will be late, and their answers to invitations. Poll it with the
+   *  next_after of the previous response to get only what is new.
+   */
+  public suspend fun listUnitNotices(request: ListUnitNoticesRequest, headers: Headers = emptyMap()): ResponseMessage<ListUnitNoticesResponse>
+
+  /**
+   *  ListUnitNotices lists what patients told the unit, oldest first: that
+   *  they will be late, and their answers to invitations. Poll it with the
+   *  next_after of the previous response to get only what is new.
+   */
+  public fun listUnitNoticesBlocking(request: ListUnitNoticesRequest, headers: Headers = emptyMap()): UnaryBlockingCall<ListUnitNoticesResponse>
 }
