@@ -32,9 +32,10 @@ var answerStatus = map[string]string{
 // appointment, and a staff notice of it, in one transaction, then runs
 // after: a confirmed time is booked, a declined one cancelled and its place
 // freed, and asking for another time leaves it pending with the message for
-// the unit. Giving the same answer again returns the appointment unchanged,
-// without a notice or running after. An appointment that is not awaiting
-// an answer is ErrPrecondition with a message for the patient.
+// the unit. Giving the same answer with the same message again returns the
+// appointment unchanged, without a notice or running after. An appointment
+// that is not awaiting an answer is ErrPrecondition with a message for the
+// patient.
 func (s *Store) AppointmentRespond(ctx context.Context, r InvitationAnswer, after AppointmentAfter) (Appointment, error) {
 	status, ok := answerStatus[r.Response]
 	if !ok {
@@ -47,7 +48,7 @@ func (s *Store) AppointmentRespond(ctx context.Context, r InvitationAnswer, afte
 		if err != nil {
 			return err
 		}
-		if a.InvitationResponse == r.Response && a.Status == status {
+		if a.InvitationResponse == r.Response && a.Status == status && a.PatientMessage == r.Message {
 			return nil
 		}
 		if err := mayRespond(a, r.Now); err != nil {

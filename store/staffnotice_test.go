@@ -95,4 +95,13 @@ func TestStaffNoticesCommitWithTheChange(t *testing.T) {
 	if mine, others := list(doctor, 0), list("SE2321000016-D902", 0); len(mine) != 2 || len(others) != 0 {
 		t.Errorf("notices by clinician got %d for the doctor and %d for another, want 2 and 0", len(mine), len(others))
 	}
+	// Asking again with another message tells the unit again.
+	again := ask
+	again.Message = "Eller en annan dag."
+	if _, err := st.AppointmentRespond(ctx, again, none); err != nil {
+		t.Fatal(err)
+	}
+	if ns := list("", 0); len(ns) != 3 || ns[2].Message != again.Message {
+		t.Errorf("after asking again got %+v, want a third notice with the new message", ns)
+	}
 }
