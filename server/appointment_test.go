@@ -39,36 +39,45 @@ func (e *env) clinicianAt(t *testing.T, hsaID, unit string) connect.ClientOption
 	return e.staff(t, hsaID, nil, []access.Assignment{a}, a.ID)
 }
 
-// citizens creates n people directly in the store, each with a session of
-// their own, and returns an option that authenticates as each: logging
-// hundreds in through BankID would only slow the test.
+// citizens creates n people born 1980 directly in the store, each with a
+// session of their own, and returns an option that authenticates as each:
+// logging hundreds in through BankID would only slow the test.
 func (e *env) citizens(t *testing.T, n int) (ids []string, opts []connect.ClientOption) {
 	t.Helper()
-	ctx := context.Background()
 	for i := range n {
-		h := make([]byte, 32)
-		_, _ = rand.Read(h)
-		p, err := e.store.PersonUpsert(ctx, h, []byte("sealed"), fmt.Sprintf("Citizen%d", i), "Test", time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC))
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, hash := token.NewRefresh()
-		sess, err := e.store.CitizenSessionCreate(ctx, p.ID, store.Session{
-			DeviceID: fmt.Sprintf("test-device-%d", i), Platform: "web", ExpiresAt: time.Now().Add(time.Hour),
-		}, hash)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tok, _, err := e.signer.Issue(token.Claims{
-			SessionID: sess.ID, Subject: p.ID, Kind: token.KindCitizen, Name: p.GivenName, Roles: []string{string(access.RoleCitizen)},
-		}, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, p.ID)
-		opts = append(opts, bearer(tok))
+		id, opt := e.citizenBorn(t, fmt.Sprintf("Citizen%d", i), time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC))
+		ids = append(ids, id)
+		opts = append(opts, opt)
 	}
 	return ids, opts
+}
+
+// citizenBorn creates one person born on born directly in the store, with
+// a session of their own, and returns their id and an option that
+// authenticates as them.
+func (e *env) citizenBorn(t *testing.T, name string, born time.Time) (string, connect.ClientOption) {
+	t.Helper()
+	ctx := context.Background()
+	h := make([]byte, 32)
+	_, _ = rand.Read(h)
+	p, err := e.store.PersonUpsert(ctx, h, []byte("sealed"), name, "Test", born)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, hash := token.NewRefresh()
+	sess, err := e.store.CitizenSessionCreate(ctx, p.ID, store.Session{
+		DeviceID: "test-device-" + name, Platform: "web", ExpiresAt: time.Now().Add(time.Hour),
+	}, hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := e.signer.Issue(token.Claims{
+		SessionID: sess.ID, Subject: p.ID, Kind: token.KindCitizen, Name: p.GivenName, Roles: []string{string(access.RoleCitizen)},
+	}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.ID, bearer(tok)
 }
 
 // hourFromNow is a whole hour at least d from now, so slot times are tidy.

@@ -115,7 +115,7 @@ func (s *scheduleService) PublishSlots(ctx context.Context, req *appointmentv1.P
 			slots = append(slots, store.Slot{
 				CareUnitHSAID: req.UnitHsaId, ServiceCode: services[req.Service], StartsAt: t, EndsAt: t.Add(dur),
 				Capacity: int(req.Capacity), InvitationOnly: req.InvitationOnly, CreatedBy: "staff:" + p.HSAID,
-				ResourceID: resource, OpensAt: opens, ClosesBefore: req.BookingCloseBefore.AsDuration(),
+				ResourceID: resource, OpensAt: opens, ClosesBefore: req.BookingCloseBefore.AsDuration(), MinAge: int(req.MinAge),
 			})
 		}
 	}

@@ -71,6 +71,9 @@ type Slot struct {
 	// ClosesBefore the start.
 	OpensAt      time.Time
 	ClosesBefore time.Duration
+	// MinAge is the age a patient must have reached on the day of the time
+	// (Europe/Stockholm) to find and book it; 0: anyone.
+	MinAge int
 	// Unit and VisitForm are filled in by searches, with DistanceMeters from
 	// the searched position when there was one.
 	Unit           CareUnit
@@ -216,6 +219,12 @@ func constraintOf(err error) string {
 	return ""
 }
 
+// oldEnough is the age rule of slots, true when the patient p may book the
+// slot s: its min_age is 0, or p has turned min_age by the slot's start
+// date in Stockholm (born 1961-06-01: 65 from 2026-06-01). Search, booking,
+// rebooking and the refusal's reason all use it, so they never disagree.
+const oldEnough = `(s.min_age = 0 OR p.birth_date <= (s.starts_at AT TIME ZONE 'Europe/Stockholm')::date - make_interval(years => s.min_age))`
+
 // AppointmentAfter runs in the transaction that changes an appointment, with
 // the appointment as it is after the change: the place to enqueue its
 // reminders and notices, so they commit (or not) with it.
@@ -252,7 +261,7 @@ func (s *Store) SlotsPublish(ctx context.Context, slots []Slot) ([]Slot, error) 
 	var (
 		units, services, by, resources []string
 		starts, ends, opens            []*time.Time
-		capacities                     []int32
+		capacities, minAges            []int32
 		invitation                     []bool
 		closes                         []float64
 	)
@@ -262,6 +271,7 @@ func (s *Store) SlotsPublish(ctx context.Context, slots []Slot) ([]Slot, error) 
 		starts = append(starts, &sl.StartsAt)
 		ends = append(ends, &sl.EndsAt)
 		capacities = append(capacities, int32(sl.Capacity))
+		minAges = append(minAges, int32(sl.MinAge))
 		invitation = append(invitation, sl.InvitationOnly)
 		by = append(by, sl.CreatedBy)
 		resources = append(resources, sl.ResourceID)
@@ -275,14 +285,14 @@ func (s *Store) SlotsPublish(ctx context.Context, slots []Slot) ([]Slot, error) 
 	rows, err := s.pool.Query(ctx, `
 		WITH ins AS (
 			INSERT INTO slot (care_unit_hsa_id, service_code, starts_at, ends_at, capacity, invitation_only, created_by,
-			                  resource_id, opens_at, closes_before)
-			SELECT u, sv, st, en, c, i, b, nullif(r, '')::uuid, o, make_interval(secs => cl)
+			                  resource_id, opens_at, closes_before, min_age)
+			SELECT u, sv, st, en, c, i, b, nullif(r, '')::uuid, o, make_interval(secs => cl), ma
 			  FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::int[], $6::bool[], $7::text[],
-			              $8::text[], $9::timestamptz[], $10::float8[]) AS t(u, sv, st, en, c, i, b, r, o, cl)
+			              $8::text[], $9::timestamptz[], $10::float8[], $11::int[]) AS t(u, sv, st, en, c, i, b, r, o, cl, ma)
 			RETURNING *)
 		SELECT `+slotColumns+`
 		  FROM ins s LEFT JOIN resource r ON r.id = s.resource_id ORDER BY s.starts_at, s.id`,
-		units, services, starts, ends, capacities, invitation, by, resources, opens, closes)
+		units, services, starts, ends, capacities, invitation, by, resources, opens, closes, minAges)
 	if err != nil {
 		return nil, slotError(err)
 	}
@@ -311,6 +321,10 @@ type SlotQuery struct {
 	// units whose position is unknown.
 	Near              *Position
 	MaxDistanceMeters int
+	// PatientID, when set, leaves out the times that person is too young
+	// for (Slot.MinAge). It is the caller or a child in their custody,
+	// checked before; the birth date is read in the search's own statement.
+	PatientID string
 	// Now hides times already started or not yet open for booking.
 	Now   time.Time
 	Limit int
@@ -329,7 +343,11 @@ func (s *Store) SlotSearch(ctx context.Context, q SlotQuery) ([]Slot, error) {
 		args = append(args, v)
 		return fmt.Sprintf("$%d", len(args))
 	}
-	var where string
+	var join, where string
+	if q.PatientID != "" {
+		join = " JOIN person p ON p.id = " + arg(q.PatientID)
+		where += " AND " + oldEnough
+	}
 	if q.UnitHSAID != "" {
 		where += " AND s.care_unit_hsa_id = " + arg(q.UnitHSAID)
 	}
@@ -347,10 +365,10 @@ func (s *Store) SlotSearch(ctx context.Context, q SlotQuery) ([]Slot, error) {
 	}
 	rows, err := s.pool.Query(ctx, `
 		SELECT s.id, s.care_unit_hsa_id, s.service_code, s.starts_at, s.ends_at, s.capacity, s.booked,
-		       s.invitation_only, s.blocked, s.created_by,
+		       s.invitation_only, s.blocked, s.created_by, s.min_age,
 		       u.hsa_id, u.provider_hsa_id, u.name, u.street, u.postal_code, u.city, u.municipality, u.phone,
 		       coalesce(u.latitude, 0), coalesce(u.longitude, 0), coalesce(round(`+distance+`)::int, 0), cs.visit_form
-		  FROM slot s JOIN care_unit u ON u.hsa_id = s.care_unit_hsa_id JOIN care_service cs ON cs.code = s.service_code
+		  FROM slot s JOIN care_unit u ON u.hsa_id = s.care_unit_hsa_id JOIN care_service cs ON cs.code = s.service_code`+join+`
 		 WHERE s.service_code = $1 AND NOT s.blocked AND NOT s.invitation_only AND s.booked < s.capacity
 		   AND s.starts_at >= greatest($2::timestamptz, $4::timestamptz) AND s.starts_at < $3
 		   AND s.starts_at - s.closes_before > $4
@@ -366,7 +384,7 @@ func (s *Store) SlotSearch(ctx context.Context, q SlotQuery) ([]Slot, error) {
 			u  = &sl.Unit
 		)
 		err := row.Scan(&sl.ID, &sl.CareUnitHSAID, &sl.ServiceCode, &sl.StartsAt, &sl.EndsAt, &sl.Capacity, &sl.Booked,
-			&sl.InvitationOnly, &sl.Blocked, &sl.CreatedBy,
+			&sl.InvitationOnly, &sl.Blocked, &sl.CreatedBy, &sl.MinAge,
 			&u.HSAID, &u.ProviderHSAID, &u.Name, &u.Street, &u.PostalCode, &u.City, &u.Municipality, &u.Phone,
 			&u.Latitude, &u.Longitude, &sl.DistanceMeters, &sl.VisitForm)
 		return sl, err
@@ -388,8 +406,9 @@ type Booking struct {
 // count is raised only while below capacity, the appointment inserted, and
 // after run. A request with an idempotency key already used by the patient
 // returns that appointment with created false. The slot being full is
-// ErrSlotFull; closed, past, or another active booking of an exclusive
-// service is ErrPrecondition with a message for the patient.
+// ErrSlotFull; closed, past, for an older age group than the patient's, or
+// another active booking of an exclusive service is ErrPrecondition with a
+// message for the patient.
 func (s *Store) AppointmentBook(ctx context.Context, b Booking, after AppointmentAfter) (a Appointment, created bool, err error) {
 	// A retry is not looked up first: the first attempt is the common case,
 	// and a retry fails on the key's unique index (or on the rules its first
@@ -403,14 +422,15 @@ func (s *Store) AppointmentBook(ctx context.Context, b Booking, after Appointmen
 		)
 		err := tx.QueryRow(ctx, `
 			UPDATE slot s SET booked = booked + 1, updated_at = now()
-			  FROM care_service cs
+			  FROM care_service cs JOIN person p ON p.id = $3
 			 WHERE s.id = $1 AND cs.code = s.service_code
 			   AND s.booked < s.capacity AND NOT s.blocked AND NOT s.invitation_only
 			   AND s.starts_at - s.closes_before > $2 AND (s.opens_at IS NULL OR s.opens_at <= $2)
+			   AND `+oldEnough+`
 			RETURNING s.service_code, cs.exclusive, extract(epoch FROM cs.min_interval)::bigint, s.starts_at`,
-			b.SlotID, b.Now).Scan(&service, &exclusive, &interval, &starts)
+			b.SlotID, b.Now, b.PatientID).Scan(&service, &exclusive, &interval, &starts)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return slotRefusal(ctx, tx, b.SlotID, b.Now)
+			return slotRefusal(ctx, tx, b.SlotID, b.PatientID, b.Now)
 		} else if err != nil {
 			return err
 		}
@@ -478,28 +498,36 @@ func checkInterval(ctx context.Context, tx pgx.Tx, patientID, service, except st
 	return nil
 }
 
-// slotRefusal says why a slot could not take a booking.
-func slotRefusal(ctx context.Context, tx pgx.Tx, slotID string, now time.Time) error {
+// slotRefusal says why a slot could not take patientID's booking. It runs
+// only after the booking's UPDATE took nothing, so the success path pays
+// for none of it.
+func slotRefusal(ctx context.Context, tx pgx.Tx, slotID, patientID string, now time.Time) error {
 	var (
-		sl      Slot
-		opensAt *time.Time
-		closes  int64
+		sl              Slot
+		opensAt         *time.Time
+		closes          int64
+		known, eligible bool
 	)
 	err := tx.QueryRow(ctx, `
-		SELECT capacity, booked, blocked, invitation_only, starts_at, opens_at, extract(epoch FROM closes_before)::bigint
-		  FROM slot WHERE id = $1`, slotID).
-		Scan(&sl.Capacity, &sl.Booked, &sl.Blocked, &sl.InvitationOnly, &sl.StartsAt, &opensAt, &closes)
+		SELECT s.capacity, s.booked, s.blocked, s.invitation_only, s.starts_at, s.opens_at,
+		       extract(epoch FROM s.closes_before)::bigint, s.min_age, p.id IS NOT NULL, coalesce(`+oldEnough+`, false)
+		  FROM slot s LEFT JOIN person p ON p.id = $2 WHERE s.id = $1`, slotID, patientID).
+		Scan(&sl.Capacity, &sl.Booked, &sl.Blocked, &sl.InvitationOnly, &sl.StartsAt, &opensAt, &closes, &sl.MinAge, &known, &eligible)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return ErrNotFound
 	case err != nil:
 		return err
+	case !known:
+		return fmt.Errorf("%w: no such patient", ErrReference)
 	case sl.Blocked:
 		return fmt.Errorf("%w: this time is closed for booking; choose another time", ErrPrecondition)
 	case sl.InvitationOnly:
 		return fmt.Errorf("%w: this time can only be booked by invitation from the care unit", ErrPrecondition)
 	case !sl.StartsAt.After(now):
 		return fmt.Errorf("%w: this time has already passed; choose another time", ErrPrecondition)
+	case !eligible:
+		return fmt.Errorf("%w: this time is for people aged %d or older; choose another time", ErrPrecondition, sl.MinAge)
 	case opensAt != nil && opensAt.After(now):
 		return fmt.Errorf("%w: booking of this time opens %s", ErrPrecondition, opensAt.In(stockholm).Format("2006-01-02 15:04"))
 	case !sl.StartsAt.Add(-time.Duration(closes) * time.Second).After(now):
@@ -579,17 +607,19 @@ func (s *Store) AppointmentRebook(ctx context.Context, c AppointmentChange, afte
 		}
 		var starts time.Time
 		err = tx.QueryRow(ctx, `
-			UPDATE slot SET booked = booked + 1, updated_at = now()
-			 WHERE id = $1 AND service_code = $2
-			   AND booked < capacity AND NOT blocked AND NOT invitation_only
-			   AND starts_at - closes_before > $3 AND (opens_at IS NULL OR opens_at <= $3)
-			RETURNING starts_at`, c.NewSlotID, a.ServiceCode, c.Now).Scan(&starts)
+			UPDATE slot s SET booked = s.booked + 1, updated_at = now()
+			  FROM person p
+			 WHERE s.id = $1 AND s.service_code = $2 AND p.id = $4
+			   AND s.booked < s.capacity AND NOT s.blocked AND NOT s.invitation_only
+			   AND s.starts_at - s.closes_before > $3 AND (s.opens_at IS NULL OR s.opens_at <= $3)
+			   AND `+oldEnough+`
+			RETURNING s.starts_at`, c.NewSlotID, a.ServiceCode, c.Now, a.PatientID).Scan(&starts)
 		if errors.Is(err, pgx.ErrNoRows) {
 			var service string
 			if err := tx.QueryRow(ctx, `SELECT service_code FROM slot WHERE id = $1`, c.NewSlotID).Scan(&service); err == nil && service != a.ServiceCode {
 				return fmt.Errorf("%w: the new time is for another service; book it separately", ErrPrecondition)
 			}
-			return slotRefusal(ctx, tx, c.NewSlotID, c.Now)
+			return slotRefusal(ctx, tx, c.NewSlotID, a.PatientID, c.Now)
 		} else if err != nil {
 			return err
 		}

@@ -77,7 +77,7 @@ func upsertClinician(ctx context.Context, q rowQuerier, unitHSAID, staffHSAID, n
 
 const slotColumns = `
 	s.id, s.care_unit_hsa_id, s.service_code, s.starts_at, s.ends_at, s.capacity, s.booked, s.invitation_only,
-	s.blocked, s.created_by, coalesce(s.resource_id::text, ''), s.opens_at, extract(epoch FROM s.closes_before)::bigint,
+	s.blocked, s.created_by, coalesce(s.resource_id::text, ''), s.opens_at, extract(epoch FROM s.closes_before)::bigint, s.min_age,
 	coalesce(r.kind, ''), coalesce(r.name, ''), coalesce(r.staff_hsa_id, ''), coalesce(r.profession, '')`
 
 func scanSlotFull(row pgx.CollectableRow) (Slot, error) {
@@ -87,7 +87,7 @@ func scanSlotFull(row pgx.CollectableRow) (Slot, error) {
 		closes int64
 	)
 	err := row.Scan(&sl.ID, &sl.CareUnitHSAID, &sl.ServiceCode, &sl.StartsAt, &sl.EndsAt, &sl.Capacity, &sl.Booked,
-		&sl.InvitationOnly, &sl.Blocked, &sl.CreatedBy, &sl.ResourceID, &opens, &closes,
+		&sl.InvitationOnly, &sl.Blocked, &sl.CreatedBy, &sl.ResourceID, &opens, &closes, &sl.MinAge,
 		&sl.Resource.Kind, &sl.Resource.Name, &sl.Resource.StaffHSAID, &sl.Resource.Profession)
 	if opens != nil {
 		sl.OpensAt = *opens

@@ -680,8 +680,12 @@ type Slot struct {
 	BookingOpenTime  *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=booking_open_time,json=bookingOpenTime,proto3" json:"booking_open_time,omitempty"`
 	BookingCloseTime *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=booking_close_time,json=bookingCloseTime,proto3" json:"booking_close_time,omitempty"`
 	Resource         *Resource              `protobuf:"bytes,15,opt,name=resource,proto3" json:"resource,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// min_age is the age group the time is for: only people at least this old
+	// on the day of the time may book it; 0: everyone. Search shows only the
+	// times the patient may book.
+	MinAge        int32 `protobuf:"varint,16,opt,name=min_age,json=minAge,proto3" json:"min_age,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Slot) Reset() {
@@ -817,6 +821,13 @@ func (x *Slot) GetResource() *Resource {
 		return x.Resource
 	}
 	return nil
+}
+
+func (x *Slot) GetMinAge() int32 {
+	if x != nil {
+		return x.MinAge
+	}
+	return 0
 }
 
 // Resource is a clinician, room, video room or vaccination lane of a unit.
@@ -1172,8 +1183,12 @@ type SearchSlotsRequest struct {
 	// and max_distance_meters drops units farther away.
 	Near              *Position `protobuf:"bytes,7,opt,name=near,proto3" json:"near,omitempty"`
 	MaxDistanceMeters int32     `protobuf:"varint,8,opt,name=max_distance_meters,json=maxDistanceMeters,proto3" json:"max_distance_meters,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// patient_id is whom the time is for: empty or the caller's own id, or a
+	// child in the caller's custody. Only the times that patient may book by
+	// age (Slot.min_age) are found.
+	PatientId     string `protobuf:"bytes,9,opt,name=patient_id,json=patientId,proto3" json:"patient_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SearchSlotsRequest) Reset() {
@@ -1260,6 +1275,13 @@ func (x *SearchSlotsRequest) GetMaxDistanceMeters() int32 {
 		return x.MaxDistanceMeters
 	}
 	return 0
+}
+
+func (x *SearchSlotsRequest) GetPatientId() string {
+	if x != nil {
+		return x.PatientId
+	}
+	return ""
 }
 
 // Position is a point on Earth (WGS 84), such as the phone's location.
@@ -1889,8 +1911,11 @@ type PublishSlotsRequest struct {
 	BookingOpenTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=booking_open_time,json=bookingOpenTime,proto3" json:"booking_open_time,omitempty"`
 	// booking_close_before closes booking this long before each slot starts.
 	BookingCloseBefore *durationpb.Duration `protobuf:"bytes,13,opt,name=booking_close_before,json=bookingCloseBefore,proto3" json:"booking_close_before,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// min_age: only people at least this old on the day of the time may book
+	// it; 0: everyone. Such as 65 for vaccination of an age group.
+	MinAge        int32 `protobuf:"varint,14,opt,name=min_age,json=minAge,proto3" json:"min_age,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PublishSlotsRequest) Reset() {
@@ -2012,6 +2037,13 @@ func (x *PublishSlotsRequest) GetBookingCloseBefore() *durationpb.Duration {
 		return x.BookingCloseBefore
 	}
 	return nil
+}
+
+func (x *PublishSlotsRequest) GetMinAge() int32 {
+	if x != nil {
+		return x.MinAge
+	}
+	return 0
 }
 
 type PublishSlotsResponse struct {
@@ -4062,7 +4094,7 @@ const file_nara_appointment_v1_appointment_proto_rawDesc = "" +
 	"\fmunicipality\x18\x06 \x01(\tR\fmunicipality\x12\x14\n" +
 	"\x05phone\x18\a \x01(\tR\x05phone\x12\x1a\n" +
 	"\blatitude\x18\b \x01(\x01R\blatitude\x12\x1c\n" +
-	"\tlongitude\x18\t \x01(\x01R\tlongitude\"\xc0\x05\n" +
+	"\tlongitude\x18\t \x01(\x01R\tlongitude\"\xd9\x05\n" +
 	"\x04Slot\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x126\n" +
 	"\aservice\x18\x02 \x01(\x0e2\x1c.nara.appointment.v1.ServiceR\aservice\x12=\n" +
@@ -4082,7 +4114,8 @@ const file_nara_appointment_v1_appointment_proto_rawDesc = "" +
 	"\x0finvitation_only\x18\f \x01(\bR\x0einvitationOnly\x12F\n" +
 	"\x11booking_open_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\x0fbookingOpenTime\x12H\n" +
 	"\x12booking_close_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\x10bookingCloseTime\x129\n" +
-	"\bresource\x18\x0f \x01(\v2\x1d.nara.appointment.v1.ResourceR\bresource\"\xa7\x01\n" +
+	"\bresource\x18\x0f \x01(\v2\x1d.nara.appointment.v1.ResourceR\bresource\x12\x17\n" +
+	"\amin_age\x18\x10 \x01(\x05R\x06minAge\"\xa7\x01\n" +
 	"\bResource\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x125\n" +
 	"\x04kind\x18\x02 \x01(\x0e2!.nara.appointment.v1.ResourceKindR\x04kind\x12\x12\n" +
@@ -4129,7 +4162,7 @@ const file_nara_appointment_v1_appointment_proto_rawDesc = "" +
 	"lateCancel\x12@\n" +
 	"\x0ejoin_open_time\x18\x19 \x01(\v2\x1a.google.protobuf.TimestampR\fjoinOpenTime\x12\x1f\n" +
 	"\vcan_respond\x18\x1a \x01(\bR\n" +
-	"canRespond\"\xaa\x05\n" +
+	"canRespond\"\xd6\x05\n" +
 	"\x12SearchSlotsRequest\x12B\n" +
 	"\aservice\x18\x01 \x01(\x0e2\x1c.nara.appointment.v1.ServiceB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\aservice\x128\n" +
@@ -4141,7 +4174,9 @@ const file_nara_appointment_v1_appointment_proto_rawDesc = "" +
 	"\tpage_size\x18\x06 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x121\n" +
 	"\x04near\x18\a \x01(\v2\x1d.nara.appointment.v1.PositionR\x04near\x12;\n" +
-	"\x13max_distance_meters\x18\b \x01(\x05B\v\xbaH\b\x1a\x06\x18\x80\x89z(\x00R\x11maxDistanceMeters:\xcd\x01\xbaH\xc9\x01\x1aU\n" +
+	"\x13max_distance_meters\x18\b \x01(\x05B\v\xbaH\b\x1a\x06\x18\x80\x89z(\x00R\x11maxDistanceMeters\x12*\n" +
+	"\n" +
+	"patient_id\x18\t \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\tpatientId:\xcd\x01\xbaH\xc9\x01\x1aU\n" +
 	"\x0fend_after_start\x12!end_time must be after start_time\x1a\x1fthis.end_time > this.start_time\x1ap\n" +
 	"\x15range_at_most_62_days\x12!the search covers at most 62 days\x1a4this.end_time - this.start_time <= duration('1488h')\"v\n" +
 	"\bPosition\x123\n" +
@@ -4176,7 +4211,7 @@ const file_nara_appointment_v1_appointment_proto_rawDesc = "" +
 	"\x0eappointment_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\rappointmentId\"W\n" +
 	"\x1eGetAppointmentCalendarResponse\x12\x12\n" +
 	"\x04ical\x18\x01 \x01(\tR\x04ical\x12!\n" +
-	"\fcontent_type\x18\x02 \x01(\tR\vcontentType\"\x89\b\n" +
+	"\fcontent_type\x18\x02 \x01(\tR\vcontentType\"\xad\b\n" +
 	"\x13PublishSlotsRequest\x127\n" +
 	"\vunit_hsa_id\x18\x01 \x01(\tB\x17\xbaH\x14r\x12\x10\x01\x18@2\f^[A-Z0-9-]+$R\tunitHsaId\x12B\n" +
 	"\aservice\x18\x02 \x01(\x0e2\x1c.nara.appointment.v1.ServiceB\n" +
@@ -4195,7 +4230,8 @@ const file_nara_appointment_v1_appointment_proto_rawDesc = "" +
 	" \x03(\x0e2\x1c.nara.appointment.v1.WeekdayB\x13\xbaH\x10\x92\x01\r\x10\a\x18\x01\"\a\x82\x01\x04\x10\x01 \x00R\x0erepeatWeekdays\x12,\n" +
 	"\frepeat_weeks\x18\v \x01(\x05B\t\xbaH\x06\x1a\x04\x18\x1a(\x00R\vrepeatWeeks\x12F\n" +
 	"\x11booking_open_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x0fbookingOpenTime\x12\\\n" +
-	"\x14booking_close_before\x18\r \x01(\v2\x19.google.protobuf.DurationB\x0f\xbaH\f\xaa\x01\t\"\x05\b\x80\x9a\x9e\x012\x00R\x12bookingCloseBefore:\xd9\x01\xbaH\xd5\x01\x1aU\n" +
+	"\x14booking_close_before\x18\r \x01(\v2\x19.google.protobuf.DurationB\x0f\xbaH\f\xaa\x01\t\"\x05\b\x80\x9a\x9e\x012\x00R\x12bookingCloseBefore\x12\"\n" +
+	"\amin_age\x18\x0e \x01(\x05B\t\xbaH\x06\x1a\x04\x18x(\x00R\x06minAge:\xd9\x01\xbaH\xd5\x01\x1aU\n" +
 	"\x0fend_after_start\x12!end_time must be after start_time\x1a\x1fthis.end_time > this.start_time\x1a|\n" +
 	"\x15range_at_most_62_days\x12-slots are published at most 62 days at a time\x1a4this.end_time - this.start_time <= duration('1488h')\"G\n" +
 	"\x14PublishSlotsResponse\x12/\n" +

@@ -108,13 +108,14 @@ type AppointmentServiceClient interface {
 	// ListCareUnits lists the region's care units with their opening hours,
 	// contact and what can be booked there; readable before login.
 	ListCareUnits(context.Context, *v1.ListCareUnitsRequest) (*v1.ListCareUnitsResponse, error)
-	// SearchSlots finds free times of a service, nearest first.
+	// SearchSlots finds free times of a service, nearest first, that the
+	// patient (the caller, or a child in their custody) may book.
 	SearchSlots(context.Context, *v1.SearchSlotsRequest) (*v1.SearchSlotsResponse, error)
 	// BookSlot books a place in a slot. Retrying with the same
 	// idempotency_key returns the first booking; it never books twice. A full
-	// slot is RESOURCE_EXHAUSTED, a closed one or a rule of the service
-	// (one active booking, interval between doses) FAILED_PRECONDITION, with a
-	// message the app can show.
+	// slot is RESOURCE_EXHAUSTED, a closed one, one for an older age group
+	// (Slot.min_age) or a rule of the service (one active booking, interval
+	// between doses) FAILED_PRECONDITION, with a message the app can show.
 	BookSlot(context.Context, *v1.BookSlotRequest) (*v1.BookSlotResponse, error)
 	// CancelAppointment cancels a booking until the service's cancel deadline;
 	// after it, FAILED_PRECONDITION says how to reach the unit instead, except
@@ -354,13 +355,14 @@ type AppointmentServiceHandler interface {
 	// ListCareUnits lists the region's care units with their opening hours,
 	// contact and what can be booked there; readable before login.
 	ListCareUnits(context.Context, *v1.ListCareUnitsRequest) (*v1.ListCareUnitsResponse, error)
-	// SearchSlots finds free times of a service, nearest first.
+	// SearchSlots finds free times of a service, nearest first, that the
+	// patient (the caller, or a child in their custody) may book.
 	SearchSlots(context.Context, *v1.SearchSlotsRequest) (*v1.SearchSlotsResponse, error)
 	// BookSlot books a place in a slot. Retrying with the same
 	// idempotency_key returns the first booking; it never books twice. A full
-	// slot is RESOURCE_EXHAUSTED, a closed one or a rule of the service
-	// (one active booking, interval between doses) FAILED_PRECONDITION, with a
-	// message the app can show.
+	// slot is RESOURCE_EXHAUSTED, a closed one, one for an older age group
+	// (Slot.min_age) or a rule of the service (one active booking, interval
+	// between doses) FAILED_PRECONDITION, with a message the app can show.
 	BookSlot(context.Context, *v1.BookSlotRequest) (*v1.BookSlotResponse, error)
 	// CancelAppointment cancels a booking until the service's cancel deadline;
 	// after it, FAILED_PRECONDITION says how to reach the unit instead, except

@@ -34,8 +34,10 @@ public struct NaraAppointmentV1PublishSlotsRequest: Sendable, Codable, Hashable 
     public var bookingOpenTime: Date?
     /** booking_close_before closes booking this long before each slot starts. duration.gte = 0s duration.gte_lt = 0s duration.gte_lt_exclusive = 0s duration.gte_lte = 0s duration.gte_lte_exclusive = 0s duration.lte = 720h0m0s  */
     public var bookingCloseBefore: String?
+    /** min_age: only people at least this old on the day of the time may book  it; 0: everyone. Such as 65 for vaccination of an age group. */
+    public var minAge: Int?
 
-    public init(unitHsaId: String? = nil, service: NaraAppointmentV1Service? = nil, startTime: Date, endTime: Date, slotDuration: String? = nil, capacity: Int? = nil, invitationOnly: Bool? = nil, resourceId: UUID? = nil, forMe: Bool? = nil, repeatWeekdays: Set<NaraAppointmentV1Weekday>? = nil, repeatWeeks: Int? = nil, bookingOpenTime: Date? = nil, bookingCloseBefore: String? = nil) {
+    public init(unitHsaId: String? = nil, service: NaraAppointmentV1Service? = nil, startTime: Date, endTime: Date, slotDuration: String? = nil, capacity: Int? = nil, invitationOnly: Bool? = nil, resourceId: UUID? = nil, forMe: Bool? = nil, repeatWeekdays: Set<NaraAppointmentV1Weekday>? = nil, repeatWeeks: Int? = nil, bookingOpenTime: Date? = nil, bookingCloseBefore: String? = nil, minAge: Int? = nil) {
         self.unitHsaId = unitHsaId
         self.service = service
         self.startTime = startTime
@@ -49,6 +51,7 @@ public struct NaraAppointmentV1PublishSlotsRequest: Sendable, Codable, Hashable 
         self.repeatWeeks = repeatWeeks
         self.bookingOpenTime = bookingOpenTime
         self.bookingCloseBefore = bookingCloseBefore
+        self.minAge = minAge
     }
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
@@ -65,6 +68,7 @@ public struct NaraAppointmentV1PublishSlotsRequest: Sendable, Codable, Hashable 
         case repeatWeeks
         case bookingOpenTime
         case bookingCloseBefore
+        case minAge
     }
 
     // Encodable protocol methods
@@ -84,6 +88,7 @@ public struct NaraAppointmentV1PublishSlotsRequest: Sendable, Codable, Hashable 
         try container.encodeIfPresent(repeatWeeks, forKey: .repeatWeeks)
         try container.encodeIfPresent(bookingOpenTime, forKey: .bookingOpenTime)
         try container.encodeIfPresent(bookingCloseBefore, forKey: .bookingCloseBefore)
+        try container.encodeIfPresent(minAge, forKey: .minAge)
     }
 }
 

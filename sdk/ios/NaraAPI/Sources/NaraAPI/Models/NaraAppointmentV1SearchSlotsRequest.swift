@@ -24,8 +24,10 @@ public struct NaraAppointmentV1SearchSlotsRequest: Sendable, Codable, Hashable {
     /** near orders the slots by the unit's distance from it, nearest first,  and max_distance_meters drops units farther away. */
     public var near: NaraAppointmentV1Position?
     public var maxDistanceMeters: Int?
+    /** patient_id is whom the time is for: empty or the caller's own id, or a  child in the caller's custody. Only the times that patient may book by  age (Slot.min_age) are found. */
+    public var patientId: UUID?
 
-    public init(service: NaraAppointmentV1Service? = nil, unitHsaId: String? = nil, municipality: String? = nil, startTime: Date, endTime: Date, pageSize: Int? = nil, near: NaraAppointmentV1Position? = nil, maxDistanceMeters: Int? = nil) {
+    public init(service: NaraAppointmentV1Service? = nil, unitHsaId: String? = nil, municipality: String? = nil, startTime: Date, endTime: Date, pageSize: Int? = nil, near: NaraAppointmentV1Position? = nil, maxDistanceMeters: Int? = nil, patientId: UUID? = nil) {
         self.service = service
         self.unitHsaId = unitHsaId
         self.municipality = municipality
@@ -34,6 +36,7 @@ public struct NaraAppointmentV1SearchSlotsRequest: Sendable, Codable, Hashable {
         self.pageSize = pageSize
         self.near = near
         self.maxDistanceMeters = maxDistanceMeters
+        self.patientId = patientId
     }
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
@@ -45,6 +48,7 @@ public struct NaraAppointmentV1SearchSlotsRequest: Sendable, Codable, Hashable {
         case pageSize
         case near
         case maxDistanceMeters
+        case patientId
     }
 
     // Encodable protocol methods
@@ -59,6 +63,7 @@ public struct NaraAppointmentV1SearchSlotsRequest: Sendable, Codable, Hashable {
         try container.encodeIfPresent(pageSize, forKey: .pageSize)
         try container.encodeIfPresent(near, forKey: .near)
         try container.encodeIfPresent(maxDistanceMeters, forKey: .maxDistanceMeters)
+        try container.encodeIfPresent(patientId, forKey: .patientId)
     }
 }
 

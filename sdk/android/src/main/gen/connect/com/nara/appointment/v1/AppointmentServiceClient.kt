@@ -56,7 +56,8 @@ public class AppointmentServiceClient(
 
 
   /**
-   *  SearchSlots finds free times of a service, nearest first.
+   *  SearchSlots finds free times of a service, nearest first, that the
+   *  patient (the caller, or a child in their custody) may book.
    */
   override suspend fun searchSlots(request: SearchSlotsRequest, headers: Headers): ResponseMessage<SearchSlotsResponse> = client.unary(
     request,
@@ -72,7 +73,8 @@ public class AppointmentServiceClient(
 
 
   /**
-   *  SearchSlots finds free times of a service, nearest first.
+   *  SearchSlots finds free times of a service, nearest first, that the
+   *  patient (the caller, or a child in their custody) may book.
    */
   override fun searchSlotsBlocking(request: SearchSlotsRequest, headers: Headers): UnaryBlockingCall<SearchSlotsResponse> = client.unaryBlocking(
     request,
@@ -90,9 +92,9 @@ public class AppointmentServiceClient(
   /**
    *  BookSlot books a place in a slot. Retrying with the same
    *  idempotency_key returns the first booking; it never books twice. A full
-   *  slot is RESOURCE_EXHAUSTED, a closed one or a rule of the service
-   *  (one active booking, interval between doses) FAILED_PRECONDITION, with a
-   *  message the app can show.
+   *  slot is RESOURCE_EXHAUSTED, a closed one, one for an older age group
+   *  (Slot.min_age) or a rule of the service (one active booking, interval
+   *  between doses) FAILED_PRECONDITION, with a message the app can show.
    */
   override suspend fun bookSlot(request: BookSlotRequest, headers: Headers): ResponseMessage<BookSlotResponse> = client.unary(
     request,
@@ -110,9 +112,9 @@ public class AppointmentServiceClient(
   /**
    *  BookSlot books a place in a slot. Retrying with the same
    *  idempotency_key returns the first booking; it never books twice. A full
-   *  slot is RESOURCE_EXHAUSTED, a closed one or a rule of the service
-   *  (one active booking, interval between doses) FAILED_PRECONDITION, with a
-   *  message the app can show.
+   *  slot is RESOURCE_EXHAUSTED, a closed one, one for an older age group
+   *  (Slot.min_age) or a rule of the service (one active booking, interval
+   *  between doses) FAILED_PRECONDITION, with a message the app can show.
    */
   override fun bookSlotBlocking(request: BookSlotRequest, headers: Headers): UnaryBlockingCall<BookSlotResponse> = client.unaryBlocking(
     request,

@@ -28,30 +28,32 @@ public interface AppointmentServiceClientInterface {
   public fun listCareUnitsBlocking(request: ListCareUnitsRequest, headers: Headers = emptyMap()): UnaryBlockingCall<ListCareUnitsResponse>
 
   /**
-   *  SearchSlots finds free times of a service, nearest first.
+   *  SearchSlots finds free times of a service, nearest first, that the
+   *  patient (the caller, or a child in their custody) may book.
    */
   public suspend fun searchSlots(request: SearchSlotsRequest, headers: Headers = emptyMap()): ResponseMessage<SearchSlotsResponse>
 
   /**
-   *  SearchSlots finds free times of a service, nearest first.
+   *  SearchSlots finds free times of a service, nearest first, that the
+   *  patient (the caller, or a child in their custody) may book.
    */
   public fun searchSlotsBlocking(request: SearchSlotsRequest, headers: Headers = emptyMap()): UnaryBlockingCall<SearchSlotsResponse>
 
   /**
    *  BookSlot books a place in a slot. Retrying with the same
    *  idempotency_key returns the first booking; it never books twice. A full
-   *  slot is RESOURCE_EXHAUSTED, a closed one or a rule of the service
-   *  (one active booking, interval between doses) FAILED_PRECONDITION, with a
-   *  message the app can show.
+   *  slot is RESOURCE_EXHAUSTED, a closed one, one for an older age group
+   *  (Slot.min_age) or a rule of the service (one active booking, interval
+   *  between doses) FAILED_PRECONDITION, with a message the app can show.
    */
   public suspend fun bookSlot(request: BookSlotRequest, headers: Headers = emptyMap()): ResponseMessage<BookSlotResponse>
 
   /**
    *  BookSlot books a place in a slot. Retrying with the same
    *  idempotency_key returns the first booking; it never books twice. A full
-   *  slot is RESOURCE_EXHAUSTED, a closed one or a rule of the service
-   *  (one active booking, interval between doses) FAILED_PRECONDITION, with a
-   *  message the app can show.
+   *  slot is RESOURCE_EXHAUSTED, a closed one, one for an older age group
+   *  (Slot.min_age) or a rule of the service (one active booking, interval
+   *  between doses) FAILED_PRECONDITION, with a message the app can show.
    */
   public fun bookSlotBlocking(request: BookSlotRequest, headers: Headers = emptyMap()): UnaryBlockingCall<BookSlotResponse>
 

@@ -854,6 +854,47 @@ public  final class PublishSlotsRequest extends
     bitField0_ = (bitField0_ & ~0x00000010);
   }
 
+  public static final int MIN_AGE_FIELD_NUMBER = 14;
+  private int minAge_;
+  /**
+   * <pre>
+   * min_age: only people at least this old on the day of the time may book
+   * it; 0: everyone. Such as 65 for vaccination of an age group.
+   * </pre>
+   *
+   * <code>int32 min_age = 14 [json_name = "minAge", (.buf.validate.field) = { ... }</code>
+   * @return The minAge.
+   */
+  @java.lang.Override
+  public int getMinAge() {
+    return minAge_;
+  }
+  /**
+   * <pre>
+   * min_age: only people at least this old on the day of the time may book
+   * it; 0: everyone. Such as 65 for vaccination of an age group.
+   * </pre>
+   *
+   * <code>int32 min_age = 14 [json_name = "minAge", (.buf.validate.field) = { ... }</code>
+   * @param value The minAge to set.
+   */
+  private void setMinAge(int value) {
+    
+    minAge_ = value;
+  }
+  /**
+   * <pre>
+   * min_age: only people at least this old on the day of the time may book
+   * it; 0: everyone. Such as 65 for vaccination of an age group.
+   * </pre>
+   *
+   * <code>int32 min_age = 14 [json_name = "minAge", (.buf.validate.field) = { ... }</code>
+   */
+  private void clearMinAge() {
+
+    minAge_ = 0;
+  }
+
   public static com.nara.appointment.v1.PublishSlotsRequest parseFrom(
       java.nio.ByteBuffer data)
       throws com.google.protobuf.InvalidProtocolBufferException {
@@ -1801,6 +1842,49 @@ public  final class PublishSlotsRequest extends
       return this;
     }
 
+    /**
+     * <pre>
+     * min_age: only people at least this old on the day of the time may book
+     * it; 0: everyone. Such as 65 for vaccination of an age group.
+     * </pre>
+     *
+     * <code>int32 min_age = 14 [json_name = "minAge", (.buf.validate.field) = { ... }</code>
+     * @return The minAge.
+     */
+    @java.lang.Override
+    public int getMinAge() {
+      return instance.getMinAge();
+    }
+    /**
+     * <pre>
+     * min_age: only people at least this old on the day of the time may book
+     * it; 0: everyone. Such as 65 for vaccination of an age group.
+     * </pre>
+     *
+     * <code>int32 min_age = 14 [json_name = "minAge", (.buf.validate.field) = { ... }</code>
+     * @param value The minAge to set.
+     * @return This builder for chaining.
+     */
+    public Builder setMinAge(int value) {
+      copyOnWrite();
+      instance.setMinAge(value);
+      return this;
+    }
+    /**
+     * <pre>
+     * min_age: only people at least this old on the day of the time may book
+     * it; 0: everyone. Such as 65 for vaccination of an age group.
+     * </pre>
+     *
+     * <code>int32 min_age = 14 [json_name = "minAge", (.buf.validate.field) = { ... }</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearMinAge() {
+      copyOnWrite();
+      instance.clearMinAge();
+      return this;
+    }
+
     // @@protoc_insertion_point(builder_scope:nara.appointment.v1.PublishSlotsRequest)
   }
   @java.lang.Override
@@ -1831,11 +1915,12 @@ public  final class PublishSlotsRequest extends
             "repeatWeeks_",
             "bookingOpenTime_",
             "bookingCloseBefore_",
+            "minAge_",
           };
           java.lang.String info =
-              "\u0000\r\u0000\u0001\u0001\r\r\u0000\u0001\u0000\u0001\u0208\u0002\f\u0003\u1009" +
-              "\u0000\u0004\u1009\u0001\u0005\u1009\u0002\u0006\u0004\u0007\u0007\b\u0208\t\u0007" +
-              "\n,\u000b\u0004\f\u1009\u0003\r\u1009\u0004";
+              "\u0000\u000e\u0000\u0001\u0001\u000e\u000e\u0000\u0001\u0000\u0001\u0208\u0002\f" +
+              "\u0003\u1009\u0000\u0004\u1009\u0001\u0005\u1009\u0002\u0006\u0004\u0007\u0007\b" +
+              "\u0208\t\u0007\n,\u000b\u0004\f\u1009\u0003\r\u1009\u0004\u000e\u0004";
           return newMessageInfo(DEFAULT_INSTANCE, info, objects);
       }
       case GET_DEFAULT_INSTANCE: {

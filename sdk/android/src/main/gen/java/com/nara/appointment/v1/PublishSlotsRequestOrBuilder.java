@@ -241,4 +241,15 @@ public interface PublishSlotsRequestOrBuilder extends
    * @return The bookingCloseBefore.
    */
   com.google.protobuf.Duration getBookingCloseBefore();
+
+  /**
+   * <pre>
+   * min_age: only people at least this old on the day of the time may book
+   * it; 0: everyone. Such as 65 for vaccination of an age group.
+   * </pre>
+   *
+   * <code>int32 min_age = 14 [json_name = "minAge", (.buf.validate.field) = { ... }</code>
+   * @return The minAge.
+   */
+  int getMinAge();
 }

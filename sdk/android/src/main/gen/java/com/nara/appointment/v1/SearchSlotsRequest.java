@@ -17,6 +17,7 @@ public  final class SearchSlotsRequest extends
   private SearchSlotsRequest() {
     unitHsaId_ = "";
     municipality_ = "";
+    patientId_ = "";
   }
   private int bitField0_;
   public static final int SERVICE_FIELD_NUMBER = 1;
@@ -424,6 +425,83 @@ public  final class SearchSlotsRequest extends
   private void clearMaxDistanceMeters() {
 
     maxDistanceMeters_ = 0;
+  }
+
+  public static final int PATIENT_ID_FIELD_NUMBER = 9;
+  private java.lang.String patientId_;
+  /**
+   * <pre>
+   * patient_id is whom the time is for: empty or the caller's own id, or a
+   * child in the caller's custody. Only the times that patient may book by
+   * age (Slot.min_age) are found.
+   * </pre>
+   *
+   * <code>string patient_id = 9 [json_name = "patientId", (.buf.validate.field) = { ... }</code>
+   * @return The patientId.
+   */
+  @java.lang.Override
+  public java.lang.String getPatientId() {
+    return patientId_;
+  }
+  /**
+   * <pre>
+   * patient_id is whom the time is for: empty or the caller's own id, or a
+   * child in the caller's custody. Only the times that patient may book by
+   * age (Slot.min_age) are found.
+   * </pre>
+   *
+   * <code>string patient_id = 9 [json_name = "patientId", (.buf.validate.field) = { ... }</code>
+   * @return The bytes for patientId.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getPatientIdBytes() {
+    return com.google.protobuf.ByteString.copyFromUtf8(patientId_);
+  }
+  /**
+   * <pre>
+   * patient_id is whom the time is for: empty or the caller's own id, or a
+   * child in the caller's custody. Only the times that patient may book by
+   * age (Slot.min_age) are found.
+   * </pre>
+   *
+   * <code>string patient_id = 9 [json_name = "patientId", (.buf.validate.field) = { ... }</code>
+   * @param value The patientId to set.
+   */
+  private void setPatientId(
+      java.lang.String value) {
+    java.util.Objects.requireNonNull(value);
+
+    patientId_ = value;
+  }
+  /**
+   * <pre>
+   * patient_id is whom the time is for: empty or the caller's own id, or a
+   * child in the caller's custody. Only the times that patient may book by
+   * age (Slot.min_age) are found.
+   * </pre>
+   *
+   * <code>string patient_id = 9 [json_name = "patientId", (.buf.validate.field) = { ... }</code>
+   */
+  private void clearPatientId() {
+
+    patientId_ = getDefaultInstance().getPatientId();
+  }
+  /**
+   * <pre>
+   * patient_id is whom the time is for: empty or the caller's own id, or a
+   * child in the caller's custody. Only the times that patient may book by
+   * age (Slot.min_age) are found.
+   * </pre>
+   *
+   * <code>string patient_id = 9 [json_name = "patientId", (.buf.validate.field) = { ... }</code>
+   * @param value The bytes for patientId to set.
+   */
+  private void setPatientIdBytes(
+      com.google.protobuf.ByteString value) {
+    checkByteStringIsUtf8(value);
+    patientId_ = value.toStringUtf8();
+
   }
 
   public static com.nara.appointment.v1.SearchSlotsRequest parseFrom(
@@ -947,6 +1025,85 @@ public  final class SearchSlotsRequest extends
       return this;
     }
 
+    /**
+     * <pre>
+     * patient_id is whom the time is for: empty or the caller's own id, or a
+     * child in the caller's custody. Only the times that patient may book by
+     * age (Slot.min_age) are found.
+     * </pre>
+     *
+     * <code>string patient_id = 9 [json_name = "patientId", (.buf.validate.field) = { ... }</code>
+     * @return The patientId.
+     */
+    @java.lang.Override
+    public java.lang.String getPatientId() {
+      return instance.getPatientId();
+    }
+    /**
+     * <pre>
+     * patient_id is whom the time is for: empty or the caller's own id, or a
+     * child in the caller's custody. Only the times that patient may book by
+     * age (Slot.min_age) are found.
+     * </pre>
+     *
+     * <code>string patient_id = 9 [json_name = "patientId", (.buf.validate.field) = { ... }</code>
+     * @return The bytes for patientId.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getPatientIdBytes() {
+      return instance.getPatientIdBytes();
+    }
+    /**
+     * <pre>
+     * patient_id is whom the time is for: empty or the caller's own id, or a
+     * child in the caller's custody. Only the times that patient may book by
+     * age (Slot.min_age) are found.
+     * </pre>
+     *
+     * <code>string patient_id = 9 [json_name = "patientId", (.buf.validate.field) = { ... }</code>
+     * @param value The patientId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setPatientId(
+        java.lang.String value) {
+      copyOnWrite();
+      instance.setPatientId(value);
+      return this;
+    }
+    /**
+     * <pre>
+     * patient_id is whom the time is for: empty or the caller's own id, or a
+     * child in the caller's custody. Only the times that patient may book by
+     * age (Slot.min_age) are found.
+     * </pre>
+     *
+     * <code>string patient_id = 9 [json_name = "patientId", (.buf.validate.field) = { ... }</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearPatientId() {
+      copyOnWrite();
+      instance.clearPatientId();
+      return this;
+    }
+    /**
+     * <pre>
+     * patient_id is whom the time is for: empty or the caller's own id, or a
+     * child in the caller's custody. Only the times that patient may book by
+     * age (Slot.min_age) are found.
+     * </pre>
+     *
+     * <code>string patient_id = 9 [json_name = "patientId", (.buf.validate.field) = { ... }</code>
+     * @param value The bytes for patientId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setPatientIdBytes(
+        com.google.protobuf.ByteString value) {
+      copyOnWrite();
+      instance.setPatientIdBytes(value);
+      return this;
+    }
+
     // @@protoc_insertion_point(builder_scope:nara.appointment.v1.SearchSlotsRequest)
   }
   @java.lang.Override
@@ -972,10 +1129,12 @@ public  final class SearchSlotsRequest extends
             "pageSize_",
             "near_",
             "maxDistanceMeters_",
+            "patientId_",
           };
           java.lang.String info =
-              "\u0000\b\u0000\u0001\u0001\b\b\u0000\u0000\u0000\u0001\f\u0002\u0208\u0003\u0208" +
-              "\u0004\u1009\u0000\u0005\u1009\u0001\u0006\u0004\u0007\u1009\u0002\b\u0004";
+              "\u0000\t\u0000\u0001\u0001\t\t\u0000\u0000\u0000\u0001\f\u0002\u0208\u0003\u0208" +
+              "\u0004\u1009\u0000\u0005\u1009\u0001\u0006\u0004\u0007\u1009\u0002\b\u0004\t\u0208" +
+              "";
           return newMessageInfo(DEFAULT_INSTANCE, info, objects);
       }
       case GET_DEFAULT_INSTANCE: {

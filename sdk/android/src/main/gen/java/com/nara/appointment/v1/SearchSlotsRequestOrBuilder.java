@@ -119,4 +119,28 @@ public interface SearchSlotsRequestOrBuilder extends
    * @return The maxDistanceMeters.
    */
   int getMaxDistanceMeters();
+
+  /**
+   * <pre>
+   * patient_id is whom the time is for: empty or the caller's own id, or a
+   * child in the caller's custody. Only the times that patient may book by
+   * age (Slot.min_age) are found.
+   * </pre>
+   *
+   * <code>string patient_id = 9 [json_name = "patientId", (.buf.validate.field) = { ... }</code>
+   * @return The patientId.
+   */
+  java.lang.String getPatientId();
+  /**
+   * <pre>
+   * patient_id is whom the time is for: empty or the caller's own id, or a
+   * child in the caller's custody. Only the times that patient may book by
+   * age (Slot.min_age) are found.
+   * </pre>
+   *
+   * <code>string patient_id = 9 [json_name = "patientId", (.buf.validate.field) = { ... }</code>
+   * @return The bytes for patientId.
+   */
+  com.google.protobuf.ByteString
+      getPatientIdBytes();
 }

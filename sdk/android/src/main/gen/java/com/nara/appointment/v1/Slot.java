@@ -654,6 +654,50 @@ public  final class Slot extends
     bitField0_ = (bitField0_ & ~0x00000020);
   }
 
+  public static final int MIN_AGE_FIELD_NUMBER = 16;
+  private int minAge_;
+  /**
+   * <pre>
+   * min_age is the age group the time is for: only people at least this old
+   * on the day of the time may book it; 0: everyone. Search shows only the
+   * times the patient may book.
+   * </pre>
+   *
+   * <code>int32 min_age = 16 [json_name = "minAge"];</code>
+   * @return The minAge.
+   */
+  @java.lang.Override
+  public int getMinAge() {
+    return minAge_;
+  }
+  /**
+   * <pre>
+   * min_age is the age group the time is for: only people at least this old
+   * on the day of the time may book it; 0: everyone. Search shows only the
+   * times the patient may book.
+   * </pre>
+   *
+   * <code>int32 min_age = 16 [json_name = "minAge"];</code>
+   * @param value The minAge to set.
+   */
+  private void setMinAge(int value) {
+    
+    minAge_ = value;
+  }
+  /**
+   * <pre>
+   * min_age is the age group the time is for: only people at least this old
+   * on the day of the time may book it; 0: everyone. Search shows only the
+   * times the patient may book.
+   * </pre>
+   *
+   * <code>int32 min_age = 16 [json_name = "minAge"];</code>
+   */
+  private void clearMinAge() {
+
+    minAge_ = 0;
+  }
+
   public static com.nara.appointment.v1.Slot parseFrom(
       java.nio.ByteBuffer data)
       throws com.google.protobuf.InvalidProtocolBufferException {
@@ -1414,6 +1458,52 @@ public  final class Slot extends
       return this;
     }
 
+    /**
+     * <pre>
+     * min_age is the age group the time is for: only people at least this old
+     * on the day of the time may book it; 0: everyone. Search shows only the
+     * times the patient may book.
+     * </pre>
+     *
+     * <code>int32 min_age = 16 [json_name = "minAge"];</code>
+     * @return The minAge.
+     */
+    @java.lang.Override
+    public int getMinAge() {
+      return instance.getMinAge();
+    }
+    /**
+     * <pre>
+     * min_age is the age group the time is for: only people at least this old
+     * on the day of the time may book it; 0: everyone. Search shows only the
+     * times the patient may book.
+     * </pre>
+     *
+     * <code>int32 min_age = 16 [json_name = "minAge"];</code>
+     * @param value The minAge to set.
+     * @return This builder for chaining.
+     */
+    public Builder setMinAge(int value) {
+      copyOnWrite();
+      instance.setMinAge(value);
+      return this;
+    }
+    /**
+     * <pre>
+     * min_age is the age group the time is for: only people at least this old
+     * on the day of the time may book it; 0: everyone. Search shows only the
+     * times the patient may book.
+     * </pre>
+     *
+     * <code>int32 min_age = 16 [json_name = "minAge"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearMinAge() {
+      copyOnWrite();
+      instance.clearMinAge();
+      return this;
+    }
+
     // @@protoc_insertion_point(builder_scope:nara.appointment.v1.Slot)
   }
   @java.lang.Override
@@ -1446,12 +1536,13 @@ public  final class Slot extends
             "bookingOpenTime_",
             "bookingCloseTime_",
             "resource_",
+            "minAge_",
           };
           java.lang.String info =
-              "\u0000\u000f\u0000\u0001\u0001\u000f\u000f\u0000\u0000\u0000\u0001\u0208\u0002\f" +
+              "\u0000\u0010\u0000\u0001\u0001\u0010\u0010\u0000\u0000\u0000\u0001\u0208\u0002\f" +
               "\u0003\f\u0004\u1009\u0000\u0005\u1009\u0001\u0006\u1009\u0002\u0007\u0004\b\u0004" +
               "\t\u0004\n\u0004\u000b\u0007\f\u0007\r\u1009\u0003\u000e\u1009\u0004\u000f\u1009" +
-              "\u0005";
+              "\u0005\u0010\u0004";
           return newMessageInfo(DEFAULT_INSTANCE, info, objects);
       }
       case GET_DEFAULT_INSTANCE: {

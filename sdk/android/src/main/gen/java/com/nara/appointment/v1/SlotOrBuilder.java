@@ -167,4 +167,16 @@ public interface SlotOrBuilder extends
    * @return The resource.
    */
   com.nara.appointment.v1.Resource getResource();
+
+  /**
+   * <pre>
+   * min_age is the age group the time is for: only people at least this old
+   * on the day of the time may book it; 0: everyone. Search shows only the
+   * times the patient may book.
+   * </pre>
+   *
+   * <code>int32 min_age = 16 [json_name = "minAge"];</code>
+   * @return The minAge.
+   */
+  int getMinAge();
 }

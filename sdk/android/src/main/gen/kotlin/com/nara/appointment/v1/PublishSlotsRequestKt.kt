@@ -484,6 +484,33 @@ public object PublishSlotsRequestKt {
 
     public val PublishSlotsRequestKt.Dsl.bookingCloseBeforeOrNull: com.google.protobuf.Duration?
       get() = _builder.bookingCloseBeforeOrNull
+
+    /**
+     * ```
+     * min_age: only people at least this old on the day of the time may book
+     * it; 0: everyone. Such as 65 for vaccination of an age group.
+     * ```
+     *
+     * `int32 min_age = 14 [json_name = "minAge", (.buf.validate.field) = { ... }`
+     */
+    public var minAge: kotlin.Int
+      @kotlin.jvm.JvmName("getMinAge")
+        get() = _builder.minAge
+      @kotlin.jvm.JvmName("setMinAge")
+        set(value) {
+        _builder.minAge = value
+      }
+    /**
+     * ```
+     * min_age: only people at least this old on the day of the time may book
+     * it; 0: everyone. Such as 65 for vaccination of an age group.
+     * ```
+     *
+     * `int32 min_age = 14 [json_name = "minAge", (.buf.validate.field) = { ... }`
+     */
+    public fun clearMinAge() {
+      _builder.clearMinAge()
+    }
   }
 }
 public inline fun com.nara.appointment.v1.PublishSlotsRequest.copy(block: `com.nara.appointment.v1`.PublishSlotsRequestKt.Dsl.() -> kotlin.Unit): com.nara.appointment.v1.PublishSlotsRequest =

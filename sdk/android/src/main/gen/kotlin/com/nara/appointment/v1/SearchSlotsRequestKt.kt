@@ -240,6 +240,35 @@ public object SearchSlotsRequestKt {
     public fun clearMaxDistanceMeters() {
       _builder.clearMaxDistanceMeters()
     }
+
+    /**
+     * ```
+     * patient_id is whom the time is for: empty or the caller's own id, or a
+     * child in the caller's custody. Only the times that patient may book by
+     * age (Slot.min_age) are found.
+     * ```
+     *
+     * `string patient_id = 9 [json_name = "patientId", (.buf.validate.field) = { ... }`
+     */
+    public var patientId: kotlin.String
+      @kotlin.jvm.JvmName("getPatientId")
+        get() = _builder.patientId
+      @kotlin.jvm.JvmName("setPatientId")
+        set(value) {
+        _builder.patientId = value
+      }
+    /**
+     * ```
+     * patient_id is whom the time is for: empty or the caller's own id, or a
+     * child in the caller's custody. Only the times that patient may book by
+     * age (Slot.min_age) are found.
+     * ```
+     *
+     * `string patient_id = 9 [json_name = "patientId", (.buf.validate.field) = { ... }`
+     */
+    public fun clearPatientId() {
+      _builder.clearPatientId()
+    }
   }
 }
 public inline fun com.nara.appointment.v1.SearchSlotsRequest.copy(block: `com.nara.appointment.v1`.SearchSlotsRequestKt.Dsl.() -> kotlin.Unit): com.nara.appointment.v1.SearchSlotsRequest =

@@ -400,6 +400,35 @@ public object SlotKt {
 
     public val SlotKt.Dsl.resourceOrNull: com.nara.appointment.v1.Resource?
       get() = _builder.resourceOrNull
+
+    /**
+     * ```
+     * min_age is the age group the time is for: only people at least this old
+     * on the day of the time may book it; 0: everyone. Search shows only the
+     * times the patient may book.
+     * ```
+     *
+     * `int32 min_age = 16 [json_name = "minAge"];`
+     */
+    public var minAge: kotlin.Int
+      @kotlin.jvm.JvmName("getMinAge")
+        get() = _builder.minAge
+      @kotlin.jvm.JvmName("setMinAge")
+        set(value) {
+        _builder.minAge = value
+      }
+    /**
+     * ```
+     * min_age is the age group the time is for: only people at least this old
+     * on the day of the time may book it; 0: everyone. Search shows only the
+     * times the patient may book.
+     * ```
+     *
+     * `int32 min_age = 16 [json_name = "minAge"];`
+     */
+    public fun clearMinAge() {
+      _builder.clearMinAge()
+    }
   }
 }
 public inline fun com.nara.appointment.v1.Slot.copy(block: `com.nara.appointment.v1`.SlotKt.Dsl.() -> kotlin.Unit): com.nara.appointment.v1.Slot =
