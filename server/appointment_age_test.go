@@ -173,3 +173,34 @@ func TestAgeGroupTimes(t *testing.T) {
 		t.Errorf("ListSlots got %v, want the three 65+ times", listed.Slots)
 	}
 }
+
+// TestAgeGroupTimeMoved refuses to move a time for an age group to a day
+// before a booked patient reaches the age, and moves it later.
+func TestAgeGroupTimeMoved(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := context.Background()
+	nurse := e.schedule(e.clinicianAt(t, "SE2321000016-N020", homeUnit))
+	start := hourFromNow(10 * 24 * time.Hour)
+	res, err := nurse.PublishSlots(ctx, &apptv1.PublishSlotsRequest{
+		UnitHsaId: homeUnit, Service: apptv1.Service_SERVICE_VACCINATION, StartTime: timestamppb.New(start),
+		EndTime: timestamppb.New(start.Add(10 * time.Minute)), SlotDuration: durationpb.New(10 * time.Minute), Capacity: 1, MinAge: 65,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slot := res.Slots[0]
+	// 65 five days before the time.
+	_, justOld := e.citizenBorn(t, "Justold", start.In(stockholm(t)).AddDate(-65, 0, -5))
+	if _, err := e.booking(justOld).BookSlot(ctx, &apptv1.BookSlotRequest{SlotId: slot.Id, IdempotencyKey: "age-move-1"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = nurse.MoveSlot(ctx, &apptv1.MoveSlotRequest{UnitHsaId: homeUnit, SlotId: slot.Id, NewStartTime: timestamppb.New(start.Add(-7 * 24 * time.Hour))})
+	if connect.CodeOf(err) != connect.CodeFailedPrecondition || !strings.Contains(err.Error(), "younger than the time's age group (65)") {
+		t.Errorf("moving the time before the patient turns 65 got %v, want FailedPrecondition naming the age group", err)
+	}
+	moved, err := nurse.MoveSlot(ctx, &apptv1.MoveSlotRequest{UnitHsaId: homeUnit, SlotId: slot.Id, NewStartTime: timestamppb.New(start.Add(-3 * 24 * time.Hour))})
+	if err != nil || moved.Notified != 1 {
+		t.Errorf("moving the time to after the birthday got %v, %v; want it moved and the patient told", moved, err)
+	}
+}

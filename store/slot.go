@@ -251,7 +251,8 @@ func appointmentsByID(ctx context.Context, tx pgx.Tx, ids []string) ([]Appointme
 // SlotMove moves one of the unit's slots to start at starts, keeping its
 // length, in one transaction; its active appointments get a new version and
 // after runs with them. A time that overlaps another slot of the same lane
-// or clinician is ErrPrecondition.
+// or clinician, or that would come before a booked patient is old enough
+// for the slot's age group, is ErrPrecondition.
 func (s *Store) SlotMove(ctx context.Context, unitHSAID, id string, starts time.Time, after func(ctx context.Context, tx pgx.Tx, moved []Appointment) error) (slot Slot, moved []Appointment, err error) {
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		locked, err := lockSlots(ctx, tx, unitHSAID, []string{id})
@@ -266,6 +267,18 @@ func (s *Store) SlotMove(ctx context.Context, unitHSAID, id string, starts time.
 			UPDATE slot SET starts_at = $2, ends_at = $2::timestamptz + (ends_at - starts_at), updated_at = now() WHERE id = $1`,
 			id, starts); err != nil {
 			return err
+		}
+		// A time for an age group moved earlier may come before a booked
+		// patient reaches the age.
+		var young int
+		if err := tx.QueryRow(ctx, `
+			SELECT count(*) FROM slot s JOIN appointment a ON a.slot_id = s.id JOIN person p ON p.id = a.patient_id
+			 WHERE s.id = $1 AND a.status IN ('proposed', 'pending', 'booked') AND NOT `+oldEnough, id).Scan(&young); err != nil {
+			return err
+		}
+		if young > 0 {
+			return fmt.Errorf("%w: %d booked patients would be younger than the time's age group (%d) on the new day; cancel their times or choose another day",
+				ErrPrecondition, young, locked[0].MinAge)
 		}
 		rows, err := tx.Query(ctx, `
 			UPDATE appointment SET updated_at = now(), version = version + 1, delay_minutes = 0
