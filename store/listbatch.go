@@ -49,9 +49,7 @@ func (q *listReads) read(ctx context.Context, s *Store, person string, bornAfter
 	}
 	q.mu.Unlock()
 	if start {
-		// The read serves every request in its batch, not only this one,
-		// so it runs on its own context (with its own timeout).
-		go q.run(s) //nolint:gosec // see above
+		go q.run(s)
 	}
 	select {
 	case <-r.done:
