@@ -181,32 +181,19 @@ const appointmentSelect = `
 	  LEFT JOIN resource r ON r.id = s.resource_id`
 
 func scanAppointment(row pgx.CollectableRow) (Appointment, error) {
-	var a appointmentRow
-	err := row.Scan(a.dest()...)
-	return a.appointment(), err
-}
-
-// appointmentRow receives appointmentSelect's columns.
-type appointmentRow struct {
-	a                  Appointment
-	deadline, interval int64
-}
-
-func (r *appointmentRow) dest() []any {
-	a := &r.a
-	return []any{&a.ID, &a.PatientID, &a.SlotID, &a.ServiceCode, &a.Status, &a.IdempotencyKey, &a.CreatedBy, &a.Instructions,
+	var (
+		a                  Appointment
+		deadline, interval int64
+	)
+	err := row.Scan(&a.ID, &a.PatientID, &a.SlotID, &a.ServiceCode, &a.Status, &a.IdempotencyKey, &a.CreatedBy, &a.Instructions,
 		&a.LateCancel, &a.DelayMinutes, &a.PatientLateMinutes, &a.InvitationResponse, &a.PatientMessage, &a.CancelledByUnit,
 		&a.CreatedAt, &a.UpdatedAt, &a.Version, &a.StartsAt, &a.EndsAt,
-		&a.Service.Code, &a.Service.NameSV, &a.Service.NameEN, &a.Service.VisitForm, &r.deadline, &a.Service.Exclusive, &r.interval, &a.Service.LateCancel,
+		&a.Service.Code, &a.Service.NameSV, &a.Service.NameEN, &a.Service.VisitForm, &deadline, &a.Service.Exclusive, &interval, &a.Service.LateCancel,
 		&a.Unit.HSAID, &a.Unit.ProviderHSAID, &a.Unit.Name, &a.Unit.Street, &a.Unit.PostalCode, &a.Unit.City, &a.Unit.Municipality, &a.Unit.Phone,
-		&a.ClinicianName, &a.Profession, &a.ClinicianHSAID, &a.PatientGivenName, &a.PatientSurname}
-}
-
-func (r *appointmentRow) appointment() Appointment {
-	a := r.a
-	a.Service.CancelDeadline = time.Duration(r.deadline) * time.Second
-	a.Service.MinInterval = time.Duration(r.interval) * time.Second
-	return a
+		&a.ClinicianName, &a.Profession, &a.ClinicianHSAID, &a.PatientGivenName, &a.PatientSurname)
+	a.Service.CancelDeadline = time.Duration(deadline) * time.Second
+	a.Service.MinInterval = time.Duration(interval) * time.Second
+	return a, err
 }
 
 // querier is a pool or a transaction.
@@ -700,9 +687,6 @@ type CitizenList struct {
 // included so an offline copy can drop them. One round trip, with
 // statements whose plans are reused.
 func (s *Store) AppointmentListForCitizen(ctx context.Context, personID string, bornAfter time.Time, patientID string, since time.Time) (CitizenList, error) {
-	if patientID == "" && since.IsZero() {
-		return s.lists.read(ctx, s, personID, bornAfter)
-	}
 	var (
 		l     = CitizenList{Person: personID}
 		only  *string

@@ -36,8 +36,6 @@ type Store struct {
 	// listChanged, when set, hears of every committed change to people's
 	// appointment lists made through this Store.
 	listChanged func(personIDs []string)
-	// lists gathers concurrent reads of whole appointment lists.
-	lists listReads
 }
 
 // New returns a Store over pool. The pool is owned by the caller.
