@@ -3,10 +3,12 @@ package server_test
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -184,5 +186,45 @@ func TestListCacheOff(t *testing.T) {
 	_, err := c.ListAppointments(ctx, &apptv1.ListAppointmentsRequest{PatientId: "00000000-0000-4000-8000-000000000000"})
 	if connect.CodeOf(err) != connect.CodeNotFound {
 		t.Errorf("another's list got %v, want NotFound", err)
+	}
+}
+
+// TestListReadsConcurrent has many citizens read their lists at once, from
+// the database (the cache is off): each sees exactly their own
+// appointments, never another's.
+func TestListReadsConcurrent(t *testing.T) {
+	t.Parallel()
+	e := setupWith(t, options{cfg: server.Config{ListCacheSize: -1}})
+	ctx := context.Background()
+	const n = 40
+	ids, opts := e.citizens(t, n)
+	slots := e.publish(t, e.clinicianAt(t, "SE2321000016-N001", homeUnit), homeUnit, apptv1.Service_SERVICE_VACCINATION, hourFromNow(72*time.Hour), n, 5*time.Minute, 1)
+	booked := make([]string, n)
+	for i := range n {
+		res, err := e.booking(opts[i]).BookSlot(ctx, &apptv1.BookSlotRequest{SlotId: slots[i].Id, IdempotencyKey: "shared-read-" + strconv.Itoa(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		booked[i] = res.Appointment.Id
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, n*5)
+	for i := range n {
+		for range 5 {
+			wg.Go(func() {
+				res, err := e.booking(opts[i]).ListAppointments(ctx, &apptv1.ListAppointmentsRequest{})
+				switch {
+				case err != nil:
+					errs <- err.Error()
+				case len(res.Appointments) != 1 || res.Appointments[0].Id != booked[i] || res.Appointments[0].PatientId != ids[i]:
+					errs <- fmt.Sprintf("citizen %d got %v, want only their appointment %s", i, res.Appointments, booked[i])
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for msg := range errs {
+		t.Error(msg)
 	}
 }
