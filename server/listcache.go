@@ -23,10 +23,12 @@ import (
 // once, before it answers, and announces it to the others right after the
 // commit. While the listener is down every list is read from the database.
 //
-// A list is cached whole, per citizen, with their children's appointments;
-// a filtered request (one patient, changes since) is answered from it.
-// Whether an appointment can still be cancelled or answered is worked out
-// per request, so a cached list never goes stale with the clock.
+// A list is cached whole, per citizen, with their children's appointments,
+// as its answer and that answer's JSON; a filtered request (one patient,
+// changes since) is answered from it. An answer says whether each
+// appointment can still be cancelled or answered, so it is kept only until
+// the first cancel deadline or start in it passes: a cached list never
+// goes stale with the clock.
 type listCache struct {
 	mu   sync.Mutex
 	live bool
