@@ -22,6 +22,9 @@ const (
 	// changed, comma-separated, or "*" when something every list shows
 	// changed (a unit, a service, a clinician's name) (ParseListChange).
 	ChannelAppointments = "nara_appointments"
+	// ChannelStaffNotices carries the HSA-id of a unit that a patient has
+	// just told something (a staff notice was written).
+	ChannelStaffNotices = "nara_staff_notices"
 )
 
 // Listen calls on with the channel and payload of every notification on
