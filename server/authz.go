@@ -113,6 +113,7 @@ func procedureRules() map[string]rule {
 		appointmentv1connect.ScheduleServiceReportDelayProcedure:               clinicalRule,
 		appointmentv1connect.ScheduleServiceSetArrivalProcedure:                clinicalRule,
 		appointmentv1connect.ScheduleServiceListUnitNoticesProcedure:           clinicalRule,
+		appointmentv1connect.ScheduleServiceWatchUnitNoticesProcedure:          clinicalRule,
 	}
 }
 

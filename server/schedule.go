@@ -30,6 +30,8 @@ type scheduleService struct {
 	notify *notify.Service
 	now    func() time.Time
 	zone   *time.Location
+	// notices wakes WatchUnitNotices streams when their unit hears news.
+	notices *noticeWatch
 }
 
 // withinUnit refuses to act for a unit other than the one of the clinician's

@@ -160,7 +160,9 @@ type Server struct {
 	sessions *sessionCache
 	// lists spares citizens' appointment lists their database reads.
 	lists *listCache
-	mux   *http.ServeMux
+	// notices wakes the streams watching units' notices.
+	notices *noticeWatch
+	mux     *http.ServeMux
 	// callbackPage is the staff login's default landing page.
 	callbackPage *template.Template
 }
@@ -196,6 +198,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	s.help = newHelpService(d.Store, d.Logger, cfg.SearchCacheSize, zone, d.Now)
 	s.sessions = newSessionCache(d.Now)
+	s.notices = newNoticeWatch()
 	if s.lists, err = newListCache(d.Store, d.Logger, cfg.ListCacheSize, d.Registry); err != nil {
 		return nil, err
 	}
@@ -244,7 +247,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		store: d.Store, issuer: issuer, notify: d.Notify, now: d.Now, zone: zone, feeds: feeds, lists: s.lists,
 	}, opts))
 	s.mux.Handle(appointmentv1connect.NewScheduleServiceHandler(&scheduleService{
-		store: d.Store, issuer: issuer, notify: d.Notify, now: d.Now, zone: zone,
+		store: d.Store, issuer: issuer, notify: d.Notify, now: d.Now, zone: zone, notices: s.notices,
 	}, opts))
 
 	s.mux.Handle((&healthService{store: d.Store}).handler(connect.WithInterceptors(s.metrics.interceptor())))
@@ -286,8 +289,8 @@ func (s *Server) Handler() http.Handler {
 	return withCORS(http.MaxBytesHandler(s.mux, s.cfg.MaxRequestBytes+4096), s.cfg.CORSOrigins)
 }
 
-// A follower is an in-memory cache kept in step with the changes every
-// replica announces on one PostgreSQL channel.
+// A follower is an in-memory cache (or a set of waiting streams) kept in
+// step with the changes every replica announces on one PostgreSQL channel.
 type follower interface {
 	// follow turns the cache on (true: listening from now on) or off.
 	follow(live bool)
@@ -305,6 +308,7 @@ func (s *Server) Run(ctx context.Context) error {
 		store.ChannelHelp:         s.help,
 		store.ChannelSession:      s.sessions,
 		store.ChannelAppointments: s.lists,
+		store.ChannelStaffNotices: s.notices,
 	}
 	channels := slices.Sorted(maps.Keys(followers))
 	for {
@@ -343,8 +347,8 @@ func NewHTTPServer(addr string, h http.Handler) *http.Server {
 		Protocols:         p,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		// Streaming RPCs (login progress) hold responses open; they bound
-		// themselves, so no WriteTimeout here.
+		// Streaming RPCs (login progress, unit notices) hold responses
+		// open; they bound themselves, so no WriteTimeout here.
 		IdleTimeout:    120 * time.Second,
 		MaxHeaderBytes: 64 << 10,
 	}

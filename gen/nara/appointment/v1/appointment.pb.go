@@ -3958,6 +3958,126 @@ func (x *ListUnitNoticesResponse) GetNextAfter() int64 {
 	return 0
 }
 
+type WatchUnitNoticesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// unit_hsa_id is the unit of the caller's selected care assignment.
+	UnitHsaId string `protobuf:"bytes,1,opt,name=unit_hsa_id,json=unitHsaId,proto3" json:"unit_hsa_id,omitempty"`
+	// clinician_hsa_id limits the stream to notices about one clinician's
+	// times; empty streams the whole unit's, rooms' and lanes' included.
+	ClinicianHsaId string `protobuf:"bytes,2,opt,name=clinician_hsa_id,json=clinicianHsaId,proto3" json:"clinician_hsa_id,omitempty"`
+	// after is the cursor: only notices with a greater seq are sent. Zero
+	// sends from the first; pass next_after from the last response.
+	After         int64 `protobuf:"varint,3,opt,name=after,proto3" json:"after,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchUnitNoticesRequest) Reset() {
+	*x = WatchUnitNoticesRequest{}
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchUnitNoticesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchUnitNoticesRequest) ProtoMessage() {}
+
+func (x *WatchUnitNoticesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchUnitNoticesRequest.ProtoReflect.Descriptor instead.
+func (*WatchUnitNoticesRequest) Descriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *WatchUnitNoticesRequest) GetUnitHsaId() string {
+	if x != nil {
+		return x.UnitHsaId
+	}
+	return ""
+}
+
+func (x *WatchUnitNoticesRequest) GetClinicianHsaId() string {
+	if x != nil {
+		return x.ClinicianHsaId
+	}
+	return ""
+}
+
+func (x *WatchUnitNoticesRequest) GetAfter() int64 {
+	if x != nil {
+		return x.After
+	}
+	return 0
+}
+
+type WatchUnitNoticesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// notices are the ones new since the previous response, oldest first.
+	Notices []*UnitNotice `protobuf:"bytes,1,rep,name=notices,proto3" json:"notices,omitempty"`
+	// next_after is the after to reconnect with: the seq of the last notice
+	// sent so far.
+	NextAfter     int64 `protobuf:"varint,2,opt,name=next_after,json=nextAfter,proto3" json:"next_after,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchUnitNoticesResponse) Reset() {
+	*x = WatchUnitNoticesResponse{}
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchUnitNoticesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchUnitNoticesResponse) ProtoMessage() {}
+
+func (x *WatchUnitNoticesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchUnitNoticesResponse.ProtoReflect.Descriptor instead.
+func (*WatchUnitNoticesResponse) Descriptor() ([]byte, []int) {
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *WatchUnitNoticesResponse) GetNotices() []*UnitNotice {
+	if x != nil {
+		return x.Notices
+	}
+	return nil
+}
+
+func (x *WatchUnitNoticesResponse) GetNextAfter() int64 {
+	if x != nil {
+		return x.NextAfter
+	}
+	return 0
+}
+
 // UnitNotice is something a patient (or their guardian) told the unit about
 // an appointment.
 type UnitNotice struct {
@@ -3988,7 +4108,7 @@ type UnitNotice struct {
 
 func (x *UnitNotice) Reset() {
 	*x = UnitNotice{}
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[52]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4000,7 +4120,7 @@ func (x *UnitNotice) String() string {
 func (*UnitNotice) ProtoMessage() {}
 
 func (x *UnitNotice) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[52]
+	mi := &file_nara_appointment_v1_appointment_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4013,7 +4133,7 @@ func (x *UnitNotice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnitNotice.ProtoReflect.Descriptor instead.
 func (*UnitNotice) Descriptor() ([]byte, []int) {
-	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{52}
+	return file_nara_appointment_v1_appointment_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *UnitNotice) GetId() string {
@@ -4365,6 +4485,14 @@ const file_nara_appointment_v1_appointment_proto_rawDesc = "" +
 	"\x17ListUnitNoticesResponse\x129\n" +
 	"\anotices\x18\x01 \x03(\v2\x1f.nara.appointment.v1.UnitNoticeR\anotices\x12\x1d\n" +
 	"\n" +
+	"next_after\x18\x02 \x01(\x03R\tnextAfter\"\xb5\x01\n" +
+	"\x17WatchUnitNoticesRequest\x127\n" +
+	"\vunit_hsa_id\x18\x01 \x01(\tB\x17\xbaH\x14r\x12\x10\x01\x18@2\f^[A-Z0-9-]+$R\tunitHsaId\x12B\n" +
+	"\x10clinician_hsa_id\x18\x02 \x01(\tB\x18\xbaH\x15r\x13\x18@2\x0f^([A-Z0-9-]+)?$R\x0eclinicianHsaId\x12\x1d\n" +
+	"\x05after\x18\x03 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x05after\"t\n" +
+	"\x18WatchUnitNoticesResponse\x129\n" +
+	"\anotices\x18\x01 \x03(\v2\x1f.nara.appointment.v1.UnitNoticeR\anotices\x12\x1d\n" +
+	"\n" +
 	"next_after\x18\x02 \x01(\x03R\tnextAfter\"\xdd\x02\n" +
 	"\n" +
 	"UnitNotice\x12\x0e\n" +
@@ -4449,7 +4577,8 @@ const file_nara_appointment_v1_appointment_proto_rawDesc = "" +
 	"\n" +
 	"ReportLate\x12&.nara.appointment.v1.ReportLateRequest\x1a'.nara.appointment.v1.ReportLateResponse\"\x03\x90\x02\x02\x12w\n" +
 	"\x12CreateCalendarFeed\x12..nara.appointment.v1.CreateCalendarFeedRequest\x1a/.nara.appointment.v1.CreateCalendarFeedResponse\"\x00\x12z\n" +
-	"\x12RevokeCalendarFeed\x12..nara.appointment.v1.RevokeCalendarFeedRequest\x1a/.nara.appointment.v1.RevokeCalendarFeedResponse\"\x03\x90\x02\x022\xab\t\n" +
+	"\x12RevokeCalendarFeed\x12..nara.appointment.v1.RevokeCalendarFeedRequest\x1a/.nara.appointment.v1.RevokeCalendarFeedResponse\"\x03\x90\x02\x022\xa3\n" +
+	"\n" +
 	"\x0fScheduleService\x12e\n" +
 	"\fPublishSlots\x12(.nara.appointment.v1.PublishSlotsRequest\x1a).nara.appointment.v1.PublishSlotsResponse\"\x00\x12}\n" +
 	"\x13InviteToAppointment\x12/.nara.appointment.v1.InviteToAppointmentRequest\x1a0.nara.appointment.v1.InviteToAppointmentResponse\"\x03\x90\x02\x02\x12t\n" +
@@ -4462,7 +4591,8 @@ const file_nara_appointment_v1_appointment_proto_rawDesc = "" +
 	"\vReportDelay\x12'.nara.appointment.v1.ReportDelayRequest\x1a(.nara.appointment.v1.ReportDelayResponse\"\x03\x90\x02\x02\x12b\n" +
 	"\n" +
 	"SetArrival\x12&.nara.appointment.v1.SetArrivalRequest\x1a'.nara.appointment.v1.SetArrivalResponse\"\x03\x90\x02\x02\x12q\n" +
-	"\x0fListUnitNotices\x12+.nara.appointment.v1.ListUnitNoticesRequest\x1a,.nara.appointment.v1.ListUnitNoticesResponse\"\x03\x90\x02\x01B\xda\x01\n" +
+	"\x0fListUnitNotices\x12+.nara.appointment.v1.ListUnitNoticesRequest\x1a,.nara.appointment.v1.ListUnitNoticesResponse\"\x03\x90\x02\x01\x12v\n" +
+	"\x10WatchUnitNotices\x12,.nara.appointment.v1.WatchUnitNoticesRequest\x1a-.nara.appointment.v1.WatchUnitNoticesResponse\"\x03\x90\x02\x010\x01B\xda\x01\n" +
 	"\x17com.nara.appointment.v1B\x10AppointmentProtoP\x01Z?github.com/nara-care/nara/gen/nara/appointment/v1;appointmentv1\xa2\x02\x03NAX\xaa\x02\x13Nara.Appointment.V1\xca\x02\x13Nara\\Appointment\\V1\xe2\x02\x1fNara\\Appointment\\V1\\GPBMetadata\xea\x02\x15Nara::Appointment::V1b\x06proto3"
 
 var (
@@ -4478,7 +4608,7 @@ func file_nara_appointment_v1_appointment_proto_rawDescGZIP() []byte {
 }
 
 var file_nara_appointment_v1_appointment_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
-var file_nara_appointment_v1_appointment_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
+var file_nara_appointment_v1_appointment_proto_msgTypes = make([]protoimpl.MessageInfo, 55)
 var file_nara_appointment_v1_appointment_proto_goTypes = []any{
 	(Service)(0),                           // 0: nara.appointment.v1.Service
 	(VisitForm)(0),                         // 1: nara.appointment.v1.VisitForm
@@ -4541,136 +4671,141 @@ var file_nara_appointment_v1_appointment_proto_goTypes = []any{
 	(*OpeningHours)(nil),                   // 58: nara.appointment.v1.OpeningHours
 	(*ListUnitNoticesRequest)(nil),         // 59: nara.appointment.v1.ListUnitNoticesRequest
 	(*ListUnitNoticesResponse)(nil),        // 60: nara.appointment.v1.ListUnitNoticesResponse
-	(*UnitNotice)(nil),                     // 61: nara.appointment.v1.UnitNotice
-	(*timestamppb.Timestamp)(nil),          // 62: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),            // 63: google.protobuf.Duration
+	(*WatchUnitNoticesRequest)(nil),        // 61: nara.appointment.v1.WatchUnitNoticesRequest
+	(*WatchUnitNoticesResponse)(nil),       // 62: nara.appointment.v1.WatchUnitNoticesResponse
+	(*UnitNotice)(nil),                     // 63: nara.appointment.v1.UnitNotice
+	(*timestamppb.Timestamp)(nil),          // 64: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),            // 65: google.protobuf.Duration
 }
 var file_nara_appointment_v1_appointment_proto_depIdxs = []int32{
-	0,  // 0: nara.appointment.v1.Slot.service:type_name -> nara.appointment.v1.Service
-	1,  // 1: nara.appointment.v1.Slot.visit_form:type_name -> nara.appointment.v1.VisitForm
-	62, // 2: nara.appointment.v1.Slot.start_time:type_name -> google.protobuf.Timestamp
-	62, // 3: nara.appointment.v1.Slot.end_time:type_name -> google.protobuf.Timestamp
-	9,  // 4: nara.appointment.v1.Slot.unit:type_name -> nara.appointment.v1.CareUnit
-	62, // 5: nara.appointment.v1.Slot.booking_open_time:type_name -> google.protobuf.Timestamp
-	62, // 6: nara.appointment.v1.Slot.booking_close_time:type_name -> google.protobuf.Timestamp
-	11, // 7: nara.appointment.v1.Slot.resource:type_name -> nara.appointment.v1.Resource
-	4,  // 8: nara.appointment.v1.Resource.kind:type_name -> nara.appointment.v1.ResourceKind
-	0,  // 9: nara.appointment.v1.Appointment.service:type_name -> nara.appointment.v1.Service
-	1,  // 10: nara.appointment.v1.Appointment.visit_form:type_name -> nara.appointment.v1.VisitForm
-	2,  // 11: nara.appointment.v1.Appointment.status:type_name -> nara.appointment.v1.Status
-	62, // 12: nara.appointment.v1.Appointment.start_time:type_name -> google.protobuf.Timestamp
-	62, // 13: nara.appointment.v1.Appointment.end_time:type_name -> google.protobuf.Timestamp
-	9,  // 14: nara.appointment.v1.Appointment.unit:type_name -> nara.appointment.v1.CareUnit
-	62, // 15: nara.appointment.v1.Appointment.cancel_deadline:type_name -> google.protobuf.Timestamp
-	62, // 16: nara.appointment.v1.Appointment.update_time:type_name -> google.protobuf.Timestamp
-	62, // 17: nara.appointment.v1.Appointment.expected_start_time:type_name -> google.protobuf.Timestamp
-	3,  // 18: nara.appointment.v1.Appointment.invitation_response:type_name -> nara.appointment.v1.InvitationResponse
-	62, // 19: nara.appointment.v1.Appointment.join_open_time:type_name -> google.protobuf.Timestamp
-	0,  // 20: nara.appointment.v1.SearchSlotsRequest.service:type_name -> nara.appointment.v1.Service
-	62, // 21: nara.appointment.v1.SearchSlotsRequest.start_time:type_name -> google.protobuf.Timestamp
-	62, // 22: nara.appointment.v1.SearchSlotsRequest.end_time:type_name -> google.protobuf.Timestamp
-	14, // 23: nara.appointment.v1.SearchSlotsRequest.near:type_name -> nara.appointment.v1.Position
-	10, // 24: nara.appointment.v1.SearchSlotsResponse.slots:type_name -> nara.appointment.v1.Slot
-	12, // 25: nara.appointment.v1.BookSlotResponse.appointment:type_name -> nara.appointment.v1.Appointment
-	12, // 26: nara.appointment.v1.CancelAppointmentResponse.appointment:type_name -> nara.appointment.v1.Appointment
-	12, // 27: nara.appointment.v1.RebookAppointmentResponse.appointment:type_name -> nara.appointment.v1.Appointment
-	62, // 28: nara.appointment.v1.ListAppointmentsRequest.updated_since:type_name -> google.protobuf.Timestamp
-	12, // 29: nara.appointment.v1.ListAppointmentsResponse.appointments:type_name -> nara.appointment.v1.Appointment
-	62, // 30: nara.appointment.v1.ListAppointmentsResponse.sync_time:type_name -> google.protobuf.Timestamp
-	0,  // 31: nara.appointment.v1.PublishSlotsRequest.service:type_name -> nara.appointment.v1.Service
-	62, // 32: nara.appointment.v1.PublishSlotsRequest.start_time:type_name -> google.protobuf.Timestamp
-	62, // 33: nara.appointment.v1.PublishSlotsRequest.end_time:type_name -> google.protobuf.Timestamp
-	63, // 34: nara.appointment.v1.PublishSlotsRequest.slot_duration:type_name -> google.protobuf.Duration
-	5,  // 35: nara.appointment.v1.PublishSlotsRequest.repeat_weekdays:type_name -> nara.appointment.v1.Weekday
-	62, // 36: nara.appointment.v1.PublishSlotsRequest.booking_open_time:type_name -> google.protobuf.Timestamp
-	63, // 37: nara.appointment.v1.PublishSlotsRequest.booking_close_before:type_name -> google.protobuf.Duration
-	10, // 38: nara.appointment.v1.PublishSlotsResponse.slots:type_name -> nara.appointment.v1.Slot
-	0,  // 39: nara.appointment.v1.InviteToAppointmentRequest.service:type_name -> nara.appointment.v1.Service
-	62, // 40: nara.appointment.v1.InviteToAppointmentRequest.start_time:type_name -> google.protobuf.Timestamp
-	62, // 41: nara.appointment.v1.InviteToAppointmentRequest.end_time:type_name -> google.protobuf.Timestamp
-	12, // 42: nara.appointment.v1.InviteToAppointmentResponse.appointment:type_name -> nara.appointment.v1.Appointment
-	12, // 43: nara.appointment.v1.ListUnitScheduleResponse.appointments:type_name -> nara.appointment.v1.Appointment
-	3,  // 44: nara.appointment.v1.RespondToInvitationRequest.response:type_name -> nara.appointment.v1.InvitationResponse
-	12, // 45: nara.appointment.v1.RespondToInvitationResponse.appointment:type_name -> nara.appointment.v1.Appointment
-	12, // 46: nara.appointment.v1.ReportLateResponse.appointment:type_name -> nara.appointment.v1.Appointment
-	62, // 47: nara.appointment.v1.CreateCalendarFeedResponse.create_time:type_name -> google.protobuf.Timestamp
-	11, // 48: nara.appointment.v1.ListResourcesResponse.resources:type_name -> nara.appointment.v1.Resource
-	4,  // 49: nara.appointment.v1.CreateResourceRequest.kind:type_name -> nara.appointment.v1.ResourceKind
-	11, // 50: nara.appointment.v1.CreateResourceResponse.resource:type_name -> nara.appointment.v1.Resource
-	0,  // 51: nara.appointment.v1.ListSlotsRequest.service:type_name -> nara.appointment.v1.Service
-	62, // 52: nara.appointment.v1.ListSlotsRequest.start_time:type_name -> google.protobuf.Timestamp
-	62, // 53: nara.appointment.v1.ListSlotsRequest.end_time:type_name -> google.protobuf.Timestamp
-	10, // 54: nara.appointment.v1.ListSlotsResponse.slots:type_name -> nara.appointment.v1.Slot
-	47, // 55: nara.appointment.v1.UpdateSlotsRequest.booking_window:type_name -> nara.appointment.v1.BookingWindow
-	62, // 56: nara.appointment.v1.BookingWindow.open_time:type_name -> google.protobuf.Timestamp
-	63, // 57: nara.appointment.v1.BookingWindow.close_before:type_name -> google.protobuf.Duration
-	10, // 58: nara.appointment.v1.UpdateSlotsResponse.slots:type_name -> nara.appointment.v1.Slot
-	62, // 59: nara.appointment.v1.MoveSlotRequest.new_start_time:type_name -> google.protobuf.Timestamp
-	10, // 60: nara.appointment.v1.MoveSlotResponse.slot:type_name -> nara.appointment.v1.Slot
-	12, // 61: nara.appointment.v1.ReportDelayResponse.appointments:type_name -> nara.appointment.v1.Appointment
-	6,  // 62: nara.appointment.v1.SetArrivalRequest.arrival:type_name -> nara.appointment.v1.Arrival
-	12, // 63: nara.appointment.v1.SetArrivalResponse.appointment:type_name -> nara.appointment.v1.Appointment
-	0,  // 64: nara.appointment.v1.ListCareUnitsRequest.service:type_name -> nara.appointment.v1.Service
-	14, // 65: nara.appointment.v1.ListCareUnitsRequest.near:type_name -> nara.appointment.v1.Position
-	57, // 66: nara.appointment.v1.ListCareUnitsResponse.units:type_name -> nara.appointment.v1.CareUnitInfo
-	9,  // 67: nara.appointment.v1.CareUnitInfo.unit:type_name -> nara.appointment.v1.CareUnit
-	58, // 68: nara.appointment.v1.CareUnitInfo.opening_hours:type_name -> nara.appointment.v1.OpeningHours
-	62, // 69: nara.appointment.v1.CareUnitInfo.next_change_time:type_name -> google.protobuf.Timestamp
-	0,  // 70: nara.appointment.v1.CareUnitInfo.services:type_name -> nara.appointment.v1.Service
-	7,  // 71: nara.appointment.v1.OpeningHours.day_kind:type_name -> nara.appointment.v1.DayKind
-	61, // 72: nara.appointment.v1.ListUnitNoticesResponse.notices:type_name -> nara.appointment.v1.UnitNotice
-	8,  // 73: nara.appointment.v1.UnitNotice.kind:type_name -> nara.appointment.v1.UnitNoticeKind
-	62, // 74: nara.appointment.v1.UnitNotice.start_time:type_name -> google.protobuf.Timestamp
-	62, // 75: nara.appointment.v1.UnitNotice.create_time:type_name -> google.protobuf.Timestamp
-	55, // 76: nara.appointment.v1.AppointmentService.ListCareUnits:input_type -> nara.appointment.v1.ListCareUnitsRequest
-	13, // 77: nara.appointment.v1.AppointmentService.SearchSlots:input_type -> nara.appointment.v1.SearchSlotsRequest
-	16, // 78: nara.appointment.v1.AppointmentService.BookSlot:input_type -> nara.appointment.v1.BookSlotRequest
-	18, // 79: nara.appointment.v1.AppointmentService.CancelAppointment:input_type -> nara.appointment.v1.CancelAppointmentRequest
-	20, // 80: nara.appointment.v1.AppointmentService.RebookAppointment:input_type -> nara.appointment.v1.RebookAppointmentRequest
-	22, // 81: nara.appointment.v1.AppointmentService.ListAppointments:input_type -> nara.appointment.v1.ListAppointmentsRequest
-	24, // 82: nara.appointment.v1.AppointmentService.GetAppointmentCalendar:input_type -> nara.appointment.v1.GetAppointmentCalendarRequest
-	32, // 83: nara.appointment.v1.AppointmentService.RespondToInvitation:input_type -> nara.appointment.v1.RespondToInvitationRequest
-	34, // 84: nara.appointment.v1.AppointmentService.ReportLate:input_type -> nara.appointment.v1.ReportLateRequest
-	36, // 85: nara.appointment.v1.AppointmentService.CreateCalendarFeed:input_type -> nara.appointment.v1.CreateCalendarFeedRequest
-	38, // 86: nara.appointment.v1.AppointmentService.RevokeCalendarFeed:input_type -> nara.appointment.v1.RevokeCalendarFeedRequest
-	26, // 87: nara.appointment.v1.ScheduleService.PublishSlots:input_type -> nara.appointment.v1.PublishSlotsRequest
-	28, // 88: nara.appointment.v1.ScheduleService.InviteToAppointment:input_type -> nara.appointment.v1.InviteToAppointmentRequest
-	30, // 89: nara.appointment.v1.ScheduleService.ListUnitSchedule:input_type -> nara.appointment.v1.ListUnitScheduleRequest
-	40, // 90: nara.appointment.v1.ScheduleService.ListResources:input_type -> nara.appointment.v1.ListResourcesRequest
-	42, // 91: nara.appointment.v1.ScheduleService.CreateResource:input_type -> nara.appointment.v1.CreateResourceRequest
-	44, // 92: nara.appointment.v1.ScheduleService.ListSlots:input_type -> nara.appointment.v1.ListSlotsRequest
-	46, // 93: nara.appointment.v1.ScheduleService.UpdateSlots:input_type -> nara.appointment.v1.UpdateSlotsRequest
-	49, // 94: nara.appointment.v1.ScheduleService.MoveSlot:input_type -> nara.appointment.v1.MoveSlotRequest
-	51, // 95: nara.appointment.v1.ScheduleService.ReportDelay:input_type -> nara.appointment.v1.ReportDelayRequest
-	53, // 96: nara.appointment.v1.ScheduleService.SetArrival:input_type -> nara.appointment.v1.SetArrivalRequest
-	59, // 97: nara.appointment.v1.ScheduleService.ListUnitNotices:input_type -> nara.appointment.v1.ListUnitNoticesRequest
-	56, // 98: nara.appointment.v1.AppointmentService.ListCareUnits:output_type -> nara.appointment.v1.ListCareUnitsResponse
-	15, // 99: nara.appointment.v1.AppointmentService.SearchSlots:output_type -> nara.appointment.v1.SearchSlotsResponse
-	17, // 100: nara.appointment.v1.AppointmentService.BookSlot:output_type -> nara.appointment.v1.BookSlotResponse
-	19, // 101: nara.appointment.v1.AppointmentService.CancelAppointment:output_type -> nara.appointment.v1.CancelAppointmentResponse
-	21, // 102: nara.appointment.v1.AppointmentService.RebookAppointment:output_type -> nara.appointment.v1.RebookAppointmentResponse
-	23, // 103: nara.appointment.v1.AppointmentService.ListAppointments:output_type -> nara.appointment.v1.ListAppointmentsResponse
-	25, // 104: nara.appointment.v1.AppointmentService.GetAppointmentCalendar:output_type -> nara.appointment.v1.GetAppointmentCalendarResponse
-	33, // 105: nara.appointment.v1.AppointmentService.RespondToInvitation:output_type -> nara.appointment.v1.RespondToInvitationResponse
-	35, // 106: nara.appointment.v1.AppointmentService.ReportLate:output_type -> nara.appointment.v1.ReportLateResponse
-	37, // 107: nara.appointment.v1.AppointmentService.CreateCalendarFeed:output_type -> nara.appointment.v1.CreateCalendarFeedResponse
-	39, // 108: nara.appointment.v1.AppointmentService.RevokeCalendarFeed:output_type -> nara.appointment.v1.RevokeCalendarFeedResponse
-	27, // 109: nara.appointment.v1.ScheduleService.PublishSlots:output_type -> nara.appointment.v1.PublishSlotsResponse
-	29, // 110: nara.appointment.v1.ScheduleService.InviteToAppointment:output_type -> nara.appointment.v1.InviteToAppointmentResponse
-	31, // 111: nara.appointment.v1.ScheduleService.ListUnitSchedule:output_type -> nara.appointment.v1.ListUnitScheduleResponse
-	41, // 112: nara.appointment.v1.ScheduleService.ListResources:output_type -> nara.appointment.v1.ListResourcesResponse
-	43, // 113: nara.appointment.v1.ScheduleService.CreateResource:output_type -> nara.appointment.v1.CreateResourceResponse
-	45, // 114: nara.appointment.v1.ScheduleService.ListSlots:output_type -> nara.appointment.v1.ListSlotsResponse
-	48, // 115: nara.appointment.v1.ScheduleService.UpdateSlots:output_type -> nara.appointment.v1.UpdateSlotsResponse
-	50, // 116: nara.appointment.v1.ScheduleService.MoveSlot:output_type -> nara.appointment.v1.MoveSlotResponse
-	52, // 117: nara.appointment.v1.ScheduleService.ReportDelay:output_type -> nara.appointment.v1.ReportDelayResponse
-	54, // 118: nara.appointment.v1.ScheduleService.SetArrival:output_type -> nara.appointment.v1.SetArrivalResponse
-	60, // 119: nara.appointment.v1.ScheduleService.ListUnitNotices:output_type -> nara.appointment.v1.ListUnitNoticesResponse
-	98, // [98:120] is the sub-list for method output_type
-	76, // [76:98] is the sub-list for method input_type
-	76, // [76:76] is the sub-list for extension type_name
-	76, // [76:76] is the sub-list for extension extendee
-	0,  // [0:76] is the sub-list for field type_name
+	0,   // 0: nara.appointment.v1.Slot.service:type_name -> nara.appointment.v1.Service
+	1,   // 1: nara.appointment.v1.Slot.visit_form:type_name -> nara.appointment.v1.VisitForm
+	64,  // 2: nara.appointment.v1.Slot.start_time:type_name -> google.protobuf.Timestamp
+	64,  // 3: nara.appointment.v1.Slot.end_time:type_name -> google.protobuf.Timestamp
+	9,   // 4: nara.appointment.v1.Slot.unit:type_name -> nara.appointment.v1.CareUnit
+	64,  // 5: nara.appointment.v1.Slot.booking_open_time:type_name -> google.protobuf.Timestamp
+	64,  // 6: nara.appointment.v1.Slot.booking_close_time:type_name -> google.protobuf.Timestamp
+	11,  // 7: nara.appointment.v1.Slot.resource:type_name -> nara.appointment.v1.Resource
+	4,   // 8: nara.appointment.v1.Resource.kind:type_name -> nara.appointment.v1.ResourceKind
+	0,   // 9: nara.appointment.v1.Appointment.service:type_name -> nara.appointment.v1.Service
+	1,   // 10: nara.appointment.v1.Appointment.visit_form:type_name -> nara.appointment.v1.VisitForm
+	2,   // 11: nara.appointment.v1.Appointment.status:type_name -> nara.appointment.v1.Status
+	64,  // 12: nara.appointment.v1.Appointment.start_time:type_name -> google.protobuf.Timestamp
+	64,  // 13: nara.appointment.v1.Appointment.end_time:type_name -> google.protobuf.Timestamp
+	9,   // 14: nara.appointment.v1.Appointment.unit:type_name -> nara.appointment.v1.CareUnit
+	64,  // 15: nara.appointment.v1.Appointment.cancel_deadline:type_name -> google.protobuf.Timestamp
+	64,  // 16: nara.appointment.v1.Appointment.update_time:type_name -> google.protobuf.Timestamp
+	64,  // 17: nara.appointment.v1.Appointment.expected_start_time:type_name -> google.protobuf.Timestamp
+	3,   // 18: nara.appointment.v1.Appointment.invitation_response:type_name -> nara.appointment.v1.InvitationResponse
+	64,  // 19: nara.appointment.v1.Appointment.join_open_time:type_name -> google.protobuf.Timestamp
+	0,   // 20: nara.appointment.v1.SearchSlotsRequest.service:type_name -> nara.appointment.v1.Service
+	64,  // 21: nara.appointment.v1.SearchSlotsRequest.start_time:type_name -> google.protobuf.Timestamp
+	64,  // 22: nara.appointment.v1.SearchSlotsRequest.end_time:type_name -> google.protobuf.Timestamp
+	14,  // 23: nara.appointment.v1.SearchSlotsRequest.near:type_name -> nara.appointment.v1.Position
+	10,  // 24: nara.appointment.v1.SearchSlotsResponse.slots:type_name -> nara.appointment.v1.Slot
+	12,  // 25: nara.appointment.v1.BookSlotResponse.appointment:type_name -> nara.appointment.v1.Appointment
+	12,  // 26: nara.appointment.v1.CancelAppointmentResponse.appointment:type_name -> nara.appointment.v1.Appointment
+	12,  // 27: nara.appointment.v1.RebookAppointmentResponse.appointment:type_name -> nara.appointment.v1.Appointment
+	64,  // 28: nara.appointment.v1.ListAppointmentsRequest.updated_since:type_name -> google.protobuf.Timestamp
+	12,  // 29: nara.appointment.v1.ListAppointmentsResponse.appointments:type_name -> nara.appointment.v1.Appointment
+	64,  // 30: nara.appointment.v1.ListAppointmentsResponse.sync_time:type_name -> google.protobuf.Timestamp
+	0,   // 31: nara.appointment.v1.PublishSlotsRequest.service:type_name -> nara.appointment.v1.Service
+	64,  // 32: nara.appointment.v1.PublishSlotsRequest.start_time:type_name -> google.protobuf.Timestamp
+	64,  // 33: nara.appointment.v1.PublishSlotsRequest.end_time:type_name -> google.protobuf.Timestamp
+	65,  // 34: nara.appointment.v1.PublishSlotsRequest.slot_duration:type_name -> google.protobuf.Duration
+	5,   // 35: nara.appointment.v1.PublishSlotsRequest.repeat_weekdays:type_name -> nara.appointment.v1.Weekday
+	64,  // 36: nara.appointment.v1.PublishSlotsRequest.booking_open_time:type_name -> google.protobuf.Timestamp
+	65,  // 37: nara.appointment.v1.PublishSlotsRequest.booking_close_before:type_name -> google.protobuf.Duration
+	10,  // 38: nara.appointment.v1.PublishSlotsResponse.slots:type_name -> nara.appointment.v1.Slot
+	0,   // 39: nara.appointment.v1.InviteToAppointmentRequest.service:type_name -> nara.appointment.v1.Service
+	64,  // 40: nara.appointment.v1.InviteToAppointmentRequest.start_time:type_name -> google.protobuf.Timestamp
+	64,  // 41: nara.appointment.v1.InviteToAppointmentRequest.end_time:type_name -> google.protobuf.Timestamp
+	12,  // 42: nara.appointment.v1.InviteToAppointmentResponse.appointment:type_name -> nara.appointment.v1.Appointment
+	12,  // 43: nara.appointment.v1.ListUnitScheduleResponse.appointments:type_name -> nara.appointment.v1.Appointment
+	3,   // 44: nara.appointment.v1.RespondToInvitationRequest.response:type_name -> nara.appointment.v1.InvitationResponse
+	12,  // 45: nara.appointment.v1.RespondToInvitationResponse.appointment:type_name -> nara.appointment.v1.Appointment
+	12,  // 46: nara.appointment.v1.ReportLateResponse.appointment:type_name -> nara.appointment.v1.Appointment
+	64,  // 47: nara.appointment.v1.CreateCalendarFeedResponse.create_time:type_name -> google.protobuf.Timestamp
+	11,  // 48: nara.appointment.v1.ListResourcesResponse.resources:type_name -> nara.appointment.v1.Resource
+	4,   // 49: nara.appointment.v1.CreateResourceRequest.kind:type_name -> nara.appointment.v1.ResourceKind
+	11,  // 50: nara.appointment.v1.CreateResourceResponse.resource:type_name -> nara.appointment.v1.Resource
+	0,   // 51: nara.appointment.v1.ListSlotsRequest.service:type_name -> nara.appointment.v1.Service
+	64,  // 52: nara.appointment.v1.ListSlotsRequest.start_time:type_name -> google.protobuf.Timestamp
+	64,  // 53: nara.appointment.v1.ListSlotsRequest.end_time:type_name -> google.protobuf.Timestamp
+	10,  // 54: nara.appointment.v1.ListSlotsResponse.slots:type_name -> nara.appointment.v1.Slot
+	47,  // 55: nara.appointment.v1.UpdateSlotsRequest.booking_window:type_name -> nara.appointment.v1.BookingWindow
+	64,  // 56: nara.appointment.v1.BookingWindow.open_time:type_name -> google.protobuf.Timestamp
+	65,  // 57: nara.appointment.v1.BookingWindow.close_before:type_name -> google.protobuf.Duration
+	10,  // 58: nara.appointment.v1.UpdateSlotsResponse.slots:type_name -> nara.appointment.v1.Slot
+	64,  // 59: nara.appointment.v1.MoveSlotRequest.new_start_time:type_name -> google.protobuf.Timestamp
+	10,  // 60: nara.appointment.v1.MoveSlotResponse.slot:type_name -> nara.appointment.v1.Slot
+	12,  // 61: nara.appointment.v1.ReportDelayResponse.appointments:type_name -> nara.appointment.v1.Appointment
+	6,   // 62: nara.appointment.v1.SetArrivalRequest.arrival:type_name -> nara.appointment.v1.Arrival
+	12,  // 63: nara.appointment.v1.SetArrivalResponse.appointment:type_name -> nara.appointment.v1.Appointment
+	0,   // 64: nara.appointment.v1.ListCareUnitsRequest.service:type_name -> nara.appointment.v1.Service
+	14,  // 65: nara.appointment.v1.ListCareUnitsRequest.near:type_name -> nara.appointment.v1.Position
+	57,  // 66: nara.appointment.v1.ListCareUnitsResponse.units:type_name -> nara.appointment.v1.CareUnitInfo
+	9,   // 67: nara.appointment.v1.CareUnitInfo.unit:type_name -> nara.appointment.v1.CareUnit
+	58,  // 68: nara.appointment.v1.CareUnitInfo.opening_hours:type_name -> nara.appointment.v1.OpeningHours
+	64,  // 69: nara.appointment.v1.CareUnitInfo.next_change_time:type_name -> google.protobuf.Timestamp
+	0,   // 70: nara.appointment.v1.CareUnitInfo.services:type_name -> nara.appointment.v1.Service
+	7,   // 71: nara.appointment.v1.OpeningHours.day_kind:type_name -> nara.appointment.v1.DayKind
+	63,  // 72: nara.appointment.v1.ListUnitNoticesResponse.notices:type_name -> nara.appointment.v1.UnitNotice
+	63,  // 73: nara.appointment.v1.WatchUnitNoticesResponse.notices:type_name -> nara.appointment.v1.UnitNotice
+	8,   // 74: nara.appointment.v1.UnitNotice.kind:type_name -> nara.appointment.v1.UnitNoticeKind
+	64,  // 75: nara.appointment.v1.UnitNotice.start_time:type_name -> google.protobuf.Timestamp
+	64,  // 76: nara.appointment.v1.UnitNotice.create_time:type_name -> google.protobuf.Timestamp
+	55,  // 77: nara.appointment.v1.AppointmentService.ListCareUnits:input_type -> nara.appointment.v1.ListCareUnitsRequest
+	13,  // 78: nara.appointment.v1.AppointmentService.SearchSlots:input_type -> nara.appointment.v1.SearchSlotsRequest
+	16,  // 79: nara.appointment.v1.AppointmentService.BookSlot:input_type -> nara.appointment.v1.BookSlotRequest
+	18,  // 80: nara.appointment.v1.AppointmentService.CancelAppointment:input_type -> nara.appointment.v1.CancelAppointmentRequest
+	20,  // 81: nara.appointment.v1.AppointmentService.RebookAppointment:input_type -> nara.appointment.v1.RebookAppointmentRequest
+	22,  // 82: nara.appointment.v1.AppointmentService.ListAppointments:input_type -> nara.appointment.v1.ListAppointmentsRequest
+	24,  // 83: nara.appointment.v1.AppointmentService.GetAppointmentCalendar:input_type -> nara.appointment.v1.GetAppointmentCalendarRequest
+	32,  // 84: nara.appointment.v1.AppointmentService.RespondToInvitation:input_type -> nara.appointment.v1.RespondToInvitationRequest
+	34,  // 85: nara.appointment.v1.AppointmentService.ReportLate:input_type -> nara.appointment.v1.ReportLateRequest
+	36,  // 86: nara.appointment.v1.AppointmentService.CreateCalendarFeed:input_type -> nara.appointment.v1.CreateCalendarFeedRequest
+	38,  // 87: nara.appointment.v1.AppointmentService.RevokeCalendarFeed:input_type -> nara.appointment.v1.RevokeCalendarFeedRequest
+	26,  // 88: nara.appointment.v1.ScheduleService.PublishSlots:input_type -> nara.appointment.v1.PublishSlotsRequest
+	28,  // 89: nara.appointment.v1.ScheduleService.InviteToAppointment:input_type -> nara.appointment.v1.InviteToAppointmentRequest
+	30,  // 90: nara.appointment.v1.ScheduleService.ListUnitSchedule:input_type -> nara.appointment.v1.ListUnitScheduleRequest
+	40,  // 91: nara.appointment.v1.ScheduleService.ListResources:input_type -> nara.appointment.v1.ListResourcesRequest
+	42,  // 92: nara.appointment.v1.ScheduleService.CreateResource:input_type -> nara.appointment.v1.CreateResourceRequest
+	44,  // 93: nara.appointment.v1.ScheduleService.ListSlots:input_type -> nara.appointment.v1.ListSlotsRequest
+	46,  // 94: nara.appointment.v1.ScheduleService.UpdateSlots:input_type -> nara.appointment.v1.UpdateSlotsRequest
+	49,  // 95: nara.appointment.v1.ScheduleService.MoveSlot:input_type -> nara.appointment.v1.MoveSlotRequest
+	51,  // 96: nara.appointment.v1.ScheduleService.ReportDelay:input_type -> nara.appointment.v1.ReportDelayRequest
+	53,  // 97: nara.appointment.v1.ScheduleService.SetArrival:input_type -> nara.appointment.v1.SetArrivalRequest
+	59,  // 98: nara.appointment.v1.ScheduleService.ListUnitNotices:input_type -> nara.appointment.v1.ListUnitNoticesRequest
+	61,  // 99: nara.appointment.v1.ScheduleService.WatchUnitNotices:input_type -> nara.appointment.v1.WatchUnitNoticesRequest
+	56,  // 100: nara.appointment.v1.AppointmentService.ListCareUnits:output_type -> nara.appointment.v1.ListCareUnitsResponse
+	15,  // 101: nara.appointment.v1.AppointmentService.SearchSlots:output_type -> nara.appointment.v1.SearchSlotsResponse
+	17,  // 102: nara.appointment.v1.AppointmentService.BookSlot:output_type -> nara.appointment.v1.BookSlotResponse
+	19,  // 103: nara.appointment.v1.AppointmentService.CancelAppointment:output_type -> nara.appointment.v1.CancelAppointmentResponse
+	21,  // 104: nara.appointment.v1.AppointmentService.RebookAppointment:output_type -> nara.appointment.v1.RebookAppointmentResponse
+	23,  // 105: nara.appointment.v1.AppointmentService.ListAppointments:output_type -> nara.appointment.v1.ListAppointmentsResponse
+	25,  // 106: nara.appointment.v1.AppointmentService.GetAppointmentCalendar:output_type -> nara.appointment.v1.GetAppointmentCalendarResponse
+	33,  // 107: nara.appointment.v1.AppointmentService.RespondToInvitation:output_type -> nara.appointment.v1.RespondToInvitationResponse
+	35,  // 108: nara.appointment.v1.AppointmentService.ReportLate:output_type -> nara.appointment.v1.ReportLateResponse
+	37,  // 109: nara.appointment.v1.AppointmentService.CreateCalendarFeed:output_type -> nara.appointment.v1.CreateCalendarFeedResponse
+	39,  // 110: nara.appointment.v1.AppointmentService.RevokeCalendarFeed:output_type -> nara.appointment.v1.RevokeCalendarFeedResponse
+	27,  // 111: nara.appointment.v1.ScheduleService.PublishSlots:output_type -> nara.appointment.v1.PublishSlotsResponse
+	29,  // 112: nara.appointment.v1.ScheduleService.InviteToAppointment:output_type -> nara.appointment.v1.InviteToAppointmentResponse
+	31,  // 113: nara.appointment.v1.ScheduleService.ListUnitSchedule:output_type -> nara.appointment.v1.ListUnitScheduleResponse
+	41,  // 114: nara.appointment.v1.ScheduleService.ListResources:output_type -> nara.appointment.v1.ListResourcesResponse
+	43,  // 115: nara.appointment.v1.ScheduleService.CreateResource:output_type -> nara.appointment.v1.CreateResourceResponse
+	45,  // 116: nara.appointment.v1.ScheduleService.ListSlots:output_type -> nara.appointment.v1.ListSlotsResponse
+	48,  // 117: nara.appointment.v1.ScheduleService.UpdateSlots:output_type -> nara.appointment.v1.UpdateSlotsResponse
+	50,  // 118: nara.appointment.v1.ScheduleService.MoveSlot:output_type -> nara.appointment.v1.MoveSlotResponse
+	52,  // 119: nara.appointment.v1.ScheduleService.ReportDelay:output_type -> nara.appointment.v1.ReportDelayResponse
+	54,  // 120: nara.appointment.v1.ScheduleService.SetArrival:output_type -> nara.appointment.v1.SetArrivalResponse
+	60,  // 121: nara.appointment.v1.ScheduleService.ListUnitNotices:output_type -> nara.appointment.v1.ListUnitNoticesResponse
+	62,  // 122: nara.appointment.v1.ScheduleService.WatchUnitNotices:output_type -> nara.appointment.v1.WatchUnitNoticesResponse
+	100, // [100:123] is the sub-list for method output_type
+	77,  // [77:100] is the sub-list for method input_type
+	77,  // [77:77] is the sub-list for extension type_name
+	77,  // [77:77] is the sub-list for extension extendee
+	0,   // [0:77] is the sub-list for field type_name
 }
 
 func init() { file_nara_appointment_v1_appointment_proto_init() }
@@ -4684,7 +4819,7 @@ func file_nara_appointment_v1_appointment_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_nara_appointment_v1_appointment_proto_rawDesc), len(file_nara_appointment_v1_appointment_proto_rawDesc)),
 			NumEnums:      9,
-			NumMessages:   53,
+			NumMessages:   55,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -101,6 +101,9 @@ const (
 	// ScheduleServiceListUnitNoticesProcedure is the fully-qualified name of the ScheduleService's
 	// ListUnitNotices RPC.
 	ScheduleServiceListUnitNoticesProcedure = "/nara.appointment.v1.ScheduleService/ListUnitNotices"
+	// ScheduleServiceWatchUnitNoticesProcedure is the fully-qualified name of the ScheduleService's
+	// WatchUnitNotices RPC.
+	ScheduleServiceWatchUnitNoticesProcedure = "/nara.appointment.v1.ScheduleService/WatchUnitNotices"
 )
 
 // AppointmentServiceClient is a client for the nara.appointment.v1.AppointmentService service.
@@ -588,6 +591,13 @@ type ScheduleServiceClient interface {
 	// they will be late, and their answers to invitations. Poll it with the
 	// next_after of the previous response to get only what is new.
 	ListUnitNotices(context.Context, *v1.ListUnitNoticesRequest) (*v1.ListUnitNoticesResponse, error)
+	// WatchUnitNotices streams what patients tell the unit as they tell it:
+	// first the notices after the cursor (at once; an empty response when
+	// there are none), then each new one as it is written, on whichever server
+	// it was written. The stream ends after at most 10 minutes (reconnect with
+	// the next_after of the last response to miss nothing), and when the
+	// caller's care assignment ends (PERMISSION_DENIED).
+	WatchUnitNotices(context.Context, *v1.WatchUnitNoticesRequest) (*connect.ServerStreamForClient[v1.WatchUnitNoticesResponse], error)
 }
 
 // NewScheduleServiceClient constructs a client for the nara.appointment.v1.ScheduleService service.
@@ -676,6 +686,13 @@ func NewScheduleServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		watchUnitNotices: connect.NewClient[v1.WatchUnitNoticesRequest, v1.WatchUnitNoticesResponse](
+			httpClient,
+			baseURL+ScheduleServiceWatchUnitNoticesProcedure,
+			connect.WithSchema(scheduleServiceMethods.ByName("WatchUnitNotices")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -692,6 +709,7 @@ type scheduleServiceClient struct {
 	reportDelay         *connect.Client[v1.ReportDelayRequest, v1.ReportDelayResponse]
 	setArrival          *connect.Client[v1.SetArrivalRequest, v1.SetArrivalResponse]
 	listUnitNotices     *connect.Client[v1.ListUnitNoticesRequest, v1.ListUnitNoticesResponse]
+	watchUnitNotices    *connect.Client[v1.WatchUnitNoticesRequest, v1.WatchUnitNoticesResponse]
 }
 
 // PublishSlots calls nara.appointment.v1.ScheduleService.PublishSlots.
@@ -793,6 +811,11 @@ func (c *scheduleServiceClient) ListUnitNotices(ctx context.Context, req *v1.Lis
 	return nil, err
 }
 
+// WatchUnitNotices calls nara.appointment.v1.ScheduleService.WatchUnitNotices.
+func (c *scheduleServiceClient) WatchUnitNotices(ctx context.Context, req *v1.WatchUnitNoticesRequest) (*connect.ServerStreamForClient[v1.WatchUnitNoticesResponse], error) {
+	return c.watchUnitNotices.CallServerStream(ctx, connect.NewRequest(req))
+}
+
 // ScheduleServiceHandler is an implementation of the nara.appointment.v1.ScheduleService service.
 type ScheduleServiceHandler interface {
 	// PublishSlots publishes times of one duration between start and end.
@@ -829,6 +852,13 @@ type ScheduleServiceHandler interface {
 	// they will be late, and their answers to invitations. Poll it with the
 	// next_after of the previous response to get only what is new.
 	ListUnitNotices(context.Context, *v1.ListUnitNoticesRequest) (*v1.ListUnitNoticesResponse, error)
+	// WatchUnitNotices streams what patients tell the unit as they tell it:
+	// first the notices after the cursor (at once; an empty response when
+	// there are none), then each new one as it is written, on whichever server
+	// it was written. The stream ends after at most 10 minutes (reconnect with
+	// the next_after of the last response to miss nothing), and when the
+	// caller's care assignment ends (PERMISSION_DENIED).
+	WatchUnitNotices(context.Context, *v1.WatchUnitNoticesRequest, *connect.ServerStream[v1.WatchUnitNoticesResponse]) error
 }
 
 // NewScheduleServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -913,6 +943,13 @@ func NewScheduleServiceHandler(svc ScheduleServiceHandler, opts ...connect.Handl
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	scheduleServiceWatchUnitNoticesHandler := connect.NewServerStreamHandlerSimple(
+		ScheduleServiceWatchUnitNoticesProcedure,
+		svc.WatchUnitNotices,
+		connect.WithSchema(scheduleServiceMethods.ByName("WatchUnitNotices")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/nara.appointment.v1.ScheduleService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case ScheduleServicePublishSlotsProcedure:
@@ -937,6 +974,8 @@ func NewScheduleServiceHandler(svc ScheduleServiceHandler, opts ...connect.Handl
 			scheduleServiceSetArrivalHandler.ServeHTTP(w, r)
 		case ScheduleServiceListUnitNoticesProcedure:
 			scheduleServiceListUnitNoticesHandler.ServeHTTP(w, r)
+		case ScheduleServiceWatchUnitNoticesProcedure:
+			scheduleServiceWatchUnitNoticesHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -988,4 +1027,8 @@ func (UnimplementedScheduleServiceHandler) SetArrival(context.Context, *v1.SetAr
 
 func (UnimplementedScheduleServiceHandler) ListUnitNotices(context.Context, *v1.ListUnitNoticesRequest) (*v1.ListUnitNoticesResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("nara.appointment.v1.ScheduleService.ListUnitNotices is not implemented"))
+}
+
+func (UnimplementedScheduleServiceHandler) WatchUnitNotices(context.Context, *v1.WatchUnitNoticesRequest, *connect.ServerStream[v1.WatchUnitNoticesResponse]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("nara.appointment.v1.ScheduleService.WatchUnitNotices is not implemented"))
 }

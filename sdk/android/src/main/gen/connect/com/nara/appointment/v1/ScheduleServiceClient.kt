@@ -9,6 +9,7 @@ import com.connectrpc.Idempotency
 import com.connectrpc.MethodSpec
 import com.connectrpc.ProtocolClientInterface
 import com.connectrpc.ResponseMessage
+import com.connectrpc.ServerOnlyStreamInterface
 import com.connectrpc.StreamType
 import com.connectrpc.UnaryBlockingCall
 
@@ -388,6 +389,26 @@ public class ScheduleServiceClient(
       com.nara.appointment.v1.ListUnitNoticesRequest::class,
       com.nara.appointment.v1.ListUnitNoticesResponse::class,
       StreamType.UNARY,
+      idempotency = Idempotency.NO_SIDE_EFFECTS,
+    ),
+  )
+
+
+  /**
+   *  WatchUnitNotices streams what patients tell the unit as they tell it:
+   *  first the notices after the cursor (at once; an empty response when
+   *  there are none), then each new one as it is written, on whichever server
+   *  it was written. The stream ends after at most 10 minutes (reconnect with
+   *  the next_after of the last response to miss nothing), and when the
+   *  caller's care assignment ends (PERMISSION_DENIED).
+   */
+  override suspend fun watchUnitNotices(headers: Headers): ServerOnlyStreamInterface<WatchUnitNoticesRequest, WatchUnitNoticesResponse> = client.serverStream(
+    headers,
+    MethodSpec(
+    "nara.appointment.v1.ScheduleService/WatchUnitNotices",
+      com.nara.appointment.v1.WatchUnitNoticesRequest::class,
+      com.nara.appointment.v1.WatchUnitNoticesResponse::class,
+      StreamType.SERVER,
       idempotency = Idempotency.NO_SIDE_EFFECTS,
     ),
   )

@@ -6,6 +6,7 @@ package com.nara.appointment.v1
 
 import com.connectrpc.Headers
 import com.connectrpc.ResponseMessage
+import com.connectrpc.ServerOnlyStreamInterface
 import com.connectrpc.UnaryBlockingCall
 
 /**
@@ -148,4 +149,14 @@ public interface ScheduleServiceClientInterface {
    *  next_after of the previous response to get only what is new.
    */
   public fun listUnitNoticesBlocking(request: ListUnitNoticesRequest, headers: Headers = emptyMap()): UnaryBlockingCall<ListUnitNoticesResponse>
+
+  /**
+   *  WatchUnitNotices streams what patients tell the unit as they tell it:
+   *  first the notices after the cursor (at once; an empty response when
+   *  there are none), then each new one as it is written, on whichever server
+   *  it was written. The stream ends after at most 10 minutes (reconnect with
+   *  the next_after of the last response to miss nothing), and when the
+   *  caller's care assignment ends (PERMISSION_DENIED).
+   */
+  public suspend fun watchUnitNotices(headers: Headers = emptyMap()): ServerOnlyStreamInterface<WatchUnitNoticesRequest, WatchUnitNoticesResponse>
 }
