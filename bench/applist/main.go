@@ -384,51 +384,59 @@ func check(ctx context.Context, p *naraproc.Process, citizens []benchtoken.Citiz
 	client := &http.Client{Timeout: 10 * time.Second}
 	defer client.CloseIdleConnections()
 	rng := rand.New(rand.NewPCG(1, 2))
-	{
-		const n = 300
-		var size, items, none, most int
-		for range n {
-			body := `{}`
-			if strings.Contains(s.path, "GetConfig") {
-				body = `{"platform":"PLATFORM_IOS","appVersion":"4.1.0"}`
-			}
-			req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.URL(s.path), strings.NewReader(body))
-			if err != nil {
-				return err
-			}
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Authorization", "Bearer "+citizens[rng.IntN(len(citizens))].Token)
-			res, err := client.Do(req)
-			if err != nil {
-				return err
-			}
-			out, err := io.ReadAll(res.Body)
-			_ = res.Body.Close()
-			if err != nil {
-				return err
-			}
-			if res.StatusCode != http.StatusOK {
-				return fmt.Errorf("%s: HTTP %d: %s", s.path, res.StatusCode, bytes.TrimSpace(out))
-			}
-			size += len(out)
-			var list struct {
-				Appointments []json.RawMessage `json:"appointments"`
-			}
-			if json.Unmarshal(out, &list) == nil {
-				k := len(list.Appointments)
-				items += k
-				most = max(most, k)
-				if k == 0 {
-					none++
-				}
-			}
+	body := `{}`
+	if strings.Contains(s.path, "GetConfig") {
+		body = `{"platform":"PLATFORM_IOS","appVersion":"4.1.0"}`
+	}
+	const n = 300
+	var size, items, none, most int
+	for range n {
+		out, err := call(ctx, client, p.URL(s.path), citizens[rng.IntN(len(citizens))].Token, body)
+		if err != nil {
+			return err
 		}
-		s.check = fmt.Sprintf("%d random requests answered 200, response %d bytes on average", n, size/n)
-		if strings.Contains(s.path, "ListAppointments") {
-			s.check += fmt.Sprintf(", %.1f appointments on average (most %d, %d citizens with none)", float64(items)/n, most, none)
+		size += len(out)
+		var list struct {
+			Appointments []json.RawMessage `json:"appointments"`
+		}
+		if json.Unmarshal(out, &list) == nil {
+			k := len(list.Appointments)
+			items += k
+			most = max(most, k)
+			if k == 0 {
+				none++
+			}
 		}
 	}
+	s.check = fmt.Sprintf("%d random requests answered 200, response %d bytes on average", n, size/n)
+	if strings.Contains(s.path, "ListAppointments") {
+		s.check += fmt.Sprintf(", %.1f appointments on average (most %d, %d citizens with none)", float64(items)/n, most, none)
+	}
 	return nil
+}
+
+// call posts the JSON body to url as the holder of token and returns the
+// answer, which must be 200.
+func call(ctx context.Context, client *http.Client, url, token, body string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	out, err := io.ReadAll(res.Body)
+	_ = res.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: HTTP %d: %s", url, res.StatusCode, bytes.TrimSpace(out))
+	}
+	return out, nil
 }
 
 func ms(d time.Duration) string {
@@ -517,22 +525,8 @@ func fill(ctx context.Context, p *naraproc.Process, citizens []benchtoken.Citize
 	for range 16 {
 		go func() {
 			for tok := range work {
-				req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.URL(listPath), strings.NewReader(`{}`))
-				if err != nil {
+				if _, err := call(ctx, client, p.URL(listPath), tok, `{}`); err != nil {
 					errs <- err
-					return
-				}
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Authorization", "Bearer "+tok)
-				res, err := client.Do(req)
-				if err != nil {
-					errs <- err
-					return
-				}
-				_, _ = io.Copy(io.Discard, res.Body)
-				_ = res.Body.Close()
-				if res.StatusCode != http.StatusOK {
-					errs <- fmt.Errorf("fill: HTTP %d", res.StatusCode)
 					return
 				}
 			}
