@@ -26,7 +26,7 @@ func (s *accessLogService) ListMyAccessLog(ctx context.Context, req *authv1.List
 	if patient == "" {
 		patient = p.PersonID
 	}
-	ok, err := mayActFor(ctx, s.store, s.issuer, p, patient)
+	ok, err := mayActFor(ctx, s.issuer, p, patient)
 	if err != nil {
 		return nil, err
 	}

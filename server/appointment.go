@@ -162,7 +162,7 @@ func (s *appointmentService) SearchSlots(ctx context.Context, req *appointmentv1
 	if q.PatientID == "" {
 		q.PatientID = p.PersonID
 	}
-	ok, err := mayActFor(ctx, s.store, s.issuer, p, q.PatientID)
+	ok, err := mayActFor(ctx, s.issuer, p, q.PatientID)
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +198,7 @@ func (s *appointmentService) BookSlot(ctx context.Context, req *appointmentv1.Bo
 	if patient == "" {
 		patient = p.PersonID
 	}
-	ok, err := mayActFor(ctx, s.store, s.issuer, p, patient)
+	ok, err := mayActFor(ctx, s.issuer, p, patient)
 	if err != nil {
 		return nil, err
 	}
@@ -266,7 +266,7 @@ func (s *appointmentService) RebookAppointment(ctx context.Context, req *appoint
 func (s *appointmentService) ListAppointments(ctx context.Context, req *appointmentv1.ListAppointmentsRequest) (*appointmentv1.ListAppointmentsResponse, error) {
 	p, _ := access.FromContext(ctx)
 	if req.PatientId != "" && req.PatientId != p.PersonID {
-		ok, err := mayActFor(ctx, s.store, s.issuer, p, req.PatientId)
+		ok, err := mayActFor(ctx, s.issuer, p, req.PatientId)
 		if err != nil {
 			return nil, err
 		}

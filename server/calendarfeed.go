@@ -9,7 +9,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -187,8 +186,8 @@ func tooMany(w http.ResponseWriter, wait time.Duration) {
 // remoteIP is the address the request came from (the load balancer's,
 // behind one), without its port.
 func remoteIP(r *http.Request) string {
-	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		return ap.Addr().Unmap().String()
+	if ip, ok := hostIP(r.RemoteAddr); ok {
+		return ip.String()
 	}
 	return r.RemoteAddr
 }

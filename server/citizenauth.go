@@ -288,11 +288,21 @@ func rateLimited(err error, msg string) error {
 // clientIP is the address of the caller as this server sees it.
 func clientIP(ctx context.Context) netip.Addr {
 	if info, ok := connect.CallInfoForHandlerContext(ctx); ok {
-		if ap, err := netip.ParseAddrPort(info.Peer().Addr); err == nil {
-			return ap.Addr().Unmap()
+		if ip, ok := hostIP(info.Peer().Addr); ok {
+			return ip
 		}
 	}
 	return netip.IPv4Unspecified()
+}
+
+// hostIP is the IP of a "host:port" address (IPv4 as such, not mapped into
+// IPv6); ok is false when it is not one.
+func hostIP(hostport string) (ip netip.Addr, ok bool) {
+	ap, err := netip.ParseAddrPort(hostport)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return ap.Addr().Unmap(), true
 }
 
 // maskedNumber shows a personal identity number as "20150315-****".

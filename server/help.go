@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -23,10 +22,9 @@ import (
 // change bumps that version in the same transaction and notifies all
 // replicas (LISTEN/NOTIFY), which then drop what they cached.
 type helpService struct {
-	store  *store.Store
-	logger *slog.Logger
-	loc    *time.Location
-	now    func() time.Time
+	store *store.Store
+	loc   *time.Location
+	now   func() time.Time
 
 	mu       sync.Mutex
 	versions map[store.Language]int64 // known content versions; missing = ask the database
@@ -41,10 +39,9 @@ type searchKey struct {
 	pageSize int32
 }
 
-func newHelpService(st *store.Store, logger *slog.Logger, maxCache int, loc *time.Location, now func() time.Time) *helpService {
+func newHelpService(st *store.Store, maxCache int, loc *time.Location, now func() time.Time) *helpService {
 	return &helpService{
 		store:    st,
-		logger:   logger,
 		loc:      loc,
 		now:      now,
 		versions: map[store.Language]int64{},

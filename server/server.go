@@ -196,7 +196,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.help = newHelpService(d.Store, d.Logger, cfg.SearchCacheSize, zone, d.Now)
+	s.help = newHelpService(d.Store, cfg.SearchCacheSize, zone, d.Now)
 	s.sessions = newSessionCache(d.Now)
 	s.notices = newNoticeWatch()
 	if s.lists, err = newListCache(d.Store, d.Logger, cfg.ListCacheSize, d.Registry); err != nil {
