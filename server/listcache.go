@@ -44,17 +44,15 @@ type listCache struct {
 	encoded map[*appointmentv1.ListAppointmentsResponse][]byte
 	// viewers[child] are the guardians whose cached lists include child.
 	viewers map[string][]string
-	// shared holds one copy of the units, services and texts that many
-	// cached appointments show, so that each holds only a reference.
-	units     map[string]store.CareUnit
-	services  map[string]store.CareService
-	texts     map[string]string
-	unitShown map[string]*appointmentv1.CareUnit
-	ttl       time.Duration
-	max       int
-	store     *store.Store
-	logger    *slog.Logger
-	lookups   *prometheus.CounterVec
+	// texts and units hold one copy of the texts and care units that many
+	// cached answers show, so that each holds only a reference.
+	texts   map[string]string
+	units   map[string]*appointmentv1.CareUnit
+	ttl     time.Duration
+	max     int
+	store   *store.Store
+	logger  *slog.Logger
+	lookups *prometheus.CounterVec
 	// hits, misses and offs count lookups by result.
 	hits, misses, offs prometheus.Counter
 
@@ -109,9 +107,8 @@ func newListCache(st *store.Store, logger *slog.Logger, size int, reg prometheus
 	c := &listCache{
 		dropped: map[string]uint64{}, m: map[string]*cachedList{}, viewers: map[string][]string{},
 		encoded: map[*appointmentv1.ListAppointmentsResponse][]byte{},
-		units:   map[string]store.CareUnit{}, services: map[string]store.CareService{}, texts: map[string]string{},
-		unitShown: map[string]*appointmentv1.CareUnit{},
-		ttl:       5 * time.Minute, max: size, store: st, logger: logger, wake: make(chan struct{}, 1),
+		texts:   map[string]string{}, units: map[string]*appointmentv1.CareUnit{},
+		ttl: 5 * time.Minute, max: size, store: st, logger: logger, wake: make(chan struct{}, 1),
 		lookups: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nara_list_cache_lookups_total",
 			Help: "Appointment lists asked of the per-replica cache, by result (hit, miss; off while it is not listening or disabled).",
@@ -154,17 +151,7 @@ func (c *listCache) answer(ctx context.Context, personID string, bornAfter time.
 		return nil, err
 	}
 	e = &cachedList{at: now, until: now.Add(c.ttl), children: l.Children, oldestChildBorn: l.OldestChildBorn}
-	c.mu.Lock()
-	c.shareLocked(&l)
 	e.whole = listResponse(l, now, "", time.Time{})
-	for _, a := range e.whole.Appointments {
-		if u, ok := c.unitShown[a.Unit.HsaId]; ok && proto.Equal(u, a.Unit) {
-			a.Unit = u
-		} else {
-			c.unitShown[a.Unit.HsaId] = a.Unit
-		}
-	}
-	c.mu.Unlock()
 	if next := clockChange(l, now); next.Before(e.until) {
 		e.until = next
 	}
@@ -195,6 +182,7 @@ func (c *listCache) answer(ctx context.Context, personID string, bornAfter time.
 		c.clearLocked()
 	}
 	c.removeLocked(personID)
+	c.shareLocked(e.whole)
 	c.m[personID] = e
 	c.encoded[e.whole] = b
 	for _, child := range l.Children {
@@ -228,14 +216,12 @@ func (c *listCache) encoding(w *appointmentv1.ListAppointmentsResponse) ([]byte,
 	return b, ok
 }
 
-// shareLocked makes l's appointments refer to the one copy of each unit,
-// service and common text, which the answers built from it then share.
-func (c *listCache) shareLocked(l *store.CitizenList) {
-	if len(c.texts) > 10_000 || len(c.units) > 10_000 || len(c.services) > 1_000 {
+// shareLocked makes w's appointments refer to the one copy of each care
+// unit and common text kept in c.
+func (c *listCache) shareLocked(w *appointmentv1.ListAppointmentsResponse) {
+	if len(c.texts) > 10_000 || len(c.units) > 10_000 {
 		clear(c.texts)
 		clear(c.units)
-		clear(c.services)
-		clear(c.unitShown)
 	}
 	text := func(s string) string {
 		if t, ok := c.texts[s]; ok {
@@ -244,22 +230,13 @@ func (c *listCache) shareLocked(l *store.CitizenList) {
 		c.texts[s] = s
 		return s
 	}
-	for i := range l.Appointments {
-		a := &l.Appointments[i]
-		if u, ok := c.units[a.Unit.HSAID]; ok && u == a.Unit {
+	for _, a := range w.Appointments {
+		if u, ok := c.units[a.Unit.HsaId]; ok && proto.Equal(u, a.Unit) {
 			a.Unit = u
 		} else {
-			c.units[a.Unit.HSAID] = a.Unit
+			c.units[a.Unit.HsaId] = a.Unit
 		}
-		if sv, ok := c.services[a.Service.Code]; ok && sv == a.Service {
-			a.Service = sv
-		} else {
-			c.services[a.Service.Code] = a.Service
-		}
-		a.ServiceCode = a.Service.Code
-		a.Status, a.Instructions = text(a.Status), text(a.Instructions)
-		a.ClinicianName, a.Profession = text(a.ClinicianName), text(a.Profession)
-		a.InvitationResponse = text(a.InvitationResponse)
+		a.Instructions, a.ClinicianName, a.Profession = text(a.Instructions), text(a.ClinicianName), text(a.Profession)
 	}
 }
 
