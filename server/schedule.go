@@ -456,10 +456,14 @@ func (s *scheduleService) InviteToAppointment(ctx context.Context, req *appointm
 	} else if err != nil {
 		return nil, err
 	}
-	if created {
-		if err := logAccess(ctx, s.store, p, req.PatientId, "invite to appointment"); err != nil {
-			return nil, err
-		}
+	// A repeat reads the appointment as it is now, the patient's answer
+	// included: logged as well.
+	action := "invite to appointment"
+	if !created {
+		action = "repeat invitation"
+	}
+	if err := logAccess(ctx, s.store, p, a.PatientID, action); err != nil {
+		return nil, err
 	}
 	return &appointmentv1.InviteToAppointmentResponse{Appointment: appointmentToProto(a, s.now())}, nil
 }
