@@ -279,6 +279,9 @@ func (s *scheduleService) UpdateSlots(ctx context.Context, req *appointmentv1.Up
 	if err != nil {
 		return nil, notFoundAs(err, "slot_ids: not every slot is one of unit %q's", req.UnitHsaId)
 	}
+	if err := s.logEach(ctx, p, cancelled, "cancel appointment by blocking its time"); err != nil {
+		return nil, err
+	}
 	forms, err := visitFormsByService(ctx, s.store)
 	if err != nil {
 		return nil, err
@@ -330,6 +333,9 @@ func (s *scheduleService) MoveSlot(ctx context.Context, req *appointmentv1.MoveS
 		})
 	if err != nil {
 		return nil, notFoundAs(err, "unit %q has no slot %q", req.UnitHsaId, req.SlotId)
+	}
+	if err := s.logEach(ctx, p, moved, "move appointment"); err != nil {
+		return nil, err
 	}
 	forms, err := visitFormsByService(ctx, s.store)
 	if err != nil {
