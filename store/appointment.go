@@ -820,6 +820,17 @@ func (inv Invitation) key() idempotency {
 	}
 }
 
+// invitationByKey is appointmentByKey for inv, while the appointment is at
+// inv's unit: a patient may have rebooked it elsewhere since, and where is
+// not the inviting unit's to read.
+func (s *Store) invitationByKey(ctx context.Context, inv Invitation, k idempotency) (Appointment, error) {
+	a, err := s.appointmentByKey(ctx, k)
+	if err == nil && a.Unit.HSAID != inv.UnitHSAID {
+		return Appointment{}, fmt.Errorf("%w: the appointment made with this idempotency key has been rebooked to another unit; make a new key for a new invitation", ErrPrecondition)
+	}
+	return a, err
+}
+
 // AppointmentInvite creates, in one transaction, the clinician's slot (a
 // time of theirs that no other of their slots overlaps), the patient's
 // appointment in it, and runs after. A repeat of a request (the same
@@ -830,7 +841,7 @@ func (s *Store) AppointmentInvite(ctx context.Context, inv Invitation, after App
 	// Looked up first: a retry would otherwise be refused for overlapping
 	// the clinician's time it booked.
 	k := inv.key()
-	if a, err := s.appointmentByKey(ctx, k); !errors.Is(err, ErrNotFound) {
+	if a, err := s.invitationByKey(ctx, inv, k); !errors.Is(err, ErrNotFound) {
 		return a, false, err
 	}
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
@@ -871,7 +882,7 @@ func (s *Store) AppointmentInvite(ctx context.Context, inv Invitation, after App
 	if err != nil {
 		// A concurrent repeat fails on the time its first request took, or
 		// on the key's unique index; it answers as the first did.
-		if first, kerr := s.appointmentByKey(ctx, k); !errors.Is(kerr, ErrNotFound) {
+		if first, kerr := s.invitationByKey(ctx, inv, k); !errors.Is(kerr, ErrNotFound) {
 			return first, false, kerr
 		}
 	}

@@ -135,6 +135,38 @@ func TestInviteKeyIsTheCallers(t *testing.T) {
 	}
 }
 
+// TestInviteReplayStaysAtTheUnit replays an invitation that the patient
+// has rebooked to another unit since: refused, with nothing of where it is.
+func TestInviteReplayStaysAtTheUnit(t *testing.T) {
+	t.Parallel()
+	f := newKeyFixture(t)
+	ctx := context.Background()
+	start := time.Now().Add(72 * time.Hour).Truncate(time.Hour)
+	inv := store.Invitation{
+		PatientID: f.patient, UnitHSAID: f.unitA, ServiceCode: "physical_visit", StaffHSAID: "SE2321000016-D904",
+		StartsAt: start, EndsAt: start.Add(30 * time.Minute), IdempotencyKey: "rebooked-1",
+	}
+	a, _, err := f.st.AppointmentInvite(ctx, inv, noAfter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	elsewhere, err := f.st.SlotsPublish(ctx, []store.Slot{
+		{CareUnitHSAID: f.unitB, ServiceCode: "physical_visit", StartsAt: start, EndsAt: start.Add(20 * time.Minute), Capacity: 1, CreatedBy: "test"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.st.AppointmentRebook(ctx, store.AppointmentChange{
+		ID: a.ID, PatientIDs: []string{f.patient}, NewSlotID: elsewhere[0].ID, Now: time.Now(),
+	}, noAfter); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := f.st.AppointmentInvite(ctx, inv, noAfter)
+	if !errors.Is(err, store.ErrPrecondition) || got.ID != "" {
+		t.Errorf("replay of a rebooked invitation got %q, %v; want ErrPrecondition and nothing", got.ID, err)
+	}
+}
+
 // TestBookKeyIsTheCallers books one place twice at once with one key, in a
 // slot with room for both: one place is taken. Another caller's booking
 // with the key is theirs.
