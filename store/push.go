@@ -266,6 +266,18 @@ func PushNoticesCancelTx(ctx context.Context, tx pgx.Tx, reasonID, kind string) 
 	return tag.RowsAffected(), nil
 }
 
+// PushRemindersExpectTx records in tx that reasonID's visit is now expected to
+// start at expected: its pending reminders say so (param "expected") and stay
+// worth sending until then.
+func PushRemindersExpectTx(ctx context.Context, tx pgx.Tx, reasonID string, expected time.Time) error {
+	_, err := tx.Exec(ctx, `
+		UPDATE push_notice SET params = params || jsonb_build_object('expected', $2::text),
+		       expires_at = greatest(expires_at, $3)
+		 WHERE reason_id = $1 AND kind = 'reminder' AND state = 'pending'`,
+		reasonID, expected.UTC().Format(time.RFC3339Nano), expected)
+	return interpretError(err)
+}
+
 // PushInboxList returns personID's notices that are due by now and not
 // cancelled, newest first, with ids below before (0: from the newest).
 func (s *Store) PushInboxList(ctx context.Context, personID string, before int64, limit int, unreadOnly bool, now time.Time) ([]PushNotice, error) {

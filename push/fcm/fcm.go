@@ -234,6 +234,60 @@ func (s *Sender) SendMulticast(ctx context.Context, tokens []string, n Notice) (
 	return outcomes, nil
 }
 
+// SendEach is SendMulticast with one inbox entry per token: token i's message carries
+// noticeIDs[i] as its NoticeID (data "notice_id"), the rest of n is shared. The SDK sends the
+// messages as SendMulticast does, one request each, 50 in flight.
+func (s *Sender) SendEach(ctx context.Context, tokens, noticeIDs []string, n Notice) ([]Outcome, error) {
+	switch {
+	case len(tokens) == 0:
+		return nil, fmt.Errorf("%w: no device tokens", ErrInvalid)
+	case len(tokens) > MaxMulticast:
+		return nil, fmt.Errorf("%w: %d device tokens, at most %d per multicast", ErrInvalid, len(tokens), MaxMulticast)
+	case len(noticeIDs) != len(tokens):
+		return nil, fmt.Errorf("%w: %d notice ids for %d device tokens", ErrInvalid, len(noticeIDs), len(tokens))
+	}
+	for i, t := range tokens {
+		if t == "" {
+			return nil, fmt.Errorf("%w: device token %d is empty", ErrInvalid, i)
+		}
+	}
+	if err := n.Validate(); err != nil {
+		return nil, err
+	}
+	outcomes := make([]Outcome, len(tokens))
+	n.NoticeID = ""
+	p, ok := build(n, s.webBase, s.now())
+	if !ok {
+		for i := range outcomes {
+			outcomes[i] = expired()
+		}
+		return outcomes, nil
+	}
+	messages := make([]*messaging.Message, len(tokens))
+	for i, t := range tokens {
+		q := p.withNoticeID(noticeIDs[i])
+		messages[i] = &messaging.Message{
+			Token: t, Data: q.data, Notification: q.notification, Android: q.android, APNS: q.apns, Webpush: q.webpush,
+		}
+	}
+	br, err := s.client.SendEach(ctx, messages)
+	if err != nil {
+		o := outcomeOf(ctx, err)
+		for i := range outcomes {
+			outcomes[i] = o
+		}
+		return outcomes, nil
+	}
+	for i, r := range br.Responses {
+		if r.Success {
+			outcomes[i] = Delivered{Name: r.MessageID}
+		} else {
+			outcomes[i] = outcomeOf(ctx, r.Error)
+		}
+	}
+	return outcomes, nil
+}
+
 // outcomeOf classifies err, except that a send cut short by ctx is always worth retrying.
 func outcomeOf(ctx context.Context, err error) Outcome {
 	if ctx.Err() != nil {

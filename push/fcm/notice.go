@@ -2,6 +2,7 @@ package fcm
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"strconv"
 	"strings"
@@ -257,4 +258,27 @@ func build(n Notice, webBase string, now time.Time) (p payload, ok bool) {
 		p.webpush = webpush
 	}
 	return p, true
+}
+
+// withNoticeID is p with its data and APNs custom keys carrying notice_id id; p is not changed.
+func (p payload) withNoticeID(id string) payload {
+	if id == "" {
+		return p
+	}
+	data := maps.Clone(p.data)
+	data["notice_id"] = id
+	p.data = data
+	if p.apns != nil {
+		apns := *p.apns
+		pl := *apns.Payload
+		custom := maps.Clone(pl.CustomData)
+		if custom == nil {
+			custom = map[string]any{}
+		}
+		custom["notice_id"] = id
+		pl.CustomData = custom
+		apns.Payload = &pl
+		p.apns = &apns
+	}
+	return p
 }
