@@ -647,3 +647,37 @@ func TestSendPriorityLifetimeAndLinks(t *testing.T) {
 		t.Errorf("webpush without a web base = fcm_options %+v, notification data %v; want none and link /messages/t-1", w.FCMOptions, data)
 	}
 }
+
+// TestSendEachNamesEachInboxEntry checks that SendEach gives every token's message its own
+// notice_id, in the data and the APNs payload, and shares the rest.
+func TestSendEachNamesEachInboxEntry(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	tokens := []string{"each-1", "each-2", "each-3"}
+	outs, err := e.sender.SendEach(t.Context(), tokens, []string{"11", "12", "13"}, reminder())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, o := range outs {
+		if describe(o) != "Delivered" {
+			t.Errorf("SendEach outcome %d = %s, want Delivered", i, describe(o))
+		}
+	}
+	got := map[string]string{}
+	for _, s := range e.fake.Messages() {
+		m := s.Message
+		if m.APNS.Payload["notice_id"] != m.Data["notice_id"] || m.Data["link"] != "/appointments/a-1" {
+			t.Errorf("message to %s: data %v, APNs notice_id %v; want the same notice_id and the shared link", m.Token, m.Data, m.APNS.Payload["notice_id"])
+		}
+		got[m.Token] = m.Data["notice_id"]
+	}
+	want := map[string]string{"each-1": "11", "each-2": "12", "each-3": "13"}
+	for tok, id := range want {
+		if got[tok] != id {
+			t.Errorf("notice_id to %s = %q, want %q", tok, got[tok], id)
+		}
+	}
+	if _, err := e.sender.SendEach(t.Context(), tokens, []string{"1"}, reminder()); !errors.Is(err, fcm.ErrInvalid) {
+		t.Errorf("SendEach with too few notice ids: %v, want ErrInvalid", err)
+	}
+}
