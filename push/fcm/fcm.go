@@ -117,7 +117,11 @@ func New(ctx context.Context, cfg Config) (*Sender, error) {
 	}
 
 	// The SDK's HTTP client, authenticated as the service account, with its retries stopped.
-	authed, err := htransport.NewTransport(ctx, http.DefaultTransport.(*http.Transport).Clone(),
+	base := http.DefaultTransport
+	if t, ok := base.(*http.Transport); ok {
+		base = t.Clone()
+	}
+	authed, err := htransport.NewTransport(ctx, base,
 		option.WithAuthCredentialsJSON(option.ServiceAccount, raw), option.WithScopes(messagingScope))
 	if err != nil {
 		return nil, fmt.Errorf("fcm: credentials: %w", err)
