@@ -14,7 +14,9 @@ import (
 	"github.com/nara-care/nara/store"
 )
 
-// SendArgs is the push job: send the notices, which share a due time.
+// SendArgs is the push job: send the notices, which share a due time. Notices
+// are no longer enqueued with jobs (the sweep claims them from the table);
+// the worker stays so that jobs enqueued by an older release still finish.
 type SendArgs struct {
 	NoticeIDs []int64 `json:"notice_ids"`
 }
@@ -38,7 +40,7 @@ func (w *sendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 }
 
 // dispatcher sends notices: it claims due ones in batches (a sweep every
-// PollInterval, and River jobs), hands them to SendConcurrency long-lived
+// PollInterval, and older releases' River jobs), hands them to SendConcurrency long-lived
 // senders, and records FCM's answers every FlushInterval in one transaction.
 // What a crash can make it send twice is what was in flight to FCM plus at
 // most one FlushInterval of answers; claimed notices not yet sent are claimed
