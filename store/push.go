@@ -43,9 +43,11 @@ func scanPushDevice(row pgx.CollectableRow) (PushDevice, error) {
 // nothing from them. A token another person holds moves to d.PersonID only
 // with proof that the caller holds the device: their session was started on
 // that installation (its device id is d.InstallationID, under which the token
-// is registered) after the registration was last refreshed, or the holder's
-// own session on it has ended. Without proof it fails with ErrPrecondition
-// and changes nothing.
+// is registered) after the registration was last refreshed, or the holder
+// has signed out of the session they registered it under (an expired session
+// is not enough: that needs no act of theirs). Without proof it fails with
+// ErrPrecondition and changes nothing. Apps should therefore use their login
+// device id as the installation id.
 func (s *Store) PushDeviceRegister(ctx context.Context, d PushDevice) (PushDevice, error) {
 	var out PushDevice
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
@@ -56,7 +58,7 @@ func (s *Store) PushDeviceRegister(ctx context.Context, d PushDevice) (PushDevic
 		err := tx.QueryRow(ctx, `
 			SELECT d.id,
 			       coalesce(d.installation_id = $3 AND me.device_id = $3 AND me.created_at > d.updated_at, false)
-			       OR coalesce(owner.revoked_at IS NOT NULL OR owner.expires_at <= now(), false)
+			       OR coalesce(owner.revoked_at IS NOT NULL, false)
 			  FROM push_device d
 			  LEFT JOIN session me ON me.id = $4 AND me.person_id = $2
 			  LEFT JOIN session owner ON owner.id = d.session_id
