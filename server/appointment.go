@@ -97,7 +97,7 @@ var invitationResponses = map[string]appointmentv1.InvitationResponse{
 // guardians, in tx.
 func reminders(ctx context.Context, tx pgx.Tx, n *notify.Service, a store.Appointment, to []string) error {
 	_, err := n.ScheduleReminders(ctx, tx, notify.Reminders{
-		ReasonID: a.ID, PersonIDs: to, At: a.StartsAt, Video: a.Service.VisitForm == "video", Link: "/appointments/" + a.ID,
+		ReasonID: a.ID, PersonIDs: to, Patient: a.PatientID, At: a.StartsAt, Video: a.Service.VisitForm == "video", Link: "/appointments/" + a.ID,
 	})
 	return err
 }

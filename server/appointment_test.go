@@ -249,8 +249,14 @@ func TestBookIdempotentAndForChild(t *testing.T) {
 	if n := e.count(t, `SELECT count(*) FROM push_notice WHERE reason_id = $1 AND kind = 'reminder' AND state = 'pending'`, res.Appointment.Id); n != 4 {
 		t.Errorf("reminders for Lilla's visit got %d, want 4 (two each for Lilla and Anna)", n)
 	}
-	if n := e.count(t, `SELECT count(*) FROM river_job`); n == 0 {
-		t.Errorf("no push jobs enqueued with the booking")
+	// The notice table is the push queue: the reminders are enqueued with the
+	// booking, due at their times, with no River job each to drain.
+	if n := e.count(t, `SELECT count(*) FROM push_notice WHERE reason_id = $1 AND kind = 'reminder' AND state = 'pending' AND next_at = due_at`, res.Appointment.Id); n != 4 {
+		t.Errorf("reminders queued with the booking got %d, want 4", n)
+	}
+	// Anna's copies say it is her child's visit.
+	if n := e.count(t, `SELECT count(*) FROM push_notice WHERE reason_id = $1 AND kind = 'reminder' AND person_id <> $2 AND params->>'child' = 'true'`, res.Appointment.Id, lillaID); n != 2 {
+		t.Errorf("guardian's reminders worded for a child got %d, want 2", n)
 	}
 
 	// Someone else cannot book for Lilla, nor see or touch Anna's booking.

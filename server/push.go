@@ -46,7 +46,7 @@ func (s *deviceService) RegisterDevice(ctx context.Context, req *pushv1.Register
 	}
 	d, err := s.store.PushDeviceRegister(ctx, store.PushDevice{
 		PersonID: p.PersonID, InstallationID: req.InstallationId, Token: req.Token, Platform: platformName(req.Platform),
-		AppVersion: req.AppVersion, Locale: req.Locale, TimeZone: req.TimeZone,
+		AppVersion: req.AppVersion, Locale: req.Locale, TimeZone: req.TimeZone, SessionID: p.SessionID,
 	})
 	if err != nil {
 		return nil, err

@@ -62,12 +62,16 @@ func TestDevicesRegisterRefreshAndRebind(t *testing.T) {
 			if len(list.Devices) != 1 || list.Devices[0].Id != res.Device.Id {
 				t.Fatalf("ListDevices after refresh got %v, want the one device %s", list.Devices, res.Device.Id)
 			}
-			// The token moves to Tolvan's installation: re-bound, not shared.
-			if _, err := tolvanC.RegisterDevice(ctx, registerReq("inst-"+name+"-tolvan", tok+"-new")); err != nil {
-				t.Fatalf("RegisterDevice by another user: %v", err)
+			// Anna's token does not move to Tolvan's installation without
+			// proof that he holds the device (TestDeviceTakeoverNeedsProof).
+			if _, err := tolvanC.RegisterDevice(ctx, registerReq("inst-"+name+"-tolvan", tok+"-new")); codeOf(err) != connect.CodeFailedPrecondition {
+				t.Fatalf("RegisterDevice of another's token got %v, want FailedPrecondition", err)
 			}
-			if list, _ := annaC.ListDevices(ctx, &pushv1.ListDevicesRequest{}); len(list.Devices) != 0 {
-				t.Errorf("Anna still lists %d devices after her token moved", len(list.Devices))
+			if list, _ := annaC.ListDevices(ctx, &pushv1.ListDevicesRequest{}); len(list.Devices) != 1 {
+				t.Errorf("Anna lists %d devices after Tolvan named her token, want 1", len(list.Devices))
+			}
+			if _, err := tolvanC.RegisterDevice(ctx, registerReq("inst-"+name+"-tolvan", tok+"-tolvan")); err != nil {
+				t.Fatalf("RegisterDevice by another user: %v", err)
 			}
 			tl, err := tolvanC.ListDevices(ctx, &pushv1.ListDevicesRequest{})
 			if err != nil || len(tl.Devices) != 1 {
@@ -79,6 +83,9 @@ func TestDevicesRegisterRefreshAndRebind(t *testing.T) {
 			}
 			if _, err := tolvanC.RemoveDevice(ctx, &pushv1.RemoveDeviceRequest{Id: tl.Devices[0].Id}); err != nil {
 				t.Errorf("RemoveDevice: %v", err)
+			}
+			if _, err := annaC.UnregisterDevice(ctx, &pushv1.UnregisterDeviceRequest{InstallationId: inst}); err != nil {
+				t.Errorf("UnregisterDevice: %v", err)
 			}
 			// Unregister is idempotent.
 			for range 2 {

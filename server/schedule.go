@@ -310,7 +310,7 @@ func (s *scheduleService) tell(ctx context.Context, tx pgx.Tx, a store.Appointme
 		}
 	}
 	return s.notify.Notify(ctx, tx, notify.Notice{
-		Kind: kind, PersonIDs: to, ReasonID: a.ID, Link: "/appointments/" + a.ID, RefID: a.ID, At: a.StartsAt,
+		Kind: kind, PersonIDs: to, Patient: a.PatientID, ReasonID: a.ID, Link: "/appointments/" + a.ID, RefID: a.ID, At: a.StartsAt,
 	})
 }
 
@@ -357,7 +357,7 @@ func (s *scheduleService) ReportDelay(ctx context.Context, req *appointmentv1.Re
 					return err
 				}
 				err = s.notify.Notify(ctx, tx, notify.Notice{
-					Kind: notify.KindDelay, PersonIDs: to, ReasonID: a.ID, Link: "/appointments/" + a.ID, RefID: a.ID, At: a.ExpectedStart(),
+					Kind: notify.KindDelay, PersonIDs: to, Patient: a.PatientID, ReasonID: a.ID, Link: "/appointments/" + a.ID, RefID: a.ID, At: a.ExpectedStart(),
 				})
 				if err != nil {
 					return err
@@ -454,7 +454,7 @@ func (s *scheduleService) InviteToAppointment(ctx context.Context, req *appointm
 			return err
 		}
 		return s.notify.Notify(ctx, tx, notify.Notice{
-			Kind: notify.KindOffer, PersonIDs: to, ReasonID: a.ID, Link: "/appointments/" + a.ID, RefID: a.ID, At: a.StartsAt,
+			Kind: notify.KindOffer, PersonIDs: to, Patient: a.PatientID, ReasonID: a.ID, Link: "/appointments/" + a.ID, RefID: a.ID, At: a.StartsAt,
 		})
 	})
 	switch {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -21,36 +22,73 @@ type PushDevice struct {
 	AppVersion string
 	Locale     string
 	TimeZone   string
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// SessionID is the session the device was registered under; "" for
+	// none. PushDeviceRegister takes it as the caller's session.
+	SessionID string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
-const pushDeviceColumns = `id, person_id, installation_id, token, platform, app_version, locale, time_zone, created_at, updated_at`
+const pushDeviceColumns = `id, person_id, installation_id, token, platform, app_version, locale, time_zone, coalesce(session_id::text, ''), created_at, updated_at`
 
 func scanPushDevice(row pgx.CollectableRow) (PushDevice, error) {
 	var d PushDevice
-	err := row.Scan(&d.ID, &d.PersonID, &d.InstallationID, &d.Token, &d.Platform, &d.AppVersion, &d.Locale, &d.TimeZone, &d.CreatedAt, &d.UpdatedAt)
+	err := row.Scan(&d.ID, &d.PersonID, &d.InstallationID, &d.Token, &d.Platform, &d.AppVersion, &d.Locale, &d.TimeZone, &d.SessionID, &d.CreatedAt, &d.UpdatedAt)
 	return d, err
 }
 
-// PushDeviceRegister registers or refreshes d.InstallationID for d.PersonID.
-// Whoever held the installation or the token before loses it: a token is
-// bound to one person, never shared.
+// PushDeviceRegister registers or refreshes d.InstallationID for d.PersonID,
+// under d.SessionID, the caller's session. An installation id names a device
+// only among its person's registrations, so naming another person's takes
+// nothing from them. A token another person holds moves to d.PersonID only
+// with proof that the caller holds the device: their session was started on
+// that installation (its device id is d.InstallationID, under which the token
+// is registered) after the registration was last refreshed, or the holder
+// has signed out of the session they registered it under (an expired session
+// is not enough: that needs no act of theirs). Without proof it fails with
+// ErrPrecondition and changes nothing. Apps should therefore use their login
+// device id as the installation id.
 func (s *Store) PushDeviceRegister(ctx context.Context, d PushDevice) (PushDevice, error) {
 	var out PushDevice
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM push_device WHERE token = $1 AND installation_id <> $2`, d.Token, d.InstallationID); err != nil {
+		var (
+			held  int64
+			proof bool
+		)
+		err := tx.QueryRow(ctx, `
+			SELECT d.id,
+			       coalesce(d.installation_id = $3 AND me.device_id = $3 AND me.created_at > d.updated_at, false)
+			       OR coalesce(owner.revoked_at IS NOT NULL, false)
+			  FROM push_device d
+			  LEFT JOIN session me ON me.id = $4 AND me.person_id = $2
+			  LEFT JOIN session owner ON owner.id = d.session_id
+			 WHERE d.token = $1 AND d.person_id <> $2
+			   FOR UPDATE OF d`, d.Token, d.PersonID, d.InstallationID, nullUUID(d.SessionID)).Scan(&held, &proof)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+		case err != nil:
+			return err
+		case !proof:
+			return fmt.Errorf("%w: this push token is registered to another account; sign in again on this device to receive its notices here", ErrPrecondition)
+		default:
+			if _, err := tx.Exec(ctx, `DELETE FROM push_device WHERE id = $1`, held); err != nil {
+				return err
+			}
+		}
+		// The caller's own registration of the token under another
+		// installation id (a reinstall) gives way to this one.
+		if _, err := tx.Exec(ctx, `DELETE FROM push_device WHERE token = $1 AND person_id = $2 AND installation_id <> $3`,
+			d.Token, d.PersonID, d.InstallationID); err != nil {
 			return err
 		}
 		rows, err := tx.Query(ctx, `
-			INSERT INTO push_device (person_id, installation_id, token, platform, app_version, locale, time_zone)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)
-			ON CONFLICT (installation_id) DO UPDATE SET
-				person_id = $1, token = $3, platform = $4, app_version = $5, locale = $6, time_zone = $7,
-				created_at = CASE WHEN push_device.person_id = $1 THEN push_device.created_at ELSE now() END,
+			INSERT INTO push_device (person_id, installation_id, token, platform, app_version, locale, time_zone, session_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+			ON CONFLICT (person_id, installation_id) DO UPDATE SET
+				token = $3, platform = $4, app_version = $5, locale = $6, time_zone = $7, session_id = $8,
 				updated_at = now()
 			RETURNING `+pushDeviceColumns,
-			d.PersonID, d.InstallationID, d.Token, d.Platform, d.AppVersion, d.Locale, d.TimeZone)
+			d.PersonID, d.InstallationID, d.Token, d.Platform, d.AppVersion, d.Locale, d.TimeZone, nullUUID(d.SessionID))
 		if err != nil {
 			return err
 		}
@@ -58,6 +96,14 @@ func (s *Store) PushDeviceRegister(ctx context.Context, d PushDevice) (PushDevic
 		return err
 	})
 	return out, interpretError(err)
+}
+
+// nullUUID is nil for "", so that an empty id is stored and compared as NULL.
+func nullUUID(id string) *string {
+	if id == "" {
+		return nil
+	}
+	return &id
 }
 
 // PushDeviceUnregister removes personID's registration of installationID.
@@ -220,6 +266,18 @@ func PushNoticesCancelTx(ctx context.Context, tx pgx.Tx, reasonID, kind string) 
 		return 0, interpretError(err)
 	}
 	return tag.RowsAffected(), nil
+}
+
+// PushRemindersExpectTx records in tx that reasonID's visit is now expected to
+// start at expected: its pending reminders say so (param "expected") and stay
+// worth sending until then.
+func PushRemindersExpectTx(ctx context.Context, tx pgx.Tx, reasonID string, expected time.Time) error {
+	_, err := tx.Exec(ctx, `
+		UPDATE push_notice SET params = params || jsonb_build_object('expected', $2::text),
+		       expires_at = greatest(expires_at, $3)
+		 WHERE reason_id = $1 AND kind = 'reminder' AND state = 'pending'`,
+		reasonID, expected.UTC().Format(time.RFC3339Nano), expected)
+	return interpretError(err)
 }
 
 // PushInboxList returns personID's notices that are due by now and not

@@ -18,6 +18,9 @@ type PushTarget struct {
 	// Devices are those with no delivery of this notice recorded yet: the
 	// (notice, device) idempotency key.
 	Devices []PushDevice
+	// Delivered counts the devices FCM has already accepted the notice for,
+	// on earlier claims.
+	Delivered int
 }
 
 // PushNoticesClaim claims up to limit pending notices whose next_at has come
@@ -50,7 +53,8 @@ func (s *Store) PushNoticesClaim(ctx context.Context, ids []int64, limit int, no
 		SELECT n.*,
 		       coalesce(pr.reminders, true), coalesce(pr.messages, true), coalesce(pr.offers, true),
 		       coalesce(pr.quiet_start, -1), coalesce(pr.quiet_end, -1), coalesce(pr.language, 'sv'), coalesce(pr.time_zone, ''),
-		       coalesce(dev.devices, '[]'::jsonb)
+		       coalesce(dev.devices, '[]'::jsonb),
+		       (SELECT count(*) FROM push_delivery x WHERE x.notice_id = n.id AND x.status = 'delivered')
 		  FROM n
 		  LEFT JOIN push_preference pr ON pr.person_id = n.person_id
 		  LEFT JOIN LATERAL (
@@ -73,7 +77,7 @@ func (s *Store) PushNoticesClaim(ctx context.Context, ids []int64, limit int, no
 		n := &t.Notice
 		p := &t.Preference
 		err := row.Scan(&n.ID, &n.PersonID, &n.Kind, &n.ReasonID, &n.Params, &n.Link, &n.RefID, &n.DueAt, &expires, &n.State, &n.CreatedAt, &n.Claims,
-			&p.Reminders, &p.Messages, &p.Offers, &p.QuietStart, &p.QuietEnd, &p.Language, &p.TimeZone, &devs)
+			&p.Reminders, &p.Messages, &p.Offers, &p.QuietStart, &p.QuietEnd, &p.Language, &p.TimeZone, &devs, &t.Delivered)
 		if err != nil {
 			return t, err
 		}

@@ -235,6 +235,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 // Firebase client, authenticating with a service account the stand-in made.
 func openPush(ctx context.Context, s settings, logger *slog.Logger) (*fcm.Sender, func(), error) {
 	cfg := fcm.Config{CredentialsFile: s.fcmCredentials, Endpoint: s.fcmEndpoint}
+	if strings.HasPrefix(s.publicURL, "https://") {
+		// Browser notifications open their link under the public URL; FCM
+		// takes only https there, so without one they carry it relative.
+		cfg.WebBaseURL = s.publicURL
+	}
 	closeFake := func() {}
 	if cfg.CredentialsFile == "" {
 		fake, err := fcmfake.Start(fcmfake.Config{Addr: s.fcmFakeAddr})

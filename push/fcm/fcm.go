@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -23,10 +24,14 @@ import (
 	firebase "firebase.google.com/go/v4"
 	"firebase.google.com/go/v4/messaging"
 	"google.golang.org/api/option"
+	htransport "google.golang.org/api/transport/http"
 )
 
 // DefaultEndpoint is Google's FCM HTTP v1 base URL, used when Config.Endpoint is empty.
 const DefaultEndpoint = "https://fcm.googleapis.com/v1"
+
+// messagingScope is the OAuth scope messages:send needs.
+const messagingScope = "https://www.googleapis.com/auth/firebase.messaging"
 
 // MaxMulticast is the most tokens one SendMulticast takes, FCM's own limit.
 const MaxMulticast = 500
@@ -46,8 +51,9 @@ type Config struct {
 	// ProjectID is the Firebase project to send as. Default: project_id of CredentialsFile.
 	ProjectID string
 	// WebBaseURL is the https origin of the web app (with an optional path prefix), under which
-	// a notice's Link is opened from a browser notification. Default: empty, and browser
-	// notifications carry no link.
+	// a notice's Link is opened from a browser notification (webpush.fcm_options.link, which FCM
+	// takes only as an absolute https URL). Default: empty, and browser notifications carry the
+	// Link as it is in their notification data ("link"), for the web app's service worker.
 	WebBaseURL string
 }
 
@@ -95,7 +101,7 @@ func New(ctx context.Context, cfg Config) (*Sender, error) {
 
 	// WithAuthCredentialsJSON with the ServiceAccount type, rather than the deprecated
 	// WithCredentialsFile, refuses any other kind of credential a misplaced file might hold.
-	opts := []option.ClientOption{option.WithAuthCredentialsJSON(option.ServiceAccount, raw)}
+	var opts []option.ClientOption
 	if cfg.Endpoint != "" {
 		endpoint, err := baseURL("Endpoint", cfg.Endpoint, "http", "https")
 		if err != nil {
@@ -109,6 +115,18 @@ func New(ctx context.Context, cfg Config) (*Sender, error) {
 			return nil, err
 		}
 	}
+
+	// The SDK's HTTP client, authenticated as the service account, with its retries stopped.
+	base := http.DefaultTransport
+	if t, ok := base.(*http.Transport); ok {
+		base = t.Clone()
+	}
+	authed, err := htransport.NewTransport(ctx, base,
+		option.WithAuthCredentialsJSON(option.ServiceAccount, raw), option.WithScopes(messagingScope))
+	if err != nil {
+		return nil, fmt.Errorf("fcm: credentials: %w", err)
+	}
+	opts = append(opts, option.WithHTTPClient(&http.Client{Transport: noRetry{authed}}))
 
 	app, err := firebase.NewApp(ctx, &firebase.Config{ProjectID: project}, opts...)
 	if err != nil {
@@ -204,6 +222,60 @@ func (s *Sender) SendMulticast(ctx context.Context, tokens []string, n Notice) (
 	})
 	if err != nil {
 		// The SDK refused the whole batch before sending any of it.
+		o := outcomeOf(ctx, err)
+		for i := range outcomes {
+			outcomes[i] = o
+		}
+		return outcomes, nil
+	}
+	for i, r := range br.Responses {
+		if r.Success {
+			outcomes[i] = Delivered{Name: r.MessageID}
+		} else {
+			outcomes[i] = outcomeOf(ctx, r.Error)
+		}
+	}
+	return outcomes, nil
+}
+
+// SendEach is SendMulticast with one inbox entry per token: token i's message carries
+// noticeIDs[i] as its NoticeID (data "notice_id"), the rest of n is shared. The SDK sends the
+// messages as SendMulticast does, one request each, 50 in flight.
+func (s *Sender) SendEach(ctx context.Context, tokens, noticeIDs []string, n Notice) ([]Outcome, error) {
+	switch {
+	case len(tokens) == 0:
+		return nil, fmt.Errorf("%w: no device tokens", ErrInvalid)
+	case len(tokens) > MaxMulticast:
+		return nil, fmt.Errorf("%w: %d device tokens, at most %d per multicast", ErrInvalid, len(tokens), MaxMulticast)
+	case len(noticeIDs) != len(tokens):
+		return nil, fmt.Errorf("%w: %d notice ids for %d device tokens", ErrInvalid, len(noticeIDs), len(tokens))
+	}
+	for i, t := range tokens {
+		if t == "" {
+			return nil, fmt.Errorf("%w: device token %d is empty", ErrInvalid, i)
+		}
+	}
+	if err := n.Validate(); err != nil {
+		return nil, err
+	}
+	outcomes := make([]Outcome, len(tokens))
+	n.NoticeID = ""
+	p, ok := build(n, s.webBase, s.now())
+	if !ok {
+		for i := range outcomes {
+			outcomes[i] = expired()
+		}
+		return outcomes, nil
+	}
+	messages := make([]*messaging.Message, len(tokens))
+	for i, t := range tokens {
+		q := p.withNoticeID(noticeIDs[i])
+		messages[i] = &messaging.Message{
+			Token: t, Data: q.data, Notification: q.notification, Android: q.android, APNS: q.apns, Webpush: q.webpush,
+		}
+	}
+	br, err := s.client.SendEach(ctx, messages)
+	if err != nil {
 		o := outcomeOf(ctx, err)
 		for i := range outcomes {
 			outcomes[i] = o

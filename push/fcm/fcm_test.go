@@ -97,6 +97,7 @@ func TestSendDeliversPayload(t *testing.T) {
 		Body:     "Tryck för att ansluta.",
 		Link:     "/visits/v-1",
 		ID:       "v-1",
+		NoticeID: "42",
 		Thread:   "visit-v-1",
 		Category: fcm.CategoryCallIn,
 		Badge:    &badge,
@@ -140,6 +141,8 @@ func TestSendDeliversPayload(t *testing.T) {
 		{"data category", m.Data["category"], "call_in"},
 		{"data link", m.Data["link"], "/visits/v-1"},
 		{"data id", m.Data["id"], "v-1"},
+		{"data notice_id", m.Data["notice_id"], "42"},
+		{"apns notice_id", m.APNS.Payload["notice_id"], "42"},
 		{"android priority", m.Android.Priority, "high"},
 		{"android ttl", m.Android.TTL, "600s"},
 		{"android collapse key", m.Android.CollapseKey, "visit-v-1"},
@@ -239,11 +242,16 @@ func TestSendOutcomes(t *testing.T) {
 			want:    "Retry(5m0s, UNAVAILABLE)",
 		},
 		{
-			// The SDK retries a 503 by itself; a short outage never reaches the caller.
-			name:     "unavailable briefly",
-			arrange:  func(f *fcmfake.Server, tok string) { f.FailNext(tok, fcmfake.Unavailable, 1, 0) },
-			want:     "Delivered",
-			attempts: 1,
+			// The SDK would retry a 503 by itself, sleeping in the sender; the Sender stops that
+			// and leaves the retry to the caller's queue (TestSendDoesNotRetryInside).
+			name:    "unavailable briefly",
+			arrange: func(f *fcmfake.Server, tok string) { f.FailNext(tok, fcmfake.Unavailable, 1, 0) },
+			want:    "Retry(0s, UNAVAILABLE)",
+		},
+		{
+			name:    "unavailable with Retry-After",
+			arrange: func(f *fcmfake.Server, tok string) { f.FailNext(tok, fcmfake.Unavailable, 1, 20*time.Second) },
+			want:    "Retry(20s, UNAVAILABLE)",
 		},
 		{
 			name:    "internal",
@@ -256,14 +264,16 @@ func TestSendOutcomes(t *testing.T) {
 			want:    "Permanent(INVALID_ARGUMENT)",
 		},
 		{
-			name:    "sender id mismatch",
+			name: "sender id mismatch",
+			// The token is another Firebase project's: it never works here, so it is deleted.
 			arrange: func(f *fcmfake.Server, tok string) { f.FailNext(tok, fcmfake.SenderIDMismatch, 1, 0) },
-			want:    "Permanent(SENDER_ID_MISMATCH)",
+			want:    "TokenGone(SENDER_ID_MISMATCH)",
 		},
 		{
-			name:    "third-party auth error",
+			name: "third-party auth error",
+			// The project's APNs or Web Push key is broken: held and retried, not dropped.
 			arrange: func(f *fcmfake.Server, tok string) { f.FailNext(tok, fcmfake.ThirdPartyAuthError, 1, 0) },
-			want:    "Permanent(THIRD_PARTY_AUTH_ERROR)",
+			want:    "Retry(0s, THIRD_PARTY_AUTH_ERROR)",
 		},
 	}
 	for i, tt := range tests {
@@ -525,5 +535,149 @@ func TestNew(t *testing.T) {
 				t.Errorf("ProjectID() = %q, want %q", s.ProjectID(), tt.project)
 			}
 		})
+	}
+}
+
+// TestSendDoesNotRetryInside checks that a 503 or a lost connection comes back from one
+// request at once, for the caller's queue to retry, instead of the Admin SDK's retries sleeping
+// in the sender (four more requests over seconds, or Retry-After's wait).
+func TestSendDoesNotRetryInside(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.fake.FailAll(fcmfake.Unavailable, 0, 30*time.Second)
+	start := time.Now()
+	out, err := e.sender.Send(t.Context(), "tok-503", reminder())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := describe(out); got != "Retry(30s, UNAVAILABLE)" {
+		t.Errorf("Send during an outage = %s, want Retry(30s, UNAVAILABLE)", got)
+	}
+	if took, n := time.Since(start), e.fake.Rejected(); took > 2*time.Second || n != 1 {
+		t.Errorf("Send during an outage took %v and %d requests, want one request at once", took, n)
+	}
+	outs, err := e.sender.SendMulticast(t.Context(), []string{"tok-a", "tok-b", "tok-c"}, reminder())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, o := range outs {
+		if got := describe(o); got != "Retry(30s, UNAVAILABLE)" {
+			t.Errorf("SendMulticast outcome %d = %s, want Retry(30s, UNAVAILABLE)", i, got)
+		}
+	}
+	if n := e.fake.Rejected(); n != 4 {
+		t.Errorf("the fake answered %d requests, want 4: one per token, no retries", n)
+	}
+
+	// No answer at all: one attempt, reported as a transport failure without waiting.
+	sender, err := fcm.New(t.Context(), fcm.Config{CredentialsFile: e.saPath, Endpoint: "http://127.0.0.1:1/v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	out, err = sender.Send(t.Context(), "tok", reminder())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, took := describe(out), time.Since(start); got != "Retry(0s, TRANSPORT)" || took > 2*time.Second {
+		t.Errorf("Send to an unreachable endpoint = %s after %v, want Retry(0s, TRANSPORT) at once", got, took)
+	}
+}
+
+// TestSendPriorityLifetimeAndLinks checks the parts of a push that decide when and how it
+// arrives: Urgent goes at high priority on every platform, routine notices at normal/5, the
+// lifetime follows Expires up to FCM's four weeks, and the web gets the link absolute under
+// WebBaseURL or, without one, relative in the notification's data.
+func TestSendPriorityLifetimeAndLinks(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	now := time.Now()
+	send := func(token string, n fcm.Notice) fcmfake.Message {
+		t.Helper()
+		if out, err := e.sender.Send(t.Context(), token, n); err != nil || describe(out) != "Delivered" {
+			t.Fatalf("Send = %s, %v; want Delivered", describe(out), err)
+		}
+		ms := e.fake.Messages()
+		return ms[len(ms)-1].Message
+	}
+	urgent := reminder()
+	urgent.Urgent = true
+	urgent.Expires = now.Add(10 * time.Minute)
+	m := send("tok-urgent", urgent)
+	for _, c := range []struct{ what, got, want string }{
+		{"android priority", m.Android.Priority, "high"},
+		{"apns-priority", m.APNS.Headers["apns-priority"], "10"},
+		{"webpush urgency", m.Webpush.Headers["Urgency"], "high"},
+	} {
+		if c.got != c.want {
+			t.Errorf("urgent %s = %q, want %q", c.what, c.got, c.want)
+		}
+	}
+	if ttl, _ := time.ParseDuration(m.Android.TTL); ttl < 595*time.Second || ttl > 600*time.Second {
+		t.Errorf("urgent android ttl = %q, want about 600s", m.Android.TTL)
+	}
+
+	message := fcm.Notice{Title: "Nytt meddelande", Category: fcm.CategoryMessage, Link: "/messages/t-1", Expires: now.Add(365 * 24 * time.Hour)}
+	m = send("tok-message", message)
+	if m.Android.Priority != "normal" || m.APNS.Headers["apns-priority"] != "5" || m.Webpush.Headers["Urgency"] != "normal" {
+		t.Errorf("message priorities = %q / %q / %q, want normal / 5 / normal", m.Android.Priority, m.APNS.Headers["apns-priority"], m.Webpush.Headers["Urgency"])
+	}
+	if m.Android.TTL != "2419200s" || m.Webpush.Headers["TTL"] != "2419200" {
+		t.Errorf("a year's Expires gives ttl %q and TTL %q, want FCM's most, 2419200s", m.Android.TTL, m.Webpush.Headers["TTL"])
+	}
+	if exp, _ := strconv.ParseInt(m.APNS.Headers["apns-expiration"], 10, 64); exp > now.Add(28*24*time.Hour).Unix()+5 {
+		t.Errorf("apns-expiration = %d, want at most four weeks ahead", exp)
+	}
+	if m.Webpush.FCMOptions == nil || m.Webpush.FCMOptions.Link != "https://nara.test/messages/t-1" {
+		t.Errorf("webpush fcm_options = %+v, want the link under the web base", m.Webpush.FCMOptions)
+	}
+
+	// Without a web base: no fcm_options (FCM takes only https there), the link in the data.
+	plain, err := fcm.New(t.Context(), fcm.Config{CredentialsFile: e.saPath, Endpoint: e.fake.Endpoint()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := plain.Send(t.Context(), "tok-web", message); err != nil || describe(out) != "Delivered" {
+		t.Fatalf("Send = %s, %v; want Delivered", describe(out), err)
+	}
+	ms := e.fake.Messages()
+	w := ms[len(ms)-1].Message.Webpush
+	data, _ := w.Notification["data"].(map[string]any)
+	if w.FCMOptions != nil || data["link"] != "/messages/t-1" {
+		t.Errorf("webpush without a web base = fcm_options %+v, notification data %v; want none and link /messages/t-1", w.FCMOptions, data)
+	}
+}
+
+// TestSendEachNamesEachInboxEntry checks that SendEach gives every token's message its own
+// notice_id, in the data and the APNs payload, and shares the rest.
+func TestSendEachNamesEachInboxEntry(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	tokens := []string{"each-1", "each-2", "each-3"}
+	outs, err := e.sender.SendEach(t.Context(), tokens, []string{"11", "12", "13"}, reminder())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, o := range outs {
+		if describe(o) != "Delivered" {
+			t.Errorf("SendEach outcome %d = %s, want Delivered", i, describe(o))
+		}
+	}
+	got := map[string]string{}
+	for _, s := range e.fake.Messages() {
+		m := s.Message
+		if m.APNS.Payload["notice_id"] != m.Data["notice_id"] || m.Data["link"] != "/appointments/a-1" {
+			t.Errorf("message to %s: data %v, APNs notice_id %v; want the same notice_id and the shared link", m.Token, m.Data, m.APNS.Payload["notice_id"])
+		}
+		got[m.Token] = m.Data["notice_id"]
+	}
+	want := map[string]string{"each-1": "11", "each-2": "12", "each-3": "13"}
+	for tok, id := range want {
+		if got[tok] != id {
+			t.Errorf("notice_id to %s = %q, want %q", tok, got[tok], id)
+		}
+	}
+	if _, err := e.sender.SendEach(t.Context(), tokens, []string{"1"}, reminder()); !errors.Is(err, fcm.ErrInvalid) {
+		t.Errorf("SendEach with too few notice ids: %v, want ErrInvalid", err)
 	}
 }

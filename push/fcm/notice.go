@@ -2,6 +2,7 @@ package fcm
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"strconv"
 	"strings"
@@ -13,11 +14,12 @@ import (
 // Category says what a notice is about. It is part of the contract with the apps: it names the
 // Android notification channel (the app creates one channel per category, with the same id) and
 // the APNs notification category, and it sets how urgently the platforms deliver the notice.
+// A Notice marked Urgent goes at high priority whatever its category.
 //
 //	category  Android priority  APNs priority  iOS interruption level  lifetime
-//	general   normal            5              active                  FCM default (4 weeks)
-//	message   normal            10             active                  FCM default
-//	reminder  normal            5              active                  FCM default
+//	general   normal            5              active                  Expires, at most 4 weeks
+//	message   normal            5              active                  Expires, at most 4 weeks
+//	reminder  normal            5              active                  Expires, at most 4 weeks
 //	call_in   high              10             time-sensitive          10 minutes unless Expires says otherwise
 type Category string
 
@@ -37,6 +39,9 @@ const (
 // callInLifetime is how long a call-in notice is worth delivering when Expires is not set.
 const callInLifetime = 10 * time.Minute
 
+// maxLifetime is FCM's longest time to live, four weeks; a longer Expires is cut to it.
+const maxLifetime = 28 * 24 * time.Hour
+
 // maxThreadBytes is APNs' limit on apns-collapse-id, which Thread becomes.
 const maxThreadBytes = 64
 
@@ -52,7 +57,7 @@ const maxTextBytes = 2048
 // even the name of the care unit when that tells something ("Ungdomsmottagningen",
 // "Psykiatri"). Write "Du har ett nytt meddelande" or "Det är dags för ditt videobesök", and let
 // the app fetch the details by ID over its authenticated API after the user unlocks it. The same
-// goes for Link, ID and Thread, which travel in the payload: opaque identifiers only. Android
+// goes for Link, ID, NoticeID and Thread, which travel in the payload: opaque identifiers only. Android
 // notices are also marked private, so a secure lock screen hides their text; iOS leaves that to
 // the user's "Show Previews" setting.
 type Notice struct {
@@ -65,6 +70,13 @@ type Notice struct {
 	Link string
 	// ID is an opaque identifier the app uses to fetch the details behind the notice.
 	ID string
+	// NoticeID is the id of the inbox entry the push announces, so that a tap can mark it read
+	// (NotificationService.MarkNotificationsRead). It travels as data "notice_id".
+	NoticeID string
+	// Urgent sends the notice at high priority (Android "high", apns-priority 10, Web Push
+	// Urgency high): for what is worthless minutes later, such as a call-in, a cancellation or
+	// the last reminder before a video visit. Default: as the category says.
+	Urgent bool
 	// Thread groups related notices (iOS thread, Android tag) and lets a newer notice replace an
 	// older one not yet delivered (collapse key). At most 64 bytes.
 	Thread string
@@ -73,7 +85,8 @@ type Notice struct {
 	// Badge, when set, is the number the iOS app icon (and supporting Android launchers) shows.
 	Badge *int
 	// Expires, when set, is when the notice stops being worth delivering; FCM, APNs and Web
-	// Push drop it after that. Default: none, except for CategoryCallIn.
+	// Push drop it after that (at most four weeks ahead: FCM's own limit and default). Default:
+	// none, except for CategoryCallIn.
 	Expires time.Time
 	// Platform, when set, is the platform every target token belongs to (a registration token
 	// names one app installation, on one platform); the message then carries only that
@@ -144,6 +157,10 @@ func build(n Notice, webBase string, now time.Time) (p payload, ok bool) {
 	if expires.IsZero() && callIn {
 		expires = now.Add(callInLifetime)
 	}
+	if !expires.IsZero() && expires.Sub(now) > maxLifetime {
+		expires = now.Add(maxLifetime)
+	}
+	high := callIn || n.Urgent
 	var ttl time.Duration
 	if !expires.IsZero() {
 		// Whole seconds: Web Push and apns-expiration have no finer unit.
@@ -154,7 +171,7 @@ func build(n Notice, webBase string, now time.Time) (p payload, ok bool) {
 
 	data := map[string]string{"category": string(cat)}
 	custom := map[string]any{}
-	for k, v := range map[string]string{"link": n.Link, "id": n.ID, "thread": n.Thread} {
+	for k, v := range map[string]string{"link": n.Link, "id": n.ID, "thread": n.Thread, "notice_id": n.NoticeID} {
 		if v != "" {
 			data[k] = v
 			custom[k] = v
@@ -173,7 +190,7 @@ func build(n Notice, webBase string, now time.Time) (p payload, ok bool) {
 			NotificationCount: n.Badge,
 		},
 	}
-	if callIn {
+	if high {
 		android.Priority = "high"
 		android.Notification.Priority = messaging.PriorityHigh
 	}
@@ -182,7 +199,7 @@ func build(n Notice, webBase string, now time.Time) (p payload, ok bool) {
 	}
 
 	apnsPriority := "5"
-	if callIn || cat == CategoryMessage {
+	if high {
 		apnsPriority = "10"
 	}
 	headers := map[string]string{"apns-push-type": "alert", "apns-priority": apnsPriority}
@@ -207,7 +224,7 @@ func build(n Notice, webBase string, now time.Time) (p payload, ok bool) {
 	}
 
 	webHeaders := map[string]string{"Urgency": "normal"}
-	if callIn {
+	if high {
 		webHeaders["Urgency"] = "high"
 	}
 	if ttl > 0 {
@@ -221,8 +238,13 @@ func build(n Notice, webBase string, now time.Time) (p payload, ok bool) {
 			Renotify:           callIn && n.Thread != "",
 		},
 	}
-	if webBase != "" && n.Link != "" {
-		webpush.FCMOptions = &messaging.WebpushFCMOptions{Link: webBase + n.Link}
+	if n.Link != "" {
+		// FCM opens fcm_options.link on a click, but takes only an absolute https URL; without a
+		// web base the service worker opens the relative link from the notification's data.
+		webpush.Notification.Data = map[string]string{"link": n.Link}
+		if webBase != "" {
+			webpush.FCMOptions = &messaging.WebpushFCMOptions{Link: webBase + n.Link}
+		}
 	}
 
 	p = payload{data: data, notification: &messaging.Notification{Title: n.Title, Body: n.Body}}
@@ -236,4 +258,27 @@ func build(n Notice, webBase string, now time.Time) (p payload, ok bool) {
 		p.webpush = webpush
 	}
 	return p, true
+}
+
+// withNoticeID is p with its data and APNs custom keys carrying notice_id id; p is not changed.
+func (p payload) withNoticeID(id string) payload {
+	if id == "" {
+		return p
+	}
+	data := maps.Clone(p.data)
+	data["notice_id"] = id
+	p.data = data
+	if p.apns != nil {
+		apns := *p.apns
+		pl := *apns.Payload
+		custom := maps.Clone(pl.CustomData)
+		if custom == nil {
+			custom = map[string]any{}
+		}
+		custom["notice_id"] = id
+		pl.CustomData = custom
+		apns.Payload = &pl
+		p.apns = &apns
+	}
+	return p
 }

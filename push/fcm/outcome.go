@@ -24,8 +24,9 @@ type Delivered struct {
 	Name string
 }
 
-// TokenGone means the token no longer reaches an app (uninstalled, or expired after long
-// inactivity): delete it and do not retry.
+// TokenGone means the token no longer reaches an app (uninstalled, expired after long
+// inactivity, or made by another Firebase project: SENDER_ID_MISMATCH): delete it and do not
+// retry.
 type TokenGone struct {
 	Reason Reason
 	Err    error
@@ -34,8 +35,9 @@ type TokenGone struct {
 // Retry means the message may go through later: send it again no sooner than After. After is
 // the server's Retry-After when it gave one; otherwise one minute for quota errors (FCM's
 // documented minimum back-off) and zero for the rest, meaning "use your own exponential
-// back-off". Transient failures reach here only after the Admin SDK's own retries: it retries
-// UNAVAILABLE (503) and network errors up to four times, honouring Retry-After up to two minutes.
+// back-off". The Sender stops the Admin SDK's own retries (see noRetry), so every failed attempt
+// comes back here at once. Reason ReasonThirdPartyAuthError is Retry too: the project's APNs or
+// Web Push credentials are broken, which no back-off mends; hold the notice and alert.
 type Retry struct {
 	After  time.Duration
 	Reason Reason
@@ -43,8 +45,8 @@ type Retry struct {
 }
 
 // Permanent means this message will never be delivered as it is, whatever the timing: a bug in
-// the payload, a misconfigured project or APNs/Web Push credentials. Do not retry; log Err and
-// alert. The token itself may still be good.
+// the payload or a misconfigured project. Do not retry; log Err and alert. The token itself may
+// still be good.
 type Permanent struct {
 	Reason Reason
 	Err    error
@@ -86,6 +88,9 @@ const quotaBackoff = time.Minute
 // covers answers without one, such as the project-wide quota 429 that IsQuotaExceeded misses
 // (firebase-admin-go issue 719) or a 404 from a wrong endpoint, which must not delete tokens.
 func classify(err error) Outcome {
+	if _, header, ok := httpAnswer(err); ok && header.Get(headerTransport) != "" {
+		return Retry{Reason: ReasonTransport, Err: err} // no answer from FCM; see noRetry
+	}
 	switch {
 	case messaging.IsUnregistered(err):
 		return TokenGone{Reason: ReasonUnregistered, Err: err}
@@ -100,9 +105,12 @@ func classify(err error) Outcome {
 	case messaging.IsInvalidArgument(err), errorutils.IsInvalidArgument(err):
 		return Permanent{Reason: ReasonInvalidArgument, Err: err}
 	case messaging.IsSenderIDMismatch(err):
-		return Permanent{Reason: ReasonSenderIDMismatch, Err: err}
+		// The token belongs to another Firebase project: it will never work for this one.
+		return TokenGone{Reason: ReasonSenderIDMismatch, Err: err}
 	case messaging.IsThirdPartyAuthError(err):
-		return Permanent{Reason: ReasonThirdPartyAuthError, Err: err}
+		// The project's APNs or Web Push credentials are broken. The message and the token are
+		// fine: hold it until someone fixes the credentials.
+		return Retry{Reason: ReasonThirdPartyAuthError, Err: err}
 	case errorutils.IsUnauthenticated(err):
 		return Permanent{Reason: ReasonUnauthenticated, Err: err}
 	case errorutils.IsPermissionDenied(err):
@@ -134,7 +142,7 @@ func retryAfter(err error, fallback time.Duration) time.Duration {
 	if !ok {
 		return fallback
 	}
-	v := header.Get("Retry-After")
+	v := serverRetryAfter(header)
 	if v == "" {
 		return fallback
 	}

@@ -388,6 +388,21 @@ func TestSendRejects(t *testing.T) {
 		{name: "aps not a dictionary", body: `{"message":{"token":"t1","apns":{"payload":{"aps":"x"}}}}`, wantCode: 400, wantStatus: "INVALID_ARGUMENT", wantFCM: "INVALID_ARGUMENT"},
 		{name: "webpush link not https", body: `{"message":{"token":"t1","webpush":{"fcm_options":{"link":"http://nara.test/x"}}}}`, wantCode: 400, wantStatus: "INVALID_ARGUMENT", wantFCM: "INVALID_ARGUMENT"},
 		{name: "webpush urgency", body: `{"message":{"token":"t1","webpush":{"headers":{"Urgency":"asap"}}}}`, wantCode: 400, wantStatus: "INVALID_ARGUMENT", wantFCM: "INVALID_ARGUMENT"},
+		{name: "android ttl without seconds", body: `{"message":{"token":"t1","android":{"ttl":"3.5"}}}`, wantCode: 400, wantStatus: "INVALID_ARGUMENT"},
+		{name: "android ttl with an empty fraction", body: `{"message":{"token":"t1","android":{"ttl":"3.s"}}}`, wantCode: 400, wantStatus: "INVALID_ARGUMENT"},
+		{name: "android ttl negative", body: `{"message":{"token":"t1","android":{"ttl":"-1s"}}}`, wantCode: 400, wantStatus: "INVALID_ARGUMENT"},
+		{name: "android ttl as a number", body: `{"message":{"token":"t1","android":{"ttl":600}}}`, wantCode: 400, wantStatus: "INVALID_ARGUMENT"},
+		{name: "android ttl beyond Duration", body: `{"message":{"token":"t1","android":{"ttl":"999999999999s"}}}`, wantCode: 400, wantStatus: "INVALID_ARGUMENT"},
+		{name: "android priority from the notification enum", body: `{"message":{"token":"t1","android":{"priority":"PRIORITY_HIGH"}}}`, wantCode: 400, wantStatus: "INVALID_ARGUMENT"},
+		{name: "android data value not a string", body: `{"message":{"token":"t1","android":{"data":{"notice_id":42}}}}`, wantCode: 400, wantStatus: "INVALID_ARGUMENT"},
+		{name: "webpush data value not a string", body: `{"message":{"token":"t1","webpush":{"data":{"ok":true}}}}`, wantCode: 400, wantStatus: "INVALID_ARGUMENT"},
+		{name: "apns expiration in milliseconds", body: `{"message":{"token":"t1","apns":{"headers":{"apns-expiration":"1796220609000"}}}}`, wantCode: 400, wantStatus: "INVALID_ARGUMENT", wantFCM: "INVALID_ARGUMENT"},
+		{name: "apns expiration negative", body: `{"message":{"token":"t1","apns":{"headers":{"apns-expiration":"-1"}}}}`, wantCode: 400, wantStatus: "INVALID_ARGUMENT", wantFCM: "INVALID_ARGUMENT"},
+		{name: "apns expiration signed", body: `{"message":{"token":"t1","apns":{"headers":{"apns-expiration":"+1796220609"}}}}`, wantCode: 400, wantStatus: "INVALID_ARGUMENT", wantFCM: "INVALID_ARGUMENT"},
+		{name: "apns expiration a date", body: `{"message":{"token":"t1","apns":{"headers":{"apns-expiration":"2026-12-02T15:00:00Z"}}}}`, wantCode: 400, wantStatus: "INVALID_ARGUMENT", wantFCM: "INVALID_ARGUMENT"},
+		{name: "apns background at priority 10", body: `{"message":{"token":"t1","apns":{"headers":{"apns-push-type":"background","apns-priority":"10"}}}}`, wantCode: 400, wantStatus: "INVALID_ARGUMENT", wantFCM: "INVALID_ARGUMENT"},
+		{name: "webpush TTL signed", body: `{"message":{"token":"t1","webpush":{"headers":{"TTL":"+60"}}}}`, wantCode: 400, wantStatus: "INVALID_ARGUMENT", wantFCM: "INVALID_ARGUMENT"},
+		{name: "webpush TTL fractional", body: `{"message":{"token":"t1","webpush":{"headers":{"TTL":"1.5"}}}}`, wantCode: 400, wantStatus: "INVALID_ARGUMENT", wantFCM: "INVALID_ARGUMENT"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -782,5 +797,26 @@ func TestDistinctCountsWhatDevicesShow(t *testing.T) {
 	f.Reset()
 	if f.Distinct() != 0 {
 		t.Errorf("Distinct() = %d after Reset, want 0", f.Distinct())
+	}
+}
+
+// TestSendAcceptsFieldForms checks the forms FCM takes for the fields the strict checks in
+// TestSendRejects look at, so that the fake is strict without refusing what FCM accepts.
+func TestSendAcceptsFieldForms(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	bearer := e.accessToken(t)
+	for _, body := range []string{
+		`{"message":{"token":"t1","android":{"ttl":"3.5s","priority":"normal"}}}`,
+		`{"message":{"token":"t1","android":{"ttl":"0s","priority":"HIGH"}}}`,
+		`{"message":{"token":"t1","android":{"ttl":"2419200.000000001s"}}}`,
+		`{"message":{"token":"t1","apns":{"headers":{"apns-expiration":"1796220609","apns-priority":"5"}}}}`,
+		`{"message":{"token":"t1","apns":{"headers":{"apns-expiration":"0","apns-push-type":"background","apns-priority":"5"}}}}`,
+		`{"message":{"token":"t1","webpush":{"headers":{"TTL":"600","Urgency":"high"},"notification":{"title":"x","data":{"link":"/appointments/a-1","n":1}}}}}`,
+		`{"message":{"token":"t1","data":{"notice_id":"42"}}}`,
+	} {
+		if rec := send(t, e.srv, fcmfake.DefaultProjectID, bearer, body); rec.Code != http.StatusOK {
+			t.Errorf("send %s: status %d, body %s; want 200", body, rec.Code, rec.Body)
+		}
 	}
 }

@@ -266,28 +266,41 @@ func validateAndroid(a *AndroidConfig) *apiError {
 	return nil
 }
 
+// maxEpochSeconds bounds apns-expiration: a later value (year 5138 on) is a time in
+// milliseconds, a common mistake APNs takes as a date millennia away.
+const maxEpochSeconds = 1e11
+
 func validateAPNS(a *APNSConfig) *apiError {
+	var pushType, priority string
 	for k, v := range a.Headers {
 		switch strings.ToLower(k) {
 		case "apns-priority":
 			if v != "10" && v != "5" && v != "1" {
 				return invalidMessage("Invalid APNs priority: " + v)
 			}
+			priority = v
 		case "apns-push-type":
+			pushType = v
 			switch v {
 			case "alert", "background", "location", "voip", "complication", "fileprovider", "mdm", "liveactivity", "pushtotalk", "widgets":
 			default:
 				return invalidMessage("Invalid APNs push type: " + v)
 			}
 		case "apns-expiration":
-			if _, err := strconv.ParseInt(v, 10, 64); err != nil {
-				return invalidMessage("Invalid APNs expiration: " + v)
+			// A UNIX epoch time in whole seconds: digits only, no sign, no fraction.
+			secs, err := strconv.ParseUint(v, 10, 64)
+			if err != nil || !allDigits(v) || secs >= maxEpochSeconds {
+				return invalidMessage("Invalid APNs expiration, expected epoch seconds: " + v)
 			}
 		case "apns-collapse-id":
 			if len(v) > 64 {
 				return invalidMessage("APNs collapse id is longer than 64 bytes.")
 			}
 		}
+	}
+	if pushType == "background" && priority == "10" {
+		// Apple refuses a background notification sent at the immediate priority.
+		return invalidMessage("APNs background notifications must use apns-priority 5 or 1.")
 	}
 	if aps, ok := a.Payload["aps"]; ok {
 		if _, isObject := aps.(map[string]any); !isObject {
@@ -304,7 +317,7 @@ func validateWebpush(wp *WebpushConfig) *apiError {
 	for k, v := range wp.Headers {
 		switch strings.ToLower(k) {
 		case "ttl":
-			if _, err := strconv.ParseUint(v, 10, 32); err != nil {
+			if _, err := strconv.ParseUint(v, 10, 32); err != nil || !allDigits(v) {
 				return invalidMessage("Invalid Web Push TTL: " + v)
 			}
 		case "urgency":
@@ -362,25 +375,35 @@ func validProjectID(p string) bool {
 	return true
 }
 
-// validDuration accepts the JSON form of google.protobuf.Duration: seconds with up to nine
-// decimals and an "s".
+// maxDurationSeconds is google.protobuf.Duration's range, about 10 000 years.
+const maxDurationSeconds = 315576000000
+
+// validDuration accepts the JSON form of a non-negative google.protobuf.Duration: whole seconds
+// with, after a point, one to nine decimals, and an "s" ("600s", "3.5s").
 func validDuration(d string) bool {
 	num, ok := strings.CutSuffix(d, "s")
 	if !ok || num == "" {
 		return false
 	}
-	whole, frac, _ := strings.Cut(num, ".")
-	if len(frac) > 9 {
+	whole, frac, dotted := strings.Cut(num, ".")
+	if !allDigits(whole) || (dotted && (!allDigits(frac) || len(frac) > 9)) {
 		return false
 	}
-	for _, part := range []string{whole, frac} {
-		for _, c := range []byte(part) {
-			if c < '0' || c > '9' {
-				return false
-			}
+	secs, err := strconv.ParseUint(whole, 10, 64)
+	return err == nil && secs <= maxDurationSeconds
+}
+
+// allDigits tells whether s is one or more ASCII digits.
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return false
 		}
 	}
-	return whole != ""
+	return true
 }
 
 func validColor(c string) bool {

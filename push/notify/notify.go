@@ -1,14 +1,20 @@
 // Package notify turns Nära's reasons to notify someone — a booked visit, a
 // delay, a call-in, a message, an offer — into inbox entries and push
-// notifications, through a durable River job queue on the same PostgreSQL.
+// notifications, through a durable queue on the same PostgreSQL.
 //
 // Callers enqueue in the transaction that creates the reason
 // (ScheduleReminders, CancelReminders, Notify take the caller's pgx.Tx), so a
-// notice exists exactly when its reason does. Workers send through FCM with
-// at-least-once delivery; a (notice, device) pair FCM has answered is recorded
-// and never sent again, and each push carries a collapse id derived from the
-// notice, so that a send repeated after a crash replaces the notification on
-// the device instead of showing it twice.
+// notice exists exactly when its reason does. The notice table is the queue:
+// each replica's dispatcher claims due notices from it in leased batches and
+// sends through FCM with at-least-once delivery; a (notice, device) pair FCM
+// has answered is recorded and never sent again, and each push carries a
+// collapse id derived from the notice's visit and kind, so that a send
+// repeated after a crash replaces the notification on the device instead of
+// showing it twice, and a newer notice about the same visit replaces an older.
+//
+// Every push carries its inbox entry's id as data "notice_id" (APNs: custom
+// key "notice_id"), for the app to mark it read with
+// NotificationService.MarkNotificationsRead when the user taps it.
 package notify
 
 import (
@@ -19,7 +25,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
@@ -33,13 +38,16 @@ import (
 	"github.com/nara-care/nara/store"
 )
 
-// Queue is the River queue push jobs run in.
+// Queue is the River queue push jobs run in. Notices no longer get jobs of
+// their own; the queue's worker stays to finish jobs enqueued before that.
 const Queue = "push"
 
 // Sender sends notices to device tokens; *fcm.Sender is the real one.
 type Sender interface {
 	Send(ctx context.Context, token string, n fcm.Notice) (fcm.Outcome, error)
-	SendMulticast(ctx context.Context, tokens []string, n fcm.Notice) ([]fcm.Outcome, error)
+	// SendEach sends n to up to fcm.MaxMulticast tokens, token i's message
+	// naming noticeIDs[i] as its inbox entry.
+	SendEach(ctx context.Context, tokens, noticeIDs []string, n fcm.Notice) ([]fcm.Outcome, error)
 }
 
 // Config tunes scheduling and dispatch. The zero value is ready to use.
@@ -50,7 +58,7 @@ type Config struct {
 	// VideoReminderOffsets are the same for video visits. Default 24 h, 1 h
 	// and 10 min.
 	VideoReminderOffsets []time.Duration
-	// BatchSize is the most notices one job carries (fan-out unit). Default
+	// BatchSize is the most notices one claim takes (fan-out unit). Default
 	// and maximum fcm.MaxMulticast (500).
 	BatchSize int
 	// MaxWorkers is how many push jobs one process works at once. Default 4.
@@ -80,6 +88,17 @@ type Config struct {
 	// PollInterval is how often the sweep looks for due notices, and idle
 	// River workers for jobs. Default 100 ms.
 	PollInterval time.Duration
+	// MessageLifetime is how long a notice with no time of its own (a new
+	// message) stays worth delivering. Default 3 days.
+	MessageLifetime time.Duration
+	// HoldRetry is how often notices held back by FCM's
+	// THIRD_PARTY_AUTH_ERROR (the project's APNs or Web Push credentials are
+	// broken) are tried again. They are held, never failed, until they
+	// expire. Default 1 min.
+	HoldRetry time.Duration
+	// BurstQuiet is how long FCM must stop asking to retry before a burst of
+	// retries is over: one log line starts a burst, one ends it. Default 10 s.
+	BurstQuiet time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -116,6 +135,15 @@ func (c *Config) setDefaults() {
 	if c.PollInterval <= 0 {
 		c.PollInterval = 100 * time.Millisecond
 	}
+	if c.MessageLifetime <= 0 {
+		c.MessageLifetime = 72 * time.Hour
+	}
+	if c.HoldRetry <= 0 {
+		c.HoldRetry = time.Minute
+	}
+	if c.BurstQuiet <= 0 {
+		c.BurstQuiet = 10 * time.Second
+	}
 }
 
 // Deps are the Service's collaborators. All are required but Registry and Now.
@@ -142,6 +170,7 @@ type Service struct {
 	river   *river.Client[pgx.Tx]
 	d       *dispatcher
 	metrics *metrics
+	bursts  bursts
 }
 
 // New builds the Service and its River client. It sends nothing until Start.
@@ -212,6 +241,10 @@ type Reminders struct {
 	ReasonID string
 	// PersonIDs are who is reminded: the patient, and guardians for a child.
 	PersonIDs []string
+	// Patient is whose visit it is. The others in PersonIDs are told it is
+	// their child's ("Ditt barn har …"), never by name. Default: everyone is
+	// told it is their own.
+	Patient string
 	// At is when the visit starts.
 	At time.Time
 	// Video marks a video visit, which gets VideoReminderOffsets.
@@ -224,10 +257,11 @@ type Reminders struct {
 	Offsets []time.Duration
 }
 
-// ScheduleReminders stores reminder notices for visits and enqueues their
-// jobs in tx, the transaction that books them. Offsets already past are
-// skipped. Reminders of many visits due at the same moment share jobs of up
-// to BatchSize notices. It returns how many notices it scheduled.
+// ScheduleReminders stores reminder notices for visits in tx, the transaction
+// that books them. Offsets already past are skipped. Each reminder stays worth
+// sending until its visit starts (or, after a delay report, is expected to);
+// the last one before a video visit, within 15 minutes of it, goes at high
+// priority. It returns how many notices it scheduled.
 func (s *Service) ScheduleReminders(ctx context.Context, tx pgx.Tx, visits ...Reminders) (int, error) {
 	now := s.now()
 	var ns []store.PushNotice
@@ -246,6 +280,10 @@ func (s *Service) ScheduleReminders(ctx context.Context, tx pgx.Tx, visits ...Re
 		if err != nil {
 			return 0, err
 		}
+		child, err := json.Marshal(params{At: v.At.UTC(), Video: v.Video, Child: true})
+		if err != nil {
+			return 0, err
+		}
 		ref := v.RefID
 		if ref == "" {
 			ref = v.ReasonID
@@ -257,7 +295,7 @@ func (s *Service) ScheduleReminders(ctx context.Context, tx pgx.Tx, visits ...Re
 			}
 			for _, p := range v.PersonIDs {
 				ns = append(ns, store.PushNotice{
-					PersonID: p, Kind: string(KindReminder), ReasonID: v.ReasonID, Params: raw,
+					PersonID: p, Kind: string(KindReminder), ReasonID: v.ReasonID, Params: pick(raw, child, v.Patient != "" && p != v.Patient),
 					Link: v.Link, RefID: ref, DueAt: due, ExpiresAt: v.At,
 				})
 			}
@@ -280,20 +318,26 @@ type Notice struct {
 	Kind Kind
 	// PersonIDs are the recipients; each gets an inbox entry. Required.
 	PersonIDs []string
+	// Patient is whose visit the notice is about; the other recipients are
+	// told it is their child's. Default: everyone is told it is their own.
+	Patient string
 	// ReasonID identifies what the notice is about (visit, thread, offer).
 	ReasonID string
 	// Link is the app path a tap opens; RefID the id it fetches details with.
 	Link, RefID string
-	// At is the expected start, for KindDelay.
+	// At is the visit's time: the new start (KindMoved), the offered or
+	// cancelled start, the expected start (KindDelay).
 	At time.Time
-	// Expires is when the notice stops being worth sending. Default: ten
-	// minutes for a call-in, an hour after At for a delay, never otherwise.
+	// Expires is when the notice stops being worth sending; FCM drops it
+	// after that too. Default: ten minutes for a call-in, At for the others
+	// (a visit that has begun needs no notice), MessageLifetime without At.
 	Expires time.Time
 }
 
-// Notify stores n for each recipient and enqueues its sending in tx, the
-// transaction that creates its reason. It is sent at once, in jobs of up to
-// BatchSize recipients; people without devices get only the inbox entry.
+// Notify stores n for each recipient in tx, the transaction that creates its
+// reason. It is sent at once; people without devices get only the inbox
+// entry. A delay also makes the visit's reminders still to come say the
+// expected start.
 func (s *Service) Notify(ctx context.Context, tx pgx.Tx, n Notice) error {
 	if !n.Kind.valid() || n.Kind == KindReminder {
 		return fmt.Errorf("notify: Notify cannot send kind %q", n.Kind)
@@ -304,90 +348,98 @@ func (s *Service) Notify(ctx context.Context, tx pgx.Tx, n Notice) error {
 	case !expires.IsZero():
 	case n.Kind == KindCallIn:
 		expires = now.Add(10 * time.Minute)
-	case n.Kind == KindDelay && !n.At.IsZero():
-		expires = n.At.Add(time.Hour)
+	case !n.At.IsZero() && n.Kind != KindMessage:
+		expires = n.At
+	default:
+		expires = now.Add(s.cfg.MessageLifetime)
 	}
 	raw, err := json.Marshal(params{At: n.At.UTC()})
+	if err != nil {
+		return err
+	}
+	child, err := json.Marshal(params{At: n.At.UTC(), Child: true})
 	if err != nil {
 		return err
 	}
 	ns := make([]store.PushNotice, 0, len(n.PersonIDs))
 	for _, p := range n.PersonIDs {
 		ns = append(ns, store.PushNotice{
-			PersonID: p, Kind: string(n.Kind), ReasonID: n.ReasonID, Params: raw,
+			PersonID: p, Kind: string(n.Kind), ReasonID: n.ReasonID, Params: pick(raw, child, n.Patient != "" && p != n.Patient),
 			Link: n.Link, RefID: n.RefID, DueAt: now, ExpiresAt: expires,
 		})
+	}
+	if n.Kind == KindDelay && n.ReasonID != "" && !n.At.IsZero() {
+		// The visit's reminders still to come say when it is now expected.
+		if err := store.PushRemindersExpectTx(ctx, tx, n.ReasonID, n.At); err != nil {
+			return fmt.Errorf("notify: expected start: %w", err)
+		}
 	}
 	return s.enqueue(ctx, tx, ns)
 }
 
-// enqueue stores ns and inserts one job per BatchSize notices due at the same
-// moment, all in tx.
+// pick is child when forChild, else own.
+func pick(own, child []byte, forChild bool) []byte {
+	if forChild {
+		return child
+	}
+	return own
+}
+
+// enqueue stores ns in tx. The notice table is the queue: the dispatchers'
+// sweeps claim due notices in leased batches of BatchSize, so a booking adds
+// no job of its own (a River job per booking was drained one by one, long
+// after its notices had been sent).
 func (s *Service) enqueue(ctx context.Context, tx pgx.Tx, ns []store.PushNotice) error {
 	if len(ns) == 0 {
 		return nil
 	}
-	ids, err := store.PushNoticesInsertTx(ctx, tx, ns)
-	if err != nil {
+	if _, err := store.PushNoticesInsertTx(ctx, tx, ns); err != nil {
 		return fmt.Errorf("notify: store notices: %w", err)
-	}
-	byDue := map[time.Time][]int64{}
-	var dues []time.Time
-	for i, n := range ns {
-		due := n.DueAt.UTC()
-		if _, ok := byDue[due]; !ok {
-			dues = append(dues, due)
-		}
-		byDue[due] = append(byDue[due], ids[i])
-	}
-	slices.SortFunc(dues, func(a, b time.Time) int { return a.Compare(b) })
-	var jobs []river.InsertManyParams
-	for _, due := range dues {
-		for chunk := range slices.Chunk(byDue[due], s.cfg.BatchSize) {
-			jobs = append(jobs, river.InsertManyParams{
-				Args:       SendArgs{NoticeIDs: chunk},
-				InsertOpts: &river.InsertOpts{ScheduledAt: due},
-			})
-		}
-	}
-	if _, err := s.river.InsertManyFastTx(ctx, tx, jobs); err != nil {
-		return fmt.Errorf("notify: enqueue: %w", err)
 	}
 	return nil
 }
 
 // thread is the collapse id (APNs collapse id and thread, Android tag and
 // collapse key, Web Push tag) of a notice: the same for every send of it, so
-// a repeated send replaces the notification rather than adding one. Notices
-// that share a reason, kind and time share it, which lets them go out in one
-// multicast; a device belongs to one person, so it still names one notice.
+// a repeated send replaces the notification rather than adding one, and the
+// same for every notice of its reason and kind family (Kind.family), so that
+// the newest about a visit's time (a second delay, a move after a reminder)
+// replaces the older instead of showing beside it.
 func thread(n store.PushNotice) string {
 	if n.ReasonID == "" {
 		return "n-" + store.FormatID(n.ID)
 	}
-	sum := sha256.Sum256([]byte(n.Kind + "\x00" + n.ReasonID + "\x00" + n.DueAt.UTC().Format(time.RFC3339Nano)))
-	return n.Kind + "-" + hex.EncodeToString(sum[:12])
+	family := Kind(n.Kind).family()
+	sum := sha256.Sum256([]byte(family + "\x00" + n.ReasonID))
+	return family + "-" + hex.EncodeToString(sum[:12])
 }
 
 // Describe and Collect make the Service a prometheus.Collector of its
 // nara_push_* metrics, for a registry made after the Service.
 func (s *Service) Describe(ch chan<- *prometheus.Desc) {
-	s.metrics.sends.Describe(ch)
-	s.metrics.notices.Describe(ch)
-	s.metrics.lateness.Describe(ch)
+	for _, c := range s.metrics.all() {
+		c.Describe(ch)
+	}
 }
 
 // Collect implements prometheus.Collector.
 func (s *Service) Collect(ch chan<- prometheus.Metric) {
-	s.metrics.sends.Collect(ch)
-	s.metrics.notices.Collect(ch)
-	s.metrics.lateness.Collect(ch)
+	for _, c := range s.metrics.all() {
+		c.Collect(ch)
+	}
 }
 
 type metrics struct {
 	sends    *prometheus.CounterVec
 	notices  *prometheus.CounterVec
 	lateness prometheus.Histogram
+	// credentials is 1 for a platform while FCM refuses the project's
+	// credentials for it (THIRD_PARTY_AUTH_ERROR): alert on it.
+	credentials *prometheus.GaugeVec
+}
+
+func (m *metrics) all() []prometheus.Collector {
+	return []prometheus.Collector{m.sends, m.notices, m.lateness, m.credentials}
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -398,16 +450,20 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"outcome", "reason"}),
 		notices: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nara_push_notices_total",
-			Help: "Notices finished, by kind and result: sent, skipped (opted out), expired.",
+			Help: "Notices finished, by kind and result: sent, skipped (opted out), expired, failed (no device took it).",
 		}, []string{"kind", "result"}),
 		lateness: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "nara_push_lateness_seconds",
 			Help:    "How long after its due time a notice's first send began.",
 			Buckets: []float64{0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300},
 		}),
+		credentials: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "nara_push_credentials_failing",
+			Help: "1 while FCM refuses the Firebase project's APNs or Web Push credentials (THIRD_PARTY_AUTH_ERROR) for a platform; its notices are held until they work.",
+		}, []string{"platform"}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.sends, m.notices, m.lateness} {
+		for _, c := range m.all() {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("notify: register metrics: %w", err)
 			}

@@ -405,7 +405,7 @@ func TestQuietHoursUntil(t *testing.T) {
 
 var logOut io.Writer = io.Discard
 
-// multicasts counts the tokens of each SendMulticast.
+// multicasts counts the tokens of each SendEach.
 type multicasts struct {
 	notify.Sender
 	mu    sync.Mutex
@@ -420,11 +420,11 @@ func (m *multicasts) Send(ctx context.Context, token string, n fcm.Notice) (fcm.
 	return m.Sender.Send(ctx, token, n)
 }
 
-func (m *multicasts) SendMulticast(ctx context.Context, tokens []string, n fcm.Notice) ([]fcm.Outcome, error) {
+func (m *multicasts) SendEach(ctx context.Context, tokens, noticeIDs []string, n fcm.Notice) ([]fcm.Outcome, error) {
 	m.mu.Lock()
 	m.sizes = append(m.sizes, len(tokens))
 	m.mu.Unlock()
-	return m.Sender.SendMulticast(ctx, tokens, n)
+	return m.Sender.SendEach(ctx, tokens, noticeIDs, n)
 }
 
 // TestOfferFansOutIn500TokenMulticasts sends one offer to 501 people: one

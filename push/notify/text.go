@@ -41,6 +41,17 @@ func (k Kind) valid() bool {
 // urgent notices are about the next minutes and ignore quiet hours.
 func (k Kind) urgent() bool { return k == KindCallIn || k == KindDelay }
 
+// family is what a notice's collapse id names besides its reason: the notices
+// about one visit's time (reminders, delays, a move, a cancellation) share
+// one, so that the newest replaces the older on the device.
+func (k Kind) family() string {
+	switch k {
+	case KindReminder, KindDelay, KindMoved, KindCancelled:
+		return "visit"
+	}
+	return string(k)
+}
+
 // category is the FCM category (Android channel, APNs category) of k.
 func (k Kind) category() fcm.Category {
 	switch k {
@@ -60,6 +71,10 @@ type params struct {
 	// At is the visit's start (reminder) or the expected start (delay).
 	At    time.Time `json:"at,omitzero"`
 	Video bool      `json:"video,omitempty"`
+	// Expected is a reminder's expected start after a delay report.
+	Expected time.Time `json:"expected,omitzero"`
+	// Child marks a guardian's copy of a notice about their child's visit.
+	Child bool `json:"child,omitempty"`
 }
 
 func decodeParams(raw []byte) params {
@@ -72,29 +87,44 @@ func decodeParams(raw []byte) params {
 
 // Text renders a notice of kind for the lock screen, in lang ("sv" or "en";
 // anything else is Swedish) with times in loc at now. The text never says
-// more than the kind of notice and a time: no reason, unit or clinician.
+// more than the kind of notice, whose visit (the reader's or their child's,
+// never a name) and a time: no reason, unit or clinician.
 func Text(kind Kind, raw []byte, lang string, loc *time.Location, now time.Time) (title, body string) {
 	p := decodeParams(raw)
 	en := lang == "en"
 	at := p.At.In(loc)
+	// who picks the wording for the reader's own visit or their child's.
+	who := func(own, child string) string {
+		if p.Child {
+			return child
+		}
+		return own
+	}
 	switch kind {
 	case KindReminder:
 		what := map[bool]string{false: "en bokad tid", true: "ett videobesök"}[p.Video]
+		expected := ""
+		if !p.Expected.IsZero() && !p.Expected.Equal(p.At) {
+			expected = fmt.Sprintf(" Beräknad start kl. %s.", p.Expected.In(loc).Format("15:04"))
+		}
 		if en {
 			what = map[bool]string{false: "an appointment", true: "a video visit"}[p.Video]
-			return "Reminder", fmt.Sprintf("You have %s %s at %s.", what, dayEN(at, now.In(loc)), at.Format("15:04"))
+			if expected != "" {
+				expected = fmt.Sprintf(" Expected start at %s.", p.Expected.In(loc).Format("15:04"))
+			}
+			return "Reminder", fmt.Sprintf("%s %s %s at %s.%s", who("You have", "Your child has"), what, dayEN(at, now.In(loc)), at.Format("15:04"), expected)
 		}
-		return "Påminnelse", fmt.Sprintf("Du har %s %s kl. %s.", what, daySV(at, now.In(loc)), at.Format("15:04"))
+		return "Påminnelse", fmt.Sprintf("%s %s %s kl. %s.%s", who("Du har", "Ditt barn har"), what, daySV(at, now.In(loc)), at.Format("15:04"), expected)
 	case KindDelay:
 		if en {
-			return "Your visit is running late", fmt.Sprintf("Expected start at %s.", at.Format("15:04"))
+			return who("Your visit is running late", "Your child's visit is running late"), fmt.Sprintf("Expected start at %s.", at.Format("15:04"))
 		}
-		return "Ditt besök blir försenat", fmt.Sprintf("Beräknad start kl. %s.", at.Format("15:04"))
+		return who("Ditt besök blir försenat", "Ditt barns besök blir försenat"), fmt.Sprintf("Beräknad start kl. %s.", at.Format("15:04"))
 	case KindCallIn:
 		if en {
-			return "It's time for your video visit", "Tap to join."
+			return who("It's time for your video visit", "It's time for your child's video visit"), "Tap to join."
 		}
-		return "Det är dags för ditt videobesök", "Tryck för att ansluta."
+		return who("Det är dags för ditt videobesök", "Det är dags för ditt barns videobesök"), "Tryck för att ansluta."
 	case KindMessage:
 		if en {
 			return "New message", "You have a new message in Nära."
@@ -102,19 +132,19 @@ func Text(kind Kind, raw []byte, lang string, loc *time.Location, now time.Time)
 		return "Nytt meddelande", "Du har ett nytt meddelande i Nära."
 	case KindOffer:
 		if en {
-			return "An appointment is offered", "Open the app to see the offer."
+			return who("An appointment is offered", "An appointment is offered for your child"), "Open the app to see the offer."
 		}
-		return "En tid erbjuds", "Öppna appen för att se erbjudandet."
+		return who("En tid erbjuds", "En tid erbjuds ditt barn"), "Öppna appen för att se erbjudandet."
 	case KindMoved:
 		if en {
-			return "Your appointment has a new time", fmt.Sprintf("New time: %s at %s.", dayEN(at, now.In(loc)), at.Format("15:04"))
+			return who("Your appointment has a new time", "Your child's appointment has a new time"), fmt.Sprintf("New time: %s at %s.", dayEN(at, now.In(loc)), at.Format("15:04"))
 		}
-		return "Din tid har flyttats", fmt.Sprintf("Ny tid: %s kl. %s.", daySV(at, now.In(loc)), at.Format("15:04"))
+		return who("Din tid har flyttats", "Ditt barns tid har flyttats"), fmt.Sprintf("Ny tid: %s kl. %s.", daySV(at, now.In(loc)), at.Format("15:04"))
 	case KindCancelled:
 		if en {
-			return "Your appointment was cancelled", "The care unit cancelled it. Open the app to book a new time."
+			return who("Your appointment was cancelled", "Your child's appointment was cancelled"), "The care unit cancelled it. Open the app to book a new time."
 		}
-		return "Din tid har avbokats", "Mottagningen har avbokat tiden. Öppna appen för att boka en ny."
+		return who("Din tid har avbokats", "Ditt barns tid har avbokats"), "Mottagningen har avbokat tiden. Öppna appen för att boka en ny."
 	}
 	if en {
 		return "Nära", "You have a new notice."

@@ -14,7 +14,9 @@ import (
 	"github.com/nara-care/nara/store"
 )
 
-// SendArgs is the push job: send the notices, which share a due time.
+// SendArgs is the push job: send the notices, which share a due time. Notices
+// are no longer enqueued with jobs (the sweep claims them from the table);
+// the worker stays so that jobs enqueued by an older release still finish.
 type SendArgs struct {
 	NoticeIDs []int64 `json:"notice_ids"`
 }
@@ -38,7 +40,7 @@ func (w *sendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 }
 
 // dispatcher sends notices: it claims due ones in batches (a sweep every
-// PollInterval, and River jobs), hands them to SendConcurrency long-lived
+// PollInterval, and older releases' River jobs), hands them to SendConcurrency long-lived
 // senders, and records FCM's answers every FlushInterval in one transaction.
 // What a crash can make it send twice is what was in flight to FCM plus at
 // most one FlushInterval of answers; claimed notices not yet sent are claimed
@@ -65,8 +67,14 @@ type held struct {
 	kind      Kind
 	claims    int
 	remaining int
-	retry     bool
-	after     time.Duration
+	// delivered counts devices FCM took it for, this claim and before;
+	// expired those the sender found it expired for.
+	delivered, expired int
+	retry              bool
+	// hold is set by THIRD_PARTY_AUTH_ERROR: retried every HoldRetry, with
+	// no attempt limit, until it expires.
+	hold  bool
+	after time.Duration
 }
 
 // waiter is a River job waiting for its notices' answers to be recorded.
@@ -246,18 +254,19 @@ func (d *dispatcher) prepare(targets []store.PushTarget, now time.Time) []unit {
 			}
 		}
 		if len(t.Devices) == 0 {
-			finish("sent") // the inbox has it; nothing to wake
+			finish("sent") // the inbox has it; nothing (more) to wake
 			continue
 		}
 		title, body := Text(kind, n.Params, t.Preference.Language, loc, now)
+		// The notice id differs per item; sendUnit adds it.
 		push := fcm.Notice{
 			Title: title, Body: body, Link: n.Link, ID: n.RefID, Thread: thread(n),
-			Category: kind.category(), Expires: n.ExpiresAt,
+			Category: kind.category(), Expires: n.ExpiresAt, Urgent: timeCritical(n),
 		}
 		if n.Claims == 1 {
 			s.metrics.lateness.Observe(max(now.Sub(n.DueAt), 0).Seconds())
 		}
-		d.held[n.ID] = &held{kind: kind, claims: n.Claims, remaining: len(t.Devices)}
+		d.held[n.ID] = &held{kind: kind, claims: n.Claims, remaining: len(t.Devices), delivered: t.Delivered}
 		for _, dev := range t.Devices {
 			p := push
 			p.Platform = fcm.Platform(dev.Platform)
@@ -297,7 +306,9 @@ func (d *dispatcher) sender(ctx context.Context) {
 func (d *dispatcher) send(ctx context.Context, u unit) []result {
 	results := make([]result, len(u.items))
 	if len(u.items) == 1 {
-		out, err := d.s.sender.Send(ctx, u.items[0].device.Token, u.push)
+		p := u.push
+		p.NoticeID = store.FormatID(u.items[0].notice.ID)
+		out, err := d.s.sender.Send(ctx, u.items[0].device.Token, p)
 		if err != nil {
 			out = fcm.Permanent{Reason: fcm.ReasonInvalidArgument, Err: err}
 		}
@@ -305,10 +316,11 @@ func (d *dispatcher) send(ctx context.Context, u unit) []result {
 		return results
 	}
 	tokens := make([]string, len(u.items))
+	ids := make([]string, len(u.items))
 	for i, it := range u.items {
-		tokens[i] = it.device.Token
+		tokens[i], ids[i] = it.device.Token, store.FormatID(it.notice.ID)
 	}
-	outs, err := d.s.sender.SendMulticast(ctx, tokens, u.push)
+	outs, err := d.s.sender.SendEach(ctx, tokens, ids, u.push)
 	for i, it := range u.items {
 		var out fcm.Outcome = fcm.Permanent{Reason: fcm.ReasonInvalidArgument, Err: err}
 		if err == nil {
@@ -335,23 +347,42 @@ func (d *dispatcher) answer(ctx context.Context, results []result) {
 	defer d.mu.Unlock()
 	for _, r := range results {
 		h := d.held[r.notice.ID]
-		ds, after, retry := s.settle(ctx, r)
-		d.pending.Deliveries = append(d.pending.Deliveries, ds...)
+		v := s.settle(ctx, r, now)
+		d.pending.Deliveries = append(d.pending.Deliveries, v.record...)
 		if h == nil {
 			continue
 		}
-		if retry {
+		switch {
+		case v.delivered:
+			h.delivered++
+		case v.expired:
+			h.expired++
+		case v.hold:
+			h.hold = true
+			fallthrough
+		case v.retry:
 			h.retry = true
-			h.after = max(h.after, after)
+			h.after = max(h.after, v.after)
 		}
 		if h.remaining--; h.remaining > 0 {
 			continue
 		}
 		delete(d.held, r.notice.ID)
+		finish := func(state string) {
+			d.pending.Finished = append(d.pending.Finished, store.PushFinish{NoticeID: r.notice.ID, State: state})
+			s.metrics.notices.WithLabelValues(string(h.kind), state).Inc()
+		}
 		switch {
+		case !h.retry && h.delivered > 0:
+			finish("sent")
+		case !h.retry && h.expired > 0:
+			finish("expired")
 		case !h.retry:
-			d.pending.Finished = append(d.pending.Finished, store.PushFinish{NoticeID: r.notice.ID, State: "sent"})
-			s.metrics.notices.WithLabelValues(string(h.kind), "sent").Inc()
+			// Every device refused it for good (or its token is gone): no
+			// one was told.
+			finish("failed")
+		case h.hold:
+			d.pending.Later = append(d.pending.Later, store.PushLater{NoticeID: r.notice.ID, At: now.Add(max(h.after, s.cfg.HoldRetry))})
 		case h.claims >= s.cfg.MaxAttempts:
 			d.pending.Finished = append(d.pending.Finished, store.PushFinish{NoticeID: r.notice.ID, State: "failed"})
 			s.metrics.notices.WithLabelValues(string(h.kind), "failed").Inc()
@@ -395,6 +426,7 @@ func (d *dispatcher) record(ctx context.Context) {
 			d.extend()
 		}
 		d.flush(ctx)
+		d.s.bursts.end(ctx, d.s.log, d.s.now(), d.s.cfg.BurstQuiet)
 	}
 }
 
@@ -468,30 +500,138 @@ func (d *dispatcher) release() {
 	d.waiters = nil
 }
 
-// settle acts on one answer: what to record, and whether to retry and when.
-func (s *Service) settle(ctx context.Context, r result) (record []store.PushDelivery, after time.Duration, retry bool) {
+// verdict is what one answer means for its notice.
+type verdict struct {
+	// record is what to record for the (notice, device) pair.
+	record []store.PushDelivery
+	// delivered: FCM took it; expired: the sender found it past its
+	// lifetime; retry: try again after after; hold: held for broken
+	// credentials.
+	delivered, expired, retry, hold bool
+	after                           time.Duration
+}
+
+// settle acts on one answer at now: what to record, and whether to retry and
+// when.
+func (s *Service) settle(ctx context.Context, r result, now time.Time) verdict {
 	attrs := []any{slog.Int64("notice", r.notice.ID), slog.Int64("device", r.device.ID)}
+	platform := r.device.Platform
 	switch o := r.out.(type) {
 	case fcm.Delivered:
 		s.metrics.sends.WithLabelValues("delivered", "").Inc()
-		return []store.PushDelivery{{NoticeID: r.notice.ID, DeviceID: r.device.ID, Detail: o.Name}}, 0, false
+		if s.bursts.credentialsFixed(platform) {
+			s.metrics.credentials.WithLabelValues(platform).Set(0)
+			s.log.InfoContext(ctx, "push: FCM takes the project's credentials again; held notices are being sent", slog.String("platform", platform))
+		}
+		return verdict{record: []store.PushDelivery{{NoticeID: r.notice.ID, DeviceID: r.device.ID, Detail: o.Name}}, delivered: true}
 	case fcm.TokenGone:
 		s.metrics.sends.WithLabelValues("token_gone", string(o.Reason)).Inc()
-		return nil, 0, false
+		return verdict{}
 	case fcm.Retry:
 		s.metrics.sends.WithLabelValues("retry", string(o.Reason)).Inc()
-		if ctx.Err() == nil {
-			s.log.WarnContext(ctx, "push: FCM asked to retry", append(attrs, slog.String("reason", string(o.Reason)), slog.Duration("after", o.After))...)
+		if o.Reason == fcm.ReasonThirdPartyAuthError {
+			s.metrics.credentials.WithLabelValues(platform).Set(1)
+			if s.bursts.credentialsBroken(platform) {
+				s.log.ErrorContext(ctx, "push: FCM refuses the Firebase project's APNs or Web Push credentials; notices are held until they are fixed",
+					slog.String("platform", platform), slog.String("reason", string(o.Reason)), slog.String("error", errString(o.Err)))
+			}
+			return verdict{retry: true, hold: true, after: o.After}
 		}
-		return nil, o.After, true
+		if ctx.Err() == nil && s.bursts.retry(o.Reason, now) {
+			s.log.WarnContext(ctx, "push: FCM asks to retry; notices wait in the queue with back-off",
+				append(attrs, slog.String("reason", string(o.Reason)), slog.Duration("after", o.After))...)
+		}
+		return verdict{retry: true, after: o.After}
 	case fcm.Permanent:
 		s.metrics.sends.WithLabelValues("permanent", string(o.Reason)).Inc()
-		if o.Reason != fcm.ReasonExpired {
-			s.log.ErrorContext(ctx, "push: permanent failure", append(attrs, slog.String("reason", string(o.Reason)), slog.String("error", errString(o.Err)))...)
+		if o.Reason == fcm.ReasonExpired {
+			return verdict{expired: true}
 		}
-		return []store.PushDelivery{{NoticeID: r.notice.ID, DeviceID: r.device.ID, Failed: true, Detail: string(o.Reason)}}, 0, false
+		s.log.ErrorContext(ctx, "push: permanent failure", append(attrs, slog.String("reason", string(o.Reason)), slog.String("error", errString(o.Err)))...)
+		return verdict{record: []store.PushDelivery{{NoticeID: r.notice.ID, DeviceID: r.device.ID, Failed: true, Detail: string(o.Reason)}}}
 	}
-	return nil, 0, true
+	return verdict{retry: true}
+}
+
+// timeCritical notices go at high priority: a call-in, a cancellation, a
+// delay, and the last reminder before a visit (within 15 minutes of it, the
+// video visit's 10-minute one).
+func timeCritical(n store.PushNotice) bool {
+	switch Kind(n.Kind) {
+	case KindCallIn, KindCancelled, KindDelay:
+		return true
+	case KindReminder:
+		return !n.ExpiresAt.IsZero() && n.ExpiresAt.Sub(n.DueAt) <= 15*time.Minute
+	}
+	return false
+}
+
+// bursts keeps FCM's trouble to one log line when it starts and one when it
+// ends, however many sends meet it.
+type bursts struct {
+	mu sync.Mutex
+	// retrying is the reasons FCM asks to retry for, and when it last did.
+	retrying map[fcm.Reason]*burst
+	// broken is the platforms whose credentials FCM refuses.
+	broken map[string]bool
+}
+
+type burst struct {
+	start, last time.Time
+	retries     int
+}
+
+// retry counts a retry for reason at now and tells whether it starts a burst.
+func (b *bursts) retry(reason fcm.Reason, now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.retrying == nil {
+		b.retrying = map[fcm.Reason]*burst{}
+	}
+	if x := b.retrying[reason]; x != nil {
+		x.retries++
+		x.last = now
+		return false
+	}
+	b.retrying[reason] = &burst{start: now, last: now, retries: 1}
+	return true
+}
+
+// end logs and forgets the bursts FCM has been quiet about for quiet.
+func (b *bursts) end(ctx context.Context, log *slog.Logger, now time.Time, quiet time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for reason, x := range b.retrying {
+		if now.Sub(x.last) < quiet {
+			continue
+		}
+		delete(b.retrying, reason)
+		log.InfoContext(ctx, "push: FCM stopped asking to retry", slog.String("reason", string(reason)),
+			slog.Int("retries", x.retries), slog.Duration("for", x.last.Sub(x.start)))
+	}
+}
+
+// credentialsBroken records that FCM refuses platform's credentials and tells
+// whether that is news.
+func (b *bursts) credentialsBroken(platform string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.broken == nil {
+		b.broken = map[string]bool{}
+	}
+	news := !b.broken[platform]
+	b.broken[platform] = true
+	return news
+}
+
+// credentialsFixed records a delivery to platform and tells whether its
+// credentials were refused until now.
+func (b *bursts) credentialsFixed(platform string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	was := b.broken[platform]
+	delete(b.broken, platform)
+	return was
 }
 
 func errString(err error) string {
