@@ -279,6 +279,9 @@ func (s *scheduleService) UpdateSlots(ctx context.Context, req *appointmentv1.Up
 	if err != nil {
 		return nil, notFoundAs(err, "slot_ids: not every slot is one of unit %q's", req.UnitHsaId)
 	}
+	if err := s.logEach(ctx, p, cancelled, "cancel appointment by blocking its time"); err != nil {
+		return nil, err
+	}
 	forms, err := visitFormsByService(ctx, s.store)
 	if err != nil {
 		return nil, err
@@ -330,6 +333,9 @@ func (s *scheduleService) MoveSlot(ctx context.Context, req *appointmentv1.MoveS
 		})
 	if err != nil {
 		return nil, notFoundAs(err, "unit %q has no slot %q", req.UnitHsaId, req.SlotId)
+	}
+	if err := s.logEach(ctx, p, moved, "move appointment"); err != nil {
+		return nil, err
 	}
 	forms, err := visitFormsByService(ctx, s.store)
 	if err != nil {
@@ -456,10 +462,14 @@ func (s *scheduleService) InviteToAppointment(ctx context.Context, req *appointm
 	} else if err != nil {
 		return nil, err
 	}
-	if created {
-		if err := logAccess(ctx, s.store, p, req.PatientId, "invite to appointment"); err != nil {
-			return nil, err
-		}
+	// A repeat reads the appointment as it is now, the patient's answer
+	// included: logged as well.
+	action := "invite to appointment"
+	if !created {
+		action = "repeat invitation"
+	}
+	if err := logAccess(ctx, s.store, p, a.PatientID, action); err != nil {
+		return nil, err
 	}
 	return &appointmentv1.InviteToAppointmentResponse{Appointment: appointmentToProto(a, s.now())}, nil
 }

@@ -1,9 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 	_ "time/tzdata" // times in messages are in Europe/Stockholm on any host
 
@@ -398,14 +401,23 @@ type Booking struct {
 	SlotID         string
 	IdempotencyKey string
 	// CreatedBy is "person:<id>" of whoever books (a guardian for a child).
+	// It is the scope of the idempotency key: another caller's key is not
+	// theirs to replay.
 	CreatedBy string
 	Now       time.Time
 }
 
+// key is b's idempotency key in its scope, with what was asked.
+func (b Booking) key() idempotency {
+	return idempotency{scope: b.CreatedBy, key: b.IdempotencyKey, patientID: b.PatientID,
+		request: requestHash("book", b.PatientID, b.SlotID)}
+}
+
 // AppointmentBook books a place in a slot in one transaction: the slot's
 // count is raised only while below capacity, the appointment inserted, and
-// after run. A request with an idempotency key already used by the patient
-// returns that appointment with created false. The slot being full is
+// after run. A repeat of a request (the same caller, key, patient and slot)
+// returns the appointment it made with created false; the caller's key used
+// for another request is ErrPrecondition. The slot being full is
 // ErrSlotFull; closed, past, for an older age group than the patient's, or
 // another active booking of an exclusive service is ErrPrecondition with a
 // message for the patient.
@@ -413,6 +425,7 @@ func (s *Store) AppointmentBook(ctx context.Context, b Booking, after Appointmen
 	// A retry is not looked up first: the first attempt is the common case,
 	// and a retry fails on the key's unique index (or on the rules its first
 	// booking now holds) and is answered from the key below.
+	k := b.key()
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		var (
 			service   string
@@ -441,9 +454,10 @@ func (s *Store) AppointmentBook(ctx context.Context, b Booking, after Appointmen
 		}
 		var id string
 		err = tx.QueryRow(ctx, `
-			INSERT INTO appointment (patient_id, slot_id, service_code, exclusive, status, idempotency_key, created_by, instructions)
-			SELECT $1, $2, code, exclusive, 'booked', $3, $4, instructions_sv FROM care_service WHERE code = $5
-			RETURNING id`, b.PatientID, b.SlotID, b.IdempotencyKey, b.CreatedBy, service).Scan(&id)
+			INSERT INTO appointment (patient_id, slot_id, service_code, exclusive, status, idempotency_key, idempotency_scope,
+			                         idempotency_request, created_by, instructions)
+			SELECT $1, $2, code, exclusive, 'booked', $3, $4, $5, $6, instructions_sv FROM care_service WHERE code = $7
+			RETURNING id`, b.PatientID, b.SlotID, k.key, k.scope, k.request, b.CreatedBy, service).Scan(&id)
 		if err != nil {
 			return err
 		}
@@ -453,19 +467,16 @@ func (s *Store) AppointmentBook(ctx context.Context, b Booking, after Appointmen
 		}
 		return after(ctx, tx, a)
 	})
-	switch constraintOf(err) {
-	case "appointment_idempotency_key":
-		// A concurrent retry won; answer as it did.
-		a, err = s.appointmentByKey(ctx, b.PatientID, b.IdempotencyKey)
-		return a, false, err
-	case "appointment_one_active_idx":
-		err = errOneActive
-	}
 	if err != nil {
-		// A retry racing the first request (a double tap) is refused by the
-		// rules the first booking now holds; it answers with that booking.
-		if first, err := s.appointmentByKey(ctx, b.PatientID, b.IdempotencyKey); err == nil {
-			return first, false, nil
+		// A retry fails on the key's unique index, or, racing the first
+		// request (a double tap), on the rules the first booking now holds;
+		// it answers with that booking. The key of another of the caller's
+		// requests is refused as such.
+		if first, kerr := s.appointmentByKey(ctx, k); !errors.Is(kerr, ErrNotFound) {
+			return first, false, kerr
+		}
+		if constraintOf(err) == "appointment_one_active_idx" {
+			err = errOneActive
 		}
 		return Appointment{}, false, interpretError(err)
 	}
@@ -475,8 +486,47 @@ func (s *Store) AppointmentBook(ctx context.Context, b Booking, after Appointmen
 
 var errOneActive = fmt.Errorf("%w: there is already an active booking of this service; cancel or rebook it instead", ErrPrecondition)
 
-func (s *Store) appointmentByKey(ctx context.Context, patientID, key string) (Appointment, error) {
-	return appointmentOne(ctx, s.pool, "a.patient_id = $1 AND a.idempotency_key = $2", patientID, key)
+// errKeyReused refuses a key its caller already used for another request.
+var errKeyReused = fmt.Errorf("%w: idempotency key already used for another request; make a new key for each new request", ErrPrecondition)
+
+// idempotency is a request's idempotency key in its scope: who asked (and,
+// for staff, for which unit), with a hash of what they asked for.
+type idempotency struct {
+	scope, key string
+	// request is requestHash of the request; patientID matches replays of
+	// appointments made before requests were hashed.
+	request   []byte
+	patientID string
+}
+
+// requestHash is a hash of a request's fields, each length-prefixed so
+// that no two requests share one.
+func requestHash(fields ...string) []byte {
+	h := sha256.New()
+	for _, f := range fields {
+		fmt.Fprintf(h, "%d:%s;", len(f), f)
+	}
+	return h.Sum(nil)
+}
+
+// appointmentByKey returns the appointment k's scope made with k's key for
+// the same request. None is ErrNotFound; one made for another request is
+// errKeyReused. Another scope's appointment is never read.
+func (s *Store) appointmentByKey(ctx context.Context, k idempotency) (Appointment, error) {
+	var (
+		id, patient string
+		request     []byte
+	)
+	err := s.pool.QueryRow(ctx, `
+		SELECT id, patient_id, idempotency_request FROM appointment WHERE idempotency_scope = $1 AND idempotency_key = $2`,
+		k.scope, k.key).Scan(&id, &patient, &request)
+	if err != nil {
+		return Appointment{}, interpretError(err)
+	}
+	if (request == nil && patient != k.patientID) || (request != nil && !bytes.Equal(request, k.request)) {
+		return Appointment{}, errKeyReused
+	}
+	return appointmentOne(ctx, s.pool, "a.id = $1", id)
 }
 
 // checkInterval refuses a booking starting at starts closer than interval to
@@ -760,12 +810,38 @@ type Invitation struct {
 	IdempotencyKey string
 }
 
+// key is inv's idempotency key in its scope, the clinician at the unit,
+// with what was asked.
+func (inv Invitation) key() idempotency {
+	return idempotency{
+		scope: "staff:" + inv.StaffHSAID + "@" + inv.UnitHSAID, key: inv.IdempotencyKey, patientID: inv.PatientID,
+		request: requestHash("invite", inv.PatientID, inv.ServiceCode, inv.StartsAt.UTC().Format(time.RFC3339Nano),
+			inv.EndsAt.UTC().Format(time.RFC3339Nano), strconv.FormatBool(inv.Proposed), inv.Instructions, inv.Profession),
+	}
+}
+
+// invitationByKey is appointmentByKey for inv, while the appointment is at
+// inv's unit: a patient may have rebooked it elsewhere since, and where is
+// not the inviting unit's to read.
+func (s *Store) invitationByKey(ctx context.Context, inv Invitation, k idempotency) (Appointment, error) {
+	a, err := s.appointmentByKey(ctx, k)
+	if err == nil && a.Unit.HSAID != inv.UnitHSAID {
+		return Appointment{}, fmt.Errorf("%w: the appointment made with this idempotency key has been rebooked to another unit; make a new key for a new invitation", ErrPrecondition)
+	}
+	return a, err
+}
+
 // AppointmentInvite creates, in one transaction, the clinician's slot (a
 // time of theirs that no other of their slots overlaps), the patient's
-// appointment in it, and runs after. A repeated idempotency key returns the
-// first answer with created false.
+// appointment in it, and runs after. A repeat of a request (the same
+// clinician at the same unit, key, patient, time and text) returns the
+// appointment it made with created false; the key used for another of the
+// clinician's requests at the unit is ErrPrecondition.
 func (s *Store) AppointmentInvite(ctx context.Context, inv Invitation, after AppointmentAfter) (a Appointment, created bool, err error) {
-	if a, err := s.appointmentByKey(ctx, inv.PatientID, inv.IdempotencyKey); !errors.Is(err, ErrNotFound) {
+	// Looked up first: a retry would otherwise be refused for overlapping
+	// the clinician's time it booked.
+	k := inv.key()
+	if a, err := s.invitationByKey(ctx, inv, k); !errors.Is(err, ErrNotFound) {
 		return a, false, err
 	}
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
@@ -788,10 +864,12 @@ func (s *Store) AppointmentInvite(ctx context.Context, inv Invitation, after App
 		}
 		var id string
 		err = tx.QueryRow(ctx, `
-			INSERT INTO appointment (patient_id, slot_id, service_code, exclusive, status, idempotency_key, created_by, instructions)
-			SELECT $1, $2, code, exclusive, $3, $4, $5, CASE WHEN $6 = '' THEN instructions_sv ELSE $6 END
-			  FROM care_service WHERE code = $7
-			RETURNING id`, inv.PatientID, slot, status, inv.IdempotencyKey, "staff:"+inv.StaffHSAID, inv.Instructions, inv.ServiceCode).Scan(&id)
+			INSERT INTO appointment (patient_id, slot_id, service_code, exclusive, status, idempotency_key, idempotency_scope,
+			                         idempotency_request, created_by, instructions)
+			SELECT $1, $2, code, exclusive, $3, $4, $5, $6, $7, CASE WHEN $8 = '' THEN instructions_sv ELSE $8 END
+			  FROM care_service WHERE code = $9
+			RETURNING id`, inv.PatientID, slot, status, k.key, k.scope, k.request, "staff:"+inv.StaffHSAID, inv.Instructions,
+			inv.ServiceCode).Scan(&id)
 		if err != nil {
 			return err
 		}
@@ -801,10 +879,14 @@ func (s *Store) AppointmentInvite(ctx context.Context, inv Invitation, after App
 		}
 		return after(ctx, tx, a)
 	})
+	if err != nil {
+		// A concurrent repeat fails on the time its first request took, or
+		// on the key's unique index; it answers as the first did.
+		if first, kerr := s.invitationByKey(ctx, inv, k); !errors.Is(kerr, ErrNotFound) {
+			return first, false, kerr
+		}
+	}
 	switch constraintOf(err) {
-	case "appointment_idempotency_key":
-		a, err = s.appointmentByKey(ctx, inv.PatientID, inv.IdempotencyKey)
-		return a, false, err
 	case "appointment_one_active_idx":
 		return Appointment{}, false, errOneActive
 	case "slot_no_overlap":

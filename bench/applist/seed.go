@@ -207,13 +207,13 @@ func seed(ctx context.Context, databaseURL string, sh shape) error {
 	// places (about 5 % of all) are fewer than the citizens.
 	// Past ones are fulfilled (85 %), cancelled (10 %) or no-shows.
 	appointments := `
-		INSERT INTO appointment (id, patient_id, slot_id, service_code, exclusive, status, idempotency_key, created_by,
-		                         instructions, created_at, updated_at)
+		INSERT INTO appointment (id, patient_id, slot_id, service_code, exclusive, status, idempotency_key, idempotency_scope,
+		                         created_by, instructions, created_at, updated_at)
 		SELECT ` + id(apptID, "a") + `, CASE WHEN fut AND cs.exclusive THEN ` + id(personID, "(s * $7 + q) % $4 + 1") + `
 		            ELSE ` + id(personID, "floor(r2 * $4)::int + 1") + ` END,
 		       ` + id(slotID, "s") + `, cs.code, cs.exclusive,
 		       CASE WHEN fut THEN 'booked' WHEN r < 0.85 THEN 'fulfilled' WHEN r < 0.95 THEN 'cancelled' ELSE 'noshow' END,
-		       'seed-' || a, 'person:seed', cs.instructions_sv, starts - interval '12 days',
+		       'seed-' || a, 'person:seed', 'person:seed', cs.instructions_sv, starts - interval '12 days',
 		       CASE WHEN fut THEN starts - interval '12 days' ELSE starts + interval '1 hour' END
 		  FROM (SELECT a, s, q, r, r2, starts, starts > now() AS fut, ` + svc + `[1 + (s % $3) % 5] AS code
 		          FROM (SELECT a, a % $5 AS s, a / $5 AS q, random() AS r, random() AS r2,
