@@ -102,9 +102,9 @@ type variant struct {
 	// want are the codes allowed; empty means NotFound, the answer for
 	// what does not exist, so that nothing tells whether it does.
 	want []connect.Code
-	// replay reuses an idempotency key: the call may succeed with an
-	// object of the caller's own but must not answer with, or change,
-	// the object the key was first used for.
+	// replay reuses what someone else named first: an idempotency key, an
+	// installation id. The call may succeed with something of the caller's
+	// own but must not answer with, or change, what the other made.
 	replay bool
 }
 
@@ -375,13 +375,15 @@ func (f *fixture) matrixCases() map[string]matrixCase {
 				return registerReq(f.selfOf(a).installation, "fcm-token-matrix-renewed-"+randomID(8))
 			},
 			others: func(a *actor) []variant {
-				// Another's installation is theirs until they unregister it.
+				// Another's registration is theirs until they unregister it:
+				// naming their installation id registers at most one's own,
+				// and their token is not taken without a login on their device.
 				taken := []connect.Code{connect.CodeNotFound, connect.CodePermissionDenied, connect.CodeAlreadyExists, connect.CodeFailedPrecondition}
 				var vs []variant
 				for _, p := range f.othersOf(a) {
 					if p.installation != "" {
 						vs = append(vs,
-							variant{name: "on " + f.nameOf(p) + "'s installation", want: taken,
+							variant{name: "naming " + f.nameOf(p) + "'s installation", replay: true,
 								req: registerReq(p.installation, "fcm-token-matrix-takeover-"+randomID(8))},
 							variant{name: "with " + f.nameOf(p) + "'s push token", want: taken,
 								req: registerReq("inst-matrix-takeover-"+randomID(4), p.pushToken)})
@@ -808,13 +810,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 	})
 	f.compare(t, "refused calls and calls on others' objects", before, f.snapshot(t), false)
 
-	// Replayed idempotency keys may make something of the caller's own,
-	// but must leave what the key first made as it was.
+	// Replayed idempotency keys and installation ids may make something of
+	// the caller's own, but must leave what the other made as it was.
 	before = f.snapshot(t)
 	for _, c := range replays {
 		f.run(t, c, nil, true)
 	}
-	f.compare(t, "replayed idempotency keys", before, f.snapshot(t), true)
+	f.compare(t, "replayed keys and ids", before, f.snapshot(t), true)
 
 	// Own objects: let through, answering only what is the caller's, with
 	// staff reads of patient data access-logged.
@@ -916,6 +918,8 @@ func (f *fixture) checkAnswer(t *testing.T, c call, res []proto.Message) {
 		return
 	}
 	secrets := f.secretsFor(c.caller)
+	// What the caller sent is no secret to them.
+	walkStrings(c.req.ProtoReflect(), func(_ protoreflect.FieldDescriptor, s string) { delete(secrets, s) })
 	for _, m := range res {
 		walkStrings(m.ProtoReflect(), func(_ protoreflect.FieldDescriptor, s string) {
 			for secret, whose := range secrets {
@@ -935,7 +939,8 @@ func (f *fixture) secretsFor(a *actor) map[string]string {
 		// A clinician sees the patients of their unit's appointments.
 		atMyUnit := a.unit != nil && a.caresNow() && slices.Contains(f.personsAt(a.unit), p)
 		if !mine {
-			out[p.installation] = name + "'s push installation"
+			// An installation id is the app's own name, not a secret; the token is.
+			out[p.pushToken] = name + "'s push token"
 		}
 		if !mine && !atMyUnit {
 			out[p.appt] = name + "'s appointment"
