@@ -350,6 +350,19 @@ func (f *fixture) matrixCases() map[string]matrixCase {
 					return []connect.Code{connect.CodeUnauthenticated}
 				}
 				return nil
+			},
+			others: func(a *actor) []variant {
+				// A refresh token works only from the device its session is on.
+				other := f.actor("Alice")
+				if a == other {
+					other = f.actor("Bob")
+				}
+				dev := a.deviceID
+				if dev == "" {
+					dev = "matrix-device-" + a.name
+				}
+				return []variant{{name: "with " + other.name + "'s refresh token from their own device", want: []connect.Code{connect.CodeUnauthenticated},
+					req: &authv1.RefreshSessionRequest{RefreshToken: other.refresh, DeviceId: dev}}}
 			}},
 		authv1connect.SessionServiceGetMeProcedure: {call: unary[authv1.GetMeRequest, authv1.GetMeResponse](),
 			own: func(*actor) proto.Message { return &authv1.GetMeRequest{} }},
