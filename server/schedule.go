@@ -457,9 +457,16 @@ func (s *scheduleService) InviteToAppointment(ctx context.Context, req *appointm
 			Kind: notify.KindOffer, PersonIDs: to, ReasonID: a.ID, Link: "/appointments/" + a.ID, RefID: a.ID, At: a.StartsAt,
 		})
 	})
-	if errors.Is(err, store.ErrReference) {
+	switch {
+	case errors.Is(err, store.ErrReference):
 		return nil, failWith(err, connect.CodeNotFound, "unit %q is not registered for booking", req.UnitHsaId)
-	} else if err != nil {
+	case errors.Is(err, store.ErrOneActive):
+		// The refusal says the patient has an active booking elsewhere.
+		if err := logAccess(ctx, s.store, p, req.PatientId, "invite to appointment, refused for an active booking"); err != nil {
+			return nil, err
+		}
+		return nil, err
+	case err != nil:
 		return nil, err
 	}
 	// A repeat reads the appointment as it is now, the patient's answer

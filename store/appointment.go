@@ -476,7 +476,7 @@ func (s *Store) AppointmentBook(ctx context.Context, b Booking, after Appointmen
 			return first, false, kerr
 		}
 		if constraintOf(err) == "appointment_one_active_idx" {
-			err = errOneActive
+			err = ErrOneActive
 		}
 		return Appointment{}, false, interpretError(err)
 	}
@@ -484,7 +484,10 @@ func (s *Store) AppointmentBook(ctx context.Context, b Booking, after Appointmen
 	return a, true, nil
 }
 
-var errOneActive = fmt.Errorf("%w: there is already an active booking of this service; cancel or rebook it instead", ErrPrecondition)
+// ErrOneActive refuses a second active booking of an exclusive service. It
+// is an ErrPrecondition that tells something of the patient, so staff who
+// get it have read patient data.
+var ErrOneActive = fmt.Errorf("%w: there is already an active booking of this service; cancel or rebook it instead", ErrPrecondition)
 
 // errKeyReused refuses a key its caller already used for another request.
 var errKeyReused = fmt.Errorf("%w: idempotency key already used for another request; make a new key for each new request", ErrPrecondition)
@@ -888,7 +891,7 @@ func (s *Store) AppointmentInvite(ctx context.Context, inv Invitation, after App
 	}
 	switch constraintOf(err) {
 	case "appointment_one_active_idx":
-		return Appointment{}, false, errOneActive
+		return Appointment{}, false, ErrOneActive
 	case "slot_no_overlap":
 		return Appointment{}, false, fmt.Errorf("%w: you already have another time booked that overlaps this one", ErrPrecondition)
 	}

@@ -1388,7 +1388,12 @@ type BookSlotRequest struct {
 	// child in the caller's custody.
 	PatientId string `protobuf:"bytes,2,opt,name=patient_id,json=patientId,proto3" json:"patient_id,omitempty"`
 	// idempotency_key is a random key the app makes once per booking attempt
-	// and resends on retry.
+	// and resends on retry. A key is the caller's own, the person logged in
+	// (a guardian booking for a child, not the child): the same caller, key,
+	// slot and patient_id return the first booking; the caller's key sent
+	// with another slot or patient is FAILED_PRECONDITION ("idempotency key
+	// already used for another request"). Another caller's use of the same
+	// key books anew and never returns this caller's booking.
 	IdempotencyKey string `protobuf:"bytes,3,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
@@ -2104,7 +2109,18 @@ type InviteToAppointmentRequest struct {
 	// confirms; otherwise it is booked at once.
 	ConfirmRequired bool `protobuf:"varint,7,opt,name=confirm_required,json=confirmRequired,proto3" json:"confirm_required,omitempty"`
 	// profession is the clinician's, as shown to the patient ("Läkare").
-	Profession     string `protobuf:"bytes,8,opt,name=profession,proto3" json:"profession,omitempty"`
+	Profession string `protobuf:"bytes,8,opt,name=profession,proto3" json:"profession,omitempty"`
+	// idempotency_key is a random key made once per invitation and resent on
+	// retry. A key is the clinician's at the unit of their selected care
+	// assignment: the same clinician and unit sending the same key with the
+	// same request (patient_id, service, times, instructions,
+	// confirm_required, profession) get the first appointment back, as it is
+	// now; the same key with another request is FAILED_PRECONDITION
+	// ("idempotency key already used for another request"), and so is a
+	// retry after the patient rebooked the appointment to another unit.
+	// Another clinician's key, the same clinician's at another unit, or the
+	// patient's own booking key books anew: a key never returns an
+	// appointment made by someone else.
 	IdempotencyKey string `protobuf:"bytes,9,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache

@@ -115,7 +115,8 @@ type AppointmentServiceClient interface {
 	// patient (the caller, or a child in their custody) may book.
 	SearchSlots(context.Context, *v1.SearchSlotsRequest) (*v1.SearchSlotsResponse, error)
 	// BookSlot books a place in a slot. Retrying with the same
-	// idempotency_key returns the first booking; it never books twice. A full
+	// idempotency_key returns the first booking; it never books twice (see
+	// BookSlotRequest.idempotency_key for whose key it is). A full
 	// slot is RESOURCE_EXHAUSTED, a closed one, one for an older age group
 	// (Slot.min_age) or a rule of the service (one active booking, interval
 	// between doses) FAILED_PRECONDITION, with a message the app can show.
@@ -362,7 +363,8 @@ type AppointmentServiceHandler interface {
 	// patient (the caller, or a child in their custody) may book.
 	SearchSlots(context.Context, *v1.SearchSlotsRequest) (*v1.SearchSlotsResponse, error)
 	// BookSlot books a place in a slot. Retrying with the same
-	// idempotency_key returns the first booking; it never books twice. A full
+	// idempotency_key returns the first booking; it never books twice (see
+	// BookSlotRequest.idempotency_key for whose key it is). A full
 	// slot is RESOURCE_EXHAUSTED, a closed one, one for an older age group
 	// (Slot.min_age) or a rule of the service (one active booking, interval
 	// between doses) FAILED_PRECONDITION, with a message the app can show.
@@ -563,6 +565,8 @@ type ScheduleServiceClient interface {
 	PublishSlots(context.Context, *v1.PublishSlotsRequest) (*v1.PublishSlotsResponse, error)
 	// InviteToAppointment books a patient at a time of the clinician's and, in
 	// the same transaction, sends the invitation and schedules the reminders.
+	// A retry with the same idempotency_key returns the first appointment and
+	// is access-logged as a read (see InviteToAppointmentRequest).
 	InviteToAppointment(context.Context, *v1.InviteToAppointmentRequest) (*v1.InviteToAppointmentResponse, error)
 	// ListUnitSchedule lists one day's appointments at the unit, or of one
 	// clinician there, with patient names and arrival state.
@@ -824,6 +828,8 @@ type ScheduleServiceHandler interface {
 	PublishSlots(context.Context, *v1.PublishSlotsRequest) (*v1.PublishSlotsResponse, error)
 	// InviteToAppointment books a patient at a time of the clinician's and, in
 	// the same transaction, sends the invitation and schedules the reminders.
+	// A retry with the same idempotency_key returns the first appointment and
+	// is access-logged as a read (see InviteToAppointmentRequest).
 	InviteToAppointment(context.Context, *v1.InviteToAppointmentRequest) (*v1.InviteToAppointmentResponse, error)
 	// ListUnitSchedule lists one day's appointments at the unit, or of one
 	// clinician there, with patient names and arrival state.

@@ -71,7 +71,7 @@ open class ScheduleServiceAPI {
     /**
      InviteToAppointment
      - POST /nara.appointment.v1.ScheduleService/InviteToAppointment
-     - InviteToAppointment books a patient at a time of the clinician's and, in  the same transaction, sends the invitation and schedules the reminders.
+     - InviteToAppointment books a patient at a time of the clinician's and, in  the same transaction, sends the invitation and schedules the reminders.  A retry with the same idempotency_key returns the first appointment and  is access-logged as a read (see InviteToAppointmentRequest).
      - Bearer Token:
        - type: http
        - name: sessionToken

@@ -12,7 +12,7 @@ public struct NaraAppointmentV1BookSlotRequest: Sendable, Codable, Hashable {
     public var slotId: UUID?
     /** patient_id is whom the visit is for: empty or the caller's own id, or a  child in the caller's custody. */
     public var patientId: UUID?
-    /** idempotency_key is a random key the app makes once per booking attempt  and resends on retry. */
+    /** idempotency_key is a random key the app makes once per booking attempt  and resends on retry. A key is the caller's own, the person logged in  (a guardian booking for a child, not the child): the same caller, key,  slot and patient_id return the first booking; the caller's key sent  with another slot or patient is FAILED_PRECONDITION (\"idempotency key  already used for another request\"). Another caller's use of the same  key books anew and never returns this caller's booking. */
     public var idempotencyKey: String?
 
     public init(slotId: UUID? = nil, patientId: UUID? = nil, idempotencyKey: String? = nil) {

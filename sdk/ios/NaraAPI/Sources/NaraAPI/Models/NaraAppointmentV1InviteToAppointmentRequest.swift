@@ -24,6 +24,7 @@ public struct NaraAppointmentV1InviteToAppointmentRequest: Sendable, Codable, Ha
     public var confirmRequired: Bool?
     /** profession is the clinician's, as shown to the patient (\"Läkare\"). */
     public var profession: String?
+    /** idempotency_key is a random key made once per invitation and resent on  retry. A key is the clinician's at the unit of their selected care  assignment: the same clinician and unit sending the same key with the  same request (patient_id, service, times, instructions,  confirm_required, profession) get the first appointment back, as it is  now; the same key with another request is FAILED_PRECONDITION  (\"idempotency key already used for another request\"), and so is a  retry after the patient rebooked the appointment to another unit.  Another clinician's key, the same clinician's at another unit, or the  patient's own booking key books anew: a key never returns an  appointment made by someone else. */
     public var idempotencyKey: String?
 
     public init(unitHsaId: String? = nil, patientId: UUID? = nil, service: NaraAppointmentV1Service? = nil, startTime: Date, endTime: Date, instructions: String? = nil, confirmRequired: Bool? = nil, profession: String? = nil, idempotencyKey: String? = nil) {

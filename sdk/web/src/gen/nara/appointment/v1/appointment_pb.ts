@@ -525,7 +525,12 @@ export type BookSlotRequest = Message<"nara.appointment.v1.BookSlotRequest"> & {
 
   /**
    * idempotency_key is a random key the app makes once per booking attempt
-   * and resends on retry.
+   * and resends on retry. A key is the caller's own, the person logged in
+   * (a guardian booking for a child, not the child): the same caller, key,
+   * slot and patient_id return the first booking; the caller's key sent
+   * with another slot or patient is FAILED_PRECONDITION ("idempotency key
+   * already used for another request"). Another caller's use of the same
+   * key books anew and never returns this caller's booking.
    *
    * @generated from field: string idempotency_key = 3;
    */
@@ -907,6 +912,18 @@ export type InviteToAppointmentRequest = Message<"nara.appointment.v1.InviteToAp
   profession: string;
 
   /**
+   * idempotency_key is a random key made once per invitation and resent on
+   * retry. A key is the clinician's at the unit of their selected care
+   * assignment: the same clinician and unit sending the same key with the
+   * same request (patient_id, service, times, instructions,
+   * confirm_required, profession) get the first appointment back, as it is
+   * now; the same key with another request is FAILED_PRECONDITION
+   * ("idempotency key already used for another request"), and so is a
+   * retry after the patient rebooked the appointment to another unit.
+   * Another clinician's key, the same clinician's at another unit, or the
+   * patient's own booking key books anew: a key never returns an
+   * appointment made by someone else.
+   *
    * @generated from field: string idempotency_key = 9;
    */
   idempotencyKey: string;
@@ -2284,7 +2301,8 @@ export const AppointmentService: GenService<{
   },
   /**
    * BookSlot books a place in a slot. Retrying with the same
-   * idempotency_key returns the first booking; it never books twice. A full
+   * idempotency_key returns the first booking; it never books twice (see
+   * BookSlotRequest.idempotency_key for whose key it is). A full
    * slot is RESOURCE_EXHAUSTED, a closed one, one for an older age group
    * (Slot.min_age) or a rule of the service (one active booking, interval
    * between doses) FAILED_PRECONDITION, with a message the app can show.
@@ -2413,6 +2431,8 @@ export const ScheduleService: GenService<{
   /**
    * InviteToAppointment books a patient at a time of the clinician's and, in
    * the same transaction, sends the invitation and schedules the reminders.
+   * A retry with the same idempotency_key returns the first appointment and
+   * is access-logged as a read (see InviteToAppointmentRequest).
    *
    * @generated from rpc nara.appointment.v1.ScheduleService.InviteToAppointment
    */

@@ -41,7 +41,8 @@ public interface AppointmentServiceClientInterface {
 
   /**
    *  BookSlot books a place in a slot. Retrying with the same
-   *  idempotency_key returns the first booking; it never books twice. A full
+   *  idempotency_key returns the first booking; it never books twice (see
+   *  BookSlotRequest.idempotency_key for whose key it is). A full
    *  slot is RESOURCE_EXHAUSTED, a closed one, one for an older age group
    *  (Slot.min_age) or a rule of the service (one active booking, interval
    *  between doses) FAILED_PRECONDITION, with a message the app can show.
@@ -50,7 +51,8 @@ public interface AppointmentServiceClientInterface {
 
   /**
    *  BookSlot books a place in a slot. Retrying with the same
-   *  idempotency_key returns the first booking; it never books twice. A full
+   *  idempotency_key returns the first booking; it never books twice (see
+   *  BookSlotRequest.idempotency_key for whose key it is). A full
    *  slot is RESOURCE_EXHAUSTED, a closed one, one for an older age group
    *  (Slot.min_age) or a rule of the service (one active booking, interval
    *  between doses) FAILED_PRECONDITION, with a message the app can show.

@@ -59,6 +59,8 @@ public class ScheduleServiceClient(
   /**
    *  InviteToAppointment books a patient at a time of the clinician's and, in
    *  the same transaction, sends the invitation and schedules the reminders.
+   *  A retry with the same idempotency_key returns the first appointment and
+   *  is access-logged as a read (see InviteToAppointmentRequest).
    */
   override suspend fun inviteToAppointment(request: InviteToAppointmentRequest, headers: Headers): ResponseMessage<InviteToAppointmentResponse> = client.unary(
     request,
@@ -76,6 +78,8 @@ public class ScheduleServiceClient(
   /**
    *  InviteToAppointment books a patient at a time of the clinician's and, in
    *  the same transaction, sends the invitation and schedules the reminders.
+   *  A retry with the same idempotency_key returns the first appointment and
+   *  is access-logged as a read (see InviteToAppointmentRequest).
    */
   override fun inviteToAppointmentBlocking(request: InviteToAppointmentRequest, headers: Headers): UnaryBlockingCall<InviteToAppointmentResponse> = client.unaryBlocking(
     request,

@@ -33,12 +33,16 @@ public interface ScheduleServiceClientInterface {
   /**
    *  InviteToAppointment books a patient at a time of the clinician's and, in
    *  the same transaction, sends the invitation and schedules the reminders.
+   *  A retry with the same idempotency_key returns the first appointment and
+   *  is access-logged as a read (see InviteToAppointmentRequest).
    */
   public suspend fun inviteToAppointment(request: InviteToAppointmentRequest, headers: Headers = emptyMap()): ResponseMessage<InviteToAppointmentResponse>
 
   /**
    *  InviteToAppointment books a patient at a time of the clinician's and, in
    *  the same transaction, sends the invitation and schedules the reminders.
+   *  A retry with the same idempotency_key returns the first appointment and
+   *  is access-logged as a read (see InviteToAppointmentRequest).
    */
   public fun inviteToAppointmentBlocking(request: InviteToAppointmentRequest, headers: Headers = emptyMap()): UnaryBlockingCall<InviteToAppointmentResponse>
 

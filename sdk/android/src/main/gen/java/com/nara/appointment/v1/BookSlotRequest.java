@@ -143,7 +143,12 @@ public  final class BookSlotRequest extends
   /**
    * <pre>
    * idempotency_key is a random key the app makes once per booking attempt
-   * and resends on retry.
+   * and resends on retry. A key is the caller's own, the person logged in
+   * (a guardian booking for a child, not the child): the same caller, key,
+   * slot and patient_id return the first booking; the caller's key sent
+   * with another slot or patient is FAILED_PRECONDITION ("idempotency key
+   * already used for another request"). Another caller's use of the same
+   * key books anew and never returns this caller's booking.
    * </pre>
    *
    * <code>string idempotency_key = 3 [json_name = "idempotencyKey", (.buf.validate.field) = { ... }</code>
@@ -156,7 +161,12 @@ public  final class BookSlotRequest extends
   /**
    * <pre>
    * idempotency_key is a random key the app makes once per booking attempt
-   * and resends on retry.
+   * and resends on retry. A key is the caller's own, the person logged in
+   * (a guardian booking for a child, not the child): the same caller, key,
+   * slot and patient_id return the first booking; the caller's key sent
+   * with another slot or patient is FAILED_PRECONDITION ("idempotency key
+   * already used for another request"). Another caller's use of the same
+   * key books anew and never returns this caller's booking.
    * </pre>
    *
    * <code>string idempotency_key = 3 [json_name = "idempotencyKey", (.buf.validate.field) = { ... }</code>
@@ -170,7 +180,12 @@ public  final class BookSlotRequest extends
   /**
    * <pre>
    * idempotency_key is a random key the app makes once per booking attempt
-   * and resends on retry.
+   * and resends on retry. A key is the caller's own, the person logged in
+   * (a guardian booking for a child, not the child): the same caller, key,
+   * slot and patient_id return the first booking; the caller's key sent
+   * with another slot or patient is FAILED_PRECONDITION ("idempotency key
+   * already used for another request"). Another caller's use of the same
+   * key books anew and never returns this caller's booking.
    * </pre>
    *
    * <code>string idempotency_key = 3 [json_name = "idempotencyKey", (.buf.validate.field) = { ... }</code>
@@ -185,7 +200,12 @@ public  final class BookSlotRequest extends
   /**
    * <pre>
    * idempotency_key is a random key the app makes once per booking attempt
-   * and resends on retry.
+   * and resends on retry. A key is the caller's own, the person logged in
+   * (a guardian booking for a child, not the child): the same caller, key,
+   * slot and patient_id return the first booking; the caller's key sent
+   * with another slot or patient is FAILED_PRECONDITION ("idempotency key
+   * already used for another request"). Another caller's use of the same
+   * key books anew and never returns this caller's booking.
    * </pre>
    *
    * <code>string idempotency_key = 3 [json_name = "idempotencyKey", (.buf.validate.field) = { ... }</code>
@@ -197,7 +217,12 @@ public  final class BookSlotRequest extends
   /**
    * <pre>
    * idempotency_key is a random key the app makes once per booking attempt
-   * and resends on retry.
+   * and resends on retry. A key is the caller's own, the person logged in
+   * (a guardian booking for a child, not the child): the same caller, key,
+   * slot and patient_id return the first booking; the caller's key sent
+   * with another slot or patient is FAILED_PRECONDITION ("idempotency key
+   * already used for another request"). Another caller's use of the same
+   * key books anew and never returns this caller's booking.
    * </pre>
    *
    * <code>string idempotency_key = 3 [json_name = "idempotencyKey", (.buf.validate.field) = { ... }</code>
@@ -433,7 +458,12 @@ public  final class BookSlotRequest extends
     /**
      * <pre>
      * idempotency_key is a random key the app makes once per booking attempt
-     * and resends on retry.
+     * and resends on retry. A key is the caller's own, the person logged in
+     * (a guardian booking for a child, not the child): the same caller, key,
+     * slot and patient_id return the first booking; the caller's key sent
+     * with another slot or patient is FAILED_PRECONDITION ("idempotency key
+     * already used for another request"). Another caller's use of the same
+     * key books anew and never returns this caller's booking.
      * </pre>
      *
      * <code>string idempotency_key = 3 [json_name = "idempotencyKey", (.buf.validate.field) = { ... }</code>
@@ -446,7 +476,12 @@ public  final class BookSlotRequest extends
     /**
      * <pre>
      * idempotency_key is a random key the app makes once per booking attempt
-     * and resends on retry.
+     * and resends on retry. A key is the caller's own, the person logged in
+     * (a guardian booking for a child, not the child): the same caller, key,
+     * slot and patient_id return the first booking; the caller's key sent
+     * with another slot or patient is FAILED_PRECONDITION ("idempotency key
+     * already used for another request"). Another caller's use of the same
+     * key books anew and never returns this caller's booking.
      * </pre>
      *
      * <code>string idempotency_key = 3 [json_name = "idempotencyKey", (.buf.validate.field) = { ... }</code>
@@ -460,7 +495,12 @@ public  final class BookSlotRequest extends
     /**
      * <pre>
      * idempotency_key is a random key the app makes once per booking attempt
-     * and resends on retry.
+     * and resends on retry. A key is the caller's own, the person logged in
+     * (a guardian booking for a child, not the child): the same caller, key,
+     * slot and patient_id return the first booking; the caller's key sent
+     * with another slot or patient is FAILED_PRECONDITION ("idempotency key
+     * already used for another request"). Another caller's use of the same
+     * key books anew and never returns this caller's booking.
      * </pre>
      *
      * <code>string idempotency_key = 3 [json_name = "idempotencyKey", (.buf.validate.field) = { ... }</code>
@@ -476,7 +516,12 @@ public  final class BookSlotRequest extends
     /**
      * <pre>
      * idempotency_key is a random key the app makes once per booking attempt
-     * and resends on retry.
+     * and resends on retry. A key is the caller's own, the person logged in
+     * (a guardian booking for a child, not the child): the same caller, key,
+     * slot and patient_id return the first booking; the caller's key sent
+     * with another slot or patient is FAILED_PRECONDITION ("idempotency key
+     * already used for another request"). Another caller's use of the same
+     * key books anew and never returns this caller's booking.
      * </pre>
      *
      * <code>string idempotency_key = 3 [json_name = "idempotencyKey", (.buf.validate.field) = { ... }</code>
@@ -490,7 +535,12 @@ public  final class BookSlotRequest extends
     /**
      * <pre>
      * idempotency_key is a random key the app makes once per booking attempt
-     * and resends on retry.
+     * and resends on retry. A key is the caller's own, the person logged in
+     * (a guardian booking for a child, not the child): the same caller, key,
+     * slot and patient_id return the first booking; the caller's key sent
+     * with another slot or patient is FAILED_PRECONDITION ("idempotency key
+     * already used for another request"). Another caller's use of the same
+     * key books anew and never returns this caller's booking.
      * </pre>
      *
      * <code>string idempotency_key = 3 [json_name = "idempotencyKey", (.buf.validate.field) = { ... }</code>

@@ -47,7 +47,12 @@ public interface BookSlotRequestOrBuilder extends
   /**
    * <pre>
    * idempotency_key is a random key the app makes once per booking attempt
-   * and resends on retry.
+   * and resends on retry. A key is the caller's own, the person logged in
+   * (a guardian booking for a child, not the child): the same caller, key,
+   * slot and patient_id return the first booking; the caller's key sent
+   * with another slot or patient is FAILED_PRECONDITION ("idempotency key
+   * already used for another request"). Another caller's use of the same
+   * key books anew and never returns this caller's booking.
    * </pre>
    *
    * <code>string idempotency_key = 3 [json_name = "idempotencyKey", (.buf.validate.field) = { ... }</code>
@@ -57,7 +62,12 @@ public interface BookSlotRequestOrBuilder extends
   /**
    * <pre>
    * idempotency_key is a random key the app makes once per booking attempt
-   * and resends on retry.
+   * and resends on retry. A key is the caller's own, the person logged in
+   * (a guardian booking for a child, not the child): the same caller, key,
+   * slot and patient_id return the first booking; the caller's key sent
+   * with another slot or patient is FAILED_PRECONDITION ("idempotency key
+   * already used for another request"). Another caller's use of the same
+   * key books anew and never returns this caller's booking.
    * </pre>
    *
    * <code>string idempotency_key = 3 [json_name = "idempotencyKey", (.buf.validate.field) = { ... }</code>

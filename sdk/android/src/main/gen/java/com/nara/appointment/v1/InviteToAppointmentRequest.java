@@ -451,6 +451,20 @@ public  final class InviteToAppointmentRequest extends
   public static final int IDEMPOTENCY_KEY_FIELD_NUMBER = 9;
   private java.lang.String idempotencyKey_;
   /**
+   * <pre>
+   * idempotency_key is a random key made once per invitation and resent on
+   * retry. A key is the clinician's at the unit of their selected care
+   * assignment: the same clinician and unit sending the same key with the
+   * same request (patient_id, service, times, instructions,
+   * confirm_required, profession) get the first appointment back, as it is
+   * now; the same key with another request is FAILED_PRECONDITION
+   * ("idempotency key already used for another request"), and so is a
+   * retry after the patient rebooked the appointment to another unit.
+   * Another clinician's key, the same clinician's at another unit, or the
+   * patient's own booking key books anew: a key never returns an
+   * appointment made by someone else.
+   * </pre>
+   *
    * <code>string idempotency_key = 9 [json_name = "idempotencyKey", (.buf.validate.field) = { ... }</code>
    * @return The idempotencyKey.
    */
@@ -459,6 +473,20 @@ public  final class InviteToAppointmentRequest extends
     return idempotencyKey_;
   }
   /**
+   * <pre>
+   * idempotency_key is a random key made once per invitation and resent on
+   * retry. A key is the clinician's at the unit of their selected care
+   * assignment: the same clinician and unit sending the same key with the
+   * same request (patient_id, service, times, instructions,
+   * confirm_required, profession) get the first appointment back, as it is
+   * now; the same key with another request is FAILED_PRECONDITION
+   * ("idempotency key already used for another request"), and so is a
+   * retry after the patient rebooked the appointment to another unit.
+   * Another clinician's key, the same clinician's at another unit, or the
+   * patient's own booking key books anew: a key never returns an
+   * appointment made by someone else.
+   * </pre>
+   *
    * <code>string idempotency_key = 9 [json_name = "idempotencyKey", (.buf.validate.field) = { ... }</code>
    * @return The bytes for idempotencyKey.
    */
@@ -468,6 +496,20 @@ public  final class InviteToAppointmentRequest extends
     return com.google.protobuf.ByteString.copyFromUtf8(idempotencyKey_);
   }
   /**
+   * <pre>
+   * idempotency_key is a random key made once per invitation and resent on
+   * retry. A key is the clinician's at the unit of their selected care
+   * assignment: the same clinician and unit sending the same key with the
+   * same request (patient_id, service, times, instructions,
+   * confirm_required, profession) get the first appointment back, as it is
+   * now; the same key with another request is FAILED_PRECONDITION
+   * ("idempotency key already used for another request"), and so is a
+   * retry after the patient rebooked the appointment to another unit.
+   * Another clinician's key, the same clinician's at another unit, or the
+   * patient's own booking key books anew: a key never returns an
+   * appointment made by someone else.
+   * </pre>
+   *
    * <code>string idempotency_key = 9 [json_name = "idempotencyKey", (.buf.validate.field) = { ... }</code>
    * @param value The idempotencyKey to set.
    */
@@ -478,6 +520,20 @@ public  final class InviteToAppointmentRequest extends
     idempotencyKey_ = value;
   }
   /**
+   * <pre>
+   * idempotency_key is a random key made once per invitation and resent on
+   * retry. A key is the clinician's at the unit of their selected care
+   * assignment: the same clinician and unit sending the same key with the
+   * same request (patient_id, service, times, instructions,
+   * confirm_required, profession) get the first appointment back, as it is
+   * now; the same key with another request is FAILED_PRECONDITION
+   * ("idempotency key already used for another request"), and so is a
+   * retry after the patient rebooked the appointment to another unit.
+   * Another clinician's key, the same clinician's at another unit, or the
+   * patient's own booking key books anew: a key never returns an
+   * appointment made by someone else.
+   * </pre>
+   *
    * <code>string idempotency_key = 9 [json_name = "idempotencyKey", (.buf.validate.field) = { ... }</code>
    */
   private void clearIdempotencyKey() {
@@ -485,6 +541,20 @@ public  final class InviteToAppointmentRequest extends
     idempotencyKey_ = getDefaultInstance().getIdempotencyKey();
   }
   /**
+   * <pre>
+   * idempotency_key is a random key made once per invitation and resent on
+   * retry. A key is the clinician's at the unit of their selected care
+   * assignment: the same clinician and unit sending the same key with the
+   * same request (patient_id, service, times, instructions,
+   * confirm_required, profession) get the first appointment back, as it is
+   * now; the same key with another request is FAILED_PRECONDITION
+   * ("idempotency key already used for another request"), and so is a
+   * retry after the patient rebooked the appointment to another unit.
+   * Another clinician's key, the same clinician's at another unit, or the
+   * patient's own booking key books anew: a key never returns an
+   * appointment made by someone else.
+   * </pre>
+   *
    * <code>string idempotency_key = 9 [json_name = "idempotencyKey", (.buf.validate.field) = { ... }</code>
    * @param value The bytes for idempotencyKey to set.
    */
@@ -1033,6 +1103,20 @@ public  final class InviteToAppointmentRequest extends
     }
 
     /**
+     * <pre>
+     * idempotency_key is a random key made once per invitation and resent on
+     * retry. A key is the clinician's at the unit of their selected care
+     * assignment: the same clinician and unit sending the same key with the
+     * same request (patient_id, service, times, instructions,
+     * confirm_required, profession) get the first appointment back, as it is
+     * now; the same key with another request is FAILED_PRECONDITION
+     * ("idempotency key already used for another request"), and so is a
+     * retry after the patient rebooked the appointment to another unit.
+     * Another clinician's key, the same clinician's at another unit, or the
+     * patient's own booking key books anew: a key never returns an
+     * appointment made by someone else.
+     * </pre>
+     *
      * <code>string idempotency_key = 9 [json_name = "idempotencyKey", (.buf.validate.field) = { ... }</code>
      * @return The idempotencyKey.
      */
@@ -1041,6 +1125,20 @@ public  final class InviteToAppointmentRequest extends
       return instance.getIdempotencyKey();
     }
     /**
+     * <pre>
+     * idempotency_key is a random key made once per invitation and resent on
+     * retry. A key is the clinician's at the unit of their selected care
+     * assignment: the same clinician and unit sending the same key with the
+     * same request (patient_id, service, times, instructions,
+     * confirm_required, profession) get the first appointment back, as it is
+     * now; the same key with another request is FAILED_PRECONDITION
+     * ("idempotency key already used for another request"), and so is a
+     * retry after the patient rebooked the appointment to another unit.
+     * Another clinician's key, the same clinician's at another unit, or the
+     * patient's own booking key books anew: a key never returns an
+     * appointment made by someone else.
+     * </pre>
+     *
      * <code>string idempotency_key = 9 [json_name = "idempotencyKey", (.buf.validate.field) = { ... }</code>
      * @return The bytes for idempotencyKey.
      */
@@ -1050,6 +1148,20 @@ public  final class InviteToAppointmentRequest extends
       return instance.getIdempotencyKeyBytes();
     }
     /**
+     * <pre>
+     * idempotency_key is a random key made once per invitation and resent on
+     * retry. A key is the clinician's at the unit of their selected care
+     * assignment: the same clinician and unit sending the same key with the
+     * same request (patient_id, service, times, instructions,
+     * confirm_required, profession) get the first appointment back, as it is
+     * now; the same key with another request is FAILED_PRECONDITION
+     * ("idempotency key already used for another request"), and so is a
+     * retry after the patient rebooked the appointment to another unit.
+     * Another clinician's key, the same clinician's at another unit, or the
+     * patient's own booking key books anew: a key never returns an
+     * appointment made by someone else.
+     * </pre>
+     *
      * <code>string idempotency_key = 9 [json_name = "idempotencyKey", (.buf.validate.field) = { ... }</code>
      * @param value The idempotencyKey to set.
      * @return This builder for chaining.
@@ -1061,6 +1173,20 @@ public  final class InviteToAppointmentRequest extends
       return this;
     }
     /**
+     * <pre>
+     * idempotency_key is a random key made once per invitation and resent on
+     * retry. A key is the clinician's at the unit of their selected care
+     * assignment: the same clinician and unit sending the same key with the
+     * same request (patient_id, service, times, instructions,
+     * confirm_required, profession) get the first appointment back, as it is
+     * now; the same key with another request is FAILED_PRECONDITION
+     * ("idempotency key already used for another request"), and so is a
+     * retry after the patient rebooked the appointment to another unit.
+     * Another clinician's key, the same clinician's at another unit, or the
+     * patient's own booking key books anew: a key never returns an
+     * appointment made by someone else.
+     * </pre>
+     *
      * <code>string idempotency_key = 9 [json_name = "idempotencyKey", (.buf.validate.field) = { ... }</code>
      * @return This builder for chaining.
      */
@@ -1070,6 +1196,20 @@ public  final class InviteToAppointmentRequest extends
       return this;
     }
     /**
+     * <pre>
+     * idempotency_key is a random key made once per invitation and resent on
+     * retry. A key is the clinician's at the unit of their selected care
+     * assignment: the same clinician and unit sending the same key with the
+     * same request (patient_id, service, times, instructions,
+     * confirm_required, profession) get the first appointment back, as it is
+     * now; the same key with another request is FAILED_PRECONDITION
+     * ("idempotency key already used for another request"), and so is a
+     * retry after the patient rebooked the appointment to another unit.
+     * Another clinician's key, the same clinician's at another unit, or the
+     * patient's own booking key books anew: a key never returns an
+     * appointment made by someone else.
+     * </pre>
+     *
      * <code>string idempotency_key = 9 [json_name = "idempotencyKey", (.buf.validate.field) = { ... }</code>
      * @param value The bytes for idempotencyKey to set.
      * @return This builder for chaining.

@@ -76,7 +76,12 @@ public object BookSlotRequestKt {
     /**
      * ```
      * idempotency_key is a random key the app makes once per booking attempt
-     * and resends on retry.
+     * and resends on retry. A key is the caller's own, the person logged in
+     * (a guardian booking for a child, not the child): the same caller, key,
+     * slot and patient_id return the first booking; the caller's key sent
+     * with another slot or patient is FAILED_PRECONDITION ("idempotency key
+     * already used for another request"). Another caller's use of the same
+     * key books anew and never returns this caller's booking.
      * ```
      *
      * `string idempotency_key = 3 [json_name = "idempotencyKey", (.buf.validate.field) = { ... }`
@@ -91,7 +96,12 @@ public object BookSlotRequestKt {
     /**
      * ```
      * idempotency_key is a random key the app makes once per booking attempt
-     * and resends on retry.
+     * and resends on retry. A key is the caller's own, the person logged in
+     * (a guardian booking for a child, not the child): the same caller, key,
+     * slot and patient_id return the first booking; the caller's key sent
+     * with another slot or patient is FAILED_PRECONDITION ("idempotency key
+     * already used for another request"). Another caller's use of the same
+     * key books anew and never returns this caller's booking.
      * ```
      *
      * `string idempotency_key = 3 [json_name = "idempotencyKey", (.buf.validate.field) = { ... }`

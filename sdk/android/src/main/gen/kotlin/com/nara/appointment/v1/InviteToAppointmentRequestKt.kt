@@ -227,6 +227,20 @@ public object InviteToAppointmentRequestKt {
     }
 
     /**
+     * ```
+     * idempotency_key is a random key made once per invitation and resent on
+     * retry. A key is the clinician's at the unit of their selected care
+     * assignment: the same clinician and unit sending the same key with the
+     * same request (patient_id, service, times, instructions,
+     * confirm_required, profession) get the first appointment back, as it is
+     * now; the same key with another request is FAILED_PRECONDITION
+     * ("idempotency key already used for another request"), and so is a
+     * retry after the patient rebooked the appointment to another unit.
+     * Another clinician's key, the same clinician's at another unit, or the
+     * patient's own booking key books anew: a key never returns an
+     * appointment made by someone else.
+     * ```
+     *
      * `string idempotency_key = 9 [json_name = "idempotencyKey", (.buf.validate.field) = { ... }`
      */
     public var idempotencyKey: kotlin.String
@@ -237,6 +251,20 @@ public object InviteToAppointmentRequestKt {
         _builder.idempotencyKey = value
       }
     /**
+     * ```
+     * idempotency_key is a random key made once per invitation and resent on
+     * retry. A key is the clinician's at the unit of their selected care
+     * assignment: the same clinician and unit sending the same key with the
+     * same request (patient_id, service, times, instructions,
+     * confirm_required, profession) get the first appointment back, as it is
+     * now; the same key with another request is FAILED_PRECONDITION
+     * ("idempotency key already used for another request"), and so is a
+     * retry after the patient rebooked the appointment to another unit.
+     * Another clinician's key, the same clinician's at another unit, or the
+     * patient's own booking key books anew: a key never returns an
+     * appointment made by someone else.
+     * ```
+     *
      * `string idempotency_key = 9 [json_name = "idempotencyKey", (.buf.validate.field) = { ... }`
      */
     public fun clearIdempotencyKey() {
