@@ -464,8 +464,14 @@ func (s *Store) AppointmentBook(ctx context.Context, b Booking, after Appointmen
 	if err != nil {
 		// A retry racing the first request (a double tap) is refused by the
 		// rules the first booking now holds; it answers with that booking.
-		if first, err := s.appointmentByKey(ctx, b.PatientID, b.IdempotencyKey); err == nil {
+		first, lookErr := s.appointmentByKey(ctx, b.PatientID, b.IdempotencyKey)
+		switch {
+		case lookErr == nil:
 			return first, false, nil
+		case Unavailable(lookErr):
+			// Whether the key holds a booking is unknown: the refusal
+			// may be wrong, so the client must ask again.
+			return Appointment{}, false, interpretError(lookErr)
 		}
 		return Appointment{}, false, interpretError(err)
 	}
