@@ -148,6 +148,17 @@ func (r *replica) terminate(timeout time.Duration) {
 	}
 }
 
+// restart stops the process gracefully and starts it again on the same
+// address.
+func (r *replica) restart() {
+	r.t.Helper()
+	begin := time.Now()
+	r.terminate(20 * time.Second)
+	stopped := time.Since(begin)
+	r.start()
+	r.t.Logf("%s restarted: stopped in %s, healthy again %s later", r.name, stopped.Round(time.Millisecond), (time.Since(begin) - stopped).Round(time.Millisecond))
+}
+
 // cleanEnv is this process's environment without anything nara reads, so
 // that the developer's shell never changes what is tested.
 func cleanEnv() []string {

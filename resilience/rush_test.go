@@ -36,9 +36,9 @@ type rush struct {
 	booked    atomic.Int64
 	lastOK    atomic.Int64 // unix nanoseconds of the latest successful booking
 	mu        sync.Mutex
-	told      map[string]string  // person → the appointment they were told of
-	retried   map[string]int     // retried failures by code
-	surprises []string           // answers a client must never get
+	told      map[string]string // person → the appointment they were told of
+	retried   map[string]int    // retried failures by code
+	surprises []string          // answers a client must never get
 }
 
 func newRush(t *testing.T, w world, baseURL string, workers int, pause time.Duration) *rush {
