@@ -137,7 +137,8 @@ func (r *rush) citizen(i int) {
 }
 
 // book sends one booking and retries it, with the same idempotency key,
-// while it fails with Unavailable or runs out of time.
+// while it fails with Unavailable, times out or is cut off by the network,
+// for up to retryFor.
 func (r *rush) book(c citizen, req *appointmentv1.BookSlotRequest) (*appointmentv1.BookSlotResponse, error) {
 	give := time.Now().Add(r.retryFor)
 	backoff := 20 * time.Millisecond
@@ -148,12 +149,21 @@ func (r *rush) book(c citizen, req *appointmentv1.BookSlotRequest) (*appointment
 		if err == nil {
 			return res, nil
 		}
+		// The app retries what the server called retryable, and what
+		// never reached it or whose answer was cut off (a replica killed
+		// mid-answer): anything that is not an error the server sent.
 		code := connect.CodeOf(err)
-		if (code != connect.CodeUnavailable && code != connect.CodeDeadlineExceeded) || time.Now().After(give) {
+		what := code.String()
+		if !connect.IsWireError(err) && code != connect.CodeUnavailable {
+			what = "network"
+		} else if code != connect.CodeUnavailable && code != connect.CodeDeadlineExceeded {
+			return nil, err
+		}
+		if time.Now().After(give) {
 			return nil, err
 		}
 		r.mu.Lock()
-		r.retried[code.String()]++
+		r.retried[what]++
 		r.mu.Unlock()
 		time.Sleep(backoff)
 		backoff = min(backoff*2, 500*time.Millisecond)
