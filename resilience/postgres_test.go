@@ -51,8 +51,10 @@ func TestPostgresRestart(t *testing.T) {
 	r.waitBooked(bookedDown+1, 15*time.Second)
 	recovery := time.Unix(0, r.lastOK.Load()).Sub(up)
 	t.Logf("first booking %s after PostgreSQL was back", recovery.Round(time.Millisecond))
-	if recovery > 5*time.Second {
-		t.Errorf("first booking %s after PostgreSQL was back, want within 5 s", recovery.Round(time.Millisecond))
+	// Within seconds; the bound leaves room for a machine busy with other
+	// tests, where it takes well under one.
+	if recovery > 10*time.Second {
+		t.Errorf("first booking %s after PostgreSQL was back, want within 10 s", recovery.Round(time.Millisecond))
 	}
 	r.waitBooked(bookedDown+40, 20*time.Second)
 	finish()
