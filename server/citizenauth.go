@@ -55,7 +55,7 @@ func (s *citizenAuthService) StartLogin(ctx context.Context, req *authv1.StartLo
 	}
 	order, err := s.bankID.Auth(ctx, authReq)
 	if err != nil {
-		return nil, bankIDError(err)
+		return nil, bankIDError(ctx, err)
 	}
 	o := store.LoginOrder{
 		ID:             token.Random(24),
@@ -146,7 +146,7 @@ func (s *citizenAuthService) progress(ctx context.Context, loginID string, lang 
 			o.Status, o.HintCode = "failed", string(bankid.HintExpiredTransaction)
 			return s.describe(o, lang), s.store.LoginOrderSetState(ctx, o.ID, o.Status, o.HintCode)
 		}
-		return nil, bankIDError(err)
+		return nil, bankIDError(ctx, err)
 	}
 	switch res.Status {
 	case bankid.StatusComplete:
@@ -252,7 +252,7 @@ func (s *citizenAuthService) CancelLogin(ctx context.Context, req *authv1.Cancel
 		return &authv1.CancelLoginResponse{}, nil
 	}
 	if err := s.bankID.Cancel(ctx, o.OrderRef); err != nil && !errors.Is(err, bankid.ErrInvalidParameters) {
-		return nil, bankIDError(err)
+		return nil, bankIDError(ctx, err)
 	}
 	if err := s.store.LoginOrderSetState(ctx, o.ID, "failed", string(bankid.HintCancelled)); err != nil {
 		return nil, err
@@ -260,8 +260,10 @@ func (s *citizenAuthService) CancelLogin(ctx context.Context, req *authv1.Cancel
 	return &authv1.CancelLoginResponse{}, nil
 }
 
-// bankIDError turns a BankID failure into what the app can show.
-func bankIDError(err error) error {
+// bankIDError turns a BankID failure into what the app can show. Only the
+// caller's own cancellation or deadline stays one; BankID taking longer
+// than the client's timeout is BankID being unavailable.
+func bankIDError(ctx context.Context, err error) error {
 	var be *bankid.Error
 	if errors.As(err, &be) {
 		m := bankid.UserMessageForError(err)
@@ -272,7 +274,7 @@ func bankIDError(err error) error {
 			return failWith(err, connect.CodeUnavailable, "%s", m.EN)
 		}
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if ctx.Err() != nil {
 		return err
 	}
 	return failWith(err, connect.CodeUnavailable, "BankID cannot be reached right now; try again in a moment")

@@ -42,6 +42,10 @@ func failWith(cause error, code connect.Code, format string, args ...any) error 
 // internalMessage is all a client learns about an unexpected failure.
 const internalMessage = "internal error; the problem has been logged"
 
+// unavailableMessage is what a client learns when the database cannot be
+// reached for a moment.
+const unavailableMessage = "the service is briefly unavailable; try again"
+
 // toConnect is the one place where errors become what a client sees. Storage
 // sentinels map to codes; anything unexpected is logged and hidden.
 func toConnect(ctx context.Context, logger *slog.Logger, procedure string, err error) error {
@@ -68,6 +72,12 @@ func toConnect(ctx context.Context, logger *slog.Logger, procedure string, err e
 		return connect.NewError(connect.CodeInvalidArgument, errors.New("the request refers to something that does not exist"))
 	case errors.Is(err, store.ErrPrecondition):
 		return connect.NewError(connect.CodeFailedPrecondition, errors.New(preconditionMessage(err)))
+	case store.Unavailable(err):
+		// A restart or failover of the database: nothing was decided, and
+		// the client may send the request again (with the same idempotency
+		// key, where it has one).
+		logger.WarnContext(ctx, "rpc failed: database unavailable", slog.String("procedure", procedure), slog.String("error", err.Error()))
+		return connect.NewError(connect.CodeUnavailable, errors.New(unavailableMessage))
 	}
 	logger.ErrorContext(ctx, "rpc failed", slog.String("procedure", procedure), slog.String("error", err.Error()))
 	return connect.NewError(connect.CodeInternal, errors.New(internalMessage))

@@ -472,6 +472,8 @@ func (s *Store) AppointmentBook(ctx context.Context, b Booking, after Appointmen
 		// request (a double tap), on the rules the first booking now holds;
 		// it answers with that booking. The key of another of the caller's
 		// requests is refused as such.
+		// A lookup that fails for an unreachable database answers
+		// Unavailable: the refusal may be wrong, so the client asks again.
 		if first, kerr := s.appointmentByKey(ctx, k); !errors.Is(kerr, ErrNotFound) {
 			return first, false, kerr
 		}

@@ -6,6 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -28,6 +31,10 @@ var (
 	// ErrInvalidText means text the database cannot store, such as a NUL
 	// character.
 	ErrInvalidText = errors.New("text cannot be stored")
+	// ErrUnavailable means the database cannot be reached right now, as
+	// during a restart or a failover: nothing was decided, and the request
+	// may be sent again.
+	ErrUnavailable = errors.New("database unavailable")
 )
 
 // Store is the data layer. It is safe for concurrent use.
@@ -82,6 +89,9 @@ func interpretError(err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ErrNotFound
 	}
+	if Unavailable(err) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code {
@@ -96,4 +106,33 @@ func interpretError(err error) error {
 		}
 	}
 	return err
+}
+
+// Unavailable tells whether err means that the database could not be
+// reached or went away: ErrUnavailable, a failed connect, a connection
+// broken mid-request, or PostgreSQL shutting down, starting up or out of
+// connections. Errors from outside the store (a pool used directly, the
+// job queue) are recognised too, so that the one place mapping errors for
+// clients can tell "try again" from a bug.
+func Unavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, ErrUnavailable) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// Class 08 is connection_exception; 57P01–57P03 are admin_shutdown,
+		// crash_shutdown and cannot_connect_now; 53300 is
+		// too_many_connections.
+		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" ||
+			pgErr.Code == "57P03" || pgErr.Code == "53300"
+	}
+	var (
+		connectErr *pgconn.ConnectError
+		netErr     net.Error
+	)
+	return errors.As(err, &connectErr) || pgconn.SafeToRetry(err) || errors.As(err, &netErr) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed)
 }
