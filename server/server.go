@@ -226,6 +226,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 			validate.NewInterceptor(),
 		),
 		connect.WithReadMaxBytes(int(cfg.MaxRequestBytes)),
+		boundedGzip(cfg.MaxRequestBytes),
 		connect.WithCompressMinBytes(1024),
 		connect.WithCodec(jsonCodec{lists: s.lists}),
 	)
