@@ -70,8 +70,9 @@ type Config struct {
 // RateLimits bound how often a caller may do costly or sensitive things.
 // They are counted in PostgreSQL, so they hold across replicas.
 type RateLimits struct {
-	// LoginStartsPerIPPerMinute bounds e-ID orders per client address.
-	// Default 30 (a household or office shares an address).
+	// LoginStartsPerIPPerMinute bounds e-ID orders per client address, and
+	// separately staff logins started per address. Default 30 (a household
+	// or office shares an address).
 	LoginStartsPerIPPerMinute int
 	// LoginsPerPersonPerHour bounds completed logins per person. Default 20.
 	LoginsPerPersonPerHour int
@@ -206,7 +207,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		store: d.Store, signer: signer, protector: d.Protector, now: d.Now, sessions: s.sessions,
 		accessTTL: cfg.AccessTokenTTL, citizenSessionTTL: cfg.CitizenSessionTTL, staffSessionTTL: cfg.StaffSessionTTL,
 	}
-	staff := &clinicianAuthService{store: d.Store, logger: d.Logger, idp: d.StaffProvider, issuer: issuer, now: d.Now}
+	staff := &clinicianAuthService{store: d.Store, logger: d.Logger, idp: d.StaffProvider, issuer: issuer, limits: cfg.Limits, now: d.Now}
 
 	tracerOpts := []otelconnect.Option{otelconnect.WithoutMetrics()}
 	if d.Tracer != nil {

@@ -282,12 +282,18 @@ type StaffLogin struct {
 	CreatedAt                      time.Time
 }
 
-// StaffLoginCreate stores a started staff login.
-func (s *Store) StaffLoginCreate(ctx context.Context, l StaffLogin) error {
-	_, err := s.pool.Exec(ctx, `
-		INSERT INTO staff_login (state, nonce, verifier, device_id, device_name, platform) VALUES ($1, $2, $3, $4, $5, $6)`,
-		l.State, l.Nonce, l.Verifier, l.DeviceID, l.DeviceName, l.Platform)
-	return interpretError(err)
+// StaffLoginCreate stores a started staff login and removes the ones
+// started more than maxAge ago, which can no longer complete.
+func (s *Store) StaffLoginCreate(ctx context.Context, l StaffLogin, maxAge time.Duration) error {
+	return interpretError(s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM staff_login WHERE created_at <= now() - $1::interval`, maxAge); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `
+			INSERT INTO staff_login (state, nonce, verifier, device_id, device_name, platform) VALUES ($1, $2, $3, $4, $5, $6)`,
+			l.State, l.Nonce, l.Verifier, l.DeviceID, l.DeviceName, l.Platform)
+		return err
+	}))
 }
 
 // StaffLoginTake removes and returns a started staff login, so each state
