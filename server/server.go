@@ -76,8 +76,15 @@ type RateLimits struct {
 	LoginStartsPerIPPerMinute int
 	// LoginsPerPersonPerHour bounds completed logins per person. Default 20.
 	LoginsPerPersonPerHour int
-	// RefreshesPerDevicePerHour bounds session refreshes per device. Default 120.
+	// RefreshesPerDevicePerHour bounds the refreshes of one session (one
+	// device's login), counted only for the session's own refresh tokens.
+	// Default 120.
 	RefreshesPerDevicePerHour int
+	// UnverifiedRefreshesPerIPPerHour bounds refreshes with tokens that are
+	// not a session's own (unknown, or another device's) per client address;
+	// an app that lost its login makes one. Counted in each replica's
+	// memory. Default 60.
+	UnverifiedRefreshesPerIPPerHour int
 }
 
 func (c *Config) setDefaults() {
@@ -113,6 +120,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Limits.RefreshesPerDevicePerHour == 0 {
 		c.Limits.RefreshesPerDevicePerHour = 120
+	}
+	if c.Limits.UnverifiedRefreshesPerIPPerHour == 0 {
+		c.Limits.UnverifiedRefreshesPerIPPerHour = 60
 	}
 	if c.PublicURL == "" {
 		c.PublicURL = "http://localhost:8080"
@@ -238,7 +248,10 @@ func New(cfg Config, d Deps) (*Server, error) {
 		store: d.Store, logger: d.Logger, bankID: d.BankID, sessions: issuer, limits: cfg.Limits, now: d.Now,
 	}, opts))
 	s.mux.Handle(authv1connect.NewClinicianAuthServiceHandler(staff, opts))
-	s.mux.Handle(authv1connect.NewSessionServiceHandler(&sessionService{store: d.Store, issuer: issuer, staff: staff, limits: cfg.Limits}, opts))
+	s.mux.Handle(authv1connect.NewSessionServiceHandler(&sessionService{
+		store: d.Store, issuer: issuer, staff: staff, limits: cfg.Limits,
+		unverified: newWindowLimiter(cfg.Limits.UnverifiedRefreshesPerIPPerHour, time.Hour, d.Now),
+	}, opts))
 	s.mux.Handle(authv1connect.NewAccessLogServiceHandler(&accessLogService{store: d.Store, issuer: issuer}, opts))
 	s.mux.Handle(patientv1connect.NewPatientServiceHandler(&patientService{store: d.Store, protector: d.Protector, now: d.Now}, opts))
 	s.mux.Handle(pushv1connect.NewDeviceServiceHandler(&deviceService{store: d.Store}, opts))

@@ -66,13 +66,13 @@ func TestSessionRefreshReuseRevokes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.SessionRefresh(ctx, []byte("r1"), []byte("r2"), "dev"); err != nil {
+	if _, err := st.SessionRefresh(ctx, []byte("r1"), []byte("r2"), "dev", store.Limit{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.SessionRefresh(ctx, []byte("r1"), []byte("r3"), "dev"); !errors.Is(err, store.ErrTokenReused) {
+	if _, err := st.SessionRefresh(ctx, []byte("r1"), []byte("r3"), "dev", store.Limit{}); !errors.Is(err, store.ErrTokenReused) {
 		t.Fatalf("reuse got %v, want ErrTokenReused", err)
 	}
-	if _, err := st.SessionRefresh(ctx, []byte("r2"), []byte("r4"), "dev"); !errors.Is(err, store.ErrSessionEnded) {
+	if _, err := st.SessionRefresh(ctx, []byte("r2"), []byte("r4"), "dev", store.Limit{}); !errors.Is(err, store.ErrSessionEnded) {
 		t.Errorf("refresh after reuse got %v, want ErrSessionEnded", err)
 	}
 	if ok, err := st.SessionActive(ctx, sess.ID); ok || err != nil {
