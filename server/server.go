@@ -5,7 +5,6 @@ package server
 
 import (
 	"context"
-	"html/template"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -63,7 +62,8 @@ type Config struct {
 	// any). Default none: only same-origin pages.
 	CORSOrigins []string
 	// PublicURL is where clients reach the server, for the links it hands
-	// out (calendar feeds). Default http://localhost:8080.
+	// out (calendar feeds, the staff login page's command); never taken
+	// from a request's Host header. Default http://localhost:8080.
 	PublicURL string
 }
 
@@ -175,7 +175,7 @@ type Server struct {
 	notices *noticeWatch
 	mux     *http.ServeMux
 	// callbackPage is the staff login's default landing page.
-	callbackPage *template.Template
+	callbackPage *staffCallbackPage
 }
 
 // New builds the server.
@@ -199,7 +199,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		metrics: m,
 		mux:     http.NewServeMux(),
 
-		callbackPage: newStaffCallbackPage(),
+		callbackPage: newStaffCallbackPage(cfg.PublicURL),
 	}
 	// Support hours and unit schedules are kept in Swedish local time; the
 	// binary embeds the time zone database.

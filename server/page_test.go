@@ -1,0 +1,148 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"html"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	authv1 "github.com/nara-care/nara/gen/nara/auth/v1"
+	"github.com/nara-care/nara/gen/nara/auth/v1/authv1connect"
+	"github.com/nara-care/nara/server"
+)
+
+// TestStaffCallbackCommandIsInert fills the staff login page's code with
+// shell and HTML that would run if pasted or rendered, then runs the
+// page's command in a real shell (with printf standing in for curl): the
+// shell ran nothing of it, curl would get exactly the JSON body with the
+// code as sent, and the URL is the configured public one, whatever the
+// request's Host header said.
+func TestStaffCallbackCommandIsInert(t *testing.T) {
+	t.Parallel()
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no POSIX shell here")
+	}
+	e := setupWith(t, options{cfg: server.Config{PublicURL: "https://nara.example/"}})
+	dev := &authv1.Device{Id: "tablet-callback", Name: "Surfplatta", Platform: authv1.Platform_PLATFORM_WEB}
+	start, err := authv1connect.NewClinicianAuthServiceClient(e.client, e.url).
+		StartStaffLogin(context.Background(), &authv1.StartStaffLoginRequest{Device: dev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pre := regexp.MustCompile(`(?s)<pre>(.*?)</pre>`)
+	for _, code := range []string{
+		`'; touch pwned; '`,
+		`'; rm -rf victim; '`,
+		`$(touch pwned)`,
+		"`touch pwned`",
+		"a'\ntouch pwned\n'",
+		`\'; touch pwned; echo \'`,
+		`<script>alert(1)</script>`,
+		`"}' ; touch pwned ; echo '{"`,
+	} {
+		req, err := http.NewRequest(http.MethodGet, e.url+"/auth/staff/callback?"+url.Values{"state": {start.State}, "code": {code}}.Encode(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = "evil.example"
+		res, err := e.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("code %q: the page got %s", code, res.Status)
+		}
+		if strings.Contains(string(body), "<script") || strings.Contains(string(body), "evil.example") {
+			t.Errorf("code %q: the page holds markup or the Host header: %s", code, body)
+		}
+		m := pre.FindSubmatch(body)
+		if m == nil {
+			t.Fatalf("code %q: no command on the page: %s", code, body)
+		}
+		command, ok := strings.CutPrefix(html.UnescapeString(string(m[1])), "curl ")
+		if !ok {
+			t.Fatalf("code %q: the command %q is not curl", code, m[1])
+		}
+		dir := t.TempDir()
+		if err := os.Mkdir(filepath.Join(dir, "victim"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(sh, "-c", `printf '%s\n' `+command)
+		cmd.Dir = dir
+		out, err := cmd.Output()
+		if err != nil {
+			t.Errorf("code %q: the command failed in a shell: %v", code, err)
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(dir, "pwned")); err == nil {
+			t.Errorf("code %q: the shell ran a command from the code", code)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "victim")); err != nil {
+			t.Errorf("code %q: the shell removed a folder: %v", code, err)
+		}
+		args := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+		if len(args) != 6 || args[3] != "-d" || args[5] != "https://nara.example/nara.auth.v1.ClinicianAuthService/CompleteStaffLogin" {
+			t.Errorf("code %q: curl would get %q, want -s -H header -d body and the public URL", code, args)
+			continue
+		}
+		var sent struct{ State, Code string }
+		if err := json.Unmarshal([]byte(args[4]), &sent); err != nil || sent.Code != code || sent.State != start.State {
+			t.Errorf("code %q: the body %q decodes to %+v, %v; want the state and the code as sent", code, args[4], sent, err)
+		}
+	}
+}
+
+// TestPagesSendSecurityHeaders checks every HTML page the API port serves:
+// a strict Content-Security-Policy with no inline script, no framing, no
+// referrer, no sniffing.
+func TestPagesSendSecurityHeaders(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	dev := &authv1.Device{Id: "tablet-headers", Platform: authv1.Platform_PLATFORM_WEB}
+	start, err := authv1connect.NewClinicianAuthServiceClient(e.client, e.url).
+		StartStaffLogin(context.Background(), &authv1.StartStaffLoginRequest{Device: dev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{
+		"/docs",
+		"/auth/staff/callback?state=" + url.QueryEscape(start.State) + "&code=abc",
+		"/auth/staff/callback?error=access_denied&error_description=nej",
+	} {
+		res, body := get(t, e, path, nil)
+		if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
+			t.Errorf("GET %s got %s %q, want an HTML page", path, res.Status, res.Header.Get("Content-Type"))
+			continue
+		}
+		csp := res.Header.Get("Content-Security-Policy")
+		for _, want := range []string{"default-src 'none'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'none'"} {
+			if !strings.Contains(csp, want) {
+				t.Errorf("GET %s: Content-Security-Policy %q has no %s", path, csp, want)
+			}
+		}
+		if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "script-src") {
+			t.Errorf("GET %s: Content-Security-Policy %q allows inline code or scripts", path, csp)
+		}
+		if strings.Contains(string(body), "<style>") && !strings.Contains(csp, "style-src 'sha256-") {
+			t.Errorf("GET %s: the page's styles are not allowed by hash in %q", path, csp)
+		}
+		for header, want := range map[string]string{
+			"X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff",
+		} {
+			if got := res.Header.Get(header); got != want {
+				t.Errorf("GET %s: %s got %q, want %q", path, header, got, want)
+			}
+		}
+	}
+}
