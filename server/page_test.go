@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"html"
 	"io"
 	"net/http"
@@ -14,8 +15,15 @@ import (
 	"strings"
 	"testing"
 
+	"connectrpc.com/connect"
+
+	apptv1 "github.com/nara-care/nara/gen/nara/appointment/v1"
+	"github.com/nara-care/nara/gen/nara/appointment/v1/appointmentv1connect"
 	authv1 "github.com/nara-care/nara/gen/nara/auth/v1"
 	"github.com/nara-care/nara/gen/nara/auth/v1/authv1connect"
+	helpv1 "github.com/nara-care/nara/gen/nara/help/v1"
+	"github.com/nara-care/nara/gen/nara/help/v1/helpv1connect"
+	"github.com/nara-care/nara/identity/token"
 	"github.com/nara-care/nara/server"
 )
 
@@ -145,4 +153,93 @@ func TestPagesSendSecurityHeaders(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestRPCAnswersAreNotStored: every RPC answer, over every protocol and
+// errors included, tells caches not to keep it (they carry patient data and
+// tokens), except the public help content, which keeps its ETag
+// revalidation; a server stream says so in its headers.
+func TestRPCAnswersAreNotStored(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := context.Background()
+	_, opts := e.citizens(t, 1)
+	for name, tr := range e.protocols() {
+		var header http.Header
+		capture := connect.WithInterceptors(headerCapture(func(h http.Header) { header = h }))
+		clientOpts := append(append([]connect.ClientOption{capture}, tr.opts...), opts[0])
+		cases := []struct {
+			what string
+			call func() error
+			want string
+		}{
+			{"ListAppointments", func() error {
+				_, err := appointmentv1connect.NewAppointmentServiceClient(tr.client, e.url, clientOpts...).
+					ListAppointments(ctx, &apptv1.ListAppointmentsRequest{})
+				return err
+			}, "no-store"},
+			{"GetMe", func() error {
+				_, err := authv1connect.NewSessionServiceClient(tr.client, e.url, clientOpts...).GetMe(ctx, &authv1.GetMeRequest{})
+				return err
+			}, "no-store"},
+			{"a refused RefreshSession", func() error {
+				bogus, _ := token.NewRefresh()
+				_, err := authv1connect.NewSessionServiceClient(tr.client, e.url, append(tr.opts, capture)...).
+					RefreshSession(ctx, &authv1.RefreshSessionRequest{RefreshToken: bogus, DeviceId: "device-x"})
+				if err == nil {
+					return errors.New("a bogus refresh token was accepted")
+				}
+				return nil
+			}, "no-store"},
+			{"ListArticles", func() error {
+				_, err := helpv1connect.NewHelpServiceClient(tr.client, e.url, append(tr.opts, capture)...).
+					ListArticles(ctx, &helpv1.ListArticlesRequest{Language: helpv1.Language_LANGUAGE_SV})
+				return err
+			}, "no-cache"},
+		}
+		for _, c := range cases {
+			header = nil
+			if err := c.call(); err != nil {
+				t.Errorf("%s: %s: %v", name, c.what, err)
+				continue
+			}
+			if got := header.Get("Cache-Control"); got != c.want {
+				t.Errorf("%s: %s: Cache-Control got %q, want %q", name, c.what, got, c.want)
+			}
+		}
+	}
+	stream, err := authv1connect.NewCitizenAuthServiceClient(e.h2c, e.url).WatchLogin(ctx, &authv1.WatchLoginRequest{LoginId: "no-such-login"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream.Receive()
+	if got := stream.ResponseHeader().Get("Cache-Control"); got != "no-store" {
+		t.Errorf("WatchLogin: Cache-Control got %q, want no-store", got)
+	}
+	stream.Close()
+}
+
+// headerCapture hands each unary answer's headers (an error's too) to got.
+type headerCapture func(http.Header)
+
+func (f headerCapture) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		res, err := next(ctx, req)
+		var ce *connect.Error
+		switch {
+		case err == nil:
+			f(res.Header())
+		case errors.As(err, &ce):
+			f(ce.Meta())
+		}
+		return res, err
+	}
+}
+
+func (f headerCapture) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return next
+}
+
+func (f headerCapture) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return next
 }

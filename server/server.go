@@ -229,6 +229,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	opts := connect.WithHandlerOptions(
 		connect.WithInterceptors(
+			noStoreInterceptor{},
 			tracing,
 			s.metrics.interceptor(),
 			newErrorInterceptor(d.Logger),
