@@ -243,3 +243,25 @@ func (f headerCapture) WrapStreamingClient(next connect.StreamingClientFunc) con
 func (f headerCapture) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return next
 }
+
+// TestMetricsAreNotOnTheAPIPort: /metrics is not found on the public API;
+// the metrics handler, on its own address, serves the RPC counts.
+func TestMetricsAreNotOnTheAPIPort(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	if _, err := authv1connect.NewSessionServiceClient(e.client, e.url).GetMe(context.Background(), &authv1.GetMeRequest{}); err == nil {
+		t.Fatal("GetMe without a session succeeded")
+	}
+	if res, _ := get(t, e, "/metrics", nil); res.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /metrics on the API port got %s, want 404", res.Status)
+	}
+	res, err := http.Get(e.metrics[e.url] + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), `nara_rpc_requests_total{code="unauthenticated",procedure="/nara.auth.v1.SessionService/GetMe"} 1`) {
+		t.Errorf("GET /metrics on the metrics address got %s: %.500s", res.Status, body)
+	}
+}

@@ -16,7 +16,6 @@ import (
 	"connectrpc.com/otelconnect"
 	"connectrpc.com/validate"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/nara-care/nara/access"
@@ -152,6 +151,7 @@ type Deps struct {
 	// cancel and move appointments. It need not be started to schedule.
 	Notify *notify.Service
 	// Registry receives the server's metrics; nil keeps them unregistered.
+	// They are served apart from the API, by MetricsHandler.
 	Registry prometheus.Registerer
 	// Tracer provides OpenTelemetry tracing; nil uses the global provider
 	// (a no-op unless the process configured one).
@@ -274,9 +274,6 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s.mux.Handle("GET /calendar/{file}", feeds)
 	if err := mountAPIDocs(s.mux); err != nil {
 		return nil, err
-	}
-	if g, ok := d.Registry.(prometheus.Gatherer); ok {
-		s.mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
 	}
 	return s, nil
 }
