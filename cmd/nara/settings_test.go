@@ -31,3 +31,22 @@ func TestMetricsAddr(t *testing.T) {
 }
 
 func ptr(s string) *string { return &s }
+
+// TestPublicURLNamesTheStaffCallback sends the identity provider's redirect
+// to the public URL, which defaults to the listen address.
+func TestPublicURLNamesTheStaffCallback(t *testing.T) {
+	tests := []struct {
+		args                []string
+		public, redirectURL string
+	}{
+		{[]string{"--addr", "127.0.0.1:8080"}, "http://127.0.0.1:8080", "http://127.0.0.1:8080/auth/staff/callback"},
+		{[]string{"--public-url", "https://nara.region.example/"}, "https://nara.region.example/", "https://nara.region.example/auth/staff/callback"},
+		{[]string{"--public-url", "https://nara.region.example", "--oidc-redirect-url", "https://app.example/cb"}, "https://nara.region.example", "https://app.example/cb"},
+	}
+	for _, tt := range tests {
+		s, err := parseSettings("serve", tt.args, io.Discard)
+		if err != nil || s.publicURL != tt.public || s.oidcRedirectURL != tt.redirectURL {
+			t.Errorf("args %q: public URL %q, redirect %q, %v; want %q, %q", tt.args, s.publicURL, s.oidcRedirectURL, err, tt.public, tt.redirectURL)
+		}
+	}
+}
