@@ -183,7 +183,8 @@ func TestCORS(t *testing.T) {
 }
 
 // TestGzipBombIsRefusedQuickly sends anonymous 1 MB bodies that inflate to
-// about 1 GiB to a unary RPC over Connect and gRPC and to a streaming one:
+// about 1 GiB to a unary RPC over Connect and gRPC, to a streaming one, and
+// to the health check and reflection:
 // each is refused with ResourceExhausted well within a second (the count
 // of inflated bytes is in TestGzipBombStopsAtTheLimit).
 func TestGzipBombIsRefusedQuickly(t *testing.T) {
@@ -209,6 +210,14 @@ func TestGzipBombIsRefusedQuickly(t *testing.T) {
 				return res.StatusCode == http.StatusTooManyRequests && strings.Contains(body, "resource_exhausted")
 			}},
 		{"grpc unary", "/nara.help.v1.HelpService/SearchArticles", e.h2c,
+			http.Header{"Content-Type": {"application/grpc"}, "Grpc-Encoding": {"gzip"}, "Te": {"trailers"}}, envelope,
+			func(res *http.Response, _ string) bool { return res.Trailer.Get("Grpc-Status") == "8" }},
+		{"health", "/grpc.health.v1.Health/Check", e.client,
+			http.Header{"Content-Type": {"application/proto"}, "Content-Encoding": {"gzip"}}, bomb,
+			func(res *http.Response, body string) bool {
+				return res.StatusCode == http.StatusTooManyRequests && strings.Contains(body, "resource_exhausted")
+			}},
+		{"reflection", "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", e.h2c,
 			http.Header{"Content-Type": {"application/grpc"}, "Grpc-Encoding": {"gzip"}, "Te": {"trailers"}}, envelope,
 			func(res *http.Response, _ string) bool { return res.Trailer.Get("Grpc-Status") == "8" }},
 		{"connect stream", "/nara.auth.v1.CitizenAuthService/WatchLogin", e.h2c,

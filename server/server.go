@@ -67,7 +67,8 @@ type Config struct {
 }
 
 // RateLimits bound how often a caller may do costly or sensitive things.
-// They are counted in PostgreSQL, so they hold across replicas.
+// They are counted in PostgreSQL, so they hold across replicas, unless a
+// field says otherwise.
 type RateLimits struct {
 	// LoginStartsPerIPPerMinute bounds e-ID orders per client address, and
 	// separately staff logins started per address. Default 30 (a household
@@ -227,6 +228,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Every handler reads at most MaxRequestBytes of a message, inflated
+	// or not.
+	bounded := connect.WithHandlerOptions(connect.WithReadMaxBytes(int(cfg.MaxRequestBytes)), boundedGzip(cfg.MaxRequestBytes))
 	opts := connect.WithHandlerOptions(
 		connect.WithInterceptors(
 			noStoreInterceptor{},
@@ -237,8 +241,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 			newAuthzInterceptor(issuer, procedureRules(), d.Now),
 			validate.NewInterceptor(),
 		),
-		connect.WithReadMaxBytes(int(cfg.MaxRequestBytes)),
-		boundedGzip(cfg.MaxRequestBytes),
+		bounded,
 		connect.WithCompressMinBytes(1024),
 		connect.WithCodec(jsonCodec{lists: s.lists}),
 	)
@@ -266,10 +269,10 @@ func New(cfg Config, d Deps) (*Server, error) {
 		store: d.Store, issuer: issuer, notify: d.Notify, now: d.Now, zone: zone, notices: s.notices,
 	}, opts))
 
-	s.mux.Handle((&healthService{store: d.Store}).handler(connect.WithInterceptors(s.metrics.interceptor())))
+	s.mux.Handle((&healthService{store: d.Store}).handler(connect.WithInterceptors(s.metrics.interceptor()), bounded))
 	reflector := grpcreflect.NewStaticReflector(serviceNames()...)
-	s.mux.Handle(grpcreflect.NewHandlerV1(reflector))
-	s.mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+	s.mux.Handle(grpcreflect.NewHandlerV1(reflector, bounded))
+	s.mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector, bounded))
 	s.mux.HandleFunc("GET /auth/staff/callback", s.staffCallback)
 	s.mux.Handle("GET /calendar/{file}", feeds)
 	if err := mountAPIDocs(s.mux); err != nil {
