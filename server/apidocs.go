@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/nara-care/nara/sdk/openapi"
@@ -32,21 +33,29 @@ type staticDoc struct {
 	contentType string
 	body        []byte
 	etag        string
+	// policy, for an HTML page, is its Content-Security-Policy.
+	policy string
 }
 
 func newStaticDoc(contentType string, body []byte) *staticDoc {
 	sum := sha256.Sum256(body)
-	return &staticDoc{contentType: contentType, body: body, etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
+	d := &staticDoc{contentType: contentType, body: body, etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
+	if strings.HasPrefix(contentType, "text/html") {
+		d.policy = pagePolicy(string(body))
+	}
+	return d
 }
 
 func (d *staticDoc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
+	if d.policy != "" {
+		// The page has no scripts and loads nothing; say so to the browser.
+		setPageHeaders(h, d.policy)
+	}
 	h.Set("Content-Type", d.contentType)
 	h.Set("ETag", d.etag)
 	h.Set("Cache-Control", "public, max-age=300")
 	h.Set("X-Content-Type-Options", "nosniff")
-	// The page has no scripts and loads nothing; say so to the browser.
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
 	// ServeContent answers If-None-Match with 304 and handles HEAD and ranges.
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(d.body))
 }

@@ -529,3 +529,46 @@ func TestCalendarFeedLimits(t *testing.T) {
 		t.Errorf("the 11th unknown link within a minute got %s, want 429", res.Status)
 	}
 }
+
+// TestCalendarFeedGuessingLeavesRealFeedsAlone: an address that has used up
+// its guesses at unknown links still gets its real feeds, which count only
+// against their own limit.
+func TestCalendarFeedGuessingLeavesRealFeedsAlone(t *testing.T) {
+	t.Parallel()
+	e := setupWith(t, options{cfg: server.Config{PublicURL: "https://nara.example"}})
+	ctx := context.Background()
+	_, opts := e.citizens(t, 2)
+	var paths []string
+	for _, o := range opts {
+		feed, err := e.booking(o).CreateCalendarFeed(ctx, &apptv1.CreateCalendarFeedRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, strings.TrimPrefix(feed.Url, "https://nara.example"))
+	}
+	get := func(path string) int {
+		t.Helper()
+		res, err := e.client.Get(e.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if code := get(paths[0]); code != http.StatusOK {
+		t.Fatalf("the first feed got %d, want 200", code)
+	}
+	for i := range 11 {
+		code := get("/calendar/" + strings.Repeat(string(rune('a'+i)), 43) + ".ics")
+		if want := map[bool]int{true: http.StatusNotFound, false: http.StatusTooManyRequests}[i < 10]; code != want {
+			t.Fatalf("unknown link %d got %d, want %d", i+1, code, want)
+		}
+	}
+	// Both feeds answer: the one read before the guesses and the one not
+	// read yet (this replica made it).
+	for i, p := range paths {
+		if code := get(p); code != http.StatusOK {
+			t.Errorf("feed %d after the address used up its guesses got %d, want 200", i+1, code)
+		}
+	}
+}

@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"context"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +19,7 @@ import (
 	"github.com/nara-care/nara/gen/nara/patient/v1/patientv1connect"
 	"github.com/nara-care/nara/identity/bankid"
 	"github.com/nara-care/nara/identity/pnr"
+	"github.com/nara-care/nara/identity/token"
 	"github.com/nara-care/nara/server"
 )
 
@@ -473,4 +476,63 @@ func TestClinicianAssignmentsAndAccessLog(t *testing.T) {
 	if err != nil || len(rest.Entries) != 1 || rest.NextPageToken != "" || rest.Entries[0].StaffHsaId != "SE2321000016-D001" {
 		t.Errorf("second page got %v, %v", rest, err)
 	}
+}
+
+// TestBogusRefreshesLeaveTheDeviceAlone is the lock-out attack: someone
+// elsewhere who knows a device id sends refreshes with made-up tokens for
+// it. They count against the sender's address, which is soon refused, and
+// never against the device, whose own refresh still works.
+func TestBogusRefreshesLeaveTheDeviceAlone(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := context.Background()
+	victim := e.login(t, tolvan)
+	attacker := authv1connect.NewSessionServiceClient(clientFrom("127.0.0.2"), e.url)
+	for i := 1; i <= 130; i++ {
+		bogus, _ := token.NewRefresh()
+		_, err := attacker.RefreshSession(ctx, &authv1.RefreshSessionRequest{RefreshToken: bogus, DeviceId: "device-" + tolvan})
+		want := connect.CodeUnauthenticated
+		if i > 60 {
+			want = connect.CodeResourceExhausted
+		}
+		if connect.CodeOf(err) != want {
+			t.Fatalf("bogus refresh %d got %v, want %v", i, err, want)
+		}
+	}
+	c := authv1connect.NewSessionServiceClient(e.client, e.url)
+	if _, err := c.RefreshSession(ctx, &authv1.RefreshSessionRequest{RefreshToken: victim.RefreshToken, DeviceId: "device-" + tolvan}); err != nil {
+		t.Errorf("the device's own refresh after the bogus ones got %v, want a new session", err)
+	}
+}
+
+// TestRefreshesPerSessionAreLimited refuses a session refreshed more often
+// than the limit, and the refused refresh does not spend its token.
+func TestRefreshesPerSessionAreLimited(t *testing.T) {
+	t.Parallel()
+	e := setupWith(t, options{cfg: server.Config{Limits: server.RateLimits{RefreshesPerDevicePerHour: 2}}})
+	ctx := context.Background()
+	tok := e.login(t, tolvan).RefreshToken
+	c := authv1connect.NewSessionServiceClient(e.client, e.url)
+	for i := 1; i <= 2; i++ {
+		res, err := c.RefreshSession(ctx, &authv1.RefreshSessionRequest{RefreshToken: tok, DeviceId: "device-" + tolvan})
+		if err != nil {
+			t.Fatalf("refresh %d got %v", i, err)
+		}
+		tok = res.Session.RefreshToken
+	}
+	_, err := c.RefreshSession(ctx, &authv1.RefreshSessionRequest{RefreshToken: tok, DeviceId: "device-" + tolvan})
+	if connect.CodeOf(err) != connect.CodeResourceExhausted {
+		t.Errorf("the third refresh in an hour got %v, want ResourceExhausted", err)
+	}
+	var unspent bool
+	if err := e.store.Pool().QueryRow(ctx, `SELECT used_at IS NULL FROM refresh_token WHERE token_hash = $1`, token.HashRefresh(tok)).Scan(&unspent); err != nil || !unspent {
+		t.Errorf("the refused refresh token: unspent %v, %v; want it still usable", unspent, err)
+	}
+}
+
+// clientFrom returns an HTTP/1.1 client whose connections come from the
+// loopback address ip, as a caller elsewhere on the network would.
+func clientFrom(ip string) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
 }

@@ -37,6 +37,9 @@ const (
 	// ask for.
 	feedPollsPerMinute   = 20
 	feedGuessesPerMinute = 10
+	// feedKnownFor is how long a replica remembers a feed it served, so
+	// that an address over its guessing limit still reaches its own feeds.
+	feedKnownFor = 24 * time.Hour
 )
 
 // calendarFeeds serves people's private calendar feeds at
@@ -48,10 +51,13 @@ type calendarFeeds struct {
 	// polls limits reads of one feed, guesses lookups of links that do not
 	// exist from one address (per replica).
 	polls, guesses *windowLimiter
-	store          *store.Store
-	issuer         *sessionIssuer
-	logger         *slog.Logger
-	now            func() time.Time
+	// known are the feeds this replica served lately: the guessing limit
+	// is not theirs.
+	known  *recentSet
+	store  *store.Store
+	issuer *sessionIssuer
+	logger *slog.Logger
+	now    func() time.Time
 	// baseURL is the server's public URL, without a trailing slash.
 	baseURL string
 }
@@ -61,6 +67,7 @@ func newCalendarFeeds(st *store.Store, issuer *sessionIssuer, logger *slog.Logge
 		store: st, issuer: issuer, logger: logger, now: now, baseURL: strings.TrimRight(publicURL, "/"),
 		polls:   newWindowLimiter(feedPollsPerMinute, time.Minute, now),
 		guesses: newWindowLimiter(feedGuessesPerMinute, time.Minute, now),
+		known:   newRecentSet(feedKnownFor, now),
 	}
 }
 
@@ -98,6 +105,7 @@ func (s *appointmentService) CreateCalendarFeed(ctx context.Context, _ *appointm
 	if err != nil {
 		return nil, err
 	}
+	s.feeds.known.add(string(hash))
 	return &appointmentv1.CreateCalendarFeedResponse{Url: s.feeds.url(token), CreateTime: timestamppb.New(created)}, nil
 }
 
@@ -119,11 +127,15 @@ func (f *calendarFeeds) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// A client that keeps asking for links that do not exist is guessing
-	// (or broken), and each guess costs a database read.
+	// (or broken), and each guess costs a database read: it is refused
+	// further unknown links, but not the feeds it has (those this replica
+	// served lately), which have their own limit below.
 	ip := remoteIP(r)
-	if wait := f.guesses.blocked(ip); wait > 0 {
-		tooMany(w, wait)
-		return
+	if !f.known.has(string(hash)) {
+		if wait := f.guesses.blocked(ip); wait > 0 {
+			tooMany(w, wait)
+			return
+		}
 	}
 	// Calendars poll a feed every hour or so; a link polled far more often
 	// is being abused, and each poll reads the database.
@@ -134,6 +146,7 @@ func (f *calendarFeeds) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	owner, err := f.store.CalendarFeedOwner(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
+		f.known.remove(string(hash))
 		f.guesses.take(ip)
 		feedNotFound(w)
 		return
@@ -141,6 +154,7 @@ func (f *calendarFeeds) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, err)
 		return
 	}
+	f.known.add(string(hash))
 	body, err := f.render(ctx, owner)
 	if err != nil {
 		f.fail(w, r, err)

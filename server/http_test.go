@@ -2,13 +2,16 @@ package server_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"io"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpcreflect"
@@ -176,5 +179,69 @@ func TestCORS(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK || !strings.Contains(res.Header.Get("Access-Control-Expose-Headers"), "Grpc-Status") {
 		t.Errorf("CORS request got %d, expose %q", res.StatusCode, res.Header.Get("Access-Control-Expose-Headers"))
+	}
+}
+
+// TestGzipBombIsRefusedQuickly sends anonymous 1 MB bodies that inflate to
+// about 1 GiB to a unary RPC over Connect and gRPC, to a streaming one, and
+// to the health check and reflection:
+// each is refused with ResourceExhausted well within a second (the count
+// of inflated bytes is in TestGzipBombStopsAtTheLimit).
+func TestGzipBombIsRefusedQuickly(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	var member bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&member, gzip.BestCompression)
+	_, _ = zw.Write(make([]byte, 4<<20))
+	_ = zw.Close()
+	bomb := bytes.Repeat(member.Bytes(), 1_000_000/member.Len())
+	envelope := binary.BigEndian.AppendUint32([]byte{1}, uint32(len(bomb)))
+	envelope = append(envelope, bomb...)
+	tests := []struct {
+		name, path string
+		client     *http.Client
+		header     http.Header
+		body       []byte
+		exhausted  func(res *http.Response, body string) bool
+	}{
+		{"connect unary", "/nara.help.v1.HelpService/SearchArticles", e.client,
+			http.Header{"Content-Type": {"application/proto"}, "Content-Encoding": {"gzip"}}, bomb,
+			func(res *http.Response, body string) bool {
+				return res.StatusCode == http.StatusTooManyRequests && strings.Contains(body, "resource_exhausted")
+			}},
+		{"grpc unary", "/nara.help.v1.HelpService/SearchArticles", e.h2c,
+			http.Header{"Content-Type": {"application/grpc"}, "Grpc-Encoding": {"gzip"}, "Te": {"trailers"}}, envelope,
+			func(res *http.Response, _ string) bool { return res.Trailer.Get("Grpc-Status") == "8" }},
+		{"health", "/grpc.health.v1.Health/Check", e.client,
+			http.Header{"Content-Type": {"application/proto"}, "Content-Encoding": {"gzip"}}, bomb,
+			func(res *http.Response, body string) bool {
+				return res.StatusCode == http.StatusTooManyRequests && strings.Contains(body, "resource_exhausted")
+			}},
+		{"reflection", "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", e.h2c,
+			http.Header{"Content-Type": {"application/grpc"}, "Grpc-Encoding": {"gzip"}, "Te": {"trailers"}}, envelope,
+			func(res *http.Response, _ string) bool { return res.Trailer.Get("Grpc-Status") == "8" }},
+		{"connect stream", "/nara.auth.v1.CitizenAuthService/WatchLogin", e.h2c,
+			http.Header{"Content-Type": {"application/connect+proto"}, "Connect-Content-Encoding": {"gzip"}}, envelope,
+			func(_ *http.Response, body string) bool { return strings.Contains(body, "resource_exhausted") }},
+	}
+	for _, tt := range tests {
+		req, err := http.NewRequest(http.MethodPost, e.url+tt.path, bytes.NewReader(tt.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header = tt.header
+		start := time.Now()
+		res, err := tt.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if took := time.Since(start); took > time.Second {
+			t.Errorf("%s: the bomb took %v to refuse, want well under a second", tt.name, took)
+		}
+		if !tt.exhausted(res, string(b)) {
+			t.Errorf("%s: the bomb got %s %q, trailer %v; want ResourceExhausted", tt.name, res.Status, b, res.Trailer)
+		}
 	}
 }

@@ -137,16 +137,17 @@ func TestListCacheFollowsChanges(t *testing.T) {
 	// Both replicas answered from memory in between (at least the second
 	// and third of the first three reads).
 	for _, url := range []string{e.url, otherURL} {
-		if hits := listCacheHits(t, url); hits < 2 {
+		if hits := listCacheHits(t, e.metrics[url]); hits < 2 {
 			t.Errorf("%s answered %v lists from memory, want at least 2", url, hits)
 		}
 	}
 }
 
-// listCacheHits reads a replica's count of lists answered from memory.
-func listCacheHits(t *testing.T, url string) float64 {
+// listCacheHits reads a replica's count of lists answered from memory from
+// its metrics address.
+func listCacheHits(t *testing.T, metricsURL string) float64 {
 	t.Helper()
-	res, err := http.Get(url + "/metrics")
+	res, err := http.Get(metricsURL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +181,7 @@ func TestListCacheOff(t *testing.T) {
 			t.Fatalf("list got %v, %v", res, err)
 		}
 	}
-	if hits := listCacheHits(t, e.url); hits != 0 {
+	if hits := listCacheHits(t, e.metrics[e.url]); hits != 0 {
 		t.Errorf("with the cache off, %v lists came from memory", hits)
 	}
 	_, err := c.ListAppointments(ctx, &apptv1.ListAppointmentsRequest{PatientId: "00000000-0000-4000-8000-000000000000"})

@@ -3,11 +3,23 @@ package server
 import (
 	"context"
 	"errors"
+	"net/http"
 	"time"
 
 	"connectrpc.com/connect"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
+
+// MetricsHandler serves g's metrics for Prometheus at GET /metrics. It
+// belongs on a listen address of its own (NARA_METRICS_ADDR), never the
+// public API's: the numbers tell anyone the service's load and its users'
+// activity.
+func MetricsHandler(g prometheus.Gatherer) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
+	return mux
+}
 
 // metrics counts RPCs by procedure and code, and times them.
 type metrics struct {

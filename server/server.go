@@ -5,7 +5,6 @@ package server
 
 import (
 	"context"
-	"html/template"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -17,7 +16,6 @@ import (
 	"connectrpc.com/otelconnect"
 	"connectrpc.com/validate"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/nara-care/nara/access"
@@ -63,20 +61,30 @@ type Config struct {
 	// any). Default none: only same-origin pages.
 	CORSOrigins []string
 	// PublicURL is where clients reach the server, for the links it hands
-	// out (calendar feeds). Default http://localhost:8080.
+	// out (calendar feeds, the staff login page's command); never taken
+	// from a request's Host header. Default http://localhost:8080.
 	PublicURL string
 }
 
 // RateLimits bound how often a caller may do costly or sensitive things.
-// They are counted in PostgreSQL, so they hold across replicas.
+// They are counted in PostgreSQL, so they hold across replicas, unless a
+// field says otherwise.
 type RateLimits struct {
-	// LoginStartsPerIPPerMinute bounds e-ID orders per client address.
-	// Default 30 (a household or office shares an address).
+	// LoginStartsPerIPPerMinute bounds e-ID orders per client address, and
+	// separately staff logins started per address. Default 30 (a household
+	// or office shares an address).
 	LoginStartsPerIPPerMinute int
 	// LoginsPerPersonPerHour bounds completed logins per person. Default 20.
 	LoginsPerPersonPerHour int
-	// RefreshesPerDevicePerHour bounds session refreshes per device. Default 120.
+	// RefreshesPerDevicePerHour bounds the refreshes of one session (one
+	// device's login), counted only for the session's own refresh tokens.
+	// Default 120.
 	RefreshesPerDevicePerHour int
+	// UnverifiedRefreshesPerIPPerHour bounds refreshes with tokens that are
+	// not a session's own (unknown, or another device's) per client address;
+	// an app that lost its login makes one. Counted in each replica's
+	// memory. Default 60.
+	UnverifiedRefreshesPerIPPerHour int
 }
 
 func (c *Config) setDefaults() {
@@ -113,6 +121,9 @@ func (c *Config) setDefaults() {
 	if c.Limits.RefreshesPerDevicePerHour == 0 {
 		c.Limits.RefreshesPerDevicePerHour = 120
 	}
+	if c.Limits.UnverifiedRefreshesPerIPPerHour == 0 {
+		c.Limits.UnverifiedRefreshesPerIPPerHour = 60
+	}
 	if c.PublicURL == "" {
 		c.PublicURL = "http://localhost:8080"
 	}
@@ -141,6 +152,7 @@ type Deps struct {
 	// cancel and move appointments. It need not be started to schedule.
 	Notify *notify.Service
 	// Registry receives the server's metrics; nil keeps them unregistered.
+	// They are served apart from the API, by MetricsHandler.
 	Registry prometheus.Registerer
 	// Tracer provides OpenTelemetry tracing; nil uses the global provider
 	// (a no-op unless the process configured one).
@@ -164,7 +176,7 @@ type Server struct {
 	notices *noticeWatch
 	mux     *http.ServeMux
 	// callbackPage is the staff login's default landing page.
-	callbackPage *template.Template
+	callbackPage *staffCallbackPage
 }
 
 // New builds the server.
@@ -188,7 +200,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		metrics: m,
 		mux:     http.NewServeMux(),
 
-		callbackPage: newStaffCallbackPage(),
+		callbackPage: newStaffCallbackPage(cfg.PublicURL),
 	}
 	// Support hours and unit schedules are kept in Swedish local time; the
 	// binary embeds the time zone database.
@@ -206,7 +218,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		store: d.Store, signer: signer, protector: d.Protector, now: d.Now, sessions: s.sessions,
 		accessTTL: cfg.AccessTokenTTL, citizenSessionTTL: cfg.CitizenSessionTTL, staffSessionTTL: cfg.StaffSessionTTL,
 	}
-	staff := &clinicianAuthService{store: d.Store, logger: d.Logger, idp: d.StaffProvider, issuer: issuer, now: d.Now}
+	staff := &clinicianAuthService{store: d.Store, logger: d.Logger, idp: d.StaffProvider, issuer: issuer, limits: cfg.Limits, now: d.Now}
 
 	tracerOpts := []otelconnect.Option{otelconnect.WithoutMetrics()}
 	if d.Tracer != nil {
@@ -216,8 +228,12 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Every handler reads at most MaxRequestBytes of a message, inflated
+	// or not.
+	bounded := connect.WithHandlerOptions(connect.WithReadMaxBytes(int(cfg.MaxRequestBytes)), boundedGzip(cfg.MaxRequestBytes))
 	opts := connect.WithHandlerOptions(
 		connect.WithInterceptors(
+			noStoreInterceptor{},
 			tracing,
 			s.metrics.interceptor(),
 			newErrorInterceptor(d.Logger),
@@ -225,7 +241,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 			newAuthzInterceptor(issuer, procedureRules(), d.Now),
 			validate.NewInterceptor(),
 		),
-		connect.WithReadMaxBytes(int(cfg.MaxRequestBytes)),
+		bounded,
 		connect.WithCompressMinBytes(1024),
 		connect.WithCodec(jsonCodec{lists: s.lists}),
 	)
@@ -236,7 +252,10 @@ func New(cfg Config, d Deps) (*Server, error) {
 		store: d.Store, logger: d.Logger, bankID: d.BankID, sessions: issuer, limits: cfg.Limits, now: d.Now,
 	}, opts))
 	s.mux.Handle(authv1connect.NewClinicianAuthServiceHandler(staff, opts))
-	s.mux.Handle(authv1connect.NewSessionServiceHandler(&sessionService{store: d.Store, issuer: issuer, staff: staff, limits: cfg.Limits}, opts))
+	s.mux.Handle(authv1connect.NewSessionServiceHandler(&sessionService{
+		store: d.Store, issuer: issuer, staff: staff, limits: cfg.Limits,
+		unverified: newWindowLimiter(cfg.Limits.UnverifiedRefreshesPerIPPerHour, time.Hour, d.Now),
+	}, opts))
 	s.mux.Handle(authv1connect.NewAccessLogServiceHandler(&accessLogService{store: d.Store, issuer: issuer}, opts))
 	s.mux.Handle(patientv1connect.NewPatientServiceHandler(&patientService{store: d.Store, protector: d.Protector, now: d.Now}, opts))
 	s.mux.Handle(pushv1connect.NewDeviceServiceHandler(&deviceService{store: d.Store}, opts))
@@ -250,17 +269,14 @@ func New(cfg Config, d Deps) (*Server, error) {
 		store: d.Store, issuer: issuer, notify: d.Notify, now: d.Now, zone: zone, notices: s.notices,
 	}, opts))
 
-	s.mux.Handle((&healthService{store: d.Store}).handler(connect.WithInterceptors(s.metrics.interceptor())))
+	s.mux.Handle((&healthService{store: d.Store}).handler(connect.WithInterceptors(s.metrics.interceptor()), bounded))
 	reflector := grpcreflect.NewStaticReflector(serviceNames()...)
-	s.mux.Handle(grpcreflect.NewHandlerV1(reflector))
-	s.mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+	s.mux.Handle(grpcreflect.NewHandlerV1(reflector, bounded))
+	s.mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector, bounded))
 	s.mux.HandleFunc("GET /auth/staff/callback", s.staffCallback)
 	s.mux.Handle("GET /calendar/{file}", feeds)
 	if err := mountAPIDocs(s.mux); err != nil {
 		return nil, err
-	}
-	if g, ok := d.Registry.(prometheus.Gatherer); ok {
-		s.mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
 	}
 	return s, nil
 }

@@ -155,20 +155,33 @@ type sessionService struct {
 	issuer *sessionIssuer
 	staff  *clinicianAuthService
 	limits RateLimits
+	// unverified counts refreshes with tokens that are not a session's own,
+	// per client address.
+	unverified *windowLimiter
 }
 
 func (s *sessionService) RefreshSession(ctx context.Context, req *authv1.RefreshSessionRequest) (*authv1.RefreshSessionResponse, error) {
-	if err := s.store.RateLimitTake(ctx, "refresh:device:"+req.DeviceId, time.Hour, s.limits.RefreshesPerDevicePerHour); err != nil {
-		return nil, rateLimited(err, "too many session refreshes from this device; wait and try again")
+	// Only a session's own token counts against the session (in the store,
+	// once verified). Anyone can name a device, so attempts with tokens that
+	// are not a session's own count against the address they come from.
+	ip := clientIP(ctx).String()
+	if s.unverified.blocked(ip) > 0 {
+		return nil, fail(connect.CodeResourceExhausted, "too many refreshes with unknown refresh tokens from your network; log in again later")
 	}
 	refresh, newHash := token.NewRefresh()
-	sess, err := s.store.SessionRefresh(ctx, token.HashRefresh(req.RefreshToken), newHash, req.DeviceId)
-	if errors.Is(err, store.ErrTokenReused) {
+	sess, err := s.store.SessionRefresh(ctx, token.HashRefresh(req.RefreshToken), newHash, req.DeviceId,
+		store.Limit{N: s.limits.RefreshesPerDevicePerHour, Window: time.Hour})
+	switch {
+	case errors.Is(err, store.ErrTokenReused):
 		s.issuer.sessions.dropAll() // which session was revoked is not known here
-	} else if err == nil {
+	case errors.Is(err, store.ErrTokenUnverified):
+		s.unverified.take(ip)
+	case err == nil:
 		s.issuer.sessions.drop(sess.ID)
 	}
 	switch {
+	case errors.Is(err, store.ErrRateLimited):
+		return nil, failWith(err, connect.CodeResourceExhausted, "too many session refreshes from this device; wait and try again")
 	case errors.Is(err, store.ErrTokenReused):
 		return nil, failWith(err, connect.CodeUnauthenticated, "this refresh token was already used, so the session has been ended for safety; log in again")
 	case errors.Is(err, store.ErrSessionEnded):

@@ -45,6 +45,8 @@ type env struct {
 	// cfg and deps built the server, for replica.
 	cfg  server.Config
 	deps server.Deps
+	// metrics is where each replica (by its API URL) serves its metrics.
+	metrics map[string]string
 }
 
 type options struct {
@@ -121,20 +123,24 @@ func setupWith(t *testing.T, o options) *env {
 	deps := server.Deps{
 		Logger: logger, Store: st, BankID: bank, StaffProvider: idp, Protector: protector, TokenKey: testKey, Notify: notices,
 	}
-	handler = startServer(t, cfg, deps)
+	handler, metricsURL := startServer(t, cfg, deps)
 	signer, err := token.NewSigner(testKey, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &env{url: ts.URL, store: st, client: newClient(false), h2c: newClient(true), logs: logs,
-		sim: sim, protector: protector, signer: signer, cfg: cfg, deps: deps}
+		sim: sim, protector: protector, signer: signer, cfg: cfg, deps: deps, metrics: map[string]string{ts.URL: metricsURL}}
 }
 
 // startServer builds a server and runs its background work until the test
-// ends.
-func startServer(t *testing.T, cfg server.Config, deps server.Deps) http.Handler {
+// ends. Its metrics are served apart, at metricsURL, as cmd/nara serves
+// them on NARA_METRICS_ADDR.
+func startServer(t *testing.T, cfg server.Config, deps server.Deps) (h http.Handler, metricsURL string) {
 	t.Helper()
-	deps.Registry = prometheus.NewRegistry()
+	reg := prometheus.NewRegistry()
+	deps.Registry = reg
+	metrics := httptest.NewServer(server.MetricsHandler(reg))
+	t.Cleanup(metrics.Close)
 	srv, err := server.New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
@@ -143,7 +149,7 @@ func startServer(t *testing.T, cfg server.Config, deps server.Deps) http.Handler
 	done := make(chan struct{})
 	go func() { srv.Run(runCtx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return srv.Handler()
+	return srv.Handler(), metrics.URL
 }
 
 // replica starts a second server over the same database, as another
@@ -153,8 +159,10 @@ func (e *env) replica(t *testing.T) string {
 	t.Helper()
 	deps := e.deps
 	deps.Store = store.New(e.store.Pool())
-	ts := httptest.NewServer(startServer(t, e.cfg, deps))
+	h, metricsURL := startServer(t, e.cfg, deps)
+	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
+	e.metrics[ts.URL] = metricsURL
 	return ts.URL
 }
 

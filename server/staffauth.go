@@ -39,10 +39,16 @@ type clinicianAuthService struct {
 	logger *slog.Logger
 	idp    StaffProvider
 	issuer *sessionIssuer
+	limits RateLimits
 	now    func() time.Time
 }
 
 func (s *clinicianAuthService) StartStaffLogin(ctx context.Context, req *authv1.StartStaffLoginRequest) (*authv1.StartStaffLoginResponse, error) {
+	// Anyone may start a login, and each start is a row until it completes
+	// or expires: starts are counted per address, as citizens' are.
+	if err := s.store.RateLimitTake(ctx, "staff-login-start:ip:"+clientIP(ctx).String(), time.Minute, s.limits.LoginStartsPerIPPerMinute); err != nil {
+		return nil, rateLimited(err, "too many login attempts from your network; wait a minute and try again")
+	}
 	start, err := s.idp.Start()
 	if err != nil {
 		return nil, err
@@ -50,7 +56,7 @@ func (s *clinicianAuthService) StartStaffLogin(ctx context.Context, req *authv1.
 	if err := s.store.StaffLoginCreate(ctx, store.StaffLogin{
 		State: start.State, Nonce: start.Nonce, Verifier: start.Verifier,
 		DeviceID: req.Device.Id, DeviceName: req.Device.Name, Platform: cmp.Or(platformName(req.Device.Platform), "web"),
-	}); err != nil {
+	}, staffLoginMaxAge); err != nil {
 		return nil, err
 	}
 	return &authv1.StartStaffLoginResponse{AuthorizationUrl: start.URL, State: start.State}, nil

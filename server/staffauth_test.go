@@ -17,6 +17,7 @@ import (
 	patientv1 "github.com/nara-care/nara/gen/nara/patient/v1"
 	"github.com/nara-care/nara/gen/nara/patient/v1/patientv1connect"
 	"github.com/nara-care/nara/identity/oidcdev"
+	"github.com/nara-care/nara/server"
 )
 
 var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -170,5 +171,30 @@ func TestStaffRolesEditHelp(t *testing.T) {
 		if (tt.want == 0 && err != nil) || (tt.want != 0 && connect.CodeOf(err) != tt.want) {
 			t.Errorf("%s: ListAllArticles got %v, want code %v", tt.hsaID, err, tt.want)
 		}
+	}
+}
+
+// TestStaffLoginStartsAreLimited refuses an address more staff login
+// starts in a minute than the limit, as citizens' starts are.
+func TestStaffLoginStartsAreLimited(t *testing.T) {
+	t.Parallel()
+	e := setupWith(t, options{cfg: server.Config{Limits: server.RateLimits{LoginStartsPerIPPerMinute: 3}}})
+	c := authv1connect.NewClinicianAuthServiceClient(e.client, e.url)
+	dev := &authv1.Device{Id: "tablet-limit", Name: "Surfplatta", Platform: authv1.Platform_PLATFORM_WEB}
+	for i := 1; i <= 4; i++ {
+		_, err := c.StartStaffLogin(context.Background(), &authv1.StartStaffLoginRequest{Device: dev})
+		if i <= 3 && err != nil {
+			t.Fatalf("staff login start %d got %v", i, err)
+		}
+		if i == 4 && connect.CodeOf(err) != connect.CodeResourceExhausted {
+			t.Errorf("staff login start %d in a minute got %v, want ResourceExhausted", i, err)
+		}
+	}
+	// Citizens' starts from the same address are counted apart.
+	_, err := authv1connect.NewCitizenAuthServiceClient(e.client, e.url).StartLogin(context.Background(), &authv1.StartLoginRequest{
+		Provider: authv1.Provider_PROVIDER_BANKID, Mode: authv1.StartMode_START_MODE_SAME_DEVICE, Device: device("staff-limit"),
+	})
+	if err != nil {
+		t.Errorf("a citizen login start after the staff starts got %v", err)
 	}
 }

@@ -11,8 +11,20 @@ import (
 // when no app has claimed the redirect (the default in development): it
 // shows how to finish the login with CompleteStaffLogin. An app registers
 // its own redirect URL and calls CompleteStaffLogin itself.
-func newStaffCallbackPage() *template.Template {
-	return template.Must(template.New("callback").Parse(staffCallbackHTML))
+type staffCallbackPage struct {
+	page *template.Template
+	// policy is the page's Content-Security-Policy.
+	policy string
+	// endpoint is CompleteStaffLogin at the server's public URL.
+	endpoint string
+}
+
+func newStaffCallbackPage(publicURL string) *staffCallbackPage {
+	return &staffCallbackPage{
+		page:     template.Must(template.New("callback").Parse(staffCallbackHTML)),
+		policy:   pagePolicy(staffCallbackHTML),
+		endpoint: strings.TrimRight(publicURL, "/") + "/nara.auth.v1.ClinicianAuthService/CompleteStaffLogin",
+	}
 }
 
 const staffCallbackHTML = `<!doctype html>
@@ -23,19 +35,20 @@ const staffCallbackHTML = `<!doctype html>
 {{if .Error}}<p>Inloggningen avbröts: {{.Error}}</p>
 {{else}}<p>The identity provider confirmed the login. Finish it with CompleteStaffLogin
 (the authorization code works once, for 60 seconds):</p>
-<pre>curl -s -H 'Content-Type: application/json' -d '{{.Body}}' {{.Endpoint}}</pre>{{end}}
+<pre>{{.Command}}</pre>
+<p>The request body alone:</p>
+<pre>{{.Body}}</pre>{{end}}
 </body></html>`
 
 func (s *Server) staffCallback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	data := struct{ Error, Body, Endpoint string }{
-		Endpoint: "http://" + r.Host + "/nara.auth.v1.ClinicianAuthService/CompleteStaffLogin",
-	}
+	var data struct{ Error, Command, Body string }
 	if e := q.Get("error"); e != "" {
 		data.Error = e + " " + q.Get("error_description")
 	} else {
 		login, err := s.store.StaffLoginPeek(r.Context(), q.Get("state"))
 		if err != nil {
+			w.Header().Set("Cache-Control", "no-store")
 			http.Error(w, "unknown or expired login; start a new one", http.StatusBadRequest)
 			return
 		}
@@ -48,10 +61,19 @@ func (s *Server) staffCallback(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		data.Body = string(body)
+		data.Command = "curl -s -H 'Content-Type: application/json' -d " + shellQuote(data.Body) + " " + shellQuote(s.callbackPage.endpoint)
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	setPageHeaders(w.Header(), s.callbackPage.policy)
 	w.Header().Set("Cache-Control", "no-store")
-	if err := s.callbackPage.Execute(w, data); err != nil {
+	if err := s.callbackPage.page.Execute(w, data); err != nil {
 		s.logger.Warn("staff callback page", "error", err.Error())
 	}
+}
+
+// shellQuote quotes s as one word for a POSIX shell: inside single quotes
+// nothing is special but the single quote itself, which closes the quotes,
+// is given escaped and opens them again. Whatever the query string held,
+// the pasted command runs curl with it as data, never as a command.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"maps"
 	"sync"
 	"time"
 )
@@ -59,4 +60,47 @@ func (l *windowLimiter) blocked(key string) time.Duration {
 		return left
 	}
 	return 0
+}
+
+// recentSet remembers keys for a while, in this replica's memory, up to
+// maxLimiterKeys of them.
+type recentSet struct {
+	mu    sync.Mutex
+	keep  time.Duration
+	added map[string]time.Time
+	now   func() time.Time
+}
+
+func newRecentSet(keep time.Duration, now func() time.Time) *recentSet {
+	return &recentSet{keep: keep, added: map[string]time.Time{}, now: now}
+}
+
+// add remembers key from now on; when the set is full of keys that are
+// still fresh, it is not remembered.
+func (s *recentSet) add(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	if _, ok := s.added[key]; !ok && len(s.added) >= maxLimiterKeys {
+		maps.DeleteFunc(s.added, func(_ string, at time.Time) bool { return now.Sub(at) >= s.keep })
+		if len(s.added) >= maxLimiterKeys {
+			return
+		}
+	}
+	s.added[key] = now
+}
+
+// has reports whether key was added less than keep ago.
+func (s *recentSet) has(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	at, ok := s.added[key]
+	return ok && s.now().Sub(at) < s.keep
+}
+
+// remove forgets key.
+func (s *recentSet) remove(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.added, key)
 }

@@ -18,6 +18,11 @@ var (
 	ErrTokenReused = errors.New("refresh token reused")
 	// ErrSessionEnded means the session was signed out, revoked or expired.
 	ErrSessionEnded = errors.New("session ended")
+	// ErrTokenUnverified is an ErrSessionEnded for a refresh token that is
+	// not one of ours, or that another device presented: nothing shows the
+	// caller holds the session, so its failure counts against the caller,
+	// never against the session.
+	ErrTokenUnverified = fmt.Errorf("%w: refresh token not verified", ErrSessionEnded)
 	// ErrRateLimited means a rate limit was exceeded.
 	ErrRateLimited = errors.New("rate limited")
 )
@@ -282,12 +287,18 @@ type StaffLogin struct {
 	CreatedAt                      time.Time
 }
 
-// StaffLoginCreate stores a started staff login.
-func (s *Store) StaffLoginCreate(ctx context.Context, l StaffLogin) error {
-	_, err := s.pool.Exec(ctx, `
-		INSERT INTO staff_login (state, nonce, verifier, device_id, device_name, platform) VALUES ($1, $2, $3, $4, $5, $6)`,
-		l.State, l.Nonce, l.Verifier, l.DeviceID, l.DeviceName, l.Platform)
-	return interpretError(err)
+// StaffLoginCreate stores a started staff login and removes the ones
+// started more than maxAge ago, which can no longer complete.
+func (s *Store) StaffLoginCreate(ctx context.Context, l StaffLogin, maxAge time.Duration) error {
+	return interpretError(s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM staff_login WHERE created_at <= now() - $1::interval`, maxAge); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `
+			INSERT INTO staff_login (state, nonce, verifier, device_id, device_name, platform) VALUES ($1, $2, $3, $4, $5, $6)`,
+			l.State, l.Nonce, l.Verifier, l.DeviceID, l.DeviceName, l.Platform)
+		return err
+	}))
 }
 
 // StaffLoginTake removes and returns a started staff login, so each state
@@ -355,8 +366,11 @@ func (s *Store) SessionActive(ctx context.Context, id string) (bool, error) {
 
 // SessionRefresh spends a refresh token and stores its successor. A token
 // spent before revokes the session and fails with ErrTokenReused; a token of
-// another device, or of an ended session, fails with ErrSessionEnded.
-func (s *Store) SessionRefresh(ctx context.Context, oldHash, newHash []byte, deviceID string) (Session, error) {
+// an ended session fails with ErrSessionEnded, an unknown one or one of
+// another device with ErrTokenUnverified. A session refreshed more often
+// than perSession allows (zero: no limit) fails with ErrRateLimited and
+// keeps its token.
+func (s *Store) SessionRefresh(ctx context.Context, oldHash, newHash []byte, deviceID string, perSession Limit) (Session, error) {
 	var (
 		sess      Session
 		reusedErr error
@@ -369,7 +383,7 @@ func (s *Store) SessionRefresh(ctx context.Context, oldHash, newHash []byte, dev
 		if err := tx.QueryRow(ctx, `SELECT session_id, used_at FROM refresh_token WHERE token_hash = $1 FOR UPDATE`, oldHash).
 			Scan(&sessionID, &usedAt); err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {
-				return ErrSessionEnded
+				return ErrTokenUnverified
 			}
 			return err
 		}
@@ -390,7 +404,15 @@ func (s *Store) SessionRefresh(ctx context.Context, oldHash, newHash []byte, dev
 			return nil
 		}
 		if sess.DeviceID != deviceID {
-			return ErrSessionEnded
+			return ErrTokenUnverified
+		}
+		// The token is the session's own: only now does the refresh count
+		// against the session, before the token is spent, so a refused
+		// refresh leaves the token usable later.
+		if perSession.N > 0 {
+			if err := rateLimitTake(ctx, tx, "refresh:session:"+sessionID, perSession); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.Exec(ctx, `UPDATE refresh_token SET used_at = now() WHERE token_hash = $1`, oldHash); err != nil {
 			return err
@@ -454,16 +476,26 @@ func (s *Store) SessionRevokeAll(ctx context.Context, personID, staffHSAID, reas
 // RateLimitTake counts one event against key in the current fixed window
 // and fails with ErrRateLimited when the window already holds limit events.
 func (s *Store) RateLimitTake(ctx context.Context, key string, window time.Duration, limit int) error {
+	return interpretError(rateLimitTake(ctx, s.pool, key, Limit{N: limit, Window: window}))
+}
+
+// Limit allows N events in each fixed window of Window.
+type Limit struct {
+	N      int
+	Window time.Duration
+}
+
+func rateLimitTake(ctx context.Context, q rowQuerier, key string, l Limit) error {
 	var count int
-	err := s.pool.QueryRow(ctx, `
+	err := q.QueryRow(ctx, `
 		INSERT INTO rate_limit (key, window_start, count)
 		VALUES ($1, to_timestamp(floor(extract(epoch FROM now()) / $2) * $2), 1)
 		ON CONFLICT (key, window_start) DO UPDATE SET count = rate_limit.count + 1
-		RETURNING count`, key, window.Seconds()).Scan(&count)
+		RETURNING count`, key, l.Window.Seconds()).Scan(&count)
 	if err != nil {
-		return interpretError(err)
+		return err
 	}
-	if count > limit {
+	if count > l.N {
 		return ErrRateLimited
 	}
 	return nil

@@ -66,16 +66,57 @@ func TestSessionRefreshReuseRevokes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.SessionRefresh(ctx, []byte("r1"), []byte("r2"), "dev"); err != nil {
+	if _, err := st.SessionRefresh(ctx, []byte("r1"), []byte("r2"), "dev", store.Limit{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.SessionRefresh(ctx, []byte("r1"), []byte("r3"), "dev"); !errors.Is(err, store.ErrTokenReused) {
+	if _, err := st.SessionRefresh(ctx, []byte("r1"), []byte("r3"), "dev", store.Limit{}); !errors.Is(err, store.ErrTokenReused) {
 		t.Fatalf("reuse got %v, want ErrTokenReused", err)
 	}
-	if _, err := st.SessionRefresh(ctx, []byte("r2"), []byte("r4"), "dev"); !errors.Is(err, store.ErrSessionEnded) {
+	if _, err := st.SessionRefresh(ctx, []byte("r2"), []byte("r4"), "dev", store.Limit{}); !errors.Is(err, store.ErrSessionEnded) {
 		t.Errorf("refresh after reuse got %v, want ErrSessionEnded", err)
 	}
 	if ok, err := st.SessionActive(ctx, sess.ID); ok || err != nil {
 		t.Errorf("session active after reuse: %v, %v", ok, err)
+	}
+}
+
+// TestStaffLoginCreateExpiresOldLogins removes started staff logins that
+// are past their age when the next one starts, and keeps younger ones.
+func TestStaffLoginCreateExpiresOldLogins(t *testing.T) {
+	t.Parallel()
+	pool := storetest.NewPool(t)
+	st := store.New(pool)
+	ctx := context.Background()
+	login := func(state string) store.StaffLogin {
+		return store.StaffLogin{State: state, Nonce: "n", Verifier: "v", DeviceID: "tablet", Platform: "web"}
+	}
+	for _, state := range []string{"old-1", "old-2", "young"} {
+		if err := st.StaffLoginCreate(ctx, login(state), 10*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := pool.Exec(ctx, `UPDATE staff_login SET created_at = now() - interval '11 minutes' WHERE state LIKE 'old-%'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.StaffLoginCreate(ctx, login("new"), 10*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	var states []string
+	rows, err := pool.Query(ctx, `SELECT state FROM staff_login ORDER BY state`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		states = append(states, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(states, ",") != "new,young" {
+		t.Errorf("staff logins after a new start got %v, want [new young]", states)
 	}
 }

@@ -474,7 +474,7 @@ var cacheLine = regexp.MustCompile(`(?m)^nara_list_cache_lookups_total\{result="
 // listCacheCount reads p's list cache counters (zero when unreadable).
 func listCacheCount(ctx context.Context, p *naraproc.Process) cacheCount {
 	var c cacheCount
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.URL("/metrics"), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.MetricsURL("/metrics"), nil)
 	if err != nil {
 		return c
 	}

@@ -82,6 +82,8 @@ type settings struct {
 
 	corsOrigins string
 	publicURL   string
+	// metricsAddr is where /metrics listens, apart from the API; empty: off.
+	metricsAddr string
 }
 
 func env(name, def string) string {
@@ -133,19 +135,20 @@ func parseSettings(cmd string, args []string, stderr io.Writer) (settings, error
 	fs.StringVar(&s.oidcIssuer, "oidc-issuer", env("OIDC_ISSUER", ""), "the staff identity provider's issuer URL; empty starts the local OIDC provider (OIDC_ISSUER)")
 	fs.StringVar(&s.oidcClientID, "oidc-client-id", env("OIDC_CLIENT_ID", "nara"), "this server's client id at the identity provider (OIDC_CLIENT_ID)")
 	fs.StringVar(&s.oidcClientSecret, "oidc-client-secret", env("OIDC_CLIENT_SECRET", ""), "this server's client secret at the identity provider (OIDC_CLIENT_SECRET)")
-	fs.StringVar(&s.oidcRedirectURL, "oidc-redirect-url", env("OIDC_REDIRECT_URL", ""), "where the identity provider sends the browser back; default the server's own /auth/staff/callback page (OIDC_REDIRECT_URL)")
+	fs.StringVar(&s.oidcRedirectURL, "oidc-redirect-url", env("OIDC_REDIRECT_URL", ""), "where the identity provider sends the browser back; default the server's own /auth/staff/callback page at the public URL (OIDC_REDIRECT_URL)")
 	fs.StringVar(&s.oidcDevAddr, "oidc-dev-addr", env("NARA_OIDC_DEV_ADDR", "127.0.0.1:8082"), "where the local OIDC provider listens (NARA_OIDC_DEV_ADDR)")
-	fs.StringVar(&s.publicURL, "public-url", env("NARA_PUBLIC_URL", ""), "the server's URL as apps and calendars reach it, for the calendar feed links it hands out; default http:// and the listen address (NARA_PUBLIC_URL)")
+	fs.StringVar(&s.publicURL, "public-url", env("NARA_PUBLIC_URL", ""), "the server's URL as apps, browsers and calendars reach it, for the calendar feed links and the staff login page; default http:// and the listen address (NARA_PUBLIC_URL)")
+	fs.StringVar(&s.metricsAddr, "metrics-addr", env("NARA_METRICS_ADDR", "127.0.0.1:9464"), "where Prometheus metrics are served at /metrics, apart from the public API; default loopback only, on the port of Prometheus exporters (9090 is Prometheus's own); empty turns them off (NARA_METRICS_ADDR)")
 	fs.StringVar(&s.corsOrigins, "cors-origins", env("NARA_CORS_ORIGINS", ""), "comma-separated web origins browsers may call the API from, or * (NARA_CORS_ORIGINS)")
 	fs.StringVar(&s.fcmCredentials, "fcm-credentials-file", env("FCM_CREDENTIALS_FILE", ""), "Firebase service-account JSON; empty starts the local FCM stand-in (FCM_CREDENTIALS_FILE)")
 	fs.StringVar(&s.fcmEndpoint, "fcm-endpoint", env("FCM_ENDPOINT", ""), "FCM HTTP v1 base URL up to /v1; default Google's (FCM_ENDPOINT)")
 	fs.StringVar(&s.fcmFakeAddr, "fcm-fake-addr", env("NARA_FCM_FAKE_ADDR", "127.0.0.1:8083"), "where the local FCM stand-in listens (NARA_FCM_FAKE_ADDR)")
 	err := fs.Parse(args)
-	if err == nil && s.oidcRedirectURL == "" {
-		s.oidcRedirectURL = "http://" + s.addr + "/auth/staff/callback"
-	}
 	if err == nil && s.publicURL == "" {
 		s.publicURL = "http://" + s.addr
+	}
+	if err == nil && s.oidcRedirectURL == "" {
+		s.oidcRedirectURL = strings.TrimRight(s.publicURL, "/") + "/auth/staff/callback"
 	}
 	return s, err
 }
@@ -440,11 +443,23 @@ func serve(ctx context.Context, s settings, logger *slog.Logger, deps server.Dep
 
 	httpServer := server.NewHTTPServer(s.addr, srv.Handler())
 	httpServer.ErrorLog = slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
-	listenErr := make(chan error, 1)
+	listenErr := make(chan error, 2)
 	go func() {
 		logger.Info("serving", slog.String("addr", s.addr), slog.String("version", version))
 		listenErr <- httpServer.ListenAndServe()
 	}()
+	// Metrics have a listener of their own, never the public API's.
+	var metricsServer *http.Server
+	if s.metricsAddr != "" {
+		metricsServer = server.NewHTTPServer(s.metricsAddr, server.MetricsHandler(reg))
+		metricsServer.ErrorLog = httpServer.ErrorLog
+		go func() {
+			logger.Info("serving metrics", slog.String("addr", s.metricsAddr))
+			if err := metricsServer.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+				listenErr <- fmt.Errorf("metrics: %w", err)
+			}
+		}()
+	}
 	select {
 	case err := <-listenErr:
 		return fmt.Errorf("listen: %w", err)
@@ -453,6 +468,9 @@ func serve(ctx context.Context, s settings, logger *slog.Logger, deps server.Dep
 	logger.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	if metricsServer != nil {
+		_ = metricsServer.Close() // scrapes are short; nothing to drain
+	}
 	if err := httpServer.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}

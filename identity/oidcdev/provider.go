@@ -368,6 +368,11 @@ func (p *Provider) showLogin(w http.ResponseWriter, req authRequest) {
 	p.mu.Unlock()
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	// No form-action: the login form's answer redirects to the client.
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'")
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	_ = p.page.Execute(w, map[string]any{
 		"Action":   p.prefix + "/authorize/login",
 		"Request":  id,

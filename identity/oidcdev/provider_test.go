@@ -237,6 +237,14 @@ func TestLoginPage(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("GET /authorize got %s %s, want the HTML login page", resp.Status, resp.Header.Get("Content-Type"))
 	}
+	for header, want := range map[string]string{"X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"} {
+		if got := resp.Header.Get(header); got != want {
+			t.Errorf("the login page: %s got %q, want %q", header, got, want)
+		}
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "frame-ancestors 'none'") || strings.Contains(csp, "script") {
+		t.Errorf("the login page: Content-Security-Policy %q, want nothing loaded, no framing, no scripts", csp)
+	}
 	page := string(body)
 	for _, u := range TestUsers() {
 		if !strings.Contains(page, u.HSAID) || !strings.Contains(page, "Log in as "+u.GivenName) {

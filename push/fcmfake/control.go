@@ -70,6 +70,10 @@ func (f *Fake) handleMessages(w http.ResponseWriter, r *http.Request) {
 	}{f.stats(token), msgs}
 	if wantsHTML(r) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+		w.Header().Set("X-Frame-Options", "DENY")
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		if err := f.page.Execute(w, page); err != nil {
 			http.Error(w, "fcmfake: render page", http.StatusInternalServerError)
 		}

@@ -636,6 +636,19 @@ func TestControlAPI(t *testing.T) {
 			t.Errorf("HTML page lacks %q", want)
 		}
 	}
+	pageRes, err := http.Get(base + "/fake/messages?format=html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pageRes.Body.Close()
+	for header, want := range map[string]string{"X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"} {
+		if got := pageRes.Header.Get(header); got != want {
+			t.Errorf("HTML page: %s got %q, want %q", header, got, want)
+		}
+	}
+	if csp := pageRes.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "frame-ancestors 'none'") {
+		t.Errorf("HTML page: Content-Security-Policy %q, want nothing loaded and no framing", csp)
+	}
 
 	var sa map[string]string
 	if err := json.Unmarshal(do("GET", "/fake/service-account", "", 200), &sa); err != nil {

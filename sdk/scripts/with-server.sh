@@ -63,7 +63,9 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 url="http://127.0.0.1:$port"
 
 mkdir -m 0755 "$tmp/data"
-"$bin" serve --demo --addr "127.0.0.1:$port" --data-dir "$tmp/data" >"$tmp/server.log" 2>&1 &
+# Metrics are off: the suites do not read them, and their fixed port could
+# be taken by another server on the machine.
+"$bin" serve --demo --addr "127.0.0.1:$port" --metrics-addr= --data-dir "$tmp/data" >"$tmp/server.log" 2>&1 &
 server_pid=$!
 
 deadline=$((SECONDS + ${NARA_START_TIMEOUT:-90}))

@@ -31,7 +31,8 @@ type Config struct {
 	// what is measured. The development listeners that `nara serve` starts
 	// besides its API (the BankID simulator and the local OIDC provider) get
 	// free ports, so that a run never collides with another nara on the
-	// machine; Env may override them.
+	// machine; Env may override them. So does the metrics listener
+	// (NARA_METRICS_ADDR), read with MetricsURL.
 	Env []string
 	// Log receives nara's log (JSON lines on stderr). Default: discarded.
 	Log io.Writer
@@ -39,12 +40,14 @@ type Config struct {
 
 // Process is a running `nara serve`.
 type Process struct {
-	addr    string
-	cmd     *exec.Cmd
-	started time.Time
-	exited  chan struct{}
-	waitErr error
-	client  *http.Client
+	addr string
+	// metricsAddr is NARA_METRICS_ADDR as the child got it.
+	metricsAddr string
+	cmd         *exec.Cmd
+	started     time.Time
+	exited      chan struct{}
+	waitErr     error
+	client      *http.Client
 }
 
 // Start runs `nara serve`. The clock for WaitHealthy starts here. If ctx
@@ -57,7 +60,7 @@ func Start(ctx context.Context, cfg Config) (*Process, error) {
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 30 * time.Second
 	cmd.Env = append(cleanEnv(), "NARA_ADDR="+cfg.Addr)
-	for _, name := range []string{"NARA_BANKID_SIM_ADDR", "NARA_OIDC_DEV_ADDR"} {
+	for _, name := range []string{"NARA_BANKID_SIM_ADDR", "NARA_OIDC_DEV_ADDR", "NARA_METRICS_ADDR"} {
 		addr, err := FreeAddr(ctx)
 		if err != nil {
 			return nil, err
@@ -65,13 +68,20 @@ func Start(ctx context.Context, cfg Config) (*Process, error) {
 		cmd.Env = append(cmd.Env, name+"="+addr)
 	}
 	cmd.Env = append(cmd.Env, cfg.Env...)
+	var metricsAddr string
+	for _, kv := range cmd.Env {
+		if v, ok := strings.CutPrefix(kv, "NARA_METRICS_ADDR="); ok {
+			metricsAddr = v // the last one wins, as in the child
+		}
+	}
 	cmd.Stdout = cfg.Log
 	cmd.Stderr = cfg.Log
 	p := &Process{
-		addr:   cfg.Addr,
-		cmd:    cmd,
-		exited: make(chan struct{}),
-		client: &http.Client{Timeout: 2 * time.Second},
+		addr:        cfg.Addr,
+		metricsAddr: metricsAddr,
+		cmd:         cmd,
+		exited:      make(chan struct{}),
+		client:      &http.Client{Timeout: 2 * time.Second},
 	}
 	p.started = time.Now()
 	if err := cmd.Start(); err != nil {
@@ -101,6 +111,12 @@ func cleanEnv() []string {
 // URL("/grpc.health.v1.Health/Check").
 func (p *Process) URL(path string) string {
 	return "http://" + p.addr + path
+}
+
+// MetricsURL returns the address of path on the server's metrics
+// listener, e.g. MetricsURL("/metrics").
+func (p *Process) MetricsURL(path string) string {
+	return "http://" + p.metricsAddr + path
 }
 
 // PID returns the process id, for reading its CPU time from /proc.

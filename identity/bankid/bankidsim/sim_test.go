@@ -202,6 +202,14 @@ func TestPage(t *testing.T) {
 	if strings.Contains(body, "<b>Logga in</b>") || !strings.Contains(body, "&lt;b&gt;Logga in&lt;/b&gt;") {
 		t.Errorf("GET /sim/ did not escape the user visible data")
 	}
+	for header, want := range map[string]string{"X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"} {
+		if got := rec.Header().Get(header); got != want {
+			t.Errorf("GET /sim/: %s got %q, want %q", header, got, want)
+		}
+	}
+	if csp := rec.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || strings.Contains(csp, "script") {
+		t.Errorf("GET /sim/: Content-Security-Policy %q, want no framing and no scripts", csp)
+	}
 
 	form := url.Values{"action": {"approve"}, "orderRef": {ref}, "personalNumber": {"194703159907"}}
 	req := httptest.NewRequest("POST", "/sim/ui", strings.NewReader(form.Encode()))
