@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -441,21 +442,34 @@ func serve(ctx context.Context, s settings, logger *slog.Logger, deps server.Dep
 		}()
 	}
 
+	// Both listeners are bound before either serves, so an address in use
+	// fails the start before any request is taken.
+	apiListener, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	var metricsListener net.Listener
+	if s.metricsAddr != "" {
+		if metricsListener, err = net.Listen("tcp", s.metricsAddr); err != nil {
+			_ = apiListener.Close()
+			return fmt.Errorf("listen: metrics: %w", err)
+		}
+	}
 	httpServer := server.NewHTTPServer(s.addr, srv.Handler())
 	httpServer.ErrorLog = slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
 	listenErr := make(chan error, 2)
 	go func() {
 		logger.Info("serving", slog.String("addr", s.addr), slog.String("version", version))
-		listenErr <- httpServer.ListenAndServe()
+		listenErr <- httpServer.Serve(apiListener)
 	}()
 	// Metrics have a listener of their own, never the public API's.
 	var metricsServer *http.Server
-	if s.metricsAddr != "" {
+	if metricsListener != nil {
 		metricsServer = server.NewHTTPServer(s.metricsAddr, server.MetricsHandler(reg))
 		metricsServer.ErrorLog = httpServer.ErrorLog
 		go func() {
 			logger.Info("serving metrics", slog.String("addr", s.metricsAddr))
-			if err := metricsServer.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+			if err := metricsServer.Serve(metricsListener); !errors.Is(err, http.ErrServerClosed) {
 				listenErr <- fmt.Errorf("metrics: %w", err)
 			}
 		}()
