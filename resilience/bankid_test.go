@@ -114,7 +114,7 @@ func TestBankIDFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	poll := func() (*authv1.LoginProgress, error) {
-		res, err := auth.PollLogin(ctx, &authv1.PollLoginRequest{LoginId: login.LoginId})
+		res, err := auth.PollLogin(ctx, &authv1.PollLoginRequest{LoginId: login.LoginId, LoginSecret: login.LoginSecret})
 		return res.GetProgress(), err
 	}
 	for range 3 {

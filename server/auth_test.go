@@ -73,7 +73,7 @@ func (e *env) login(t *testing.T, digits string) *authv1.Session {
 	if err := e.sim.Approve(ref, n); err != nil {
 		t.Fatal(err)
 	}
-	res, err := c.PollLogin(ctx, &authv1.PollLoginRequest{LoginId: start.LoginId})
+	res, err := c.PollLogin(ctx, &authv1.PollLoginRequest{LoginId: start.LoginId, LoginSecret: start.LoginSecret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestCitizenLoginOtherDevice(t *testing.T) {
 	if start.Progress.MessageId != "RFA1" || start.Progress.State != authv1.LoginState_LOGIN_STATE_PENDING {
 		t.Errorf("initial progress got %v, want pending RFA1", start.Progress)
 	}
-	first, err := c.PollLogin(ctx, &authv1.PollLoginRequest{LoginId: start.LoginId, Language: authv1.Language_LANGUAGE_SV})
+	first, err := c.PollLogin(ctx, &authv1.PollLoginRequest{LoginId: start.LoginId, LoginSecret: start.LoginSecret, Language: authv1.Language_LANGUAGE_SV})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestCitizenLoginOtherDevice(t *testing.T) {
 		t.Errorf("first poll got %v, want outstandingTransaction with a QR code", first.Progress)
 	}
 	time.Sleep(1100 * time.Millisecond)
-	second, err := c.PollLogin(ctx, &authv1.PollLoginRequest{LoginId: start.LoginId})
+	second, err := c.PollLogin(ctx, &authv1.PollLoginRequest{LoginId: start.LoginId, LoginSecret: start.LoginSecret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestCitizenLoginOtherDevice(t *testing.T) {
 	}
 	var done *authv1.LoginProgress
 	waitFor(t, func() bool {
-		res, err := c.PollLogin(ctx, &authv1.PollLoginRequest{LoginId: start.LoginId})
+		res, err := c.PollLogin(ctx, &authv1.PollLoginRequest{LoginId: start.LoginId, LoginSecret: start.LoginSecret})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -149,7 +149,12 @@ func TestCitizenLoginOtherDevice(t *testing.T) {
 	if len(s.Me.Roles) != 2 || s.Me.Roles[1] != authv1.Role_ROLE_GUARDIAN {
 		t.Errorf("Anna's roles got %v, want citizen and guardian", s.Me.Roles)
 	}
-	_, err = c.PollLogin(ctx, &authv1.PollLoginRequest{LoginId: start.LoginId})
+	// The answer is given once more, for a device that lost it, then never.
+	again, err := c.PollLogin(ctx, &authv1.PollLoginRequest{LoginId: start.LoginId, LoginSecret: start.LoginSecret})
+	if err != nil || again.Progress.Session == nil || again.Progress.Session.SessionId != s.SessionId {
+		t.Fatalf("second poll after completion got %v, %v; want the same session again", again, err)
+	}
+	_, err = c.PollLogin(ctx, &authv1.PollLoginRequest{LoginId: start.LoginId, LoginSecret: start.LoginSecret})
 	if connect.CodeOf(err) != connect.CodeFailedPrecondition {
 		t.Errorf("poll after completion got %v, want FailedPrecondition", err)
 	}
@@ -184,7 +189,7 @@ func TestCitizenLoginSameDevice(t *testing.T) {
 	if err := e.sim.Start(ref, mustNumber(t, tolvan)); err != nil {
 		t.Fatal(err)
 	}
-	res, err := c.PollLogin(context.Background(), &authv1.PollLoginRequest{LoginId: start.LoginId})
+	res, err := c.PollLogin(context.Background(), &authv1.PollLoginRequest{LoginId: start.LoginId, LoginSecret: start.LoginSecret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +211,7 @@ func TestWatchLoginStreams(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			stream, err := c.WatchLogin(ctx, &authv1.WatchLoginRequest{LoginId: start.LoginId})
+			stream, err := c.WatchLogin(ctx, &authv1.WatchLoginRequest{LoginId: start.LoginId, LoginSecret: start.LoginSecret})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -246,15 +251,17 @@ func TestCitizenLoginFailures(t *testing.T) {
 	c := authv1connect.NewCitizenAuthServiceClient(e.client, e.url)
 	tests := []struct {
 		name    string
-		act     func(ref, loginID string) error
+		act     func(ref string, start *authv1.StartLoginResponse) error
 		hint    string
 		message string
 	}{
-		{"user cancels", func(ref, _ string) error { return e.sim.UserCancel(ref) }, "userCancel", "RFA6"},
-		{"order expires", func(ref, _ string) error { return e.sim.Expire(ref) }, "expiredTransaction", "RFA8"},
-		{"certificate error", func(ref, _ string) error { return e.sim.Fail(ref, bankid.HintCertificateErr) }, "certificateErr", "RFA16"},
-		{"app cancels", func(_, loginID string) error {
-			_, err := c.CancelLogin(ctx, &authv1.CancelLoginRequest{LoginId: loginID})
+		{"user cancels", func(ref string, _ *authv1.StartLoginResponse) error { return e.sim.UserCancel(ref) }, "userCancel", "RFA6"},
+		{"order expires", func(ref string, _ *authv1.StartLoginResponse) error { return e.sim.Expire(ref) }, "expiredTransaction", "RFA8"},
+		{"certificate error", func(ref string, _ *authv1.StartLoginResponse) error {
+			return e.sim.Fail(ref, bankid.HintCertificateErr)
+		}, "certificateErr", "RFA16"},
+		{"app cancels", func(_ string, start *authv1.StartLoginResponse) error {
+			_, err := c.CancelLogin(ctx, &authv1.CancelLoginRequest{LoginId: start.LoginId, LoginSecret: start.LoginSecret})
 			return err
 		}, "cancelled", "RFA3"},
 	}
@@ -265,10 +272,10 @@ func TestCitizenLoginFailures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := tt.act(e.lastOrder(t), start.LoginId); err != nil {
+		if err := tt.act(e.lastOrder(t), start); err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
-		res, err := c.PollLogin(ctx, &authv1.PollLoginRequest{LoginId: start.LoginId})
+		res, err := c.PollLogin(ctx, &authv1.PollLoginRequest{LoginId: start.LoginId, LoginSecret: start.LoginSecret})
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
@@ -277,7 +284,7 @@ func TestCitizenLoginFailures(t *testing.T) {
 			t.Errorf("%s: progress got %v, want failed %s with %s", tt.name, p, tt.hint, tt.message)
 		}
 	}
-	_, err := c.PollLogin(ctx, &authv1.PollLoginRequest{LoginId: strings.Repeat("x", 32)})
+	_, err := c.PollLogin(ctx, &authv1.PollLoginRequest{LoginId: strings.Repeat("x", 32), LoginSecret: strings.Repeat("s", 32)})
 	if connect.CodeOf(err) != connect.CodeNotFound {
 		t.Errorf("poll of an unknown login got %v, want NotFound", err)
 	}
@@ -392,7 +399,7 @@ func TestBadTokens(t *testing.T) {
 	}
 	// NUL characters never reach the database.
 	_, err := authv1connect.NewCitizenAuthServiceClient(e.client, e.url).
-		PollLogin(context.Background(), &authv1.PollLoginRequest{LoginId: strings.Repeat("a", 20) + "\x00"})
+		PollLogin(context.Background(), &authv1.PollLoginRequest{LoginId: strings.Repeat("a", 20) + "\x00", LoginSecret: strings.Repeat("s", 32)})
 	if connect.CodeOf(err) != connect.CodeInvalidArgument {
 		t.Errorf("login id with NUL got %v, want InvalidArgument", err)
 	}

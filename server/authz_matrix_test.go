@@ -286,19 +286,34 @@ func (f *fixture) matrixCases() map[string]matrixCase {
 				return &authv1.StartLoginRequest{Provider: authv1.Provider_PROVIDER_BANKID, Mode: authv1.StartMode_START_MODE_OTHER_DEVICE, Device: dev(a)}
 			}},
 		authv1connect.CitizenAuthServiceWatchLoginProcedure: {call: serverStream[authv1.WatchLoginRequest, authv1.WatchLoginResponse](),
-			own: func(*actor) proto.Message { return &authv1.WatchLoginRequest{LoginId: f.loginID} },
+			own: func(*actor) proto.Message {
+				return &authv1.WatchLoginRequest{LoginId: f.loginID, LoginSecret: f.loginSecret}
+			},
 			others: func(*actor) []variant {
-				return []variant{{name: "on a login that does not exist", req: &authv1.WatchLoginRequest{LoginId: randomID(16)}}}
+				return []variant{
+					{name: "on a login that does not exist", req: &authv1.WatchLoginRequest{LoginId: randomID(16), LoginSecret: randomID(32)}},
+					{name: "on another device's login without its secret", req: &authv1.WatchLoginRequest{LoginId: f.loginID, LoginSecret: randomID(32)}},
+				}
 			}},
 		authv1connect.CitizenAuthServicePollLoginProcedure: {call: unary[authv1.PollLoginRequest, authv1.PollLoginResponse](),
-			own: func(*actor) proto.Message { return &authv1.PollLoginRequest{LoginId: f.loginID} },
+			own: func(*actor) proto.Message {
+				return &authv1.PollLoginRequest{LoginId: f.loginID, LoginSecret: f.loginSecret}
+			},
 			others: func(*actor) []variant {
-				return []variant{{name: "on a login that does not exist", req: &authv1.PollLoginRequest{LoginId: randomID(16)}}}
+				return []variant{
+					{name: "on a login that does not exist", req: &authv1.PollLoginRequest{LoginId: randomID(16), LoginSecret: randomID(32)}},
+					{name: "on another device's login without its secret", req: &authv1.PollLoginRequest{LoginId: f.loginID, LoginSecret: randomID(32)}},
+				}
 			}},
 		authv1connect.CitizenAuthServiceCancelLoginProcedure: {call: unary[authv1.CancelLoginRequest, authv1.CancelLoginResponse](), last: true,
-			own: func(*actor) proto.Message { return &authv1.CancelLoginRequest{LoginId: f.loginID} },
+			own: func(*actor) proto.Message {
+				return &authv1.CancelLoginRequest{LoginId: f.loginID, LoginSecret: f.loginSecret}
+			},
 			others: func(*actor) []variant {
-				return []variant{{name: "on a login that does not exist", req: &authv1.CancelLoginRequest{LoginId: randomID(16)}}}
+				return []variant{
+					{name: "on a login that does not exist", req: &authv1.CancelLoginRequest{LoginId: randomID(16), LoginSecret: randomID(32)}},
+					{name: "on another device's login without its secret", req: &authv1.CancelLoginRequest{LoginId: f.loginID, LoginSecret: randomID(32)}},
+				}
 			}},
 
 		authv1connect.ClinicianAuthServiceStartStaffLoginProcedure: {call: unary[authv1.StartStaffLoginRequest, authv1.StartStaffLoginResponse](), writes: true,

@@ -197,13 +197,10 @@ func tooMany(w http.ResponseWriter, wait time.Duration) {
 	http.Error(w, "too many requests for calendars; try again later", http.StatusTooManyRequests)
 }
 
-// remoteIP is the address the request came from (the load balancer's,
-// behind one), without its port.
+// remoteIP is the address the request came from, behind trusted proxies
+// the one they name (clientIP), without its port.
 func remoteIP(r *http.Request) string {
-	if ip, ok := hostIP(r.RemoteAddr); ok {
-		return ip.String()
-	}
-	return r.RemoteAddr
+	return clientIP(r.Context()).String()
 }
 
 func feedNotFound(w http.ResponseWriter) {

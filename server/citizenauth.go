@@ -3,10 +3,11 @@ package server
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"time"
 
 	"connectrpc.com/connect"
@@ -34,6 +35,44 @@ type citizenAuthService struct {
 	sessions *sessionIssuer
 	limits   RateLimits
 	now      func() time.Time
+	// visibleText is shown in the BankID app with every order (UTF-8).
+	visibleText []byte
+}
+
+// maxVisibleTextBytes is the longest visible text whose base64 form fits
+// BankID's limit of 1 500 characters for an auth order.
+const maxVisibleTextBytes = 1500 / 4 * 3
+
+// loginReplayWindow is how long after completing a login its device may
+// fetch the answer once more, when the first one was lost on the way.
+const loginReplayWindow = 60 * time.Second
+
+// hashLoginSecret is how a login's secret is kept: only its SHA-256. The
+// secret is 192 random bits, so no salt or slow hash is needed.
+func hashLoginSecret(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+// heldBy reports whether secret is the one handed to the device that
+// started o. Logins from before secrets existed are held by no one.
+func heldBy(o store.LoginOrder, secret string) bool {
+	return len(o.SecretHash) == sha256.Size && subtle.ConstantTimeCompare(hashLoginSecret(secret), o.SecretHash) == 1
+}
+
+// loginOf returns the login that the caller started, and NotFound for
+// another device's login, exactly as for one that does not exist.
+func (s *citizenAuthService) loginOf(ctx context.Context, loginID, secret string) (store.LoginOrder, error) {
+	o, err := s.store.LoginOrderGet(ctx, loginID)
+	if errors.Is(err, store.ErrNotFound) {
+		return o, failWith(err, connect.CodeNotFound, "there is no such login; start a new one")
+	} else if err != nil {
+		return o, err
+	}
+	if !heldBy(o, secret) {
+		return store.LoginOrder{}, fail(connect.CodeNotFound, "there is no such login; start a new one")
+	}
+	return o, nil
 }
 
 // collectEvery is how often one login is collected from BankID, whatever
@@ -48,15 +87,16 @@ func (s *citizenAuthService) StartLogin(ctx context.Context, req *authv1.StartLo
 	if err := s.store.RateLimitTake(ctx, "login-start:ip:"+ip.String(), time.Minute, s.limits.LoginStartsPerIPPerMinute); err != nil {
 		return nil, rateLimited(err, "too many login attempts from your network; wait a minute and try again")
 	}
-	authReq := bankid.AuthRequest{EndUserIP: ip.String()}
+	authReq := bankid.AuthRequest{EndUserIP: ip.String(), UserVisibleData: s.visibleText, UserVisibleDataFormat: "simpleMarkdownV1"}
 	sameDevice := req.Mode == authv1.StartMode_START_MODE_SAME_DEVICE
 	if sameDevice && req.ReturnUrl != "" {
 		authReq.ReturnURL = req.ReturnUrl
 	}
 	order, err := s.bankID.Auth(ctx, authReq)
 	if err != nil {
-		return nil, bankIDError(ctx, err)
+		return nil, s.bankIDError(ctx, "auth", err, req.Language)
 	}
+	secret := token.Random(24)
 	o := store.LoginOrder{
 		ID:             token.Random(24),
 		Provider:       "bankid",
@@ -65,6 +105,7 @@ func (s *citizenAuthService) StartLogin(ctx context.Context, req *authv1.StartLo
 		AutoStartToken: order.AutoStartToken,
 		QRStartToken:   order.QRStartToken,
 		QRStartSecret:  order.QRStartSecret,
+		SecretHash:     hashLoginSecret(secret),
 		DeviceID:       req.Device.Id,
 		DeviceName:     req.Device.Name,
 		Platform:       cmp.Or(platformName(req.Device.Platform), "web"),
@@ -81,6 +122,7 @@ func (s *citizenAuthService) StartLogin(ctx context.Context, req *authv1.StartLo
 	progress := s.describe(o, req.Language)
 	res := &authv1.StartLoginResponse{
 		LoginId:             o.ID,
+		LoginSecret:         secret,
 		PollIntervalSeconds: int32(bankid.CollectInterval / time.Second),
 		Progress:            progress,
 		QrData:              progress.QrData,
@@ -113,24 +155,19 @@ func (s *citizenAuthService) describe(o store.LoginOrder, lang authv1.Language) 
 	}
 	m := bankid.UserMessage(status, bankid.HintCode(o.HintCode), o.Mode == "other_device")
 	p.MessageId = string(m.Key)
-	p.Message = m.SV
-	if lang == authv1.Language_LANGUAGE_EN {
-		p.Message = m.EN
-	}
+	p.Message = inLanguage(m, lang)
 	return p
 }
 
 // progress collects the login from BankID if it is due and returns its
 // state; on completion it creates the session.
-func (s *citizenAuthService) progress(ctx context.Context, loginID string, lang authv1.Language) (*authv1.LoginProgress, error) {
-	o, err := s.store.LoginOrderGet(ctx, loginID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, failWith(err, connect.CodeNotFound, "there is no such login; start a new one")
-	} else if err != nil {
+func (s *citizenAuthService) progress(ctx context.Context, loginID, secret string, lang authv1.Language) (*authv1.LoginProgress, error) {
+	o, err := s.loginOf(ctx, loginID, secret)
+	if err != nil {
 		return nil, err
 	}
 	if o.Status == "consumed" {
-		return nil, fail(connect.CodeFailedPrecondition, "this login has already completed; start a new one to log in again")
+		return s.replay(ctx, o, lang)
 	}
 	if o.Status != "pending" {
 		return s.describe(o, lang), nil
@@ -141,18 +178,30 @@ func (s *citizenAuthService) progress(ctx context.Context, loginID string, lang 
 	}
 	res, err := s.bankID.Collect(ctx, o.OrderRef)
 	if err != nil {
-		if errors.Is(err, bankid.ErrInvalidParameters) {
+		switch {
+		case errors.Is(err, bankid.ErrInvalidParameters):
 			// BankID no longer knows the order: it expired on their side.
-			o.Status, o.HintCode = "failed", string(bankid.HintExpiredTransaction)
-			return s.describe(o, lang), s.store.LoginOrderSetState(ctx, o.ID, o.Status, o.HintCode)
+			s.logBankIDFailure(ctx, "collect", err)
+			return s.fail(ctx, o, string(bankid.HintExpiredTransaction), lang)
+		case errors.Is(err, bankid.ErrUnreadableFinalAnswer):
+			// The order is over at BankID; collecting it again would only
+			// repeat the answer, so the login fails here for good.
+			s.logger.WarnContext(ctx, "bankid: final answer cannot be read; the login fails",
+				slog.String("login_id", o.ID), slog.String("error", err.Error()))
+			return s.fail(ctx, o, "", lang)
 		}
-		return nil, bankIDError(ctx, err)
+		return nil, s.bankIDError(ctx, "collect", err, lang)
 	}
 	switch res.Status {
 	case bankid.StatusComplete:
+		if res.CompletionData == nil || res.CompletionData.User.PersonalNumber.IsZero() {
+			s.logger.WarnContext(ctx, "bankid: complete order without completion data; the login fails", slog.String("login_id", o.ID))
+			return s.fail(ctx, o, "", lang)
+		}
 		return s.complete(ctx, o, res.CompletionData, lang)
 	case bankid.StatusFailed:
 		o.Status = "failed"
+		s.logger.WarnContext(ctx, "bankid: order failed", slog.String("login_id", o.ID), slog.String("hint_code", string(res.HintCode)))
 	}
 	o.HintCode = string(res.HintCode)
 	if err := s.store.LoginOrderSetState(ctx, o.ID, o.Status, o.HintCode); err != nil {
@@ -161,10 +210,41 @@ func (s *citizenAuthService) progress(ctx context.Context, loginID string, lang 
 	return s.describe(o, lang), nil
 }
 
-func (s *citizenAuthService) complete(ctx context.Context, o store.LoginOrder, cd *bankid.CompletionData, lang authv1.Language) (*authv1.LoginProgress, error) {
-	if cd == nil || cd.User.PersonalNumber.IsZero() {
-		return nil, errors.New("bankid: complete order without completion data")
+// fail records that o ended without a session, with BankID's hint code.
+func (s *citizenAuthService) fail(ctx context.Context, o store.LoginOrder, hint string, lang authv1.Language) (*authv1.LoginProgress, error) {
+	o.Status, o.HintCode = "failed", hint
+	if err := s.store.LoginOrderSetState(ctx, o.ID, o.Status, o.HintCode); err != nil {
+		return nil, err
 	}
+	return s.describe(o, lang), nil
+}
+
+// replay answers a completed login again for its own device (the caller
+// proved it holds the secret), once and shortly after completion. The
+// session is the one the first answer carried, with a new refresh token
+// that spends the first one: no second session is created, and if the first
+// answer did arrive after all, using its refresh token later revokes the
+// session as any reused refresh token does.
+func (s *citizenAuthService) replay(ctx context.Context, o store.LoginOrder, lang authv1.Language) (*authv1.LoginProgress, error) {
+	refresh, refreshHash := token.NewRefresh()
+	person, sess, err := s.store.LoginOrderReplay(ctx, o.ID, loginReplayWindow, refreshHash)
+	if errors.Is(err, store.ErrPrecondition) {
+		return nil, failWith(err, connect.CodeFailedPrecondition, "this login has already completed; start a new one to log in again")
+	} else if err != nil {
+		return nil, err
+	}
+	s.logger.InfoContext(ctx, "citizen login answered again", slog.String("person_id", person.ID), slog.String("session_id", sess.ID))
+	session, err := s.sessions.citizenSession(ctx, person, sess, refresh)
+	if err != nil {
+		return nil, err
+	}
+	o.Status = "complete"
+	p := s.describe(o, lang)
+	p.Session = session
+	return p, nil
+}
+
+func (s *citizenAuthService) complete(ctx context.Context, o store.LoginOrder, cd *bankid.CompletionData, lang authv1.Language) (*authv1.LoginProgress, error) {
 	n := cd.User.PersonalNumber
 	hash := s.sessions.protector.Lookup(n)
 	if err := s.store.RateLimitTake(ctx, fmt.Sprintf("login:pnr:%x", hash), time.Hour, s.limits.LoginsPerPersonPerHour); err != nil {
@@ -200,7 +280,7 @@ func (s *citizenAuthService) complete(ctx context.Context, o store.LoginOrder, c
 }
 
 func (s *citizenAuthService) PollLogin(ctx context.Context, req *authv1.PollLoginRequest) (*authv1.PollLoginResponse, error) {
-	p, err := s.progress(ctx, req.LoginId, req.Language)
+	p, err := s.progress(ctx, req.LoginId, req.LoginSecret, req.Language)
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +297,7 @@ func (s *citizenAuthService) WatchLogin(ctx context.Context, req *authv1.WatchLo
 	defer tick.Stop()
 	var last *authv1.LoginProgress
 	for {
-		p, err := s.progress(ctx, req.LoginId, req.Language)
+		p, err := s.progress(ctx, req.LoginId, req.LoginSecret, req.Language)
 		if err != nil {
 			return err
 		}
@@ -242,17 +322,15 @@ func (s *citizenAuthService) WatchLogin(ctx context.Context, req *authv1.WatchLo
 }
 
 func (s *citizenAuthService) CancelLogin(ctx context.Context, req *authv1.CancelLoginRequest) (*authv1.CancelLoginResponse, error) {
-	o, err := s.store.LoginOrderGet(ctx, req.LoginId)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, failWith(err, connect.CodeNotFound, "there is no such login")
-	} else if err != nil {
+	o, err := s.loginOf(ctx, req.LoginId, req.LoginSecret)
+	if err != nil {
 		return nil, err
 	}
 	if o.Status != "pending" {
 		return &authv1.CancelLoginResponse{}, nil
 	}
 	if err := s.bankID.Cancel(ctx, o.OrderRef); err != nil && !errors.Is(err, bankid.ErrInvalidParameters) {
-		return nil, bankIDError(ctx, err)
+		return nil, s.bankIDError(ctx, "cancel", err, req.Language)
 	}
 	if err := s.store.LoginOrderSetState(ctx, o.ID, "failed", string(bankid.HintCancelled)); err != nil {
 		return nil, err
@@ -260,24 +338,48 @@ func (s *citizenAuthService) CancelLogin(ctx context.Context, req *authv1.Cancel
 	return &authv1.CancelLoginResponse{}, nil
 }
 
-// bankIDError turns a BankID failure into what the app can show. Only the
-// caller's own cancellation or deadline stays one; BankID taking longer
-// than the client's timeout is BankID being unavailable.
-func bankIDError(ctx context.Context, err error) error {
-	var be *bankid.Error
-	if errors.As(err, &be) {
-		m := bankid.UserMessageForError(err)
-		switch {
-		case errors.Is(err, bankid.ErrAlreadyInProgress):
-			return failWith(err, connect.CodeFailedPrecondition, "%s", m.EN)
-		case be.Retryable():
-			return failWith(err, connect.CodeUnavailable, "%s", m.EN)
-		}
-	}
+// bankIDError turns a failed BankID call into what the app can show: the
+// message BankID recommends (RFA4, RFA5, RFA22), in the app's language. The
+// failure is logged with BankID's error code. Only the caller's own
+// cancellation or deadline stays one; BankID taking longer than the
+// client's timeout is BankID being unavailable.
+func (s *citizenAuthService) bankIDError(ctx context.Context, call string, err error, lang authv1.Language) error {
 	if ctx.Err() != nil {
 		return err
 	}
-	return failWith(err, connect.CodeUnavailable, "BankID cannot be reached right now; try again in a moment")
+	s.logBankIDFailure(ctx, call, err)
+	var be *bankid.Error
+	if !errors.As(err, &be) {
+		// BankID did not answer: a failure on BankID's side for the user.
+		m, _ := bankid.Lookup(bankid.RFA5)
+		return failWith(err, connect.CodeUnavailable, "%s", inLanguage(m, lang))
+	}
+	m := bankid.UserMessageForError(err)
+	if errors.Is(err, bankid.ErrAlreadyInProgress) {
+		return failWith(err, connect.CodeFailedPrecondition, "%s", inLanguage(m, lang))
+	}
+	return failWith(err, connect.CodeUnavailable, "%s", inLanguage(m, lang))
+}
+
+// logBankIDFailure logs a failed BankID call at warn level with BankID's
+// error code, never its free-text details or the user's number.
+func (s *citizenAuthService) logBankIDFailure(ctx context.Context, call string, err error) {
+	attrs := []any{slog.String("call", call)}
+	var be *bankid.Error
+	if errors.As(err, &be) {
+		attrs = append(attrs, slog.String("error_code", string(be.ErrorCode)), slog.Int("http_status", be.HTTPStatus))
+	} else {
+		attrs = append(attrs, slog.String("error", err.Error()))
+	}
+	s.logger.WarnContext(ctx, "bankid: call failed", attrs...)
+}
+
+// inLanguage picks the message's text in lang; Swedish unless English is asked for.
+func inLanguage(m bankid.Message, lang authv1.Language) string {
+	if lang == authv1.Language_LANGUAGE_EN {
+		return m.EN
+	}
+	return m.SV
 }
 
 func rateLimited(err error, msg string) error {
@@ -285,26 +387,6 @@ func rateLimited(err error, msg string) error {
 		return failWith(err, connect.CodeResourceExhausted, "%s", msg)
 	}
 	return err
-}
-
-// clientIP is the address of the caller as this server sees it.
-func clientIP(ctx context.Context) netip.Addr {
-	if info, ok := connect.CallInfoForHandlerContext(ctx); ok {
-		if ip, ok := hostIP(info.Peer().Addr); ok {
-			return ip
-		}
-	}
-	return netip.IPv4Unspecified()
-}
-
-// hostIP is the IP of a "host:port" address (IPv4 as such, not mapped into
-// IPv6); ok is false when it is not one.
-func hostIP(hostport string) (ip netip.Addr, ok bool) {
-	ap, err := netip.ParseAddrPort(hostport)
-	if err != nil {
-		return netip.Addr{}, false
-	}
-	return ap.Addr().Unmap(), true
 }
 
 // maskedNumber shows a personal identity number as "20150315-****".

@@ -114,8 +114,10 @@ type fixture struct {
 	// loginID is a citizen login in progress; draft an unpublished help
 	// article; article a published one.
 	loginID string
-	draft   string
-	article string
+	// loginSecret is what only the login's starter holds.
+	loginSecret string
+	draft       string
+	article     string
 	// tolvanDigits is a personal number FindPatient looks up.
 	tolvanDigits string
 	// day is 00:00 in Stockholm on the day of the fixture's times.
@@ -333,7 +335,7 @@ func newMatrixFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.loginID = start.LoginId
+	f.loginID, f.loginSecret = start.LoginId, start.LoginSecret
 	for _, a := range f.actors {
 		f.spare(t, a)
 	}

@@ -5,9 +5,11 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -64,6 +66,15 @@ type Config struct {
 	// out (calendar feeds, the staff login page's command); never taken
 	// from a request's Host header. Default http://localhost:8080.
 	PublicURL string
+	// TrustedProxies are the load balancers whose X-Forwarded-For or
+	// Forwarded headers name the client's address (NARA_TRUSTED_PROXIES).
+	// Default none: the client is the TCP peer.
+	TrustedProxies []netip.Prefix
+	// BankIDVisibleText is what the BankID app shows the user about the
+	// order (userVisibleData, simpleMarkdownV1), so they can tell a relayed
+	// QR code from Nära's own. At most 1 125 bytes of UTF-8, BankID's limit
+	// of 1 500 base64 characters for auth. Default "Logga in i Nära".
+	BankIDVisibleText string
 }
 
 // RateLimits bound how often a caller may do costly or sensitive things.
@@ -127,6 +138,9 @@ func (c *Config) setDefaults() {
 	if c.PublicURL == "" {
 		c.PublicURL = "http://localhost:8080"
 	}
+	if c.BankIDVisibleText == "" {
+		c.BankIDVisibleText = "Logga in i Nära"
+	}
 }
 
 // Authenticator finds the principal of a request from its headers. It returns
@@ -182,6 +196,9 @@ type Server struct {
 // New builds the server.
 func New(cfg Config, d Deps) (*Server, error) {
 	cfg.setDefaults()
+	if n := len(cfg.BankIDVisibleText); n > maxVisibleTextBytes {
+		return nil, fmt.Errorf("the BankID visible text is %d bytes; BankID takes at most %d", n, maxVisibleTextBytes)
+	}
 	if d.Now == nil {
 		d.Now = time.Now
 	}
@@ -250,6 +267,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s.mux.Handle(appv1connect.NewAppServiceHandler(&appService{cfg: cfg}, opts))
 	s.mux.Handle(authv1connect.NewCitizenAuthServiceHandler(&citizenAuthService{
 		store: d.Store, logger: d.Logger, bankID: d.BankID, sessions: issuer, limits: cfg.Limits, now: d.Now,
+		visibleText: []byte(cfg.BankIDVisibleText),
 	}, opts))
 	s.mux.Handle(authv1connect.NewClinicianAuthServiceHandler(staff, opts))
 	s.mux.Handle(authv1connect.NewSessionServiceHandler(&sessionService{
@@ -302,7 +320,7 @@ func serviceNames() []string {
 
 // Handler returns the HTTP handler that serves every RPC.
 func (s *Server) Handler() http.Handler {
-	return withCORS(http.MaxBytesHandler(s.mux, s.cfg.MaxRequestBytes+4096), s.cfg.CORSOrigins)
+	return withClientAddr(withCORS(http.MaxBytesHandler(s.mux, s.cfg.MaxRequestBytes+4096), s.cfg.CORSOrigins), s.cfg.TrustedProxies)
 }
 
 // A follower is an in-memory cache (or a set of waiting streams) kept in

@@ -94,14 +94,17 @@ type LoginOrder struct {
 	AutoStartToken string
 	QRStartToken   string
 	QRStartSecret  string
-	DeviceID       string
-	DeviceName     string
-	Platform       string
-	ClientIP       netip.Addr
-	Status         string
-	HintCode       string
-	StartedAt      time.Time
-	CollectedAt    time.Time // zero before the first collect
+	// SecretHash is the SHA-256 of the secret only the starting device
+	// holds; nil for logins from before it existed, which no one can follow.
+	SecretHash  []byte
+	DeviceID    string
+	DeviceName  string
+	Platform    string
+	ClientIP    netip.Addr
+	Status      string
+	HintCode    string
+	StartedAt   time.Time
+	CollectedAt time.Time // zero before the first collect
 }
 
 // LoginOrderCreate stores a new login.
@@ -112,10 +115,10 @@ func (s *Store) LoginOrderCreate(ctx context.Context, o LoginOrder) error {
 	}
 	_, err := s.pool.Exec(ctx, `
 		INSERT INTO login_order (id, provider, mode, order_ref, auto_start_token, qr_start_token, qr_start_secret,
-			device_id, device_name, platform, client_ip)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			device_id, device_name, platform, client_ip, secret_hash)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		o.ID, o.Provider, o.Mode, o.OrderRef, o.AutoStartToken, o.QRStartToken, o.QRStartSecret,
-		o.DeviceID, o.DeviceName, o.Platform, ip)
+		o.DeviceID, o.DeviceName, o.Platform, ip, o.SecretHash)
 	return interpretError(err)
 }
 
@@ -128,10 +131,10 @@ func (s *Store) LoginOrderGet(ctx context.Context, id string) (LoginOrder, error
 	)
 	err := s.pool.QueryRow(ctx, `
 		SELECT id, provider, mode, order_ref, auto_start_token, qr_start_token, qr_start_secret, device_id,
-		       device_name, platform, client_ip, status, hint_code, started_at, collected_at
+		       device_name, platform, client_ip, status, hint_code, started_at, collected_at, secret_hash
 		  FROM login_order WHERE id = $1`, id).Scan(&o.ID, &o.Provider, &o.Mode, &o.OrderRef, &o.AutoStartToken,
 		&o.QRStartToken, &o.QRStartSecret, &o.DeviceID, &o.DeviceName, &o.Platform, &ip, &o.Status, &o.HintCode,
-		&o.StartedAt, &collectedAt)
+		&o.StartedAt, &collectedAt, &o.SecretHash)
 	if ip != nil {
 		o.ClientIP = *ip
 	}
@@ -264,6 +267,46 @@ func (s *Store) LoginOrderComplete(ctx context.Context, loginID string, person P
 		return err
 	})
 	return p, created, interpretError(err)
+}
+
+// LoginOrderReplay answers a completed login once more, for the device that
+// started it and lost the first answer: within window of the completion and
+// only once, the login's session gets a new refresh token and every earlier
+// one of it is spent, as RefreshSession would. No second session is created.
+// It fails with ErrPrecondition when the login cannot be replayed.
+func (s *Store) LoginOrderReplay(ctx context.Context, loginID string, window time.Duration, refreshHash []byte) (Person, Session, error) {
+	var (
+		p    Person
+		sess Session
+	)
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var sessionID string
+		err := tx.QueryRow(ctx, `UPDATE login_order SET replayed_at = now()
+			 WHERE id = $1 AND status = 'consumed' AND replayed_at IS NULL AND session_id IS NOT NULL
+			   AND finished_at > now() - $2::interval
+			RETURNING session_id`, loginID, window).Scan(&sessionID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("%w: the login cannot be answered again", ErrPrecondition)
+		} else if err != nil {
+			return err
+		}
+		sess, err = scanSession(tx.QueryRow(ctx, `SELECT `+sessionColumns+` FROM session WHERE id = $1 FOR UPDATE`, sessionID))
+		if err != nil {
+			return err
+		}
+		if !sess.RevokedAt.IsZero() || !sess.ExpiresAt.After(time.Now()) {
+			return fmt.Errorf("%w: the login's session has ended", ErrPrecondition)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE refresh_token SET used_at = now() WHERE session_id = $1 AND used_at IS NULL`, sessionID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO refresh_token (token_hash, session_id) VALUES ($1, $2)`, refreshHash, sessionID); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT id, pnr_sealed, given_name, surname, birth_date FROM person WHERE id = $1`, sess.PersonID).
+			Scan(&p.ID, &p.PNRSealed, &p.GivenName, &p.Surname, &p.BirthDate)
+	})
+	return p, sess, interpretError(err)
 }
 
 // CitizenSessionCreate opens a session for a person who has already proved

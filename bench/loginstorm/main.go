@@ -458,7 +458,7 @@ func checkLogin(ctx context.Context, st *storm) (string, error) {
 	if start.LoginID == "" || !strings.HasPrefix(start.QRData, "bankid.") {
 		return "", fmt.Errorf("StartLogin answered no login id or QR code: %+v", start)
 	}
-	pollBody := mustJSON(map[string]string{"loginId": start.LoginID})
+	pollBody := mustJSON(map[string]string{"loginId": start.LoginID, "loginSecret": start.LoginSecret})
 	first, _, err := st.call(ctx, "PollLogin", pollPath, pollBody)
 	if err != nil {
 		return "", err

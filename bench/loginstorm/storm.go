@@ -83,11 +83,12 @@ func (s *storm) close() {
 
 // answer is what the benchmark reads from StartLogin and PollLogin.
 type answer struct {
-	LoginID  string   `json:"loginId"`
-	QRData   string   `json:"qrData"`
-	Progress progress `json:"progress"`
-	Code     string   `json:"code"` // Connect error
-	Message  string   `json:"message"`
+	LoginID     string   `json:"loginId"`
+	LoginSecret string   `json:"loginSecret"`
+	QRData      string   `json:"qrData"`
+	Progress    progress `json:"progress"`
+	Code        string   `json:"code"` // Connect error
+	Message     string   `json:"message"`
 }
 
 type progress struct {
@@ -270,7 +271,7 @@ func (s *storm) login(ctx context.Context, rng *rand.Rand, person int, startBody
 	if err != nil {
 		return false
 	}
-	pollBody := mustJSON(map[string]string{"loginId": a.LoginID})
+	pollBody := mustJSON(map[string]string{"loginId": a.LoginID, "loginSecret": a.LoginSecret})
 	qr := a.QRData
 	actAt := begin.Add(s.cfg.actMin + time.Duration(rng.Int64N(int64(s.cfg.actMax-s.cfg.actMin)+1)))
 	acted := false

@@ -5,7 +5,10 @@
 //	nara version   print the build version
 //
 // Every setting is an environment variable; a flag of the same name in kebab
-// case overrides it (NARA_ADDR → --addr).
+// case overrides it (NARA_ADDR → --addr). Behind a load balancer, set
+// NARA_TRUSTED_PROXIES to its CIDRs so that BankID and the rate limits see
+// the citizen's address, not the balancer's; NARA_BANKID_VISIBLE_TEXT names
+// the service in the BankID app (default "Logga in i Nära").
 package main
 
 import (
@@ -82,7 +85,11 @@ type settings struct {
 	fcmCredentials, fcmEndpoint, fcmFakeAddr string
 
 	corsOrigins string
-	publicURL   string
+	// trustedProxies are CIDRs whose forwarding headers name the client.
+	trustedProxies string
+	// bankIDVisibleText is what the BankID app shows with each order.
+	bankIDVisibleText string
+	publicURL         string
 	// metricsAddr is where /metrics listens, apart from the API; empty: off.
 	metricsAddr string
 }
@@ -141,6 +148,8 @@ func parseSettings(cmd string, args []string, stderr io.Writer) (settings, error
 	fs.StringVar(&s.publicURL, "public-url", env("NARA_PUBLIC_URL", ""), "the server's URL as apps, browsers and calendars reach it, for the calendar feed links and the staff login page; default http:// and the listen address (NARA_PUBLIC_URL)")
 	fs.StringVar(&s.metricsAddr, "metrics-addr", env("NARA_METRICS_ADDR", "127.0.0.1:9464"), "where Prometheus metrics are served at /metrics, apart from the public API; default loopback only, on the port of Prometheus exporters (9090 is Prometheus's own); empty turns them off (NARA_METRICS_ADDR)")
 	fs.StringVar(&s.corsOrigins, "cors-origins", env("NARA_CORS_ORIGINS", ""), "comma-separated web origins browsers may call the API from, or * (NARA_CORS_ORIGINS)")
+	fs.StringVar(&s.trustedProxies, "trusted-proxies", env("NARA_TRUSTED_PROXIES", ""), "comma-separated CIDRs of the load balancers whose X-Forwarded-For or Forwarded header names the client's address; empty: the client is the TCP peer (NARA_TRUSTED_PROXIES)")
+	fs.StringVar(&s.bankIDVisibleText, "bankid-visible-text", env("NARA_BANKID_VISIBLE_TEXT", ""), "what the BankID app shows with every login (simpleMarkdownV1, at most 1 125 bytes), e.g. the region's name; default \"Logga in i Nära\" (NARA_BANKID_VISIBLE_TEXT)")
 	fs.StringVar(&s.fcmCredentials, "fcm-credentials-file", env("FCM_CREDENTIALS_FILE", ""), "Firebase service-account JSON; empty starts the local FCM stand-in (FCM_CREDENTIALS_FILE)")
 	fs.StringVar(&s.fcmEndpoint, "fcm-endpoint", env("FCM_ENDPOINT", ""), "FCM HTTP v1 base URL up to /v1; default Google's (FCM_ENDPOINT)")
 	fs.StringVar(&s.fcmFakeAddr, "fcm-fake-addr", env("NARA_FCM_FAKE_ADDR", "127.0.0.1:8083"), "where the local FCM stand-in listens (NARA_FCM_FAKE_ADDR)")
@@ -419,10 +428,15 @@ func serve(ctx context.Context, s settings, logger *slog.Logger, deps server.Dep
 	}
 	defer stopTracing()
 	deps.Tracer = tracer
+	trusted, err := server.ParseTrustedProxies(s.trustedProxies)
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Config{
 		Version: version, SearchCacheSize: s.searchCache, ListCacheSize: s.listCache,
 		Limits:      server.RateLimits{LoginStartsPerIPPerMinute: s.loginStartsPerIPPerMinute, LoginsPerPersonPerHour: s.loginsPerPersonPerHour},
 		CORSOrigins: splitList(s.corsOrigins), PublicURL: s.publicURL,
+		TrustedProxies: trusted, BankIDVisibleText: s.bankIDVisibleText,
 	}, deps)
 	if err != nil {
 		return err

@@ -164,10 +164,24 @@ func (c *Client) PhoneAuth(ctx context.Context, req PhoneAuthRequest) (*OrderRes
 
 // Collect returns the state of an order. Call it every CollectInterval while
 // the status is pending, and stop once it is failed or complete.
+//
+// A complete or failed answer that cannot be read (completion data with an
+// invalid personal number, say) fails with ErrUnreadableFinalAnswer: the
+// order is over all the same and must not be collected again.
 func (c *Client) Collect(ctx context.Context, orderRef string) (*CollectResponse, error) {
-	var resp CollectResponse
-	if err := c.call(ctx, "/collect", orderRefBody{orderRef}, &resp); err != nil {
+	var raw json.RawMessage
+	if err := c.call(ctx, "/collect", orderRefBody{orderRef}, &raw); err != nil {
 		return nil, err
+	}
+	var resp CollectResponse
+	if err := json.Unmarshal(raw, &resp); err != nil {
+		var probe struct {
+			Status Status `json:"status"`
+		}
+		if json.Unmarshal(raw, &probe) == nil && (probe.Status == StatusComplete || probe.Status == StatusFailed) {
+			return nil, fmt.Errorf("%w: status %s: %w", ErrUnreadableFinalAnswer, probe.Status, err)
+		}
+		return nil, fmt.Errorf("bankid: /collect: decode response: %w", err)
 	}
 	return &resp, nil
 }

@@ -37,6 +37,11 @@ var (
 	ErrMaintenance          = errors.New("bankid: maintenance")
 )
 
+// ErrUnreadableFinalAnswer is a collect answer that says the order is
+// complete or failed but cannot be read. The order is finished at BankID;
+// treat the login as failed and never collect it again.
+var ErrUnreadableFinalAnswer = errors.New("bankid: final collect answer cannot be read")
+
 // Error is a non-200 answer from BankID. Details is BankID's free text for
 // developers and must not be shown to users; use UserMessageForError.
 type Error struct {

@@ -22,6 +22,7 @@ import (
 //	POST /sim/orders/{orderRef}/start     {"personalNumber": "..."}
 //	POST /sim/orders/{orderRef}/hint      {"hintCode": "userSign"}
 //	POST /sim/orders/{orderRef}/approve   {"personalNumber": "..."} (optional)
+//	POST /sim/orders/{orderRef}/approve-bad-number   as approve; collect then reports a wrong check digit
 //	POST /sim/orders/{orderRef}/fail      {"hintCode": "certificateErr"}
 //	POST /sim/orders/{orderRef}/cancel    the user presses Cancel
 //	POST /sim/orders/{orderRef}/expire    time runs out now
@@ -91,12 +92,14 @@ type orderJSON struct {
 	RequiredPersonalNumber string          `json:"requiredPersonalNumber,omitempty"` // redacted
 	User                   string          `json:"user,omitempty"`                   // redacted
 	UserVisibleData        string          `json:"userVisibleData,omitempty"`
+	Collects               int             `json:"collects"`
 }
 
 func toOrderJSON(o Order) orderJSON {
 	j := orderJSON{
 		OrderRef: o.OrderRef, Kind: o.Kind, Status: o.Status, HintCode: o.HintCode, Created: o.Created,
 		RequiredPersonalNumber: o.RequiredPersonalNumber.Redacted(), User: o.User.Redacted(), UserVisibleData: o.UserVisibleData,
+		Collects: o.Collects,
 	}
 	if o.Status == bankid.StatusComplete {
 		j.HintCode = ""
@@ -146,13 +149,16 @@ func (s *Simulator) serveAction(w http.ResponseWriter, r *http.Request) {
 // act performs one named user action; the JSON API and the page share it.
 func (s *Simulator) act(ref, action string, body actionJSON) error {
 	switch action {
-	case "start", "approve":
+	case "start", "approve", "approve-bad-number":
 		n, err := s.parseUser(body.PersonalNumber, ref)
 		if err != nil {
 			return err
 		}
-		if action == "start" {
+		switch action {
+		case "start":
 			return s.Start(ref, n)
+		case "approve-bad-number":
+			return s.ApproveWithBadNumber(ref, n)
 		}
 		return s.Approve(ref, n)
 	case "hint":

@@ -38,6 +38,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nara-care/nara/identity/bankid"
 	"github.com/nara-care/nara/identity/pnr"
@@ -60,9 +61,10 @@ const DefaultQRMaxAge = 10 * time.Second
 
 // Limits BankID documents for the data fields, counted in base64 characters.
 const (
-	maxUserVisibleData    = 40_000
-	maxUserNonVisibleData = 200_000
-	maxRequestBytes       = 1 << 20
+	maxUserVisibleDataAuth = 1_500
+	maxUserVisibleData     = 40_000
+	maxUserNonVisibleData  = 200_000
+	maxRequestBytes        = 1 << 20
 )
 
 // Config holds the simulator's dependencies; every field has a default.
@@ -97,6 +99,9 @@ type Simulator struct {
 	byQR      map[string]*order
 	lastSweep time.Time
 	seq       uint64 // creation counter, to list orders in a stable order
+	// outage is the error code the next outageCalls API calls answer.
+	outage      bankid.ErrorCode
+	outageCalls int
 }
 
 type order struct {
@@ -113,6 +118,10 @@ type order struct {
 	status                                      bankid.Status
 	hint                                        bankid.HintCode
 	completion                                  *bankid.CompletionData
+	// badNumber makes collect answer the completion data with a personal
+	// number whose check digit is wrong, as a fault to test against.
+	badNumber bool
+	collects  int // collect calls answered for this order
 }
 
 // boundTo is the person the order belongs to, if BankID knows yet.
@@ -218,6 +227,10 @@ func (s *Simulator) endpoint(h func(body []byte) (any, *apiError)) http.Handler 
 			writeAPIError(w, invalid("Request too large"))
 			return
 		}
+		if code, ok := s.takeOutage(); ok {
+			writeAPIError(w, &apiError{code, "Simulated outage"})
+			return
+		}
 		resp, aerr := h(body)
 		if aerr != nil {
 			writeAPIError(w, aerr)
@@ -225,6 +238,24 @@ func (s *Simulator) endpoint(h func(body []byte) (any, *apiError)) http.Handler 
 		}
 		writeJSON(w, http.StatusOK, resp)
 	})
+}
+
+// FailNext makes the next n API calls answer code, such as maintenance or
+// internalError, as BankID does when it is down or failing.
+func (s *Simulator) FailNext(code bankid.ErrorCode, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.outage, s.outageCalls = code, n
+}
+
+func (s *Simulator) takeOutage() (bankid.ErrorCode, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.outageCalls <= 0 {
+		return "", false
+	}
+	s.outageCalls--
+	return s.outage, true
 }
 
 // decodeParams unmarshals body and names the offending field like BankID does.
@@ -316,7 +347,11 @@ func validateOrder(kind string, p orderParams) (validated, *apiError) {
 	}
 	if p.UserVisibleData != nil {
 		text, err := base64.StdEncoding.DecodeString(*p.UserVisibleData)
-		if err != nil || len(text) == 0 || len(*p.UserVisibleData) > maxUserVisibleData {
+		limit := maxUserVisibleData
+		if kind != "sign" {
+			limit = maxUserVisibleDataAuth
+		}
+		if err != nil || len(text) == 0 || len(*p.UserVisibleData) > limit || !utf8.Valid(text) {
 			return v, invalid("Incorrect userVisibleData")
 		}
 		v.visibleData = string(text)
@@ -434,11 +469,27 @@ func (s *Simulator) collect(body []byte) (any, *apiError) {
 		return nil, invalid("No such order")
 	}
 	s.ageLocked(o, now)
+	o.collects++
 	resp := bankid.CollectResponse{OrderRef: o.ref, Status: o.status, CompletionData: o.completion}
 	if o.status != bankid.StatusComplete {
 		resp.HintCode = o.hint
 	}
+	if o.badNumber && o.completion != nil {
+		return withBadNumber(resp)
+	}
 	return resp, nil
+}
+
+// withBadNumber is resp as JSON with the user's personal number given a
+// wrong check digit.
+func withBadNumber(resp bankid.CollectResponse) (any, *apiError) {
+	b, err := json.Marshal(resp)
+	if err != nil {
+		return nil, &apiError{bankid.CodeInternalError, "Internal error"}
+	}
+	digits := resp.CompletionData.User.PersonalNumber.Digits()
+	bad := digits[:11] + string('0'+(digits[11]-'0'+1)%10)
+	return json.RawMessage(strings.Replace(string(b), `"personalNumber":"`+digits+`"`, `"personalNumber":"`+bad+`"`, 1)), nil
 }
 
 func (s *Simulator) cancel(body []byte) (any, *apiError) {
@@ -550,6 +601,10 @@ type Order struct {
 	User pnr.Number
 	// UserVisibleData is the decoded text shown to the user.
 	UserVisibleData string
+	// Collects counts the collect calls answered for the order.
+	Collects int
+	// EndUserIP is the endUserIp the relying party sent.
+	EndUserIP string
 }
 
 // Orders returns every order BankID would still answer collect for, oldest first.
@@ -563,7 +618,8 @@ func (s *Simulator) Orders() []Order {
 	for _, o := range sorted {
 		out = append(out, Order{
 			OrderRef: o.ref, Kind: o.kind, Status: o.status, HintCode: o.hint, Created: o.created,
-			RequiredPersonalNumber: o.required, User: o.user, UserVisibleData: o.visibleData,
+			RequiredPersonalNumber: o.required, User: o.user, UserVisibleData: o.visibleData, Collects: o.collects,
+			EndUserIP: o.endUserIP,
 		})
 	}
 	return out
@@ -686,6 +742,21 @@ func (s *Simulator) Approve(orderRef string, n pnr.Number) error {
 	}
 	o.completion = cd
 	s.finishLocked(o, bankid.StatusComplete, "", now)
+	return nil
+}
+
+// ApproveWithBadNumber is Approve, except that collect then reports the
+// user's personal number with a wrong check digit: a completion answer the
+// relying party cannot accept, to test that it never collects again.
+func (s *Simulator) ApproveWithBadNumber(orderRef string, n pnr.Number) error {
+	if err := s.Approve(orderRef, n); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if o, ok := s.orders[orderRef]; ok {
+		o.badNumber = true
+	}
 	return nil
 }
 

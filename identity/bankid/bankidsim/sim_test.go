@@ -88,6 +88,11 @@ func TestAPIValidation(t *testing.T) {
 		{"sign without text", "POST", "/rp/v6.0/sign", "application/json", `{"endUserIp":"192.0.2.1"}`, 400, bankid.CodeInvalidParameters, "Missing userVisibleData"},
 		{"not base64", "POST", "/rp/v6.0/sign", "application/json", `{"endUserIp":"192.0.2.1","userVisibleData":"hej då"}`, 400, bankid.CodeInvalidParameters, "Incorrect userVisibleData"},
 		{"text too long", "POST", "/rp/v6.0/sign", "application/json", `{"endUserIp":"192.0.2.1","userVisibleData":"` + long + `"}`, 400, bankid.CodeInvalidParameters, "Incorrect userVisibleData"},
+		{"auth text over 1 500", "POST", "/rp/v6.0/auth", "application/json", `{"endUserIp":"192.0.2.1","userVisibleData":"` + strings.Repeat("QUFB", maxUserVisibleDataAuth/4+1) + `"}`, 400, bankid.CodeInvalidParameters, "Incorrect userVisibleData"},
+		{"auth text at 1 500", "POST", "/rp/v6.0/auth", "application/json", `{"endUserIp":"192.0.2.1","userVisibleData":"` + strings.Repeat("QUFB", maxUserVisibleDataAuth/4) + `"}`, 200, "", ""},
+		{"sign text over 1 500", "POST", "/rp/v6.0/sign", "application/json", `{"endUserIp":"192.0.2.1","userVisibleData":"` + strings.Repeat("QUFB", maxUserVisibleDataAuth/4+1) + `"}`, 200, "", ""},
+		{"text not UTF-8", "POST", "/rp/v6.0/auth", "application/json", `{"endUserIp":"192.0.2.1","userVisibleData":"/w=="}`, 400, bankid.CodeInvalidParameters, "Incorrect userVisibleData"},
+		{"url-safe base64", "POST", "/rp/v6.0/auth", "application/json", `{"endUserIp":"192.0.2.1","userVisibleData":"TG9nZ2EgaW4gaSBOw6RyYQ"}`, 400, bankid.CodeInvalidParameters, "Incorrect userVisibleData"},
 		{"bad format", "POST", "/rp/v6.0/auth", "application/json", `{"endUserIp":"192.0.2.1","userVisibleData":"aGVq","userVisibleDataFormat":"html"}`, 400, bankid.CodeInvalidParameters, "Incorrect userVisibleDataFormat"},
 		{"bad nonvisible", "POST", "/rp/v6.0/auth", "application/json", `{"endUserIp":"192.0.2.1","userNonVisibleData":"!!"}`, 400, bankid.CodeInvalidParameters, "Incorrect userNonVisibleData"},
 		{"relative returnUrl", "POST", "/rp/v6.0/auth", "application/json", `{"endUserIp":"192.0.2.1","returnUrl":"/back"}`, 400, bankid.CodeInvalidParameters, "Incorrect returnUrl"},
@@ -304,5 +309,46 @@ func TestServer(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("POST %s got %d, want 404: the API is only on the mTLS listener", apiOnControl, resp.StatusCode)
+	}
+}
+
+func TestFaults(t *testing.T) {
+	t.Parallel()
+	sim, _ := setup(t)
+	ref := startAuth(t, sim, `{"endUserIp":"192.0.2.1"}`)
+	n, err := pnr.ParseDigits("191212121212")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.ApproveWithBadNumber(ref, n); err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("POST", "/rp/v6.0/collect", strings.NewReader(`{"orderRef":"`+ref+`"}`))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	sim.ServeHTTP(rec, req)
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"personalNumber":"191212121213"`) || !strings.Contains(rec.Body.String(), `"status":"complete"`) {
+		t.Errorf("collect of an order approved with a bad number got %d %s", rec.Code, rec.Body)
+	}
+	var resp bankid.CollectResponse
+	if err := json.Unmarshal(rec.Body.Bytes(), &resp); err == nil {
+		t.Errorf("the bad number was accepted: %v", resp)
+	}
+	for _, o := range sim.Orders() {
+		if o.OrderRef == ref && o.Collects != 1 {
+			t.Errorf("Collects got %d, want 1", o.Collects)
+		}
+	}
+
+	sim.FailNext(bankid.CodeMaintenance, 2)
+	for i := range 3 {
+		status, out := do(t, sim, "POST", "/rp/v6.0/auth", "application/json", `{"endUserIp":"192.0.2.1"}`)
+		want := http.StatusServiceUnavailable
+		if i == 2 {
+			want = http.StatusOK
+		}
+		if status != want || (i < 2 && out["errorCode"] != "maintenance") {
+			t.Errorf("call %d after FailNext(maintenance, 2) got %d %v, want %d", i+1, status, out, want)
+		}
 	}
 }

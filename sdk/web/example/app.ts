@@ -69,6 +69,9 @@ function message(e: unknown): string {
 
 let login: AbortController | undefined;
 let loginId = "";
+// The secret StartLogin gave this page: only it may follow the login. Kept
+// in memory only.
+let loginSecret = "";
 
 async function startLogin(): Promise<void> {
   login?.abort();
@@ -85,8 +88,9 @@ async function startLogin(): Promise<void> {
       language: authv1.Language.EN,
     });
     loginId = start.loginId;
+    loginSecret = start.loginSecret;
     if (start.progress) showProgress(start.progress);
-    const done = await follow(start.loginId, start.pollIntervalSeconds, controller.signal);
+    const done = await follow(start.loginId, start.loginSecret, start.pollIntervalSeconds, controller.signal);
     if (done?.state === authv1.LoginState.COMPLETE && done.session) {
       session = done.session;
       loggedIn();
@@ -101,11 +105,12 @@ async function startLogin(): Promise<void> {
 /**
  * follow watches the login until it ends: WatchLogin streams each new QR code
  * (every second) and state; if the stream breaks (a proxy that buffers, say),
- * PollLogin takes over at the interval the server asked for.
+ * PollLogin takes over at the interval the server asked for. A completed
+ * answer lost with a broken stream is answered once more by the next poll.
  */
-async function follow(loginId: string, pollSeconds: number, signal: AbortSignal): Promise<authv1.LoginProgress | undefined> {
+async function follow(loginId: string, loginSecret: string, pollSeconds: number, signal: AbortSignal): Promise<authv1.LoginProgress | undefined> {
   try {
-    for await (const { progress } of citizenAuth.watchLogin({ loginId, language: authv1.Language.EN }, { signal })) {
+    for await (const { progress } of citizenAuth.watchLogin({ loginId, loginSecret, language: authv1.Language.EN }, { signal })) {
       if (!progress) continue;
       showProgress(progress);
       if (progress.state !== authv1.LoginState.PENDING) return progress;
@@ -116,7 +121,7 @@ async function follow(loginId: string, pollSeconds: number, signal: AbortSignal)
   }
   while (!signal.aborted) {
     await new Promise((r) => setTimeout(r, Math.max(1, pollSeconds) * 1000));
-    const { progress } = await citizenAuth.pollLogin({ loginId, language: authv1.Language.EN }, { signal });
+    const { progress } = await citizenAuth.pollLogin({ loginId, loginSecret, language: authv1.Language.EN }, { signal });
     if (!progress) continue;
     showProgress(progress);
     if (progress.state !== authv1.LoginState.PENDING) return progress;
@@ -140,8 +145,9 @@ async function cancelLogin(): Promise<void> {
   resetLogin();
   if (loginId) {
     // Tell BankID too, so the app on the phone stops asking.
-    await citizenAuth.cancelLogin({ loginId }).catch(() => undefined);
+    await citizenAuth.cancelLogin({ loginId, loginSecret, language: authv1.Language.EN }).catch(() => undefined);
     loginId = "";
+    loginSecret = "";
   }
 }
 

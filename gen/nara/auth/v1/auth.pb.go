@@ -490,8 +490,7 @@ func (x *StartLoginRequest) GetLanguage() Language {
 
 type StartLoginResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The login's id: keep it to watch, poll or cancel the login. It is a
-	// secret of this device.
+	// The login's id: keep it to watch, poll or cancel the login.
 	LoginId string `protobuf:"bytes,1,opt,name=login_id,json=loginId,proto3" json:"login_id,omitempty"`
 	// For START_MODE_SAME_DEVICE: open bankid:///?autostarttoken=<token>&redirect=<return_url>.
 	AutoStartToken string `protobuf:"bytes,2,opt,name=auto_start_token,json=autoStartToken,proto3" json:"auto_start_token,omitempty"`
@@ -501,8 +500,11 @@ type StartLoginResponse struct {
 	// How often to poll.
 	PollIntervalSeconds int32          `protobuf:"varint,4,opt,name=poll_interval_seconds,json=pollIntervalSeconds,proto3" json:"poll_interval_seconds,omitempty"`
 	Progress            *LoginProgress `protobuf:"bytes,5,opt,name=progress,proto3" json:"progress,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// A secret of the device that started the login, sent only here: pass it
+	// with every WatchLogin, PollLogin and CancelLogin. Keep it in memory only.
+	LoginSecret   string `protobuf:"bytes,6,opt,name=login_secret,json=loginSecret,proto3" json:"login_secret,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StartLoginResponse) Reset() {
@@ -570,10 +572,21 @@ func (x *StartLoginResponse) GetProgress() *LoginProgress {
 	return nil
 }
 
+func (x *StartLoginResponse) GetLoginSecret() string {
+	if x != nil {
+		return x.LoginSecret
+	}
+	return ""
+}
+
 type WatchLoginRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	LoginId       string                 `protobuf:"bytes,1,opt,name=login_id,json=loginId,proto3" json:"login_id,omitempty"`
-	Language      Language               `protobuf:"varint,2,opt,name=language,proto3,enum=nara.auth.v1.Language" json:"language,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	LoginId  string                 `protobuf:"bytes,1,opt,name=login_id,json=loginId,proto3" json:"login_id,omitempty"`
+	Language Language               `protobuf:"varint,2,opt,name=language,proto3,enum=nara.auth.v1.Language" json:"language,omitempty"`
+	// The login_secret from StartLoginResponse: only the device that started
+	// the login may follow it. App builds from before it existed get
+	// InvalidArgument asking them to update.
+	LoginSecret   string `protobuf:"bytes,3,opt,name=login_secret,json=loginSecret,proto3" json:"login_secret,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -622,6 +635,13 @@ func (x *WatchLoginRequest) GetLanguage() Language {
 	return Language_LANGUAGE_UNSPECIFIED
 }
 
+func (x *WatchLoginRequest) GetLoginSecret() string {
+	if x != nil {
+		return x.LoginSecret
+	}
+	return ""
+}
+
 type WatchLoginResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Progress      *LoginProgress         `protobuf:"bytes,1,opt,name=progress,proto3" json:"progress,omitempty"`
@@ -667,9 +687,13 @@ func (x *WatchLoginResponse) GetProgress() *LoginProgress {
 }
 
 type PollLoginRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	LoginId       string                 `protobuf:"bytes,1,opt,name=login_id,json=loginId,proto3" json:"login_id,omitempty"`
-	Language      Language               `protobuf:"varint,2,opt,name=language,proto3,enum=nara.auth.v1.Language" json:"language,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	LoginId  string                 `protobuf:"bytes,1,opt,name=login_id,json=loginId,proto3" json:"login_id,omitempty"`
+	Language Language               `protobuf:"varint,2,opt,name=language,proto3,enum=nara.auth.v1.Language" json:"language,omitempty"`
+	// The login_secret from StartLoginResponse: only the device that started
+	// the login may follow it. App builds from before it existed get
+	// InvalidArgument asking them to update.
+	LoginSecret   string `protobuf:"bytes,3,opt,name=login_secret,json=loginSecret,proto3" json:"login_secret,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -716,6 +740,13 @@ func (x *PollLoginRequest) GetLanguage() Language {
 		return x.Language
 	}
 	return Language_LANGUAGE_UNSPECIFIED
+}
+
+func (x *PollLoginRequest) GetLoginSecret() string {
+	if x != nil {
+		return x.LoginSecret
+	}
+	return ""
 }
 
 type PollLoginResponse struct {
@@ -942,8 +973,14 @@ func (x *Session) GetMe() *Me {
 }
 
 type CancelLoginRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	LoginId       string                 `protobuf:"bytes,1,opt,name=login_id,json=loginId,proto3" json:"login_id,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	LoginId string                 `protobuf:"bytes,1,opt,name=login_id,json=loginId,proto3" json:"login_id,omitempty"`
+	// The login_secret from StartLoginResponse: only the device that started
+	// the login may follow it. App builds from before it existed get
+	// InvalidArgument asking them to update.
+	LoginSecret string `protobuf:"bytes,2,opt,name=login_secret,json=loginSecret,proto3" json:"login_secret,omitempty"`
+	// The language of a BankID failure message.
+	Language      Language `protobuf:"varint,3,opt,name=language,proto3,enum=nara.auth.v1.Language" json:"language,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -983,6 +1020,20 @@ func (x *CancelLoginRequest) GetLoginId() string {
 		return x.LoginId
 	}
 	return ""
+}
+
+func (x *CancelLoginRequest) GetLoginSecret() string {
+	if x != nil {
+		return x.LoginSecret
+	}
+	return ""
+}
+
+func (x *CancelLoginRequest) GetLanguage() Language {
+	if x != nil {
+		return x.Language
+	}
+	return Language_LANGUAGE_UNSPECIFIED
 }
 
 type CancelLoginResponse struct {
@@ -2319,21 +2370,28 @@ const file_nara_auth_v1_auth_proto_rawDesc = "" +
 	"\x06device\x18\x03 \x01(\v2\x14.nara.auth.v1.DeviceB\x06\xbaH\x03\xc8\x01\x01R\x06device\x128\n" +
 	"\n" +
 	"return_url\x18\x04 \x01(\tB\x19\xbaH\x16r\x14\x18\xf4\x032\x0f^(https://.+)?$R\treturnUrl\x12<\n" +
-	"\blanguage\x18\x05 \x01(\x0e2\x16.nara.auth.v1.LanguageB\b\xbaH\x05\x82\x01\x02\x10\x01R\blanguage\"\xdf\x01\n" +
+	"\blanguage\x18\x05 \x01(\x0e2\x16.nara.auth.v1.LanguageB\b\xbaH\x05\x82\x01\x02\x10\x01R\blanguage\"\x82\x02\n" +
 	"\x12StartLoginResponse\x12\x19\n" +
 	"\blogin_id\x18\x01 \x01(\tR\aloginId\x12(\n" +
 	"\x10auto_start_token\x18\x02 \x01(\tR\x0eautoStartToken\x12\x17\n" +
 	"\aqr_data\x18\x03 \x01(\tR\x06qrData\x122\n" +
 	"\x15poll_interval_seconds\x18\x04 \x01(\x05R\x13pollIntervalSeconds\x127\n" +
-	"\bprogress\x18\x05 \x01(\v2\x1b.nara.auth.v1.LoginProgressR\bprogress\"\x89\x01\n" +
+	"\bprogress\x18\x05 \x01(\v2\x1b.nara.auth.v1.LoginProgressR\bprogress\x12!\n" +
+	"\flogin_secret\x18\x06 \x01(\tR\vloginSecret\"\xb6\x03\n" +
 	"\x11WatchLoginRequest\x126\n" +
 	"\blogin_id\x18\x01 \x01(\tB\x1b\xbaH\x18r\x16\x10\x14\x18@2\x10^[A-Za-z0-9_-]+$R\aloginId\x12<\n" +
-	"\blanguage\x18\x02 \x01(\x0e2\x16.nara.auth.v1.LanguageB\b\xbaH\x05\x82\x01\x02\x10\x01R\blanguage\"M\n" +
+	"\blanguage\x18\x02 \x01(\x0e2\x16.nara.auth.v1.LanguageB\b\xbaH\x05\x82\x01\x02\x10\x01R\blanguage\x12\xaa\x02\n" +
+	"\flogin_secret\x18\x03 \x01(\tB\x86\x02\xbaH\x82\x02\xba\x01y\n" +
+	"\x15login_secret.required\x12Pthis app version is too old to log in: update the app (login_secret is required)\x1a\x0esize(this) > 0\xba\x01\x82\x01\n" +
+	"\x13login_secret.format\x120login_secret must be the one StartLogin returned\x1a9size(this) == 0 || this.matches('^[A-Za-z0-9_-]{32,64}$')R\vloginSecret\"M\n" +
 	"\x12WatchLoginResponse\x127\n" +
-	"\bprogress\x18\x01 \x01(\v2\x1b.nara.auth.v1.LoginProgressR\bprogress\"\x88\x01\n" +
+	"\bprogress\x18\x01 \x01(\v2\x1b.nara.auth.v1.LoginProgressR\bprogress\"\xb5\x03\n" +
 	"\x10PollLoginRequest\x126\n" +
 	"\blogin_id\x18\x01 \x01(\tB\x1b\xbaH\x18r\x16\x10\x14\x18@2\x10^[A-Za-z0-9_-]+$R\aloginId\x12<\n" +
-	"\blanguage\x18\x02 \x01(\x0e2\x16.nara.auth.v1.LanguageB\b\xbaH\x05\x82\x01\x02\x10\x01R\blanguage\"L\n" +
+	"\blanguage\x18\x02 \x01(\x0e2\x16.nara.auth.v1.LanguageB\b\xbaH\x05\x82\x01\x02\x10\x01R\blanguage\x12\xaa\x02\n" +
+	"\flogin_secret\x18\x03 \x01(\tB\x86\x02\xbaH\x82\x02\xba\x01y\n" +
+	"\x15login_secret.required\x12Pthis app version is too old to log in: update the app (login_secret is required)\x1a\x0esize(this) > 0\xba\x01\x82\x01\n" +
+	"\x13login_secret.format\x120login_secret must be the one StartLogin returned\x1a9size(this) == 0 || this.matches('^[A-Za-z0-9_-]{32,64}$')R\vloginSecret\"L\n" +
 	"\x11PollLoginResponse\x127\n" +
 	"\bprogress\x18\x01 \x01(\v2\x1b.nara.auth.v1.LoginProgressR\bprogress\"\xdf\x01\n" +
 	"\rLoginProgress\x12.\n" +
@@ -2351,9 +2409,13 @@ const file_nara_auth_v1_auth_proto_rawDesc = "" +
 	"\x17access_token_expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x14accessTokenExpiresAt\x12#\n" +
 	"\rrefresh_token\x18\x04 \x01(\tR\frefreshToken\x12S\n" +
 	"\x18refresh_token_expires_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x15refreshTokenExpiresAt\x12 \n" +
-	"\x02me\x18\x06 \x01(\v2\x10.nara.auth.v1.MeR\x02me\"L\n" +
+	"\x02me\x18\x06 \x01(\v2\x10.nara.auth.v1.MeR\x02me\"\xb7\x03\n" +
 	"\x12CancelLoginRequest\x126\n" +
-	"\blogin_id\x18\x01 \x01(\tB\x1b\xbaH\x18r\x16\x10\x14\x18@2\x10^[A-Za-z0-9_-]+$R\aloginId\"\x15\n" +
+	"\blogin_id\x18\x01 \x01(\tB\x1b\xbaH\x18r\x16\x10\x14\x18@2\x10^[A-Za-z0-9_-]+$R\aloginId\x12\xaa\x02\n" +
+	"\flogin_secret\x18\x02 \x01(\tB\x86\x02\xbaH\x82\x02\xba\x01y\n" +
+	"\x15login_secret.required\x12Pthis app version is too old to log in: update the app (login_secret is required)\x1a\x0esize(this) > 0\xba\x01\x82\x01\n" +
+	"\x13login_secret.format\x120login_secret must be the one StartLogin returned\x1a9size(this) == 0 || this.matches('^[A-Za-z0-9_-]{32,64}$')R\vloginSecret\x12<\n" +
+	"\blanguage\x18\x03 \x01(\x0e2\x16.nara.auth.v1.LanguageB\b\xbaH\x05\x82\x01\x02\x10\x01R\blanguage\"\x15\n" +
 	"\x13CancelLoginResponse\"N\n" +
 	"\x16StartStaffLoginRequest\x124\n" +
 	"\x06device\x18\x01 \x01(\v2\x14.nara.auth.v1.DeviceB\x06\xbaH\x03\xc8\x01\x01R\x06device\"\\\n" +
@@ -2574,54 +2636,55 @@ var file_nara_auth_v1_auth_proto_depIdxs = []int32{
 	40, // 12: nara.auth.v1.Session.access_token_expires_at:type_name -> google.protobuf.Timestamp
 	40, // 13: nara.auth.v1.Session.refresh_token_expires_at:type_name -> google.protobuf.Timestamp
 	28, // 14: nara.auth.v1.Session.me:type_name -> nara.auth.v1.Me
-	6,  // 15: nara.auth.v1.StartStaffLoginRequest.device:type_name -> nara.auth.v1.Device
-	6,  // 16: nara.auth.v1.CompleteStaffLoginRequest.device:type_name -> nara.auth.v1.Device
-	14, // 17: nara.auth.v1.CompleteStaffLoginResponse.session:type_name -> nara.auth.v1.Session
-	40, // 18: nara.auth.v1.CareAssignment.valid_from:type_name -> google.protobuf.Timestamp
-	40, // 19: nara.auth.v1.CareAssignment.valid_to:type_name -> google.protobuf.Timestamp
-	14, // 20: nara.auth.v1.SelectAssignmentResponse.session:type_name -> nara.auth.v1.Session
-	14, // 21: nara.auth.v1.RefreshSessionResponse.session:type_name -> nara.auth.v1.Session
-	5,  // 22: nara.auth.v1.Me.roles:type_name -> nara.auth.v1.Role
-	27, // 23: nara.auth.v1.Me.can_act_for:type_name -> nara.auth.v1.Person
-	21, // 24: nara.auth.v1.Me.assignments:type_name -> nara.auth.v1.CareAssignment
-	28, // 25: nara.auth.v1.GetMeResponse.me:type_name -> nara.auth.v1.Me
-	2,  // 26: nara.auth.v1.SessionInfo.platform:type_name -> nara.auth.v1.Platform
-	40, // 27: nara.auth.v1.SessionInfo.created_at:type_name -> google.protobuf.Timestamp
-	40, // 28: nara.auth.v1.SessionInfo.last_used_at:type_name -> google.protobuf.Timestamp
-	31, // 29: nara.auth.v1.ListSessionsResponse.sessions:type_name -> nara.auth.v1.SessionInfo
-	40, // 30: nara.auth.v1.AccessLogEntry.at:type_name -> google.protobuf.Timestamp
-	38, // 31: nara.auth.v1.ListMyAccessLogResponse.entries:type_name -> nara.auth.v1.AccessLogEntry
-	7,  // 32: nara.auth.v1.CitizenAuthService.StartLogin:input_type -> nara.auth.v1.StartLoginRequest
-	9,  // 33: nara.auth.v1.CitizenAuthService.WatchLogin:input_type -> nara.auth.v1.WatchLoginRequest
-	11, // 34: nara.auth.v1.CitizenAuthService.PollLogin:input_type -> nara.auth.v1.PollLoginRequest
-	15, // 35: nara.auth.v1.CitizenAuthService.CancelLogin:input_type -> nara.auth.v1.CancelLoginRequest
-	17, // 36: nara.auth.v1.ClinicianAuthService.StartStaffLogin:input_type -> nara.auth.v1.StartStaffLoginRequest
-	19, // 37: nara.auth.v1.ClinicianAuthService.CompleteStaffLogin:input_type -> nara.auth.v1.CompleteStaffLoginRequest
-	22, // 38: nara.auth.v1.ClinicianAuthService.SelectAssignment:input_type -> nara.auth.v1.SelectAssignmentRequest
-	24, // 39: nara.auth.v1.SessionService.RefreshSession:input_type -> nara.auth.v1.RefreshSessionRequest
-	26, // 40: nara.auth.v1.SessionService.GetMe:input_type -> nara.auth.v1.GetMeRequest
-	30, // 41: nara.auth.v1.SessionService.ListSessions:input_type -> nara.auth.v1.ListSessionsRequest
-	33, // 42: nara.auth.v1.SessionService.SignOut:input_type -> nara.auth.v1.SignOutRequest
-	35, // 43: nara.auth.v1.SessionService.SignOutEverywhere:input_type -> nara.auth.v1.SignOutEverywhereRequest
-	37, // 44: nara.auth.v1.AccessLogService.ListMyAccessLog:input_type -> nara.auth.v1.ListMyAccessLogRequest
-	8,  // 45: nara.auth.v1.CitizenAuthService.StartLogin:output_type -> nara.auth.v1.StartLoginResponse
-	10, // 46: nara.auth.v1.CitizenAuthService.WatchLogin:output_type -> nara.auth.v1.WatchLoginResponse
-	12, // 47: nara.auth.v1.CitizenAuthService.PollLogin:output_type -> nara.auth.v1.PollLoginResponse
-	16, // 48: nara.auth.v1.CitizenAuthService.CancelLogin:output_type -> nara.auth.v1.CancelLoginResponse
-	18, // 49: nara.auth.v1.ClinicianAuthService.StartStaffLogin:output_type -> nara.auth.v1.StartStaffLoginResponse
-	20, // 50: nara.auth.v1.ClinicianAuthService.CompleteStaffLogin:output_type -> nara.auth.v1.CompleteStaffLoginResponse
-	23, // 51: nara.auth.v1.ClinicianAuthService.SelectAssignment:output_type -> nara.auth.v1.SelectAssignmentResponse
-	25, // 52: nara.auth.v1.SessionService.RefreshSession:output_type -> nara.auth.v1.RefreshSessionResponse
-	29, // 53: nara.auth.v1.SessionService.GetMe:output_type -> nara.auth.v1.GetMeResponse
-	32, // 54: nara.auth.v1.SessionService.ListSessions:output_type -> nara.auth.v1.ListSessionsResponse
-	34, // 55: nara.auth.v1.SessionService.SignOut:output_type -> nara.auth.v1.SignOutResponse
-	36, // 56: nara.auth.v1.SessionService.SignOutEverywhere:output_type -> nara.auth.v1.SignOutEverywhereResponse
-	39, // 57: nara.auth.v1.AccessLogService.ListMyAccessLog:output_type -> nara.auth.v1.ListMyAccessLogResponse
-	45, // [45:58] is the sub-list for method output_type
-	32, // [32:45] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	3,  // 15: nara.auth.v1.CancelLoginRequest.language:type_name -> nara.auth.v1.Language
+	6,  // 16: nara.auth.v1.StartStaffLoginRequest.device:type_name -> nara.auth.v1.Device
+	6,  // 17: nara.auth.v1.CompleteStaffLoginRequest.device:type_name -> nara.auth.v1.Device
+	14, // 18: nara.auth.v1.CompleteStaffLoginResponse.session:type_name -> nara.auth.v1.Session
+	40, // 19: nara.auth.v1.CareAssignment.valid_from:type_name -> google.protobuf.Timestamp
+	40, // 20: nara.auth.v1.CareAssignment.valid_to:type_name -> google.protobuf.Timestamp
+	14, // 21: nara.auth.v1.SelectAssignmentResponse.session:type_name -> nara.auth.v1.Session
+	14, // 22: nara.auth.v1.RefreshSessionResponse.session:type_name -> nara.auth.v1.Session
+	5,  // 23: nara.auth.v1.Me.roles:type_name -> nara.auth.v1.Role
+	27, // 24: nara.auth.v1.Me.can_act_for:type_name -> nara.auth.v1.Person
+	21, // 25: nara.auth.v1.Me.assignments:type_name -> nara.auth.v1.CareAssignment
+	28, // 26: nara.auth.v1.GetMeResponse.me:type_name -> nara.auth.v1.Me
+	2,  // 27: nara.auth.v1.SessionInfo.platform:type_name -> nara.auth.v1.Platform
+	40, // 28: nara.auth.v1.SessionInfo.created_at:type_name -> google.protobuf.Timestamp
+	40, // 29: nara.auth.v1.SessionInfo.last_used_at:type_name -> google.protobuf.Timestamp
+	31, // 30: nara.auth.v1.ListSessionsResponse.sessions:type_name -> nara.auth.v1.SessionInfo
+	40, // 31: nara.auth.v1.AccessLogEntry.at:type_name -> google.protobuf.Timestamp
+	38, // 32: nara.auth.v1.ListMyAccessLogResponse.entries:type_name -> nara.auth.v1.AccessLogEntry
+	7,  // 33: nara.auth.v1.CitizenAuthService.StartLogin:input_type -> nara.auth.v1.StartLoginRequest
+	9,  // 34: nara.auth.v1.CitizenAuthService.WatchLogin:input_type -> nara.auth.v1.WatchLoginRequest
+	11, // 35: nara.auth.v1.CitizenAuthService.PollLogin:input_type -> nara.auth.v1.PollLoginRequest
+	15, // 36: nara.auth.v1.CitizenAuthService.CancelLogin:input_type -> nara.auth.v1.CancelLoginRequest
+	17, // 37: nara.auth.v1.ClinicianAuthService.StartStaffLogin:input_type -> nara.auth.v1.StartStaffLoginRequest
+	19, // 38: nara.auth.v1.ClinicianAuthService.CompleteStaffLogin:input_type -> nara.auth.v1.CompleteStaffLoginRequest
+	22, // 39: nara.auth.v1.ClinicianAuthService.SelectAssignment:input_type -> nara.auth.v1.SelectAssignmentRequest
+	24, // 40: nara.auth.v1.SessionService.RefreshSession:input_type -> nara.auth.v1.RefreshSessionRequest
+	26, // 41: nara.auth.v1.SessionService.GetMe:input_type -> nara.auth.v1.GetMeRequest
+	30, // 42: nara.auth.v1.SessionService.ListSessions:input_type -> nara.auth.v1.ListSessionsRequest
+	33, // 43: nara.auth.v1.SessionService.SignOut:input_type -> nara.auth.v1.SignOutRequest
+	35, // 44: nara.auth.v1.SessionService.SignOutEverywhere:input_type -> nara.auth.v1.SignOutEverywhereRequest
+	37, // 45: nara.auth.v1.AccessLogService.ListMyAccessLog:input_type -> nara.auth.v1.ListMyAccessLogRequest
+	8,  // 46: nara.auth.v1.CitizenAuthService.StartLogin:output_type -> nara.auth.v1.StartLoginResponse
+	10, // 47: nara.auth.v1.CitizenAuthService.WatchLogin:output_type -> nara.auth.v1.WatchLoginResponse
+	12, // 48: nara.auth.v1.CitizenAuthService.PollLogin:output_type -> nara.auth.v1.PollLoginResponse
+	16, // 49: nara.auth.v1.CitizenAuthService.CancelLogin:output_type -> nara.auth.v1.CancelLoginResponse
+	18, // 50: nara.auth.v1.ClinicianAuthService.StartStaffLogin:output_type -> nara.auth.v1.StartStaffLoginResponse
+	20, // 51: nara.auth.v1.ClinicianAuthService.CompleteStaffLogin:output_type -> nara.auth.v1.CompleteStaffLoginResponse
+	23, // 52: nara.auth.v1.ClinicianAuthService.SelectAssignment:output_type -> nara.auth.v1.SelectAssignmentResponse
+	25, // 53: nara.auth.v1.SessionService.RefreshSession:output_type -> nara.auth.v1.RefreshSessionResponse
+	29, // 54: nara.auth.v1.SessionService.GetMe:output_type -> nara.auth.v1.GetMeResponse
+	32, // 55: nara.auth.v1.SessionService.ListSessions:output_type -> nara.auth.v1.ListSessionsResponse
+	34, // 56: nara.auth.v1.SessionService.SignOut:output_type -> nara.auth.v1.SignOutResponse
+	36, // 57: nara.auth.v1.SessionService.SignOutEverywhere:output_type -> nara.auth.v1.SignOutEverywhereResponse
+	39, // 58: nara.auth.v1.AccessLogService.ListMyAccessLog:output_type -> nara.auth.v1.ListMyAccessLogResponse
+	46, // [46:59] is the sub-list for method output_type
+	33, // [33:46] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_nara_auth_v1_auth_proto_init() }

@@ -10,13 +10,21 @@ import Foundation
 public struct NaraAuthV1CancelLoginRequest: Sendable, Codable, Hashable {
 
     public var loginId: String?
+    /** The login_secret from StartLoginResponse: only the device that started  the login may follow it. App builds from before it existed get  InvalidArgument asking them to update. login_secret.format // login_secret must be the one StartLogin returned login_secret.required // this app version is too old to log in: update the app (login_secret is required)  */
+    public var loginSecret: String?
+    /** The language of a BankID failure message. */
+    public var language: NaraAuthV1Language?
 
-    public init(loginId: String? = nil) {
+    public init(loginId: String? = nil, loginSecret: String? = nil, language: NaraAuthV1Language? = nil) {
         self.loginId = loginId
+        self.loginSecret = loginSecret
+        self.language = language
     }
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case loginId
+        case loginSecret
+        case language
     }
 
     // Encodable protocol methods
@@ -24,6 +32,15 @@ public struct NaraAuthV1CancelLoginRequest: Sendable, Codable, Hashable {
     public func encode(to encoder: Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encodeIfPresent(loginId, forKey: .loginId)
+        try container.encodeIfPresent(loginSecret, forKey: .loginSecret)
+        try container.encodeIfPresent(language, forKey: .language)
     }
 }
 
+
+extension NaraAuthV1CancelLoginRequest: UnknownCaseCheckable {
+    public var containsUnknownDefaultOpenApiCase: Bool {
+        if language == .unknownDefaultOpenApi { return true }
+        return false
+    }
+}

@@ -9,7 +9,7 @@ import Foundation
 
 public struct NaraAuthV1StartLoginResponse: Sendable, Codable, Hashable {
 
-    /** The login's id: keep it to watch, poll or cancel the login. It is a  secret of this device. */
+    /** The login's id: keep it to watch, poll or cancel the login. */
     public var loginId: String?
     /** For START_MODE_SAME_DEVICE: open bankid:///?autostarttoken=<token>&redirect=<return_url>. */
     public var autoStartToken: String?
@@ -18,13 +18,16 @@ public struct NaraAuthV1StartLoginResponse: Sendable, Codable, Hashable {
     /** How often to poll. */
     public var pollIntervalSeconds: Int?
     public var progress: NaraAuthV1LoginProgress?
+    /** A secret of the device that started the login, sent only here: pass it  with every WatchLogin, PollLogin and CancelLogin. Keep it in memory only. */
+    public var loginSecret: String?
 
-    public init(loginId: String? = nil, autoStartToken: String? = nil, qrData: String? = nil, pollIntervalSeconds: Int? = nil, progress: NaraAuthV1LoginProgress? = nil) {
+    public init(loginId: String? = nil, autoStartToken: String? = nil, qrData: String? = nil, pollIntervalSeconds: Int? = nil, progress: NaraAuthV1LoginProgress? = nil, loginSecret: String? = nil) {
         self.loginId = loginId
         self.autoStartToken = autoStartToken
         self.qrData = qrData
         self.pollIntervalSeconds = pollIntervalSeconds
         self.progress = progress
+        self.loginSecret = loginSecret
     }
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
@@ -33,6 +36,7 @@ public struct NaraAuthV1StartLoginResponse: Sendable, Codable, Hashable {
         case qrData
         case pollIntervalSeconds
         case progress
+        case loginSecret
     }
 
     // Encodable protocol methods
@@ -44,6 +48,7 @@ public struct NaraAuthV1StartLoginResponse: Sendable, Codable, Hashable {
         try container.encodeIfPresent(qrData, forKey: .qrData)
         try container.encodeIfPresent(pollIntervalSeconds, forKey: .pollIntervalSeconds)
         try container.encodeIfPresent(progress, forKey: .progress)
+        try container.encodeIfPresent(loginSecret, forKey: .loginSecret)
     }
 }
 

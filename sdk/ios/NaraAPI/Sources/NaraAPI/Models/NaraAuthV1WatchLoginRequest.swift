@@ -11,15 +11,19 @@ public struct NaraAuthV1WatchLoginRequest: Sendable, Codable, Hashable {
 
     public var loginId: String?
     public var language: NaraAuthV1Language?
+    /** The login_secret from StartLoginResponse: only the device that started  the login may follow it. App builds from before it existed get  InvalidArgument asking them to update. login_secret.format // login_secret must be the one StartLogin returned login_secret.required // this app version is too old to log in: update the app (login_secret is required)  */
+    public var loginSecret: String?
 
-    public init(loginId: String? = nil, language: NaraAuthV1Language? = nil) {
+    public init(loginId: String? = nil, language: NaraAuthV1Language? = nil, loginSecret: String? = nil) {
         self.loginId = loginId
         self.language = language
+        self.loginSecret = loginSecret
     }
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case loginId
         case language
+        case loginSecret
     }
 
     // Encodable protocol methods
@@ -28,6 +32,7 @@ public struct NaraAuthV1WatchLoginRequest: Sendable, Codable, Hashable {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encodeIfPresent(loginId, forKey: .loginId)
         try container.encodeIfPresent(language, forKey: .language)
+        try container.encodeIfPresent(loginSecret, forKey: .loginSecret)
     }
 }
 

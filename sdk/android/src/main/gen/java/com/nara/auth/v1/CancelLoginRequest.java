@@ -16,6 +16,7 @@ public  final class CancelLoginRequest extends
     CancelLoginRequestOrBuilder {
   private CancelLoginRequest() {
     loginId_ = "";
+    loginSecret_ = "";
   }
   public static final int LOGIN_ID_FIELD_NUMBER = 1;
   private java.lang.String loginId_;
@@ -62,6 +63,146 @@ public  final class CancelLoginRequest extends
     checkByteStringIsUtf8(value);
     loginId_ = value.toStringUtf8();
 
+  }
+
+  public static final int LOGIN_SECRET_FIELD_NUMBER = 2;
+  private java.lang.String loginSecret_;
+  /**
+   * <pre>
+   * The login_secret from StartLoginResponse: only the device that started
+   * the login may follow it. App builds from before it existed get
+   * InvalidArgument asking them to update.
+   * </pre>
+   *
+   * <code>string login_secret = 2 [json_name = "loginSecret", (.buf.validate.field) = { ... }</code>
+   * @return The loginSecret.
+   */
+  @java.lang.Override
+  public java.lang.String getLoginSecret() {
+    return loginSecret_;
+  }
+  /**
+   * <pre>
+   * The login_secret from StartLoginResponse: only the device that started
+   * the login may follow it. App builds from before it existed get
+   * InvalidArgument asking them to update.
+   * </pre>
+   *
+   * <code>string login_secret = 2 [json_name = "loginSecret", (.buf.validate.field) = { ... }</code>
+   * @return The bytes for loginSecret.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getLoginSecretBytes() {
+    return com.google.protobuf.ByteString.copyFromUtf8(loginSecret_);
+  }
+  /**
+   * <pre>
+   * The login_secret from StartLoginResponse: only the device that started
+   * the login may follow it. App builds from before it existed get
+   * InvalidArgument asking them to update.
+   * </pre>
+   *
+   * <code>string login_secret = 2 [json_name = "loginSecret", (.buf.validate.field) = { ... }</code>
+   * @param value The loginSecret to set.
+   */
+  private void setLoginSecret(
+      java.lang.String value) {
+    java.util.Objects.requireNonNull(value);
+
+    loginSecret_ = value;
+  }
+  /**
+   * <pre>
+   * The login_secret from StartLoginResponse: only the device that started
+   * the login may follow it. App builds from before it existed get
+   * InvalidArgument asking them to update.
+   * </pre>
+   *
+   * <code>string login_secret = 2 [json_name = "loginSecret", (.buf.validate.field) = { ... }</code>
+   */
+  private void clearLoginSecret() {
+
+    loginSecret_ = getDefaultInstance().getLoginSecret();
+  }
+  /**
+   * <pre>
+   * The login_secret from StartLoginResponse: only the device that started
+   * the login may follow it. App builds from before it existed get
+   * InvalidArgument asking them to update.
+   * </pre>
+   *
+   * <code>string login_secret = 2 [json_name = "loginSecret", (.buf.validate.field) = { ... }</code>
+   * @param value The bytes for loginSecret to set.
+   */
+  private void setLoginSecretBytes(
+      com.google.protobuf.ByteString value) {
+    checkByteStringIsUtf8(value);
+    loginSecret_ = value.toStringUtf8();
+
+  }
+
+  public static final int LANGUAGE_FIELD_NUMBER = 3;
+  private int language_;
+  /**
+   * <pre>
+   * The language of a BankID failure message.
+   * </pre>
+   *
+   * <code>.nara.auth.v1.Language language = 3 [json_name = "language", (.buf.validate.field) = { ... }</code>
+   * @return The enum numeric value on the wire for language.
+   */
+  @java.lang.Override
+  public int getLanguageValue() {
+    return language_;
+  }
+  /**
+   * <pre>
+   * The language of a BankID failure message.
+   * </pre>
+   *
+   * <code>.nara.auth.v1.Language language = 3 [json_name = "language", (.buf.validate.field) = { ... }</code>
+   * @return The language.
+   */
+  @java.lang.Override
+  public com.nara.auth.v1.Language getLanguage() {
+    com.nara.auth.v1.Language result = com.nara.auth.v1.Language.forNumber(language_);
+    return result == null ? com.nara.auth.v1.Language.UNRECOGNIZED : result;
+  }
+  /**
+   * <pre>
+   * The language of a BankID failure message.
+   * </pre>
+   *
+   * <code>.nara.auth.v1.Language language = 3 [json_name = "language", (.buf.validate.field) = { ... }</code>
+   * @param value The enum numeric value on the wire for language to set.
+   */
+  private void setLanguageValue(int value) {
+      language_ = value;
+  }
+  /**
+   * <pre>
+   * The language of a BankID failure message.
+   * </pre>
+   *
+   * <code>.nara.auth.v1.Language language = 3 [json_name = "language", (.buf.validate.field) = { ... }</code>
+   * @param value The language to set.
+   * @throws IllegalArgumentException if UNRECOGNIZED is provided.
+   */
+  private void setLanguage(com.nara.auth.v1.Language value) {
+    language_ = value.getNumber();
+
+  }
+  /**
+   * <pre>
+   * The language of a BankID failure message.
+   * </pre>
+   *
+   * <code>.nara.auth.v1.Language language = 3 [json_name = "language", (.buf.validate.field) = { ... }</code>
+   */
+  private void clearLanguage() {
+
+    language_ = 0;
   }
 
   public static com.nara.auth.v1.CancelLoginRequest parseFrom(
@@ -210,6 +351,152 @@ public  final class CancelLoginRequest extends
       return this;
     }
 
+    /**
+     * <pre>
+     * The login_secret from StartLoginResponse: only the device that started
+     * the login may follow it. App builds from before it existed get
+     * InvalidArgument asking them to update.
+     * </pre>
+     *
+     * <code>string login_secret = 2 [json_name = "loginSecret", (.buf.validate.field) = { ... }</code>
+     * @return The loginSecret.
+     */
+    @java.lang.Override
+    public java.lang.String getLoginSecret() {
+      return instance.getLoginSecret();
+    }
+    /**
+     * <pre>
+     * The login_secret from StartLoginResponse: only the device that started
+     * the login may follow it. App builds from before it existed get
+     * InvalidArgument asking them to update.
+     * </pre>
+     *
+     * <code>string login_secret = 2 [json_name = "loginSecret", (.buf.validate.field) = { ... }</code>
+     * @return The bytes for loginSecret.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getLoginSecretBytes() {
+      return instance.getLoginSecretBytes();
+    }
+    /**
+     * <pre>
+     * The login_secret from StartLoginResponse: only the device that started
+     * the login may follow it. App builds from before it existed get
+     * InvalidArgument asking them to update.
+     * </pre>
+     *
+     * <code>string login_secret = 2 [json_name = "loginSecret", (.buf.validate.field) = { ... }</code>
+     * @param value The loginSecret to set.
+     * @return This builder for chaining.
+     */
+    public Builder setLoginSecret(
+        java.lang.String value) {
+      copyOnWrite();
+      instance.setLoginSecret(value);
+      return this;
+    }
+    /**
+     * <pre>
+     * The login_secret from StartLoginResponse: only the device that started
+     * the login may follow it. App builds from before it existed get
+     * InvalidArgument asking them to update.
+     * </pre>
+     *
+     * <code>string login_secret = 2 [json_name = "loginSecret", (.buf.validate.field) = { ... }</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearLoginSecret() {
+      copyOnWrite();
+      instance.clearLoginSecret();
+      return this;
+    }
+    /**
+     * <pre>
+     * The login_secret from StartLoginResponse: only the device that started
+     * the login may follow it. App builds from before it existed get
+     * InvalidArgument asking them to update.
+     * </pre>
+     *
+     * <code>string login_secret = 2 [json_name = "loginSecret", (.buf.validate.field) = { ... }</code>
+     * @param value The bytes for loginSecret to set.
+     * @return This builder for chaining.
+     */
+    public Builder setLoginSecretBytes(
+        com.google.protobuf.ByteString value) {
+      copyOnWrite();
+      instance.setLoginSecretBytes(value);
+      return this;
+    }
+
+    /**
+     * <pre>
+     * The language of a BankID failure message.
+     * </pre>
+     *
+     * <code>.nara.auth.v1.Language language = 3 [json_name = "language", (.buf.validate.field) = { ... }</code>
+     * @return The enum numeric value on the wire for language.
+     */
+    @java.lang.Override
+    public int getLanguageValue() {
+      return instance.getLanguageValue();
+    }
+    /**
+     * <pre>
+     * The language of a BankID failure message.
+     * </pre>
+     *
+     * <code>.nara.auth.v1.Language language = 3 [json_name = "language", (.buf.validate.field) = { ... }</code>
+     * @param value The language to set.
+     * @throws IllegalArgumentException if UNRECOGNIZED is provided.
+     * @return This builder for chaining.
+     */
+    public Builder setLanguageValue(int value) {
+      copyOnWrite();
+      instance.setLanguageValue(value);
+      return this;
+    }
+    /**
+     * <pre>
+     * The language of a BankID failure message.
+     * </pre>
+     *
+     * <code>.nara.auth.v1.Language language = 3 [json_name = "language", (.buf.validate.field) = { ... }</code>
+     * @return The language.
+     */
+    @java.lang.Override
+    public com.nara.auth.v1.Language getLanguage() {
+      return instance.getLanguage();
+    }
+    /**
+     * <pre>
+     * The language of a BankID failure message.
+     * </pre>
+     *
+     * <code>.nara.auth.v1.Language language = 3 [json_name = "language", (.buf.validate.field) = { ... }</code>
+     * @param value The enum numeric value on the wire for language to set.
+     * @return This builder for chaining.
+     */
+    public Builder setLanguage(com.nara.auth.v1.Language value) {
+      copyOnWrite();
+      instance.setLanguage(value);
+      return this;
+    }
+    /**
+     * <pre>
+     * The language of a BankID failure message.
+     * </pre>
+     *
+     * <code>.nara.auth.v1.Language language = 3 [json_name = "language", (.buf.validate.field) = { ... }</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearLanguage() {
+      copyOnWrite();
+      instance.clearLanguage();
+      return this;
+    }
+
     // @@protoc_insertion_point(builder_scope:nara.auth.v1.CancelLoginRequest)
   }
   @java.lang.Override
@@ -227,9 +514,12 @@ public  final class CancelLoginRequest extends
       case BUILD_MESSAGE_INFO: {
           java.lang.Object[] objects = new java.lang.Object[] {
             "loginId_",
+            "loginSecret_",
+            "language_",
           };
           java.lang.String info =
-              "\u0000\u0001\u0000\u0000\u0001\u0001\u0001\u0000\u0000\u0000\u0001\u0208";
+              "\u0000\u0003\u0000\u0000\u0001\u0003\u0003\u0000\u0000\u0000\u0001\u0208\u0002\u0208" +
+              "\u0003\f";
           return newMessageInfo(DEFAULT_INSTANCE, info, objects);
       }
       case GET_DEFAULT_INSTANCE: {

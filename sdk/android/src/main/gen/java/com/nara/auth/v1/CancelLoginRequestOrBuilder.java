@@ -21,4 +21,47 @@ public interface CancelLoginRequestOrBuilder extends
    */
   com.google.protobuf.ByteString
       getLoginIdBytes();
+
+  /**
+   * <pre>
+   * The login_secret from StartLoginResponse: only the device that started
+   * the login may follow it. App builds from before it existed get
+   * InvalidArgument asking them to update.
+   * </pre>
+   *
+   * <code>string login_secret = 2 [json_name = "loginSecret", (.buf.validate.field) = { ... }</code>
+   * @return The loginSecret.
+   */
+  java.lang.String getLoginSecret();
+  /**
+   * <pre>
+   * The login_secret from StartLoginResponse: only the device that started
+   * the login may follow it. App builds from before it existed get
+   * InvalidArgument asking them to update.
+   * </pre>
+   *
+   * <code>string login_secret = 2 [json_name = "loginSecret", (.buf.validate.field) = { ... }</code>
+   * @return The bytes for loginSecret.
+   */
+  com.google.protobuf.ByteString
+      getLoginSecretBytes();
+
+  /**
+   * <pre>
+   * The language of a BankID failure message.
+   * </pre>
+   *
+   * <code>.nara.auth.v1.Language language = 3 [json_name = "language", (.buf.validate.field) = { ... }</code>
+   * @return The enum numeric value on the wire for language.
+   */
+  int getLanguageValue();
+  /**
+   * <pre>
+   * The language of a BankID failure message.
+   * </pre>
+   *
+   * <code>.nara.auth.v1.Language language = 3 [json_name = "language", (.buf.validate.field) = { ... }</code>
+   * @return The language.
+   */
+  com.nara.auth.v1.Language getLanguage();
 }

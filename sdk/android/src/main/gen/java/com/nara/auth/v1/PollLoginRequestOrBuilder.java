@@ -32,4 +32,28 @@ public interface PollLoginRequestOrBuilder extends
    * @return The language.
    */
   com.nara.auth.v1.Language getLanguage();
+
+  /**
+   * <pre>
+   * The login_secret from StartLoginResponse: only the device that started
+   * the login may follow it. App builds from before it existed get
+   * InvalidArgument asking them to update.
+   * </pre>
+   *
+   * <code>string login_secret = 3 [json_name = "loginSecret", (.buf.validate.field) = { ... }</code>
+   * @return The loginSecret.
+   */
+  java.lang.String getLoginSecret();
+  /**
+   * <pre>
+   * The login_secret from StartLoginResponse: only the device that started
+   * the login may follow it. App builds from before it existed get
+   * InvalidArgument asking them to update.
+   * </pre>
+   *
+   * <code>string login_secret = 3 [json_name = "loginSecret", (.buf.validate.field) = { ... }</code>
+   * @return The bytes for loginSecret.
+   */
+  com.google.protobuf.ByteString
+      getLoginSecretBytes();
 }

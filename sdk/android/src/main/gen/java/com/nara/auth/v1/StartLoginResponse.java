@@ -18,14 +18,14 @@ public  final class StartLoginResponse extends
     loginId_ = "";
     autoStartToken_ = "";
     qrData_ = "";
+    loginSecret_ = "";
   }
   private int bitField0_;
   public static final int LOGIN_ID_FIELD_NUMBER = 1;
   private java.lang.String loginId_;
   /**
    * <pre>
-   * The login's id: keep it to watch, poll or cancel the login. It is a
-   * secret of this device.
+   * The login's id: keep it to watch, poll or cancel the login.
    * </pre>
    *
    * <code>string login_id = 1 [json_name = "loginId"];</code>
@@ -37,8 +37,7 @@ public  final class StartLoginResponse extends
   }
   /**
    * <pre>
-   * The login's id: keep it to watch, poll or cancel the login. It is a
-   * secret of this device.
+   * The login's id: keep it to watch, poll or cancel the login.
    * </pre>
    *
    * <code>string login_id = 1 [json_name = "loginId"];</code>
@@ -51,8 +50,7 @@ public  final class StartLoginResponse extends
   }
   /**
    * <pre>
-   * The login's id: keep it to watch, poll or cancel the login. It is a
-   * secret of this device.
+   * The login's id: keep it to watch, poll or cancel the login.
    * </pre>
    *
    * <code>string login_id = 1 [json_name = "loginId"];</code>
@@ -66,8 +64,7 @@ public  final class StartLoginResponse extends
   }
   /**
    * <pre>
-   * The login's id: keep it to watch, poll or cancel the login. It is a
-   * secret of this device.
+   * The login's id: keep it to watch, poll or cancel the login.
    * </pre>
    *
    * <code>string login_id = 1 [json_name = "loginId"];</code>
@@ -78,8 +75,7 @@ public  final class StartLoginResponse extends
   }
   /**
    * <pre>
-   * The login's id: keep it to watch, poll or cancel the login. It is a
-   * secret of this device.
+   * The login's id: keep it to watch, poll or cancel the login.
    * </pre>
    *
    * <code>string login_id = 1 [json_name = "loginId"];</code>
@@ -316,6 +312,78 @@ public  final class StartLoginResponse extends
     bitField0_ = (bitField0_ & ~0x00000001);
   }
 
+  public static final int LOGIN_SECRET_FIELD_NUMBER = 6;
+  private java.lang.String loginSecret_;
+  /**
+   * <pre>
+   * A secret of the device that started the login, sent only here: pass it
+   * with every WatchLogin, PollLogin and CancelLogin. Keep it in memory only.
+   * </pre>
+   *
+   * <code>string login_secret = 6 [json_name = "loginSecret"];</code>
+   * @return The loginSecret.
+   */
+  @java.lang.Override
+  public java.lang.String getLoginSecret() {
+    return loginSecret_;
+  }
+  /**
+   * <pre>
+   * A secret of the device that started the login, sent only here: pass it
+   * with every WatchLogin, PollLogin and CancelLogin. Keep it in memory only.
+   * </pre>
+   *
+   * <code>string login_secret = 6 [json_name = "loginSecret"];</code>
+   * @return The bytes for loginSecret.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getLoginSecretBytes() {
+    return com.google.protobuf.ByteString.copyFromUtf8(loginSecret_);
+  }
+  /**
+   * <pre>
+   * A secret of the device that started the login, sent only here: pass it
+   * with every WatchLogin, PollLogin and CancelLogin. Keep it in memory only.
+   * </pre>
+   *
+   * <code>string login_secret = 6 [json_name = "loginSecret"];</code>
+   * @param value The loginSecret to set.
+   */
+  private void setLoginSecret(
+      java.lang.String value) {
+    java.util.Objects.requireNonNull(value);
+
+    loginSecret_ = value;
+  }
+  /**
+   * <pre>
+   * A secret of the device that started the login, sent only here: pass it
+   * with every WatchLogin, PollLogin and CancelLogin. Keep it in memory only.
+   * </pre>
+   *
+   * <code>string login_secret = 6 [json_name = "loginSecret"];</code>
+   */
+  private void clearLoginSecret() {
+
+    loginSecret_ = getDefaultInstance().getLoginSecret();
+  }
+  /**
+   * <pre>
+   * A secret of the device that started the login, sent only here: pass it
+   * with every WatchLogin, PollLogin and CancelLogin. Keep it in memory only.
+   * </pre>
+   *
+   * <code>string login_secret = 6 [json_name = "loginSecret"];</code>
+   * @param value The bytes for loginSecret to set.
+   */
+  private void setLoginSecretBytes(
+      com.google.protobuf.ByteString value) {
+    checkByteStringIsUtf8(value);
+    loginSecret_ = value.toStringUtf8();
+
+  }
+
   public static com.nara.auth.v1.StartLoginResponse parseFrom(
       java.nio.ByteBuffer data)
       throws com.google.protobuf.InvalidProtocolBufferException {
@@ -415,8 +483,7 @@ public  final class StartLoginResponse extends
 
     /**
      * <pre>
-     * The login's id: keep it to watch, poll or cancel the login. It is a
-     * secret of this device.
+     * The login's id: keep it to watch, poll or cancel the login.
      * </pre>
      *
      * <code>string login_id = 1 [json_name = "loginId"];</code>
@@ -428,8 +495,7 @@ public  final class StartLoginResponse extends
     }
     /**
      * <pre>
-     * The login's id: keep it to watch, poll or cancel the login. It is a
-     * secret of this device.
+     * The login's id: keep it to watch, poll or cancel the login.
      * </pre>
      *
      * <code>string login_id = 1 [json_name = "loginId"];</code>
@@ -442,8 +508,7 @@ public  final class StartLoginResponse extends
     }
     /**
      * <pre>
-     * The login's id: keep it to watch, poll or cancel the login. It is a
-     * secret of this device.
+     * The login's id: keep it to watch, poll or cancel the login.
      * </pre>
      *
      * <code>string login_id = 1 [json_name = "loginId"];</code>
@@ -458,8 +523,7 @@ public  final class StartLoginResponse extends
     }
     /**
      * <pre>
-     * The login's id: keep it to watch, poll or cancel the login. It is a
-     * secret of this device.
+     * The login's id: keep it to watch, poll or cancel the login.
      * </pre>
      *
      * <code>string login_id = 1 [json_name = "loginId"];</code>
@@ -472,8 +536,7 @@ public  final class StartLoginResponse extends
     }
     /**
      * <pre>
-     * The login's id: keep it to watch, poll or cancel the login. It is a
-     * secret of this device.
+     * The login's id: keep it to watch, poll or cancel the login.
      * </pre>
      *
      * <code>string login_id = 1 [json_name = "loginId"];</code>
@@ -717,6 +780,80 @@ public  final class StartLoginResponse extends
       return this;
     }
 
+    /**
+     * <pre>
+     * A secret of the device that started the login, sent only here: pass it
+     * with every WatchLogin, PollLogin and CancelLogin. Keep it in memory only.
+     * </pre>
+     *
+     * <code>string login_secret = 6 [json_name = "loginSecret"];</code>
+     * @return The loginSecret.
+     */
+    @java.lang.Override
+    public java.lang.String getLoginSecret() {
+      return instance.getLoginSecret();
+    }
+    /**
+     * <pre>
+     * A secret of the device that started the login, sent only here: pass it
+     * with every WatchLogin, PollLogin and CancelLogin. Keep it in memory only.
+     * </pre>
+     *
+     * <code>string login_secret = 6 [json_name = "loginSecret"];</code>
+     * @return The bytes for loginSecret.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getLoginSecretBytes() {
+      return instance.getLoginSecretBytes();
+    }
+    /**
+     * <pre>
+     * A secret of the device that started the login, sent only here: pass it
+     * with every WatchLogin, PollLogin and CancelLogin. Keep it in memory only.
+     * </pre>
+     *
+     * <code>string login_secret = 6 [json_name = "loginSecret"];</code>
+     * @param value The loginSecret to set.
+     * @return This builder for chaining.
+     */
+    public Builder setLoginSecret(
+        java.lang.String value) {
+      copyOnWrite();
+      instance.setLoginSecret(value);
+      return this;
+    }
+    /**
+     * <pre>
+     * A secret of the device that started the login, sent only here: pass it
+     * with every WatchLogin, PollLogin and CancelLogin. Keep it in memory only.
+     * </pre>
+     *
+     * <code>string login_secret = 6 [json_name = "loginSecret"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearLoginSecret() {
+      copyOnWrite();
+      instance.clearLoginSecret();
+      return this;
+    }
+    /**
+     * <pre>
+     * A secret of the device that started the login, sent only here: pass it
+     * with every WatchLogin, PollLogin and CancelLogin. Keep it in memory only.
+     * </pre>
+     *
+     * <code>string login_secret = 6 [json_name = "loginSecret"];</code>
+     * @param value The bytes for loginSecret to set.
+     * @return This builder for chaining.
+     */
+    public Builder setLoginSecretBytes(
+        com.google.protobuf.ByteString value) {
+      copyOnWrite();
+      instance.setLoginSecretBytes(value);
+      return this;
+    }
+
     // @@protoc_insertion_point(builder_scope:nara.auth.v1.StartLoginResponse)
   }
   @java.lang.Override
@@ -739,10 +876,11 @@ public  final class StartLoginResponse extends
             "qrData_",
             "pollIntervalSeconds_",
             "progress_",
+            "loginSecret_",
           };
           java.lang.String info =
-              "\u0000\u0005\u0000\u0001\u0001\u0005\u0005\u0000\u0000\u0000\u0001\u0208\u0002\u0208" +
-              "\u0003\u0208\u0004\u0004\u0005\u1009\u0000";
+              "\u0000\u0006\u0000\u0001\u0001\u0006\u0006\u0000\u0000\u0000\u0001\u0208\u0002\u0208" +
+              "\u0003\u0208\u0004\u0004\u0005\u1009\u0000\u0006\u0208";
           return newMessageInfo(DEFAULT_INSTANCE, info, objects);
       }
       case GET_DEFAULT_INSTANCE: {

@@ -12,8 +12,7 @@ public interface StartLoginResponseOrBuilder extends
 
   /**
    * <pre>
-   * The login's id: keep it to watch, poll or cancel the login. It is a
-   * secret of this device.
+   * The login's id: keep it to watch, poll or cancel the login.
    * </pre>
    *
    * <code>string login_id = 1 [json_name = "loginId"];</code>
@@ -22,8 +21,7 @@ public interface StartLoginResponseOrBuilder extends
   java.lang.String getLoginId();
   /**
    * <pre>
-   * The login's id: keep it to watch, poll or cancel the login. It is a
-   * secret of this device.
+   * The login's id: keep it to watch, poll or cancel the login.
    * </pre>
    *
    * <code>string login_id = 1 [json_name = "loginId"];</code>
@@ -94,4 +92,26 @@ public interface StartLoginResponseOrBuilder extends
    * @return The progress.
    */
   com.nara.auth.v1.LoginProgress getProgress();
+
+  /**
+   * <pre>
+   * A secret of the device that started the login, sent only here: pass it
+   * with every WatchLogin, PollLogin and CancelLogin. Keep it in memory only.
+   * </pre>
+   *
+   * <code>string login_secret = 6 [json_name = "loginSecret"];</code>
+   * @return The loginSecret.
+   */
+  java.lang.String getLoginSecret();
+  /**
+   * <pre>
+   * A secret of the device that started the login, sent only here: pass it
+   * with every WatchLogin, PollLogin and CancelLogin. Keep it in memory only.
+   * </pre>
+   *
+   * <code>string login_secret = 6 [json_name = "loginSecret"];</code>
+   * @return The bytes for loginSecret.
+   */
+  com.google.protobuf.ByteString
+      getLoginSecretBytes();
 }

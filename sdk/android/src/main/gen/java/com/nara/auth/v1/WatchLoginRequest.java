@@ -16,6 +16,7 @@ public  final class WatchLoginRequest extends
     WatchLoginRequestOrBuilder {
   private WatchLoginRequest() {
     loginId_ = "";
+    loginSecret_ = "";
   }
   public static final int LOGIN_ID_FIELD_NUMBER = 1;
   private java.lang.String loginId_;
@@ -105,6 +106,83 @@ public  final class WatchLoginRequest extends
   private void clearLanguage() {
 
     language_ = 0;
+  }
+
+  public static final int LOGIN_SECRET_FIELD_NUMBER = 3;
+  private java.lang.String loginSecret_;
+  /**
+   * <pre>
+   * The login_secret from StartLoginResponse: only the device that started
+   * the login may follow it. App builds from before it existed get
+   * InvalidArgument asking them to update.
+   * </pre>
+   *
+   * <code>string login_secret = 3 [json_name = "loginSecret", (.buf.validate.field) = { ... }</code>
+   * @return The loginSecret.
+   */
+  @java.lang.Override
+  public java.lang.String getLoginSecret() {
+    return loginSecret_;
+  }
+  /**
+   * <pre>
+   * The login_secret from StartLoginResponse: only the device that started
+   * the login may follow it. App builds from before it existed get
+   * InvalidArgument asking them to update.
+   * </pre>
+   *
+   * <code>string login_secret = 3 [json_name = "loginSecret", (.buf.validate.field) = { ... }</code>
+   * @return The bytes for loginSecret.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getLoginSecretBytes() {
+    return com.google.protobuf.ByteString.copyFromUtf8(loginSecret_);
+  }
+  /**
+   * <pre>
+   * The login_secret from StartLoginResponse: only the device that started
+   * the login may follow it. App builds from before it existed get
+   * InvalidArgument asking them to update.
+   * </pre>
+   *
+   * <code>string login_secret = 3 [json_name = "loginSecret", (.buf.validate.field) = { ... }</code>
+   * @param value The loginSecret to set.
+   */
+  private void setLoginSecret(
+      java.lang.String value) {
+    java.util.Objects.requireNonNull(value);
+
+    loginSecret_ = value;
+  }
+  /**
+   * <pre>
+   * The login_secret from StartLoginResponse: only the device that started
+   * the login may follow it. App builds from before it existed get
+   * InvalidArgument asking them to update.
+   * </pre>
+   *
+   * <code>string login_secret = 3 [json_name = "loginSecret", (.buf.validate.field) = { ... }</code>
+   */
+  private void clearLoginSecret() {
+
+    loginSecret_ = getDefaultInstance().getLoginSecret();
+  }
+  /**
+   * <pre>
+   * The login_secret from StartLoginResponse: only the device that started
+   * the login may follow it. App builds from before it existed get
+   * InvalidArgument asking them to update.
+   * </pre>
+   *
+   * <code>string login_secret = 3 [json_name = "loginSecret", (.buf.validate.field) = { ... }</code>
+   * @param value The bytes for loginSecret to set.
+   */
+  private void setLoginSecretBytes(
+      com.google.protobuf.ByteString value) {
+    checkByteStringIsUtf8(value);
+    loginSecret_ = value.toStringUtf8();
+
   }
 
   public static com.nara.auth.v1.WatchLoginRequest parseFrom(
@@ -300,6 +378,85 @@ public  final class WatchLoginRequest extends
       return this;
     }
 
+    /**
+     * <pre>
+     * The login_secret from StartLoginResponse: only the device that started
+     * the login may follow it. App builds from before it existed get
+     * InvalidArgument asking them to update.
+     * </pre>
+     *
+     * <code>string login_secret = 3 [json_name = "loginSecret", (.buf.validate.field) = { ... }</code>
+     * @return The loginSecret.
+     */
+    @java.lang.Override
+    public java.lang.String getLoginSecret() {
+      return instance.getLoginSecret();
+    }
+    /**
+     * <pre>
+     * The login_secret from StartLoginResponse: only the device that started
+     * the login may follow it. App builds from before it existed get
+     * InvalidArgument asking them to update.
+     * </pre>
+     *
+     * <code>string login_secret = 3 [json_name = "loginSecret", (.buf.validate.field) = { ... }</code>
+     * @return The bytes for loginSecret.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getLoginSecretBytes() {
+      return instance.getLoginSecretBytes();
+    }
+    /**
+     * <pre>
+     * The login_secret from StartLoginResponse: only the device that started
+     * the login may follow it. App builds from before it existed get
+     * InvalidArgument asking them to update.
+     * </pre>
+     *
+     * <code>string login_secret = 3 [json_name = "loginSecret", (.buf.validate.field) = { ... }</code>
+     * @param value The loginSecret to set.
+     * @return This builder for chaining.
+     */
+    public Builder setLoginSecret(
+        java.lang.String value) {
+      copyOnWrite();
+      instance.setLoginSecret(value);
+      return this;
+    }
+    /**
+     * <pre>
+     * The login_secret from StartLoginResponse: only the device that started
+     * the login may follow it. App builds from before it existed get
+     * InvalidArgument asking them to update.
+     * </pre>
+     *
+     * <code>string login_secret = 3 [json_name = "loginSecret", (.buf.validate.field) = { ... }</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearLoginSecret() {
+      copyOnWrite();
+      instance.clearLoginSecret();
+      return this;
+    }
+    /**
+     * <pre>
+     * The login_secret from StartLoginResponse: only the device that started
+     * the login may follow it. App builds from before it existed get
+     * InvalidArgument asking them to update.
+     * </pre>
+     *
+     * <code>string login_secret = 3 [json_name = "loginSecret", (.buf.validate.field) = { ... }</code>
+     * @param value The bytes for loginSecret to set.
+     * @return This builder for chaining.
+     */
+    public Builder setLoginSecretBytes(
+        com.google.protobuf.ByteString value) {
+      copyOnWrite();
+      instance.setLoginSecretBytes(value);
+      return this;
+    }
+
     // @@protoc_insertion_point(builder_scope:nara.auth.v1.WatchLoginRequest)
   }
   @java.lang.Override
@@ -318,10 +475,11 @@ public  final class WatchLoginRequest extends
           java.lang.Object[] objects = new java.lang.Object[] {
             "loginId_",
             "language_",
+            "loginSecret_",
           };
           java.lang.String info =
-              "\u0000\u0002\u0000\u0000\u0001\u0002\u0002\u0000\u0000\u0000\u0001\u0208\u0002\f" +
-              "";
+              "\u0000\u0003\u0000\u0000\u0001\u0003\u0003\u0000\u0000\u0000\u0001\u0208\u0002\f" +
+              "\u0003\u0208";
           return newMessageInfo(DEFAULT_INSTANCE, info, objects);
       }
       case GET_DEFAULT_INSTANCE: {

@@ -45,6 +45,67 @@ public object CancelLoginRequestKt {
     public fun clearLoginId() {
       _builder.clearLoginId()
     }
+
+    /**
+     * ```
+     * The login_secret from StartLoginResponse: only the device that started
+     * the login may follow it. App builds from before it existed get
+     * InvalidArgument asking them to update.
+     * ```
+     *
+     * `string login_secret = 2 [json_name = "loginSecret", (.buf.validate.field) = { ... }`
+     */
+    public var loginSecret: kotlin.String
+      @kotlin.jvm.JvmName("getLoginSecret")
+        get() = _builder.loginSecret
+      @kotlin.jvm.JvmName("setLoginSecret")
+        set(value) {
+        _builder.loginSecret = value
+      }
+    /**
+     * ```
+     * The login_secret from StartLoginResponse: only the device that started
+     * the login may follow it. App builds from before it existed get
+     * InvalidArgument asking them to update.
+     * ```
+     *
+     * `string login_secret = 2 [json_name = "loginSecret", (.buf.validate.field) = { ... }`
+     */
+    public fun clearLoginSecret() {
+      _builder.clearLoginSecret()
+    }
+
+    /**
+     * ```
+     * The language of a BankID failure message.
+     * ```
+     *
+     * `.nara.auth.v1.Language language = 3 [json_name = "language", (.buf.validate.field) = { ... }`
+     */
+    public var language: com.nara.auth.v1.Language
+      @kotlin.jvm.JvmName("getLanguage")
+        get() = _builder.language
+      @kotlin.jvm.JvmName("setLanguage")
+        set(value) {
+        _builder.language = value
+      }
+    public var languageValue: kotlin.Int
+      @kotlin.jvm.JvmName("getLanguageValue")
+        get() = _builder.languageValue
+      @kotlin.jvm.JvmName("setLanguageValue")
+        set(value) {
+        _builder.languageValue = value
+      }
+    /**
+     * ```
+     * The language of a BankID failure message.
+     * ```
+     *
+     * `.nara.auth.v1.Language language = 3 [json_name = "language", (.buf.validate.field) = { ... }`
+     */
+    public fun clearLanguage() {
+      _builder.clearLanguage()
+    }
   }
 }
 public inline fun com.nara.auth.v1.CancelLoginRequest.copy(block: `com.nara.auth.v1`.CancelLoginRequestKt.Dsl.() -> kotlin.Unit): com.nara.auth.v1.CancelLoginRequest =

@@ -69,6 +69,35 @@ public object PollLoginRequestKt {
     public fun clearLanguage() {
       _builder.clearLanguage()
     }
+
+    /**
+     * ```
+     * The login_secret from StartLoginResponse: only the device that started
+     * the login may follow it. App builds from before it existed get
+     * InvalidArgument asking them to update.
+     * ```
+     *
+     * `string login_secret = 3 [json_name = "loginSecret", (.buf.validate.field) = { ... }`
+     */
+    public var loginSecret: kotlin.String
+      @kotlin.jvm.JvmName("getLoginSecret")
+        get() = _builder.loginSecret
+      @kotlin.jvm.JvmName("setLoginSecret")
+        set(value) {
+        _builder.loginSecret = value
+      }
+    /**
+     * ```
+     * The login_secret from StartLoginResponse: only the device that started
+     * the login may follow it. App builds from before it existed get
+     * InvalidArgument asking them to update.
+     * ```
+     *
+     * `string login_secret = 3 [json_name = "loginSecret", (.buf.validate.field) = { ... }`
+     */
+    public fun clearLoginSecret() {
+      _builder.clearLoginSecret()
+    }
   }
 }
 public inline fun com.nara.auth.v1.PollLoginRequest.copy(block: `com.nara.auth.v1`.PollLoginRequestKt.Dsl.() -> kotlin.Unit): com.nara.auth.v1.PollLoginRequest =

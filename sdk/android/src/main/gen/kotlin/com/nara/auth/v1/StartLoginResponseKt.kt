@@ -31,8 +31,7 @@ public object StartLoginResponseKt {
 
     /**
      * ```
-     * The login's id: keep it to watch, poll or cancel the login. It is a
-     * secret of this device.
+     * The login's id: keep it to watch, poll or cancel the login.
      * ```
      *
      * `string login_id = 1 [json_name = "loginId"];`
@@ -46,8 +45,7 @@ public object StartLoginResponseKt {
       }
     /**
      * ```
-     * The login's id: keep it to watch, poll or cancel the login. It is a
-     * secret of this device.
+     * The login's id: keep it to watch, poll or cancel the login.
      * ```
      *
      * `string login_id = 1 [json_name = "loginId"];`
@@ -159,6 +157,33 @@ public object StartLoginResponseKt {
 
     public val StartLoginResponseKt.Dsl.progressOrNull: com.nara.auth.v1.LoginProgress?
       get() = _builder.progressOrNull
+
+    /**
+     * ```
+     * A secret of the device that started the login, sent only here: pass it
+     * with every WatchLogin, PollLogin and CancelLogin. Keep it in memory only.
+     * ```
+     *
+     * `string login_secret = 6 [json_name = "loginSecret"];`
+     */
+    public var loginSecret: kotlin.String
+      @kotlin.jvm.JvmName("getLoginSecret")
+        get() = _builder.loginSecret
+      @kotlin.jvm.JvmName("setLoginSecret")
+        set(value) {
+        _builder.loginSecret = value
+      }
+    /**
+     * ```
+     * A secret of the device that started the login, sent only here: pass it
+     * with every WatchLogin, PollLogin and CancelLogin. Keep it in memory only.
+     * ```
+     *
+     * `string login_secret = 6 [json_name = "loginSecret"];`
+     */
+    public fun clearLoginSecret() {
+      _builder.clearLoginSecret()
+    }
   }
 }
 public inline fun com.nara.auth.v1.StartLoginResponse.copy(block: `com.nara.auth.v1`.StartLoginResponseKt.Dsl.() -> kotlin.Unit): com.nara.auth.v1.StartLoginResponse =
