@@ -64,9 +64,13 @@ test-go: ## Run the Go tests (each against its own real PostgreSQL database).
 	$(GO) test -count=1 ./...
 
 .PHONY: run
+# Built, then exec'd rather than `go run`: go run exits 1 after its program
+# stops cleanly on Ctrl-C, and make would report that as an error.
 run: ## Run the server with an embedded PostgreSQL and demo data on NARA_ADDR (default 127.0.0.1:8080).
 	./scripts/install-deps.sh
-	$(GO) run ./cmd/nara serve --demo --addr $(NARA_ADDR)
+	@echo "Building bin/nara; the first build downloads and compiles the Go modules, which takes a few minutes."
+	$(GO) build -o bin/nara ./cmd/nara
+	exec ./bin/nara serve --demo --addr $(NARA_ADDR)
 
 .PHONY: build
 build: ## Build bin/nara.
