@@ -20,11 +20,11 @@ help: ## List every target with what it does.
 deps: ## Install the OS packages the server and tests need (PostgreSQL, Chromium for the web page test; Debian/Ubuntu).
 	./scripts/install-deps.sh --chromium
 
-# npm install, not npm ci: the registry mirror serves only some of buf's
-# optional per-platform packages, and npm ci refuses a lock file without
-# the others. The lock file still pins every version installed.
+# npm ci installs exactly what the lock file pins and never rewrites it. The
+# lock lists buf's binary package for every platform npm knows (npm install
+# writes them all); each machine fetches only its own.
 $(BUF): tools/package.json tools/package-lock.json
-	cd tools && npm install --no-audit --no-fund
+	cd tools && npm ci --no-audit --no-fund
 	@touch $(BUF)
 
 .PHONY: tools
