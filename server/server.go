@@ -65,6 +65,9 @@ type Config struct {
 	// PublicURL is where clients reach the server, for the links it hands
 	// out (calendar feeds). Default http://localhost:8080.
 	PublicURL string
+	// LocalPages are the pages of the stand-ins running beside the server,
+	// linked from the landing page at /. Default none.
+	LocalPages []Link
 }
 
 // RateLimits bound how often a caller may do costly or sensitive things.
@@ -259,6 +262,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if err := mountAPIDocs(s.mux); err != nil {
 		return nil, err
 	}
+	if err := mountFront(s.mux, cfg.Version, cfg.LocalPages); err != nil {
+		return nil, err
+	}
 	if g, ok := d.Registry.(prometheus.Gatherer); ok {
 		s.mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
 	}
@@ -286,7 +292,7 @@ func serviceNames() []string {
 
 // Handler returns the HTTP handler that serves every RPC.
 func (s *Server) Handler() http.Handler {
-	return withCORS(http.MaxBytesHandler(s.mux, s.cfg.MaxRequestBytes+4096), s.cfg.CORSOrigins)
+	return withCORS(http.MaxBytesHandler(withHelpfulErrors(s.mux, serviceNames()), s.cfg.MaxRequestBytes+4096), s.cfg.CORSOrigins)
 }
 
 // A follower is an in-memory cache (or a set of waiting streams) kept in
