@@ -92,3 +92,30 @@ func TestLandingPage(t *testing.T) {
 		}
 	}
 }
+
+// TestRequiredEnumMessage expects a missing enum to be named with the values
+// it takes, not "must not be in list [0]".
+func TestRequiredEnumMessage(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	for body, want := range map[string]string{
+		`{"appVersion":"1.0"}`:                "validation error: platform is required: set it to one of PLATFORM_IOS, PLATFORM_ANDROID",
+		`{"platform":"PLATFORM_UNSPECIFIED"}`: "validation error: platform is required: set it to one of PLATFORM_IOS, PLATFORM_ANDROID",
+		`{"platform":99}`:                     "validation error: platform has a value this server does not know: set it to one of PLATFORM_IOS",
+	} {
+		res, err := e.client.Post(e.url+"/nara.app.v1.AppService/GetConfig", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		var got struct{ Code, Message string }
+		if err := json.Unmarshal(raw, &got); err != nil || res.StatusCode != 400 || got.Code != "invalid_argument" {
+			t.Errorf("GetConfig %s got %d %s, want 400 invalid_argument", body, res.StatusCode, raw)
+			continue
+		}
+		if !strings.HasPrefix(got.Message, want) || strings.Contains(got.Message, "list [0]") {
+			t.Errorf("GetConfig %s message got %q, want it to start %q", body, got.Message, want)
+		}
+	}
+}

@@ -226,6 +226,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 			newErrorInterceptor(d.Logger),
 			newTimeoutInterceptor(cfg.RequestTimeout),
 			newAuthzInterceptor(issuer, procedureRules(), d.Now),
+			violationInterceptor{},
 			validate.NewInterceptor(),
 		),
 		connect.WithReadMaxBytes(int(cfg.MaxRequestBytes)),
