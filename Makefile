@@ -20,11 +20,11 @@ help: ## List every target with what it does.
 deps: ## Install the OS packages the server and tests need (PostgreSQL, Chromium for the web page test; Debian/Ubuntu).
 	./scripts/install-deps.sh --chromium
 
-# npm install, not npm ci: the registry mirror serves only some of buf's
-# optional per-platform packages, and npm ci refuses a lock file without
-# the others. The lock file still pins every version installed.
+# npm ci installs exactly what the lock file pins and never rewrites it. The
+# lock lists buf's binary package for every platform npm knows (npm install
+# writes them all); each machine fetches only its own.
 $(BUF): tools/package.json tools/package-lock.json
-	cd tools && npm install --no-audit --no-fund
+	cd tools && npm ci --no-audit --no-fund
 	@touch $(BUF)
 
 .PHONY: tools
@@ -64,9 +64,13 @@ test-go: ## Run the Go tests (each against its own real PostgreSQL database).
 	$(GO) test -count=1 ./...
 
 .PHONY: run
+# Built, then exec'd rather than `go run`: go run exits 1 after its program
+# stops cleanly on Ctrl-C, and make would report that as an error.
 run: ## Run the server with an embedded PostgreSQL and demo data on NARA_ADDR (default 127.0.0.1:8080).
 	./scripts/install-deps.sh
-	$(GO) run ./cmd/nara serve --demo --addr $(NARA_ADDR)
+	@echo "Building bin/nara; the first build downloads and compiles the Go modules, which takes a few minutes."
+	$(GO) build -o bin/nara ./cmd/nara
+	exec ./bin/nara serve --demo --addr $(NARA_ADDR)
 
 .PHONY: build
 build: ## Build bin/nara.

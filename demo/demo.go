@@ -111,7 +111,8 @@ const demoSlotDays = 5
 
 // seedSlots publishes bookable times at the demo units for the coming days:
 // vaccination lanes in Kista, visits at Södermalm, video visits at the digital
-// unit. Days already published are left as they are.
+// unit. Days already published are left as they are, and not published
+// again: a restart is silent, also in PostgreSQL's log.
 func seedSlots(ctx context.Context, st *store.Store, now time.Time) error {
 	loc, err := time.LoadLocation("Europe/Stockholm")
 	if err != nil {
@@ -131,9 +132,14 @@ func seedSlots(ctx context.Context, st *store.Store, now time.Time) error {
 	for d := 1; d <= demoSlotDays; d++ {
 		day := time.Date(today.Year(), today.Month(), today.Day()+d, 0, 0, 0, 0, loc)
 		for _, p := range plans {
+			start, end := day.Add(time.Duration(p.from)*time.Hour), day.Add(time.Duration(p.to)*time.Hour)
+			if published, err := st.SlotList(ctx, p.unit, p.service, start, end, 1); err != nil {
+				return fmt.Errorf("demo slots at %s: %w", p.unit, err)
+			} else if len(published) > 0 {
+				continue // published by an earlier start; publishing again would only be refused
+			}
 			var slots []store.Slot
-			end := day.Add(time.Duration(p.to) * time.Hour)
-			for t := day.Add(time.Duration(p.from) * time.Hour); t.Before(end); t = t.Add(time.Duration(p.minutes) * time.Minute) {
+			for t := start; t.Before(end); t = t.Add(time.Duration(p.minutes) * time.Minute) {
 				slots = append(slots, store.Slot{
 					CareUnitHSAID: p.unit, ServiceCode: p.service, StartsAt: t, EndsAt: t.Add(time.Duration(p.minutes) * time.Minute),
 					Capacity: p.places, CreatedBy: "demo",
@@ -167,8 +173,16 @@ func seedHelp(ctx context.Context, st *store.Store) error {
 				CategorySlug: a.Category, Title: t.Title, Summary: t.Summary, BodyMarkdown: t.Body,
 				Sources: a.Sources, LastReviewedOn: reviewed,
 			}
-			if _, err := st.HelpArticleCreate(ctx, a.Slug, lang, c, "demo"); errors.Is(err, store.ErrConflict) {
+			// An existing article is left as editors made it. Looking first,
+			// rather than letting the insert fail, keeps a restart out of
+			// the database's error log.
+			if _, err := st.HelpArticleVersions(ctx, a.Slug, lang); err == nil {
 				continue
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("article %s/%s: %w", a.Slug, lang, err)
+			}
+			if _, err := st.HelpArticleCreate(ctx, a.Slug, lang, c, "demo"); errors.Is(err, store.ErrConflict) {
+				continue // another replica loaded it just now
 			} else if err != nil {
 				return fmt.Errorf("article %s/%s: %w", a.Slug, lang, err)
 			}

@@ -154,7 +154,8 @@ func (s *appointmentService) SearchSlots(ctx context.Context, req *appointmentv1
 	if req.Near == nil && req.MaxDistanceMeters > 0 {
 		return nil, fail(connect.CodeInvalidArgument, "max_distance_meters: set near too, the position to measure from")
 	}
-	// The search shows only the times the patient is old enough for. Their
+	// The search shows only the times the patient may book: old enough, and
+	// far enough from their other doses of the service. Their
 	// birth date is read in the search's own statement: the caller's own
 	// search, the common case, costs no round trip more.
 	p, _ := access.FromContext(ctx)

@@ -124,6 +124,7 @@ func TestPagesSendSecurityHeaders(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, path := range []string{
+		"/",
 		"/docs",
 		"/auth/staff/callback?state=" + url.QueryEscape(start.State) + "&code=abc",
 		"/auth/staff/callback?error=access_denied&error_description=nej",

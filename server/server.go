@@ -75,6 +75,9 @@ type Config struct {
 	// QR code from Nära's own. At most 1 125 bytes of UTF-8, BankID's limit
 	// of 1 500 base64 characters for auth. Default "Logga in i Nära".
 	BankIDVisibleText string
+	// LocalPages are the pages of the stand-ins running beside the server,
+	// linked from the landing page at /. Default none.
+	LocalPages []Link
 }
 
 // RateLimits bound how often a caller may do costly or sensitive things.
@@ -256,6 +259,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 			newErrorInterceptor(d.Logger),
 			newTimeoutInterceptor(cfg.RequestTimeout),
 			newAuthzInterceptor(issuer, procedureRules(), d.Now),
+			violationInterceptor{},
 			validate.NewInterceptor(),
 		),
 		bounded,
@@ -296,6 +300,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if err := mountAPIDocs(s.mux); err != nil {
 		return nil, err
 	}
+	if err := mountFront(s.mux, cfg.Version, cfg.LocalPages); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -320,7 +327,7 @@ func serviceNames() []string {
 
 // Handler returns the HTTP handler that serves every RPC.
 func (s *Server) Handler() http.Handler {
-	return withClientAddr(withCORS(http.MaxBytesHandler(s.mux, s.cfg.MaxRequestBytes+4096), s.cfg.CORSOrigins), s.cfg.TrustedProxies)
+	return withClientAddr(withCORS(http.MaxBytesHandler(withHelpfulErrors(s.mux, serviceNames()), s.cfg.MaxRequestBytes+4096), s.cfg.CORSOrigins), s.cfg.TrustedProxies)
 }
 
 // A follower is an in-memory cache (or a set of waiting streams) kept in

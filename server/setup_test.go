@@ -51,6 +51,9 @@ type env struct {
 
 type options struct {
 	cfg server.Config
+	// push, when set, starts the push queue with this sender: notices are
+	// sent, not only enqueued.
+	push notify.Sender
 }
 
 func setup(t *testing.T) *env {
@@ -115,10 +118,17 @@ func setupWith(t *testing.T, o options) *env {
 	cfg := o.cfg
 	cfg.Version = "test"
 	cfg.MinimumAppVersions = map[string]string{"ios": "4.0"}
-	// Not started: tests see the notices and jobs it enqueues, nothing is sent.
-	notices, err := notify.New(notify.Config{}, notify.Deps{Logger: logger, Pool: st.Pool(), Store: st})
+	// Not started unless o.push is set: tests see the notices and jobs it
+	// enqueues, nothing is sent.
+	notices, err := notify.New(notify.Config{}, notify.Deps{Logger: logger, Pool: st.Pool(), Store: st, Sender: o.push})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if o.push != nil {
+		if err := notices.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = notices.Stop(context.Background()) })
 	}
 	deps := server.Deps{
 		Logger: logger, Store: st, BankID: bank, StaffProvider: idp, Protector: protector, TokenKey: testKey, Notify: notices,

@@ -325,7 +325,9 @@ type SlotQuery struct {
 	Near              *Position
 	MaxDistanceMeters int
 	// PatientID, when set, leaves out the times that person is too young
-	// for (Slot.MinAge). It is the caller or a child in their custody,
+	// for (Slot.MinAge) and those closer to another of their doses than the
+	// service's minimum interval (CareService.MinInterval): booking would
+	// refuse both. It is the caller or a child in their custody,
 	// checked before; the birth date is read in the search's own statement.
 	PatientID string
 	// Now hides times already started or not yet open for booking.
@@ -349,7 +351,7 @@ func (s *Store) SlotSearch(ctx context.Context, q SlotQuery) ([]Slot, error) {
 	var join, where string
 	if q.PatientID != "" {
 		join = " JOIN person p ON p.id = " + arg(q.PatientID)
-		where += " AND " + oldEnough
+		where += " AND " + oldEnough + " AND NOT " + tooCloseToADose
 	}
 	if q.UnitHSAID != "" {
 		where += " AND s.care_unit_hsa_id = " + arg(q.UnitHSAID)
@@ -533,6 +535,14 @@ func (s *Store) appointmentByKey(ctx context.Context, k idempotency) (Appointmen
 	}
 	return appointmentOne(ctx, s.pool, "a.id = $1", id)
 }
+
+// tooCloseToADose is checkInterval's rule for a search: true when the
+// patient p has an appointment of slot s's service closer to it than the
+// service's minimum interval, so booking s would be refused.
+const tooCloseToADose = `EXISTS (SELECT 1 FROM appointment da JOIN slot ds ON ds.id = da.slot_id
+		 WHERE da.patient_id = p.id AND da.service_code = s.service_code
+		   AND da.status IN ('proposed', 'pending', 'booked', 'arrived', 'fulfilled')
+		   AND ds.starts_at > s.starts_at - cs.min_interval AND ds.starts_at < s.starts_at + cs.min_interval)`
 
 // checkInterval refuses a booking starting at starts closer than interval to
 // another of the patient's bookings of the service (except except).

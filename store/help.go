@@ -419,6 +419,16 @@ func searchWords(query string) []string {
 	return out
 }
 
+// markdownAsText is SQL that reads the Markdown in column as plain text, for
+// search snippets an app shows as they are: link targets, emphasis, code
+// marks and the marks that open headings, quotes and list items are left out.
+func markdownAsText(column string) string {
+	return `regexp_replace(regexp_replace(regexp_replace(` + column + `,
+	           '\[([^]]*)\]\([^)]*\)', '\1', 'g'),
+	           '^[ \t]{0,3}(#{1,6}|>|[-+*]|[0-9]+[.)])[ \t]+', '', 'gn'),
+	           '\*\*|__|[*` + "`" + `]|~~', '', 'g')`
+}
+
 // HelpArticleSearch finds published articles in lang that match query, best
 // first. Each word matches its stem and words that start with it (so
 // "vaccinationer" finds "vaccination" and "vaccin" finds "vaccinationstid");
@@ -463,7 +473,7 @@ func (s *Store) HelpArticleSearch(ctx context.Context, lang Language, query stri
 			 LIMIT $4
 		)
 		SELECT h.slug, h.category_slug, h.title, h.summary,
-		       ts_headline(q.cfg, h.body_markdown, q.query,
+		       ts_headline(q.cfg, `+markdownAsText("h.body_markdown")+`, q.query,
 		                   'StartSel=«, StopSel=», MaxWords=30, MinWords=12, MaxFragments=1'),
 		       h.score
 		  FROM hits h, q

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -178,5 +179,29 @@ func TestListPublishedAndCategories(t *testing.T) {
 	}
 	if len(cats) != 1 || cats[0].ArticleCount != 2 || cats[0].Title != "Bokning" {
 		t.Fatalf("categories got %+v, want Bokning with 2 articles", cats)
+	}
+}
+
+func TestSearchSnippetIsPlainText(t *testing.T) {
+	t.Parallel()
+	st, ctx := setup(t)
+	body := "## Logga in\n\nTryck på **Logga in** och välj *Mobilt BankID*.\n\n" +
+		"- Öppna `BankID`-appen och skanna QR-koden.\n1. Läs mer på [1177](https://www.1177.se/bankid).\n> Koden byts __varje__ sekund."
+	publish(t, st, "bankid", store.LanguageSwedish, content("Logga in med BankID", body))
+
+	for _, query := range []string{"bankid", "1177", "sekund"} {
+		hits, err := st.HelpArticleSearch(ctx, store.LanguageSwedish, query, 10)
+		if err != nil || len(hits) != 1 {
+			t.Fatalf("HelpArticleSearch(%q) got %+v, %v, want one hit", query, hits, err)
+		}
+		snippet := hits[0].Snippet
+		for _, mark := range []string{"**", "__", "*", "`", "##", "](", "https://", "\n- ", "\n1. ", "\n> "} {
+			if strings.Contains(snippet, mark) {
+				t.Errorf("HelpArticleSearch(%q) snippet %q contains the Markdown %q", query, snippet, mark)
+			}
+		}
+		if !strings.Contains(snippet, "«") {
+			t.Errorf("HelpArticleSearch(%q) snippet %q marks no match", query, snippet)
+		}
 	}
 }

@@ -216,17 +216,18 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 		logger.Info("demo data loaded")
 	}
-	bank, closeBank, err := openBankID(s, logger)
+	var local []server.Link // the stand-ins' pages, for the landing page
+	bank, closeBank, err := openBankID(s, logger, &local)
 	if err != nil {
 		return err
 	}
 	defer closeBank()
-	idp, closeStaff, err := openStaffProvider(ctx, s, logger)
+	idp, closeStaff, err := openStaffProvider(ctx, s, logger, &local)
 	if err != nil {
 		return err
 	}
 	defer closeStaff()
-	sender, closePush, err := openPush(ctx, s, logger)
+	sender, closePush, err := openPush(ctx, s, logger, &local)
 	if err != nil {
 		return err
 	}
@@ -237,7 +238,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return serve(ctx, s, logger, server.Deps{
+	return serve(ctx, s, logger, local, server.Deps{
 		Logger: logger, Store: st, BankID: bank, StaffProvider: idp, Protector: protector, TokenKey: keys.Token,
 		Notify: notices,
 	})
@@ -246,7 +247,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 // openPush returns the FCM sender for FCM_CREDENTIALS_FILE or, without it,
 // the same sender pointed at a local FCM stand-in it starts: the real
 // Firebase client, authenticating with a service account the stand-in made.
-func openPush(ctx context.Context, s settings, logger *slog.Logger) (*fcm.Sender, func(), error) {
+func openPush(ctx context.Context, s settings, logger *slog.Logger, local *[]server.Link) (*fcm.Sender, func(), error) {
 	cfg := fcm.Config{CredentialsFile: s.fcmCredentials, Endpoint: s.fcmEndpoint}
 	if strings.HasPrefix(s.publicURL, "https://") {
 		// Browser notifications open their link under the public URL; FCM
@@ -272,6 +273,8 @@ func openPush(ctx context.Context, s settings, logger *slog.Logger) (*fcm.Sender
 		cfg.Endpoint = fake.Endpoint()
 		logger.Info("local FCM stand-in started; sent notices are listed on its page",
 			slog.String("page", fake.BaseURL()+"/fake/messages"))
+		*local = append(*local, server.Link{Name: "FCM stand-in", URL: fake.BaseURL() + "/fake/messages",
+			About: "the push notices the server sent, newest first"})
 	}
 	sender, err := fcm.New(ctx, cfg)
 	if err != nil {
@@ -283,7 +286,7 @@ func openPush(ctx context.Context, s settings, logger *slog.Logger) (*fcm.Sender
 
 // openStaffProvider returns the OIDC client for OIDC_ISSUER or, without it, a
 // client of the local OIDC provider it starts with the test staff.
-func openStaffProvider(ctx context.Context, s settings, logger *slog.Logger) (*oidc.Client, func(), error) {
+func openStaffProvider(ctx context.Context, s settings, logger *slog.Logger, local *[]server.Link) (*oidc.Client, func(), error) {
 	cfg := oidc.Config{
 		Issuer: s.oidcIssuer, ClientID: s.oidcClientID, ClientSecret: s.oidcClientSecret, RedirectURL: s.oidcRedirectURL,
 	}
@@ -301,6 +304,8 @@ func openStaffProvider(ctx context.Context, s settings, logger *slog.Logger) (*o
 		closeDev = func() { _ = dev.Close() }
 		cfg.Issuer = dev.Issuer()
 		logger.Info("local OIDC provider started with test staff", slog.String("issuer", cfg.Issuer))
+		*local = append(*local, server.Link{Name: "Staff identity provider (OIDC)", URL: cfg.Issuer + "/.well-known/openid-configuration",
+			About: "clinicians log in here with a test account; ClinicianAuthService.StartLogin gives the login address"})
 	}
 	client, err := oidc.New(ctx, cfg)
 	if err != nil {
@@ -312,7 +317,7 @@ func openStaffProvider(ctx context.Context, s settings, logger *slog.Logger) (*o
 
 // openBankID returns the BankID client for BANKID_URL or, without it, a
 // client of the local simulator it starts.
-func openBankID(s settings, logger *slog.Logger) (*bankid.Client, func(), error) {
+func openBankID(s settings, logger *slog.Logger, local *[]server.Link) (*bankid.Client, func(), error) {
 	var cfg bankid.Config
 	closeSim := func() {}
 	if s.bankIDURL != "" {
@@ -337,6 +342,8 @@ func openBankID(s settings, logger *slog.Logger) (*bankid.Client, func(), error)
 		}
 		logger.Info("BankID simulator started; act as the user on its page",
 			slog.String("page", srv.ControlURL()), slog.String("api", srv.URL()))
+		*local = append(*local, server.Link{Name: "BankID simulator", URL: srv.ControlURL(),
+			About: "scan the QR code or open a login as a test person, and approve it"})
 	}
 	client, err := bankid.New(cfg)
 	if err != nil {
@@ -415,7 +422,7 @@ func openDatabase(ctx context.Context, s settings, logger *slog.Logger) (*pgxpoo
 	return pool, func() { pool.Close(); cleanup() }, nil
 }
 
-func serve(ctx context.Context, s settings, logger *slog.Logger, deps server.Deps) error {
+func serve(ctx context.Context, s settings, logger *slog.Logger, local []server.Link, deps server.Deps) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if deps.Notify != nil {
@@ -435,7 +442,7 @@ func serve(ctx context.Context, s settings, logger *slog.Logger, deps server.Dep
 	srv, err := server.New(server.Config{
 		Version: version, SearchCacheSize: s.searchCache, ListCacheSize: s.listCache,
 		Limits:      server.RateLimits{LoginStartsPerIPPerMinute: s.loginStartsPerIPPerMinute, LoginsPerPersonPerHour: s.loginsPerPersonPerHour},
-		CORSOrigins: splitList(s.corsOrigins), PublicURL: s.publicURL,
+		CORSOrigins: splitList(s.corsOrigins), PublicURL: s.publicURL, LocalPages: local,
 		TrustedProxies: trusted, BankIDVisibleText: s.bankIDVisibleText,
 	}, deps)
 	if err != nil {

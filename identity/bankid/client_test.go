@@ -46,7 +46,7 @@ type env struct {
 func setup(t *testing.T) *env {
 	t.Helper()
 	clk := &clock{t: time.Date(2025, 6, 15, 9, 0, 0, 0, time.UTC)}
-	sim, err := bankidsim.New(bankidsim.Config{Now: clk.Now})
+	sim, err := bankidsim.New(bankidsim.Config{Now: clk.Now, StartTimeout: bankid.StartTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}

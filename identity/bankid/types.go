@@ -16,9 +16,11 @@ const (
 	// QRRefreshInterval is how often the animated QR code must be redrawn:
 	// its time component counts whole seconds.
 	QRRefreshInterval = time.Second
-	// StartTimeout is how long an order waits for a BankID app to pick it
-	// up (QR code scanned, or autostart). After that it fails with
-	// startFailed; BankID then recommends starting a new order.
+	// StartTimeout is a short wait for a BankID app to pick an order up (QR
+	// code scanned, or autostart), after which it fails with startFailed;
+	// BankID then recommends starting a new order. BankID publishes no such
+	// figure and lets an unscanned order live for OrderTimeout, which is what
+	// the simulator does by default; tests use this to reach startFailed.
 	StartTimeout = 30 * time.Second
 	// OrderTimeout is how long an order can stay pending in total before it
 	// fails with expiredTransaction, counted from its creation. BankID's API

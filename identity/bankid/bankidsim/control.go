@@ -201,6 +201,8 @@ type pageData struct {
 	Message string
 	Orders  []Order
 	Users   []TestUser
+	// StartBy and Lifetime are the order timeouts the page states.
+	StartBy, Lifetime time.Duration
 }
 
 func (s *Simulator) servePage(w http.ResponseWriter, r *http.Request) {
@@ -215,7 +217,9 @@ func (s *Simulator) servePage(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	_ = s.page.Execute(w, pageData{Message: r.URL.Query().Get("msg"), Orders: pending, Users: s.users})
+	_ = s.page.Execute(w, pageData{
+		Message: r.URL.Query().Get("msg"), Orders: pending, Users: s.users, StartBy: s.startBy, Lifetime: bankid.OrderTimeout,
+	})
 }
 
 // serveForm handles the page's buttons and redirects back with the outcome.
@@ -257,7 +261,7 @@ table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ccc;pad
 form{display:inline}button{margin:.1em}.msg{background:#eef;padding:.5em}code{font-size:12px}
 </style></head><body>
 <h1>BankID simulator</h1>
-<p>Acting as the user of the BankID app. Orders expire like BankID's: 30 s to start, 3 min in total. <a href="/sim/">Refresh</a></p>
+<p>Acting as the user of the BankID app. Orders expire like BankID's: {{if lt .StartBy .Lifetime}}{{.StartBy}} to open in the app, {{end}}{{.Lifetime}} in total; times are Swedish. <a href="/sim/">Refresh</a></p>
 {{with .Message}}<p class="msg">{{.}}</p>{{end}}
 <h2>Scan a QR code (another device)</h2>
 <form method="post" action="/sim/ui"><input type="hidden" name="action" value="scan">
@@ -267,11 +271,11 @@ form{display:inline}button{margin:.1em}.msg{background:#eef;padding:.5em}code{fo
 <h2>Pending orders</h2>
 {{if not .Orders}}<p>No pending orders.</p>{{else}}
 <table><tr><th>Order</th><th>Kind</th><th>Hint</th><th>Shown to user</th><th>Act as user</th></tr>
-{{range .Orders}}{{$ref := .OrderRef}}<tr>
-<td><code>{{.OrderRef}}</code><br>{{.Created.Format "15:04:05"}}{{with .RequiredPersonalNumber.Redacted}}<br>only {{.}}{{end}}</td>
+{{range .Orders}}{{$ref := .OrderRef}}{{$bound := .User.Digits}}{{if not $bound}}{{$bound = .RequiredPersonalNumber.Digits}}{{end}}<tr>
+<td><code>{{.OrderRef}}</code><br>{{(local .Created).Format "15:04:05"}}{{with .RequiredPersonalNumber.Redacted}}<br>only {{.}}{{end}}</td>
 <td>{{.Kind}}</td><td>{{.HintCode}}</td><td>{{.UserVisibleData}}</td>
 <td><form method="post" action="/sim/ui"><input type="hidden" name="orderRef" value="{{$ref}}">
-<select name="personalNumber">{{range $.Users}}<option value="{{.PersonalNumber.Digits}}">{{.Name}}</option>{{end}}</select>
+<select name="personalNumber">{{range $.Users}}<option value="{{.PersonalNumber.Digits}}"{{if eq .PersonalNumber.Digits $bound}} selected{{end}}>{{.Name}}</option>{{end}}</select>
 <button name="action" value="start">Open in app</button>
 <button name="action" value="approve">Approve</button>
 <button name="action" value="cancel">Cancel</button>

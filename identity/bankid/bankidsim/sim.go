@@ -38,6 +38,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	_ "time/tzdata" // the page shows Swedish time on any host
 	"unicode/utf8"
 
 	"github.com/nara-care/nara/identity/bankid"
@@ -77,6 +78,12 @@ type Config struct {
 	Logger *slog.Logger
 	// QRMaxAge is how old a scanned QR code may be. Default DefaultQRMaxAge.
 	QRMaxAge time.Duration
+	// StartTimeout is how long an order waits for an app to pick it up
+	// before it fails with startFailed. Default bankid.OrderTimeout: BankID
+	// keeps an unscanned order, its QR code animated, for the order's whole
+	// life, so a person reading instructions is not cut off early. Set
+	// bankid.StartTimeout to see startFailed soon.
+	StartTimeout time.Duration
 }
 
 // Simulator is the simulated BankID service. It is an http.Handler serving
@@ -87,6 +94,8 @@ type Simulator struct {
 	log      *slog.Logger
 	users    []TestUser
 	qrMaxAge time.Duration
+	startBy  time.Duration
+	zone     *time.Location
 	page     *template.Template
 	api      http.Handler
 	control  http.Handler
@@ -139,6 +148,7 @@ func New(cfg Config) (*Simulator, error) {
 		log:      cfg.Logger,
 		users:    cfg.Users,
 		qrMaxAge: cfg.QRMaxAge,
+		startBy:  cfg.StartTimeout,
 		orders:   make(map[string]*order),
 		pending:  make(map[string]*order),
 		byQR:     make(map[string]*order),
@@ -158,7 +168,17 @@ func New(cfg Config) (*Simulator, error) {
 	if s.qrMaxAge == 0 {
 		s.qrMaxAge = DefaultQRMaxAge
 	}
-	page, err := template.New("page").Parse(pageHTML)
+	if s.startBy == 0 {
+		s.startBy = bankid.OrderTimeout
+	}
+	zone, err := time.LoadLocation("Europe/Stockholm")
+	if err != nil {
+		return nil, fmt.Errorf("bankidsim: %w", err)
+	}
+	s.zone = zone
+	page, err := template.New("page").Funcs(template.FuncMap{
+		"local": func(t time.Time) time.Time { return t.In(s.zone) },
+	}).Parse(pageHTML)
 	if err != nil {
 		return nil, err
 	}
@@ -528,7 +548,7 @@ func orderRef(body []byte) (string, *apiError) {
 }
 
 // sweepLocked applies the passage of time: orders not picked up within
-// StartTimeout fail with startFailed, orders pending past OrderTimeout fail
+// the start timeout fail with startFailed, orders pending past OrderTimeout fail
 // with expiredTransaction, and finished orders are forgotten once their
 // collect window has passed. The full pass runs at most once a second (or
 // when the clock is set back); in between, callers age the one order they
@@ -556,8 +576,8 @@ func (s *Simulator) ageLocked(o *order, now time.Time) {
 		return
 	}
 	switch {
-	case !o.started && now.Sub(o.created) >= bankid.StartTimeout:
-		s.finishLocked(o, bankid.StatusFailed, bankid.HintStartFailed, o.created.Add(bankid.StartTimeout))
+	case !o.started && s.startBy < bankid.OrderTimeout && now.Sub(o.created) >= s.startBy:
+		s.finishLocked(o, bankid.StatusFailed, bankid.HintStartFailed, o.created.Add(s.startBy))
 	case now.Sub(o.created) >= bankid.OrderTimeout:
 		s.finishLocked(o, bankid.StatusFailed, bankid.HintExpiredTransaction, o.created.Add(bankid.OrderTimeout))
 	}

@@ -352,3 +352,52 @@ func TestFaults(t *testing.T) {
 		}
 	}
 }
+
+func TestDefaultTiming(t *testing.T) {
+	t.Parallel()
+	sim, clk := setup(t)
+	ref := startAuth(t, sim, `{"endUserIp":"192.0.2.1"}`)
+
+	// Nobody scans: the order waits as long as BankID's does, not 30 s.
+	clk.Advance(bankid.OrderTimeout - time.Second)
+	status, out := do(t, sim, "POST", "/rp/v6.0/collect", "application/json", `{"orderRef":"`+ref+`"}`)
+	if status != 200 || out["status"] != "pending" {
+		t.Errorf("collect after %v got %d %v, want pending", bankid.OrderTimeout-time.Second, status, out)
+	}
+	clk.Advance(time.Second)
+	status, out = do(t, sim, "POST", "/rp/v6.0/collect", "application/json", `{"orderRef":"`+ref+`"}`)
+	if status != 200 || out["status"] != "failed" || out["hintCode"] != "expiredTransaction" {
+		t.Errorf("collect after %v got %d %v, want failed/expiredTransaction", bankid.OrderTimeout, status, out)
+	}
+}
+
+func TestPageKeepsTheScanningPerson(t *testing.T) {
+	t.Parallel()
+	sim, clk := setup(t)
+	code, out := do(t, sim, "POST", "/rp/v6.0/auth", "application/json", `{"endUserIp":"192.0.2.1"}`)
+	if code != 200 {
+		t.Fatal(out)
+	}
+	qr := bankid.QRCode(out["qrStartToken"].(string), out["qrStartSecret"].(string), 0)
+	form := url.Values{"action": {"scan"}, "qrCode": {qr}, "personalNumber": {"198507099805"}}
+	req := httptest.NewRequest("POST", "/sim/ui", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	sim.ServeHTTP(httptest.NewRecorder(), req)
+	clk.Advance(time.Second)
+
+	rec := httptest.NewRecorder()
+	sim.ServeHTTP(rec, httptest.NewRequest("GET", "/sim/", nil))
+	body := rec.Body.String()
+	// The order's person list starts at the person who scanned, so Approve
+	// completes it as them.
+	if !strings.Contains(body, `<option value="198507099805" selected>`) {
+		t.Errorf("GET /sim/ after Anna scanned does not preselect her:\n%s", body)
+	}
+	if strings.Contains(body, `<option value="191212121212" selected>`) {
+		t.Errorf("GET /sim/ after Anna scanned preselects Tolvan")
+	}
+	// 09:00 UTC in June is 11:00 in Stockholm.
+	if !strings.Contains(body, "<br>11:00:00") || !strings.Contains(body, "3m0s in total") {
+		t.Errorf("GET /sim/ does not show Swedish time and BankID's lifetime:\n%s", body)
+	}
+}
