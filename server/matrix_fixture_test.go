@@ -438,7 +438,7 @@ func (f *fixture) book(t *testing.T, by *actor, p *person, slot string) {
 
 func (f *fixture) invite(t *testing.T, clinician *actor, u *unit, p *person, start time.Time, key string) string {
 	t.Helper()
-	instructions := fmt.Sprintf("Privat instruktion %s till %s", key, p.fullName)
+	instructions := fmt.Sprintf("Privat anvisning %s till %s", key, p.fullName)
 	p.private = append(p.private, instructions)
 	res, err := appointmentv1connect.NewScheduleServiceClient(f.e.client, f.e.url, clinician.auth).InviteToAppointment(context.Background(),
 		&apptv1.InviteToAppointmentRequest{

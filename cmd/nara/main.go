@@ -465,13 +465,14 @@ func serve(ctx context.Context, s settings, logger *slog.Logger, local []server.
 
 	// Both listeners are bound before either serves, so an address in use
 	// fails the start before any request is taken.
-	apiListener, err := net.Listen("tcp", s.addr)
+	var listenConfig net.ListenConfig
+	apiListener, err := listenConfig.Listen(ctx, "tcp", s.addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	var metricsListener net.Listener
 	if s.metricsAddr != "" {
-		if metricsListener, err = net.Listen("tcp", s.metricsAddr); err != nil {
+		if metricsListener, err = listenConfig.Listen(ctx, "tcp", s.metricsAddr); err != nil {
 			_ = apiListener.Close()
 			return fmt.Errorf("listen: metrics: %w", err)
 		}
