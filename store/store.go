@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -28,6 +29,9 @@ var (
 	// ErrInvalidText means text the database cannot store, such as a NUL
 	// character.
 	ErrInvalidText = errors.New("text cannot be stored")
+	// ErrTimeOutOfRange means a time outside the years the database keeps
+	// (2000–2099), the backstop behind the API's own bounds.
+	ErrTimeOutOfRange = errors.New("time out of range")
 )
 
 // Store is the data layer. It is safe for concurrent use.
@@ -91,6 +95,12 @@ func interpretError(err error) error {
 			return fmt.Errorf("%w: %s", ErrReference, pgErr.ConstraintName)
 		case "22021", "22P05": // character_not_in_repertoire, untranslatable_character
 			return ErrInvalidText
+		case "23514": // check_violation
+			if strings.HasSuffix(pgErr.ConstraintName, "_time_window") {
+				return fmt.Errorf("%w: %s", ErrTimeOutOfRange, pgErr.ConstraintName)
+			}
+		case "22008": // datetime_field_overflow
+			return ErrTimeOutOfRange
 		case "40001", "40P01": // serialization_failure, deadlock_detected
 			return fmt.Errorf("%w: concurrent update", ErrConflict)
 		}
