@@ -76,10 +76,10 @@ FUZZ_TARGETS := \
 	./ical:FuzzRenderCalendar \
 	./identity/bankid:FuzzQRCode ./identity/bankid:FuzzScanQR ./identity/bankid:FuzzCollectResponse \
 	./server:FuzzJSONCodec
-FUZZTIME ?= 10s
+FUZZTIME ?= 8s
 
 .PHONY: fuzz
-fuzz: ## Run each fuzz target for FUZZTIME (default 10s) after its corpus; a crasher is written to the package's testdata/fuzz.
+fuzz: ## Run each fuzz target for FUZZTIME (default 8s) after its corpus; a crasher is written to the package's testdata/fuzz.
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $${t%%:*} $${t##*:}"; \
 		$(GO) test -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}"; \
