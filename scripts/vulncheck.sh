@@ -12,6 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 version="${VULNDB_VERSION:-v0.0.0-20261105234957-e22db6528018}"
 db=".build/vulndb/$version"
+mkdir -p .build/vulndb
 if [ ! -f "$db/index/db.json" ]; then
 	dir=$(go mod download -json "golang.org/x/vulndb@${version}" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
 	rm -rf "$db.tmp"
