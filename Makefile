@@ -47,9 +47,11 @@ $(GOLANGCI_LINT):
 	GOFLAGS=-buildvcs=false $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 
 .PHONY: lint
-lint: $(BUF) $(GOLANGCI_LINT) ## go vet, golangci-lint, buf lint, buf format and buf breaking.
+lint: $(BUF) $(GOLANGCI_LINT) ## go vet, go mod tidy -diff, golangci-lint, govulncheck, buf lint, buf format and buf breaking.
 	./scripts/protovalidate-proto.sh
 	$(GO) vet ./...
+	$(GO) mod tidy -diff
+	./scripts/vulncheck.sh
 	$(GOLANGCI_LINT) run ./...
 	$(BUF) lint
 	$(BUF) format --diff --exit-code
@@ -62,6 +64,26 @@ test: test-go sdk-test ## Run every test: Go against a real PostgreSQL, then eve
 test-go: ## Run the Go tests (each against its own real PostgreSQL database).
 	./scripts/install-deps.sh --check
 	$(GO) test -count=1 ./...
+
+.PHONY: vulncheck
+vulncheck: ## govulncheck ./... against the pinned vulnerability database: fails on a reachable vulnerability in a module.
+	./scripts/vulncheck.sh
+
+# Each fuzz target with the package it lives in; `make fuzz` runs every one
+# for FUZZTIME on top of its corpus (testdata/fuzz and its f.Add seeds).
+FUZZ_TARGETS := \
+	./identity/pnr:FuzzParse ./identity/pnr:FuzzParseOnAnyDay ./identity/pnr:FuzzParseDigits \
+	./ical:FuzzRenderCalendar \
+	./identity/bankid:FuzzQRCode ./identity/bankid:FuzzScanQR ./identity/bankid:FuzzCollectResponse \
+	./server:FuzzJSONCodec
+FUZZTIME ?= 8s
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for FUZZTIME (default 8s) after its corpus; a crasher is written to the package's testdata/fuzz.
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t%%:*} $${t##*:}"; \
+		$(GO) test -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}"; \
+	done
 
 .PHONY: run
 # Built, then exec'd rather than `go run`: go run exits 1 after its program

@@ -127,7 +127,7 @@ func writeEvent(line func(name, value string), loc *time.Location, e Event) {
 		line("DESCRIPTION", text(e.Description))
 	}
 	if e.URL != "" {
-		line("URL", e.URL)
+		line("URL", uri(e.URL))
 	}
 	if e.Status != "" {
 		line("STATUS", string(e.Status))
@@ -147,8 +147,19 @@ var textEscaper = strings.NewReplacer(`\`, `\\`, ";", `\;`, ",", `\,`, "\r\n", `
 
 func text(s string) string { return textEscaper.Replace(s) }
 
+// uri drops the control characters a URI value cannot hold (RFC 3986), so
+// that a CR LF in a link cannot start a property of its own.
+func uri(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+}
+
 // fold ends a content line with CRLF, folding it into lines of at most 75
-// octets without splitting a UTF-8 character (RFC 5545 3.1).
+// octets without splitting a UTF-8 character of valid text (RFC 5545 3.1).
 func fold(s string) string {
 	var b strings.Builder
 	limit := 75
@@ -156,6 +167,10 @@ func fold(s string) string {
 		cut := limit
 		for cut > 0 && !utf8.RuneStart(s[cut]) {
 			cut--
+		}
+		if cut == 0 {
+			// Not UTF-8: cut anywhere rather than never.
+			cut = limit
 		}
 		b.WriteString(s[:cut])
 		b.WriteString("\r\n ")

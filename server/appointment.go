@@ -9,7 +9,6 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/jackc/pgx/v5"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/nara-care/nara/access"
 	appointmentv1 "github.com/nara-care/nara/gen/nara/appointment/v1"
@@ -67,17 +66,17 @@ func appointmentToProto(a store.Appointment, now time.Time) *appointmentv1.Appoi
 	out := &appointmentv1.Appointment{
 		Id: a.ID, PatientId: a.PatientID, PatientName: strings.TrimSpace(a.PatientGivenName + " " + a.PatientSurname),
 		Service: serviceOf(a.ServiceCode), VisitForm: visitForms[a.Service.VisitForm], Status: statuses[a.Status],
-		StartTime: timestamppb.New(a.StartsAt), EndTime: timestamppb.New(a.EndsAt), Unit: unitToProto(a.Unit),
+		StartTime: timestamp(a.StartsAt), EndTime: timestamp(a.EndsAt), Unit: unitToProto(a.Unit),
 		ClinicianName: a.ClinicianName, Profession: a.Profession, Instructions: a.Instructions,
-		CancelDeadline: timestamppb.New(a.CancelBy()), CanCancel: a.CanCancel(now), CanRebook: changeable,
-		UpdateTime: timestamppb.New(a.UpdatedAt), Version: a.Version,
-		DelayMinutes: int32(a.DelayMinutes), ExpectedStartTime: timestamppb.New(a.ExpectedStart()),
+		CancelDeadline: timestamp(a.CancelBy()), CanCancel: a.CanCancel(now), CanRebook: changeable,
+		UpdateTime: timestamp(a.UpdatedAt), Version: a.Version,
+		DelayMinutes: int32(a.DelayMinutes), ExpectedStartTime: timestamp(a.ExpectedStart()),
 		PatientLateMinutes: int32(a.PatientLateMinutes), InvitationResponse: invitationResponses[a.InvitationResponse],
 		PatientMessage: a.PatientMessage, CancelledByUnit: a.CancelledByUnit, LateCancel: a.LateCancel,
 		CanRespond: a.Responds(now),
 	}
 	if a.Service.VisitForm == "video" {
-		out.JoinOpenTime = timestamppb.New(a.ExpectedStart().Add(-videoJoinBefore))
+		out.JoinOpenTime = timestamp(a.ExpectedStart().Add(-videoJoinBefore))
 	}
 	return out
 }
@@ -184,7 +183,7 @@ func (s *appointmentService) SearchSlots(ctx context.Context, req *appointmentv1
 func slotToProto(sl store.Slot, form string) *appointmentv1.Slot {
 	out := &appointmentv1.Slot{
 		Id: sl.ID, Service: serviceOf(sl.ServiceCode), VisitForm: visitForms[form],
-		StartTime: timestamppb.New(sl.StartsAt), EndTime: timestamppb.New(sl.EndsAt),
+		StartTime: timestamp(sl.StartsAt), EndTime: timestamp(sl.EndsAt),
 		FreePlaces: int32(sl.Capacity - sl.Booked), DistanceMeters: int32(sl.DistanceMeters), MinAge: int32(sl.MinAge),
 	}
 	if sl.Unit.HSAID != "" {
@@ -285,7 +284,7 @@ func (s *appointmentService) ListAppointments(ctx context.Context, req *appointm
 // listResponse shows l at now: patientID's appointments only when set,
 // those changed after since.
 func listResponse(l store.CitizenList, now time.Time, patientID string, since time.Time) *appointmentv1.ListAppointmentsResponse {
-	res := &appointmentv1.ListAppointmentsResponse{SyncTime: timestamppb.New(l.AsOf.Add(-syncMargin))}
+	res := &appointmentv1.ListAppointmentsResponse{SyncTime: timestamp(l.AsOf.Add(-syncMargin))}
 	for _, a := range l.Appointments {
 		if (patientID == "" || a.PatientID == patientID) && a.UpdatedAt.After(since) {
 			res.Appointments = append(res.Appointments, appointmentToProto(a, now))

@@ -2,19 +2,23 @@ package server
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	appointmentv1 "github.com/nara-care/nara/gen/nara/appointment/v1"
 )
 
 // jsonCodec is Connect's JSON codec with one difference: a field this
 // server does not know (sent by a newer app) is still ignored, but an enum
-// name it does not know is refused, so that a misspelled filter such as
+// name it does not know is refused, with or without unknown fields beside it, so that a misspelled filter such as
 // "SERVICE_VACINATION" is an INVALID_ARGUMENT and not silently no filter.
 //
 // It also sends a cached appointment list as it was encoded when cached.
@@ -49,7 +53,73 @@ func (jsonCodec) Unmarshal(b []byte, m any) error {
 	err := protojson.UnmarshalOptions{}.Unmarshal(b, msg)
 	if err != nil && strings.Contains(err.Error(), "unknown field") {
 		proto.Reset(msg)
-		err = protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(b, msg)
+		if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(b, msg); err != nil {
+			return err
+		}
+		// DiscardUnknown also reads an unknown enum name as unset: read
+		// the known fields strictly once more to refuse one.
+		known, ok := withoutUnknownFields(b, msg.ProtoReflect().Descriptor())
+		if !ok {
+			return errors.New("json codec: the body cannot be read")
+		}
+		return protojson.UnmarshalOptions{}.Unmarshal(known, msg.ProtoReflect().New().Interface())
 	}
 	return err
+}
+
+// withoutUnknownFields re-encodes the JSON object b without the keys that
+// name no field of md, at every depth, so the rest can be read strictly.
+// It declines (false) text that is not valid UTF-8, which encoding/json
+// would quietly repair.
+func withoutUnknownFields(b []byte, md protoreflect.MessageDescriptor) ([]byte, bool) {
+	if !utf8.Valid(b) {
+		return nil, false
+	}
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber() // 64-bit integers keep every digit
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil, false
+	}
+	if _, err := d.Token(); !errors.Is(err, io.EOF) {
+		return nil, false // more after the object
+	}
+	dropUnknown(v, md)
+	out, err := json.Marshal(v)
+	return out, err == nil
+}
+
+func dropUnknown(v any, md protoreflect.MessageDescriptor) {
+	obj, ok := v.(map[string]any)
+	// The well-known types have JSON forms of their own (Struct takes any
+	// key); protojson checks them.
+	if !ok || strings.HasPrefix(string(md.FullName()), "google.protobuf.") {
+		return
+	}
+	fields := md.Fields()
+	for key, val := range obj {
+		fd := fields.ByJSONName(key)
+		if fd == nil {
+			fd = fields.ByName(protoreflect.Name(key))
+		}
+		switch {
+		case fd == nil:
+			delete(obj, key)
+		case fd.IsMap():
+			if m, ok := val.(map[string]any); ok && fd.MapValue().Message() != nil {
+				for _, x := range m {
+					dropUnknown(x, fd.MapValue().Message())
+				}
+			}
+		case fd.Message() == nil:
+		case fd.IsList():
+			if l, ok := val.([]any); ok {
+				for _, x := range l {
+					dropUnknown(x, fd.Message())
+				}
+			}
+		default:
+			dropUnknown(val, fd.Message())
+		}
+	}
 }

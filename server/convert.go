@@ -45,6 +45,26 @@ func timestampOrNil(t time.Time) *timestamppb.Timestamp {
 	if t.IsZero() {
 		return nil
 	}
+	return timestamp(t)
+}
+
+// A Timestamp holds the years 1 to 9999; time.Time and PostgreSQL hold more.
+var (
+	minTimestamp = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTimestamp = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
+)
+
+// timestamp converts t for an answer, clamped to what a Timestamp holds: an
+// invalid one fails the whole answer, and one bad row would break every list
+// it is in. The database's time window keeps such rows out; this is the last
+// line behind it.
+func timestamp(t time.Time) *timestamppb.Timestamp {
+	switch {
+	case t.Before(minTimestamp):
+		t = minTimestamp
+	case t.After(maxTimestamp):
+		t = maxTimestamp
+	}
 	return timestamppb.New(t)
 }
 

@@ -68,6 +68,8 @@ func toConnect(ctx context.Context, logger *slog.Logger, procedure string, err e
 		return connect.NewError(connect.CodeAlreadyExists, errors.New("already exists"))
 	case errors.Is(err, store.ErrInvalidText):
 		return connect.NewError(connect.CodeInvalidArgument, errors.New("the request contains characters that cannot be stored, such as NUL"))
+	case errors.Is(err, store.ErrTimeOutOfRange):
+		return connect.NewError(connect.CodeInvalidArgument, errors.New("a time in the request, or one that follows from it, lies outside the years 2000 to 2099"))
 	case errors.Is(err, store.ErrReference):
 		return connect.NewError(connect.CodeInvalidArgument, errors.New("the request refers to something that does not exist"))
 	case errors.Is(err, store.ErrPrecondition):

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/nara-care/nara/access"
 	pushv1 "github.com/nara-care/nara/gen/nara/push/v1"
@@ -35,7 +34,7 @@ func deviceToProto(d store.PushDevice) *pushv1.Device {
 	return &pushv1.Device{
 		Id: store.FormatID(d.ID), InstallationId: d.InstallationID, Platform: platformFromName[pushv1.Platform](d.Platform),
 		AppVersion: d.AppVersion, Locale: d.Locale, TimeZone: d.TimeZone,
-		RegisterTime: timestamppb.New(d.CreatedAt), UpdateTime: timestamppb.New(d.UpdatedAt),
+		RegisterTime: timestamp(d.CreatedAt), UpdateTime: timestamp(d.UpdatedAt),
 	}
 }
 
@@ -197,10 +196,10 @@ func (s *notificationService) ListNotifications(ctx context.Context, req *pushv1
 		title, body := notify.Text(notify.Kind(n.Kind), n.Params, pref.Language, loc, n.DueAt)
 		out := &pushv1.Notification{
 			Id: store.FormatID(n.ID), Kind: noticeKinds[n.Kind], Title: title, Body: body, Link: n.Link, RefId: n.RefID,
-			CreateTime: timestamppb.New(n.DueAt),
+			CreateTime: timestamp(n.DueAt),
 		}
 		if !n.ReadAt.IsZero() {
-			out.ReadTime = timestamppb.New(n.ReadAt)
+			out.ReadTime = timestamp(n.ReadAt)
 		}
 		res.Notifications = append(res.Notifications, out)
 	}

@@ -7,7 +7,6 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/jackc/pgx/v5"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/nara-care/nara/access"
 	appointmentv1 "github.com/nara-care/nara/gen/nara/appointment/v1"
@@ -63,9 +62,9 @@ func unitSlotToProto(sl store.Slot, forms map[string]string) *appointmentv1.Slot
 	out.Capacity, out.Booked = int32(sl.Capacity), int32(sl.Booked)
 	out.Blocked, out.InvitationOnly = sl.Blocked, sl.InvitationOnly
 	if !sl.OpensAt.IsZero() {
-		out.BookingOpenTime = timestamppb.New(sl.OpensAt)
+		out.BookingOpenTime = timestamp(sl.OpensAt)
 	}
-	out.BookingCloseTime = timestamppb.New(sl.StartsAt.Add(-sl.ClosesBefore))
+	out.BookingCloseTime = timestamp(sl.StartsAt.Add(-sl.ClosesBefore))
 	if sl.ResourceID != "" {
 		out.Resource = resourceToProto(sl.Resource)
 	}

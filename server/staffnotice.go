@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/nara-care/nara/access"
 	appointmentv1 "github.com/nara-care/nara/gen/nara/appointment/v1"
@@ -63,8 +62,8 @@ func (s *scheduleService) unitNotices(ctx context.Context, p access.Principal, u
 		notices = append(notices, &appointmentv1.UnitNotice{
 			Id: n.ID, AppointmentId: n.AppointmentID, Kind: unitNoticeKinds[n.Kind],
 			PatientName: strings.TrimSpace(n.PatientGivenName + " " + n.PatientSurname),
-			StartTime:   timestamppb.New(n.StartsAt), Minutes: int32(n.Minutes), Message: n.Message,
-			CreateTime: timestamppb.New(n.CreatedAt), Seq: n.Seq,
+			StartTime:   timestamp(n.StartsAt), Minutes: int32(n.Minutes), Message: n.Message,
+			CreateTime: timestamp(n.CreatedAt), Seq: n.Seq,
 		})
 		after = n.Seq
 	}

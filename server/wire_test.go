@@ -112,13 +112,13 @@ func wireRequests() []wireRequest {
 			name: "appointment-search-slots", procedure: appointmentv1connect.AppointmentServiceSearchSlotsProcedure, as: citizen,
 			want: &apptv1.SearchSlotsRequest{
 				Service: apptv1.Service_SERVICE_VACCINATION, UnitHsaId: "SE2321000016-1A03",
-				StartTime: ts("2030-01-07T08:00:00Z"), EndTime: ts("2030-01-08T16:30:00.250Z"), PageSize: 20,
+				StartTime: ts("2026-01-07T08:00:00Z"), EndTime: ts("2026-01-08T16:30:00.250Z"), PageSize: 20,
 			},
 		},
 		{
 			// A timestamp alone.
 			name: "appointment-list", procedure: appointmentv1connect.AppointmentServiceListAppointmentsProcedure, as: citizen,
-			want: &apptv1.ListAppointmentsRequest{UpdatedSince: ts("2030-01-01T00:00:00Z")},
+			want: &apptv1.ListAppointmentsRequest{UpdatedSince: ts("2026-01-01T00:00:00Z")},
 		},
 		{
 			// Two levels of nesting, booleans true and false, an enum.

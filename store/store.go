@@ -35,6 +35,9 @@ var (
 	// during a restart or a failover: nothing was decided, and the request
 	// may be sent again.
 	ErrUnavailable = errors.New("database unavailable")
+	// ErrTimeOutOfRange means a time outside the years the database keeps
+	// (2000–2099), the backstop behind the API's own bounds.
+	ErrTimeOutOfRange = errors.New("time out of range")
 )
 
 // Store is the data layer. It is safe for concurrent use.
@@ -101,6 +104,12 @@ func interpretError(err error) error {
 			return fmt.Errorf("%w: %s", ErrReference, pgErr.ConstraintName)
 		case "22021", "22P05": // character_not_in_repertoire, untranslatable_character
 			return ErrInvalidText
+		case "23514": // check_violation
+			if strings.HasSuffix(pgErr.ConstraintName, "_time_window") {
+				return fmt.Errorf("%w: %s", ErrTimeOutOfRange, pgErr.ConstraintName)
+			}
+		case "22008": // datetime_field_overflow
+			return ErrTimeOutOfRange
 		case "40001", "40P01": // serialization_failure, deadlock_detected
 			return fmt.Errorf("%w: concurrent update", ErrConflict)
 		}

@@ -228,7 +228,7 @@ func (c *Client) call(ctx context.Context, path string, in, out any) error {
 		if eb.ErrorCode == "" {
 			eb.ErrorCode = codeForStatus(resp.StatusCode)
 		}
-		return &Error{HTTPStatus: resp.StatusCode, ErrorCode: eb.ErrorCode, Details: eb.Details}
+		return &Error{HTTPStatus: resp.StatusCode, ErrorCode: eb.ErrorCode, Details: redactNumbers(eb.Details)}
 	}
 	if err := json.Unmarshal(data, out); err != nil {
 		return fmt.Errorf("bankid: %s: decode response: %w", path, err)

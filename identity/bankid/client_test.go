@@ -43,7 +43,7 @@ type env struct {
 
 // setup starts a simulator over real mutual TLS and a client configured from
 // PEM files, the way production reads BANKID_CA_FILE and friends.
-func setup(t *testing.T) *env {
+func setup(t testing.TB) *env {
 	t.Helper()
 	clk := &clock{t: time.Date(2025, 6, 15, 9, 0, 0, 0, time.UTC)}
 	sim, err := bankidsim.New(bankidsim.Config{Now: clk.Now, StartTimeout: bankid.StartTimeout})

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 )
 
 // ErrorCode is the errorCode of a BankID error response.
@@ -48,6 +49,16 @@ type Error struct {
 	HTTPStatus int
 	ErrorCode  ErrorCode
 	Details    string
+}
+
+// digitRuns are what may be a personal number (ten or twelve digits, or
+// longer runs that hold one).
+var digitRuns = regexp.MustCompile(`[0-9]{10,}`)
+
+// redactNumbers keeps personal numbers out of BankID's free text, which
+// ends up in log lines.
+func redactNumbers(details string) string {
+	return digitRuns.ReplaceAllString(details, "[number]")
 }
 
 // Error names the status and code, which is what an operator needs in a log line.

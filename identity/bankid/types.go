@@ -2,6 +2,7 @@ package bankid
 
 import (
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/nara-care/nara/identity/pnr"
@@ -273,6 +274,21 @@ type CompletionData struct {
 	// OCSPResponse is the base64-encoded OCSP response for the user's certificate.
 	OCSPResponse string `json:"ocspResponse"`
 	Risk         Risk   `json:"risk,omitempty"`
+}
+
+// UnmarshalJSON refuses completion data that names no user: a complete
+// order always says who completed it, and none must not read as someone.
+func (c *CompletionData) UnmarshalJSON(b []byte) error {
+	type plain CompletionData
+	var p plain
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	if p.User.PersonalNumber.IsZero() {
+		return errors.New("bankid: completionData names no user")
+	}
+	*c = CompletionData(p)
+	return nil
 }
 
 // User is the person who completed the order. PersonalNumber is parsed and

@@ -347,6 +347,32 @@ func TestPreferencesAndQuietHours(t *testing.T) {
 	}
 }
 
+// TestTextNamesTheYear: a time in another year than now says which.
+func TestTextNamesTheYear(t *testing.T) {
+	t.Parallel()
+	loc := mustZone(t, "Europe/Stockholm")
+	december := time.Date(2026, 12, 2, 9, 0, 0, 0, loc)
+	tests := []struct {
+		kind     notify.Kind
+		lang, at string
+		now      time.Time
+		want     string
+	}{
+		{notify.KindMoved, "sv", "2027-01-15T09:00:00Z", december, "Ny tid: den 15 januari 2027 kl. 10:00."},
+		{notify.KindMoved, "en", "2027-01-15T09:00:00Z", december, "New time: on 15 January 2027 at 10:00."},
+		{notify.KindReminder, "sv", "2028-06-01T07:00:00Z", december, "Du har en bokad tid den 1 juni 2028 kl. 09:00."},
+		{notify.KindMoved, "sv", "2026-12-20T09:00:00Z", december, "Ny tid: den 20 december kl. 10:00."},
+		// New Year's Day is tomorrow, whatever the year.
+		{notify.KindMoved, "en", "2027-01-01T09:00:00Z", time.Date(2026, 12, 31, 9, 0, 0, 0, loc), "New time: tomorrow at 10:00."},
+	}
+	for _, tt := range tests {
+		_, body := notify.Text(tt.kind, []byte(`{"at":"`+tt.at+`"}`), tt.lang, loc, tt.now)
+		if body != tt.want {
+			t.Errorf("Text(%s, %s, %s) got %q, want %q", tt.kind, tt.lang, tt.at, body, tt.want)
+		}
+	}
+}
+
 func TestTextHasNoHealthInformation(t *testing.T) {
 	t.Parallel()
 	loc := mustZone(t, "Europe/Stockholm")

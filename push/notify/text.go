@@ -171,6 +171,9 @@ func daySV(at, now time.Time) string {
 	case 1:
 		return "i morgon"
 	}
+	if at.Year() != now.Year() {
+		return fmt.Sprintf("den %d %s %d", at.Day(), monthsSV[at.Month()-1], at.Year())
+	}
 	return fmt.Sprintf("den %d %s", at.Day(), monthsSV[at.Month()-1])
 }
 
@@ -180,6 +183,9 @@ func dayEN(at, now time.Time) string {
 		return "today"
 	case 1:
 		return "tomorrow"
+	}
+	if at.Year() != now.Year() {
+		return fmt.Sprintf("on %d %s %d", at.Day(), monthsEN[at.Month()-1], at.Year())
 	}
 	return fmt.Sprintf("on %d %s", at.Day(), monthsEN[at.Month()-1])
 }

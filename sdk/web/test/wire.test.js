@@ -35,11 +35,11 @@ const cases = [
   ["appointment-search-slots", true, appointmentv1.AppointmentService, "searchSlots", {
     service: appointmentv1.Service.VACCINATION,
     unitHsaId: "SE2321000016-1A03",
-    startTime: at("2030-01-07T08:00:00Z"),
-    endTime: at("2030-01-08T16:30:00.250Z"),
+    startTime: at("2026-01-07T08:00:00Z"),
+    endTime: at("2026-01-08T16:30:00.250Z"),
     pageSize: 20,
   }],
-  ["appointment-list", true, appointmentv1.AppointmentService, "listAppointments", { updatedSince: at("2030-01-01T00:00:00Z") }],
+  ["appointment-list", true, appointmentv1.AppointmentService, "listAppointments", { updatedSince: at("2026-01-01T00:00:00Z") }],
   ["push-update-preferences", true, pushv1.NotificationService, "updatePreferences", {
     preferences: {
       reminders: true,

@@ -4298,15 +4298,17 @@ const file_nara_appointment_v1_appointment_proto_rawDesc = "" +
 	"lateCancel\x12@\n" +
 	"\x0ejoin_open_time\x18\x19 \x01(\v2\x1a.google.protobuf.TimestampR\fjoinOpenTime\x12\x1f\n" +
 	"\vcan_respond\x18\x1a \x01(\bR\n" +
-	"canRespond\"\xd6\x05\n" +
+	"canRespond\"\xa6\b\n" +
 	"\x12SearchSlotsRequest\x12B\n" +
 	"\aservice\x18\x01 \x01(\x0e2\x1c.nara.appointment.v1.ServiceB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\aservice\x128\n" +
 	"\vunit_hsa_id\x18\x02 \x01(\tB\x18\xbaH\x15r\x13\x18@2\x0f^([A-Z0-9-]+)?$R\tunitHsaId\x12+\n" +
-	"\fmunicipality\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18@R\fmunicipality\x12A\n" +
+	"\fmunicipality\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18@R\fmunicipality\x12\xea\x01\n" +
 	"\n" +
-	"start_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\tstartTime\x12=\n" +
-	"\bend_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\aendTime\x12'\n" +
+	"start_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\xae\x01\xbaH\xaa\x01\xba\x01\xa3\x01\n" +
+	"\x11start_time.window\x12?start_time must lie between 2000-01-01 and three years from now\x1aMthis >= timestamp('2000-01-01T00:00:00Z') && this <= now + duration('26280h')\xc8\x01\x01R\tstartTime\x12\xe2\x01\n" +
+	"\bend_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\xaa\x01\xbaH\xa6\x01\xba\x01\x9f\x01\n" +
+	"\x0fend_time.window\x12=end_time must lie between 2000-01-01 and three years from now\x1aMthis >= timestamp('2000-01-01T00:00:00Z') && this <= now + duration('26280h')\xc8\x01\x01R\aendTime\x12'\n" +
 	"\tpage_size\x18\x06 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x121\n" +
 	"\x04near\x18\a \x01(\v2\x1d.nara.appointment.v1.PositionR\x04near\x12;\n" +
@@ -4335,11 +4337,12 @@ const file_nara_appointment_v1_appointment_proto_rawDesc = "" +
 	"\x0eappointment_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\rappointmentId\x12!\n" +
 	"\aslot_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06slotId\"_\n" +
 	"\x19RebookAppointmentResponse\x12B\n" +
-	"\vappointment\x18\x01 \x01(\v2 .nara.appointment.v1.AppointmentR\vappointment\"\x86\x01\n" +
+	"\vappointment\x18\x01 \x01(\v2 .nara.appointment.v1.AppointmentR\vappointment\"\xe3\x02\n" +
 	"\x17ListAppointmentsRequest\x12*\n" +
 	"\n" +
-	"patient_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\tpatientId\x12?\n" +
-	"\rupdated_since\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\fupdatedSince\"\x99\x01\n" +
+	"patient_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\tpatientId\x12\x9b\x02\n" +
+	"\rupdated_since\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\xd9\x01\xbaH\xd5\x01\xba\x01\xd1\x01\n" +
+	"\x14updated_since.window\x12nupdated_since must lie between 2000-01-01 and five minutes from now; pass the sync_time of an earlier response\x1aIthis >= timestamp('2000-01-01T00:00:00Z') && this <= now + duration('5m')R\fupdatedSince\"\x99\x01\n" +
 	"\x18ListAppointmentsResponse\x12D\n" +
 	"\fappointments\x18\x01 \x03(\v2 .nara.appointment.v1.AppointmentR\fappointments\x127\n" +
 	"\tsync_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\bsyncTime\"P\n" +
@@ -4347,14 +4350,16 @@ const file_nara_appointment_v1_appointment_proto_rawDesc = "" +
 	"\x0eappointment_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\rappointmentId\"W\n" +
 	"\x1eGetAppointmentCalendarResponse\x12\x12\n" +
 	"\x04ical\x18\x01 \x01(\tR\x04ical\x12!\n" +
-	"\fcontent_type\x18\x02 \x01(\tR\vcontentType\"\xad\b\n" +
+	"\fcontent_type\x18\x02 \x01(\tR\vcontentType\"\xb4\f\n" +
 	"\x13PublishSlotsRequest\x127\n" +
 	"\vunit_hsa_id\x18\x01 \x01(\tB\x17\xbaH\x14r\x12\x10\x01\x18@2\f^[A-Z0-9-]+$R\tunitHsaId\x12B\n" +
 	"\aservice\x18\x02 \x01(\x0e2\x1c.nara.appointment.v1.ServiceB\n" +
-	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\aservice\x12A\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\aservice\x12\xe8\x01\n" +
 	"\n" +
-	"start_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\tstartTime\x12=\n" +
-	"\bend_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\aendTime\x12Q\n" +
+	"start_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\xac\x01\xbaH\xa8\x01\xba\x01\xa1\x01\n" +
+	"\x11start_time.window\x12=start_time must lie between 2000-01-01 and two years from now\x1aMthis >= timestamp('2000-01-01T00:00:00Z') && this <= now + duration('17520h')\xc8\x01\x01R\tstartTime\x12\xe0\x01\n" +
+	"\bend_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\xa8\x01\xbaH\xa4\x01\xba\x01\x9d\x01\n" +
+	"\x0fend_time.window\x12;end_time must lie between 2000-01-01 and two years from now\x1aMthis >= timestamp('2000-01-01T00:00:00Z') && this <= now + duration('17520h')\xc8\x01\x01R\aendTime\x12Q\n" +
 	"\rslot_duration\x18\x05 \x01(\v2\x19.google.protobuf.DurationB\x11\xbaH\x0e\xaa\x01\v\"\x04\b\x80\xe1\x012\x03\b\xac\x02R\fslotDuration\x12&\n" +
 	"\bcapacity\x18\x06 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xe8\a(\x01R\bcapacity\x12'\n" +
@@ -4364,23 +4369,26 @@ const file_nara_appointment_v1_appointment_proto_rawDesc = "" +
 	"\x06for_me\x18\t \x01(\bR\x05forMe\x12Z\n" +
 	"\x0frepeat_weekdays\x18\n" +
 	" \x03(\x0e2\x1c.nara.appointment.v1.WeekdayB\x13\xbaH\x10\x92\x01\r\x10\a\x18\x01\"\a\x82\x01\x04\x10\x01 \x00R\x0erepeatWeekdays\x12,\n" +
-	"\frepeat_weeks\x18\v \x01(\x05B\t\xbaH\x06\x1a\x04\x18\x1a(\x00R\vrepeatWeeks\x12F\n" +
-	"\x11booking_open_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x0fbookingOpenTime\x12\\\n" +
+	"\frepeat_weeks\x18\v \x01(\x05B\t\xbaH\x06\x1a\x04\x18\x1a(\x00R\vrepeatWeeks\x12\x80\x02\n" +
+	"\x11booking_open_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampB\xb7\x01\xbaH\xb3\x01\xba\x01\xaf\x01\n" +
+	"\x18booking_open_time.window\x12Dbooking_open_time must lie between 2000-01-01 and two years from now\x1aMthis >= timestamp('2000-01-01T00:00:00Z') && this <= now + duration('17520h')R\x0fbookingOpenTime\x12\\\n" +
 	"\x14booking_close_before\x18\r \x01(\v2\x19.google.protobuf.DurationB\x0f\xbaH\f\xaa\x01\t\"\x05\b\x80\x9a\x9e\x012\x00R\x12bookingCloseBefore\x12\"\n" +
 	"\amin_age\x18\x0e \x01(\x05B\t\xbaH\x06\x1a\x04\x18x(\x00R\x06minAge:\xd9\x01\xbaH\xd5\x01\x1aU\n" +
 	"\x0fend_after_start\x12!end_time must be after start_time\x1a\x1fthis.end_time > this.start_time\x1a|\n" +
 	"\x15range_at_most_62_days\x12-slots are published at most 62 days at a time\x1a4this.end_time - this.start_time <= duration('1488h')\"G\n" +
 	"\x14PublishSlotsResponse\x12/\n" +
-	"\x05slots\x18\x01 \x03(\v2\x19.nara.appointment.v1.SlotR\x05slots\"\xea\x04\n" +
+	"\x05slots\x18\x01 \x03(\v2\x19.nara.appointment.v1.SlotR\x05slots\"\xb6\a\n" +
 	"\x1aInviteToAppointmentRequest\x127\n" +
 	"\vunit_hsa_id\x18\x01 \x01(\tB\x17\xbaH\x14r\x12\x10\x01\x18@2\f^[A-Z0-9-]+$R\tunitHsaId\x12'\n" +
 	"\n" +
 	"patient_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\tpatientId\x12B\n" +
 	"\aservice\x18\x03 \x01(\x0e2\x1c.nara.appointment.v1.ServiceB\n" +
-	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\aservice\x12A\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\aservice\x12\xe8\x01\n" +
 	"\n" +
-	"start_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\tstartTime\x12=\n" +
-	"\bend_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\aendTime\x12,\n" +
+	"start_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\xac\x01\xbaH\xa8\x01\xba\x01\xa1\x01\n" +
+	"\x11start_time.window\x12=start_time must lie between 2000-01-01 and two years from now\x1aMthis >= timestamp('2000-01-01T00:00:00Z') && this <= now + duration('17520h')\xc8\x01\x01R\tstartTime\x12\xe0\x01\n" +
+	"\bend_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\xa8\x01\xbaH\xa4\x01\xba\x01\x9d\x01\n" +
+	"\x0fend_time.window\x12;end_time must lie between 2000-01-01 and two years from now\x1aMthis >= timestamp('2000-01-01T00:00:00Z') && this <= now + duration('17520h')\xc8\x01\x01R\aendTime\x12,\n" +
 	"\finstructions\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\finstructions\x12)\n" +
 	"\x10confirm_required\x18\a \x01(\bR\x0fconfirmRequired\x12'\n" +
 	"\n" +
@@ -4424,13 +4432,15 @@ const file_nara_appointment_v1_appointment_proto_rawDesc = "" +
 	"\x04kind\x18\x02 \x01(\x0e2!.nara.appointment.v1.ResourceKindB\f\xbaH\t\x82\x01\x06\x18\x02\x18\x03\x18\x04R\x04kind\x12\x1d\n" +
 	"\x04name\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18dR\x04name\"S\n" +
 	"\x16CreateResourceResponse\x129\n" +
-	"\bresource\x18\x01 \x01(\v2\x1d.nara.appointment.v1.ResourceR\bresource\"\xe2\x03\n" +
+	"\bresource\x18\x01 \x01(\v2\x1d.nara.appointment.v1.ResourceR\bresource\"\xb2\x06\n" +
 	"\x10ListSlotsRequest\x127\n" +
 	"\vunit_hsa_id\x18\x01 \x01(\tB\x17\xbaH\x14r\x12\x10\x01\x18@2\f^[A-Z0-9-]+$R\tunitHsaId\x12@\n" +
-	"\aservice\x18\x02 \x01(\x0e2\x1c.nara.appointment.v1.ServiceB\b\xbaH\x05\x82\x01\x02\x10\x01R\aservice\x12A\n" +
+	"\aservice\x18\x02 \x01(\x0e2\x1c.nara.appointment.v1.ServiceB\b\xbaH\x05\x82\x01\x02\x10\x01R\aservice\x12\xea\x01\n" +
 	"\n" +
-	"start_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\tstartTime\x12=\n" +
-	"\bend_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\aendTime:\xd0\x01\xbaH\xcc\x01\x1aU\n" +
+	"start_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\xae\x01\xbaH\xaa\x01\xba\x01\xa3\x01\n" +
+	"\x11start_time.window\x12?start_time must lie between 2000-01-01 and three years from now\x1aMthis >= timestamp('2000-01-01T00:00:00Z') && this <= now + duration('26280h')\xc8\x01\x01R\tstartTime\x12\xe2\x01\n" +
+	"\bend_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\xaa\x01\xbaH\xa6\x01\xba\x01\x9f\x01\n" +
+	"\x0fend_time.window\x12=end_time must lie between 2000-01-01 and three years from now\x1aMthis >= timestamp('2000-01-01T00:00:00Z') && this <= now + duration('26280h')\xc8\x01\x01R\aendTime:\xd0\x01\xbaH\xcc\x01\x1aU\n" +
 	"\x0fend_after_start\x12!end_time must be after start_time\x1a\x1fthis.end_time > this.start_time\x1as\n" +
 	"\x15range_at_most_62_days\x12$at most 62 days are listed at a time\x1a4this.end_time - this.start_time <= duration('1488h')\"D\n" +
 	"\x11ListSlotsResponse\x12/\n" +
@@ -4443,17 +4453,19 @@ const file_nara_appointment_v1_appointment_proto_rawDesc = "" +
 	"\aunblock\x18\x05 \x01(\bR\aunblock\x12I\n" +
 	"\x0ebooking_window\x18\x06 \x01(\v2\".nara.appointment.v1.BookingWindowR\rbookingWindow:\xa1\x01\xbaH\x9d\x01\x1a\x9a\x01\n" +
 	"\n" +
-	"one_change\x123set exactly one of block, unblock or booking_window\x1aW(this.block ? 1 : 0) + (this.unblock ? 1 : 0) + (has(this.booking_window) ? 1 : 0) == 1\"\x97\x01\n" +
-	"\rBookingWindow\x127\n" +
-	"\topen_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\bopenTime\x12M\n" +
+	"one_change\x123set exactly one of block, unblock or booking_window\x1aW(this.block ? 1 : 0) + (this.unblock ? 1 : 0) + (has(this.booking_window) ? 1 : 0) == 1\"\xc2\x02\n" +
+	"\rBookingWindow\x12\xe1\x01\n" +
+	"\topen_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampB\xa7\x01\xbaH\xa3\x01\xba\x01\x9f\x01\n" +
+	"\x10open_time.window\x12<open_time must lie between 2000-01-01 and two years from now\x1aMthis >= timestamp('2000-01-01T00:00:00Z') && this <= now + duration('17520h')R\bopenTime\x12M\n" +
 	"\fclose_before\x18\x02 \x01(\v2\x19.google.protobuf.DurationB\x0f\xbaH\f\xaa\x01\t\"\x05\b\x80\x9a\x9e\x012\x00R\vcloseBefore\"d\n" +
 	"\x13UpdateSlotsResponse\x12/\n" +
 	"\x05slots\x18\x01 \x03(\v2\x19.nara.appointment.v1.SlotR\x05slots\x12\x1c\n" +
-	"\tcancelled\x18\x02 \x01(\x05R\tcancelled\"\xb7\x01\n" +
+	"\tcancelled\x18\x02 \x01(\x05R\tcancelled\"\xe7\x02\n" +
 	"\x0fMoveSlotRequest\x127\n" +
 	"\vunit_hsa_id\x18\x01 \x01(\tB\x17\xbaH\x14r\x12\x10\x01\x18@2\f^[A-Z0-9-]+$R\tunitHsaId\x12!\n" +
-	"\aslot_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06slotId\x12H\n" +
-	"\x0enew_start_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\fnewStartTime\"]\n" +
+	"\aslot_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06slotId\x12\xf7\x01\n" +
+	"\x0enew_start_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\xb4\x01\xbaH\xb0\x01\xba\x01\xa9\x01\n" +
+	"\x15new_start_time.window\x12Anew_start_time must lie between 2000-01-01 and two years from now\x1aMthis >= timestamp('2000-01-01T00:00:00Z') && this <= now + duration('17520h')\xc8\x01\x01R\fnewStartTime\"]\n" +
 	"\x10MoveSlotResponse\x12-\n" +
 	"\x04slot\x18\x01 \x01(\v2\x19.nara.appointment.v1.SlotR\x04slot\x12\x1a\n" +
 	"\bnotified\x18\x02 \x01(\x05R\bnotified\"\xb1\x01\n" +

@@ -10,7 +10,7 @@ import Foundation
 /** BookingWindow is when citizens may book a slot. */
 public struct NaraAppointmentV1BookingWindow: Sendable, Codable, Hashable {
 
-    /** open_time unset: open now. */
+    /** open_time unset: open now. open_time.window // open_time must lie between 2000-01-01 and two years from now  */
     public var openTime: Date?
     /** close_before closes booking this long before each slot starts. duration.gte = 0s duration.gte_lt = 0s duration.gte_lt_exclusive = 0s duration.gte_lte = 0s duration.gte_lte_exclusive = 0s duration.lte = 720h0m0s  */
     public var closeBefore: String?

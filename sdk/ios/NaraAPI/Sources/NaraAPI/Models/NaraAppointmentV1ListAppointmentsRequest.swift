@@ -11,7 +11,7 @@ public struct NaraAppointmentV1ListAppointmentsRequest: Sendable, Codable, Hasha
 
     /** patient_id limits the list to the caller or one of their children;  empty lists all of them. */
     public var patientId: UUID?
-    /** updated_since returns only appointments changed after it: pass the  sync_time of the previous response to keep an offline copy. */
+    /** updated_since returns only appointments changed after it: pass the  sync_time of the previous response to keep an offline copy. updated_since.window // updated_since must lie between 2000-01-01 and five minutes from now; pass the sync_time of an earlier response  */
     public var updatedSince: Date?
 
     public init(patientId: UUID? = nil, updatedSince: Date? = nil) {

@@ -103,15 +103,15 @@ class WireTest {
                 searchSlotsRequest {
                     service = Service.SERVICE_VACCINATION
                     unitHsaId = "SE2321000016-1A03"
-                    startTime = at("2030-01-07T08:00:00Z")
-                    endTime = at("2030-01-08T16:30:00.250Z")
+                    startTime = at("2026-01-07T08:00:00Z")
+                    endTime = at("2026-01-08T16:30:00.250Z")
                     pageSize = 20
                 },
             )
         },
         Call("appointment-list", true) {
             it.create(::AppointmentServiceClient).listAppointments(
-                listAppointmentsRequest { updatedSince = at("2030-01-01T00:00:00Z") },
+                listAppointmentsRequest { updatedSince = at("2026-01-01T00:00:00Z") },
             )
         },
         Call("push-update-preferences", true) {

@@ -28,7 +28,7 @@ public  final class BookingWindow extends
    * open_time unset: open now.
    * </pre>
    *
-   * <code>.google.protobuf.Timestamp open_time = 1 [json_name = "openTime"];</code>
+   * <code>.google.protobuf.Timestamp open_time = 1 [json_name = "openTime", (.buf.validate.field) = { ... }</code>
    */
   @java.lang.Override
   public boolean hasOpenTime() {
@@ -39,7 +39,7 @@ public  final class BookingWindow extends
    * open_time unset: open now.
    * </pre>
    *
-   * <code>.google.protobuf.Timestamp open_time = 1 [json_name = "openTime"];</code>
+   * <code>.google.protobuf.Timestamp open_time = 1 [json_name = "openTime", (.buf.validate.field) = { ... }</code>
    */
   @java.lang.Override
   public com.google.protobuf.Timestamp getOpenTime() {
@@ -50,7 +50,7 @@ public  final class BookingWindow extends
    * open_time unset: open now.
    * </pre>
    *
-   * <code>.google.protobuf.Timestamp open_time = 1 [json_name = "openTime"];</code>
+   * <code>.google.protobuf.Timestamp open_time = 1 [json_name = "openTime", (.buf.validate.field) = { ... }</code>
    */
   private void setOpenTime(com.google.protobuf.Timestamp value) {
     java.util.Objects.requireNonNull(value);
@@ -62,7 +62,7 @@ public  final class BookingWindow extends
    * open_time unset: open now.
    * </pre>
    *
-   * <code>.google.protobuf.Timestamp open_time = 1 [json_name = "openTime"];</code>
+   * <code>.google.protobuf.Timestamp open_time = 1 [json_name = "openTime", (.buf.validate.field) = { ... }</code>
    */
   @java.lang.SuppressWarnings("ReferenceEquality")
   private void mergeOpenTime(com.google.protobuf.Timestamp value) {
@@ -81,7 +81,7 @@ public  final class BookingWindow extends
    * open_time unset: open now.
    * </pre>
    *
-   * <code>.google.protobuf.Timestamp open_time = 1 [json_name = "openTime"];</code>
+   * <code>.google.protobuf.Timestamp open_time = 1 [json_name = "openTime", (.buf.validate.field) = { ... }</code>
    */
   private void clearOpenTime() {
     openTime_ = null;
@@ -261,7 +261,7 @@ public  final class BookingWindow extends
      * open_time unset: open now.
      * </pre>
      *
-     * <code>.google.protobuf.Timestamp open_time = 1 [json_name = "openTime"];</code>
+     * <code>.google.protobuf.Timestamp open_time = 1 [json_name = "openTime", (.buf.validate.field) = { ... }</code>
      */
     @java.lang.Override
     public boolean hasOpenTime() {
@@ -272,7 +272,7 @@ public  final class BookingWindow extends
      * open_time unset: open now.
      * </pre>
      *
-     * <code>.google.protobuf.Timestamp open_time = 1 [json_name = "openTime"];</code>
+     * <code>.google.protobuf.Timestamp open_time = 1 [json_name = "openTime", (.buf.validate.field) = { ... }</code>
      */
     @java.lang.Override
     public com.google.protobuf.Timestamp getOpenTime() {
@@ -283,7 +283,7 @@ public  final class BookingWindow extends
      * open_time unset: open now.
      * </pre>
      *
-     * <code>.google.protobuf.Timestamp open_time = 1 [json_name = "openTime"];</code>
+     * <code>.google.protobuf.Timestamp open_time = 1 [json_name = "openTime", (.buf.validate.field) = { ... }</code>
      */
     public Builder setOpenTime(com.google.protobuf.Timestamp value) {
       copyOnWrite();
@@ -295,7 +295,7 @@ public  final class BookingWindow extends
      * open_time unset: open now.
      * </pre>
      *
-     * <code>.google.protobuf.Timestamp open_time = 1 [json_name = "openTime"];</code>
+     * <code>.google.protobuf.Timestamp open_time = 1 [json_name = "openTime", (.buf.validate.field) = { ... }</code>
      */
     public Builder setOpenTime(
         com.google.protobuf.Timestamp.Builder builderForValue) {
@@ -308,7 +308,7 @@ public  final class BookingWindow extends
      * open_time unset: open now.
      * </pre>
      *
-     * <code>.google.protobuf.Timestamp open_time = 1 [json_name = "openTime"];</code>
+     * <code>.google.protobuf.Timestamp open_time = 1 [json_name = "openTime", (.buf.validate.field) = { ... }</code>
      */
     public Builder mergeOpenTime(com.google.protobuf.Timestamp value) {
       copyOnWrite();
@@ -320,7 +320,7 @@ public  final class BookingWindow extends
      * open_time unset: open now.
      * </pre>
      *
-     * <code>.google.protobuf.Timestamp open_time = 1 [json_name = "openTime"];</code>
+     * <code>.google.protobuf.Timestamp open_time = 1 [json_name = "openTime", (.buf.validate.field) = { ... }</code>
      */
     public Builder clearOpenTime() {  copyOnWrite();
       instance.clearOpenTime();

@@ -15,7 +15,7 @@ public interface BookingWindowOrBuilder extends
    * open_time unset: open now.
    * </pre>
    *
-   * <code>.google.protobuf.Timestamp open_time = 1 [json_name = "openTime"];</code>
+   * <code>.google.protobuf.Timestamp open_time = 1 [json_name = "openTime", (.buf.validate.field) = { ... }</code>
    * @return Whether the openTime field is set.
    */
   boolean hasOpenTime();
@@ -24,7 +24,7 @@ public interface BookingWindowOrBuilder extends
    * open_time unset: open now.
    * </pre>
    *
-   * <code>.google.protobuf.Timestamp open_time = 1 [json_name = "openTime"];</code>
+   * <code>.google.protobuf.Timestamp open_time = 1 [json_name = "openTime", (.buf.validate.field) = { ... }</code>
    * @return The openTime.
    */
   com.google.protobuf.Timestamp getOpenTime();

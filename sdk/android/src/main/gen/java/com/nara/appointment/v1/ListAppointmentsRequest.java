@@ -98,7 +98,7 @@ public  final class ListAppointmentsRequest extends
    * sync_time of the previous response to keep an offline copy.
    * </pre>
    *
-   * <code>.google.protobuf.Timestamp updated_since = 2 [json_name = "updatedSince"];</code>
+   * <code>.google.protobuf.Timestamp updated_since = 2 [json_name = "updatedSince", (.buf.validate.field) = { ... }</code>
    */
   @java.lang.Override
   public boolean hasUpdatedSince() {
@@ -110,7 +110,7 @@ public  final class ListAppointmentsRequest extends
    * sync_time of the previous response to keep an offline copy.
    * </pre>
    *
-   * <code>.google.protobuf.Timestamp updated_since = 2 [json_name = "updatedSince"];</code>
+   * <code>.google.protobuf.Timestamp updated_since = 2 [json_name = "updatedSince", (.buf.validate.field) = { ... }</code>
    */
   @java.lang.Override
   public com.google.protobuf.Timestamp getUpdatedSince() {
@@ -122,7 +122,7 @@ public  final class ListAppointmentsRequest extends
    * sync_time of the previous response to keep an offline copy.
    * </pre>
    *
-   * <code>.google.protobuf.Timestamp updated_since = 2 [json_name = "updatedSince"];</code>
+   * <code>.google.protobuf.Timestamp updated_since = 2 [json_name = "updatedSince", (.buf.validate.field) = { ... }</code>
    */
   private void setUpdatedSince(com.google.protobuf.Timestamp value) {
     java.util.Objects.requireNonNull(value);
@@ -135,7 +135,7 @@ public  final class ListAppointmentsRequest extends
    * sync_time of the previous response to keep an offline copy.
    * </pre>
    *
-   * <code>.google.protobuf.Timestamp updated_since = 2 [json_name = "updatedSince"];</code>
+   * <code>.google.protobuf.Timestamp updated_since = 2 [json_name = "updatedSince", (.buf.validate.field) = { ... }</code>
    */
   @java.lang.SuppressWarnings("ReferenceEquality")
   private void mergeUpdatedSince(com.google.protobuf.Timestamp value) {
@@ -155,7 +155,7 @@ public  final class ListAppointmentsRequest extends
    * sync_time of the previous response to keep an offline copy.
    * </pre>
    *
-   * <code>.google.protobuf.Timestamp updated_since = 2 [json_name = "updatedSince"];</code>
+   * <code>.google.protobuf.Timestamp updated_since = 2 [json_name = "updatedSince", (.buf.validate.field) = { ... }</code>
    */
   private void clearUpdatedSince() {
     updatedSince_ = null;
@@ -339,7 +339,7 @@ public  final class ListAppointmentsRequest extends
      * sync_time of the previous response to keep an offline copy.
      * </pre>
      *
-     * <code>.google.protobuf.Timestamp updated_since = 2 [json_name = "updatedSince"];</code>
+     * <code>.google.protobuf.Timestamp updated_since = 2 [json_name = "updatedSince", (.buf.validate.field) = { ... }</code>
      */
     @java.lang.Override
     public boolean hasUpdatedSince() {
@@ -351,7 +351,7 @@ public  final class ListAppointmentsRequest extends
      * sync_time of the previous response to keep an offline copy.
      * </pre>
      *
-     * <code>.google.protobuf.Timestamp updated_since = 2 [json_name = "updatedSince"];</code>
+     * <code>.google.protobuf.Timestamp updated_since = 2 [json_name = "updatedSince", (.buf.validate.field) = { ... }</code>
      */
     @java.lang.Override
     public com.google.protobuf.Timestamp getUpdatedSince() {
@@ -363,7 +363,7 @@ public  final class ListAppointmentsRequest extends
      * sync_time of the previous response to keep an offline copy.
      * </pre>
      *
-     * <code>.google.protobuf.Timestamp updated_since = 2 [json_name = "updatedSince"];</code>
+     * <code>.google.protobuf.Timestamp updated_since = 2 [json_name = "updatedSince", (.buf.validate.field) = { ... }</code>
      */
     public Builder setUpdatedSince(com.google.protobuf.Timestamp value) {
       copyOnWrite();
@@ -376,7 +376,7 @@ public  final class ListAppointmentsRequest extends
      * sync_time of the previous response to keep an offline copy.
      * </pre>
      *
-     * <code>.google.protobuf.Timestamp updated_since = 2 [json_name = "updatedSince"];</code>
+     * <code>.google.protobuf.Timestamp updated_since = 2 [json_name = "updatedSince", (.buf.validate.field) = { ... }</code>
      */
     public Builder setUpdatedSince(
         com.google.protobuf.Timestamp.Builder builderForValue) {
@@ -390,7 +390,7 @@ public  final class ListAppointmentsRequest extends
      * sync_time of the previous response to keep an offline copy.
      * </pre>
      *
-     * <code>.google.protobuf.Timestamp updated_since = 2 [json_name = "updatedSince"];</code>
+     * <code>.google.protobuf.Timestamp updated_since = 2 [json_name = "updatedSince", (.buf.validate.field) = { ... }</code>
      */
     public Builder mergeUpdatedSince(com.google.protobuf.Timestamp value) {
       copyOnWrite();
@@ -403,7 +403,7 @@ public  final class ListAppointmentsRequest extends
      * sync_time of the previous response to keep an offline copy.
      * </pre>
      *
-     * <code>.google.protobuf.Timestamp updated_since = 2 [json_name = "updatedSince"];</code>
+     * <code>.google.protobuf.Timestamp updated_since = 2 [json_name = "updatedSince", (.buf.validate.field) = { ... }</code>
      */
     public Builder clearUpdatedSince() {  copyOnWrite();
       instance.clearUpdatedSince();

@@ -38,7 +38,7 @@ public interface ListAppointmentsRequestOrBuilder extends
    * sync_time of the previous response to keep an offline copy.
    * </pre>
    *
-   * <code>.google.protobuf.Timestamp updated_since = 2 [json_name = "updatedSince"];</code>
+   * <code>.google.protobuf.Timestamp updated_since = 2 [json_name = "updatedSince", (.buf.validate.field) = { ... }</code>
    * @return Whether the updatedSince field is set.
    */
   boolean hasUpdatedSince();
@@ -48,7 +48,7 @@ public interface ListAppointmentsRequestOrBuilder extends
    * sync_time of the previous response to keep an offline copy.
    * </pre>
    *
-   * <code>.google.protobuf.Timestamp updated_since = 2 [json_name = "updatedSince"];</code>
+   * <code>.google.protobuf.Timestamp updated_since = 2 [json_name = "updatedSince", (.buf.validate.field) = { ... }</code>
    * @return The updatedSince.
    */
   com.google.protobuf.Timestamp getUpdatedSince();

@@ -727,7 +727,7 @@ public  final class PublishSlotsRequest extends
    * booking_open_time is when citizens may start booking; unset: at once.
    * </pre>
    *
-   * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime"];</code>
+   * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime", (.buf.validate.field) = { ... }</code>
    */
   @java.lang.Override
   public boolean hasBookingOpenTime() {
@@ -738,7 +738,7 @@ public  final class PublishSlotsRequest extends
    * booking_open_time is when citizens may start booking; unset: at once.
    * </pre>
    *
-   * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime"];</code>
+   * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime", (.buf.validate.field) = { ... }</code>
    */
   @java.lang.Override
   public com.google.protobuf.Timestamp getBookingOpenTime() {
@@ -749,7 +749,7 @@ public  final class PublishSlotsRequest extends
    * booking_open_time is when citizens may start booking; unset: at once.
    * </pre>
    *
-   * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime"];</code>
+   * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime", (.buf.validate.field) = { ... }</code>
    */
   private void setBookingOpenTime(com.google.protobuf.Timestamp value) {
     java.util.Objects.requireNonNull(value);
@@ -761,7 +761,7 @@ public  final class PublishSlotsRequest extends
    * booking_open_time is when citizens may start booking; unset: at once.
    * </pre>
    *
-   * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime"];</code>
+   * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime", (.buf.validate.field) = { ... }</code>
    */
   @java.lang.SuppressWarnings("ReferenceEquality")
   private void mergeBookingOpenTime(com.google.protobuf.Timestamp value) {
@@ -780,7 +780,7 @@ public  final class PublishSlotsRequest extends
    * booking_open_time is when citizens may start booking; unset: at once.
    * </pre>
    *
-   * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime"];</code>
+   * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime", (.buf.validate.field) = { ... }</code>
    */
   private void clearBookingOpenTime() {
     bookingOpenTime_ = null;
@@ -1705,7 +1705,7 @@ public  final class PublishSlotsRequest extends
      * booking_open_time is when citizens may start booking; unset: at once.
      * </pre>
      *
-     * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime"];</code>
+     * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime", (.buf.validate.field) = { ... }</code>
      */
     @java.lang.Override
     public boolean hasBookingOpenTime() {
@@ -1716,7 +1716,7 @@ public  final class PublishSlotsRequest extends
      * booking_open_time is when citizens may start booking; unset: at once.
      * </pre>
      *
-     * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime"];</code>
+     * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime", (.buf.validate.field) = { ... }</code>
      */
     @java.lang.Override
     public com.google.protobuf.Timestamp getBookingOpenTime() {
@@ -1727,7 +1727,7 @@ public  final class PublishSlotsRequest extends
      * booking_open_time is when citizens may start booking; unset: at once.
      * </pre>
      *
-     * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime"];</code>
+     * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime", (.buf.validate.field) = { ... }</code>
      */
     public Builder setBookingOpenTime(com.google.protobuf.Timestamp value) {
       copyOnWrite();
@@ -1739,7 +1739,7 @@ public  final class PublishSlotsRequest extends
      * booking_open_time is when citizens may start booking; unset: at once.
      * </pre>
      *
-     * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime"];</code>
+     * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime", (.buf.validate.field) = { ... }</code>
      */
     public Builder setBookingOpenTime(
         com.google.protobuf.Timestamp.Builder builderForValue) {
@@ -1752,7 +1752,7 @@ public  final class PublishSlotsRequest extends
      * booking_open_time is when citizens may start booking; unset: at once.
      * </pre>
      *
-     * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime"];</code>
+     * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime", (.buf.validate.field) = { ... }</code>
      */
     public Builder mergeBookingOpenTime(com.google.protobuf.Timestamp value) {
       copyOnWrite();
@@ -1764,7 +1764,7 @@ public  final class PublishSlotsRequest extends
      * booking_open_time is when citizens may start booking; unset: at once.
      * </pre>
      *
-     * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime"];</code>
+     * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime", (.buf.validate.field) = { ... }</code>
      */
     public Builder clearBookingOpenTime() {  copyOnWrite();
       instance.clearBookingOpenTime();

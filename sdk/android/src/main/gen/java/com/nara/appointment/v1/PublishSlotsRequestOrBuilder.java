@@ -209,7 +209,7 @@ public interface PublishSlotsRequestOrBuilder extends
    * booking_open_time is when citizens may start booking; unset: at once.
    * </pre>
    *
-   * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime"];</code>
+   * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime", (.buf.validate.field) = { ... }</code>
    * @return Whether the bookingOpenTime field is set.
    */
   boolean hasBookingOpenTime();
@@ -218,7 +218,7 @@ public interface PublishSlotsRequestOrBuilder extends
    * booking_open_time is when citizens may start booking; unset: at once.
    * </pre>
    *
-   * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime"];</code>
+   * <code>.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime", (.buf.validate.field) = { ... }</code>
    * @return The bookingOpenTime.
    */
   com.google.protobuf.Timestamp getBookingOpenTime();

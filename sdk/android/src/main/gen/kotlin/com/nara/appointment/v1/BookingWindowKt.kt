@@ -38,7 +38,7 @@ public object BookingWindowKt {
      * open_time unset: open now.
      * ```
      *
-     * `.google.protobuf.Timestamp open_time = 1 [json_name = "openTime"];`
+     * `.google.protobuf.Timestamp open_time = 1 [json_name = "openTime", (.buf.validate.field) = { ... }`
      */
     public var openTime: com.google.protobuf.Timestamp
       @kotlin.jvm.JvmName("getOpenTime")
@@ -52,7 +52,7 @@ public object BookingWindowKt {
      * open_time unset: open now.
      * ```
      *
-     * `.google.protobuf.Timestamp open_time = 1 [json_name = "openTime"];`
+     * `.google.protobuf.Timestamp open_time = 1 [json_name = "openTime", (.buf.validate.field) = { ... }`
      */
     public fun clearOpenTime() {
       _builder.clearOpenTime()
@@ -62,7 +62,7 @@ public object BookingWindowKt {
      * open_time unset: open now.
      * ```
      *
-     * `.google.protobuf.Timestamp open_time = 1 [json_name = "openTime"];`
+     * `.google.protobuf.Timestamp open_time = 1 [json_name = "openTime", (.buf.validate.field) = { ... }`
      * @return Whether the openTime field is set.
      */
     public fun hasOpenTime(): kotlin.Boolean {

@@ -62,7 +62,7 @@ public object ListAppointmentsRequestKt {
      * sync_time of the previous response to keep an offline copy.
      * ```
      *
-     * `.google.protobuf.Timestamp updated_since = 2 [json_name = "updatedSince"];`
+     * `.google.protobuf.Timestamp updated_since = 2 [json_name = "updatedSince", (.buf.validate.field) = { ... }`
      */
     public var updatedSince: com.google.protobuf.Timestamp
       @kotlin.jvm.JvmName("getUpdatedSince")
@@ -77,7 +77,7 @@ public object ListAppointmentsRequestKt {
      * sync_time of the previous response to keep an offline copy.
      * ```
      *
-     * `.google.protobuf.Timestamp updated_since = 2 [json_name = "updatedSince"];`
+     * `.google.protobuf.Timestamp updated_since = 2 [json_name = "updatedSince", (.buf.validate.field) = { ... }`
      */
     public fun clearUpdatedSince() {
       _builder.clearUpdatedSince()
@@ -88,7 +88,7 @@ public object ListAppointmentsRequestKt {
      * sync_time of the previous response to keep an offline copy.
      * ```
      *
-     * `.google.protobuf.Timestamp updated_since = 2 [json_name = "updatedSince"];`
+     * `.google.protobuf.Timestamp updated_since = 2 [json_name = "updatedSince", (.buf.validate.field) = { ... }`
      * @return Whether the updatedSince field is set.
      */
     public fun hasUpdatedSince(): kotlin.Boolean {

@@ -412,7 +412,7 @@ public object PublishSlotsRequestKt {
      * booking_open_time is when citizens may start booking; unset: at once.
      * ```
      *
-     * `.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime"];`
+     * `.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime", (.buf.validate.field) = { ... }`
      */
     public var bookingOpenTime: com.google.protobuf.Timestamp
       @kotlin.jvm.JvmName("getBookingOpenTime")
@@ -426,7 +426,7 @@ public object PublishSlotsRequestKt {
      * booking_open_time is when citizens may start booking; unset: at once.
      * ```
      *
-     * `.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime"];`
+     * `.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime", (.buf.validate.field) = { ... }`
      */
     public fun clearBookingOpenTime() {
       _builder.clearBookingOpenTime()
@@ -436,7 +436,7 @@ public object PublishSlotsRequestKt {
      * booking_open_time is when citizens may start booking; unset: at once.
      * ```
      *
-     * `.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime"];`
+     * `.google.protobuf.Timestamp booking_open_time = 12 [json_name = "bookingOpenTime", (.buf.validate.field) = { ... }`
      * @return Whether the bookingOpenTime field is set.
      */
     public fun hasBookingOpenTime(): kotlin.Boolean {
