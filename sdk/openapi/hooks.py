@@ -59,7 +59,8 @@ def _tolerated(component: str, details: str, body) -> bool:
             return True
         if "Incorrect type" in component and _has_null(body):
             return True
-        if re.search(r"violates `type` at \S+ \(was \w+, became null\)", component) and _has_null(body):
+        m = re.search(r"violates `[^`]+` at (/\S*)", component)
+        if m and _null_at(body, m.group(1)):
             return True
         # ProtoJSON parsers accept an enum's number as well as its name
         # (and a number for a 64-bit integer the description types as a
@@ -82,6 +83,20 @@ def _has_int(value, key: str) -> bool:
     if isinstance(value, list):
         return any(_has_int(v, key) for v in value)
     return False
+
+
+def _null_at(body, pointer: str) -> bool:
+    """Reports whether the schema pointer (/properties/a/properties/b) names
+    a null in body."""
+    parts = pointer.strip("/").split("/")
+    if len(parts) % 2 or any(p != "properties" for p in parts[::2]):
+        return False
+    value = body
+    for name in parts[1::2]:
+        if not isinstance(value, dict) or name not in value:
+            return False
+        value = value[name]
+    return value is None
 
 
 def _has_null(value) -> bool:
