@@ -62,6 +62,13 @@ def _tolerated(component: str, details: str, body) -> bool:
         m = re.search(r"violates `[^`]+` at (/\S*)", component)
         if m and _null_at(body, m.group(1)):
             return True
+        # An empty string is a proto3 string's default, so protojson reads it
+        # as the field left out: an optional field (protovalidate's
+        # IGNORE_IF_ZERO_VALUE) with a format accepts it, as it accepts no
+        # value, while a required one is refused by its own rule.
+        m = re.search(r"in body - ([\w.\[\]]+): Value not matching the '[^']+' format", component)
+        if m and _empty_string_at(body, re.split(r"[.\[\]]+", m.group(1).strip("[].")) ):
+            return True
         # ProtoJSON parsers accept an enum's number as well as its name
         # (and a number for a 64-bit integer the description types as a
         # string); connect-go does, while the description lists names only.
@@ -83,6 +90,19 @@ def _has_int(value, key: str) -> bool:
     if isinstance(value, list):
         return any(_has_int(v, key) for v in value)
     return False
+
+
+def _empty_string_at(body, path) -> bool:
+    """Reports whether the dotted body path (["patientId"]) names an empty string."""
+    value = body
+    for name in path:
+        if isinstance(value, list) and name.isdigit() and int(name) < len(value):
+            value = value[int(name)]
+        elif isinstance(value, dict) and name in value:
+            value = value[name]
+        else:
+            return False
+    return value == ""
 
 
 def _null_at(body, pointer: str) -> bool:
