@@ -176,6 +176,9 @@ type Deps struct {
 	Tracer trace.TracerProvider
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Domains are the parts of the product that live in their own
+	// packages, mounted beside the services above.
+	Domains []Domain
 }
 
 // Server is Nära's API. Build it with New and serve Handler.
@@ -194,6 +197,10 @@ type Server struct {
 	mux     *http.ServeMux
 	// callbackPage is the staff login's default landing page.
 	callbackPage *staffCallbackPage
+	// services names every Connect service served, the domains' too.
+	services []string
+	// runners are the domains with background work.
+	runners []Runner
 }
 
 // New builds the server.
@@ -220,6 +227,8 @@ func New(cfg Config, d Deps) (*Server, error) {
 		metrics: m,
 		mux:     http.NewServeMux(),
 
+		services: serviceNames(),
+
 		callbackPage: newStaffCallbackPage(cfg.PublicURL),
 	}
 	// Support hours and unit schedules are kept in Swedish local time; the
@@ -240,6 +249,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	staff := &clinicianAuthService{store: d.Store, logger: d.Logger, idp: d.StaffProvider, issuer: issuer, limits: cfg.Limits, now: d.Now}
 
+	rules := procedureRules()
 	tracerOpts := []otelconnect.Option{otelconnect.WithoutMetrics()}
 	if d.Tracer != nil {
 		tracerOpts = append(tracerOpts, otelconnect.WithTracerProvider(d.Tracer))
@@ -258,7 +268,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 			s.metrics.interceptor(),
 			newErrorInterceptor(d.Logger),
 			newTimeoutInterceptor(cfg.RequestTimeout),
-			newAuthzInterceptor(issuer, procedureRules(), d.Now),
+			newAuthzInterceptor(issuer, rules, d.Now),
 			violationInterceptor{},
 			validate.NewInterceptor(),
 		),
@@ -291,8 +301,17 @@ func New(cfg Config, d Deps) (*Server, error) {
 		store: d.Store, issuer: issuer, notify: d.Notify, now: d.Now, zone: zone, notices: s.notices,
 	}, opts))
 
-	s.mux.Handle((&healthService{store: d.Store}).handler(connect.WithInterceptors(s.metrics.interceptor()), bounded))
-	reflector := grpcreflect.NewStaticReflector(serviceNames()...)
+	if err := s.mountDomains(d.Domains, opts, rules); err != nil {
+		return nil, err
+	}
+	for _, dom := range d.Domains {
+		if r, ok := dom.(Runner); ok {
+			s.runners = append(s.runners, r)
+		}
+	}
+
+	s.mux.Handle((&healthService{store: d.Store, services: s.services}).handler(connect.WithInterceptors(s.metrics.interceptor()), bounded))
+	reflector := grpcreflect.NewStaticReflector(s.services...)
 	s.mux.Handle(grpcreflect.NewHandlerV1(reflector, bounded))
 	s.mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector, bounded))
 	s.mux.HandleFunc("GET /auth/staff/callback", s.staffCallback)
@@ -306,7 +325,8 @@ func New(cfg Config, d Deps) (*Server, error) {
 	return s, nil
 }
 
-// serviceNames lists every service for reflection and health.
+// serviceNames lists the built-in services; Server.services adds the
+// domains' for reflection and health.
 func serviceNames() []string {
 	return []string{
 		helpv1connect.HelpServiceName,
@@ -327,7 +347,7 @@ func serviceNames() []string {
 
 // Handler returns the HTTP handler that serves every RPC.
 func (s *Server) Handler() http.Handler {
-	return withClientAddr(withCORS(http.MaxBytesHandler(withHelpfulErrors(s.mux, serviceNames()), s.cfg.MaxRequestBytes+4096), s.cfg.CORSOrigins), s.cfg.TrustedProxies)
+	return withClientAddr(withCORS(http.MaxBytesHandler(withHelpfulErrors(s.mux, s.services), s.cfg.MaxRequestBytes+4096), s.cfg.CORSOrigins), s.cfg.TrustedProxies)
 }
 
 // A follower is an in-memory cache (or a set of waiting streams) kept in
@@ -345,6 +365,13 @@ type follower interface {
 // changes are announced.
 func (s *Server) Run(ctx context.Context) error {
 	go s.lists.announceLoop(ctx)
+	for _, r := range s.runners {
+		go func() {
+			if err := r.Run(ctx); err != nil && ctx.Err() == nil {
+				s.logger.Error("a domain's background work stopped", slog.String("error", err.Error()))
+			}
+		}()
+	}
 	followers := map[string]follower{
 		store.ChannelHelp:         s.help,
 		store.ChannelSession:      s.sessions,
