@@ -78,7 +78,7 @@ func TestSeedTwiceIsSilent(t *testing.T) {
 	if err := store.Migrate(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
-	st := store.New(pool)
+	st := store.New(pool, store.Options{})
 	protector, err := pnr.NewProtector(pnr.Key{ID: "test", Secret: []byte(strings.Repeat("p", 32))})
 	if err != nil {
 		t.Fatal(err)

@@ -42,7 +42,7 @@ func seed(t *testing.T, databaseURL string, slots, capacity, n int, first time.T
 	if err := store.Migrate(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
-	st := store.New(pool)
+	st := store.New(pool, store.Options{})
 	if err := st.CareProviderUpsert(ctx, store.CareProvider{HSAID: "SE2321000016-RESI", Name: "Region Prov", IsPublic: true}); err != nil {
 		t.Fatal(err)
 	}

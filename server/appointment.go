@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/nara-care/nara/access"
 	appointmentv1 "github.com/nara-care/nara/gen/nara/appointment/v1"
@@ -94,17 +93,23 @@ var invitationResponses = map[string]appointmentv1.InvitationResponse{
 
 // reminders schedules a's reminders for the patient and, for a child, the
 // guardians, in tx.
-func reminders(ctx context.Context, tx pgx.Tx, n *notify.Service, a store.Appointment, to []string) error {
+func reminders(ctx context.Context, tx *store.Tx, n *notify.Service, a store.Appointment, to []string) error {
 	_, err := n.ScheduleReminders(ctx, tx, notify.Reminders{
 		ReasonID: a.ID, PersonIDs: to, Patient: a.PatientID, At: a.StartsAt, Video: a.Service.VisitForm == "video", Link: "/appointments/" + a.ID,
 	})
 	return err
 }
 
+// guardianReader reads guardians: the store, or inside a transaction the
+// transaction itself.
+type guardianReader interface {
+	GuardiansOf(ctx context.Context, childID string, bornAfter time.Time) ([]string, error)
+}
+
 // recipients are who hears about patientID's visits: the patient and,
 // while a child, the guardians.
-func recipients(ctx context.Context, st *store.Store, issuer *sessionIssuer, patientID string) ([]string, error) {
-	guardians, err := st.GuardiansOf(ctx, patientID, issuer.childrenBornAfter())
+func recipients(ctx context.Context, db guardianReader, issuer *sessionIssuer, patientID string) ([]string, error) {
+	guardians, err := db.GuardiansOf(ctx, patientID, issuer.childrenBornAfter())
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +216,7 @@ func (s *appointmentService) BookSlot(ctx context.Context, req *appointmentv1.Bo
 	}
 	a, _, err := s.store.AppointmentBook(ctx, store.Booking{
 		PatientID: patient, SlotID: req.SlotId, IdempotencyKey: req.IdempotencyKey, CreatedBy: "person:" + p.PersonID, Now: s.now(),
-	}, func(ctx context.Context, tx pgx.Tx, a store.Appointment) error {
+	}, func(ctx context.Context, tx *store.Tx, a store.Appointment) error {
 		return reminders(ctx, tx, s.notify, a, to)
 	})
 	if err != nil {
@@ -227,7 +232,7 @@ func (s *appointmentService) CancelAppointment(ctx context.Context, req *appoint
 		return nil, err
 	}
 	a, err := s.store.AppointmentCancel(ctx, store.AppointmentChange{ID: req.AppointmentId, PatientIDs: patients, Now: s.now()},
-		func(ctx context.Context, tx pgx.Tx, a store.Appointment) error {
+		func(ctx context.Context, tx *store.Tx, a store.Appointment) error {
 			return s.notify.CancelReminders(ctx, tx, a.ID)
 		})
 	if err != nil {
@@ -243,11 +248,11 @@ func (s *appointmentService) RebookAppointment(ctx context.Context, req *appoint
 		return nil, err
 	}
 	a, err := s.store.AppointmentRebook(ctx, store.AppointmentChange{ID: req.AppointmentId, PatientIDs: patients, NewSlotID: req.SlotId, Now: s.now()},
-		func(ctx context.Context, tx pgx.Tx, a store.Appointment) error {
+		func(ctx context.Context, tx *store.Tx, a store.Appointment) error {
 			if err := s.notify.CancelReminders(ctx, tx, a.ID); err != nil {
 				return err
 			}
-			to, err := recipients(ctx, s.store, s.issuer, a.PatientID)
+			to, err := recipients(ctx, tx, s.issuer, a.PatientID)
 			if err != nil {
 				return err
 			}

@@ -81,9 +81,9 @@ func (h *helpService) cachedVersion(lang store.Language) (int64, bool) {
 	return v, ok
 }
 
-// follow turns the cache on (listening from now on: the versions are read
+// Follow turns the cache on (listening from now on: the versions are read
 // again) or off; it is emptied either way.
-func (h *helpService) follow(live bool) {
+func (h *helpService) Follow(live bool) {
 	if h.maxCache < 0 {
 		return
 	}
@@ -105,8 +105,8 @@ func (h *helpService) follow(live bool) {
 	}
 }
 
-// changed applies a change announced on store.ChannelHelp.
-func (h *helpService) changed(payload string) {
+// Changed applies a change announced on store.TopicHelp.
+func (h *helpService) Changed(payload string) {
 	if lang, version, ok := store.ParseHelpChange(payload); ok {
 		h.invalidate(lang, version)
 	}

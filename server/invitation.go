@@ -3,8 +3,6 @@ package server
 import (
 	"context"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/nara-care/nara/access"
 	appointmentv1 "github.com/nara-care/nara/gen/nara/appointment/v1"
 	"github.com/nara-care/nara/store"
@@ -29,14 +27,14 @@ func (s *appointmentService) RespondToInvitation(ctx context.Context, req *appoi
 	}
 	a, err := s.store.AppointmentRespond(ctx, store.InvitationAnswer{
 		ID: req.AppointmentId, PatientIDs: patients, Response: invitationAnswers[req.Response], Message: req.Message, Now: s.now(),
-	}, func(ctx context.Context, tx pgx.Tx, a store.Appointment) error {
+	}, func(ctx context.Context, tx *store.Tx, a store.Appointment) error {
 		// Declined or waiting for another time: no reminders of this one.
 		// Confirmed: reminders anew, as asking for another time had
 		// cancelled them.
 		if err := s.notify.CancelReminders(ctx, tx, a.ID); err != nil || a.Status != store.StatusBooked {
 			return err
 		}
-		to, err := recipients(ctx, s.store, s.issuer, a.PatientID)
+		to, err := recipients(ctx, tx, s.issuer, a.PatientID)
 		if err != nil {
 			return err
 		}

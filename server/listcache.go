@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"context"
-	"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -18,10 +17,9 @@ import (
 // listCache keeps citizens' appointment lists in memory, so that opening
 // the app (and every later look at the list) reads no database. Like the
 // session cache it is trusted only while this replica listens for changes
-// (store.ChannelAppointments): every change to a list, made on any replica,
+// (store.TopicAppointmentList): every change to a list, made on any replica,
 // drops it from every cache; the replica that makes a change drops it at
-// once, before it answers, and announces it to the others right after the
-// commit. While the listener is down every list is read from the database.
+// once, before it answers, and wakes the others right after the commit. While the listener is down every list is read from the database.
 //
 // A list is cached whole, per citizen, with their children's appointments,
 // as its answer and that answer's JSON; a filtered request (one patient,
@@ -51,16 +49,9 @@ type listCache struct {
 	ttl     time.Duration
 	max     int
 	store   *store.Store
-	logger  *slog.Logger
 	lookups *prometheus.CounterVec
 	// hits, misses and offs count lookups by result.
 	hits, misses, offs prometheus.Counter
-
-	// announce holds the people whose lists changed here and that the other
-	// replicas have not yet been told of.
-	announceMu sync.Mutex
-	announce   []string
-	wake       chan struct{}
 }
 
 type cachedList struct {
@@ -97,18 +88,14 @@ func (e *cachedList) view(patientID string, since time.Time) *appointmentv1.List
 	return res
 }
 
-// listAnnounceEvery is how often changes made here are announced to the
-// other replicas, in one notification for all of them.
-const listAnnounceEvery = 10 * time.Millisecond
-
 // newListCache returns a cache of up to size lists; size < 0 turns it off
 // (every list is read from the database; changes are still announced).
-func newListCache(st *store.Store, logger *slog.Logger, size int, reg prometheus.Registerer) (*listCache, error) {
+func newListCache(st *store.Store, size int, reg prometheus.Registerer) (*listCache, error) {
 	c := &listCache{
 		dropped: map[string]uint64{}, m: map[string]*cachedList{}, viewers: map[string][]string{},
 		encoded: map[*appointmentv1.ListAppointmentsResponse][]byte{},
 		texts:   map[string]string{}, units: map[string]*appointmentv1.CareUnit{},
-		ttl: 5 * time.Minute, max: size, store: st, logger: logger, wake: make(chan struct{}, 1),
+		ttl: 5 * time.Minute, max: size, store: st,
 		lookups: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nara_list_cache_lookups_total",
 			Help: "Appointment lists asked of the per-replica cache, by result (hit, miss; off while it is not listening or disabled).",
@@ -120,7 +107,6 @@ func newListCache(st *store.Store, logger *slog.Logger, size int, reg prometheus
 		}
 	}
 	c.hits, c.misses, c.offs = c.lookups.WithLabelValues("hit"), c.lookups.WithLabelValues("miss"), c.lookups.WithLabelValues("off")
-	st.OnListChange(c.changedHere)
 	return c, nil
 }
 
@@ -280,48 +266,9 @@ func (c *listCache) clearLocked() {
 	c.floor = c.gen
 }
 
-// changedHere is told by the store of lists changed through this replica:
-// they are dropped before the change is answered, and announced.
-func (c *listCache) changedHere(personIDs []string) {
-	c.drop(personIDs, false)
-	c.announceMu.Lock()
-	c.announce = append(c.announce, personIDs...)
-	c.announceMu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-}
-
-// announceLoop tells the other replicas of the changes made here, at most
-// every listAnnounceEvery, until ctx is done.
-func (c *listCache) announceLoop(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-c.wake:
-		}
-		c.announceMu.Lock()
-		ids := c.announce
-		c.announce = nil
-		c.announceMu.Unlock()
-		if err := c.store.AnnounceListChanges(ctx, ids); err != nil && ctx.Err() == nil {
-			// The other replicas' copies of these lists stay until their
-			// time to live runs out.
-			c.logger.Warn("could not announce appointment list changes", slog.Int("people", len(ids)), slog.String("error", err.Error()))
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(listAnnounceEvery):
-		}
-	}
-}
-
-// follow turns the cache on (listening from now on) or off, empty either
+// Follow turns the cache on (listening from now on) or off, empty either
 // way.
-func (c *listCache) follow(live bool) {
+func (c *listCache) Follow(live bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
@@ -329,8 +276,8 @@ func (c *listCache) follow(live bool) {
 	c.clearLocked()
 }
 
-// changed applies a change announced on store.ChannelAppointments.
-func (c *listCache) changed(payload string) {
-	ids, all := store.ParseListChange(payload)
-	c.drop(ids, all)
+// Changed applies a change announced on store.TopicAppointmentList.
+// The replica that made the change applies it before it answers.
+func (c *listCache) Changed(personID string) {
+	c.drop([]string{personID}, personID == store.AllLists)
 }

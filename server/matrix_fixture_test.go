@@ -472,8 +472,9 @@ func newKey(prefix string) string {
 }
 
 // unwatchedTables change on their own or on every request, whoever makes
-// it: rate limits count refused calls too, and River keeps its leader.
-var unwatchedTables = []string{"rate_limit", "river_leader", "river_client", "river_client_queue", "river_queue", "river_migration"}
+// it: rate limits count refused calls too, the change feed records
+// sessions' changes, and River keeps its leader.
+var unwatchedTables = []string{"rate_limit", "change_feed", "river_leader", "river_client", "river_client_queue", "river_queue", "river_migration"}
 
 // snapshot reads every row of every table as text, sorted, by table. A
 // session's last use is left out: every authenticated call moves it.

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"github.com/jackc/pgx/v5"
 
 	authv1 "github.com/nara-care/nara/gen/nara/auth/v1"
 	"github.com/nara-care/nara/gen/nara/auth/v1/authv1connect"
@@ -213,7 +212,7 @@ func TestInbox(t *testing.T) {
 		// Not due yet: not in the inbox.
 		{PersonID: person, Kind: "reminder", ReasonID: "a-2", Params: at, DueAt: time.Now().Add(time.Hour)},
 	}
-	if err := pgx.BeginFunc(ctx, e.store.Pool(), func(tx pgx.Tx) error {
+	if err := e.store.InTx(ctx, func(tx *store.Tx) error {
 		_, err := store.PushNoticesInsertTx(ctx, tx, ns)
 		return err
 	}); err != nil {

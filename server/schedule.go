@@ -6,9 +6,9 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/nara-care/nara/access"
+	"github.com/nara-care/nara/changefeed"
 	appointmentv1 "github.com/nara-care/nara/gen/nara/appointment/v1"
 	"github.com/nara-care/nara/holiday"
 	"github.com/nara-care/nara/push/notify"
@@ -29,8 +29,8 @@ type scheduleService struct {
 	notify *notify.Service
 	now    func() time.Time
 	zone   *time.Location
-	// notices wakes WatchUnitNotices streams when their unit hears news.
-	notices *noticeWatch
+	// hub wakes WatchUnitNotices streams when their unit hears news.
+	hub *changefeed.Hub
 }
 
 // withinUnit refuses to act for a unit other than the one of the clinician's
@@ -267,7 +267,7 @@ func (s *scheduleService) UpdateSlots(ctx context.Context, req *appointmentv1.Up
 			c.Window.OpensAt = w.OpenTime.AsTime()
 		}
 	}
-	slots, cancelled, err := s.store.SlotsChange(ctx, c, func(ctx context.Context, tx pgx.Tx, cancelled []store.Appointment) error {
+	slots, cancelled, err := s.store.SlotsChange(ctx, c, func(ctx context.Context, tx *store.Tx, cancelled []store.Appointment) error {
 		for _, a := range cancelled {
 			if err := s.tell(ctx, tx, a, notify.KindCancelled); err != nil {
 				return err
@@ -295,11 +295,11 @@ func (s *scheduleService) UpdateSlots(ctx context.Context, req *appointmentv1.Up
 // tell tells a's patient (and guardians) in tx that the unit changed a:
 // moved it (its reminders follow the new time) or cancelled it (they are
 // dropped).
-func (s *scheduleService) tell(ctx context.Context, tx pgx.Tx, a store.Appointment, kind notify.Kind) error {
+func (s *scheduleService) tell(ctx context.Context, tx *store.Tx, a store.Appointment, kind notify.Kind) error {
 	if err := s.notify.CancelReminders(ctx, tx, a.ID); err != nil {
 		return err
 	}
-	to, err := recipients(ctx, s.store, s.issuer, a.PatientID)
+	to, err := recipients(ctx, tx, s.issuer, a.PatientID)
 	if err != nil {
 		return err
 	}
@@ -322,7 +322,7 @@ func (s *scheduleService) MoveSlot(ctx context.Context, req *appointmentv1.MoveS
 		return nil, fail(connect.CodeInvalidArgument, "new_start_time: a slot cannot be moved into the past")
 	}
 	sl, moved, err := s.store.SlotMove(ctx, req.UnitHsaId, req.SlotId, req.NewStartTime.AsTime(),
-		func(ctx context.Context, tx pgx.Tx, moved []store.Appointment) error {
+		func(ctx context.Context, tx *store.Tx, moved []store.Appointment) error {
 			for _, a := range moved {
 				if err := s.tell(ctx, tx, a, notify.KindMoved); err != nil {
 					return err
@@ -349,9 +349,9 @@ func (s *scheduleService) ReportDelay(ctx context.Context, req *appointmentv1.Re
 		return nil, err
 	}
 	as, err := s.store.AppointmentsDelay(ctx, req.UnitHsaId, req.AppointmentIds, int(req.Minutes),
-		func(ctx context.Context, tx pgx.Tx, as []store.Appointment) error {
+		func(ctx context.Context, tx *store.Tx, as []store.Appointment) error {
 			for _, a := range as {
-				to, err := recipients(ctx, s.store, s.issuer, a.PatientID)
+				to, err := recipients(ctx, tx, s.issuer, a.PatientID)
 				if err != nil {
 					return err
 				}
@@ -415,7 +415,7 @@ func (s *scheduleService) SetArrival(ctx context.Context, req *appointmentv1.Set
 		return nil, err
 	}
 	a, _, err := s.store.AppointmentSetArrival(ctx, req.UnitHsaId, req.AppointmentId, arrivals[req.Arrival], s.now(),
-		func(ctx context.Context, tx pgx.Tx, a store.Appointment) error {
+		func(ctx context.Context, tx *store.Tx, a store.Appointment) error {
 			// Once the patient is here, or the visit is over, reminders are noise.
 			return s.notify.CancelReminders(ctx, tx, a.ID)
 		})
@@ -448,7 +448,7 @@ func (s *scheduleService) InviteToAppointment(ctx context.Context, req *appointm
 		StaffHSAID: p.HSAID, StaffName: p.DisplayName, Profession: req.Profession,
 		StartsAt: req.StartTime.AsTime(), EndsAt: req.EndTime.AsTime(), Proposed: req.ConfirmRequired,
 		Instructions: req.Instructions, IdempotencyKey: req.IdempotencyKey,
-	}, func(ctx context.Context, tx pgx.Tx, a store.Appointment) error {
+	}, func(ctx context.Context, tx *store.Tx, a store.Appointment) error {
 		if err := reminders(ctx, tx, s.notify, a, to); err != nil {
 			return err
 		}

@@ -7,10 +7,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net/http"
 	"net/netip"
-	"slices"
 	"time"
 
 	"connectrpc.com/connect"
@@ -21,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/nara-care/nara/access"
+	"github.com/nara-care/nara/changefeed"
 	"github.com/nara-care/nara/gen/nara/app/v1/appv1connect"
 	"github.com/nara-care/nara/gen/nara/appointment/v1/appointmentv1connect"
 	"github.com/nara-care/nara/gen/nara/auth/v1/authv1connect"
@@ -165,6 +164,10 @@ type Deps struct {
 	Protector *pnr.Protector
 	// TokenKey signs access tokens; at least 32 bytes.
 	TokenKey []byte
+	// Hub delivers the change feed: every replica's changes to what this
+	// one keeps in memory or streams. Its Run is the caller's to start,
+	// with the Store as its source.
+	Hub *changefeed.Hub
 	// Notify schedules reminders and notices in the transactions that book,
 	// cancel and move appointments. It need not be started to schedule.
 	Notify *notify.Service
@@ -192,9 +195,9 @@ type Server struct {
 	sessions *sessionCache
 	// lists spares citizens' appointment lists their database reads.
 	lists *listCache
-	// notices wakes the streams watching units' notices.
-	notices *noticeWatch
-	mux     *http.ServeMux
+	// hub wakes the streams watching units' notices.
+	hub *changefeed.Hub
+	mux *http.ServeMux
 	// callbackPage is the staff login's default landing page.
 	callbackPage *staffCallbackPage
 	// services names every Connect service served, the domains' too.
@@ -239,10 +242,13 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	s.help = newHelpService(d.Store, cfg.SearchCacheSize, zone, d.Now)
 	s.sessions = newSessionCache(d.Now)
-	s.notices = newNoticeWatch()
-	if s.lists, err = newListCache(d.Store, d.Logger, cfg.ListCacheSize, d.Registry); err != nil {
+	s.hub = d.Hub
+	if s.lists, err = newListCache(d.Store, cfg.ListCacheSize, d.Registry); err != nil {
 		return nil, err
 	}
+	d.Hub.Follow(store.TopicHelp, s.help)
+	d.Hub.Follow(store.TopicSession, s.sessions)
+	d.Hub.Follow(store.TopicAppointmentList, s.lists)
 	issuer := &sessionIssuer{
 		store: d.Store, signer: signer, protector: d.Protector, now: d.Now, sessions: s.sessions,
 		accessTTL: cfg.AccessTokenTTL, citizenSessionTTL: cfg.CitizenSessionTTL, staffSessionTTL: cfg.StaffSessionTTL,
@@ -298,7 +304,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		store: d.Store, issuer: issuer, notify: d.Notify, now: d.Now, zone: zone, feeds: feeds, lists: s.lists,
 	}, opts))
 	s.mux.Handle(appointmentv1connect.NewScheduleServiceHandler(&scheduleService{
-		store: d.Store, issuer: issuer, notify: d.Notify, now: d.Now, zone: zone, notices: s.notices,
+		store: d.Store, issuer: issuer, notify: d.Notify, now: d.Now, zone: zone, hub: s.hub,
 	}, opts))
 
 	if err := s.mountDomains(d.Domains, opts, rules); err != nil {
@@ -350,21 +356,8 @@ func (s *Server) Handler() http.Handler {
 	return withClientAddr(withCORS(http.MaxBytesHandler(withHelpfulErrors(s.mux, s.services), s.cfg.MaxRequestBytes+4096), s.cfg.CORSOrigins), s.cfg.TrustedProxies)
 }
 
-// A follower is an in-memory cache (or a set of waiting streams) kept in
-// step with the changes every replica announces on one PostgreSQL channel.
-type follower interface {
-	// follow turns the cache on (true: listening from now on) or off.
-	follow(live bool)
-	// changed applies one announced change.
-	changed(payload string)
-}
-
-// Run starts the server's background work until ctx is done: one database
-// connection listens for every replica's changes and keeps the caches in
-// step (each is off while it is down), and this replica's appointment
-// changes are announced.
+// Run runs the domains' background work until ctx is done.
 func (s *Server) Run(ctx context.Context) error {
-	go s.lists.announceLoop(ctx)
 	for _, r := range s.runners {
 		go func() {
 			if err := r.Run(ctx); err != nil && ctx.Err() == nil {
@@ -372,34 +365,8 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	followers := map[string]follower{
-		store.ChannelHelp:         s.help,
-		store.ChannelSession:      s.sessions,
-		store.ChannelAppointments: s.lists,
-		store.ChannelStaffNotices: s.notices,
-	}
-	channels := slices.Sorted(maps.Keys(followers))
-	for {
-		err := s.store.Listen(ctx, channels,
-			func() {
-				for _, f := range followers {
-					f.follow(true)
-				}
-			},
-			func(channel, payload string) { followers[channel].changed(payload) })
-		for _, f := range followers {
-			f.follow(false)
-		}
-		if ctx.Err() != nil {
-			return nil //nolint:nilerr // the listener ends with ctx; that is a clean stop
-		}
-		s.logger.Warn("change listener stopped; caches are off until it is back", slog.String("error", err.Error()))
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(time.Second):
-		}
-	}
+	<-ctx.Done()
+	return nil
 }
 
 // NewHTTPServer returns an http.Server for h with the timeouts and limits a

@@ -12,7 +12,7 @@ import (
 // authenticated request needs no database read for its session. It is
 // trusted only while this replica listens for session changes: every
 // update or delete of a session row, on any replica, drops it from every
-// cache at once (store.ChannelSession), and the replica that makes a
+// cache at once (store.TopicSession), and the replica that makes a
 // change drops it before it answers. While the listener is down, every
 // request reads the database.
 type sessionCache struct {
@@ -76,9 +76,9 @@ func (c *sessionCache) dropAll() {
 	clear(c.m)
 }
 
-// follow turns the cache on (listening from now on) or off, empty either
+// Follow turns the cache on (listening from now on) or off, empty either
 // way.
-func (c *sessionCache) follow(live bool) {
+func (c *sessionCache) Follow(live bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
@@ -86,5 +86,5 @@ func (c *sessionCache) follow(live bool) {
 	clear(c.m)
 }
 
-// changed applies a change announced on store.ChannelSession.
-func (c *sessionCache) changed(sessionID string) { c.drop(sessionID) }
+// Changed applies a change announced on store.TopicSession.
+func (c *sessionCache) Changed(sessionID string) { c.drop(sessionID) }

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/nara-care/nara/access"
+	"github.com/nara-care/nara/changefeed"
 	"github.com/nara-care/nara/demo"
 	"github.com/nara-care/nara/identity/bankid"
 	"github.com/nara-care/nara/identity/bankid/bankidsim"
@@ -63,7 +64,10 @@ func setup(t *testing.T) *env {
 
 func setupWith(t *testing.T, o options) *env {
 	t.Helper()
-	st := storetest.NewStore(t)
+	logs := &lockedWriter{}
+	logger := slog.New(slog.NewJSONHandler(logs, nil))
+	hub := changefeed.New(changefeed.Config{}, logger)
+	st := store.New(storetest.NewPool(t), store.Options{Committed: hub.Committed})
 	ctx := context.Background()
 	protector, err := pnr.NewProtector(pnr.Key{ID: "test", Secret: []byte(strings.Repeat("p", 32))})
 	if err != nil {
@@ -113,14 +117,12 @@ func setupWith(t *testing.T, o options) *env {
 		t.Fatal(err)
 	}
 
-	logs := &lockedWriter{}
-	logger := slog.New(slog.NewJSONHandler(logs, nil))
 	cfg := o.cfg
 	cfg.Version = "test"
 	cfg.MinimumAppVersions = map[string]string{"ios": "4.0"}
 	// Not started unless o.push is set: tests see the notices and jobs it
 	// enqueues, nothing is sent.
-	notices, err := notify.New(notify.Config{}, notify.Deps{Logger: logger, Pool: st.Pool(), Store: st, Sender: o.push})
+	notices, err := notify.New(notify.Config{}, notify.Deps{Logger: logger, Store: st, Sender: o.push})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +133,7 @@ func setupWith(t *testing.T, o options) *env {
 		t.Cleanup(func() { _ = notices.Stop(context.Background()) })
 	}
 	deps := server.Deps{
-		Logger: logger, Store: st, BankID: bank, StaffProvider: idp, Protector: protector, TokenKey: testKey, Notify: notices,
+		Logger: logger, Store: st, Hub: hub, BankID: bank, StaffProvider: idp, Protector: protector, TokenKey: testKey, Notify: notices,
 	}
 	handler, metricsURL := startServer(t, cfg, deps)
 	signer, err := token.NewSigner(testKey, nil)
@@ -158,7 +160,9 @@ func startServer(t *testing.T, cfg server.Config, deps server.Deps) (h http.Hand
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { srv.Run(runCtx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
+	hubDone := make(chan struct{})
+	go func() { deps.Hub.Run(runCtx, deps.Store); close(hubDone) }()
+	t.Cleanup(func() { cancel(); <-done; <-hubDone })
 	return srv.Handler(), metrics.URL
 }
 
@@ -168,7 +172,8 @@ func startServer(t *testing.T, cfg server.Config, deps server.Deps) (h http.Hand
 func (e *env) replica(t *testing.T) string {
 	t.Helper()
 	deps := e.deps
-	deps.Store = store.New(e.store.Pool())
+	deps.Hub = changefeed.New(changefeed.Config{}, deps.Logger)
+	deps.Store = store.New(e.store.Pool(), store.Options{Committed: deps.Hub.Committed})
 	h, metricsURL := startServer(t, e.cfg, deps)
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)

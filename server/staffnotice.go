@@ -80,7 +80,7 @@ const (
 )
 
 // WatchUnitNotices sends what patients told the unit after the caller's
-// cursor, then each new notice as soon as it is announced (noticeWatch).
+// cursor, then each new notice as soon as it is announced (the change feed).
 // Like ListUnitNotices, each read that names patients is access-logged.
 func (s *scheduleService) WatchUnitNotices(ctx context.Context, req *appointmentv1.WatchUnitNoticesRequest, stream *connect.ServerStream[appointmentv1.WatchUnitNoticesResponse]) error {
 	p, _ := access.FromContext(ctx)
@@ -101,7 +101,7 @@ func (s *scheduleService) WatchUnitNotices(ctx context.Context, req *appointment
 	defer poll.Stop()
 	after, first := req.After, true
 	for {
-		news := s.notices.next(req.UnitHsaId)
+		news := s.hub.Next(store.TopicUnitNotice, req.UnitHsaId)
 		for {
 			notices, next, err := s.unitNotices(ctx, p, req.UnitHsaId, req.ClinicianHsaId, after, defaultUnitNoticePage)
 			if ctx.Err() != nil {

@@ -231,7 +231,7 @@ const oldEnough = `(s.min_age = 0 OR p.birth_date <= (s.starts_at AT TIME ZONE '
 // AppointmentAfter runs in the transaction that changes an appointment, with
 // the appointment as it is after the change: the place to enqueue its
 // reminders and notices, so they commit (or not) with it.
-type AppointmentAfter func(ctx context.Context, tx pgx.Tx, a Appointment) error
+type AppointmentAfter func(ctx context.Context, tx *Tx, a Appointment) error
 
 // CareServiceList returns every bookable service.
 func (s *Store) CareServiceList(ctx context.Context) ([]CareService, error) {
@@ -428,7 +428,7 @@ func (s *Store) AppointmentBook(ctx context.Context, b Booking, after Appointmen
 	// and a retry fails on the key's unique index (or on the rules its first
 	// booking now holds) and is answered from the key below.
 	k := b.key()
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, func(tx *Tx) error {
 		var (
 			service   string
 			exclusive bool
@@ -467,6 +467,7 @@ func (s *Store) AppointmentBook(ctx context.Context, b Booking, after Appointmen
 		if err != nil {
 			return err
 		}
+		tx.appointmentsChanged(a)
 		return after(ctx, tx, a)
 	})
 	if err != nil {
@@ -484,7 +485,6 @@ func (s *Store) AppointmentBook(ctx context.Context, b Booking, after Appointmen
 		}
 		return Appointment{}, false, interpretError(err)
 	}
-	s.listsChanged(a)
 	return a, true, nil
 }
 
@@ -625,7 +625,7 @@ type AppointmentChange struct {
 // late cancellations: then it is cancelled and flagged late until the start.
 func (s *Store) AppointmentCancel(ctx context.Context, c AppointmentChange, after AppointmentAfter) (Appointment, error) {
 	var a Appointment
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		var err error
 		a, err = lockAppointment(ctx, tx, c)
 		if err != nil || a.Status == StatusCancelled {
@@ -647,11 +647,9 @@ func (s *Store) AppointmentCancel(ctx context.Context, c AppointmentChange, afte
 		if err != nil {
 			return err
 		}
+		tx.appointmentsChanged(a)
 		return after(ctx, tx, a)
 	})
-	if err == nil {
-		s.listsChanged(a)
-	}
 	return a, interpretError(err)
 }
 
@@ -661,7 +659,7 @@ func (s *Store) AppointmentCancel(ctx context.Context, c AppointmentChange, afte
 // returns it unchanged.
 func (s *Store) AppointmentRebook(ctx context.Context, c AppointmentChange, after AppointmentAfter) (Appointment, error) {
 	var a Appointment
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		var err error
 		a, err = lockAppointment(ctx, tx, c)
 		if err != nil || a.SlotID == c.NewSlotID {
@@ -706,11 +704,9 @@ func (s *Store) AppointmentRebook(ctx context.Context, c AppointmentChange, afte
 		if err != nil {
 			return err
 		}
+		tx.appointmentsChanged(a)
 		return after(ctx, tx, a)
 	})
-	if err == nil {
-		s.listsChanged(a)
-	}
 	return a, interpretError(err)
 }
 
@@ -859,7 +855,7 @@ func (s *Store) AppointmentInvite(ctx context.Context, inv Invitation, after App
 	if a, err := s.invitationByKey(ctx, inv, k); !errors.Is(err, ErrNotFound) {
 		return a, false, err
 	}
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, func(tx *Tx) error {
 		var resource string
 		err := upsertClinician(ctx, tx, inv.UnitHSAID, inv.StaffHSAID, inv.StaffName, inv.Profession).Scan(&resource)
 		if err != nil {
@@ -892,6 +888,7 @@ func (s *Store) AppointmentInvite(ctx context.Context, inv Invitation, after App
 		if err != nil {
 			return err
 		}
+		tx.appointmentsChanged(a)
 		return after(ctx, tx, a)
 	})
 	if err != nil {
@@ -910,14 +907,22 @@ func (s *Store) AppointmentInvite(ctx context.Context, inv Invitation, after App
 	if err != nil {
 		return Appointment{}, false, interpretError(err)
 	}
-	s.listsChanged(a)
 	return a, true, nil
 }
 
 // GuardiansOf returns who acts for childID: the guardians, if the child was
 // born after bornAfter (under the guardian age limit); otherwise none.
 func (s *Store) GuardiansOf(ctx context.Context, childID string, bornAfter time.Time) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `
+	return guardiansOf(ctx, s.pool, childID, bornAfter)
+}
+
+// GuardiansOf is Store.GuardiansOf read in the transaction.
+func (t *Tx) GuardiansOf(ctx context.Context, childID string, bornAfter time.Time) ([]string, error) {
+	return guardiansOf(ctx, t, childID, bornAfter)
+}
+
+func guardiansOf(ctx context.Context, q querier, childID string, bornAfter time.Time) ([]string, error) {
+	rows, err := q.Query(ctx, `
 		SELECT g.guardian_id FROM guardianship g JOIN person c ON c.id = g.child_id
 		 WHERE g.child_id = $1 AND c.birth_date > $2 ORDER BY g.guardian_id`, childID, bornAfter)
 	if err != nil {

@@ -57,7 +57,7 @@ type OpeningHours struct {
 
 // CareUnitHoursSet replaces a unit's opening hours.
 func (s *Store) CareUnitHoursSet(ctx context.Context, unitHSAID string, hours []OpeningHours) error {
-	return interpretError(s.inTx(ctx, func(tx pgx.Tx) error {
+	return interpretError(s.inTx(ctx, func(tx *Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM care_unit_hours WHERE care_unit_hsa_id = $1`, unitHSAID); err != nil {
 			return err
 		}

@@ -77,10 +77,6 @@ type SearchHit struct {
 	Score        float32
 }
 
-// helpNotifyChannel carries "language:version" whenever published help content
-// changes, so every replica can drop what it cached.
-const helpNotifyChannel = "nara_help_content"
-
 // CategoryUpsert creates or renames a category.
 func (s *Store) CategoryUpsert(ctx context.Context, slug string, position int, titleSV, titleEN, descSV, descEN string) error {
 	_, err := s.pool.Exec(ctx, `
@@ -266,7 +262,7 @@ func nonNil(s []SourceLink) []SourceLink {
 // ErrConflict if the article exists and ErrPrecondition if the category does not.
 func (s *Store) HelpArticleCreate(ctx context.Context, slug string, lang Language, c ArticleContent, by string) (Article, error) {
 	var a Article
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO help_article (slug, language, latest_version) VALUES ($1, $2, 1)`,
 			slug, string(lang)); err != nil {
 			return err
@@ -285,7 +281,7 @@ func (s *Store) HelpArticleCreate(ctx context.Context, slug string, lang Languag
 // latest version, so that two editors never silently overwrite each other.
 func (s *Store) HelpArticleUpdate(ctx context.Context, slug string, lang Language, baseVersion int, c ArticleContent, by string) (Article, error) {
 	var a Article
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		var latest int
 		if err := tx.QueryRow(ctx, `SELECT latest_version FROM help_article WHERE slug = $1 AND language = $2 FOR UPDATE`,
 			slug, string(lang)).Scan(&latest); err != nil {
@@ -313,7 +309,7 @@ func (s *Store) HelpArticleUpdate(ctx context.Context, slug string, lang Languag
 // article if needed, and bumps the language's content version.
 func (s *Store) HelpArticlePublish(ctx context.Context, slug string, lang Language, version int) (Article, error) {
 	var a Article
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		var latest int
 		if err := tx.QueryRow(ctx, `SELECT latest_version FROM help_article WHERE slug = $1 AND language = $2 FOR UPDATE`,
 			slug, string(lang)).Scan(&latest); err != nil {
@@ -346,7 +342,7 @@ func (s *Store) HelpArticlePublish(ctx context.Context, slug string, lang Langua
 // HelpArticleRetire withdraws an article from citizens.
 func (s *Store) HelpArticleRetire(ctx context.Context, slug string, lang Language) (Article, error) {
 	var a Article
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		var (
 			shown     int
 			retiredAt *time.Time
@@ -372,14 +368,14 @@ func (s *Store) HelpArticleRetire(ctx context.Context, slug string, lang Languag
 	return a, interpretError(err)
 }
 
-func bumpContentVersion(ctx context.Context, tx pgx.Tx, lang Language) error {
+func bumpContentVersion(ctx context.Context, tx *Tx, lang Language) error {
 	var v int64
 	if err := tx.QueryRow(ctx, `UPDATE help_content_version SET version = version + 1, changed_at = now()
 		 WHERE language = $1 RETURNING version`, string(lang)).Scan(&v); err != nil {
 		return err
 	}
-	_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, helpNotifyChannel, fmt.Sprintf("%s:%d", lang, v))
-	return err
+	tx.Changed(TopicHelp, fmt.Sprintf("%s:%d", lang, v))
+	return nil
 }
 
 // addSearchWords records the words of a published version for typo correction.

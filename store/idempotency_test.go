@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/tern/v2/migrate"
 
 	"github.com/nara-care/nara/store"
@@ -54,7 +53,7 @@ func (f keyFixture) count(t *testing.T, sql string, args ...any) int {
 	return n
 }
 
-func noAfter(context.Context, pgx.Tx, store.Appointment) error { return nil }
+func noAfter(context.Context, *store.Tx, store.Appointment) error { return nil }
 
 // TestInviteKeyIsTheCallers sends one invitation eight times at once: one
 // appointment is made and every answer is it. The same key in another

@@ -240,7 +240,7 @@ func (s *Store) LoginOrderComplete(ctx context.Context, loginID string, person P
 		p       Person
 		created Session
 	)
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE login_order SET status = 'consumed', hint_code = '', finished_at = now()
 			 WHERE id = $1 AND status = 'pending'`, loginID)
 		if err != nil {
@@ -279,7 +279,7 @@ func (s *Store) LoginOrderReplay(ctx context.Context, loginID string, window tim
 		p    Person
 		sess Session
 	)
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		var sessionID string
 		err := tx.QueryRow(ctx, `UPDATE login_order SET replayed_at = now()
 			 WHERE id = $1 AND status = 'consumed' AND replayed_at IS NULL AND session_id IS NOT NULL
@@ -315,7 +315,7 @@ func (s *Store) LoginOrderReplay(ctx context.Context, loginID string, window tim
 func (s *Store) CitizenSessionCreate(ctx context.Context, personID string, sess Session, refreshHash []byte) (Session, error) {
 	var created Session
 	sess.PersonID = personID
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		var err error
 		created, err = insertSession(ctx, tx, sess, refreshHash)
 		return err
@@ -333,7 +333,7 @@ type StaffLogin struct {
 // StaffLoginCreate stores a started staff login and removes the ones
 // started more than maxAge ago, which can no longer complete.
 func (s *Store) StaffLoginCreate(ctx context.Context, l StaffLogin, maxAge time.Duration) error {
-	return interpretError(s.inTx(ctx, func(tx pgx.Tx) error {
+	return interpretError(s.inTx(ctx, func(tx *Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM staff_login WHERE created_at <= now() - $1::interval`, maxAge); err != nil {
 			return err
 		}
@@ -371,7 +371,7 @@ func (s *Store) StaffSessionCreate(ctx context.Context, hsaID, name string, role
 	if roles == nil {
 		roles = []string{}
 	}
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		if _, err := tx.Exec(ctx, `
 			INSERT INTO staff (hsa_id, name, roles) VALUES ($1, $2, $3)
 			ON CONFLICT (hsa_id) DO UPDATE SET name = $2, roles = $3, last_login_at = now()`, hsaID, name, roles); err != nil {
@@ -418,7 +418,7 @@ func (s *Store) SessionRefresh(ctx context.Context, oldHash, newHash []byte, dev
 		sess      Session
 		reusedErr error
 	)
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		var (
 			sessionID string
 			usedAt    *time.Time

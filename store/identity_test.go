@@ -14,7 +14,7 @@ import (
 func TestAccessLogIsAppendOnly(t *testing.T) {
 	t.Parallel()
 	pool := storetest.NewPool(t)
-	st := store.New(pool)
+	st := store.New(pool, store.Options{})
 	ctx := context.Background()
 	p, err := st.PersonUpsert(ctx, []byte("hash-1"), []byte("sealed"), "Anna", "Provsson", time.Date(1985, 7, 9, 0, 0, 0, 0, time.UTC))
 	if err != nil {
@@ -85,7 +85,7 @@ func TestSessionRefreshReuseRevokes(t *testing.T) {
 func TestStaffLoginCreateExpiresOldLogins(t *testing.T) {
 	t.Parallel()
 	pool := storetest.NewPool(t)
-	st := store.New(pool)
+	st := store.New(pool, store.Options{})
 	ctx := context.Background()
 	login := func(state string) store.StaffLogin {
 		return store.StaffLogin{State: state, Nonce: "n", Verifier: "v", DeviceID: "tablet", Platform: "web"}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // InvitationAnswer is a patient's (or guardian's) answer to an invitation.
@@ -42,7 +40,7 @@ func (s *Store) AppointmentRespond(ctx context.Context, r InvitationAnswer, afte
 		return Appointment{}, fmt.Errorf("store: unknown invitation response %q", r.Response)
 	}
 	var a Appointment
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		var err error
 		a, err = lockAppointment(ctx, tx, AppointmentChange{ID: r.ID, PatientIDs: r.PatientIDs})
 		if err != nil {
@@ -72,11 +70,9 @@ func (s *Store) AppointmentRespond(ctx context.Context, r InvitationAnswer, afte
 		if err := staffNoticeInsert(ctx, tx, a, answerNotice[r.Response], 0, r.Message); err != nil {
 			return err
 		}
+		tx.appointmentsChanged(a)
 		return after(ctx, tx, a)
 	})
-	if err == nil {
-		s.listsChanged(a)
-	}
 	return a, interpretError(err)
 }
 

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // LateReportFrom is how long before the start a patient may say they will
@@ -31,7 +29,7 @@ type LateReport struct {
 // is ErrPrecondition with a message for the patient.
 func (s *Store) AppointmentReportLate(ctx context.Context, r LateReport) (Appointment, error) {
 	var a Appointment
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		var err error
 		a, err = lockAppointment(ctx, tx, AppointmentChange{ID: r.ID, PatientIDs: r.PatientIDs})
 		if err != nil {
@@ -49,11 +47,9 @@ func (s *Store) AppointmentReportLate(ctx context.Context, r LateReport) (Appoin
 		if err != nil {
 			return err
 		}
+		tx.appointmentsChanged(a)
 		return staffNoticeInsert(ctx, tx, a, StaffNoticePatientLate, r.Minutes, "")
 	})
-	if err == nil {
-		s.listsChanged(a)
-	}
 	return a, interpretError(err)
 }
 

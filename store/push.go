@@ -50,7 +50,7 @@ func scanPushDevice(row pgx.CollectableRow) (PushDevice, error) {
 // device id as the installation id.
 func (s *Store) PushDeviceRegister(ctx context.Context, d PushDevice) (PushDevice, error) {
 	var out PushDevice
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		var (
 			held  int64
 			proof bool
@@ -213,7 +213,7 @@ type PushNotice struct {
 
 // PushNoticesInsertTx stores notices in tx, the caller's transaction, and
 // returns their ids in order, so that their push jobs commit with them.
-func PushNoticesInsertTx(ctx context.Context, tx pgx.Tx, ns []PushNotice) ([]int64, error) {
+func PushNoticesInsertTx(ctx context.Context, tx *Tx, ns []PushNotice) ([]int64, error) {
 	if len(ns) == 0 {
 		return nil, nil
 	}
@@ -258,7 +258,7 @@ func PushNoticesInsertTx(ctx context.Context, tx pgx.Tx, ns []PushNotice) ([]int
 // PushNoticesCancelTx cancels the pending notices of kind for reasonID (all
 // kinds when kind is empty) in tx and returns how many there were. Their jobs
 // find them cancelled and send nothing.
-func PushNoticesCancelTx(ctx context.Context, tx pgx.Tx, reasonID, kind string) (int64, error) {
+func PushNoticesCancelTx(ctx context.Context, tx *Tx, reasonID, kind string) (int64, error) {
 	tag, err := tx.Exec(ctx, `
 		UPDATE push_notice SET state = 'cancelled'
 		 WHERE reason_id = $1 AND state = 'pending' AND ($2 = '' OR kind = $2)`, reasonID, kind)
@@ -271,7 +271,7 @@ func PushNoticesCancelTx(ctx context.Context, tx pgx.Tx, reasonID, kind string) 
 // PushRemindersExpectTx records in tx that reasonID's visit is now expected to
 // start at expected: its pending reminders say so (param "expected") and stay
 // worth sending until then.
-func PushRemindersExpectTx(ctx context.Context, tx pgx.Tx, reasonID string, expected time.Time) error {
+func PushRemindersExpectTx(ctx context.Context, tx *Tx, reasonID string, expected time.Time) error {
 	_, err := tx.Exec(ctx, `
 		UPDATE push_notice SET params = params || jsonb_build_object('expected', $2::text),
 		       expires_at = greatest(expires_at, $3)

@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/nara-care/nara/store"
 	"github.com/nara-care/nara/store/storetest"
 )
@@ -17,7 +15,7 @@ import (
 func TestPushNoticesClaimLease(t *testing.T) {
 	t.Parallel()
 	pool := storetest.NewPool(t)
-	st := store.New(pool)
+	st := store.New(pool, store.Options{})
 	ctx := context.Background()
 	p, err := st.PersonUpsert(ctx, []byte("hash-claim"), []byte("sealed"), "Anna", "Provsson", time.Date(1985, 7, 9, 0, 0, 0, 0, time.UTC))
 	if err != nil {
@@ -33,7 +31,7 @@ func TestPushNoticesClaimLease(t *testing.T) {
 	}
 	now := time.Now()
 	var ids []int64
-	if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+	if err := st.InTx(ctx, func(tx *store.Tx) error {
 		ids, err = store.PushNoticesInsertTx(ctx, tx, []store.PushNotice{
 			{PersonID: p.ID, Kind: "message", DueAt: now.Add(-time.Second)},
 			{PersonID: p.ID, Kind: "message", DueAt: now.Add(time.Hour)}, // not due
@@ -97,7 +95,7 @@ func TestPushNoticesClaimLease(t *testing.T) {
 func TestPushNoticesClaimSkipsLocked(t *testing.T) {
 	t.Parallel()
 	pool := storetest.NewPool(t)
-	st := store.New(pool)
+	st := store.New(pool, store.Options{})
 	ctx := context.Background()
 	p, err := st.PersonUpsert(ctx, []byte("hash-skip"), []byte("sealed"), "Bo", "Provsson", time.Date(1990, 1, 2, 0, 0, 0, 0, time.UTC))
 	if err != nil {
@@ -108,7 +106,7 @@ func TestPushNoticesClaimSkipsLocked(t *testing.T) {
 	for i := range ns {
 		ns[i] = store.PushNotice{PersonID: p.ID, Kind: "offer", DueAt: now.Add(-time.Minute)}
 	}
-	if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+	if err := st.InTx(ctx, func(tx *store.Tx) error {
 		_, err := store.PushNoticesInsertTx(ctx, tx, ns)
 		return err
 	}); err != nil {

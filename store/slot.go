@@ -164,8 +164,8 @@ type BookingWindow struct {
 // cancelled by the unit, and after runs with them (to tell the patients and
 // drop their reminders) in the same transaction. Slots not the unit's are
 // ErrNotFound.
-func (s *Store) SlotsChange(ctx context.Context, c SlotChange, after func(ctx context.Context, tx pgx.Tx, cancelled []Appointment) error) (slots []Slot, cancelled []Appointment, err error) {
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
+func (s *Store) SlotsChange(ctx context.Context, c SlotChange, after func(ctx context.Context, tx *Tx, cancelled []Appointment) error) (slots []Slot, cancelled []Appointment, err error) {
+	err = s.inTx(ctx, func(tx *Tx) error {
 		locked, err := lockSlots(ctx, tx, c.UnitHSAID, c.IDs)
 		if err != nil {
 			return err
@@ -207,13 +207,11 @@ func (s *Store) SlotsChange(ctx context.Context, c SlotChange, after func(ctx co
 			return err
 		}
 		if len(cancelled) > 0 {
+			tx.appointmentsChanged(cancelled...)
 			return after(ctx, tx, cancelled)
 		}
 		return nil
 	})
-	if err == nil {
-		s.listsChanged(cancelled...)
-	}
 	return slots, cancelled, interpretError(err)
 }
 
@@ -253,8 +251,8 @@ func appointmentsByID(ctx context.Context, tx pgx.Tx, ids []string) ([]Appointme
 // after runs with them. A time that overlaps another slot of the same lane
 // or clinician, or that would come before a booked patient is old enough
 // for the slot's age group, is ErrPrecondition.
-func (s *Store) SlotMove(ctx context.Context, unitHSAID, id string, starts time.Time, after func(ctx context.Context, tx pgx.Tx, moved []Appointment) error) (slot Slot, moved []Appointment, err error) {
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
+func (s *Store) SlotMove(ctx context.Context, unitHSAID, id string, starts time.Time, after func(ctx context.Context, tx *Tx, moved []Appointment) error) (slot Slot, moved []Appointment, err error) {
+	err = s.inTx(ctx, func(tx *Tx) error {
 		locked, err := lockSlots(ctx, tx, unitHSAID, []string{id})
 		if err != nil {
 			return err
@@ -300,15 +298,13 @@ func (s *Store) SlotMove(ctx context.Context, unitHSAID, id string, starts time.
 		}
 		slot = reloaded[0]
 		if len(moved) > 0 {
+			tx.appointmentsChanged(moved...)
 			return after(ctx, tx, moved)
 		}
 		return nil
 	})
 	if constraintOf(err) == "slot_no_overlap" {
 		return Slot{}, nil, fmt.Errorf("%w: the new time overlaps another slot of the same lane or clinician", ErrPrecondition)
-	}
-	if err == nil {
-		s.listsChanged(moved...)
 	}
 	return slot, moved, interpretError(err)
 }
@@ -317,9 +313,9 @@ func (s *Store) SlotMove(ctx context.Context, unitHSAID, id string, starts time.
 // appointments, in one transaction, and runs after with them. Appointments
 // not at the unit are ErrNotFound; finished or cancelled ones
 // ErrPrecondition.
-func (s *Store) AppointmentsDelay(ctx context.Context, unitHSAID string, ids []string, minutes int, after func(ctx context.Context, tx pgx.Tx, as []Appointment) error) ([]Appointment, error) {
+func (s *Store) AppointmentsDelay(ctx context.Context, unitHSAID string, ids []string, minutes int, after func(ctx context.Context, tx *Tx, as []Appointment) error) ([]Appointment, error) {
 	var as []Appointment
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		locked, err := lockUnitAppointments(ctx, tx, unitHSAID, ids)
 		if err != nil {
 			return err
@@ -338,11 +334,9 @@ func (s *Store) AppointmentsDelay(ctx context.Context, unitHSAID string, ids []s
 		if as, err = appointmentsByID(ctx, tx, ids); err != nil {
 			return err
 		}
+		tx.appointmentsChanged(as...)
 		return after(ctx, tx, as)
 	})
-	if err == nil {
-		s.listsChanged(as...)
-	}
 	return as, interpretError(err)
 }
 
@@ -371,7 +365,7 @@ const arrivalEarliest = 2 * time.Hour
 // "arrived", "fulfilled" or "noshow", in one transaction with after. Setting
 // the state it has returns it unchanged with changed false.
 func (s *Store) AppointmentSetArrival(ctx context.Context, unitHSAID, id, status string, now time.Time, after AppointmentAfter) (a Appointment, changed bool, err error) {
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, func(tx *Tx) error {
 		locked, err := lockUnitAppointments(ctx, tx, unitHSAID, []string{id})
 		if err != nil {
 			return err
@@ -391,11 +385,9 @@ func (s *Store) AppointmentSetArrival(ctx context.Context, unitHSAID, id, status
 			return err
 		}
 		changed = true
+		tx.appointmentsChanged(a)
 		return after(ctx, tx, a)
 	})
-	if changed && err == nil {
-		s.listsChanged(a)
-	}
 	return a, changed, interpretError(err)
 }
 

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/nara-care/nara/store"
 	"github.com/nara-care/nara/store/storetest"
 )
@@ -49,7 +47,7 @@ func TestSlotMinAgeCountsOnTheStockholmDay(t *testing.T) {
 		t.Fatalf("published min ages got %d, %d; want 65, 0", slots[0].MinAge, slots[1].MinAge)
 	}
 	birthday := time.Date(d.Year()-65, d.Month(), d.Day(), 0, 0, 0, 0, time.UTC)
-	none := func(context.Context, pgx.Tx, store.Appointment) error { return nil }
+	none := func(context.Context, *store.Tx, store.Appointment) error { return nil }
 	for _, c := range []struct {
 		name     string
 		born     time.Time
@@ -128,7 +126,7 @@ func TestSlotSearchLeavesOutTimesTooCloseToADose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	none := func(context.Context, pgx.Tx, store.Appointment) error { return nil }
+	none := func(context.Context, *store.Tx, store.Appointment) error { return nil }
 	dose, _, err := st.AppointmentBook(ctx, store.Booking{
 		PatientID: patient.ID, SlotID: slots[0].ID, IdempotencyKey: "first-dose", CreatedBy: "person:" + patient.ID, Now: time.Now(),
 	}, none)

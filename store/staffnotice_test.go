@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/nara-care/nara/store"
 	"github.com/nara-care/nara/store/storetest"
 )
@@ -30,7 +28,7 @@ func TestStaffNoticesCommitWithTheChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	none := func(context.Context, pgx.Tx, store.Appointment) error { return nil }
+	none := func(context.Context, *store.Tx, store.Appointment) error { return nil }
 	start := time.Now().Add(2 * time.Hour).Truncate(time.Minute)
 	a, _, err := st.AppointmentInvite(ctx, store.Invitation{
 		PatientID: p.ID, UnitHSAID: unit, ServiceCode: "video_visit", StaffHSAID: doctor, StaffName: "Dr Test",
@@ -52,7 +50,7 @@ func TestStaffNoticesCommitWithTheChange(t *testing.T) {
 
 	// A respond whose work after the change fails leaves neither the answer nor a notice.
 	failed := errors.New("push queue down")
-	if _, err := st.AppointmentRespond(ctx, ask, func(context.Context, pgx.Tx, store.Appointment) error { return failed }); !errors.Is(err, failed) {
+	if _, err := st.AppointmentRespond(ctx, ask, func(context.Context, *store.Tx, store.Appointment) error { return failed }); !errors.Is(err, failed) {
 		t.Fatalf("AppointmentRespond with a failing after got %v, want %v", err, failed)
 	}
 	if ns := list("", 0); len(ns) != 0 {

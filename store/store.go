@@ -42,32 +42,25 @@ var (
 
 // Store is the data layer. It is safe for concurrent use.
 type Store struct {
-	pool *pgxpool.Pool
-	// listChanged, when set, hears of every committed change to people's
-	// appointment lists made through this Store.
-	listChanged func(personIDs []string)
+	pool      *pgxpool.Pool
+	committed func(changes []Change, tx uint64)
+}
+
+// Options are a Store's optional dependencies.
+type Options struct {
+	// Committed hears, right after each commit, the changes a transaction
+	// made through this Store wrote to the change feed, and the
+	// transaction's id: this replica acts on them before it answers, and
+	// wakes the others. Default: nobody hears.
+	Committed func(changes []Change, tx uint64)
 }
 
 // New returns a Store over pool. The pool is owned by the caller.
-func New(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool}
-}
-
-// OnListChange makes fn hear, right after the commit, the people whose
-// appointment lists a change made through this Store touched: the patients
-// of appointments booked, changed or cancelled. Set it before use.
-func (s *Store) OnListChange(fn func(personIDs []string)) { s.listChanged = fn }
-
-// listsChanged tells the OnListChange hook about the patients of as.
-func (s *Store) listsChanged(as ...Appointment) {
-	if s.listChanged == nil || len(as) == 0 {
-		return
+func New(pool *pgxpool.Pool, opts Options) *Store {
+	if opts.Committed == nil {
+		opts.Committed = func([]Change, uint64) {}
 	}
-	ids := make([]string, len(as))
-	for i, a := range as {
-		ids[i] = a.PatientID
-	}
-	s.listChanged(ids)
+	return &Store{pool: pool, committed: opts.Committed}
 }
 
 // Pool returns the underlying pool, for the job queue which must share it.
@@ -79,8 +72,21 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // inTx runs fn in one transaction: every state change is all or nothing.
-func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, s.pool, fn)
+// The changes fn records are written to the change feed before the commit
+// and told to Options.Committed after it.
+func (s *Store) inTx(ctx context.Context, fn func(*Tx) error) error {
+	var t *Tx
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		t = &Tx{Tx: tx}
+		if err := fn(t); err != nil {
+			return err
+		}
+		return t.flush(ctx)
+	})
+	if err == nil && len(t.changes) > 0 {
+		s.committed(t.changes, t.xid)
+	}
+	return err
 }
 
 // interpretError turns driver errors into the package's sentinels, keeping the
@@ -144,4 +150,10 @@ func Unavailable(err error) bool {
 	)
 	return errors.As(err, &connectErr) || pgconn.SafeToRetry(err) || errors.As(err, &netErr) ||
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed)
+}
+
+// InTx runs fn in one transaction, for a caller that makes several of the
+// store's changes (those taking a *Tx) all or nothing.
+func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
+	return s.inTx(ctx, fn)
 }

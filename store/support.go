@@ -46,7 +46,7 @@ func (s *Store) ContactPointList(ctx context.Context) ([]ContactPoint, error) {
 
 // ContactPointReplace replaces all contact points, in the given order.
 func (s *Store) ContactPointReplace(ctx context.Context, cps []ContactPoint) error {
-	return interpretError(s.inTx(ctx, func(tx pgx.Tx) error {
+	return interpretError(s.inTx(ctx, func(tx *Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM support_contact_point`); err != nil {
 			return err
 		}

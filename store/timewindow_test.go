@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/nara-care/nara/store"
 	"github.com/nara-care/nara/store/storetest"
 )
@@ -42,7 +40,7 @@ func TestSlotTimesStayInTheWindow(t *testing.T) {
 		if _, err := st.SlotsPublish(ctx, []store.Slot{slot(at)}); !errors.Is(err, store.ErrTimeOutOfRange) {
 			t.Errorf("SlotsPublish(%s) got %v, want ErrTimeOutOfRange", at, err)
 		}
-		none := func(context.Context, pgx.Tx, []store.Appointment) error { return nil }
+		none := func(context.Context, *store.Tx, []store.Appointment) error { return nil }
 		if _, _, err := st.SlotMove(ctx, unit, slots[0].ID, at, none); !errors.Is(err, store.ErrTimeOutOfRange) {
 			t.Errorf("SlotMove(%s) got %v, want ErrTimeOutOfRange", at, err)
 		}

@@ -40,7 +40,7 @@ func seed(ctx context.Context, databaseURL string, o options) (world, error) {
 	if err := store.Migrate(ctx, pool); err != nil {
 		return w, err
 	}
-	st := store.New(pool)
+	st := store.New(pool, store.Options{})
 	if err := st.CareProviderUpsert(ctx, store.CareProvider{HSAID: "SE2321000016-RUSH", Name: "Region Rusning", IsPublic: true}); err != nil {
 		return w, err
 	}

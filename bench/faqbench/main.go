@@ -170,7 +170,7 @@ func load(ctx context.Context, databaseURL string, o options) (corpusInfo, error
 	if err := store.Migrate(ctx, pool); err != nil {
 		return info, err
 	}
-	st := store.New(pool)
+	st := store.New(pool, store.Options{})
 	for i, c := range categories {
 		if err := st.CategoryUpsert(ctx, c.slug, i, c.titleSV, c.titleEN, "", ""); err != nil {
 			return info, fmt.Errorf("category %s: %w", c.slug, err)

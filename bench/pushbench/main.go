@@ -28,6 +28,7 @@ import (
 	"github.com/nara-care/nara/push/fcm"
 	"github.com/nara-care/nara/push/fcmfake"
 	"github.com/nara-care/nara/push/notify"
+	"github.com/nara-care/nara/store"
 )
 
 func main() {
@@ -369,7 +370,8 @@ var dueOf = map[string]time.Time{}
 // schedule enqueues one reminder per person, all due at the same moment,
 // in transactions of 1 000 visits, and returns the due time.
 func schedule(ctx context.Context, pool *pgxpool.Pool, n int) (time.Time, time.Duration, error) {
-	svc, err := notify.New(notify.Config{}, notify.Deps{Logger: slog.New(slog.DiscardHandler), Pool: pool})
+	st := store.New(pool, store.Options{})
+	svc, err := notify.New(notify.Config{}, notify.Deps{Logger: slog.New(slog.DiscardHandler), Store: st})
 	if err != nil {
 		return time.Time{}, 0, err
 	}
@@ -386,7 +388,7 @@ func schedule(ctx context.Context, pool *pgxpool.Pool, n int) (time.Time, time.D
 	visit := due.Add(10 * time.Minute)
 	start := time.Now()
 	for chunk := range slices.Chunk(ids, 1000) {
-		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		err := st.InTx(ctx, func(tx *store.Tx) error {
 			visits := make([]notify.Reminders, len(chunk))
 			for i, id := range chunk {
 				at := visit

@@ -30,13 +30,16 @@ import (
 	"time"
 	_ "time/tzdata" // support hours are kept in Europe/Stockholm on any host
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/riverqueue/river"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/nara-care/nara/changefeed"
 	"github.com/nara-care/nara/demo"
 	"github.com/nara-care/nara/identity/bankid"
 	"github.com/nara-care/nara/identity/bankid/bankidsim"
@@ -45,6 +48,7 @@ import (
 	"github.com/nara-care/nara/identity/pnr"
 	"github.com/nara-care/nara/identity/secret"
 	"github.com/nara-care/nara/identity/token"
+	"github.com/nara-care/nara/jobs"
 	"github.com/nara-care/nara/pgcluster"
 	"github.com/nara-care/nara/push/fcm"
 	"github.com/nara-care/nara/push/fcmfake"
@@ -201,7 +205,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if cmd == "migrate" {
 		return nil
 	}
-	st := store.New(pool)
+	// One reader of the change feed per replica: the store tells it of
+	// this replica's commits, and it reads every replica's from the feed.
+	hub := changefeed.New(changefeed.Config{}, logger.With(slog.String("component", "changefeed")))
+	st := store.New(pool, store.Options{Committed: hub.Committed})
 	keys, err := secret.Load(s.secretKey, s.dataDir, logger)
 	if err != nil {
 		return err
@@ -234,14 +241,24 @@ func run(args []string, stdout, stderr io.Writer) error {
 	defer closePush()
 	// The push queue: bookings enqueue their reminders into it in their own
 	// transactions; serve starts its workers.
-	notices, err := notify.New(notify.Config{}, notify.Deps{Logger: logger, Pool: pool, Store: st, Sender: sender})
+	// One River client per replica; each part adds its jobs to the
+	// registry before it is built.
+	registry := jobs.NewRegistry()
+	notices, err := notify.New(notify.Config{}, notify.Deps{Logger: logger, Store: st, Sender: sender, Jobs: registry})
+	if err != nil {
+		return err
+	}
+	if err := hub.AddJobs(registry, st); err != nil {
+		return err
+	}
+	queue, err := jobs.NewClient(pool, logger, jobs.Config{}, registry)
 	if err != nil {
 		return err
 	}
 	return serve(ctx, s, logger, local, server.Deps{
-		Logger: logger, Store: st, BankID: bank, StaffProvider: idp, Protector: protector, TokenKey: keys.Token,
+		Logger: logger, Store: st, Hub: hub, BankID: bank, StaffProvider: idp, Protector: protector, TokenKey: keys.Token,
 		Notify: notices,
-	})
+	}, queue)
 }
 
 // openPush returns the FCM sender for FCM_CREDENTIALS_FILE or, without it,
@@ -422,7 +439,7 @@ func openDatabase(ctx context.Context, s settings, logger *slog.Logger) (*pgxpoo
 	return pool, func() { pool.Close(); cleanup() }, nil
 }
 
-func serve(ctx context.Context, s settings, logger *slog.Logger, local []server.Link, deps server.Deps) error {
+func serve(ctx context.Context, s settings, logger *slog.Logger, local []server.Link, deps server.Deps, queue *river.Client[pgx.Tx]) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if deps.Notify != nil {
@@ -448,8 +465,9 @@ func serve(ctx context.Context, s settings, logger *slog.Logger, local []server.
 	if err != nil {
 		return err
 	}
-	background := make(chan error, 1)
+	background := make(chan error, 2)
 	go func() { background <- srv.Run(ctx) }()
+	go func() { background <- deps.Hub.Run(ctx, deps.Store) }()
 	if deps.Notify != nil {
 		if err := deps.Notify.Start(ctx); err != nil {
 			return fmt.Errorf("push queue: %w", err)
@@ -462,6 +480,18 @@ func serve(ctx context.Context, s settings, logger *slog.Logger, local []server.
 			}
 		}()
 	}
+	if err := queue.Start(ctx); err != nil {
+		return fmt.Errorf("job queue: %w", err)
+	}
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if err := queue.Stop(stopCtx); err != nil {
+			cancelCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			logger.Warn("stopping the job queue", slog.String("error", errors.Join(err, queue.StopAndCancel(cancelCtx)).Error()))
+		}
+	}()
 
 	// Both listeners are bound before either serves, so an address in use
 	// fails the start before any request is taken.
@@ -510,8 +540,10 @@ func serve(ctx context.Context, s settings, logger *slog.Logger, local []server.
 	if err := httpServer.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}
-	if err := <-background; err != nil {
-		logger.Warn("background work stopped with an error", slog.String("error", err.Error()))
+	for range 2 {
+		if err := <-background; err != nil {
+			logger.Warn("background work stopped with an error", slog.String("error", err.Error()))
+		}
 	}
 	return nil
 }

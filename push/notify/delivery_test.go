@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/nara-care/nara/push/fcmfake"
@@ -44,7 +43,7 @@ func (b *logBuffer) count(s string) int {
 func setupLogged(t *testing.T, cfg notify.Config) (*env, *logBuffer) {
 	t.Helper()
 	pool := storetest.NewPool(t)
-	st := store.New(pool)
+	st := store.New(pool, store.Options{})
 	fake, sender := pushtest.FCM(t)
 	reg := prometheus.NewRegistry()
 	logs := &logBuffer{}
@@ -52,7 +51,7 @@ func setupLogged(t *testing.T, cfg notify.Config) (*env, *logBuffer) {
 		cfg.PollInterval = 50 * time.Millisecond
 	}
 	svc, err := notify.New(cfg, notify.Deps{
-		Logger: slog.New(slog.NewTextHandler(logs, nil)), Pool: pool, Store: st, Sender: sender, Registry: reg,
+		Logger: slog.New(slog.NewTextHandler(logs, nil)), Store: st, Sender: sender, Registry: reg,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +136,7 @@ func TestEveryKindHasALifetime(t *testing.T) {
 		ios := pushtest.Device(t, e.st, person, "ios")
 		web := pushtest.Device(t, e.st, person, "web")
 		start := time.Now()
-		e.tx(t, func(tx pgx.Tx) error {
+		e.tx(t, func(tx *store.Tx) error {
 			return e.svc.Notify(ctx, tx, notify.Notice{Kind: tt.kind, PersonIDs: []string{person}, ReasonID: "life-" + string(tt.kind), Link: "/appointments/x", At: tt.at})
 		})
 		waitFor(t, string(tt.kind)+" on three devices", func() bool {
@@ -185,7 +184,7 @@ func TestNoticeNoDeviceTookIsFailed(t *testing.T) {
 	mixed := pushtest.Person(t, e.st)
 	e.fake.FailNext(pushtest.Device(t, e.st, mixed, "android").Token, fcmfake.InvalidArgument, 1, 0)
 	pushtest.Device(t, e.st, mixed, "ios")
-	e.tx(t, func(tx pgx.Tx) error {
+	e.tx(t, func(tx *store.Tx) error {
 		return e.svc.Notify(ctx, tx, notify.Notice{Kind: notify.KindMessage, PersonIDs: []string{refused, gone, mixed}, ReasonID: "thread-f"})
 	})
 	for _, c := range []struct{ who, person, want string }{
@@ -210,7 +209,7 @@ func TestSenderIDMismatchRemovesDevice(t *testing.T) {
 	person := pushtest.Person(t, e.st)
 	dev := pushtest.Device(t, e.st, person, "android")
 	e.fake.FailNext(dev.Token, fcmfake.SenderIDMismatch, 1, 0)
-	e.tx(t, func(tx pgx.Tx) error {
+	e.tx(t, func(tx *store.Tx) error {
 		return e.svc.Notify(ctx, tx, notify.Notice{Kind: notify.KindMessage, PersonIDs: []string{person}, ReasonID: "thread-s"})
 	})
 	waitFor(t, "the device removed", func() bool {
@@ -238,7 +237,7 @@ func TestBrokenCredentialsHoldNotices(t *testing.T) {
 		tokens = append(tokens, pushtest.Device(t, e.st, p, "ios").Token)
 	}
 	e.fake.FailAll(fcmfake.ThirdPartyAuthError, 0, 0)
-	e.tx(t, func(tx pgx.Tx) error {
+	e.tx(t, func(tx *store.Tx) error {
 		return e.svc.Notify(ctx, tx, notify.Notice{Kind: notify.KindMessage, PersonIDs: people, ReasonID: "thread-h"})
 	})
 	waitFor(t, "several refused attempts", func() bool { return e.fake.Rejected() >= 12 })
@@ -290,7 +289,7 @@ func TestRetryBurstLogsTwice(t *testing.T) {
 		tokens = append(tokens, pushtest.Device(t, e.st, p, "android").Token)
 	}
 	e.fake.FailAll(fcmfake.Unavailable, 25, 0)
-	e.tx(t, func(tx pgx.Tx) error {
+	e.tx(t, func(tx *store.Tx) error {
 		return e.svc.Notify(ctx, tx, notify.Notice{Kind: notify.KindMessage, PersonIDs: people, ReasonID: "thread-b"})
 	})
 	waitFor(t, "every notice sent", func() bool {
@@ -334,14 +333,14 @@ func TestVisitNoticesShareACollapseID(t *testing.T) {
 	at := time.Now().Add(time.Hour).Truncate(time.Minute)
 	first := at.Sub(time.Now().Add(500 * time.Millisecond))
 	second := at.Sub(time.Now().Add(3 * time.Second))
-	e.tx(t, func(tx pgx.Tx) error {
+	e.tx(t, func(tx *store.Tx) error {
 		_, err := e.svc.ScheduleReminders(ctx, tx,
 			notify.Reminders{ReasonID: "visit-c", PersonIDs: []string{person}, At: at, Offsets: []time.Duration{first, second}},
 			notify.Reminders{ReasonID: "visit-other", PersonIDs: []string{person}, At: at, Offsets: []time.Duration{first}})
 		return err
 	})
 	for _, minutes := range []int{10, 25} {
-		e.tx(t, func(tx pgx.Tx) error {
+		e.tx(t, func(tx *store.Tx) error {
 			return e.svc.Notify(ctx, tx, notify.Notice{Kind: notify.KindDelay, PersonIDs: []string{person}, ReasonID: "visit-c", At: at.Add(time.Duration(minutes) * time.Minute)})
 		})
 	}
@@ -373,13 +372,13 @@ func TestTimeCriticalNoticesGoHigh(t *testing.T) {
 	t.Parallel()
 	e := setup(t, notify.Config{})
 	ctx := context.Background()
-	send := func(name string, high bool, enqueue func(tx pgx.Tx, person string) error) {
+	send := func(name string, high bool, enqueue func(tx *store.Tx, person string) error) {
 		t.Helper()
 		person := pushtest.Person(t, e.st)
 		android := pushtest.Device(t, e.st, person, "android")
 		ios := pushtest.Device(t, e.st, person, "ios")
 		web := pushtest.Device(t, e.st, person, "web")
-		e.tx(t, func(tx pgx.Tx) error { return enqueue(tx, person) })
+		e.tx(t, func(tx *store.Tx) error { return enqueue(tx, person) })
 		waitFor(t, name, func() bool {
 			return e.fake.CountFor(android.Token) == 1 && e.fake.CountFor(ios.Token) == 1 && e.fake.CountFor(web.Token) == 1
 		})
@@ -389,15 +388,15 @@ func TestTimeCriticalNoticesGoHigh(t *testing.T) {
 			t.Errorf("%s: android priority, apns-priority, Urgency = %v, want %v", name, got, want)
 		}
 	}
-	reminder := func(before time.Duration) func(pgx.Tx, string) error {
-		return func(tx pgx.Tx, person string) error {
+	reminder := func(before time.Duration) func(*store.Tx, string) error {
+		return func(tx *store.Tx, person string) error {
 			at := time.Now().Add(before + 300*time.Millisecond)
 			_, err := e.svc.ScheduleReminders(ctx, tx, notify.Reminders{ReasonID: "visit-p", PersonIDs: []string{person}, At: at, Video: true, Offsets: []time.Duration{before}})
 			return err
 		}
 	}
-	notice := func(kind notify.Kind) func(pgx.Tx, string) error {
-		return func(tx pgx.Tx, person string) error {
+	notice := func(kind notify.Kind) func(*store.Tx, string) error {
+		return func(tx *store.Tx, person string) error {
 			return e.svc.Notify(ctx, tx, notify.Notice{Kind: kind, PersonIDs: []string{person}, ReasonID: "visit-p", At: time.Now().Add(time.Hour)})
 		}
 	}
@@ -427,7 +426,7 @@ func TestGuardianHearsOfTheirChild(t *testing.T) {
 	for _, p := range []string{child, guardian, english} {
 		devs[p] = pushtest.Device(t, e.st, p, "ios").Token
 	}
-	e.tx(t, func(tx pgx.Tx) error {
+	e.tx(t, func(tx *store.Tx) error {
 		_, err := e.svc.ScheduleReminders(ctx, tx, notify.Reminders{
 			ReasonID: "visit-g", PersonIDs: []string{child, guardian, english}, Patient: child,
 			At: time.Now().Add(time.Hour), Offsets: []time.Duration{time.Hour - 300*time.Millisecond},
@@ -452,7 +451,7 @@ func TestPushNamesItsInboxEntry(t *testing.T) {
 	person := pushtest.Person(t, e.st)
 	android := pushtest.Device(t, e.st, person, "android")
 	ios := pushtest.Device(t, e.st, person, "ios")
-	e.tx(t, func(tx pgx.Tx) error {
+	e.tx(t, func(tx *store.Tx) error {
 		return e.svc.Notify(ctx, tx, notify.Notice{Kind: notify.KindMessage, PersonIDs: []string{person}, ReasonID: "thread-n", Link: "/messages/thread-n"})
 	})
 	waitFor(t, "both devices", func() bool { return e.fake.CountFor(android.Token) == 1 && e.fake.CountFor(ios.Token) == 1 })
@@ -495,7 +494,7 @@ func TestBookingsAddNoJobs(t *testing.T) {
 	}
 	start := time.Now()
 	for i, p := range people {
-		e.tx(t, func(tx pgx.Tx) error {
+		e.tx(t, func(tx *store.Tx) error {
 			return e.svc.Notify(ctx, tx, notify.Notice{Kind: notify.KindOffer, PersonIDs: []string{p}, ReasonID: "offer-" + strconv.Itoa(i), At: time.Now().Add(time.Hour)})
 		})
 	}

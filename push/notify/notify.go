@@ -3,7 +3,7 @@
 // notifications, through a durable queue on the same PostgreSQL.
 //
 // Callers enqueue in the transaction that creates the reason
-// (ScheduleReminders, CancelReminders, Notify take the caller's pgx.Tx), so a
+// (ScheduleReminders, CancelReminders, Notify take the caller's *store.Tx), so a
 // notice exists exactly when its reason does. The notice table is the queue:
 // each replica's dispatcher claims due notices from it in leased batches and
 // sends through FCM with at-least-once delivery; a (notice, device) pair FCM
@@ -28,12 +28,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"github.com/nara-care/nara/jobs"
 	"github.com/nara-care/nara/push/fcm"
 	"github.com/nara-care/nara/store"
 )
@@ -81,12 +78,8 @@ type Config struct {
 	// DefaultTimeZone is the zone of people whose preferences and devices name
 	// none. Default Europe/Stockholm.
 	DefaultTimeZone string
-	// RescueAfter is how long a push job may stay running before River takes
-	// it for a crashed worker's and runs it again (RescueStuckJobsAfter); a
-	// job times out at half of it. Default 2 min.
-	RescueAfter time.Duration
-	// PollInterval is how often the sweep looks for due notices, and idle
-	// River workers for jobs. Default 100 ms.
+	// PollInterval is how often the sweep looks for due notices. Default
+	// 100 ms.
 	PollInterval time.Duration
 	// MessageLifetime is how long a notice with no time of its own (a new
 	// message) stays worth delivering. Default 3 days.
@@ -129,9 +122,6 @@ func (c *Config) setDefaults() {
 	if c.DefaultTimeZone == "" {
 		c.DefaultTimeZone = "Europe/Stockholm"
 	}
-	if c.RescueAfter <= 0 {
-		c.RescueAfter = 2 * time.Minute
-	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = 100 * time.Millisecond
 	}
@@ -149,8 +139,10 @@ func (c *Config) setDefaults() {
 // Deps are the Service's collaborators. All are required but Registry and Now.
 type Deps struct {
 	Logger *slog.Logger
-	Pool   *pgxpool.Pool
 	Store  *store.Store
+	// Jobs receives the push queue and its worker, which finishes jobs
+	// older releases enqueued; nil leaves them out (tests).
+	Jobs   *jobs.Registry
 	Sender Sender
 	// Registry receives the push metrics; nil keeps them unregistered.
 	Registry prometheus.Registerer
@@ -167,13 +159,12 @@ type Service struct {
 	now     func() time.Time
 	zone    *time.Location
 	zones   sync.Map // name → *time.Location
-	river   *river.Client[pgx.Tx]
 	d       *dispatcher
 	metrics *metrics
 	bursts  bursts
 }
 
-// New builds the Service and its River client. It sends nothing until Start.
+// New builds the Service. It sends nothing until Start.
 func New(cfg Config, d Deps) (*Service, error) {
 	cfg.setDefaults()
 	if d.Now == nil {
@@ -189,22 +180,11 @@ func New(cfg Config, d Deps) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, log: d.Logger, store: d.Store, sender: d.Sender, now: d.Now, zone: zone, metrics: m}
 	s.d = newDispatcher(s)
-	workers := river.NewWorkers()
-	if err := river.AddWorkerSafely(workers, &sendWorker{s: s}); err != nil {
-		return nil, err
-	}
-	s.river, err = river.NewClient(riverpgxv5.New(d.Pool), &river.Config{
-		Logger:               d.Logger.With(slog.String("component", "river")),
-		Queues:               map[string]river.QueueConfig{Queue: {MaxWorkers: cfg.MaxWorkers}},
-		Workers:              workers,
-		JobTimeout:           cfg.RescueAfter / 2,
-		RescueStuckJobsAfter: cfg.RescueAfter,
-		FetchPollInterval:    cfg.PollInterval,
-		FetchCooldown:        min(cfg.PollInterval, 50*time.Millisecond),
-		MaxAttempts:          12,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("notify: river client: %w", err)
+	if d.Jobs != nil {
+		d.Jobs.Queue(Queue, cfg.MaxWorkers)
+		if err := jobs.Worker(d.Jobs, &sendWorker{s: s}); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -213,25 +193,14 @@ func New(cfg Config, d Deps) (*Service, error) {
 // done.
 func (s *Service) Start(ctx context.Context) error {
 	s.d.start(ctx)
-	if err := s.river.Start(ctx); err != nil {
-		s.d.stopAndWait()
-		return err
-	}
 	return nil
 }
 
 // Stop stops claiming and sending, records FCM's answers so far and gives
-// back the notices not yet sent, then stops River, waiting for running jobs
-// until ctx is done.
-func (s *Service) Stop(ctx context.Context) error {
+// back the notices not yet sent.
+func (s *Service) Stop(context.Context) error {
 	s.d.stopAndWait()
-	err := s.river.Stop(ctx)
-	if err != nil {
-		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		err = errors.Join(err, s.river.StopAndCancel(cctx))
-	}
-	return err
+	return nil
 }
 
 // Reminders asks for the reminders of one visit.
@@ -262,7 +231,7 @@ type Reminders struct {
 // sending until its visit starts (or, after a delay report, is expected to);
 // the last one before a video visit, within 15 minutes of it, goes at high
 // priority. It returns how many notices it scheduled.
-func (s *Service) ScheduleReminders(ctx context.Context, tx pgx.Tx, visits ...Reminders) (int, error) {
+func (s *Service) ScheduleReminders(ctx context.Context, tx *store.Tx, visits ...Reminders) (int, error) {
 	now := s.now()
 	var ns []store.PushNotice
 	for _, v := range visits {
@@ -307,7 +276,7 @@ func (s *Service) ScheduleReminders(ctx context.Context, tx pgx.Tx, visits ...Re
 // CancelReminders cancels the pending reminders of a visit in tx, the
 // transaction that cancels or moves it; to move a visit, cancel and then
 // ScheduleReminders anew in the same transaction. It is idempotent.
-func (s *Service) CancelReminders(ctx context.Context, tx pgx.Tx, reasonID string) error {
+func (s *Service) CancelReminders(ctx context.Context, tx *store.Tx, reasonID string) error {
 	_, err := store.PushNoticesCancelTx(ctx, tx, reasonID, string(KindReminder))
 	return err
 }
@@ -338,7 +307,7 @@ type Notice struct {
 // reason. It is sent at once; people without devices get only the inbox
 // entry. A delay also makes the visit's reminders still to come say the
 // expected start.
-func (s *Service) Notify(ctx context.Context, tx pgx.Tx, n Notice) error {
+func (s *Service) Notify(ctx context.Context, tx *store.Tx, n Notice) error {
 	if !n.Kind.valid() || n.Kind == KindReminder {
 		return fmt.Errorf("notify: Notify cannot send kind %q", n.Kind)
 	}
@@ -389,7 +358,7 @@ func pick(own, child []byte, forChild bool) []byte {
 // sweeps claim due notices in leased batches of BatchSize, so a booking adds
 // no job of its own (a River job per booking was drained one by one, long
 // after its notices had been sent).
-func (s *Service) enqueue(ctx context.Context, tx pgx.Tx, ns []store.PushNotice) error {
+func (s *Service) enqueue(ctx context.Context, tx *store.Tx, ns []store.PushNotice) error {
 	if len(ns) == 0 {
 		return nil
 	}

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/nara-care/nara/push/fcm"
@@ -41,7 +40,7 @@ func setup(t *testing.T, cfg notify.Config) *env {
 func setupSender(t *testing.T, cfg notify.Config, wrap func(notify.Sender) notify.Sender) *env {
 	t.Helper()
 	pool := storetest.NewPool(t)
-	st := store.New(pool)
+	st := store.New(pool, store.Options{})
 	fake, fcmSender := pushtest.FCM(t)
 	var sender notify.Sender = fcmSender
 	if wrap != nil {
@@ -50,7 +49,7 @@ func setupSender(t *testing.T, cfg notify.Config, wrap func(notify.Sender) notif
 	reg := prometheus.NewRegistry()
 	cfg.PollInterval = 50 * time.Millisecond
 	svc, err := notify.New(cfg, notify.Deps{
-		Logger: slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug})), Pool: pool, Store: st, Sender: sender, Registry: reg,
+		Logger: slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug})), Store: st, Sender: sender, Registry: reg,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -67,9 +66,9 @@ func setupSender(t *testing.T, cfg notify.Config, wrap func(notify.Sender) notif
 }
 
 // tx runs fn in a committed transaction, as the caller's booking would.
-func (e *env) tx(t *testing.T, fn func(pgx.Tx) error) {
+func (e *env) tx(t *testing.T, fn func(*store.Tx) error) {
 	t.Helper()
-	if err := pgx.BeginFunc(context.Background(), e.st.Pool(), fn); err != nil {
+	if err := e.st.InTx(context.Background(), fn); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -107,7 +106,7 @@ func TestScheduleRemindersSendsAtEachOffset(t *testing.T) {
 	}
 	// River's scheduler starts about two seconds after the client.
 	at := time.Now().Add(5 * time.Second)
-	e.tx(t, func(tx pgx.Tx) error {
+	e.tx(t, func(tx *store.Tx) error {
 		n, err := e.svc.ScheduleReminders(context.Background(), tx, notify.Reminders{
 			ReasonID: "appt-1", PersonIDs: []string{person}, At: at, Video: true, Link: "/appointments/appt-1",
 			// 24 h is already past and is skipped; the other two fall due within the test.
@@ -150,14 +149,14 @@ func TestCancelRemindersSendsNothing(t *testing.T) {
 	person := pushtest.Person(t, e.st)
 	dev := pushtest.Device(t, e.st, person, "android")
 	at := time.Now().Add(4 * time.Second)
-	e.tx(t, func(tx pgx.Tx) error {
+	e.tx(t, func(tx *store.Tx) error {
 		_, err := e.svc.ScheduleReminders(context.Background(), tx, notify.Reminders{
 			ReasonID: "appt-2", PersonIDs: []string{person}, At: at, Offsets: []time.Duration{2 * time.Second},
 		})
 		return err
 	})
 	// Move the visit: cancel and schedule anew in one transaction.
-	e.tx(t, func(tx pgx.Tx) error {
+	e.tx(t, func(tx *store.Tx) error {
 		if err := e.svc.CancelReminders(context.Background(), tx, "appt-2"); err != nil {
 			return err
 		}
@@ -170,7 +169,7 @@ func TestCancelRemindersSendsNothing(t *testing.T) {
 		ns := inbox(t, e.st, person)
 		return e.fake.CountFor(dev.Token) == 1 && len(ns) == 1 && ns[0].State == "sent"
 	})
-	e.tx(t, func(tx pgx.Tx) error { return e.svc.CancelReminders(context.Background(), tx, "appt-2") })
+	e.tx(t, func(tx *store.Tx) error { return e.svc.CancelReminders(context.Background(), tx, "appt-2") })
 	time.Sleep(1500 * time.Millisecond)
 	if got := e.fake.CountFor(dev.Token); got != 1 {
 		t.Errorf("CountFor = %d, want 1: the first reminder was moved and sent once", got)
@@ -184,7 +183,7 @@ func TestNotifyWithoutDevicesFillsInbox(t *testing.T) {
 	t.Parallel()
 	e := setup(t, notify.Config{})
 	person := pushtest.Person(t, e.st)
-	e.tx(t, func(tx pgx.Tx) error {
+	e.tx(t, func(tx *store.Tx) error {
 		return e.svc.Notify(context.Background(), tx, notify.Notice{Kind: notify.KindMessage, PersonIDs: []string{person}, ReasonID: "thread-1", Link: "/messages/thread-1"})
 	})
 	waitFor(t, "the notice to be finished", func() bool {
@@ -206,7 +205,7 @@ func TestNotifyFansOutInBatches(t *testing.T) {
 		people = append(people, p)
 		tokens = append(tokens, pushtest.Device(t, e.st, p, "android").Token)
 	}
-	e.tx(t, func(tx pgx.Tx) error {
+	e.tx(t, func(tx *store.Tx) error {
 		return e.svc.Notify(context.Background(), tx, notify.Notice{Kind: notify.KindOffer, PersonIDs: people, ReasonID: "offer-9", Link: "/offers/offer-9", RefID: "offer-9"})
 	})
 	waitFor(t, "every recipient", func() bool { return e.fake.Count() == 5 })
@@ -238,7 +237,7 @@ func TestFCMAnswers(t *testing.T) {
 	e.fake.FailNext(quota.Token, fcmfake.QuotaExceeded, 1, time.Second)
 	e.fake.FailNext(invalid.Token, fcmfake.InvalidArgument, 1, 0)
 	start := time.Now()
-	e.tx(t, func(tx pgx.Tx) error {
+	e.tx(t, func(tx *store.Tx) error {
 		return e.svc.Notify(context.Background(), tx, notify.Notice{Kind: notify.KindCallIn, PersonIDs: []string{person}, ReasonID: "visit-3", Link: "/visits/visit-3"})
 	})
 	waitFor(t, "the quota-limited device after Retry-After", func() bool { return e.fake.CountFor(quota.Token) == 1 })
@@ -323,7 +322,7 @@ func TestPreferencesAndQuietHours(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	e.tx(t, func(tx pgx.Tx) error {
+	e.tx(t, func(tx *store.Tx) error {
 		ctx := context.Background()
 		if err := e.svc.Notify(ctx, tx, notify.Notice{Kind: notify.KindMessage, PersonIDs: []string{optedOut, quiet}, ReasonID: "t-1"}); err != nil {
 			return err
@@ -465,7 +464,7 @@ func TestOfferFansOutIn500TokenMulticasts(t *testing.T) {
 		people[i] = pushtest.Person(t, e.st)
 		pushtest.Device(t, e.st, people[i], "android")
 	}
-	e.tx(t, func(tx pgx.Tx) error {
+	e.tx(t, func(tx *store.Tx) error {
 		return e.svc.Notify(ctx, tx, notify.Notice{Kind: notify.KindOffer, PersonIDs: people, ReasonID: "offer-500", Link: "/offers/offer-500", RefID: "offer-500"})
 	})
 	waitFor(t, "every recipient", func() bool { return e.fake.Count() == 501 })
@@ -493,7 +492,7 @@ func TestReminderPastItsVisitExpires(t *testing.T) {
 	person := pushtest.Person(t, e.st)
 	dev := pushtest.Device(t, e.st, person, "ios")
 	at := time.Now().Add(3 * time.Second)
-	e.tx(t, func(tx pgx.Tx) error {
+	e.tx(t, func(tx *store.Tx) error {
 		_, err := e.svc.ScheduleReminders(ctx, tx, notify.Reminders{ReasonID: "late-1", PersonIDs: []string{person}, At: at, Offsets: []time.Duration{time.Second}})
 		if err != nil {
 			return err

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/nara-care/nara/push/pushtest"
 	"github.com/nara-care/nara/store"
 	"github.com/nara-care/nara/store/storetest"
@@ -20,9 +18,9 @@ import (
 func TestSendTwiceSendsOnce(t *testing.T) {
 	t.Parallel()
 	pool := storetest.NewPool(t)
-	st := store.New(pool)
+	st := store.New(pool, store.Options{})
 	fake, sender := pushtest.FCM(t)
-	s, err := New(Config{PollInterval: 20 * time.Millisecond}, Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Pool: pool, Store: st, Sender: sender})
+	s, err := New(Config{PollInterval: 20 * time.Millisecond}, Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: st, Sender: sender})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +28,7 @@ func TestSendTwiceSendsOnce(t *testing.T) {
 	dev := pushtest.Device(t, st, person, "android")
 	var ids []int64
 	ctx := context.Background()
-	if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+	if err := st.InTx(ctx, func(tx *store.Tx) error {
 		ids, err = store.PushNoticesInsertTx(ctx, tx, []store.PushNotice{{PersonID: person, Kind: "message", DueAt: s.now()}})
 		return err
 	}); err != nil {

@@ -190,5 +190,5 @@ func NewPool(t testing.TB) *pgxpool.Pool {
 // NewStore returns a Store on a fresh, migrated database.
 func NewStore(t testing.TB) *store.Store {
 	t.Helper()
-	return store.New(NewPool(t))
+	return store.New(NewPool(t), store.Options{})
 }
