@@ -240,6 +240,10 @@ func (w *walk) run(c command) {
 		return
 	}
 	step := u.Path
+	label := step
+	if label == "" {
+		label = u.String()
+	}
 	if step == "/nara.auth.v1.ClinicianAuthService/CompleteStaffLogin" && text != w.staffCommand {
 		t.Errorf("%s is not the command the callback page shows.\nREADME: %s\npage:   %s", c, text, w.staffCommand)
 		return
@@ -273,7 +277,7 @@ func (w *walk) run(c command) {
 			}
 			if !done {
 				if time.Now().After(deadline) {
-					t.Errorf("%s: still not there after 30 s:\n%s", c, out)
+					t.Errorf("%s: still not the answer the README describes after 30 s:\n%s", c, out)
 					return
 				}
 				time.Sleep(250 * time.Millisecond)
@@ -289,7 +293,7 @@ func (w *walk) run(c command) {
 				return
 			}
 		}
-		t.Logf("%s %s: %s", c, step, time.Since(begin).Round(time.Millisecond))
+		t.Logf("%s %s: %s", c, label, time.Since(begin).Round(time.Millisecond))
 		if after := afters[step]; after != nil {
 			if err := after(w, answer); err != nil {
 				t.Errorf("%s: %v:\n%s", c, err, out)
@@ -335,9 +339,16 @@ var waits = map[string]func(answer map[string]any) (bool, error){
 			return false, fmt.Errorf("the login is %s", state)
 		}
 	},
+	// A reminder may come first (a visit tomorrow is within 24 hours in
+	// the afternoon); the walk waits for the delay, in English.
 	"/fake/messages": func(a map[string]any) (bool, error) {
 		ms, _ := a["messages"].([]any)
-		return len(ms) > 0, nil
+		for _, m := range ms {
+			if title := str(m, "message", "notification", "title"); strings.Contains(title, "running late") {
+				return true, nil
+			}
+		}
+		return false, nil
 	},
 }
 
@@ -402,16 +413,9 @@ var afters = map[string]func(w *walk, answer map[string]any) error{
 		}
 		return nil
 	},
-	"/fake/messages": func(w *walk, a map[string]any) error {
-		ms, _ := a["messages"].([]any)
-		for _, m := range ms {
-			m, _ := m.(map[string]any)
-			if title := str(m, "message", "notification", "title"); strings.Contains(title, "running late") {
-				w.sawPush = true
-				return nil
-			}
-		}
-		return fmt.Errorf("no push says the visit is running late, in English")
+	"/fake/messages": func(w *walk, _ map[string]any) error {
+		w.sawPush = true // waits held the walk until the push was there
+		return nil
 	},
 }
 
