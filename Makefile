@@ -61,7 +61,8 @@ lint: $(BUF) $(GOLANGCI_LINT) ## go vet, go mod tidy -diff, golangci-lint, govul
 test: test-go sdk-test ## Run every test: Go against a real PostgreSQL, then every SDK against a live server.
 
 .PHONY: test-go
-test-go: ## Run the Go tests (each against its own real PostgreSQL database).
+# buf first: the README walkthrough (walkthrough/) runs its buf curl lines.
+test-go: $(BUF) ## Run the Go tests (each against its own real PostgreSQL database, and the README's Try it walkthrough).
 	./scripts/install-deps.sh --check
 	$(GO) test -count=1 ./...
 
