@@ -111,12 +111,10 @@ func recipients(ctx context.Context, st *store.Store, issuer *sessionIssuer, pat
 	return append([]string{patientID}, guardians...), nil
 }
 
-// slotError turns the store's refusals of a booking into what the app shows.
+// slotError names the slot a booking did not find; toConnect answers the
+// store's other refusals (a full slot among them).
 func slotError(err error, slotID string) error {
-	switch {
-	case errors.Is(err, store.ErrSlotFull):
-		return failWith(err, connect.CodeResourceExhausted, "this time has just been fully booked; choose another time")
-	case errors.Is(err, store.ErrNotFound):
+	if errors.Is(err, store.ErrNotFound) {
 		return failWith(err, connect.CodeNotFound, "there is no time %q", slotID)
 	}
 	return err

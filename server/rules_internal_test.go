@@ -50,7 +50,16 @@ func TestToConnect(t *testing.T) {
 	}{
 		{fmt.Errorf("load: %w", store.ErrNotFound), connect.CodeNotFound, "not found"},
 		{fmt.Errorf("%w: help_article_pkey", store.ErrConflict), connect.CodeAlreadyExists, "already exists"},
-		{fmt.Errorf("%w: the article is already retired", store.ErrPrecondition), connect.CodeFailedPrecondition, "the article is already retired"},
+		{fmt.Errorf("retire: %w", &store.Refusal{Msg: "the article is already retired"}), connect.CodeFailedPrecondition, "the article is already retired"},
+		{fmt.Errorf("%w: the article is already retired", store.ErrPrecondition), connect.CodeFailedPrecondition, "the request cannot be carried out in the current state"},
+		{store.ErrOneActive, connect.CodeFailedPrecondition, "there is already an active booking of this service; cancel or rebook it instead"},
+		{store.ErrSlotFull, connect.CodeResourceExhausted, slotFullMessage},
+		{store.ErrTokenReused, connect.CodeUnauthenticated, tokenReusedMessage},
+		{store.ErrSessionEnded, connect.CodeUnauthenticated, sessionEndedMessage},
+		{store.ErrTokenUnverified, connect.CodeUnauthenticated, sessionEndedMessage},
+		{store.ErrRateLimited, connect.CodeResourceExhausted, "too many requests; wait and try again"},
+		{fmt.Errorf("%w: dial", store.ErrUnavailable), connect.CodeUnavailable, unavailableMessage},
+		{failWith(errors.New("no person 19121212-1212"), connect.CodeNotFound, "no patient"), connect.CodeNotFound, "no patient"},
 		{fmt.Errorf("%w: help_article_version_category_slug_fkey", store.ErrReference), connect.CodeInvalidArgument, "the request refers to something that does not exist"},
 		{fail(connect.CodeNotFound, "no article %q", "x"), connect.CodeNotFound, `no article "x"`},
 		{failWith(errors.New("secret detail"), connect.CodeNotFound, "no article"), connect.CodeNotFound, "no article"},
@@ -67,6 +76,12 @@ func TestToConnect(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "SQLSTATE 42P01") {
 		t.Errorf("the unexpected error was not logged: %s", logs.String())
+	}
+	if !strings.Contains(logs.String(), "secret detail") {
+		t.Errorf("the cause given to failWith was not logged: %s", logs.String())
+	}
+	if strings.Contains(logs.String(), "1212-1212") {
+		t.Errorf("a personal identity number was logged: %s", logs.String())
 	}
 }
 

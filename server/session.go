@@ -182,11 +182,8 @@ func (s *sessionService) RefreshSession(ctx context.Context, req *authv1.Refresh
 	switch {
 	case errors.Is(err, store.ErrRateLimited):
 		return nil, failWith(err, connect.CodeResourceExhausted, "too many session refreshes from this device; wait and try again")
-	case errors.Is(err, store.ErrTokenReused):
-		return nil, failWith(err, connect.CodeUnauthenticated, "this refresh token was already used, so the session has been ended for safety; log in again")
-	case errors.Is(err, store.ErrSessionEnded):
-		return nil, failWith(err, connect.CodeUnauthenticated, "the session has ended; log in again")
 	case err != nil:
+		// A reused token or an ended session: toConnect answers Unauthenticated.
 		return nil, err
 	}
 	var session *authv1.Session
