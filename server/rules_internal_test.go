@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
+	"github.com/nara-care/nara/gen/nara/appointment/v1/appointmentv1connect"
 	"github.com/nara-care/nara/store"
 )
 
@@ -36,6 +37,20 @@ func TestEveryProcedureHasARule(t *testing.T) {
 				t.Errorf("procedure %s has no authorization rule", proc)
 			}
 		}
+	}
+}
+
+// TestScopedFieldsExist guards the scopes of the table: a scope naming a
+// field its request lacks would refuse every call.
+func TestScopedFieldsExist(t *testing.T) {
+	t.Parallel()
+	for proc, r := range procedureRules() {
+		if err := checkScopes(proc, r); err != nil {
+			t.Error(err)
+		}
+	}
+	if err := checkScopes(appointmentv1connect.ScheduleServiceListSlotsProcedure, clinicalRule.inUnit("unit")); err == nil {
+		t.Errorf("checkScopes of a field ListSlotsRequest lacks got nil, want an error")
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -284,17 +283,4 @@ func (i *sessionIssuer) patientsOf(ctx context.Context, personID string) ([]stri
 		ids = append(ids, c.ID)
 	}
 	return ids, nil
-}
-
-// mayActFor reports whether the citizen p may see patientID's data: their
-// own, or a child under 13 in their custody.
-func mayActFor(ctx context.Context, issuer *sessionIssuer, p access.Principal, patientID string) (bool, error) {
-	if patientID == "" || patientID == p.PersonID {
-		return p.PersonID != "", nil
-	}
-	patients, err := issuer.patientsOf(ctx, p.PersonID)
-	if err != nil {
-		return false, err
-	}
-	return slices.Contains(patients, patientID), nil
 }
