@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -116,5 +117,36 @@ func TestListClockChange(t *testing.T) {
 	}
 	if got, want := clockChange(store.CitizenList{}, now), now.Add(24*time.Hour); !got.Equal(want) {
 		t.Errorf("clockChange of an empty list got %v, want a day later %v", got, want)
+	}
+}
+
+// scopedDomain mounts the schedule service with every procedure scoped to
+// the unit named in field.
+type scopedDomain struct{ field string }
+
+func (d scopedDomain) Mount(m *Mount) error {
+	name := appointmentv1connect.ScheduleServiceName
+	m.Service(name, "/"+name+"/", http.NotFoundHandler())
+	m.ClinicalInUnit(d.field, procedures(name)...)
+	return nil
+}
+
+// TestMountChecksScopes: a domain's scope on a field its requests lack
+// stops the server from starting rather than refusing every call.
+func TestMountChecksScopes(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		field   string
+		wantErr bool
+	}{{"unit_hsa_id", false}, {"unit", true}} {
+		s := &Server{mux: http.NewServeMux()}
+		rules := map[string]rule{}
+		err := s.mountDomains([]Domain{scopedDomain{tt.field}}, nil, rules)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("mountDomains with a scope on %q got %v, want error %v", tt.field, err, tt.wantErr)
+		}
+		if got := rules[appointmentv1connect.ScheduleServiceListSlotsProcedure].scopes; len(got) != 1 || got[0] != (scope{kind: unitScope, field: protoreflect.Name(tt.field)}) {
+			t.Errorf("ListSlots scopes got %v, want one unit scope on %q", got, tt.field)
+		}
 	}
 }
