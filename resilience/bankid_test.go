@@ -24,6 +24,7 @@ import (
 	authv1 "github.com/nara-care/nara/gen/nara/auth/v1"
 	"github.com/nara-care/nara/gen/nara/auth/v1/authv1connect"
 	"github.com/nara-care/nara/identity/bankid/bankidsim"
+	"github.com/nara-care/nara/internal/clocktest"
 )
 
 // bankIDStandIn is the BankID simulator behind a mutual-TLS listener of the
@@ -129,7 +130,7 @@ func TestBankIDFaults(t *testing.T) {
 		time.Sleep(time.Second)
 	}
 	bank.unavailable.Store(false)
-	waitFor(t, 10*time.Second, "the login to complete once BankID answers again", func() bool {
+	clocktest.Eventually(t, 10*time.Second, "the login to complete once BankID answers again", func() bool {
 		p, err := poll()
 		if err != nil && connect.CodeOf(err) != connect.CodeUnavailable {
 			t.Fatalf("PollLogin once BankID answers again: %v", err)

@@ -16,6 +16,7 @@ import (
 	"github.com/nara-care/nara/gen/nara/appointment/v1/appointmentv1connect"
 	pushv1 "github.com/nara-care/nara/gen/nara/push/v1"
 	"github.com/nara-care/nara/gen/nara/push/v1/pushv1connect"
+	"github.com/nara-care/nara/internal/clocktest"
 	"github.com/nara-care/nara/push/fcmfake"
 )
 
@@ -104,14 +105,14 @@ func TestPushFCMFaults(t *testing.T) {
 				t.Fatalf("BookSlot: %v", err)
 			}
 			tt.fault(fcm)
-			waitFor(t, 20*time.Second, "nara to meet the fault", func() bool { return tt.met(fcm) })
+			clocktest.Eventually(t, 20*time.Second, "nara to meet the fault", func() bool { return tt.met(fcm) })
 			if n := fcm.fake.CountFor(device); n != 0 && tt.name == "unavailable" {
 				t.Fatalf("%d messages delivered during the outage", n)
 			}
 			time.Sleep(time.Second)
 			tt.heal(fcm)
 			healed := time.Now()
-			waitFor(t, 30*time.Second, "the reminder to be delivered", func() bool { return fcm.fake.CountFor(device) > 0 })
+			clocktest.Eventually(t, 30*time.Second, "the reminder to be delivered", func() bool { return fcm.fake.CountFor(device) > 0 })
 			t.Logf("delivered %s after FCM was well again, after %d sends", time.Since(healed).Round(time.Millisecond), fcm.sends.Load())
 			// Nothing more is sent for it.
 			time.Sleep(2 * time.Second)
@@ -132,17 +133,5 @@ func TestPushFCMFaults(t *testing.T) {
 				t.Errorf("reminder stored as %s, its delivery as %s; want sent and delivered", state, delivery)
 			}
 		})
-	}
-}
-
-// waitFor polls cond until it holds, failing the test after timeout.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %s for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

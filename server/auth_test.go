@@ -20,6 +20,7 @@ import (
 	"github.com/nara-care/nara/identity/bankid"
 	"github.com/nara-care/nara/identity/pnr"
 	"github.com/nara-care/nara/identity/token"
+	"github.com/nara-care/nara/internal/clocktest"
 	"github.com/nara-care/nara/server"
 )
 
@@ -131,7 +132,7 @@ func TestCitizenLoginOtherDevice(t *testing.T) {
 		t.Fatal(err)
 	}
 	var done *authv1.LoginProgress
-	waitFor(t, func() bool {
+	clocktest.Eventually(t, 5*time.Second, "the approved login to complete", func() bool {
 		res, err := c.PollLogin(ctx, &authv1.PollLoginRequest{LoginId: start.LoginId, LoginSecret: start.LoginSecret})
 		if err != nil {
 			t.Fatal(err)

@@ -73,6 +73,24 @@ func (m *Mount) Roles(roles []access.Role, procedures ...string) {
 // clinician with a selected care assignment that allows care today.
 func (m *Mount) Clinical(procedures ...string) { m.set(clinicalRule, procedures) }
 
+// ClinicalInUnit declares Clinical procedures whose request names a care
+// unit by its HSA-id in field: it must be the unit of the caller's selected
+// care assignment, or the call is refused with PermissionDenied before the
+// handler runs.
+func (m *Mount) ClinicalInUnit(field string, procedures ...string) {
+	m.set(clinicalRule.inUnit(protoreflect.Name(field)), procedures)
+}
+
+// CitizenForPatient declares procedures that citizens call for a patient
+// named in field: themselves (the field left empty or their own id) or a
+// child in their custody. Anyone else is NotFound before the handler runs,
+// as whether the person exists is itself private. An object named by its
+// own id (an appointment) is still the handler's to check against its
+// patient.
+func (m *Mount) CitizenForPatient(field string, procedures ...string) {
+	m.set(anyOf(access.RoleCitizen).forPatient(protoreflect.Name(field)), procedures)
+}
+
 func (m *Mount) set(r rule, procedures []string) {
 	for _, p := range procedures {
 		m.rules[p] = r
@@ -92,8 +110,12 @@ func (s *Server) mountDomains(domains []Domain, opts connect.HandlerOption, rule
 				return fmt.Errorf("service %s is mounted twice", name)
 			}
 			for _, proc := range procedures(name) {
-				if _, ok := rules[proc]; !ok {
+				r, ok := rules[proc]
+				if !ok {
 					return fmt.Errorf("procedure %s has no authorization rule", proc)
+				}
+				if err := checkScopes(proc, r); err != nil {
+					return err
 				}
 			}
 			s.services = append(s.services, name)

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 
 	"connectrpc.com/connect"
 
+	"github.com/nara-care/nara/identity/pnr"
 	"github.com/nara-care/nara/store"
 )
 
@@ -52,9 +52,14 @@ func toConnect(ctx context.Context, logger *slog.Logger, procedure string, err e
 	var (
 		ce *connect.Error
 		pe *publicError
+		rf *store.Refusal
 	)
 	switch {
 	case errors.As(err, &pe):
+		if pe.cause != nil {
+			logger.Log(ctx, causeLevel(pe.code), "rpc refused", slog.String("procedure", procedure),
+				slog.String("code", pe.code.String()), slog.String("error", pnr.Redact(pe.cause.Error())))
+		}
 		return connect.NewError(pe.code, errors.New(pe.msg))
 	case errors.As(err, &ce):
 		return ce
@@ -72,27 +77,45 @@ func toConnect(ctx context.Context, logger *slog.Logger, procedure string, err e
 		return connect.NewError(connect.CodeInvalidArgument, errors.New("a time in the request, or one that follows from it, lies outside the years 2000 to 2099"))
 	case errors.Is(err, store.ErrReference):
 		return connect.NewError(connect.CodeInvalidArgument, errors.New("the request refers to something that does not exist"))
+	case errors.As(err, &rf):
+		return connect.NewError(connect.CodeFailedPrecondition, errors.New(rf.Msg))
 	case errors.Is(err, store.ErrPrecondition):
-		return connect.NewError(connect.CodeFailedPrecondition, errors.New(preconditionMessage(err)))
+		return connect.NewError(connect.CodeFailedPrecondition, errors.New("the request cannot be carried out in the current state"))
+	case errors.Is(err, store.ErrSlotFull):
+		return connect.NewError(connect.CodeResourceExhausted, errors.New(slotFullMessage))
+	case errors.Is(err, store.ErrTokenReused):
+		return connect.NewError(connect.CodeUnauthenticated, errors.New(tokenReusedMessage))
+	case errors.Is(err, store.ErrSessionEnded):
+		return connect.NewError(connect.CodeUnauthenticated, errors.New(sessionEndedMessage))
+	case errors.Is(err, store.ErrRateLimited):
+		return connect.NewError(connect.CodeResourceExhausted, errors.New("too many requests; wait and try again"))
 	case store.Unavailable(err):
 		// A restart or failover of the database: nothing was decided, and
 		// the client may send the request again (with the same idempotency
 		// key, where it has one).
-		logger.WarnContext(ctx, "rpc failed: database unavailable", slog.String("procedure", procedure), slog.String("error", err.Error()))
+		logger.WarnContext(ctx, "rpc failed: database unavailable", slog.String("procedure", procedure), slog.String("error", pnr.Redact(err.Error())))
 		return connect.NewError(connect.CodeUnavailable, errors.New(unavailableMessage))
 	}
-	logger.ErrorContext(ctx, "rpc failed", slog.String("procedure", procedure), slog.String("error", err.Error()))
+	logger.ErrorContext(ctx, "rpc failed", slog.String("procedure", procedure), slog.String("error", pnr.Redact(err.Error())))
 	return connect.NewError(connect.CodeInternal, errors.New(internalMessage))
 }
 
-// preconditionMessage keeps the explanation the store wrote after the
-// sentinel ("precondition failed: the article has a newer version ...").
-func preconditionMessage(err error) string {
-	msg := err.Error()
-	if i := strings.Index(msg, store.ErrPrecondition.Error()+": "); i >= 0 {
-		return msg[i+len(store.ErrPrecondition.Error())+2:]
+// Messages of the store's sentinels that handlers also give by hand.
+const (
+	slotFullMessage     = "this time has just been fully booked; choose another time"
+	tokenReusedMessage  = "this refresh token was already used, so the session has been ended for safety; log in again"
+	sessionEndedMessage = "the session has ended; log in again"
+)
+
+// causeLevel is how loud the cause of a refusal is logged: an error when
+// the server or what it depends on failed, information when the request
+// was refused for what it asked, which happens all day.
+func causeLevel(code connect.Code) slog.Level {
+	switch code {
+	case connect.CodeInternal, connect.CodeUnknown, connect.CodeDataLoss, connect.CodeUnavailable:
+		return slog.LevelError
 	}
-	return "the request cannot be carried out in the current state"
+	return slog.LevelInfo
 }
 
 // errorInterceptor applies toConnect to every RPC's error.

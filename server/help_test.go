@@ -15,6 +15,7 @@ import (
 	"github.com/nara-care/nara/access"
 	helpv1 "github.com/nara-care/nara/gen/nara/help/v1"
 	"github.com/nara-care/nara/gen/nara/help/v1/helpv1connect"
+	"github.com/nara-care/nara/internal/clocktest"
 )
 
 const sv = helpv1.Language_LANGUAGE_SV
@@ -274,7 +275,7 @@ func TestHelpEditorialFlow(t *testing.T) {
 	}
 
 	// The change reaches the cache through LISTEN/NOTIFY; allow it a moment.
-	waitFor(t, func() bool {
+	clocktest.Eventually(t, 5*time.Second, "the published version in search", func() bool {
 		res, err := public.SearchArticles(ctx, &helpv1.SearchArticlesRequest{Query: "avinstallera", Language: sv})
 		return err == nil && len(res.Hits) == 1 && res.Hits[0].Slug == "appen-startar-inte"
 	})
@@ -286,20 +287,9 @@ func TestHelpEditorialFlow(t *testing.T) {
 	if _, err := admin.RetireArticle(ctx, &helpv1.RetireArticleRequest{Slug: "appen-startar-inte", Language: sv}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool {
+	clocktest.Eventually(t, 5*time.Second, "the retired article gone from the public help", func() bool {
 		_, err := public.GetArticle(ctx, &helpv1.GetArticleRequest{Slug: "appen-startar-inte", Language: sv})
 		res, serr := public.SearchArticles(ctx, &helpv1.SearchArticlesRequest{Query: "avinstallera", Language: sv})
 		return connect.CodeOf(err) == connect.CodeNotFound && serr == nil && len(res.Hits) == 0
 	})
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5 s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

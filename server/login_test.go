@@ -15,6 +15,7 @@ import (
 	"github.com/nara-care/nara/gen/nara/auth/v1/authv1connect"
 	"github.com/nara-care/nara/identity/bankid"
 	"github.com/nara-care/nara/identity/bankid/bankidsim"
+	"github.com/nara-care/nara/internal/clocktest"
 	"github.com/nara-care/nara/server"
 )
 
@@ -172,7 +173,7 @@ func TestWatchLoginAnswersAgainAfterADroppedStream(t *testing.T) {
 	// The first message may already carry the session; the app never reads it.
 	drop()
 	stream.Close()
-	waitFor(t, func() bool {
+	clocktest.Eventually(t, 5*time.Second, "the dropped login to be settled", func() bool {
 		var status string
 		if err := e.store.Pool().QueryRow(ctx, `SELECT status FROM login_order WHERE id = $1`, start.LoginId).Scan(&status); err != nil {
 			t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
+	"github.com/nara-care/nara/gen/nara/appointment/v1/appointmentv1connect"
 	"github.com/nara-care/nara/store"
 )
 
@@ -39,6 +41,20 @@ func TestEveryProcedureHasARule(t *testing.T) {
 	}
 }
 
+// TestScopedFieldsExist guards the scopes of the table: a scope naming a
+// field its request lacks would refuse every call.
+func TestScopedFieldsExist(t *testing.T) {
+	t.Parallel()
+	for proc, r := range procedureRules() {
+		if err := checkScopes(proc, r); err != nil {
+			t.Error(err)
+		}
+	}
+	if err := checkScopes(appointmentv1connect.ScheduleServiceListSlotsProcedure, clinicalRule.inUnit("unit")); err == nil {
+		t.Errorf("checkScopes of a field ListSlotsRequest lacks got nil, want an error")
+	}
+}
+
 func TestToConnect(t *testing.T) {
 	t.Parallel()
 	var logs strings.Builder
@@ -50,7 +66,16 @@ func TestToConnect(t *testing.T) {
 	}{
 		{fmt.Errorf("load: %w", store.ErrNotFound), connect.CodeNotFound, "not found"},
 		{fmt.Errorf("%w: help_article_pkey", store.ErrConflict), connect.CodeAlreadyExists, "already exists"},
-		{fmt.Errorf("%w: the article is already retired", store.ErrPrecondition), connect.CodeFailedPrecondition, "the article is already retired"},
+		{fmt.Errorf("retire: %w", &store.Refusal{Msg: "the article is already retired"}), connect.CodeFailedPrecondition, "the article is already retired"},
+		{fmt.Errorf("%w: the article is already retired", store.ErrPrecondition), connect.CodeFailedPrecondition, "the request cannot be carried out in the current state"},
+		{store.ErrOneActive, connect.CodeFailedPrecondition, "there is already an active booking of this service; cancel or rebook it instead"},
+		{store.ErrSlotFull, connect.CodeResourceExhausted, slotFullMessage},
+		{store.ErrTokenReused, connect.CodeUnauthenticated, tokenReusedMessage},
+		{store.ErrSessionEnded, connect.CodeUnauthenticated, sessionEndedMessage},
+		{store.ErrTokenUnverified, connect.CodeUnauthenticated, sessionEndedMessage},
+		{store.ErrRateLimited, connect.CodeResourceExhausted, "too many requests; wait and try again"},
+		{fmt.Errorf("%w: dial", store.ErrUnavailable), connect.CodeUnavailable, unavailableMessage},
+		{failWith(errors.New("no person 19121212-1212"), connect.CodeNotFound, "no patient"), connect.CodeNotFound, "no patient"},
 		{fmt.Errorf("%w: help_article_version_category_slug_fkey", store.ErrReference), connect.CodeInvalidArgument, "the request refers to something that does not exist"},
 		{fail(connect.CodeNotFound, "no article %q", "x"), connect.CodeNotFound, `no article "x"`},
 		{failWith(errors.New("secret detail"), connect.CodeNotFound, "no article"), connect.CodeNotFound, "no article"},
@@ -67,6 +92,12 @@ func TestToConnect(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "SQLSTATE 42P01") {
 		t.Errorf("the unexpected error was not logged: %s", logs.String())
+	}
+	if !strings.Contains(logs.String(), "secret detail") {
+		t.Errorf("the cause given to failWith was not logged: %s", logs.String())
+	}
+	if strings.Contains(logs.String(), "1212-1212") {
+		t.Errorf("a personal identity number was logged: %s", logs.String())
 	}
 }
 
@@ -86,5 +117,36 @@ func TestListClockChange(t *testing.T) {
 	}
 	if got, want := clockChange(store.CitizenList{}, now), now.Add(24*time.Hour); !got.Equal(want) {
 		t.Errorf("clockChange of an empty list got %v, want a day later %v", got, want)
+	}
+}
+
+// scopedDomain mounts the schedule service with every procedure scoped to
+// the unit named in field.
+type scopedDomain struct{ field string }
+
+func (d scopedDomain) Mount(m *Mount) error {
+	name := appointmentv1connect.ScheduleServiceName
+	m.Service(name, "/"+name+"/", http.NotFoundHandler())
+	m.ClinicalInUnit(d.field, procedures(name)...)
+	return nil
+}
+
+// TestMountChecksScopes: a domain's scope on a field its requests lack
+// stops the server from starting rather than refusing every call.
+func TestMountChecksScopes(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		field   string
+		wantErr bool
+	}{{"unit_hsa_id", false}, {"unit", true}} {
+		s := &Server{mux: http.NewServeMux()}
+		rules := map[string]rule{}
+		err := s.mountDomains([]Domain{scopedDomain{tt.field}}, nil, rules)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("mountDomains with a scope on %q got %v, want error %v", tt.field, err, tt.wantErr)
+		}
+		if got := rules[appointmentv1connect.ScheduleServiceListSlotsProcedure].scopes; len(got) != 1 || got[0] != (scope{kind: unitScope, field: protoreflect.Name(tt.field)}) {
+			t.Errorf("ListSlots scopes got %v, want one unit scope on %q", got, tt.field)
+		}
 	}
 }

@@ -22,7 +22,8 @@ const maxPublishedSlots = 2000
 const maxListedSlots = 2000
 
 // scheduleService is the care unit's side of booking. Every call acts
-// within the unit of the clinician's selected care assignment.
+// within the unit of the clinician's selected care assignment, as the
+// rules table's unitRule makes sure before the handler runs.
 type scheduleService struct {
 	store  *store.Store
 	issuer *sessionIssuer
@@ -31,15 +32,6 @@ type scheduleService struct {
 	zone   *time.Location
 	// hub wakes WatchUnitNotices streams when their unit hears news.
 	hub *changefeed.Hub
-}
-
-// withinUnit refuses to act for a unit other than the one of the clinician's
-// selected care assignment.
-func withinUnit(p access.Principal, unit string) error {
-	if p.Assignment == nil || p.Assignment.CareUnitHSAID != unit {
-		return fail(connect.CodePermissionDenied, "your selected care assignment is not for unit %q; choose an assignment at that unit", unit)
-	}
-	return nil
 }
 
 var resourceKinds = map[string]appointmentv1.ResourceKind{
@@ -86,9 +78,6 @@ func visitFormsByService(ctx context.Context, st *store.Store) (map[string]strin
 
 func (s *scheduleService) PublishSlots(ctx context.Context, req *appointmentv1.PublishSlotsRequest) (*appointmentv1.PublishSlotsResponse, error) {
 	p, _ := access.FromContext(ctx)
-	if err := withinUnit(p, req.UnitHsaId); err != nil {
-		return nil, err
-	}
 	start, end, dur := req.StartTime.AsTime(), req.EndTime.AsTime(), req.SlotDuration.AsDuration()
 	if !start.After(s.now()) {
 		return nil, fail(connect.CodeInvalidArgument, "start_time: slots cannot be published in the past")
@@ -197,10 +186,6 @@ func repeats(start, end time.Time, weekdays []appointmentv1.Weekday, weeks int, 
 }
 
 func (s *scheduleService) ListResources(ctx context.Context, req *appointmentv1.ListResourcesRequest) (*appointmentv1.ListResourcesResponse, error) {
-	p, _ := access.FromContext(ctx)
-	if err := withinUnit(p, req.UnitHsaId); err != nil {
-		return nil, err
-	}
 	rs, err := s.store.ResourceList(ctx, req.UnitHsaId)
 	if err != nil {
 		return nil, err
@@ -213,10 +198,6 @@ func (s *scheduleService) ListResources(ctx context.Context, req *appointmentv1.
 }
 
 func (s *scheduleService) CreateResource(ctx context.Context, req *appointmentv1.CreateResourceRequest) (*appointmentv1.CreateResourceResponse, error) {
-	p, _ := access.FromContext(ctx)
-	if err := withinUnit(p, req.UnitHsaId); err != nil {
-		return nil, err
-	}
 	var kind string
 	for k, v := range resourceKinds {
 		if v == req.Kind {
@@ -233,10 +214,6 @@ func (s *scheduleService) CreateResource(ctx context.Context, req *appointmentv1
 }
 
 func (s *scheduleService) ListSlots(ctx context.Context, req *appointmentv1.ListSlotsRequest) (*appointmentv1.ListSlotsResponse, error) {
-	p, _ := access.FromContext(ctx)
-	if err := withinUnit(p, req.UnitHsaId); err != nil {
-		return nil, err
-	}
 	slots, err := s.store.SlotList(ctx, req.UnitHsaId, services[req.Service], req.StartTime.AsTime(), req.EndTime.AsTime(), maxListedSlots)
 	if err != nil {
 		return nil, err
@@ -254,9 +231,6 @@ func (s *scheduleService) ListSlots(ctx context.Context, req *appointmentv1.List
 
 func (s *scheduleService) UpdateSlots(ctx context.Context, req *appointmentv1.UpdateSlotsRequest) (*appointmentv1.UpdateSlotsResponse, error) {
 	p, _ := access.FromContext(ctx)
-	if err := withinUnit(p, req.UnitHsaId); err != nil {
-		return nil, err
-	}
 	if req.CancelBooked && !req.Block {
 		return nil, fail(connect.CodeInvalidArgument, "cancel_booked: only blocking cancels booked appointments")
 	}
@@ -315,9 +289,6 @@ func (s *scheduleService) tell(ctx context.Context, tx *store.Tx, a store.Appoin
 
 func (s *scheduleService) MoveSlot(ctx context.Context, req *appointmentv1.MoveSlotRequest) (*appointmentv1.MoveSlotResponse, error) {
 	p, _ := access.FromContext(ctx)
-	if err := withinUnit(p, req.UnitHsaId); err != nil {
-		return nil, err
-	}
 	if !req.NewStartTime.AsTime().After(s.now()) {
 		return nil, fail(connect.CodeInvalidArgument, "new_start_time: a slot cannot be moved into the past")
 	}
@@ -345,9 +316,6 @@ func (s *scheduleService) MoveSlot(ctx context.Context, req *appointmentv1.MoveS
 
 func (s *scheduleService) ReportDelay(ctx context.Context, req *appointmentv1.ReportDelayRequest) (*appointmentv1.ReportDelayResponse, error) {
 	p, _ := access.FromContext(ctx)
-	if err := withinUnit(p, req.UnitHsaId); err != nil {
-		return nil, err
-	}
 	as, err := s.store.AppointmentsDelay(ctx, req.UnitHsaId, req.AppointmentIds, int(req.Minutes),
 		func(ctx context.Context, tx *store.Tx, as []store.Appointment) error {
 			for _, a := range as {
@@ -411,9 +379,6 @@ var arrivals = map[appointmentv1.Arrival]string{
 
 func (s *scheduleService) SetArrival(ctx context.Context, req *appointmentv1.SetArrivalRequest) (*appointmentv1.SetArrivalResponse, error) {
 	p, _ := access.FromContext(ctx)
-	if err := withinUnit(p, req.UnitHsaId); err != nil {
-		return nil, err
-	}
 	a, _, err := s.store.AppointmentSetArrival(ctx, req.UnitHsaId, req.AppointmentId, arrivals[req.Arrival], s.now(),
 		func(ctx context.Context, tx *store.Tx, a store.Appointment) error {
 			// Once the patient is here, or the visit is over, reminders are noise.
@@ -430,9 +395,6 @@ func (s *scheduleService) SetArrival(ctx context.Context, req *appointmentv1.Set
 
 func (s *scheduleService) InviteToAppointment(ctx context.Context, req *appointmentv1.InviteToAppointmentRequest) (*appointmentv1.InviteToAppointmentResponse, error) {
 	p, _ := access.FromContext(ctx)
-	if err := withinUnit(p, req.UnitHsaId); err != nil {
-		return nil, err
-	}
 	if !req.StartTime.AsTime().After(s.now()) {
 		return nil, fail(connect.CodeInvalidArgument, "start_time: an invitation cannot be in the past")
 	}
@@ -482,9 +444,6 @@ func (s *scheduleService) InviteToAppointment(ctx context.Context, req *appointm
 
 func (s *scheduleService) ListUnitSchedule(ctx context.Context, req *appointmentv1.ListUnitScheduleRequest) (*appointmentv1.ListUnitScheduleResponse, error) {
 	p, _ := access.FromContext(ctx)
-	if err := withinUnit(p, req.UnitHsaId); err != nil {
-		return nil, err
-	}
 	day := s.now().In(s.zone)
 	if req.Date != "" {
 		d, err := time.ParseInLocation(time.DateOnly, req.Date, s.zone)

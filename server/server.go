@@ -277,6 +277,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 			newAuthzInterceptor(issuer, rules, d.Now),
 			violationInterceptor{},
 			validate.NewInterceptor(),
+			newScopeInterceptor(rules, issuer.patientsOf),
 		),
 		bounded,
 		connect.WithCompressMinBytes(1024),
@@ -294,7 +295,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		store: d.Store, issuer: issuer, staff: staff, limits: cfg.Limits,
 		unverified: newWindowLimiter(cfg.Limits.UnverifiedRefreshesPerIPPerHour, time.Hour, d.Now),
 	}, opts))
-	s.mux.Handle(authv1connect.NewAccessLogServiceHandler(&accessLogService{store: d.Store, issuer: issuer}, opts))
+	s.mux.Handle(authv1connect.NewAccessLogServiceHandler(&accessLogService{store: d.Store}, opts))
 	s.mux.Handle(patientv1connect.NewPatientServiceHandler(&patientService{store: d.Store, protector: d.Protector, now: d.Now}, opts))
 	s.mux.Handle(pushv1connect.NewDeviceServiceHandler(&deviceService{store: d.Store}, opts))
 	s.mux.Handle(pushv1connect.NewNotificationServiceHandler(&notificationService{store: d.Store, now: d.Now}, opts))

@@ -3,11 +3,13 @@ package server_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 
 	authv1 "github.com/nara-care/nara/gen/nara/auth/v1"
 	"github.com/nara-care/nara/gen/nara/auth/v1/authv1connect"
+	"github.com/nara-care/nara/internal/clocktest"
 )
 
 // TestSessionEndedElsewhere ends a session the way another replica would,
@@ -30,7 +32,7 @@ func TestSessionEndedElsewhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	ended := authv1connect.NewSessionServiceClient(e.client, e.url, opts[0])
-	waitFor(t, func() bool {
+	clocktest.Eventually(t, 5*time.Second, "the revoked session to be refused", func() bool {
 		_, err := ended.GetMe(ctx, &authv1.GetMeRequest{})
 		return connect.CodeOf(err) == connect.CodeUnauthenticated
 	})

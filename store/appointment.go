@@ -308,7 +308,7 @@ func (s *Store) SlotsPublish(ctx context.Context, slots []Slot) ([]Slot, error) 
 
 func slotError(err error) error {
 	if constraintOf(err) == "slot_no_overlap" {
-		return fmt.Errorf("%w: the times overlap slots already published for this unit and service", ErrPrecondition)
+		return refuse("the times overlap slots already published for this unit and service")
 	}
 	return interpretError(err)
 }
@@ -491,10 +491,10 @@ func (s *Store) AppointmentBook(ctx context.Context, b Booking, after Appointmen
 // ErrOneActive refuses a second active booking of an exclusive service. It
 // is an ErrPrecondition that tells something of the patient, so staff who
 // get it have read patient data.
-var ErrOneActive = fmt.Errorf("%w: there is already an active booking of this service; cancel or rebook it instead", ErrPrecondition)
+var ErrOneActive = refuse("there is already an active booking of this service; cancel or rebook it instead")
 
 // errKeyReused refuses a key its caller already used for another request.
-var errKeyReused = fmt.Errorf("%w: idempotency key already used for another request; make a new key for each new request", ErrPrecondition)
+var errKeyReused = refuse("idempotency key already used for another request; make a new key for each new request")
 
 // idempotency is a request's idempotency key in its scope: who asked (and,
 // for staff, for which unit), with a hash of what they asked for.
@@ -558,7 +558,7 @@ func checkInterval(ctx context.Context, tx pgx.Tx, patientID, service, except st
 		return err
 	}
 	if near {
-		return fmt.Errorf("%w: the doses must be at least %d days apart; choose a later time", ErrPrecondition, int(interval.Hours()/24))
+		return refuse("the doses must be at least %d days apart; choose a later time", int(interval.Hours()/24))
 	}
 	return nil
 }
@@ -586,17 +586,17 @@ func slotRefusal(ctx context.Context, tx pgx.Tx, slotID, patientID string, now t
 	case !known:
 		return fmt.Errorf("%w: no such patient", ErrReference)
 	case sl.Blocked:
-		return fmt.Errorf("%w: this time is closed for booking; choose another time", ErrPrecondition)
+		return refuse("this time is closed for booking; choose another time")
 	case sl.InvitationOnly:
-		return fmt.Errorf("%w: this time can only be booked by invitation from the care unit", ErrPrecondition)
+		return refuse("this time can only be booked by invitation from the care unit")
 	case !sl.StartsAt.After(now):
-		return fmt.Errorf("%w: this time has already passed; choose another time", ErrPrecondition)
+		return refuse("this time has already passed; choose another time")
 	case !eligible:
-		return fmt.Errorf("%w: this time is for people aged %d or older; choose another time", ErrPrecondition, sl.MinAge)
+		return refuse("this time is for people aged %d or older; choose another time", sl.MinAge)
 	case opensAt != nil && opensAt.After(now):
-		return fmt.Errorf("%w: booking of this time opens %s", ErrPrecondition, opensAt.In(stockholm).Format("2006-01-02 15:04"))
+		return refuse("booking of this time opens %s", opensAt.In(stockholm).Format("2006-01-02 15:04"))
 	case !sl.StartsAt.Add(-time.Duration(closes) * time.Second).After(now):
-		return fmt.Errorf("%w: booking of this time has closed; call the unit or choose another time", ErrPrecondition)
+		return refuse("booking of this time has closed; call the unit or choose another time")
 	}
 	return ErrSlotFull
 }
@@ -680,7 +680,7 @@ func (s *Store) AppointmentRebook(ctx context.Context, c AppointmentChange, afte
 		if errors.Is(err, pgx.ErrNoRows) {
 			var service string
 			if err := tx.QueryRow(ctx, `SELECT service_code FROM slot WHERE id = $1`, c.NewSlotID).Scan(&service); err == nil && service != a.ServiceCode {
-				return fmt.Errorf("%w: the new time is for another service; book it separately", ErrPrecondition)
+				return refuse("the new time is for another service; book it separately")
 			}
 			return slotRefusal(ctx, tx, c.NewSlotID, a.PatientID, c.Now)
 		} else if err != nil {
@@ -717,12 +717,11 @@ func lockAppointment(ctx context.Context, tx pgx.Tx, c AppointmentChange) (Appoi
 // mayChange says why the patient may not cancel or rebook a in the app now.
 func mayChange(a Appointment, now time.Time, verb string) error {
 	if !a.Active() || a.Status == StatusArrived {
-		return fmt.Errorf("%w: this visit has already taken place or ended and cannot be %s", ErrPrecondition, verb)
+		return refuse("this visit has already taken place or ended and cannot be %s", verb)
 	}
 	if now.After(a.CancelBy()) {
 		hours := int(a.Service.CancelDeadline.Hours())
-		return fmt.Errorf("%w: the visit can be %s in the app until %d hours before it starts; call %s on %s",
-			ErrPrecondition, verb, hours, a.Unit.Name, a.Unit.Phone)
+		return refuse("the visit can be %s in the app until %d hours before it starts; call %s on %s", verb, hours, a.Unit.Name, a.Unit.Phone)
 	}
 	return nil
 }
@@ -837,7 +836,7 @@ func (inv Invitation) key() idempotency {
 func (s *Store) invitationByKey(ctx context.Context, inv Invitation, k idempotency) (Appointment, error) {
 	a, err := s.appointmentByKey(ctx, k)
 	if err == nil && a.Unit.HSAID != inv.UnitHSAID {
-		return Appointment{}, fmt.Errorf("%w: the appointment made with this idempotency key has been rebooked to another unit; make a new key for a new invitation", ErrPrecondition)
+		return Appointment{}, refuse("the appointment made with this idempotency key has been rebooked to another unit; make a new key for a new invitation")
 	}
 	return a, err
 }
@@ -902,7 +901,7 @@ func (s *Store) AppointmentInvite(ctx context.Context, inv Invitation, after App
 	case "appointment_one_active_idx":
 		return Appointment{}, false, ErrOneActive
 	case "slot_no_overlap":
-		return Appointment{}, false, fmt.Errorf("%w: you already have another time booked that overlaps this one", ErrPrecondition)
+		return Appointment{}, false, refuse("you already have another time booked that overlaps this one")
 	}
 	if err != nil {
 		return Appointment{}, false, interpretError(err)

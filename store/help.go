@@ -288,7 +288,7 @@ func (s *Store) HelpArticleUpdate(ctx context.Context, slug string, lang Languag
 			return err
 		}
 		if latest != baseVersion {
-			return fmt.Errorf("%w: the article has a newer version (%d) than the one edited (%d)", ErrPrecondition, latest, baseVersion)
+			return refuse("the article has a newer version (%d) than the one edited (%d)", latest, baseVersion)
 		}
 		next := latest + 1
 		if err := insertVersion(ctx, tx, slug, lang, next, c, by); err != nil {
@@ -352,7 +352,7 @@ func (s *Store) HelpArticleRetire(ctx context.Context, slug string, lang Languag
 			return err
 		}
 		if retiredAt != nil {
-			return fmt.Errorf("%w: the article is already retired", ErrPrecondition)
+			return refuse("the article is already retired")
 		}
 		if _, err := tx.Exec(ctx, `UPDATE help_article SET retired_at = now(), updated_at = now()
 			 WHERE slug = $1 AND language = $2`, slug, string(lang)); err != nil {

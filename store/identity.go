@@ -247,7 +247,7 @@ func (s *Store) LoginOrderComplete(ctx context.Context, loginID string, person P
 			return err
 		}
 		if tag.RowsAffected() != 1 {
-			return fmt.Errorf("%w: the login is no longer pending", ErrPrecondition)
+			return refuse("the login is no longer pending")
 		}
 		if err := tx.QueryRow(ctx, `
 			INSERT INTO person (pnr_hash, pnr_sealed, given_name, surname, birth_date, last_login_at)
@@ -286,7 +286,7 @@ func (s *Store) LoginOrderReplay(ctx context.Context, loginID string, window tim
 			   AND finished_at > now() - $2::interval
 			RETURNING session_id`, loginID, window).Scan(&sessionID)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("%w: the login cannot be answered again", ErrPrecondition)
+			return refuse("the login cannot be answered again")
 		} else if err != nil {
 			return err
 		}
@@ -295,7 +295,7 @@ func (s *Store) LoginOrderReplay(ctx context.Context, loginID string, window tim
 			return err
 		}
 		if !sess.RevokedAt.IsZero() || !sess.ExpiresAt.After(time.Now()) {
-			return fmt.Errorf("%w: the login's session has ended", ErrPrecondition)
+			return refuse("the login's session has ended")
 		}
 		if _, err := tx.Exec(ctx, `UPDATE refresh_token SET used_at = now() WHERE session_id = $1 AND used_at IS NULL`, sessionID); err != nil {
 			return err

@@ -82,14 +82,14 @@ func mayRespond(a Appointment, now time.Time) error {
 	case a.Responds(now):
 		return nil
 	case a.Status == StatusBooked && a.InvitationResponse == ResponseConfirm:
-		return fmt.Errorf("%w: you have already confirmed this time; to change it, cancel or rebook it", ErrPrecondition)
+		return refuse("you have already confirmed this time; to change it, cancel or rebook it")
 	case a.Status == StatusBooked:
-		return fmt.Errorf("%w: this time is already booked and needs no answer; to change it, cancel or rebook it", ErrPrecondition)
+		return refuse("this time is already booked and needs no answer; to change it, cancel or rebook it")
 	case a.Status == StatusCancelled:
-		return fmt.Errorf("%w: this time has been cancelled; book a new time or contact %s", ErrPrecondition, a.Unit.Name)
+		return refuse("this time has been cancelled; book a new time or contact %s", a.Unit.Name)
 	case a.Status == StatusProposed || a.Status == StatusPending:
 		// The time has come.
-		return fmt.Errorf("%w: the time of this invitation has passed; contact %s on %s", ErrPrecondition, a.Unit.Name, a.Unit.Phone)
+		return refuse("the time of this invitation has passed; contact %s on %s", a.Unit.Name, a.Unit.Phone)
 	}
-	return fmt.Errorf("%w: this visit has already taken place or ended", ErrPrecondition)
+	return refuse("this visit has already taken place or ended")
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"time"
 )
 
@@ -57,18 +56,17 @@ func (s *Store) AppointmentReportLate(ctx context.Context, r LateReport) (Appoin
 func mayReportLate(a Appointment, now time.Time) error {
 	switch a.Status {
 	case StatusCancelled:
-		return fmt.Errorf("%w: this time has been cancelled", ErrPrecondition)
+		return refuse("this time has been cancelled")
 	case StatusArrived:
-		return fmt.Errorf("%w: you are already registered as arrived for this visit", ErrPrecondition)
+		return refuse("you are already registered as arrived for this visit")
 	case StatusFulfilled, StatusNoShow:
-		return fmt.Errorf("%w: this visit has already ended", ErrPrecondition)
+		return refuse("this visit has already ended")
 	}
 	if opens := a.StartsAt.Add(-LateReportFrom); now.Before(opens) {
-		return fmt.Errorf("%w: you can say you will be late from %d hours before the visit, that is from %s",
-			ErrPrecondition, int(LateReportFrom.Hours()), opens.In(stockholm).Format("2006-01-02 15:04"))
+		return refuse("you can say you will be late from %d hours before the visit, that is from %s", int(LateReportFrom.Hours()), opens.In(stockholm).Format("2006-01-02 15:04"))
 	}
 	if !now.Before(a.ExpectedStart().Add(a.EndsAt.Sub(a.StartsAt))) {
-		return fmt.Errorf("%w: the time of this visit has passed; contact %s on %s", ErrPrecondition, a.Unit.Name, a.Unit.Phone)
+		return refuse("the time of this visit has passed; contact %s on %s", a.Unit.Name, a.Unit.Phone)
 	}
 	return nil
 }

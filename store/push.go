@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 	"time"
 
@@ -69,7 +68,7 @@ func (s *Store) PushDeviceRegister(ctx context.Context, d PushDevice) (PushDevic
 		case err != nil:
 			return err
 		case !proof:
-			return fmt.Errorf("%w: this push token is registered to another account; sign in again on this device to receive its notices here", ErrPrecondition)
+			return refuse("this push token is registered to another account; sign in again on this device to receive its notices here")
 		default:
 			if _, err := tx.Exec(ctx, `DELETE FROM push_device WHERE id = $1`, held); err != nil {
 				return err

@@ -177,7 +177,7 @@ func (s *Store) SlotsChange(ctx context.Context, c SlotChange, after func(ctx co
 				booked += sl.Booked
 			}
 			if booked > 0 && !c.CancelBooked {
-				return fmt.Errorf("%w: %d booked appointments are in these times; move the times, or block with cancel_booked to cancel them and tell the patients", ErrPrecondition, booked)
+				return refuse("%d booked appointments are in these times; move the times, or block with cancel_booked to cancel them and tell the patients", booked)
 			}
 			cancelled, err = cancelInSlots(ctx, tx, c.IDs)
 			if err != nil {
@@ -275,8 +275,7 @@ func (s *Store) SlotMove(ctx context.Context, unitHSAID, id string, starts time.
 			return err
 		}
 		if young > 0 {
-			return fmt.Errorf("%w: %d booked patients would be younger than the time's age group (%d) on the new day; cancel their times or choose another day",
-				ErrPrecondition, young, locked[0].MinAge)
+			return refuse("%d booked patients would be younger than the time's age group (%d) on the new day; cancel their times or choose another day", young, locked[0].MinAge)
 		}
 		rows, err := tx.Query(ctx, `
 			UPDATE appointment SET updated_at = now(), version = version + 1, delay_minutes = 0
@@ -304,7 +303,7 @@ func (s *Store) SlotMove(ctx context.Context, unitHSAID, id string, starts time.
 		return nil
 	})
 	if constraintOf(err) == "slot_no_overlap" {
-		return Slot{}, nil, fmt.Errorf("%w: the new time overlaps another slot of the same lane or clinician", ErrPrecondition)
+		return Slot{}, nil, refuse("the new time overlaps another slot of the same lane or clinician")
 	}
 	return slot, moved, interpretError(err)
 }
@@ -322,7 +321,7 @@ func (s *Store) AppointmentsDelay(ctx context.Context, unitHSAID string, ids []s
 		}
 		for _, a := range locked {
 			if a.Status != StatusBooked && a.Status != StatusArrived {
-				return fmt.Errorf("%w: the appointment at %s is %s; only booked visits can run late", ErrPrecondition,
+				return refuse("the appointment at %s is %s; only booked visits can run late",
 					a.StartsAt.In(stockholm).Format("15:04"), a.Status)
 			}
 		}
@@ -396,15 +395,15 @@ func mayArrive(a Appointment, status string, now time.Time) error {
 	at := a.StartsAt.In(stockholm).Format("2006-01-02 15:04")
 	switch {
 	case a.Status != StatusBooked && a.Status != StatusArrived:
-		return fmt.Errorf("%w: the appointment at %s is %s; only a booked visit can be checked in or closed", ErrPrecondition, at, a.Status)
+		return refuse("the appointment at %s is %s; only a booked visit can be checked in or closed", at, a.Status)
 	case status == StatusArrived && now.Before(a.StartsAt.Add(-arrivalEarliest)):
-		return fmt.Errorf("%w: the appointment at %s cannot be checked in more than %d hours before it starts", ErrPrecondition, at, int(arrivalEarliest.Hours()))
+		return refuse("the appointment at %s cannot be checked in more than %d hours before it starts", at, int(arrivalEarliest.Hours()))
 	case status == StatusArrived && a.Status == StatusArrived:
 		return nil
 	case status == StatusNoShow && a.Status == StatusArrived:
-		return fmt.Errorf("%w: the patient has arrived; mark the visit fulfilled instead", ErrPrecondition)
+		return refuse("the patient has arrived; mark the visit fulfilled instead")
 	case (status == StatusNoShow || status == StatusFulfilled) && now.Before(a.StartsAt):
-		return fmt.Errorf("%w: the appointment at %s has not started yet", ErrPrecondition, at)
+		return refuse("the appointment at %s has not started yet", at)
 	}
 	return nil
 }

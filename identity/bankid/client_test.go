@@ -7,35 +7,17 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/nara-care/nara/identity/bankid"
 	"github.com/nara-care/nara/identity/bankid/bankidsim"
 	"github.com/nara-care/nara/identity/pnr"
+	"github.com/nara-care/nara/internal/clocktest"
 )
 
-// clock is a settable time source for the simulator.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type env struct {
-	clock  *clock
+	clock  *clocktest.Clock
 	sim    *bankidsim.Simulator
 	srv    *bankidsim.Server
 	client *bankid.Client
@@ -45,7 +27,7 @@ type env struct {
 // PEM files, the way production reads BANKID_CA_FILE and friends.
 func setup(t testing.TB) *env {
 	t.Helper()
-	clk := &clock{t: time.Date(2025, 6, 15, 9, 0, 0, 0, time.UTC)}
+	clk := clocktest.New(time.Date(2025, 6, 15, 9, 0, 0, 0, time.UTC))
 	sim, err := bankidsim.New(bankidsim.Config{Now: clk.Now, StartTimeout: bankid.StartTimeout})
 	if err != nil {
 		t.Fatal(err)

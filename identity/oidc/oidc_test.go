@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 
 	"github.com/nara-care/nara/identity/oidc"
 	"github.com/nara-care/nara/identity/oidcdev"
+	"github.com/nara-care/nara/internal/clocktest"
 )
 
 const (
@@ -24,34 +24,17 @@ const (
 	redirectURL  = "http://127.0.0.1:8080/auth/oidc/callback"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type env struct {
 	client *oidc.Client
 	dev    *oidcdev.Server
-	clock  *clock // the provider's clock; it starts at the real time
+	clock  *clocktest.Clock // the provider's clock; it starts at the real time
 }
 
 // setup starts a local provider and a client for it. The client may be
 // given another secret, to test a misconfigured deployment.
 func setup(t *testing.T, secret string) env {
 	t.Helper()
-	clk := &clock{t: time.Now()}
+	clk := clocktest.New(time.Now())
 	dev, err := oidcdev.Start(oidcdev.Config{
 		Clients: []oidcdev.Client{{ID: clientID, Secret: clientSecret, RedirectURIs: []string{redirectURL}}},
 		Now:     clk.Now,

@@ -11,13 +11,13 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/nara-care/nara/identity/oidc"
+	"github.com/nara-care/nara/internal/clocktest"
 )
 
 const (
@@ -26,27 +26,10 @@ const (
 	redirectURI  = "http://127.0.0.1:8080/auth/oidc/callback"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type env struct {
 	p      *Provider
 	url    string // the issuer
-	clock  *clock
+	clock  *clocktest.Clock
 	client *http.Client // does not follow redirects
 }
 
@@ -56,7 +39,7 @@ func setup(t *testing.T) env {
 	t.Helper()
 	ts := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + ts.Listener.Addr().String() + "/idp"
-	clk := &clock{t: time.Date(2025, 6, 15, 9, 0, 0, 0, time.UTC)}
+	clk := clocktest.New(time.Date(2025, 6, 15, 9, 0, 0, 0, time.UTC))
 	p, err := New(Config{
 		Issuer:  issuer,
 		Clients: []Client{{ID: clientID, Secret: clientSecret, RedirectURIs: []string{redirectURI}}},

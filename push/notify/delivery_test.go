@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/nara-care/nara/internal/clocktest"
 	"github.com/nara-care/nara/push/fcmfake"
 	"github.com/nara-care/nara/push/notify"
 	"github.com/nara-care/nara/push/pushtest"
@@ -139,7 +140,7 @@ func TestEveryKindHasALifetime(t *testing.T) {
 		e.tx(t, func(tx *store.Tx) error {
 			return e.svc.Notify(ctx, tx, notify.Notice{Kind: tt.kind, PersonIDs: []string{person}, ReasonID: "life-" + string(tt.kind), Link: "/appointments/x", At: tt.at})
 		})
-		waitFor(t, string(tt.kind)+" on three devices", func() bool {
+		clocktest.Eventually(t, 10*time.Second, string(tt.kind)+" on three devices", func() bool {
 			return e.fake.CountFor(android.Token) == 1 && e.fake.CountFor(ios.Token) == 1 && e.fake.CountFor(web.Token) == 1
 		})
 		want := start.Add(tt.lifetime)
@@ -192,7 +193,7 @@ func TestNoticeNoDeviceTookIsFailed(t *testing.T) {
 		{"only device's token gone", gone, "failed"},
 		{"one of two devices took it", mixed, "sent"},
 	} {
-		waitFor(t, c.who, func() bool { return state(t, e, c.person) != "pending" })
+		clocktest.Eventually(t, 10*time.Second, c.who, func() bool { return state(t, e, c.person) != "pending" })
 		if got := state(t, e, c.person); got != c.want {
 			t.Errorf("%s: notice %q, want %q", c.who, got, c.want)
 		}
@@ -212,7 +213,7 @@ func TestSenderIDMismatchRemovesDevice(t *testing.T) {
 	e.tx(t, func(tx *store.Tx) error {
 		return e.svc.Notify(ctx, tx, notify.Notice{Kind: notify.KindMessage, PersonIDs: []string{person}, ReasonID: "thread-s"})
 	})
-	waitFor(t, "the device removed", func() bool {
+	clocktest.Eventually(t, 10*time.Second, "the device removed", func() bool {
 		ds, err := e.st.PushDeviceList(ctx, person)
 		return err == nil && len(ds) == 0
 	})
@@ -240,7 +241,7 @@ func TestBrokenCredentialsHoldNotices(t *testing.T) {
 	e.tx(t, func(tx *store.Tx) error {
 		return e.svc.Notify(ctx, tx, notify.Notice{Kind: notify.KindMessage, PersonIDs: people, ReasonID: "thread-h"})
 	})
-	waitFor(t, "several refused attempts", func() bool { return e.fake.Rejected() >= 12 })
+	clocktest.Eventually(t, 10*time.Second, "several refused attempts", func() bool { return e.fake.Rejected() >= 12 })
 	for _, p := range people {
 		if got := state(t, e, p); got != "pending" {
 			t.Errorf("held notice is %q after %d refusals, want pending", got, e.fake.Rejected())
@@ -253,7 +254,7 @@ func TestBrokenCredentialsHoldNotices(t *testing.T) {
 		t.Errorf("%d error lines for the broken credentials, want 1", n)
 	}
 	e.fake.Recover()
-	waitFor(t, "the held notices sent", func() bool {
+	clocktest.Eventually(t, 10*time.Second, "the held notices sent", func() bool {
 		for _, tok := range tokens {
 			if e.fake.CountFor(tok) != 1 {
 				return false
@@ -261,7 +262,7 @@ func TestBrokenCredentialsHoldNotices(t *testing.T) {
 		}
 		return true
 	})
-	waitFor(t, "the notices finished", func() bool {
+	clocktest.Eventually(t, 10*time.Second, "the notices finished", func() bool {
 		for _, p := range people {
 			if state(t, e, p) != "sent" {
 				return false
@@ -292,7 +293,7 @@ func TestRetryBurstLogsTwice(t *testing.T) {
 	e.tx(t, func(tx *store.Tx) error {
 		return e.svc.Notify(ctx, tx, notify.Notice{Kind: notify.KindMessage, PersonIDs: people, ReasonID: "thread-b"})
 	})
-	waitFor(t, "every notice sent", func() bool {
+	clocktest.Eventually(t, 10*time.Second, "every notice sent", func() bool {
 		for _, tok := range tokens {
 			if e.fake.CountFor(tok) != 1 {
 				return false
@@ -300,7 +301,7 @@ func TestRetryBurstLogsTwice(t *testing.T) {
 		}
 		return true
 	})
-	waitFor(t, "the end of the burst logged", func() bool { return logs.count("push: FCM stopped asking to retry") > 0 })
+	clocktest.Eventually(t, 10*time.Second, "the end of the burst logged", func() bool { return logs.count("push: FCM stopped asking to retry") > 0 })
 	if n := logs.count("push: FCM stopped asking to retry"); n != 1 {
 		t.Errorf("%d log lines for the end of the burst, want 1", n)
 	}
@@ -344,7 +345,7 @@ func TestVisitNoticesShareACollapseID(t *testing.T) {
 			return e.svc.Notify(ctx, tx, notify.Notice{Kind: notify.KindDelay, PersonIDs: []string{person}, ReasonID: "visit-c", At: at.Add(time.Duration(minutes) * time.Minute)})
 		})
 	}
-	waitFor(t, "the delays and the second reminder", func() bool { return e.fake.CountFor(dev.Token) == 5 })
+	clocktest.Eventually(t, 10*time.Second, "the delays and the second reminder", func() bool { return e.fake.CountFor(dev.Token) == 5 })
 	ids := map[string]int{}
 	var last fcmfake.Message
 	for _, m := range sentTo(e, dev.Token) {
@@ -379,7 +380,7 @@ func TestTimeCriticalNoticesGoHigh(t *testing.T) {
 		ios := pushtest.Device(t, e.st, person, "ios")
 		web := pushtest.Device(t, e.st, person, "web")
 		e.tx(t, func(tx *store.Tx) error { return enqueue(tx, person) })
-		waitFor(t, name, func() bool {
+		clocktest.Eventually(t, 10*time.Second, name, func() bool {
 			return e.fake.CountFor(android.Token) == 1 && e.fake.CountFor(ios.Token) == 1 && e.fake.CountFor(web.Token) == 1
 		})
 		want := map[bool][3]string{true: {"high", "10", "high"}, false: {"normal", "5", "normal"}}[high]
@@ -433,7 +434,7 @@ func TestGuardianHearsOfTheirChild(t *testing.T) {
 		})
 		return err
 	})
-	waitFor(t, "three reminders", func() bool { return e.fake.Count() == 3 })
+	clocktest.Eventually(t, 10*time.Second, "three reminders", func() bool { return e.fake.Count() == 3 })
 	for p, want := range map[string]string{child: "Du har en bokad tid", guardian: "Ditt barn har en bokad tid", english: "Your child has an appointment"} {
 		if body := sentTo(e, devs[p])[0].Notification.Body; !strings.HasPrefix(body, want) || strings.Contains(body, "Test") {
 			t.Errorf("reminder body %q, want it to begin %q and name no one", body, want)
@@ -454,7 +455,7 @@ func TestPushNamesItsInboxEntry(t *testing.T) {
 	e.tx(t, func(tx *store.Tx) error {
 		return e.svc.Notify(ctx, tx, notify.Notice{Kind: notify.KindMessage, PersonIDs: []string{person}, ReasonID: "thread-n", Link: "/messages/thread-n"})
 	})
-	waitFor(t, "both devices", func() bool { return e.fake.CountFor(android.Token) == 1 && e.fake.CountFor(ios.Token) == 1 })
+	clocktest.Eventually(t, 10*time.Second, "both devices", func() bool { return e.fake.CountFor(android.Token) == 1 && e.fake.CountFor(ios.Token) == 1 })
 	ns := inbox(t, e.st, person)
 	if len(ns) != 1 {
 		t.Fatalf("inbox has %d notices, want 1", len(ns))
@@ -499,7 +500,7 @@ func TestBookingsAddNoJobs(t *testing.T) {
 		})
 	}
 	booked := time.Since(start)
-	waitFor(t, "every offer", func() bool { return e.fake.Count() == n })
+	clocktest.Eventually(t, 10*time.Second, "every offer", func() bool { return e.fake.Count() == n })
 	var jobs int
 	if err := e.st.Pool().QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'push_send'`).Scan(&jobs); err != nil {
 		t.Fatal(err)

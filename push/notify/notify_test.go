@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/nara-care/nara/internal/clocktest"
 	"github.com/nara-care/nara/push/fcm"
 	"github.com/nara-care/nara/push/fcmfake"
 	"github.com/nara-care/nara/push/notify"
@@ -73,16 +74,22 @@ func (e *env) tx(t *testing.T, fn func(*store.Tx) error) {
 	}
 }
 
-// waitFor polls cond for up to 10 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
+// settle waits until none of person's notices is pending with its next
+// claim before within from now: every send of them has happened, so a test
+// can assert what did not. A notice being sent is pending with its lease
+// ahead, so within must exceed the lease (15 s) to wait for it too; a
+// notice held past within (for quiet hours) may stay pending.
+func settle(t *testing.T, e *env, person string, within time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+	clocktest.Eventually(t, 30*time.Second, "the notices of "+person+" to settle", func() bool {
+		var n int
+		if err := e.st.Pool().QueryRow(context.Background(),
+			`SELECT count(*) FROM push_notice WHERE person_id = $1 AND state = 'pending' AND next_at < now() + make_interval(secs => $2)`,
+			person, within.Seconds()).Scan(&n); err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return n == 0
+	})
 }
 
 func inbox(t *testing.T, st *store.Store, person string) []store.PushNotice {
@@ -120,7 +127,7 @@ func TestScheduleRemindersSendsAtEachOffset(t *testing.T) {
 	if got := e.fake.CountFor(dev.Token); got != 0 {
 		t.Fatalf("CountFor = %d before the first reminder is due, want 0", got)
 	}
-	waitFor(t, "two reminders", func() bool { return e.fake.CountFor(dev.Token) == 2 })
+	clocktest.Eventually(t, 10*time.Second, "two reminders", func() bool { return e.fake.CountFor(dev.Token) == 2 })
 	m := e.fake.Messages()[0].Message
 	wantBody := "You have a video visit today at " + at.In(mustZone(t, "Europe/Stockholm")).Format("15:04") + "."
 	if m.Notification.Title != "Reminder" || m.Notification.Body != wantBody {
@@ -165,12 +172,12 @@ func TestCancelRemindersSendsNothing(t *testing.T) {
 		})
 		return err
 	})
-	waitFor(t, "the moved reminder", func() bool {
+	clocktest.Eventually(t, 10*time.Second, "the moved reminder", func() bool {
 		ns := inbox(t, e.st, person)
 		return e.fake.CountFor(dev.Token) == 1 && len(ns) == 1 && ns[0].State == "sent"
 	})
 	e.tx(t, func(tx *store.Tx) error { return e.svc.CancelReminders(context.Background(), tx, "appt-2") })
-	time.Sleep(1500 * time.Millisecond)
+	settle(t, e, person, time.Hour)
 	if got := e.fake.CountFor(dev.Token); got != 1 {
 		t.Errorf("CountFor = %d, want 1: the first reminder was moved and sent once", got)
 	}
@@ -186,7 +193,7 @@ func TestNotifyWithoutDevicesFillsInbox(t *testing.T) {
 	e.tx(t, func(tx *store.Tx) error {
 		return e.svc.Notify(context.Background(), tx, notify.Notice{Kind: notify.KindMessage, PersonIDs: []string{person}, ReasonID: "thread-1", Link: "/messages/thread-1"})
 	})
-	waitFor(t, "the notice to be finished", func() bool {
+	clocktest.Eventually(t, 10*time.Second, "the notice to be finished", func() bool {
 		ns := inbox(t, e.st, person)
 		return len(ns) == 1 && ns[0].State == "sent"
 	})
@@ -208,7 +215,7 @@ func TestNotifyFansOutInBatches(t *testing.T) {
 	e.tx(t, func(tx *store.Tx) error {
 		return e.svc.Notify(context.Background(), tx, notify.Notice{Kind: notify.KindOffer, PersonIDs: people, ReasonID: "offer-9", Link: "/offers/offer-9", RefID: "offer-9"})
 	})
-	waitFor(t, "every recipient", func() bool { return e.fake.Count() == 5 })
+	clocktest.Eventually(t, 10*time.Second, "every recipient", func() bool { return e.fake.Count() == 5 })
 	threads := map[string]bool{}
 	for _, m := range e.fake.Messages() {
 		threads[m.Message.Android.CollapseKey] = true
@@ -240,7 +247,7 @@ func TestFCMAnswers(t *testing.T) {
 	e.tx(t, func(tx *store.Tx) error {
 		return e.svc.Notify(context.Background(), tx, notify.Notice{Kind: notify.KindCallIn, PersonIDs: []string{person}, ReasonID: "visit-3", Link: "/visits/visit-3"})
 	})
-	waitFor(t, "the quota-limited device after Retry-After", func() bool { return e.fake.CountFor(quota.Token) == 1 })
+	clocktest.Eventually(t, 10*time.Second, "the quota-limited device after Retry-After", func() bool { return e.fake.CountFor(quota.Token) == 1 })
 	if waited := time.Since(start); waited < time.Second {
 		t.Errorf("retried after %v, want at least the Retry-After of 1 s", waited)
 	}
@@ -256,7 +263,7 @@ func TestFCMAnswers(t *testing.T) {
 	if len(devs) != 2 {
 		t.Errorf("%d devices left, want 2", len(devs))
 	}
-	time.Sleep(300 * time.Millisecond)
+	settle(t, e, person, time.Hour)
 	if n := e.fake.CountFor(invalid.Token); n != 0 {
 		t.Errorf("INVALID_ARGUMENT device got %d messages, want 0 (permanent, not retried)", n)
 	}
@@ -329,8 +336,10 @@ func TestPreferencesAndQuietHours(t *testing.T) {
 		}
 		return e.svc.Notify(ctx, tx, notify.Notice{Kind: notify.KindCallIn, PersonIDs: []string{quiet}, ReasonID: "v-1"})
 	})
-	waitFor(t, "the call-in despite quiet hours", func() bool { return e.fake.CountFor(quietDev.Token) == 1 })
-	time.Sleep(300 * time.Millisecond)
+	clocktest.Eventually(t, 10*time.Second, "the call-in despite quiet hours", func() bool { return e.fake.CountFor(quietDev.Token) == 1 })
+	settle(t, e, optedOut, time.Hour)
+	// The message held for quiet hours stays pending past the lease.
+	settle(t, e, quiet, 20*time.Second)
 	if got := e.fake.Messages()[0].Message.Data["category"]; got != "call_in" || e.fake.CountFor(quietDev.Token) != 1 {
 		t.Errorf("quiet person got %d messages, first %q; want only the call-in", e.fake.CountFor(quietDev.Token), got)
 	}
@@ -467,7 +476,7 @@ func TestOfferFansOutIn500TokenMulticasts(t *testing.T) {
 	e.tx(t, func(tx *store.Tx) error {
 		return e.svc.Notify(ctx, tx, notify.Notice{Kind: notify.KindOffer, PersonIDs: people, ReasonID: "offer-500", Link: "/offers/offer-500", RefID: "offer-500"})
 	})
-	waitFor(t, "every recipient", func() bool { return e.fake.Count() == 501 })
+	clocktest.Eventually(t, 10*time.Second, "every recipient", func() bool { return e.fake.Count() == 501 })
 	mc.mu.Lock()
 	defer mc.mu.Unlock()
 	total, biggest := mc.sends, 0
@@ -501,7 +510,7 @@ func TestReminderPastItsVisitExpires(t *testing.T) {
 		_, err = tx.Exec(ctx, `UPDATE push_notice SET next_at = $2 WHERE reason_id = $1`, "late-1", at.Add(time.Second))
 		return err
 	})
-	waitFor(t, "the reminder expired", func() bool {
+	clocktest.Eventually(t, 10*time.Second, "the reminder expired", func() bool {
 		ns := inbox(t, e.st, person)
 		return len(ns) == 1 && ns[0].State == "expired"
 	})

@@ -8,34 +8,17 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/nara-care/nara/identity/bankid"
 	"github.com/nara-care/nara/identity/pnr"
+	"github.com/nara-care/nara/internal/clocktest"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func setup(t *testing.T) (*Simulator, *clock) {
+func setup(t *testing.T) (*Simulator, *clocktest.Clock) {
 	t.Helper()
-	clk := &clock{t: time.Date(2025, 6, 15, 9, 0, 0, 0, time.UTC)}
+	clk := clocktest.New(time.Date(2025, 6, 15, 9, 0, 0, 0, time.UTC))
 	sim, err := New(Config{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
