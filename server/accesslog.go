@@ -9,6 +9,7 @@ import (
 
 	"github.com/nara-care/nara/access"
 	authv1 "github.com/nara-care/nara/gen/nara/auth/v1"
+	"github.com/nara-care/nara/rpc"
 	"github.com/nara-care/nara/store"
 )
 
@@ -30,7 +31,7 @@ func (s *accessLogService) ListMyAccessLog(ctx context.Context, req *authv1.List
 		var err error
 		before, err = strconv.ParseInt(req.PageToken, 10, 64)
 		if err != nil || before <= 0 {
-			return nil, fail(connect.CodeInvalidArgument, "page_token: not a token from a previous response")
+			return nil, rpc.Fail(connect.CodeInvalidArgument, "page_token: not a token from a previous response")
 		}
 	}
 	size := int(req.PageSize)
@@ -53,19 +54,4 @@ func (s *accessLogService) ListMyAccessLog(ctx context.Context, req *authv1.List
 		})
 	}
 	return res, nil
-}
-
-// logAccess records that the staff principal read or changed patientID's
-// data. Every clinician read of patient data calls it (Patientdatalagen).
-func logAccess(ctx context.Context, st *store.Store, p access.Principal, patientID, action string) error {
-	e := store.AccessLogEntry{
-		StaffHSAID: p.HSAID, StaffName: p.DisplayName, PatientID: patientID, Action: action, ClientIP: clientIP(ctx),
-	}
-	if p.Assignment != nil {
-		e.AssignmentID, e.CareUnitHSAID, e.CareUnitName = p.Assignment.ID, p.Assignment.CareUnitHSAID, p.Assignment.CareUnitName
-	}
-	if info, ok := connect.CallInfoForHandlerContext(ctx); ok {
-		e.Procedure = info.Spec().Procedure
-	}
-	return st.AccessLogAppend(ctx, e)
 }

@@ -759,7 +759,7 @@ func (c call) String() string { return fmt.Sprintf("%s as %s %s", c.procedure, c
 func TestAuthorizationMatrix(t *testing.T) {
 	t.Parallel()
 	f := newMatrixFixture(t)
-	rules := server.ProcedureRules()
+	rules := server.ProcedureRules(f.e.srv)
 	cases := f.matrixCases()
 
 	procs := procedures(t)

@@ -16,6 +16,7 @@ import (
 	"github.com/nara-care/nara/identity/bankid"
 	"github.com/nara-care/nara/identity/pnr"
 	"github.com/nara-care/nara/identity/token"
+	"github.com/nara-care/nara/rpc"
 	"github.com/nara-care/nara/store"
 )
 
@@ -65,12 +66,12 @@ func heldBy(o store.LoginOrder, secret string) bool {
 func (s *citizenAuthService) loginOf(ctx context.Context, loginID, secret string) (store.LoginOrder, error) {
 	o, err := s.store.LoginOrderGet(ctx, loginID)
 	if errors.Is(err, store.ErrNotFound) {
-		return o, failWith(err, connect.CodeNotFound, "there is no such login; start a new one")
+		return o, rpc.FailWith(err, connect.CodeNotFound, "there is no such login; start a new one")
 	} else if err != nil {
 		return o, err
 	}
 	if !heldBy(o, secret) {
-		return store.LoginOrder{}, fail(connect.CodeNotFound, "there is no such login; start a new one")
+		return store.LoginOrder{}, rpc.Fail(connect.CodeNotFound, "there is no such login; start a new one")
 	}
 	return o, nil
 }
@@ -81,9 +82,9 @@ const collectEvery = bankid.CollectInterval - 100*time.Millisecond
 
 func (s *citizenAuthService) StartLogin(ctx context.Context, req *authv1.StartLoginRequest) (*authv1.StartLoginResponse, error) {
 	if req.Provider == authv1.Provider_PROVIDER_FREJA {
-		return nil, fail(connect.CodeUnimplemented, "Freja eID Plus is not offered yet; log in with BankID")
+		return nil, rpc.Fail(connect.CodeUnimplemented, "Freja eID Plus is not offered yet; log in with BankID")
 	}
-	ip := clientIP(ctx)
+	ip := rpc.ClientIP(ctx)
 	if err := s.store.RateLimitTake(ctx, "login-start:ip:"+ip.String(), time.Minute, s.limits.LoginStartsPerIPPerMinute); err != nil {
 		return nil, rateLimited(err, "too many login attempts from your network; wait a minute and try again")
 	}
@@ -229,7 +230,7 @@ func (s *citizenAuthService) replay(ctx context.Context, o store.LoginOrder, lan
 	refresh, refreshHash := token.NewRefresh()
 	person, sess, err := s.store.LoginOrderReplay(ctx, o.ID, loginReplayWindow, refreshHash)
 	if errors.Is(err, store.ErrPrecondition) {
-		return nil, failWith(err, connect.CodeFailedPrecondition, "this login has already completed; start a new one to log in again")
+		return nil, rpc.FailWith(err, connect.CodeFailedPrecondition, "this login has already completed; start a new one to log in again")
 	} else if err != nil {
 		return nil, err
 	}
@@ -264,7 +265,7 @@ func (s *citizenAuthService) complete(ctx context.Context, o store.LoginOrder, c
 		store.Session{DeviceID: o.DeviceID, DeviceName: o.DeviceName, Platform: o.Platform, ExpiresAt: s.now().Add(s.sessions.citizenSessionTTL)},
 		refreshHash)
 	if errors.Is(err, store.ErrPrecondition) {
-		return nil, failWith(err, connect.CodeFailedPrecondition, "this login has already completed; start a new one to log in again")
+		return nil, rpc.FailWith(err, connect.CodeFailedPrecondition, "this login has already completed; start a new one to log in again")
 	} else if err != nil {
 		return nil, err
 	}
@@ -313,7 +314,7 @@ func (s *citizenAuthService) WatchLogin(ctx context.Context, req *authv1.WatchLo
 		select {
 		case <-ctx.Done():
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return fail(connect.CodeDeadlineExceeded, "the login took too long; start a new one")
+				return rpc.Fail(connect.CodeDeadlineExceeded, "the login took too long; start a new one")
 			}
 			return nil
 		case <-tick.C:
@@ -352,13 +353,13 @@ func (s *citizenAuthService) bankIDError(ctx context.Context, call string, err e
 	if !errors.As(err, &be) {
 		// BankID did not answer: a failure on BankID's side for the user.
 		m, _ := bankid.Lookup(bankid.RFA5)
-		return failWith(err, connect.CodeUnavailable, "%s", inLanguage(m, lang))
+		return rpc.FailWith(err, connect.CodeUnavailable, "%s", inLanguage(m, lang))
 	}
 	m := bankid.UserMessageForError(err)
 	if errors.Is(err, bankid.ErrAlreadyInProgress) {
-		return failWith(err, connect.CodeFailedPrecondition, "%s", inLanguage(m, lang))
+		return rpc.FailWith(err, connect.CodeFailedPrecondition, "%s", inLanguage(m, lang))
 	}
-	return failWith(err, connect.CodeUnavailable, "%s", inLanguage(m, lang))
+	return rpc.FailWith(err, connect.CodeUnavailable, "%s", inLanguage(m, lang))
 }
 
 // logBankIDFailure logs a failed BankID call at warn level with BankID's
@@ -384,7 +385,7 @@ func inLanguage(m bankid.Message, lang authv1.Language) string {
 
 func rateLimited(err error, msg string) error {
 	if errors.Is(err, store.ErrRateLimited) {
-		return failWith(err, connect.CodeResourceExhausted, "%s", msg)
+		return rpc.FailWith(err, connect.CodeResourceExhausted, "%s", msg)
 	}
 	return err
 }

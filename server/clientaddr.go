@@ -1,13 +1,12 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/netip"
 	"strings"
 
-	"connectrpc.com/connect"
+	"github.com/nara-care/nara/rpc"
 )
 
 // ParseTrustedProxies reads NARA_TRUSTED_PROXIES: comma-separated CIDRs (a
@@ -40,31 +39,14 @@ func ParseTrustedProxies(s string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
-// clientAddrKey holds the caller's address in a request's context.
-type clientAddrKey struct{}
-
 // withClientAddr finds each request's client address once, so BankID's
 // endUserIp, the login and calendar limits, and the access log all see the
 // same one.
 func withClientAddr(h http.Handler, trusted []netip.Prefix) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ip := clientAddr(r.RemoteAddr, r.Header, trusted)
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientAddrKey{}, ip)))
+		h.ServeHTTP(w, r.WithContext(rpc.WithClientIP(r.Context(), ip)))
 	})
-}
-
-// clientIP is the address of the caller: the TCP peer, or behind trusted
-// proxies the address they name (see clientAddr).
-func clientIP(ctx context.Context) netip.Addr {
-	if ip, ok := ctx.Value(clientAddrKey{}).(netip.Addr); ok && ip.IsValid() {
-		return ip
-	}
-	if info, ok := connect.CallInfoForHandlerContext(ctx); ok {
-		if ip, ok := hostIP(info.Peer().Addr); ok {
-			return ip
-		}
-	}
-	return netip.IPv4Unspecified()
 }
 
 // clientAddr is the client's address for a request from peer. Only when the

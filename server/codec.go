@@ -13,7 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
-	appointmentv1 "github.com/nara-care/nara/gen/nara/appointment/v1"
+	"github.com/nara-care/nara/rpc"
 )
 
 // jsonCodec is Connect's JSON codec with one difference: a field this
@@ -21,18 +21,21 @@ import (
 // name it does not know is refused, with or without unknown fields beside it, so that a misspelled filter such as
 // "SERVICE_VACINATION" is an INVALID_ARGUMENT and not silently no filter.
 //
-// It also sends a cached appointment list as it was encoded when cached.
+// It also sends an answer a domain keeps encoded (rpc.Encoder, such as
+// the appointment list cache) as it was encoded.
 type jsonCodec struct {
-	lists *listCache
+	encoders *[]rpc.Encoder
 }
 
 func (jsonCodec) Name() string { return "json" }
 
 func (c jsonCodec) Marshal(m any) ([]byte, error) {
-	if w, ok := m.(*appointmentv1.ListAppointmentsResponse); ok && c.lists != nil {
-		if b, ok := c.lists.encoding(w); ok {
-			// Connect reuses the slice it is given.
-			return bytes.Clone(b), nil
+	if c.encoders != nil {
+		for _, e := range *c.encoders {
+			if b, ok := e.EncodedJSON(m); ok {
+				// Connect reuses the slice it is given.
+				return bytes.Clone(b), nil
+			}
 		}
 	}
 	msg, ok := m.(proto.Message)

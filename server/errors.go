@@ -3,44 +3,14 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 
 	"connectrpc.com/connect"
 
 	"github.com/nara-care/nara/identity/pnr"
+	"github.com/nara-care/nara/rpc"
 	"github.com/nara-care/nara/store"
 )
-
-// publicError is an error whose message was written for the client. Its
-// cause, if any, goes to the log only.
-type publicError struct {
-	code  connect.Code
-	msg   string
-	cause error
-}
-
-func (e *publicError) Error() string {
-	if e.cause != nil {
-		return e.msg + ": " + e.cause.Error()
-	}
-	return e.msg
-}
-
-func (e *publicError) Unwrap() error { return e.cause }
-
-// fail returns an error the client sees with code and the formatted message.
-func fail(code connect.Code, format string, args ...any) error {
-	return &publicError{code: code, msg: fmt.Sprintf(format, args...)}
-}
-
-// failWith is fail that keeps cause for the log.
-func failWith(cause error, code connect.Code, format string, args ...any) error {
-	return &publicError{code: code, msg: fmt.Sprintf(format, args...), cause: cause}
-}
-
-// internalMessage is all a client learns about an unexpected failure.
-const internalMessage = "internal error; the problem has been logged"
 
 // unavailableMessage is what a client learns when the database cannot be
 // reached for a moment.
@@ -51,16 +21,16 @@ const unavailableMessage = "the service is briefly unavailable; try again"
 func toConnect(ctx context.Context, logger *slog.Logger, procedure string, err error) error {
 	var (
 		ce *connect.Error
-		pe *publicError
+		pe *rpc.Error
 		rf *store.Refusal
 	)
 	switch {
 	case errors.As(err, &pe):
-		if pe.cause != nil {
-			logger.Log(ctx, causeLevel(pe.code), "rpc refused", slog.String("procedure", procedure),
-				slog.String("code", pe.code.String()), slog.String("error", pnr.Redact(pe.cause.Error())))
+		if pe.Cause != nil {
+			logger.Log(ctx, causeLevel(pe.Code), "rpc refused", slog.String("procedure", procedure),
+				slog.String("code", pe.Code.String()), slog.String("error", pnr.Redact(pe.Cause.Error())))
 		}
-		return connect.NewError(pe.code, errors.New(pe.msg))
+		return connect.NewError(pe.Code, errors.New(pe.Msg))
 	case errors.As(err, &ce):
 		return ce
 	case errors.Is(err, context.Canceled):
@@ -97,7 +67,7 @@ func toConnect(ctx context.Context, logger *slog.Logger, procedure string, err e
 		return connect.NewError(connect.CodeUnavailable, errors.New(unavailableMessage))
 	}
 	logger.ErrorContext(ctx, "rpc failed", slog.String("procedure", procedure), slog.String("error", pnr.Redact(err.Error())))
-	return connect.NewError(connect.CodeInternal, errors.New(internalMessage))
+	return connect.NewError(connect.CodeInternal, errors.New(rpc.InternalMessage))
 }
 
 // Messages of the store's sentinels that handlers also give by hand.

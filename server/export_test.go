@@ -9,12 +9,12 @@ type Rule struct {
 	Care   bool
 }
 
-// ProcedureRules exports the declared authorization table, so that the
-// authorization matrix test checks every RPC against what it declares.
-func ProcedureRules() map[string]Rule {
+// ProcedureRules exports the authorization table s serves with, so that
+// the authorization matrix test checks every RPC against what it declares.
+func ProcedureRules(s *Server) map[string]Rule {
 	out := map[string]Rule{}
-	for proc, r := range procedureRules() {
-		out[proc] = Rule{Public: r.public, Roles: r.roles, Care: r.care}
+	for proc, r := range s.Rules() {
+		out[proc] = Rule{Public: r.Public, Roles: r.Roles, Care: r.Care}
 	}
 	return out
 }

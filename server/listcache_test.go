@@ -16,7 +16,6 @@ import (
 
 	apptv1 "github.com/nara-care/nara/gen/nara/appointment/v1"
 	"github.com/nara-care/nara/gen/nara/appointment/v1/appointmentv1connect"
-	"github.com/nara-care/nara/server"
 )
 
 // TestListCacheFollowsChanges reads a guardian's appointment list from two
@@ -167,7 +166,7 @@ func listCacheHits(t *testing.T, metricsURL string) float64 {
 // TestListCacheOff answers every list from the database.
 func TestListCacheOff(t *testing.T) {
 	t.Parallel()
-	e := setupWith(t, options{cfg: server.Config{ListCacheSize: -1}})
+	e := setupWith(t, options{listCacheSize: -1})
 	ctx := context.Background()
 	_, opts := e.citizens(t, 1)
 	slots := e.publish(t, e.clinicianAt(t, "SE2321000016-N001", homeUnit), homeUnit, apptv1.Service_SERVICE_VACCINATION, hourFromNow(72*time.Hour), 1, 15*time.Minute, 5)
@@ -195,7 +194,7 @@ func TestListCacheOff(t *testing.T) {
 // appointments, never another's.
 func TestListReadsConcurrent(t *testing.T) {
 	t.Parallel()
-	e := setupWith(t, options{cfg: server.Config{ListCacheSize: -1}})
+	e := setupWith(t, options{listCacheSize: -1})
 	ctx := context.Background()
 	const n = 40
 	ids, opts := e.citizens(t, n)

@@ -10,6 +10,7 @@ import (
 	"github.com/nara-care/nara/access"
 	patientv1 "github.com/nara-care/nara/gen/nara/patient/v1"
 	"github.com/nara-care/nara/identity/pnr"
+	"github.com/nara-care/nara/rpc"
 	"github.com/nara-care/nara/store"
 )
 
@@ -24,11 +25,11 @@ func (s *patientService) FindPatient(ctx context.Context, req *patientv1.FindPat
 	n, err := pnr.Parse(req.PersonalNumber, s.now())
 	switch {
 	case errors.Is(err, pnr.ErrChecksum):
-		return nil, failWith(err, connect.CodeInvalidArgument, "personal_number: the check digit is wrong")
+		return nil, rpc.FailWith(err, connect.CodeInvalidArgument, "personal_number: the check digit is wrong")
 	case errors.Is(err, pnr.ErrDate):
-		return nil, failWith(err, connect.CodeInvalidArgument, "personal_number: the date of birth does not exist")
+		return nil, rpc.FailWith(err, connect.CodeInvalidArgument, "personal_number: the date of birth does not exist")
 	case err != nil:
-		return nil, failWith(err, connect.CodeInvalidArgument, "personal_number: not a personnummer or samordningsnummer")
+		return nil, rpc.FailWith(err, connect.CodeInvalidArgument, "personal_number: not a personnummer or samordningsnummer")
 	}
 	sealed, err := s.protector.Seal(n, nil)
 	if err != nil {
@@ -41,7 +42,7 @@ func (s *patientService) FindPatient(ctx context.Context, req *patientv1.FindPat
 		return nil, err
 	}
 	p, _ := access.FromContext(ctx)
-	if err := logAccess(ctx, s.store, p, person.ID, "find patient"); err != nil {
+	if err := rpc.LogAccess(ctx, s.store, p, person.ID, "find patient"); err != nil {
 		return nil, err
 	}
 	return &patientv1.FindPatientResponse{Patient: &patientv1.Patient{

@@ -11,6 +11,7 @@ import (
 	"github.com/nara-care/nara/access"
 	pushv1 "github.com/nara-care/nara/gen/nara/push/v1"
 	"github.com/nara-care/nara/push/notify"
+	"github.com/nara-care/nara/rpc"
 	"github.com/nara-care/nara/store"
 )
 
@@ -25,7 +26,7 @@ func checkZone(field, name string) error {
 		return nil
 	}
 	if _, err := time.LoadLocation(name); err != nil {
-		return fail(connect.CodeInvalidArgument, "%s: %q is not a known IANA time zone", field, name)
+		return rpc.Fail(connect.CodeInvalidArgument, "%s: %q is not a known IANA time zone", field, name)
 	}
 	return nil
 }
@@ -34,7 +35,7 @@ func deviceToProto(d store.PushDevice) *pushv1.Device {
 	return &pushv1.Device{
 		Id: store.FormatID(d.ID), InstallationId: d.InstallationID, Platform: platformFromName[pushv1.Platform](d.Platform),
 		AppVersion: d.AppVersion, Locale: d.Locale, TimeZone: d.TimeZone,
-		RegisterTime: timestamp(d.CreatedAt), UpdateTime: timestamp(d.UpdatedAt),
+		RegisterTime: rpc.Timestamp(d.CreatedAt), UpdateTime: rpc.Timestamp(d.UpdatedAt),
 	}
 }
 
@@ -78,7 +79,7 @@ func (s *deviceService) RemoveDevice(ctx context.Context, req *pushv1.RemoveDevi
 	p, _ := access.FromContext(ctx)
 	id, err := store.ParseID(req.Id)
 	if err != nil {
-		return nil, fail(connect.CodeNotFound, "no device %q", req.Id)
+		return nil, rpc.Fail(connect.CodeNotFound, "no device %q", req.Id)
 	}
 	if err := s.store.PushDeviceRemove(ctx, p.PersonID, id); err != nil {
 		return nil, err
@@ -163,7 +164,7 @@ func (s *notificationService) ListNotifications(ctx context.Context, req *pushv1
 	if req.PageToken != "" {
 		var err error
 		if before, err = store.ParseID(req.PageToken); err != nil {
-			return nil, fail(connect.CodeInvalidArgument, "page_token: not a token from a previous response")
+			return nil, rpc.Fail(connect.CodeInvalidArgument, "page_token: not a token from a previous response")
 		}
 	}
 	size := int(req.PageSize)
@@ -196,10 +197,10 @@ func (s *notificationService) ListNotifications(ctx context.Context, req *pushv1
 		title, body := notify.Text(notify.Kind(n.Kind), n.Params, pref.Language, loc, n.DueAt)
 		out := &pushv1.Notification{
 			Id: store.FormatID(n.ID), Kind: noticeKinds[n.Kind], Title: title, Body: body, Link: n.Link, RefId: n.RefID,
-			CreateTime: timestamp(n.DueAt),
+			CreateTime: rpc.Timestamp(n.DueAt),
 		}
 		if !n.ReadAt.IsZero() {
-			out.ReadTime = timestamp(n.ReadAt)
+			out.ReadTime = rpc.Timestamp(n.ReadAt)
 		}
 		res.Notifications = append(res.Notifications, out)
 	}
@@ -219,7 +220,7 @@ func (s *notificationService) MarkNotificationsRead(ctx context.Context, req *pu
 	for _, raw := range req.Ids {
 		id, err := store.ParseID(raw)
 		if err != nil {
-			return nil, fail(connect.CodeInvalidArgument, "ids: %q is not a notification id", raw)
+			return nil, rpc.Fail(connect.CodeInvalidArgument, "ids: %q is not a notification id", raw)
 		}
 		ids = append(ids, id)
 	}

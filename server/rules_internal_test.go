@@ -8,13 +8,13 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/nara-care/nara/gen/nara/appointment/v1/appointmentv1connect"
+	"github.com/nara-care/nara/rpc"
 	"github.com/nara-care/nara/store"
 )
 
@@ -50,7 +50,7 @@ func TestScopedFieldsExist(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if err := checkScopes(appointmentv1connect.ScheduleServiceListSlotsProcedure, clinicalRule.inUnit("unit")); err == nil {
+	if err := checkScopes(appointmentv1connect.ScheduleServiceListSlotsProcedure, rpc.ClinicalRule.InUnit("unit")); err == nil {
 		t.Errorf("checkScopes of a field ListSlotsRequest lacks got nil, want an error")
 	}
 }
@@ -75,13 +75,13 @@ func TestToConnect(t *testing.T) {
 		{store.ErrTokenUnverified, connect.CodeUnauthenticated, sessionEndedMessage},
 		{store.ErrRateLimited, connect.CodeResourceExhausted, "too many requests; wait and try again"},
 		{fmt.Errorf("%w: dial", store.ErrUnavailable), connect.CodeUnavailable, unavailableMessage},
-		{failWith(errors.New("no person 19121212-1212"), connect.CodeNotFound, "no patient"), connect.CodeNotFound, "no patient"},
+		{rpc.FailWith(errors.New("no person 19121212-1212"), connect.CodeNotFound, "no patient"), connect.CodeNotFound, "no patient"},
 		{fmt.Errorf("%w: help_article_version_category_slug_fkey", store.ErrReference), connect.CodeInvalidArgument, "the request refers to something that does not exist"},
-		{fail(connect.CodeNotFound, "no article %q", "x"), connect.CodeNotFound, `no article "x"`},
-		{failWith(errors.New("secret detail"), connect.CodeNotFound, "no article"), connect.CodeNotFound, "no article"},
+		{rpc.Fail(connect.CodeNotFound, "no article %q", "x"), connect.CodeNotFound, `no article "x"`},
+		{rpc.FailWith(errors.New("secret detail"), connect.CodeNotFound, "no article"), connect.CodeNotFound, "no article"},
 		{context.DeadlineExceeded, connect.CodeDeadlineExceeded, "request took too long"},
 		{store.ErrInvalidText, connect.CodeInvalidArgument, "the request contains characters that cannot be stored, such as NUL"},
-		{errors.New(`ERROR: relation "help_article" does not exist (SQLSTATE 42P01)`), connect.CodeInternal, internalMessage},
+		{errors.New(`ERROR: relation "help_article" does not exist (SQLSTATE 42P01)`), connect.CodeInternal, rpc.InternalMessage},
 	}
 	for _, tt := range tests {
 		got := toConnect(context.Background(), logger, "/x.v1.S/M", tt.err)
@@ -101,30 +101,11 @@ func TestToConnect(t *testing.T) {
 	}
 }
 
-// TestListClockChange finds when a cached list's answer must be built
-// again: the first cancel deadline or start still to come.
-func TestListClockChange(t *testing.T) {
-	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
-	day := store.CareService{CancelDeadline: 24 * time.Hour}
-	l := store.CitizenList{Appointments: []store.Appointment{
-		{StartsAt: now.Add(-2 * time.Hour), Service: day}, // past
-		{StartsAt: now.Add(30 * time.Hour), Service: day}, // deadline in 6 h
-		{StartsAt: now.Add(3 * time.Hour), Service: day},  // deadline passed, starts in 3 h
-		{StartsAt: now.Add(90 * 24 * time.Hour), Service: day},
-	}}
-	if got, want := clockChange(l, now), now.Add(3*time.Hour); !got.Equal(want) {
-		t.Errorf("clockChange got %v, want %v", got, want)
-	}
-	if got, want := clockChange(store.CitizenList{}, now), now.Add(24*time.Hour); !got.Equal(want) {
-		t.Errorf("clockChange of an empty list got %v, want a day later %v", got, want)
-	}
-}
-
 // scopedDomain mounts the schedule service with every procedure scoped to
 // the unit named in field.
 type scopedDomain struct{ field string }
 
-func (d scopedDomain) Mount(m *Mount) error {
+func (d scopedDomain) Mount(m *rpc.Mount) error {
 	name := appointmentv1connect.ScheduleServiceName
 	m.Service(name, "/"+name+"/", http.NotFoundHandler())
 	m.ClinicalInUnit(d.field, procedures(name)...)
@@ -140,12 +121,12 @@ func TestMountChecksScopes(t *testing.T) {
 		wantErr bool
 	}{{"unit_hsa_id", false}, {"unit", true}} {
 		s := &Server{mux: http.NewServeMux()}
-		rules := map[string]rule{}
-		err := s.mountDomains([]Domain{scopedDomain{tt.field}}, nil, rules)
+		rules := map[string]rpc.Rule{}
+		err := s.mountDomains([]rpc.Domain{scopedDomain{tt.field}}, nil, rules)
 		if (err != nil) != tt.wantErr {
 			t.Errorf("mountDomains with a scope on %q got %v, want error %v", tt.field, err, tt.wantErr)
 		}
-		if got := rules[appointmentv1connect.ScheduleServiceListSlotsProcedure].scopes; len(got) != 1 || got[0] != (scope{kind: unitScope, field: protoreflect.Name(tt.field)}) {
+		if got := rules[appointmentv1connect.ScheduleServiceListSlotsProcedure].Scopes; len(got) != 1 || got[0] != (rpc.Scope{Kind: rpc.UnitScope, Field: protoreflect.Name(tt.field)}) {
 			t.Errorf("ListSlots scopes got %v, want one unit scope on %q", got, tt.field)
 		}
 	}

@@ -21,15 +21,14 @@ import (
 	"github.com/nara-care/nara/access"
 	"github.com/nara-care/nara/changefeed"
 	"github.com/nara-care/nara/gen/nara/app/v1/appv1connect"
-	"github.com/nara-care/nara/gen/nara/appointment/v1/appointmentv1connect"
 	"github.com/nara-care/nara/gen/nara/auth/v1/authv1connect"
-	"github.com/nara-care/nara/gen/nara/help/v1/helpv1connect"
 	"github.com/nara-care/nara/gen/nara/patient/v1/patientv1connect"
 	"github.com/nara-care/nara/gen/nara/push/v1/pushv1connect"
 	"github.com/nara-care/nara/identity/pnr"
 	"github.com/nara-care/nara/identity/token"
-	"github.com/nara-care/nara/push/notify"
+	"github.com/nara-care/nara/rpc"
 	"github.com/nara-care/nara/store"
+	"github.com/nara-care/nara/windowlimit"
 )
 
 // Config holds the server's settings.
@@ -43,12 +42,6 @@ type Config struct {
 	// MinimumAppVersions is the oldest supported app version per platform
 	// ("ios", "android", "web"). Default: none, every version is supported.
 	MinimumAppVersions map[string]string
-	// SearchCacheSize is how many FAQ search results are kept in memory per
-	// replica. Default 10 000; negative disables the cache.
-	SearchCacheSize int
-	// ListCacheSize is how many citizens' appointment lists are kept in
-	// memory per replica; -1 disables the cache. Default 100 000.
-	ListCacheSize int
 	// AccessTokenTTL is how long an access token is valid. Default 10 min.
 	AccessTokenTTL time.Duration
 	// CitizenSessionTTL is how long a citizen stays logged in on a device
@@ -110,12 +103,6 @@ func (c *Config) setDefaults() {
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = 15 * time.Second
 	}
-	if c.ListCacheSize == 0 {
-		c.ListCacheSize = 100_000
-	}
-	if c.SearchCacheSize == 0 {
-		c.SearchCacheSize = 10_000
-	}
 	if c.AccessTokenTTL == 0 {
 		c.AccessTokenTTL = 10 * time.Minute
 	}
@@ -168,9 +155,6 @@ type Deps struct {
 	// one keeps in memory or streams. Its Run is the caller's to start,
 	// with the Store as its source.
 	Hub *changefeed.Hub
-	// Notify schedules reminders and notices in the transactions that book,
-	// cancel and move appointments. It need not be started to schedule.
-	Notify *notify.Service
 	// Registry receives the server's metrics; nil keeps them unregistered.
 	// They are served apart from the API, by MetricsHandler.
 	Registry prometheus.Registerer
@@ -181,7 +165,7 @@ type Deps struct {
 	Now func() time.Time
 	// Domains are the parts of the product that live in their own
 	// packages, mounted beside the services above.
-	Domains []Domain
+	Domains []rpc.Domain
 }
 
 // Server is Nära's API. Build it with New and serve Handler.
@@ -190,20 +174,19 @@ type Server struct {
 	logger  *slog.Logger
 	store   *store.Store
 	metrics *metrics
-	help    *helpService
 	// sessions spares authenticated requests a session read.
 	sessions *sessionCache
-	// lists spares citizens' appointment lists their database reads.
-	lists *listCache
-	// hub wakes the streams watching units' notices.
-	hub *changefeed.Hub
-	mux *http.ServeMux
+	mux      *http.ServeMux
 	// callbackPage is the staff login's default landing page.
 	callbackPage *staffCallbackPage
 	// services names every Connect service served, the domains' too.
 	services []string
+	// encoders keep answers encoded, for the JSON codec.
+	encoders []rpc.Encoder
+	// rules is every RPC's authorization rule, the domains' too.
+	rules map[string]rpc.Rule
 	// runners are the domains with background work.
-	runners []Runner
+	runners []rpc.Runner
 }
 
 // New builds the server.
@@ -234,28 +217,16 @@ func New(cfg Config, d Deps) (*Server, error) {
 
 		callbackPage: newStaffCallbackPage(cfg.PublicURL),
 	}
-	// Support hours and unit schedules are kept in Swedish local time; the
-	// binary embeds the time zone database.
-	zone, err := time.LoadLocation("Europe/Stockholm")
-	if err != nil {
-		return nil, err
-	}
-	s.help = newHelpService(d.Store, cfg.SearchCacheSize, zone, d.Now)
 	s.sessions = newSessionCache(d.Now)
-	s.hub = d.Hub
-	if s.lists, err = newListCache(d.Store, cfg.ListCacheSize, d.Registry); err != nil {
-		return nil, err
-	}
-	d.Hub.Follow(store.TopicHelp, s.help)
 	d.Hub.Follow(store.TopicSession, s.sessions)
-	d.Hub.Follow(store.TopicAppointmentList, s.lists)
 	issuer := &sessionIssuer{
-		store: d.Store, signer: signer, protector: d.Protector, now: d.Now, sessions: s.sessions,
+		store: d.Store, signer: signer, protector: d.Protector, now: d.Now, sessions: s.sessions, custody: rpc.NewCustody(d.Store, d.Now),
 		accessTTL: cfg.AccessTokenTTL, citizenSessionTTL: cfg.CitizenSessionTTL, staffSessionTTL: cfg.StaffSessionTTL,
 	}
 	staff := &clinicianAuthService{store: d.Store, logger: d.Logger, idp: d.StaffProvider, issuer: issuer, limits: cfg.Limits, now: d.Now}
 
 	rules := procedureRules()
+	s.rules = rules
 	tracerOpts := []otelconnect.Option{otelconnect.WithoutMetrics()}
 	if d.Tracer != nil {
 		tracerOpts = append(tracerOpts, otelconnect.WithTracerProvider(d.Tracer))
@@ -277,14 +248,12 @@ func New(cfg Config, d Deps) (*Server, error) {
 			newAuthzInterceptor(issuer, rules, d.Now),
 			violationInterceptor{},
 			validate.NewInterceptor(),
-			newScopeInterceptor(rules, issuer.patientsOf),
+			newScopeInterceptor(rules, issuer.custody.PatientsOf),
 		),
 		bounded,
 		connect.WithCompressMinBytes(1024),
-		connect.WithCodec(jsonCodec{lists: s.lists}),
+		connect.WithCodec(jsonCodec{encoders: &s.encoders}),
 	)
-	s.mux.Handle(helpv1connect.NewHelpServiceHandler(s.help, opts))
-	s.mux.Handle(helpv1connect.NewHelpAdminServiceHandler(&helpAdminService{store: d.Store, help: s.help}, opts))
 	s.mux.Handle(appv1connect.NewAppServiceHandler(&appService{cfg: cfg}, opts))
 	s.mux.Handle(authv1connect.NewCitizenAuthServiceHandler(&citizenAuthService{
 		store: d.Store, logger: d.Logger, bankID: d.BankID, sessions: issuer, limits: cfg.Limits, now: d.Now,
@@ -293,26 +262,18 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s.mux.Handle(authv1connect.NewClinicianAuthServiceHandler(staff, opts))
 	s.mux.Handle(authv1connect.NewSessionServiceHandler(&sessionService{
 		store: d.Store, issuer: issuer, staff: staff, limits: cfg.Limits,
-		unverified: newWindowLimiter(cfg.Limits.UnverifiedRefreshesPerIPPerHour, time.Hour, d.Now),
+		unverified: windowlimit.New(cfg.Limits.UnverifiedRefreshesPerIPPerHour, time.Hour, d.Now),
 	}, opts))
 	s.mux.Handle(authv1connect.NewAccessLogServiceHandler(&accessLogService{store: d.Store}, opts))
 	s.mux.Handle(patientv1connect.NewPatientServiceHandler(&patientService{store: d.Store, protector: d.Protector, now: d.Now}, opts))
 	s.mux.Handle(pushv1connect.NewDeviceServiceHandler(&deviceService{store: d.Store}, opts))
 	s.mux.Handle(pushv1connect.NewNotificationServiceHandler(&notificationService{store: d.Store, now: d.Now}, opts))
 
-	feeds := newCalendarFeeds(d.Store, issuer, d.Logger, d.Now, cfg.PublicURL)
-	s.mux.Handle(appointmentv1connect.NewAppointmentServiceHandler(&appointmentService{
-		store: d.Store, issuer: issuer, notify: d.Notify, now: d.Now, zone: zone, feeds: feeds, lists: s.lists,
-	}, opts))
-	s.mux.Handle(appointmentv1connect.NewScheduleServiceHandler(&scheduleService{
-		store: d.Store, issuer: issuer, notify: d.Notify, now: d.Now, zone: zone, hub: s.hub,
-	}, opts))
-
 	if err := s.mountDomains(d.Domains, opts, rules); err != nil {
 		return nil, err
 	}
 	for _, dom := range d.Domains {
-		if r, ok := dom.(Runner); ok {
+		if r, ok := dom.(rpc.Runner); ok {
 			s.runners = append(s.runners, r)
 		}
 	}
@@ -322,7 +283,6 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s.mux.Handle(grpcreflect.NewHandlerV1(reflector, bounded))
 	s.mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector, bounded))
 	s.mux.HandleFunc("GET /auth/staff/callback", s.staffCallback)
-	s.mux.Handle("GET /calendar/{file}", feeds)
 	if err := mountAPIDocs(s.mux); err != nil {
 		return nil, err
 	}
@@ -336,8 +296,6 @@ func New(cfg Config, d Deps) (*Server, error) {
 // domains' for reflection and health.
 func serviceNames() []string {
 	return []string{
-		helpv1connect.HelpServiceName,
-		helpv1connect.HelpAdminServiceName,
 		appv1connect.AppServiceName,
 		authv1connect.CitizenAuthServiceName,
 		authv1connect.ClinicianAuthServiceName,
@@ -346,11 +304,13 @@ func serviceNames() []string {
 		patientv1connect.PatientServiceName,
 		pushv1connect.DeviceServiceName,
 		pushv1connect.NotificationServiceName,
-		appointmentv1connect.AppointmentServiceName,
-		appointmentv1connect.ScheduleServiceName,
 		healthServiceName,
 	}
 }
+
+// Rules returns every RPC's authorization rule, the domains' too, by
+// procedure path (for documentation and tests; do not change it).
+func (s *Server) Rules() map[string]rpc.Rule { return s.rules }
 
 // Handler returns the HTTP handler that serves every RPC.
 func (s *Server) Handler() http.Handler {

@@ -15,12 +15,10 @@ import (
 	authv1 "github.com/nara-care/nara/gen/nara/auth/v1"
 	"github.com/nara-care/nara/identity/pnr"
 	"github.com/nara-care/nara/identity/token"
+	"github.com/nara-care/nara/rpc"
 	"github.com/nara-care/nara/store"
+	"github.com/nara-care/nara/windowlimit"
 )
-
-// guardianAgeLimit is the age until which a guardian acts for a child; from
-// 13 a child has their own, private contact with care.
-const guardianAgeLimit = 13
 
 // sessionIssuer turns sessions into tokens and tokens back into principals.
 type sessionIssuer struct {
@@ -32,16 +30,11 @@ type sessionIssuer struct {
 	staffSessionTTL   time.Duration
 	now               func() time.Time
 	sessions          *sessionCache
-}
-
-// childrenBornAfter is the birth date after which a child is under the
-// guardian age limit today.
-func (i *sessionIssuer) childrenBornAfter() time.Time {
-	return i.now().AddDate(-guardianAgeLimit, 0, 0)
+	custody           *rpc.Custody
 }
 
 func (i *sessionIssuer) citizenMe(ctx context.Context, person store.Person) (*authv1.Me, []string, error) {
-	children, err := i.store.ChildrenUnder(ctx, person.ID, i.childrenBornAfter())
+	children, err := i.store.ChildrenUnder(ctx, person.ID, i.custody.ChildrenBornAfter())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -107,18 +100,18 @@ func (i *sessionIssuer) Authenticate(ctx context.Context, h http.Header) (access
 	}
 	raw, ok := strings.CutPrefix(v, "Bearer ")
 	if !ok {
-		return access.Principal{}, false, fail(connect.CodeUnauthenticated, "the Authorization header must be \"Bearer <access token>\"")
+		return access.Principal{}, false, rpc.Fail(connect.CodeUnauthenticated, "the Authorization header must be \"Bearer <access token>\"")
 	}
 	c, err := i.signer.Verify(strings.TrimSpace(raw))
 	switch {
 	case errors.Is(err, token.ErrExpired):
-		return access.Principal{}, false, fail(connect.CodeUnauthenticated, "the access token has expired; refresh the session")
+		return access.Principal{}, false, rpc.Fail(connect.CodeUnauthenticated, "the access token has expired; refresh the session")
 	case err != nil:
-		return access.Principal{}, false, fail(connect.CodeUnauthenticated, "the access token is not valid; log in again")
+		return access.Principal{}, false, rpc.Fail(connect.CodeUnauthenticated, "the access token is not valid; log in again")
 	}
 	sess, err := i.sessions.session(ctx, i.store, c.SessionID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && (!sess.RevokedAt.IsZero() || !sess.ExpiresAt.After(i.now()))) {
-		return access.Principal{}, false, fail(connect.CodeUnauthenticated, "the session has ended; log in again")
+		return access.Principal{}, false, rpc.Fail(connect.CodeUnauthenticated, "the session has ended; log in again")
 	} else if err != nil {
 		return access.Principal{}, false, err
 	}
@@ -126,7 +119,7 @@ func (i *sessionIssuer) Authenticate(ctx context.Context, h http.Header) (access
 	// borrow another person's live session.
 	if (c.Kind == token.KindCitizen && sess.PersonID != c.Subject) || (c.Kind == token.KindStaff && sess.StaffHSAID != c.Subject) ||
 		(c.Kind != token.KindCitizen && c.Kind != token.KindStaff) {
-		return access.Principal{}, false, fail(connect.CodeUnauthenticated, "the access token is not valid; log in again")
+		return access.Principal{}, false, rpc.Fail(connect.CodeUnauthenticated, "the access token is not valid; log in again")
 	}
 	p := access.Principal{Subject: c.Subject, DisplayName: c.Name, SessionID: c.SessionID}
 	for _, r := range c.Roles {
@@ -156,16 +149,16 @@ type sessionService struct {
 	limits RateLimits
 	// unverified counts refreshes with tokens that are not a session's own,
 	// per client address.
-	unverified *windowLimiter
+	unverified *windowlimit.Limiter
 }
 
 func (s *sessionService) RefreshSession(ctx context.Context, req *authv1.RefreshSessionRequest) (*authv1.RefreshSessionResponse, error) {
 	// Only a session's own token counts against the session (in the store,
 	// once verified). Anyone can name a device, so attempts with tokens that
 	// are not a session's own count against the address they come from.
-	ip := clientIP(ctx).String()
-	if s.unverified.blocked(ip) > 0 {
-		return nil, fail(connect.CodeResourceExhausted, "too many refreshes with unknown refresh tokens from your network; log in again later")
+	ip := rpc.ClientIP(ctx).String()
+	if s.unverified.Blocked(ip) > 0 {
+		return nil, rpc.Fail(connect.CodeResourceExhausted, "too many refreshes with unknown refresh tokens from your network; log in again later")
 	}
 	refresh, newHash := token.NewRefresh()
 	sess, err := s.store.SessionRefresh(ctx, token.HashRefresh(req.RefreshToken), newHash, req.DeviceId,
@@ -174,13 +167,13 @@ func (s *sessionService) RefreshSession(ctx context.Context, req *authv1.Refresh
 	case errors.Is(err, store.ErrTokenReused):
 		s.issuer.sessions.dropAll() // which session was revoked is not known here
 	case errors.Is(err, store.ErrTokenUnverified):
-		s.unverified.take(ip)
+		s.unverified.Take(ip)
 	case err == nil:
 		s.issuer.sessions.drop(sess.ID)
 	}
 	switch {
 	case errors.Is(err, store.ErrRateLimited):
-		return nil, failWith(err, connect.CodeResourceExhausted, "too many session refreshes from this device; wait and try again")
+		return nil, rpc.FailWith(err, connect.CodeResourceExhausted, "too many session refreshes from this device; wait and try again")
 	case err != nil:
 		// A reused token or an ended session: toConnect answers Unauthenticated.
 		return nil, err
@@ -255,7 +248,7 @@ func (s *sessionService) SignOut(ctx context.Context, req *authv1.SignOutRequest
 		id = p.SessionID
 	}
 	if err := s.store.SessionRevoke(ctx, id, p.PersonID, p.HSAID, "signed out"); err != nil {
-		return nil, notFoundAs(err, "you have no session %q", id)
+		return nil, rpc.NotFoundAs(err, "you have no session %q", id)
 	}
 	s.issuer.sessions.drop(id)
 	return &authv1.SignOutResponse{}, nil
@@ -269,18 +262,4 @@ func (s *sessionService) SignOutEverywhere(ctx context.Context, _ *authv1.SignOu
 	}
 	s.issuer.sessions.dropAll()
 	return &authv1.SignOutEverywhereResponse{SessionsEnded: int32(n)}, nil
-}
-
-// patientsOf are whose visits personID sees and manages: their own and
-// their children's under the guardian age limit.
-func (i *sessionIssuer) patientsOf(ctx context.Context, personID string) ([]string, error) {
-	children, err := i.store.ChildrenUnder(ctx, personID, i.childrenBornAfter())
-	if err != nil {
-		return nil, err
-	}
-	ids := []string{personID}
-	for _, c := range children {
-		ids = append(ids, c.ID)
-	}
-	return ids, nil
 }

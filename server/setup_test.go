@@ -16,15 +16,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/nara-care/nara/access"
+	"github.com/nara-care/nara/appointment"
 	"github.com/nara-care/nara/changefeed"
 	"github.com/nara-care/nara/demo"
+	"github.com/nara-care/nara/help"
 	"github.com/nara-care/nara/identity/bankid"
 	"github.com/nara-care/nara/identity/bankid/bankidsim"
 	"github.com/nara-care/nara/identity/oidc"
 	"github.com/nara-care/nara/identity/oidcdev"
 	"github.com/nara-care/nara/identity/pnr"
 	"github.com/nara-care/nara/identity/token"
+	"github.com/nara-care/nara/internal/clocktest"
 	"github.com/nara-care/nara/push/notify"
+	"github.com/nara-care/nara/rpc"
 	"github.com/nara-care/nara/server"
 	"github.com/nara-care/nara/store"
 	"github.com/nara-care/nara/store/storetest"
@@ -43,15 +47,20 @@ type env struct {
 	sim         *bankidsim.Simulator
 	protector   *pnr.Protector
 	signer      *token.Signer
-	// cfg and deps built the server, for replica.
-	cfg  server.Config
-	deps server.Deps
+	// cfg, deps, notices and o built the server, for replica.
+	cfg     server.Config
+	deps    server.Deps
+	notices *notify.Service
+	o       options
+	srv     *server.Server
 	// metrics is where each replica (by its API URL) serves its metrics.
 	metrics map[string]string
 }
 
 type options struct {
 	cfg server.Config
+	// listCacheSize is the appointment list cache's size (-1: off).
+	listCacheSize int
 	// push, when set, starts the push queue with this sender: notices are
 	// sent, not only enqueued.
 	push notify.Sender
@@ -133,26 +142,28 @@ func setupWith(t *testing.T, o options) *env {
 		t.Cleanup(func() { _ = notices.Stop(context.Background()) })
 	}
 	deps := server.Deps{
-		Logger: logger, Store: st, Hub: hub, BankID: bank, StaffProvider: idp, Protector: protector, TokenKey: testKey, Notify: notices,
+		Logger: logger, Store: st, Hub: hub, BankID: bank, StaffProvider: idp, Protector: protector, TokenKey: testKey,
 	}
-	handler, metricsURL := startServer(t, cfg, deps)
+	srv, metricsURL := startServer(t, cfg, deps, notices, o)
+	handler = srv.Handler()
 	signer, err := token.NewSigner(testKey, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &env{url: ts.URL, store: st, client: newClient(false), h2c: newClient(true), logs: logs,
-		sim: sim, protector: protector, signer: signer, cfg: cfg, deps: deps, metrics: map[string]string{ts.URL: metricsURL}}
+		sim: sim, protector: protector, signer: signer, cfg: cfg, deps: deps, notices: notices, o: o, srv: srv, metrics: map[string]string{ts.URL: metricsURL}}
 }
 
 // startServer builds a server and runs its background work until the test
 // ends. Its metrics are served apart, at metricsURL, as cmd/nara serves
 // them on NARA_METRICS_ADDR.
-func startServer(t *testing.T, cfg server.Config, deps server.Deps) (h http.Handler, metricsURL string) {
+func startServer(t *testing.T, cfg server.Config, deps server.Deps, notices *notify.Service, o options) (srv *server.Server, metricsURL string) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	deps.Registry = reg
 	metrics := httptest.NewServer(server.MetricsHandler(reg))
 	t.Cleanup(metrics.Close)
+	deps.Domains = domains(t, cfg, deps, notices, o)
 	srv, err := server.New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +174,27 @@ func startServer(t *testing.T, cfg server.Config, deps server.Deps) (h http.Hand
 	hubDone := make(chan struct{})
 	go func() { deps.Hub.Run(runCtx, deps.Store); close(hubDone) }()
 	t.Cleanup(func() { cancel(); <-done; <-hubDone })
-	return srv.Handler(), metrics.URL
+	// Ready as a replica is once it follows the change feed: before that
+	// its caches are off.
+	clocktest.Eventually(t, 10*time.Second, "the change feed to be followed", deps.Hub.Live)
+	return srv, metrics.URL
+}
+
+// domains builds the parts of the product that live in their own
+// packages over deps' store and hub, as cmd/nara does.
+func domains(t *testing.T, cfg server.Config, deps server.Deps, notices *notify.Service, o options) []rpc.Domain {
+	t.Helper()
+	helpContent, err := help.New(help.Config{}, help.Deps{Store: deps.Store, Hub: deps.Hub, Now: deps.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appointments, err := appointment.New(appointment.Config{ListCacheSize: o.listCacheSize, PublicURL: cfg.PublicURL}, appointment.Deps{
+		Logger: deps.Logger, Store: deps.Store, Hub: deps.Hub, Notify: notices, Registry: deps.Registry, Now: deps.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []rpc.Domain{helpContent, appointments}
 }
 
 // replica starts a second server over the same database, as another
@@ -174,8 +205,8 @@ func (e *env) replica(t *testing.T) string {
 	deps := e.deps
 	deps.Hub = changefeed.New(changefeed.Config{}, deps.Logger)
 	deps.Store = store.New(e.store.Pool(), store.Options{Committed: deps.Hub.Committed})
-	h, metricsURL := startServer(t, e.cfg, deps)
-	ts := httptest.NewServer(h)
+	srv, metricsURL := startServer(t, e.cfg, deps, e.notices, e.o)
+	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	e.metrics[ts.URL] = metricsURL
 	return ts.URL

@@ -15,6 +15,7 @@ import (
 	authv1 "github.com/nara-care/nara/gen/nara/auth/v1"
 	"github.com/nara-care/nara/identity/oidc"
 	"github.com/nara-care/nara/identity/token"
+	"github.com/nara-care/nara/rpc"
 	"github.com/nara-care/nara/store"
 )
 
@@ -46,7 +47,7 @@ type clinicianAuthService struct {
 func (s *clinicianAuthService) StartStaffLogin(ctx context.Context, req *authv1.StartStaffLoginRequest) (*authv1.StartStaffLoginResponse, error) {
 	// Anyone may start a login, and each start is a row until it completes
 	// or expires: starts are counted per address, as citizens' are.
-	if err := s.store.RateLimitTake(ctx, "staff-login-start:ip:"+clientIP(ctx).String(), time.Minute, s.limits.LoginStartsPerIPPerMinute); err != nil {
+	if err := s.store.RateLimitTake(ctx, "staff-login-start:ip:"+rpc.ClientIP(ctx).String(), time.Minute, s.limits.LoginStartsPerIPPerMinute); err != nil {
 		return nil, rateLimited(err, "too many login attempts from your network; wait a minute and try again")
 	}
 	start, err := s.idp.Start()
@@ -65,21 +66,21 @@ func (s *clinicianAuthService) StartStaffLogin(ctx context.Context, req *authv1.
 func (s *clinicianAuthService) CompleteStaffLogin(ctx context.Context, req *authv1.CompleteStaffLoginRequest) (*authv1.CompleteStaffLoginResponse, error) {
 	login, err := s.store.StaffLoginTake(ctx, req.State, staffLoginMaxAge)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, failWith(err, connect.CodeFailedPrecondition, "this login is unknown, expired or already used; start a new one")
+		return nil, rpc.FailWith(err, connect.CodeFailedPrecondition, "this login is unknown, expired or already used; start a new one")
 	} else if err != nil {
 		return nil, err
 	}
 	if login.DeviceID != req.Device.Id {
-		return nil, fail(connect.CodeFailedPrecondition, "this login was started on another device; start a new one")
+		return nil, rpc.Fail(connect.CodeFailedPrecondition, "this login was started on another device; start a new one")
 	}
 	id, err := s.idp.Complete(ctx, req.Code, login.Verifier, login.Nonce)
 	switch {
 	case errors.Is(err, oidc.ErrIdPUnreachable):
-		return nil, failWith(err, connect.CodeUnavailable, "the identity provider cannot be reached; try again in a moment")
+		return nil, rpc.FailWith(err, connect.CodeUnavailable, "the identity provider cannot be reached; try again in a moment")
 	case errors.Is(err, oidc.ErrMissingClaim):
-		return nil, failWith(err, connect.CodePermissionDenied, "your login does not carry an HSA-id; contact your HSA administrator")
+		return nil, rpc.FailWith(err, connect.CodePermissionDenied, "your login does not carry an HSA-id; contact your HSA administrator")
 	case err != nil:
-		return nil, failWith(err, connect.CodeUnauthenticated, "the identity provider did not confirm the login; log in again")
+		return nil, rpc.FailWith(err, connect.CodeUnauthenticated, "the identity provider did not confirm the login; log in again")
 	}
 	assignments := make([]access.Assignment, 0, len(id.Assignments))
 	for _, a := range id.Assignments {
@@ -117,7 +118,7 @@ func (s *clinicianAuthService) CompleteStaffLogin(ctx context.Context, req *auth
 func (s *clinicianAuthService) SelectAssignment(ctx context.Context, req *authv1.SelectAssignmentRequest) (*authv1.SelectAssignmentResponse, error) {
 	p, _ := access.FromContext(ctx)
 	if p.HSAID == "" {
-		return nil, fail(connect.CodePermissionDenied, "only staff act within care assignments")
+		return nil, rpc.Fail(connect.CodePermissionDenied, "only staff act within care assignments")
 	}
 	sess, err := s.store.SessionGet(ctx, p.SessionID)
 	if err != nil {
@@ -125,11 +126,11 @@ func (s *clinicianAuthService) SelectAssignment(ctx context.Context, req *authv1
 	}
 	i := slices.IndexFunc(staffAssignments(sess), func(a access.Assignment) bool { return a.ID == req.AssignmentId })
 	if i < 0 {
-		return nil, fail(connect.CodePermissionDenied, "you have no care assignment %q; your login carries the assignments listed by GetMe", req.AssignmentId)
+		return nil, rpc.Fail(connect.CodePermissionDenied, "you have no care assignment %q; your login carries the assignments listed by GetMe", req.AssignmentId)
 	}
 	a := staffAssignments(sess)[i]
 	if err := a.AllowsCare(s.now()); err != nil {
-		return nil, failWith(err, connect.CodePermissionDenied, "%s", err.Error())
+		return nil, rpc.FailWith(err, connect.CodePermissionDenied, "%s", err.Error())
 	}
 	if err := s.store.SessionSelectAssignment(ctx, sess.ID, a.ID); err != nil {
 		return nil, err
@@ -159,7 +160,7 @@ func (s *clinicianAuthService) staffMe(ctx context.Context, sess store.Session) 
 		pa := &authv1.CareAssignment{
 			Id: a.ID, Purpose: a.Purpose, CareUnitHsaId: a.CareUnitHSAID, CareUnitName: a.CareUnitName,
 			CareProviderHsaId: a.CareProviderHSAID, CareProviderName: a.CareProviderName,
-			ValidFrom: timestampOrNil(a.ValidFrom), ValidTo: timestampOrNil(a.ValidTo), Usable: reason == nil,
+			ValidFrom: rpc.TimestampOrNil(a.ValidFrom), ValidTo: rpc.TimestampOrNil(a.ValidTo), Usable: reason == nil,
 		}
 		if reason != nil {
 			pa.UnusableReason = reason.Error()

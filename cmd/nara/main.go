@@ -39,8 +39,10 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/nara-care/nara/appointment"
 	"github.com/nara-care/nara/changefeed"
 	"github.com/nara-care/nara/demo"
+	"github.com/nara-care/nara/help"
 	"github.com/nara-care/nara/identity/bankid"
 	"github.com/nara-care/nara/identity/bankid/bankidsim"
 	"github.com/nara-care/nara/identity/oidc"
@@ -53,6 +55,7 @@ import (
 	"github.com/nara-care/nara/push/fcm"
 	"github.com/nara-care/nara/push/fcmfake"
 	"github.com/nara-care/nara/push/notify"
+	"github.com/nara-care/nara/rpc"
 	"github.com/nara-care/nara/server"
 	"github.com/nara-care/nara/store"
 )
@@ -255,10 +258,25 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(notices) // nara_push_* metrics
+
+	// The parts of the product in their own packages, one line each.
+	helpContent, err := help.New(help.Config{SearchCacheSize: s.searchCache}, help.Deps{Store: st, Hub: hub})
+	if err != nil {
+		return err
+	}
+	appointments, err := appointment.New(appointment.Config{ListCacheSize: s.listCache, PublicURL: s.publicURL},
+		appointment.Deps{Logger: logger, Store: st, Hub: hub, Notify: notices, Registry: reg})
+	if err != nil {
+		return err
+	}
 	return serve(ctx, s, logger, local, server.Deps{
 		Logger: logger, Store: st, Hub: hub, BankID: bank, StaffProvider: idp, Protector: protector, TokenKey: keys.Token,
-		Notify: notices,
-	}, queue)
+		Registry: reg,
+		Domains:  []rpc.Domain{helpContent, appointments},
+	}, reg, queue, notices)
 }
 
 // openPush returns the FCM sender for FCM_CREDENTIALS_FILE or, without it,
@@ -439,13 +457,8 @@ func openDatabase(ctx context.Context, s settings, logger *slog.Logger) (*pgxpoo
 	return pool, func() { pool.Close(); cleanup() }, nil
 }
 
-func serve(ctx context.Context, s settings, logger *slog.Logger, local []server.Link, deps server.Deps, queue *river.Client[pgx.Tx]) error {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if deps.Notify != nil {
-		reg.MustRegister(deps.Notify) // nara_push_* metrics
-	}
-	deps.Registry = reg
+func serve(ctx context.Context, s settings, logger *slog.Logger, local []server.Link, deps server.Deps, reg *prometheus.Registry,
+	queue *river.Client[pgx.Tx], notices *notify.Service) error {
 	tracer, stopTracing, err := openTracing(ctx, logger)
 	if err != nil {
 		return err
@@ -457,7 +470,7 @@ func serve(ctx context.Context, s settings, logger *slog.Logger, local []server.
 		return err
 	}
 	srv, err := server.New(server.Config{
-		Version: version, SearchCacheSize: s.searchCache, ListCacheSize: s.listCache,
+		Version:     version,
 		Limits:      server.RateLimits{LoginStartsPerIPPerMinute: s.loginStartsPerIPPerMinute, LoginsPerPersonPerHour: s.loginsPerPersonPerHour},
 		CORSOrigins: splitList(s.corsOrigins), PublicURL: s.publicURL, LocalPages: local,
 		TrustedProxies: trusted, BankIDVisibleText: s.bankIDVisibleText,
@@ -468,18 +481,16 @@ func serve(ctx context.Context, s settings, logger *slog.Logger, local []server.
 	background := make(chan error, 2)
 	go func() { background <- srv.Run(ctx) }()
 	go func() { background <- deps.Hub.Run(ctx, deps.Store) }()
-	if deps.Notify != nil {
-		if err := deps.Notify.Start(ctx); err != nil {
-			return fmt.Errorf("push queue: %w", err)
-		}
-		defer func() {
-			stopCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-			defer cancel()
-			if err := deps.Notify.Stop(stopCtx); err != nil {
-				logger.Warn("stopping the push queue", slog.String("error", err.Error()))
-			}
-		}()
+	if err := notices.Start(ctx); err != nil {
+		return fmt.Errorf("push queue: %w", err)
 	}
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if err := notices.Stop(stopCtx); err != nil {
+			logger.Warn("stopping the push queue", slog.String("error", err.Error()))
+		}
+	}()
 	if err := queue.Start(ctx); err != nil {
 		return fmt.Errorf("job queue: %w", err)
 	}

@@ -1,13 +1,12 @@
-package server
+package help
 
 import (
-	"errors"
 	"time"
 
 	"connectrpc.com/connect"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	helpv1 "github.com/nara-care/nara/gen/nara/help/v1"
+	"github.com/nara-care/nara/rpc"
 	"github.com/nara-care/nara/store"
 )
 
@@ -41,33 +40,6 @@ func articleStateToProto(s store.ArticleState) helpv1.ArticleState {
 	return helpv1.ArticleState_ARTICLE_STATE_UNSPECIFIED
 }
 
-func timestampOrNil(t time.Time) *timestamppb.Timestamp {
-	if t.IsZero() {
-		return nil
-	}
-	return timestamp(t)
-}
-
-// A Timestamp holds the years 1 to 9999; time.Time and PostgreSQL hold more.
-var (
-	minTimestamp = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
-	maxTimestamp = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
-)
-
-// timestamp converts t for an answer, clamped to what a Timestamp holds: an
-// invalid one fails the whole answer, and one bad row would break every list
-// it is in. The database's time window keeps such rows out; this is the last
-// line behind it.
-func timestamp(t time.Time) *timestamppb.Timestamp {
-	switch {
-	case t.Before(minTimestamp):
-		t = minTimestamp
-	case t.After(maxTimestamp):
-		t = maxTimestamp
-	}
-	return timestamppb.New(t)
-}
-
 func articleToProto(a store.Article) *helpv1.Article {
 	p := &helpv1.Article{
 		Slug:           a.Slug,
@@ -79,8 +51,8 @@ func articleToProto(a store.Article) *helpv1.Article {
 		LastReviewedOn: a.LastReviewedOn.Format(time.DateOnly),
 		Version:        int32(a.Version),
 		State:          articleStateToProto(a.State),
-		PublishedAt:    timestampOrNil(a.PublishedAt),
-		UpdatedAt:      timestampOrNil(a.UpdatedAt),
+		PublishedAt:    rpc.TimestampOrNil(a.PublishedAt),
+		UpdatedAt:      rpc.TimestampOrNil(a.UpdatedAt),
 	}
 	for _, s := range a.Sources {
 		p.Sources = append(p.Sources, &helpv1.SourceLink{Title: s.Title, Url: s.URL})
@@ -97,10 +69,11 @@ func articlesToProto(as []store.Article) []*helpv1.Article {
 }
 
 // contentFromProto converts validated editor input.
+
 func contentFromProto(c *helpv1.ArticleContent) (store.ArticleContent, error) {
 	reviewed, err := time.Parse(time.DateOnly, c.LastReviewedOn)
 	if err != nil {
-		return store.ArticleContent{}, fail(connect.CodeInvalidArgument, "content.last_reviewed_on: %q is not a date (YYYY-MM-DD)", c.LastReviewedOn)
+		return store.ArticleContent{}, rpc.Fail(connect.CodeInvalidArgument, "content.last_reviewed_on: %q is not a date (YYYY-MM-DD)", c.LastReviewedOn)
 	}
 	out := store.ArticleContent{
 		CategorySlug:   c.CategorySlug,
@@ -141,12 +114,4 @@ func contactPointToProto(lang store.Language, c store.ContactPoint) *helpv1.Cont
 		p.Label, p.Description = c.LabelEN, c.DescriptionEN
 	}
 	return p
-}
-
-// notFoundAs gives a store.ErrNotFound a message that names what was missing.
-func notFoundAs(err error, format string, args ...any) error {
-	if errors.Is(err, store.ErrNotFound) {
-		return failWith(err, connect.CodeNotFound, format, args...)
-	}
-	return err
 }

@@ -1,4 +1,4 @@
-package server
+package appointment
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/nara-care/nara/access"
 	appointmentv1 "github.com/nara-care/nara/gen/nara/appointment/v1"
+	"github.com/nara-care/nara/rpc"
 	"github.com/nara-care/nara/store"
 )
 
@@ -59,8 +60,8 @@ func (s *scheduleService) unitNotices(ctx context.Context, p access.Principal, u
 		notices = append(notices, &appointmentv1.UnitNotice{
 			Id: n.ID, AppointmentId: n.AppointmentID, Kind: unitNoticeKinds[n.Kind],
 			PatientName: strings.TrimSpace(n.PatientGivenName + " " + n.PatientSurname),
-			StartTime:   timestamp(n.StartsAt), Minutes: int32(n.Minutes), Message: n.Message,
-			CreateTime: timestamp(n.CreatedAt), Seq: n.Seq,
+			StartTime:   rpc.Timestamp(n.StartsAt), Minutes: int32(n.Minutes), Message: n.Message,
+			CreateTime: rpc.Timestamp(n.CreatedAt), Seq: n.Seq,
 		})
 		after = n.Seq
 	}

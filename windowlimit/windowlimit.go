@@ -1,4 +1,8 @@
-package server
+// Package windowlimit counts events per key in fixed windows, in one
+// replica's memory: cheap protection for endpoints that have no session to
+// count against (a calendar feed, an unverified refresh). Limits that must
+// hold across replicas live in the database instead.
+package windowlimit
 
 import (
 	"maps"
@@ -6,10 +10,10 @@ import (
 	"time"
 )
 
-// windowLimiter allows each key a number of events per fixed window, in
+// Limiter allows each key a number of events per fixed window, in
 // this replica's memory: cheap protection for endpoints that have no
 // session to count against.
-type windowLimiter struct {
+type Limiter struct {
 	mu     sync.Mutex
 	n      int
 	window time.Duration
@@ -22,13 +26,14 @@ type windowLimiter struct {
 // it are refused until the window turns.
 const maxLimiterKeys = 100_000
 
-func newWindowLimiter(n int, window time.Duration, now func() time.Time) *windowLimiter {
-	return &windowLimiter{n: n, window: window, counts: map[string]int{}, now: now}
+// New returns a Limiter of n events per window for each key, at now.
+func New(n int, window time.Duration, now func() time.Time) *Limiter {
+	return &Limiter{n: n, window: window, counts: map[string]int{}, now: now}
 }
 
 // turn starts a new window when the current one has passed, and returns
 // how long is left of it.
-func (l *windowLimiter) turn() time.Duration {
+func (l *Limiter) turn() time.Duration {
 	now := l.now()
 	if now.Sub(l.start) >= l.window || now.Before(l.start) {
 		clear(l.counts)
@@ -37,9 +42,9 @@ func (l *windowLimiter) turn() time.Duration {
 	return l.start.Add(l.window).Sub(now)
 }
 
-// take counts an event of key and returns 0, or how long to wait when key
-// has used its events in this window.
-func (l *windowLimiter) take(key string) time.Duration {
+// Take counts an event of key and returns 0, or how long to wait when key
+// Has used its events in this window.
+func (l *Limiter) Take(key string) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	left := l.turn()
@@ -51,8 +56,8 @@ func (l *windowLimiter) take(key string) time.Duration {
 	return 0
 }
 
-// blocked returns how long key must wait, without counting an event.
-func (l *windowLimiter) blocked(key string) time.Duration {
+// Blocked returns how long key must wait, without counting an event.
+func (l *Limiter) Blocked(key string) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	left := l.turn()
@@ -62,22 +67,23 @@ func (l *windowLimiter) blocked(key string) time.Duration {
 	return 0
 }
 
-// recentSet remembers keys for a while, in this replica's memory, up to
+// RecentSet remembers keys for a while, in this replica's memory, up to
 // maxLimiterKeys of them.
-type recentSet struct {
+type RecentSet struct {
 	mu    sync.Mutex
 	keep  time.Duration
 	added map[string]time.Time
 	now   func() time.Time
 }
 
-func newRecentSet(keep time.Duration, now func() time.Time) *recentSet {
-	return &recentSet{keep: keep, added: map[string]time.Time{}, now: now}
+// NewRecentSet returns a RecentSet that remembers a key for keep.
+func NewRecentSet(keep time.Duration, now func() time.Time) *RecentSet {
+	return &RecentSet{keep: keep, added: map[string]time.Time{}, now: now}
 }
 
-// add remembers key from now on; when the set is full of keys that are
+// Add remembers key from now on; when the set is full of keys that are
 // still fresh, it is not remembered.
-func (s *recentSet) add(key string) {
+func (s *RecentSet) Add(key string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
@@ -90,16 +96,16 @@ func (s *recentSet) add(key string) {
 	s.added[key] = now
 }
 
-// has reports whether key was added less than keep ago.
-func (s *recentSet) has(key string) bool {
+// Has reports whether key was added less than keep ago.
+func (s *RecentSet) Has(key string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	at, ok := s.added[key]
 	return ok && s.now().Sub(at) < s.keep
 }
 
-// remove forgets key.
-func (s *recentSet) remove(key string) {
+// Remove forgets key.
+func (s *RecentSet) Remove(key string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.added, key)

@@ -1,4 +1,4 @@
-package server
+package appointment
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	appointmentv1 "github.com/nara-care/nara/gen/nara/appointment/v1"
 	"github.com/nara-care/nara/ical"
 	"github.com/nara-care/nara/push/notify"
+	"github.com/nara-care/nara/rpc"
 	"github.com/nara-care/nara/store"
 )
 
@@ -65,17 +66,17 @@ func appointmentToProto(a store.Appointment, now time.Time) *appointmentv1.Appoi
 	out := &appointmentv1.Appointment{
 		Id: a.ID, PatientId: a.PatientID, PatientName: strings.TrimSpace(a.PatientGivenName + " " + a.PatientSurname),
 		Service: serviceOf(a.ServiceCode), VisitForm: visitForms[a.Service.VisitForm], Status: statuses[a.Status],
-		StartTime: timestamp(a.StartsAt), EndTime: timestamp(a.EndsAt), Unit: unitToProto(a.Unit),
+		StartTime: rpc.Timestamp(a.StartsAt), EndTime: rpc.Timestamp(a.EndsAt), Unit: unitToProto(a.Unit),
 		ClinicianName: a.ClinicianName, Profession: a.Profession, Instructions: a.Instructions,
-		CancelDeadline: timestamp(a.CancelBy()), CanCancel: a.CanCancel(now), CanRebook: changeable,
-		UpdateTime: timestamp(a.UpdatedAt), Version: a.Version,
-		DelayMinutes: int32(a.DelayMinutes), ExpectedStartTime: timestamp(a.ExpectedStart()),
+		CancelDeadline: rpc.Timestamp(a.CancelBy()), CanCancel: a.CanCancel(now), CanRebook: changeable,
+		UpdateTime: rpc.Timestamp(a.UpdatedAt), Version: a.Version,
+		DelayMinutes: int32(a.DelayMinutes), ExpectedStartTime: rpc.Timestamp(a.ExpectedStart()),
 		PatientLateMinutes: int32(a.PatientLateMinutes), InvitationResponse: invitationResponses[a.InvitationResponse],
 		PatientMessage: a.PatientMessage, CancelledByUnit: a.CancelledByUnit, LateCancel: a.LateCancel,
 		CanRespond: a.Responds(now),
 	}
 	if a.Service.VisitForm == "video" {
-		out.JoinOpenTime = timestamp(a.ExpectedStart().Add(-videoJoinBefore))
+		out.JoinOpenTime = rpc.Timestamp(a.ExpectedStart().Add(-videoJoinBefore))
 	}
 	return out
 }
@@ -108,8 +109,8 @@ type guardianReader interface {
 
 // recipients are who hears about patientID's visits: the patient and,
 // while a child, the guardians.
-func recipients(ctx context.Context, db guardianReader, issuer *sessionIssuer, patientID string) ([]string, error) {
-	guardians, err := db.GuardiansOf(ctx, patientID, issuer.childrenBornAfter())
+func recipients(ctx context.Context, db guardianReader, custody *rpc.Custody, patientID string) ([]string, error) {
+	guardians, err := db.GuardiansOf(ctx, patientID, custody.ChildrenBornAfter())
 	if err != nil {
 		return nil, err
 	}
@@ -120,26 +121,26 @@ func recipients(ctx context.Context, db guardianReader, issuer *sessionIssuer, p
 // store's other refusals (a full slot among them).
 func slotError(err error, slotID string) error {
 	if errors.Is(err, store.ErrNotFound) {
-		return failWith(err, connect.CodeNotFound, "there is no time %q", slotID)
+		return rpc.FailWith(err, connect.CodeNotFound, "there is no time %q", slotID)
 	}
 	return err
 }
 
 // appointmentService is the citizen's booking.
 type appointmentService struct {
-	store  *store.Store
-	issuer *sessionIssuer
-	notify *notify.Service
-	now    func() time.Time
-	zone   *time.Location
-	feeds  *calendarFeeds
-	lists  *listCache
+	store   *store.Store
+	custody *rpc.Custody
+	notify  *notify.Service
+	now     func() time.Time
+	zone    *time.Location
+	feeds   *calendarFeeds
+	lists   *listCache
 }
 
 // patients are whose appointments the citizen p may see and change: their
 // own and their children's under the guardian age limit.
 func (s *appointmentService) patients(ctx context.Context, p access.Principal) ([]string, error) {
-	return s.issuer.patientsOf(ctx, p.PersonID)
+	return s.custody.PatientsOf(ctx, p.PersonID)
 }
 
 func (s *appointmentService) SearchSlots(ctx context.Context, req *appointmentv1.SearchSlotsRequest) (*appointmentv1.SearchSlotsResponse, error) {
@@ -154,7 +155,7 @@ func (s *appointmentService) SearchSlots(ctx context.Context, req *appointmentv1
 	}
 	q.Near = position(req.Near)
 	if req.Near == nil && req.MaxDistanceMeters > 0 {
-		return nil, fail(connect.CodeInvalidArgument, "max_distance_meters: set near too, the position to measure from")
+		return nil, rpc.Fail(connect.CodeInvalidArgument, "max_distance_meters: set near too, the position to measure from")
 	}
 	// The search shows only the times the patient may book: old enough, and
 	// far enough from their other doses of the service. Their
@@ -179,7 +180,7 @@ func (s *appointmentService) SearchSlots(ctx context.Context, req *appointmentv1
 func slotToProto(sl store.Slot, form string) *appointmentv1.Slot {
 	out := &appointmentv1.Slot{
 		Id: sl.ID, Service: serviceOf(sl.ServiceCode), VisitForm: visitForms[form],
-		StartTime: timestamp(sl.StartsAt), EndTime: timestamp(sl.EndsAt),
+		StartTime: rpc.Timestamp(sl.StartsAt), EndTime: rpc.Timestamp(sl.EndsAt),
 		FreePlaces: int32(sl.Capacity - sl.Booked), DistanceMeters: int32(sl.DistanceMeters), MinAge: int32(sl.MinAge),
 	}
 	if sl.Unit.HSAID != "" {
@@ -194,7 +195,7 @@ func (s *appointmentService) BookSlot(ctx context.Context, req *appointmentv1.Bo
 	if patient == "" {
 		patient = p.PersonID
 	}
-	to, err := recipients(ctx, s.store, s.issuer, patient)
+	to, err := recipients(ctx, s.store, s.custody, patient)
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +221,7 @@ func (s *appointmentService) CancelAppointment(ctx context.Context, req *appoint
 			return s.notify.CancelReminders(ctx, tx, a.ID)
 		})
 	if err != nil {
-		return nil, notFoundAs(err, "you have no appointment %q", req.AppointmentId)
+		return nil, rpc.NotFoundAs(err, "you have no appointment %q", req.AppointmentId)
 	}
 	return &appointmentv1.CancelAppointmentResponse{Appointment: appointmentToProto(a, s.now())}, nil
 }
@@ -236,7 +237,7 @@ func (s *appointmentService) RebookAppointment(ctx context.Context, req *appoint
 			if err := s.notify.CancelReminders(ctx, tx, a.ID); err != nil {
 				return err
 			}
-			to, err := recipients(ctx, tx, s.issuer, a.PatientID)
+			to, err := recipients(ctx, tx, s.custody, a.PatientID)
 			if err != nil {
 				return err
 			}
@@ -247,7 +248,7 @@ func (s *appointmentService) RebookAppointment(ctx context.Context, req *appoint
 		return nil, slotError(err, req.SlotId)
 	case err != nil:
 		// The appointment is locked first, so NotFound is about it.
-		return nil, notFoundAs(err, "you have no appointment %q, or there is no time %q", req.AppointmentId, req.SlotId)
+		return nil, rpc.NotFoundAs(err, "you have no appointment %q, or there is no time %q", req.AppointmentId, req.SlotId)
 	}
 	return &appointmentv1.RebookAppointmentResponse{Appointment: appointmentToProto(a, s.now())}, nil
 }
@@ -258,13 +259,13 @@ func (s *appointmentService) ListAppointments(ctx context.Context, req *appointm
 	if req.UpdatedSince != nil {
 		since = req.UpdatedSince.AsTime()
 	}
-	return s.lists.answer(ctx, p.PersonID, s.issuer.childrenBornAfter(), req.PatientId, since, s.now())
+	return s.lists.answer(ctx, p.PersonID, s.custody.ChildrenBornAfter(), req.PatientId, since, s.now())
 }
 
 // listResponse shows l at now: patientID's appointments only when set,
 // those changed after since.
 func listResponse(l store.CitizenList, now time.Time, patientID string, since time.Time) *appointmentv1.ListAppointmentsResponse {
-	res := &appointmentv1.ListAppointmentsResponse{SyncTime: timestamp(l.AsOf.Add(-syncMargin))}
+	res := &appointmentv1.ListAppointmentsResponse{SyncTime: rpc.Timestamp(l.AsOf.Add(-syncMargin))}
 	for _, a := range l.Appointments {
 		if (patientID == "" || a.PatientID == patientID) && a.UpdatedAt.After(since) {
 			res.Appointments = append(res.Appointments, appointmentToProto(a, now))
@@ -281,7 +282,7 @@ func (s *appointmentService) GetAppointmentCalendar(ctx context.Context, req *ap
 	}
 	a, err := s.store.AppointmentGet(ctx, req.AppointmentId, patients)
 	if err != nil {
-		return nil, notFoundAs(err, "you have no appointment %q", req.AppointmentId)
+		return nil, rpc.NotFoundAs(err, "you have no appointment %q", req.AppointmentId)
 	}
 	text, err := ical.Render(calendarEvent(a))
 	if err != nil {

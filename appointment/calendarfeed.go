@@ -1,4 +1,4 @@
-package server
+package appointment
 
 import (
 	"context"
@@ -18,7 +18,9 @@ import (
 	"github.com/nara-care/nara/access"
 	appointmentv1 "github.com/nara-care/nara/gen/nara/appointment/v1"
 	"github.com/nara-care/nara/ical"
+	"github.com/nara-care/nara/rpc"
 	"github.com/nara-care/nara/store"
+	"github.com/nara-care/nara/windowlimit"
 )
 
 const (
@@ -50,24 +52,24 @@ const (
 type calendarFeeds struct {
 	// polls limits reads of one feed, guesses lookups of links that do not
 	// exist from one address (per replica).
-	polls, guesses *windowLimiter
+	polls, guesses *windowlimit.Limiter
 	// known are the feeds this replica served lately: the guessing limit
 	// is not theirs.
-	known  *recentSet
-	store  *store.Store
-	issuer *sessionIssuer
-	logger *slog.Logger
-	now    func() time.Time
+	known   *windowlimit.RecentSet
+	store   *store.Store
+	custody *rpc.Custody
+	logger  *slog.Logger
+	now     func() time.Time
 	// baseURL is the server's public URL, without a trailing slash.
 	baseURL string
 }
 
-func newCalendarFeeds(st *store.Store, issuer *sessionIssuer, logger *slog.Logger, now func() time.Time, publicURL string) *calendarFeeds {
+func newCalendarFeeds(st *store.Store, custody *rpc.Custody, logger *slog.Logger, now func() time.Time, publicURL string) *calendarFeeds {
 	return &calendarFeeds{
-		store: st, issuer: issuer, logger: logger, now: now, baseURL: strings.TrimRight(publicURL, "/"),
-		polls:   newWindowLimiter(feedPollsPerMinute, time.Minute, now),
-		guesses: newWindowLimiter(feedGuessesPerMinute, time.Minute, now),
-		known:   newRecentSet(feedKnownFor, now),
+		store: st, custody: custody, logger: logger, now: now, baseURL: strings.TrimRight(publicURL, "/"),
+		polls:   windowlimit.New(feedPollsPerMinute, time.Minute, now),
+		guesses: windowlimit.New(feedGuessesPerMinute, time.Minute, now),
+		known:   windowlimit.NewRecentSet(feedKnownFor, now),
 	}
 }
 
@@ -105,7 +107,7 @@ func (s *appointmentService) CreateCalendarFeed(ctx context.Context, _ *appointm
 	if err != nil {
 		return nil, err
 	}
-	s.feeds.known.add(string(hash))
+	s.feeds.known.Add(string(hash))
 	return &appointmentv1.CreateCalendarFeedResponse{Url: s.feeds.url(token), CreateTime: timestamppb.New(created)}, nil
 }
 
@@ -131,30 +133,30 @@ func (f *calendarFeeds) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// further unknown links, but not the feeds it has (those this replica
 	// served lately), which have their own limit below.
 	ip := remoteIP(r)
-	if !f.known.has(string(hash)) {
-		if wait := f.guesses.blocked(ip); wait > 0 {
+	if !f.known.Has(string(hash)) {
+		if wait := f.guesses.Blocked(ip); wait > 0 {
 			tooMany(w, wait)
 			return
 		}
 	}
 	// Calendars poll a feed every hour or so; a link polled far more often
 	// is being abused, and each poll reads the database.
-	if wait := f.polls.take(string(hash)); wait > 0 {
+	if wait := f.polls.Take(string(hash)); wait > 0 {
 		tooMany(w, wait)
 		return
 	}
 	ctx := r.Context()
 	owner, err := f.store.CalendarFeedOwner(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
-		f.known.remove(string(hash))
-		f.guesses.take(ip)
+		f.known.Remove(string(hash))
+		f.guesses.Take(ip)
 		feedNotFound(w)
 		return
 	} else if err != nil {
 		f.fail(w, r, err)
 		return
 	}
-	f.known.add(string(hash))
+	f.known.Add(string(hash))
 	body, err := f.render(ctx, owner)
 	if err != nil {
 		f.fail(w, r, err)
@@ -175,7 +177,7 @@ func (f *calendarFeeds) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // children's from feedHistory ago on, in Swedish, with no personal
 // identity number.
 func (f *calendarFeeds) render(ctx context.Context, personID string) (string, error) {
-	patients, err := f.issuer.patientsOf(ctx, personID)
+	patients, err := f.custody.PatientsOf(ctx, personID)
 	if err != nil {
 		return "", err
 	}
@@ -200,7 +202,7 @@ func tooMany(w http.ResponseWriter, wait time.Duration) {
 // remoteIP is the address the request came from, behind trusted proxies
 // the one they name (clientIP), without its port.
 func remoteIP(r *http.Request) string {
-	return clientIP(r.Context()).String()
+	return rpc.ClientIP(r.Context()).String()
 }
 
 func feedNotFound(w http.ResponseWriter) {
@@ -212,5 +214,5 @@ func feedNotFound(w http.ResponseWriter) {
 func (f *calendarFeeds) fail(w http.ResponseWriter, r *http.Request, err error) {
 	f.logger.ErrorContext(r.Context(), "calendar feed failed", slog.String("error", err.Error()))
 	w.Header().Set("Cache-Control", "no-store")
-	http.Error(w, internalMessage, http.StatusInternalServerError)
+	http.Error(w, rpc.InternalMessage, http.StatusInternalServerError)
 }

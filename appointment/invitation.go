@@ -1,10 +1,11 @@
-package server
+package appointment
 
 import (
 	"context"
 
 	"github.com/nara-care/nara/access"
 	appointmentv1 "github.com/nara-care/nara/gen/nara/appointment/v1"
+	"github.com/nara-care/nara/rpc"
 	"github.com/nara-care/nara/store"
 )
 
@@ -34,14 +35,14 @@ func (s *appointmentService) RespondToInvitation(ctx context.Context, req *appoi
 		if err := s.notify.CancelReminders(ctx, tx, a.ID); err != nil || a.Status != store.StatusBooked {
 			return err
 		}
-		to, err := recipients(ctx, tx, s.issuer, a.PatientID)
+		to, err := recipients(ctx, tx, s.custody, a.PatientID)
 		if err != nil {
 			return err
 		}
 		return reminders(ctx, tx, s.notify, a, to)
 	})
 	if err != nil {
-		return nil, notFoundAs(err, "you have no appointment %q", req.AppointmentId)
+		return nil, rpc.NotFoundAs(err, "you have no appointment %q", req.AppointmentId)
 	}
 	return &appointmentv1.RespondToInvitationResponse{Appointment: appointmentToProto(a, s.now())}, nil
 }

@@ -1,4 +1,4 @@
-package server
+package appointment
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package server
+package appointment
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	appointmentv1 "github.com/nara-care/nara/gen/nara/appointment/v1"
@@ -141,7 +142,7 @@ func (c *listCache) answer(ctx context.Context, personID string, bornAfter time.
 	if next := clockChange(l, now); next.Before(e.until) {
 		e.until = next
 	}
-	b, err := jsonCodec{}.Marshal(e.whole)
+	b, err := protojson.MarshalOptions{}.Marshal(e.whole)
 	if err != nil {
 		return nil, err
 	}
@@ -193,9 +194,13 @@ func clockChange(l store.CitizenList, now time.Time) time.Time {
 	return next
 }
 
-// encoding returns the JSON of a whole-list answer handed out by answer,
+// EncodedJSON returns the JSON of a whole-list answer handed out by answer,
 // while its list is cached.
-func (c *listCache) encoding(w *appointmentv1.ListAppointmentsResponse) ([]byte, bool) {
+func (c *listCache) EncodedJSON(m any) ([]byte, bool) {
+	w, ok := m.(*appointmentv1.ListAppointmentsResponse)
+	if !ok {
+		return nil, false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	b, ok := c.encoded[w]

@@ -1,4 +1,4 @@
-package server
+package help
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/nara-care/nara/access"
 	helpv1 "github.com/nara-care/nara/gen/nara/help/v1"
+	"github.com/nara-care/nara/rpc"
 	"github.com/nara-care/nara/store"
 )
 
@@ -31,9 +32,9 @@ func (s *helpAdminService) CreateArticle(ctx context.Context, req *helpv1.Create
 	a, err := s.store.HelpArticleCreate(ctx, req.Slug, languageFromProto(req.Language), c, editor(ctx))
 	switch {
 	case errors.Is(err, store.ErrConflict):
-		return nil, failWith(err, connect.CodeAlreadyExists, "an article %q already exists in that language; update it instead", req.Slug)
+		return nil, rpc.FailWith(err, connect.CodeAlreadyExists, "an article %q already exists in that language; update it instead", req.Slug)
 	case errors.Is(err, store.ErrReference):
-		return nil, failWith(err, connect.CodeInvalidArgument, "content.category_slug: there is no category %q", req.Content.CategorySlug)
+		return nil, rpc.FailWith(err, connect.CodeInvalidArgument, "content.category_slug: there is no category %q", req.Content.CategorySlug)
 	case err != nil:
 		return nil, err
 	}
@@ -48,9 +49,9 @@ func (s *helpAdminService) UpdateArticle(ctx context.Context, req *helpv1.Update
 	a, err := s.store.HelpArticleUpdate(ctx, req.Slug, languageFromProto(req.Language), int(req.BaseVersion), c, editor(ctx))
 	if err != nil {
 		if errors.Is(err, store.ErrReference) {
-			return nil, failWith(err, connect.CodeInvalidArgument, "content.category_slug: there is no category %q", req.Content.CategorySlug)
+			return nil, rpc.FailWith(err, connect.CodeInvalidArgument, "content.category_slug: there is no category %q", req.Content.CategorySlug)
 		}
-		return nil, notFoundAs(err, "there is no article %q in that language", req.Slug)
+		return nil, rpc.NotFoundAs(err, "there is no article %q in that language", req.Slug)
 	}
 	return &helpv1.UpdateArticleResponse{Article: articleToProto(a)}, nil
 }
@@ -58,7 +59,7 @@ func (s *helpAdminService) UpdateArticle(ctx context.Context, req *helpv1.Update
 func (s *helpAdminService) PublishArticle(ctx context.Context, req *helpv1.PublishArticleRequest) (*helpv1.PublishArticleResponse, error) {
 	a, err := s.store.HelpArticlePublish(ctx, req.Slug, languageFromProto(req.Language), int(req.Version))
 	if err != nil {
-		return nil, notFoundAs(err, "there is no version %d of article %q in that language", req.Version, req.Slug)
+		return nil, rpc.NotFoundAs(err, "there is no version %d of article %q in that language", req.Version, req.Slug)
 	}
 	return &helpv1.PublishArticleResponse{Article: articleToProto(a)}, nil
 }
@@ -66,7 +67,7 @@ func (s *helpAdminService) PublishArticle(ctx context.Context, req *helpv1.Publi
 func (s *helpAdminService) RetireArticle(ctx context.Context, req *helpv1.RetireArticleRequest) (*helpv1.RetireArticleResponse, error) {
 	a, err := s.store.HelpArticleRetire(ctx, req.Slug, languageFromProto(req.Language))
 	if err != nil {
-		return nil, notFoundAs(err, "there is no article %q in that language", req.Slug)
+		return nil, rpc.NotFoundAs(err, "there is no article %q in that language", req.Slug)
 	}
 	return &helpv1.RetireArticleResponse{Article: articleToProto(a)}, nil
 }
@@ -74,7 +75,7 @@ func (s *helpAdminService) RetireArticle(ctx context.Context, req *helpv1.Retire
 func (s *helpAdminService) ListArticleVersions(ctx context.Context, req *helpv1.ListArticleVersionsRequest) (*helpv1.ListArticleVersionsResponse, error) {
 	vs, err := s.store.HelpArticleVersions(ctx, req.Slug, languageFromProto(req.Language))
 	if err != nil {
-		return nil, notFoundAs(err, "there is no article %q in that language", req.Slug)
+		return nil, rpc.NotFoundAs(err, "there is no article %q in that language", req.Slug)
 	}
 	return &helpv1.ListArticleVersionsResponse{Versions: articlesToProto(vs)}, nil
 }

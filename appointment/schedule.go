@@ -1,4 +1,4 @@
-package server
+package appointment
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	appointmentv1 "github.com/nara-care/nara/gen/nara/appointment/v1"
 	"github.com/nara-care/nara/holiday"
 	"github.com/nara-care/nara/push/notify"
+	"github.com/nara-care/nara/rpc"
 	"github.com/nara-care/nara/store"
 )
 
@@ -25,11 +26,11 @@ const maxListedSlots = 2000
 // within the unit of the clinician's selected care assignment, as the
 // rules table's unitRule makes sure before the handler runs.
 type scheduleService struct {
-	store  *store.Store
-	issuer *sessionIssuer
-	notify *notify.Service
-	now    func() time.Time
-	zone   *time.Location
+	store   *store.Store
+	custody *rpc.Custody
+	notify  *notify.Service
+	now     func() time.Time
+	zone    *time.Location
 	// hub wakes WatchUnitNotices streams when their unit hears news.
 	hub *changefeed.Hub
 }
@@ -54,9 +55,9 @@ func unitSlotToProto(sl store.Slot, forms map[string]string) *appointmentv1.Slot
 	out.Capacity, out.Booked = int32(sl.Capacity), int32(sl.Booked)
 	out.Blocked, out.InvitationOnly = sl.Blocked, sl.InvitationOnly
 	if !sl.OpensAt.IsZero() {
-		out.BookingOpenTime = timestamp(sl.OpensAt)
+		out.BookingOpenTime = rpc.Timestamp(sl.OpensAt)
 	}
-	out.BookingCloseTime = timestamp(sl.StartsAt.Add(-sl.ClosesBefore))
+	out.BookingCloseTime = rpc.Timestamp(sl.StartsAt.Add(-sl.ClosesBefore))
 	if sl.ResourceID != "" {
 		out.Resource = resourceToProto(sl.Resource)
 	}
@@ -80,7 +81,7 @@ func (s *scheduleService) PublishSlots(ctx context.Context, req *appointmentv1.P
 	p, _ := access.FromContext(ctx)
 	start, end, dur := req.StartTime.AsTime(), req.EndTime.AsTime(), req.SlotDuration.AsDuration()
 	if !start.After(s.now()) {
-		return nil, fail(connect.CodeInvalidArgument, "start_time: slots cannot be published in the past")
+		return nil, rpc.Fail(connect.CodeInvalidArgument, "start_time: slots cannot be published in the past")
 	}
 	resource, err := s.publishResource(ctx, p, req)
 	if err != nil {
@@ -100,7 +101,7 @@ func (s *scheduleService) PublishSlots(ctx context.Context, req *appointmentv1.P
 	for _, w := range windows {
 		for t := w[0]; !t.Add(dur).After(w[1]); t = t.Add(dur) {
 			if len(slots) == maxPublishedSlots {
-				return nil, fail(connect.CodeInvalidArgument, "at most %d slots can be published at once; publish a shorter period", maxPublishedSlots)
+				return nil, rpc.Fail(connect.CodeInvalidArgument, "at most %d slots can be published at once; publish a shorter period", maxPublishedSlots)
 			}
 			slots = append(slots, store.Slot{
 				CareUnitHSAID: req.UnitHsaId, ServiceCode: services[req.Service], StartsAt: t, EndsAt: t.Add(dur),
@@ -110,11 +111,11 @@ func (s *scheduleService) PublishSlots(ctx context.Context, req *appointmentv1.P
 		}
 	}
 	if len(slots) == 0 {
-		return nil, fail(connect.CodeInvalidArgument, "slot_duration: no slot of that length fits between start_time and end_time")
+		return nil, rpc.Fail(connect.CodeInvalidArgument, "slot_duration: no slot of that length fits between start_time and end_time")
 	}
 	out, err := s.store.SlotsPublish(ctx, slots)
 	if errors.Is(err, store.ErrReference) {
-		return nil, failWith(err, connect.CodeNotFound, "unit %q is not registered for booking", req.UnitHsaId)
+		return nil, rpc.FailWith(err, connect.CodeNotFound, "unit %q is not registered for booking", req.UnitHsaId)
 	} else if err != nil {
 		return nil, err
 	}
@@ -134,13 +135,13 @@ func (s *scheduleService) PublishSlots(ctx context.Context, req *appointmentv1.P
 func (s *scheduleService) publishResource(ctx context.Context, p access.Principal, req *appointmentv1.PublishSlotsRequest) (string, error) {
 	switch {
 	case req.ForMe && req.ResourceId != "":
-		return "", fail(connect.CodeInvalidArgument, "resource_id: set resource_id or for_me, not both")
+		return "", rpc.Fail(connect.CodeInvalidArgument, "resource_id: set resource_id or for_me, not both")
 	case req.ForMe:
 		return s.store.ResourceForStaff(ctx, req.UnitHsaId, p.HSAID, p.DisplayName, "")
 	case req.ResourceId != "":
 		r, err := s.store.ResourceGet(ctx, req.UnitHsaId, req.ResourceId)
 		if err != nil {
-			return "", notFoundAs(err, "resource_id: unit %q has no resource %q", req.UnitHsaId, req.ResourceId)
+			return "", rpc.NotFoundAs(err, "resource_id: unit %q has no resource %q", req.UnitHsaId, req.ResourceId)
 		}
 		return r.ID, nil
 	}
@@ -154,7 +155,7 @@ func (s *scheduleService) publishResource(ctx context.Context, p access.Principa
 func repeats(start, end time.Time, weekdays []appointmentv1.Weekday, weeks int, zone *time.Location) ([][2]time.Time, error) {
 	s, e := start.In(zone), end.In(zone)
 	if s.YearDay() != e.YearDay() || s.Year() != e.Year() {
-		return nil, fail(connect.CodeInvalidArgument, "end_time: with repeats, start_time and end_time must be on the same day (Europe/Stockholm)")
+		return nil, rpc.Fail(connect.CodeInvalidArgument, "end_time: with repeats, start_time and end_time must be on the same day (Europe/Stockholm)")
 	}
 	if weeks == 0 {
 		weeks = 1
@@ -206,7 +207,7 @@ func (s *scheduleService) CreateResource(ctx context.Context, req *appointmentv1
 	}
 	r, err := s.store.ResourceCreate(ctx, store.Resource{CareUnitHSAID: req.UnitHsaId, Kind: kind, Name: req.Name})
 	if errors.Is(err, store.ErrReference) {
-		return nil, failWith(err, connect.CodeNotFound, "unit %q is not registered for booking", req.UnitHsaId)
+		return nil, rpc.FailWith(err, connect.CodeNotFound, "unit %q is not registered for booking", req.UnitHsaId)
 	} else if err != nil {
 		return nil, err
 	}
@@ -232,7 +233,7 @@ func (s *scheduleService) ListSlots(ctx context.Context, req *appointmentv1.List
 func (s *scheduleService) UpdateSlots(ctx context.Context, req *appointmentv1.UpdateSlotsRequest) (*appointmentv1.UpdateSlotsResponse, error) {
 	p, _ := access.FromContext(ctx)
 	if req.CancelBooked && !req.Block {
-		return nil, fail(connect.CodeInvalidArgument, "cancel_booked: only blocking cancels booked appointments")
+		return nil, rpc.Fail(connect.CodeInvalidArgument, "cancel_booked: only blocking cancels booked appointments")
 	}
 	c := store.SlotChange{UnitHSAID: req.UnitHsaId, IDs: req.SlotIds, Block: req.Block, CancelBooked: req.CancelBooked, Unblock: req.Unblock}
 	if w := req.BookingWindow; w != nil {
@@ -250,7 +251,7 @@ func (s *scheduleService) UpdateSlots(ctx context.Context, req *appointmentv1.Up
 		return nil
 	})
 	if err != nil {
-		return nil, notFoundAs(err, "slot_ids: not every slot is one of unit %q's", req.UnitHsaId)
+		return nil, rpc.NotFoundAs(err, "slot_ids: not every slot is one of unit %q's", req.UnitHsaId)
 	}
 	if err := s.logEach(ctx, p, cancelled, "cancel appointment by blocking its time"); err != nil {
 		return nil, err
@@ -273,7 +274,7 @@ func (s *scheduleService) tell(ctx context.Context, tx *store.Tx, a store.Appoin
 	if err := s.notify.CancelReminders(ctx, tx, a.ID); err != nil {
 		return err
 	}
-	to, err := recipients(ctx, tx, s.issuer, a.PatientID)
+	to, err := recipients(ctx, tx, s.custody, a.PatientID)
 	if err != nil {
 		return err
 	}
@@ -290,7 +291,7 @@ func (s *scheduleService) tell(ctx context.Context, tx *store.Tx, a store.Appoin
 func (s *scheduleService) MoveSlot(ctx context.Context, req *appointmentv1.MoveSlotRequest) (*appointmentv1.MoveSlotResponse, error) {
 	p, _ := access.FromContext(ctx)
 	if !req.NewStartTime.AsTime().After(s.now()) {
-		return nil, fail(connect.CodeInvalidArgument, "new_start_time: a slot cannot be moved into the past")
+		return nil, rpc.Fail(connect.CodeInvalidArgument, "new_start_time: a slot cannot be moved into the past")
 	}
 	sl, moved, err := s.store.SlotMove(ctx, req.UnitHsaId, req.SlotId, req.NewStartTime.AsTime(),
 		func(ctx context.Context, tx *store.Tx, moved []store.Appointment) error {
@@ -302,7 +303,7 @@ func (s *scheduleService) MoveSlot(ctx context.Context, req *appointmentv1.MoveS
 			return nil
 		})
 	if err != nil {
-		return nil, notFoundAs(err, "unit %q has no slot %q", req.UnitHsaId, req.SlotId)
+		return nil, rpc.NotFoundAs(err, "unit %q has no slot %q", req.UnitHsaId, req.SlotId)
 	}
 	if err := s.logEach(ctx, p, moved, "move appointment"); err != nil {
 		return nil, err
@@ -319,7 +320,7 @@ func (s *scheduleService) ReportDelay(ctx context.Context, req *appointmentv1.Re
 	as, err := s.store.AppointmentsDelay(ctx, req.UnitHsaId, req.AppointmentIds, int(req.Minutes),
 		func(ctx context.Context, tx *store.Tx, as []store.Appointment) error {
 			for _, a := range as {
-				to, err := recipients(ctx, tx, s.issuer, a.PatientID)
+				to, err := recipients(ctx, tx, s.custody, a.PatientID)
 				if err != nil {
 					return err
 				}
@@ -333,7 +334,7 @@ func (s *scheduleService) ReportDelay(ctx context.Context, req *appointmentv1.Re
 			return nil
 		})
 	if err != nil {
-		return nil, notFoundAs(err, "appointment_ids: not every appointment is at unit %q", req.UnitHsaId)
+		return nil, rpc.NotFoundAs(err, "appointment_ids: not every appointment is at unit %q", req.UnitHsaId)
 	}
 	res := &appointmentv1.ReportDelayResponse{}
 	if err := s.logEach(ctx, p, as, "report delay"); err != nil {
@@ -363,7 +364,7 @@ func (s *scheduleService) logPatients(ctx context.Context, p access.Principal, p
 		if logged[id] {
 			continue
 		}
-		if err := logAccess(ctx, s.store, p, id, action); err != nil {
+		if err := rpc.LogAccess(ctx, s.store, p, id, action); err != nil {
 			return err
 		}
 		logged[id] = true
@@ -385,9 +386,9 @@ func (s *scheduleService) SetArrival(ctx context.Context, req *appointmentv1.Set
 			return s.notify.CancelReminders(ctx, tx, a.ID)
 		})
 	if err != nil {
-		return nil, notFoundAs(err, "unit %q has no appointment %q", req.UnitHsaId, req.AppointmentId)
+		return nil, rpc.NotFoundAs(err, "unit %q has no appointment %q", req.UnitHsaId, req.AppointmentId)
 	}
-	if err := logAccess(ctx, s.store, p, a.PatientID, "set arrival"); err != nil {
+	if err := rpc.LogAccess(ctx, s.store, p, a.PatientID, "set arrival"); err != nil {
 		return nil, err
 	}
 	return &appointmentv1.SetArrivalResponse{Appointment: appointmentToProto(a, s.now())}, nil
@@ -396,12 +397,12 @@ func (s *scheduleService) SetArrival(ctx context.Context, req *appointmentv1.Set
 func (s *scheduleService) InviteToAppointment(ctx context.Context, req *appointmentv1.InviteToAppointmentRequest) (*appointmentv1.InviteToAppointmentResponse, error) {
 	p, _ := access.FromContext(ctx)
 	if !req.StartTime.AsTime().After(s.now()) {
-		return nil, fail(connect.CodeInvalidArgument, "start_time: an invitation cannot be in the past")
+		return nil, rpc.Fail(connect.CodeInvalidArgument, "start_time: an invitation cannot be in the past")
 	}
 	if _, err := s.store.PersonGet(ctx, req.PatientId); err != nil {
-		return nil, notFoundAs(err, "there is no patient %q; find them by personal number first", req.PatientId)
+		return nil, rpc.NotFoundAs(err, "there is no patient %q; find them by personal number first", req.PatientId)
 	}
-	to, err := recipients(ctx, s.store, s.issuer, req.PatientId)
+	to, err := recipients(ctx, s.store, s.custody, req.PatientId)
 	if err != nil {
 		return nil, err
 	}
@@ -420,10 +421,10 @@ func (s *scheduleService) InviteToAppointment(ctx context.Context, req *appointm
 	})
 	switch {
 	case errors.Is(err, store.ErrReference):
-		return nil, failWith(err, connect.CodeNotFound, "unit %q is not registered for booking", req.UnitHsaId)
+		return nil, rpc.FailWith(err, connect.CodeNotFound, "unit %q is not registered for booking", req.UnitHsaId)
 	case errors.Is(err, store.ErrOneActive):
 		// The refusal says the patient has an active booking elsewhere.
-		if err := logAccess(ctx, s.store, p, req.PatientId, "invite to appointment, refused for an active booking"); err != nil {
+		if err := rpc.LogAccess(ctx, s.store, p, req.PatientId, "invite to appointment, refused for an active booking"); err != nil {
 			return nil, err
 		}
 		return nil, err
@@ -436,7 +437,7 @@ func (s *scheduleService) InviteToAppointment(ctx context.Context, req *appointm
 	if !created {
 		action = "repeat invitation"
 	}
-	if err := logAccess(ctx, s.store, p, a.PatientID, action); err != nil {
+	if err := rpc.LogAccess(ctx, s.store, p, a.PatientID, action); err != nil {
 		return nil, err
 	}
 	return &appointmentv1.InviteToAppointmentResponse{Appointment: appointmentToProto(a, s.now())}, nil
@@ -448,7 +449,7 @@ func (s *scheduleService) ListUnitSchedule(ctx context.Context, req *appointment
 	if req.Date != "" {
 		d, err := time.ParseInLocation(time.DateOnly, req.Date, s.zone)
 		if err != nil {
-			return nil, failWith(err, connect.CodeInvalidArgument, "date: %q is not a date", req.Date)
+			return nil, rpc.FailWith(err, connect.CodeInvalidArgument, "date: %q is not a date", req.Date)
 		}
 		day = d
 	}

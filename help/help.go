@@ -1,4 +1,9 @@
-package server
+// Package help is the help content: the FAQ in Swedish and English,
+// readable before login and searchable with Swedish stemming and typo
+// correction, support's opening hours and contact routes, and its editing
+// by support's second line. Published answers are kept per replica and
+// dropped through the change feed the moment the content changes anywhere.
+package help
 
 import (
 	"context"
@@ -12,6 +17,7 @@ import (
 
 	helpv1 "github.com/nara-care/nara/gen/nara/help/v1"
 	"github.com/nara-care/nara/openinghours"
+	"github.com/nara-care/nara/rpc"
 	"github.com/nara-care/nara/store"
 )
 
@@ -19,8 +25,8 @@ import (
 //
 // Published content changes rarely and is read constantly, so whole responses
 // are cached per replica, tagged with the language's content version. Every
-// change bumps that version in the same transaction and notifies all
-// replicas (LISTEN/NOTIFY), which then drop what they cached.
+// change bumps that version in the same transaction and records it in the
+// change feed, so every replica drops what it cached.
 type helpService struct {
 	store *store.Store
 	loc   *time.Location
@@ -182,7 +188,7 @@ func (h *helpService) listArticles(ctx context.Context, lang store.Language) (*h
 func (h *helpService) GetArticle(ctx context.Context, req *helpv1.GetArticleRequest) (*helpv1.GetArticleResponse, error) {
 	a, err := h.store.HelpArticleGetPublished(ctx, req.Slug, languageFromProto(req.Language))
 	if err != nil {
-		return nil, notFoundAs(err, "there is no published article %q in that language", req.Slug)
+		return nil, rpc.NotFoundAs(err, "there is no published article %q in that language", req.Slug)
 	}
 	return &helpv1.GetArticleResponse{Article: articleToProto(a)}, nil
 }
@@ -198,7 +204,7 @@ func (h *helpService) SearchArticles(ctx context.Context, req *helpv1.SearchArti
 	}
 	normalized := strings.Join(strings.Fields(strings.ToLower(req.Query)), " ")
 	if strings.TrimSpace(normalized) == "" {
-		return nil, fail(connect.CodeInvalidArgument, "query: type at least one word to search for")
+		return nil, rpc.Fail(connect.CodeInvalidArgument, "query: type at least one word to search for")
 	}
 	key := searchKey{lang: lang, query: normalized, pageSize: size}
 	version, cacheOK := h.cachedVersion(lang)

@@ -1,10 +1,11 @@
-package server
+package appointment
 
 import (
 	"context"
 
 	"github.com/nara-care/nara/access"
 	appointmentv1 "github.com/nara-care/nara/gen/nara/appointment/v1"
+	"github.com/nara-care/nara/rpc"
 	"github.com/nara-care/nara/store"
 )
 
@@ -21,7 +22,7 @@ func (s *appointmentService) ReportLate(ctx context.Context, req *appointmentv1.
 		ID: req.AppointmentId, PatientIDs: patients, Minutes: int(req.Minutes), Now: s.now(),
 	})
 	if err != nil {
-		return nil, notFoundAs(err, "you have no appointment %q", req.AppointmentId)
+		return nil, rpc.NotFoundAs(err, "you have no appointment %q", req.AppointmentId)
 	}
 	return &appointmentv1.ReportLateResponse{Appointment: appointmentToProto(a, s.now())}, nil
 }
