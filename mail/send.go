@@ -286,10 +286,11 @@ func (s *Sender) compose(out Outgoing) ([]byte, error) {
 	}
 	if out.Auto {
 		h("Auto-Submitted", "auto-replied")
+		// Ask Exchange not to answer with out-of-office mail, the usual
+		// start of a loop. Parse reads the header as automatic, so a
+		// person's reply does not carry it.
+		h("X-Auto-Response-Suppress", "All")
 	}
-	// Ask Exchange and others not to answer with out-of-office mail, the
-	// usual start of a loop.
-	h("X-Auto-Response-Suppress", "All")
 	h("MIME-Version", "1.0")
 	h("Content-Type", "text/plain; charset=utf-8")
 	h("Content-Transfer-Encoding", "quoted-printable")
