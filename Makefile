@@ -79,7 +79,8 @@ FUZZ_TARGETS := \
 	./identity/pnr:FuzzParse ./identity/pnr:FuzzParseOnAnyDay ./identity/pnr:FuzzParseDigits \
 	./ical:FuzzRenderCalendar \
 	./identity/bankid:FuzzQRCode ./identity/bankid:FuzzScanQR ./identity/bankid:FuzzCollectResponse \
-	./server:FuzzJSONCodec
+	./server:FuzzJSONCodec \
+	./attachment:FuzzInspect
 FUZZTIME ?= 60000x
 
 .PHONY: fuzz
