@@ -21,8 +21,9 @@
 // exported, so the app sends JPEG.
 //
 // Blobs is the small storage interface the checked bytes go to, under a key
-// from NewKey; Dir keeps them in a local folder. Who may read an attachment
-// is decided by the case it belongs to, outside this package.
+// from NewKey: Dir keeps them in a local folder (the default), S3 in an
+// S3-compatible object store (the production choice). Who may read an
+// attachment is decided by the case it belongs to, outside this package.
 package attachment
 
 import (

@@ -85,7 +85,7 @@ func TestInspectJPEGStripsMetadataLosslessly(t *testing.T) {
 	}
 }
 
-func TestInspectProgressiveJPEGWithRestarts(t *testing.T) {
+func TestInspectJPEGScanWithStuffingAndRestarts(t *testing.T) {
 	t.Parallel()
 	// A hand-made scan with stuffed bytes, restart markers and fill bytes
 	// must be copied whole; image/jpeg's encoder makes none of these.
