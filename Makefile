@@ -80,7 +80,7 @@ FUZZ_TARGETS := \
 	./ical:FuzzRenderCalendar \
 	./identity/bankid:FuzzQRCode ./identity/bankid:FuzzScanQR ./identity/bankid:FuzzCollectResponse \
 	./server:FuzzJSONCodec \
-	./mail:FuzzParse
+	./mail:FuzzParse ./attachment:FuzzInspect
 FUZZTIME ?= 60000x
 
 .PHONY: fuzz
