@@ -154,3 +154,8 @@ func hostIP(hostport string) (ip netip.Addr, ok bool) {
 	}
 	return ap.Addr().Unmap(), true
 }
+
+// ClientAddr is the caller's address as the server found it (the TCP peer,
+// or behind trusted proxies the address they name), for a domain's rate
+// limits and access log.
+func ClientAddr(ctx context.Context) netip.Addr { return clientIP(ctx) }

@@ -28,6 +28,7 @@ import (
 	"github.com/nara-care/nara/server"
 	"github.com/nara-care/nara/store"
 	"github.com/nara-care/nara/store/storetest"
+	"github.com/nara-care/nara/support"
 )
 
 // testKey signs the test servers' access tokens.
@@ -134,6 +135,7 @@ func setupWith(t *testing.T, o options) *env {
 	}
 	deps := server.Deps{
 		Logger: logger, Store: st, Hub: hub, BankID: bank, StaffProvider: idp, Protector: protector, TokenKey: testKey, Notify: notices,
+		Domains: []server.Domain{support.New(support.Config{}, support.Deps{Logger: logger, Store: st, Hub: hub, Notify: notices})},
 	}
 	handler, metricsURL := startServer(t, cfg, deps)
 	signer, err := token.NewSigner(testKey, nil)
@@ -174,6 +176,7 @@ func (e *env) replica(t *testing.T) string {
 	deps := e.deps
 	deps.Hub = changefeed.New(changefeed.Config{}, deps.Logger)
 	deps.Store = store.New(e.store.Pool(), store.Options{Committed: deps.Hub.Committed})
+	deps.Domains = []server.Domain{support.New(support.Config{}, support.Deps{Logger: deps.Logger, Store: deps.Store, Hub: deps.Hub, Notify: deps.Notify})}
 	h, metricsURL := startServer(t, e.cfg, deps)
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)

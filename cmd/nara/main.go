@@ -55,6 +55,7 @@ import (
 	"github.com/nara-care/nara/push/notify"
 	"github.com/nara-care/nara/server"
 	"github.com/nara-care/nara/store"
+	"github.com/nara-care/nara/support"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -258,6 +259,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	return serve(ctx, s, logger, local, server.Deps{
 		Logger: logger, Store: st, Hub: hub, BankID: bank, StaffProvider: idp, Protector: protector, TokenKey: keys.Token,
 		Notify: notices,
+		Domains: []server.Domain{
+			support.New(support.Config{}, support.Deps{Logger: logger, Store: st, Hub: hub, Notify: notices}),
+		},
 	}, queue)
 }
 
