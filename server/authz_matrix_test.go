@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -760,7 +761,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 	t.Parallel()
 	f := newMatrixFixture(t)
 	rules := server.ProcedureRules()
+	domainRules, err := server.DomainRules(f.e.deps.Domains...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	maps.Copy(rules, domainRules)
 	cases := f.matrixCases()
+	maps.Copy(cases, f.supportCases())
 
 	procs := procedures(t)
 	for _, p := range procs {

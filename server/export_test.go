@@ -1,6 +1,12 @@
 package server
 
-import "github.com/nara-care/nara/access"
+import (
+	"net/http"
+
+	"connectrpc.com/connect"
+
+	"github.com/nara-care/nara/access"
+)
 
 // Rule is an authorization rule as the external tests read it.
 type Rule struct {
@@ -17,4 +23,20 @@ func ProcedureRules() map[string]Rule {
 		out[proc] = Rule{Public: r.public, Roles: r.roles, Care: r.care}
 	}
 	return out
+}
+
+// DomainRules are the rules the domains declare when mounted, as the
+// external tests read them.
+func DomainRules(domains ...Domain) (map[string]Rule, error) {
+	rules := map[string]rule{}
+	for _, d := range domains {
+		if err := d.Mount(&Mount{mux: http.NewServeMux(), opts: connect.WithInterceptors(), rules: rules}); err != nil {
+			return nil, err
+		}
+	}
+	out := map[string]Rule{}
+	for proc, r := range rules {
+		out[proc] = Rule{Public: r.public, Roles: r.roles, Care: r.care}
+	}
+	return out, nil
 }
