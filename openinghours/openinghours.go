@@ -107,3 +107,30 @@ func dayAfter(t time.Time, i int) time.Time {
 	y, m, d := t.Date()
 	return time.Date(y, m, d+i, 12, 0, 0, 0, t.Location())
 }
+
+// maxDueDays bounds DueAfter's walk over closed days.
+const maxDueDays = 366
+
+// DueAfter returns when d of open time has passed after t: the time counts
+// only while the schedule is open, so a one-hour target set at Friday 18:30
+// with weekday hours 08–19 is due half an hour after the next opening. It
+// returns the zero time when the schedule never opens within a year.
+func (s Schedule) DueAfter(t time.Time, d time.Duration) time.Time {
+	t = t.In(s.Location)
+	for i := 0; i < maxDueDays; i++ {
+		day := s.DayOf(dayAfter(t, i))
+		if !day.Open || !t.Before(day.ClosesAt) {
+			continue
+		}
+		from := day.OpensAt
+		if t.After(from) {
+			from = t
+		}
+		left := day.ClosesAt.Sub(from)
+		if d <= left {
+			return from.Add(d)
+		}
+		d -= left
+	}
+	return time.Time{}
+}

@@ -88,3 +88,48 @@ func TestWeek(t *testing.T) {
 		t.Errorf("Week day 3 holiday got %q, want Julafton", name)
 	}
 }
+
+// TestDueAfter counts a one-hour answer target in opening hours only, over
+// evenings, weekends and a Swedish holiday.
+func TestDueAfter(t *testing.T) {
+	t.Parallel()
+	s := setup(t)
+	// weekdaysOnly is support closed on weekends and holidays.
+	weekdaysOnly := openinghours.Schedule{Location: s.Location, Hours: map[openinghours.DayKind]openinghours.Hours{
+		openinghours.Weekday: {Opens: 8 * time.Hour, Closes: 19 * time.Hour},
+	}}
+	at := func(v string) time.Time {
+		tm, err := time.ParseInLocation("2006-01-02 15:04", v, s.Location)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tm
+	}
+	tests := []struct {
+		name  string
+		sched openinghours.Schedule
+		from  string
+		d     time.Duration
+		want  string
+	}{
+		{"inside opening hours", s, "2026-03-04 10:00", time.Hour, "2026-03-04 11:00"},
+		{"before opening", s, "2026-03-04 06:10", time.Hour, "2026-03-04 09:00"},
+		{"Friday 18:30 is due Saturday", s, "2026-03-06 18:30", time.Hour, "2026-03-07 08:30"},
+		{"Friday 18:30 is due Monday when weekends are closed", weekdaysOnly, "2026-03-06 18:30", time.Hour, "2026-03-09 08:30"},
+		{"Saturday after closing", s, "2026-03-07 16:00", time.Hour, "2026-03-08 09:00"},
+		{"Ascension Day (Kristi himmelsfärds dag) is closed", weekdaysOnly, "2026-05-13 18:30", time.Hour, "2026-05-15 08:30"},
+		{"Ascension Day has holiday hours", s, "2026-05-13 18:30", time.Hour, "2026-05-14 08:30"},
+		{"spans two days", s, "2026-03-04 18:00", 2 * time.Hour, "2026-03-05 09:00"},
+		{"exactly at closing", s, "2026-03-04 18:00", time.Hour, "2026-03-04 19:00"},
+		{"daylight saving time starts", s, "2026-03-28 14:30", time.Hour, "2026-03-29 08:30"},
+	}
+	for _, tt := range tests {
+		if got := tt.sched.DueAfter(at(tt.from), tt.d); !got.Equal(at(tt.want)) {
+			t.Errorf("%s: DueAfter(%s, %v) got %s, want %s", tt.name, tt.from, tt.d, got.Format("2006-01-02 15:04 MST"), tt.want)
+		}
+	}
+	never := openinghours.Schedule{Location: s.Location}
+	if got := never.DueAfter(at("2026-03-04 10:00"), time.Hour); !got.IsZero() {
+		t.Errorf("DueAfter on a schedule that never opens got %s, want the zero time", got)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -761,6 +762,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	f := newMatrixFixture(t)
 	rules := server.ProcedureRules(f.e.srv)
 	cases := f.matrixCases()
+	maps.Copy(cases, f.supportCases())
 
 	procs := procedures(t)
 	for _, p := range procs {

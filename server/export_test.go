@@ -1,6 +1,8 @@
 package server
 
-import "github.com/nara-care/nara/access"
+import (
+	"github.com/nara-care/nara/access"
+)
 
 // Rule is an authorization rule as the external tests read it.
 type Rule struct {

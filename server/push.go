@@ -147,13 +147,14 @@ func (s *notificationService) UpdatePreferences(ctx context.Context, req *pushv1
 }
 
 var noticeKinds = map[string]pushv1.NoticeKind{
-	string(notify.KindReminder):  pushv1.NoticeKind_NOTICE_KIND_REMINDER,
-	string(notify.KindDelay):     pushv1.NoticeKind_NOTICE_KIND_DELAY,
-	string(notify.KindCallIn):    pushv1.NoticeKind_NOTICE_KIND_CALL_IN,
-	string(notify.KindMessage):   pushv1.NoticeKind_NOTICE_KIND_MESSAGE,
-	string(notify.KindOffer):     pushv1.NoticeKind_NOTICE_KIND_OFFER,
-	string(notify.KindMoved):     pushv1.NoticeKind_NOTICE_KIND_MOVED,
-	string(notify.KindCancelled): pushv1.NoticeKind_NOTICE_KIND_CANCELLED,
+	string(notify.KindReminder):     pushv1.NoticeKind_NOTICE_KIND_REMINDER,
+	string(notify.KindDelay):        pushv1.NoticeKind_NOTICE_KIND_DELAY,
+	string(notify.KindCallIn):       pushv1.NoticeKind_NOTICE_KIND_CALL_IN,
+	string(notify.KindMessage):      pushv1.NoticeKind_NOTICE_KIND_MESSAGE,
+	string(notify.KindOffer):        pushv1.NoticeKind_NOTICE_KIND_OFFER,
+	string(notify.KindMoved):        pushv1.NoticeKind_NOTICE_KIND_MOVED,
+	string(notify.KindCancelled):    pushv1.NoticeKind_NOTICE_KIND_CANCELLED,
+	string(notify.KindSupportReply): pushv1.NoticeKind_NOTICE_KIND_SUPPORT_REPLY,
 }
 
 const defaultInboxPage = 50

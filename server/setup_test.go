@@ -32,6 +32,7 @@ import (
 	"github.com/nara-care/nara/server"
 	"github.com/nara-care/nara/store"
 	"github.com/nara-care/nara/store/storetest"
+	"github.com/nara-care/nara/support"
 )
 
 // testKey signs the test servers' access tokens.
@@ -194,7 +195,8 @@ func domains(t *testing.T, cfg server.Config, deps server.Deps, notices *notify.
 	if err != nil {
 		t.Fatal(err)
 	}
-	return []rpc.Domain{helpContent, appointments}
+	supportDesk := support.New(support.Config{}, support.Deps{Logger: deps.Logger, Store: deps.Store, Hub: deps.Hub, Notify: notices})
+	return []rpc.Domain{helpContent, appointments, supportDesk}
 }
 
 // replica starts a second server over the same database, as another

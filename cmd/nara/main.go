@@ -58,6 +58,7 @@ import (
 	"github.com/nara-care/nara/rpc"
 	"github.com/nara-care/nara/server"
 	"github.com/nara-care/nara/store"
+	"github.com/nara-care/nara/support"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -275,7 +276,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	return serve(ctx, s, logger, local, server.Deps{
 		Logger: logger, Store: st, Hub: hub, BankID: bank, StaffProvider: idp, Protector: protector, TokenKey: keys.Token,
 		Registry: reg,
-		Domains:  []rpc.Domain{helpContent, appointments},
+		Domains: []rpc.Domain{helpContent, appointments,
+			support.New(support.Config{}, support.Deps{Logger: logger, Store: st, Hub: hub, Notify: notices})},
 	}, reg, queue, notices)
 }
 

@@ -399,6 +399,8 @@ func TestTextHasNoHealthInformation(t *testing.T) {
 		{notify.KindOffer, "en", "An appointment is offered", "Open the app to see the offer."},
 		{notify.KindMoved, "sv", "Din tid har flyttats", "Ny tid: i morgon kl. 14:30."},
 		{notify.KindCancelled, "en", "Your appointment was cancelled", "The care unit cancelled it. Open the app to book a new time."},
+		{notify.KindSupportReply, "sv", "Supporten", "Du har ett nytt svar från supporten"},
+		{notify.KindSupportReply, "en", "Support", "You have a new reply from support"},
 	}
 	for _, tt := range tests {
 		title, body := notify.Text(tt.kind, []byte(at), tt.lang, loc, now)

@@ -28,11 +28,14 @@ const (
 	KindMoved Kind = "moved"
 	// KindCancelled says the unit cancelled a booked appointment.
 	KindCancelled Kind = "cancelled"
+	// KindSupportReply says support answered one of the citizen's cases;
+	// like a message, it never carries the answer.
+	KindSupportReply Kind = "support_reply"
 )
 
 func (k Kind) valid() bool {
 	switch k {
-	case KindReminder, KindDelay, KindCallIn, KindMessage, KindOffer, KindMoved, KindCancelled:
+	case KindReminder, KindDelay, KindCallIn, KindMessage, KindOffer, KindMoved, KindCancelled, KindSupportReply:
 		return true
 	}
 	return false
@@ -59,7 +62,7 @@ func (k Kind) category() fcm.Category {
 		return fcm.CategoryReminder
 	case KindCallIn, KindDelay:
 		return fcm.CategoryCallIn
-	case KindMessage:
+	case KindMessage, KindSupportReply:
 		return fcm.CategoryMessage
 	}
 	return fcm.CategoryGeneral
@@ -130,6 +133,11 @@ func Text(kind Kind, raw []byte, lang string, loc *time.Location, now time.Time)
 			return "New message", "You have a new message in Nära."
 		}
 		return "Nytt meddelande", "Du har ett nytt meddelande i Nära."
+	case KindSupportReply:
+		if en {
+			return "Support", "You have a new reply from support"
+		}
+		return "Supporten", "Du har ett nytt svar från supporten"
 	case KindOffer:
 		if en {
 			return who("An appointment is offered", "An appointment is offered for your child"), "Open the app to see the offer."

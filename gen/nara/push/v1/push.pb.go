@@ -145,6 +145,8 @@ const (
 	NoticeKind_NOTICE_KIND_MOVED NoticeKind = 6
 	// The care unit cancelled a booked appointment.
 	NoticeKind_NOTICE_KIND_CANCELLED NoticeKind = 7
+	// Support answered one of the citizen's cases.
+	NoticeKind_NOTICE_KIND_SUPPORT_REPLY NoticeKind = 8
 )
 
 // Enum value maps for NoticeKind.
@@ -158,16 +160,18 @@ var (
 		5: "NOTICE_KIND_OFFER",
 		6: "NOTICE_KIND_MOVED",
 		7: "NOTICE_KIND_CANCELLED",
+		8: "NOTICE_KIND_SUPPORT_REPLY",
 	}
 	NoticeKind_value = map[string]int32{
-		"NOTICE_KIND_UNSPECIFIED": 0,
-		"NOTICE_KIND_REMINDER":    1,
-		"NOTICE_KIND_DELAY":       2,
-		"NOTICE_KIND_CALL_IN":     3,
-		"NOTICE_KIND_MESSAGE":     4,
-		"NOTICE_KIND_OFFER":       5,
-		"NOTICE_KIND_MOVED":       6,
-		"NOTICE_KIND_CANCELLED":   7,
+		"NOTICE_KIND_UNSPECIFIED":   0,
+		"NOTICE_KIND_REMINDER":      1,
+		"NOTICE_KIND_DELAY":         2,
+		"NOTICE_KIND_CALL_IN":       3,
+		"NOTICE_KIND_MESSAGE":       4,
+		"NOTICE_KIND_OFFER":         5,
+		"NOTICE_KIND_MOVED":         6,
+		"NOTICE_KIND_CANCELLED":     7,
+		"NOTICE_KIND_SUPPORT_REPLY": 8,
 	}
 )
 
@@ -1409,7 +1413,7 @@ const file_nara_push_v1_push_proto_rawDesc = "" +
 	"\bLanguage\x12\x18\n" +
 	"\x14LANGUAGE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vLANGUAGE_SV\x10\x01\x12\x0f\n" +
-	"\vLANGUAGE_EN\x10\x02*\xd5\x01\n" +
+	"\vLANGUAGE_EN\x10\x02*\xf4\x01\n" +
 	"\n" +
 	"NoticeKind\x12\x1b\n" +
 	"\x17NOTICE_KIND_UNSPECIFIED\x10\x00\x12\x18\n" +
@@ -1419,7 +1423,8 @@ const file_nara_push_v1_push_proto_rawDesc = "" +
 	"\x13NOTICE_KIND_MESSAGE\x10\x04\x12\x15\n" +
 	"\x11NOTICE_KIND_OFFER\x10\x05\x12\x15\n" +
 	"\x11NOTICE_KIND_MOVED\x10\x06\x12\x19\n" +
-	"\x15NOTICE_KIND_CANCELLED\x10\a2\x8e\x03\n" +
+	"\x15NOTICE_KIND_CANCELLED\x10\a\x12\x1d\n" +
+	"\x19NOTICE_KIND_SUPPORT_REPLY\x10\b2\x8e\x03\n" +
 	"\rDeviceService\x12`\n" +
 	"\x0eRegisterDevice\x12#.nara.push.v1.RegisterDeviceRequest\x1a$.nara.push.v1.RegisterDeviceResponse\"\x03\x90\x02\x02\x12f\n" +
 	"\x10UnregisterDevice\x12%.nara.push.v1.UnregisterDeviceRequest\x1a&.nara.push.v1.UnregisterDeviceResponse\"\x03\x90\x02\x02\x12W\n" +

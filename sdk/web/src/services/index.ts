@@ -7,3 +7,4 @@ export * as authv1 from "./nara.auth.v1.js";
 export * as helpv1 from "./nara.help.v1.js";
 export * as patientv1 from "./nara.patient.v1.js";
 export * as pushv1 from "./nara.push.v1.js";
+export * as supportv1 from "./nara.support.v1.js";

@@ -17,6 +17,7 @@ public enum NaraPushV1NoticeKind: String, Sendable, Codable, CaseIterable, CaseI
     case noticeKindOffer = "NOTICE_KIND_OFFER"
     case noticeKindMoved = "NOTICE_KIND_MOVED"
     case noticeKindCancelled = "NOTICE_KIND_CANCELLED"
+    case noticeKindSupportReply = "NOTICE_KIND_SUPPORT_REPLY"
     case unknownDefaultOpenApi = "unknown_default_open_api"
 }
 

@@ -75,6 +75,14 @@ public enum NoticeKind
    * <code>NOTICE_KIND_CANCELLED = 7;</code>
    */
   NOTICE_KIND_CANCELLED(7),
+  /**
+   * <pre>
+   * Support answered one of the citizen's cases.
+   * </pre>
+   *
+   * <code>NOTICE_KIND_SUPPORT_REPLY = 8;</code>
+   */
+  NOTICE_KIND_SUPPORT_REPLY(8),
   UNRECOGNIZED(-1),
   ;
 
@@ -138,6 +146,14 @@ public enum NoticeKind
    * <code>NOTICE_KIND_CANCELLED = 7;</code>
    */
   public static final int NOTICE_KIND_CANCELLED_VALUE = 7;
+  /**
+   * <pre>
+   * Support answered one of the citizen's cases.
+   * </pre>
+   *
+   * <code>NOTICE_KIND_SUPPORT_REPLY = 8;</code>
+   */
+  public static final int NOTICE_KIND_SUPPORT_REPLY_VALUE = 8;
 
 
   @java.lang.Override
@@ -168,6 +184,7 @@ public enum NoticeKind
       case 5: return NOTICE_KIND_OFFER;
       case 6: return NOTICE_KIND_MOVED;
       case 7: return NOTICE_KIND_CANCELLED;
+      case 8: return NOTICE_KIND_SUPPORT_REPLY;
       default: return null;
     }
   }

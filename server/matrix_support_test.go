@@ -1,0 +1,116 @@
+package server_test
+
+import (
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
+
+	supv1 "github.com/nara-care/nara/gen/nara/support/v1"
+	"github.com/nara-care/nara/gen/nara/support/v1/supportv1connect"
+)
+
+// uuidLike is a random id no case has.
+func uuidLike() string {
+	h := randomID(16)
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// supportOnMissing are the codes a support RPC answers on a case, answer,
+// deviation or notice that does not exist, or for an anonymous caller
+// without a guest secret.
+func supportOnMissing(*actor) []connect.Code {
+	return []connect.Code{connect.CodeNotFound, connect.CodeUnauthenticated, connect.CodeInvalidArgument, connect.CodeResourceExhausted}
+}
+
+// supportCases are the support domain's calls in the matrix: the rules
+// (who may call) are checked for every actor; whose case a citizen may
+// see is checked by TestSupportCaseThread.
+func (f *fixture) supportCases() map[string]matrixCase {
+	return map[string]matrixCase{
+		supportv1connect.SupportServicePrepareCaseProcedure: {call: unary[supv1.PrepareCaseRequest, supv1.PrepareCaseResponse](),
+			own: func(*actor) proto.Message { return &supv1.PrepareCaseRequest{Text: "bankid"} }},
+		supportv1connect.SupportServiceOpenCaseProcedure: {call: unary[supv1.OpenCaseRequest, supv1.OpenCaseResponse](),
+			own: func(*actor) proto.Message {
+				return &supv1.OpenCaseRequest{Category: supv1.Category_CATEGORY_OTHER, Text: "hej", IdempotencyKey: "matrix-open-" + randomID(8), Guest: &supv1.Guest{DeviceId: "matrix-device"}}
+			}, writes: true},
+		supportv1connect.SupportServiceListMyCasesProcedure: {call: unary[supv1.ListMyCasesRequest, supv1.ListMyCasesResponse](),
+			own: func(*actor) proto.Message { return &supv1.ListMyCasesRequest{} }},
+		supportv1connect.SupportServiceGetCaseProcedure: {call: unary[supv1.GetCaseRequest, supv1.GetCaseResponse](),
+			own: func(*actor) proto.Message { return &supv1.GetCaseRequest{CaseId: uuidLike()} }, ownCodes: supportOnMissing},
+		supportv1connect.SupportServiceListCaseEventsProcedure: {call: unary[supv1.ListCaseEventsRequest, supv1.ListCaseEventsResponse](),
+			own: func(*actor) proto.Message { return &supv1.ListCaseEventsRequest{CaseId: uuidLike()} }, ownCodes: supportOnMissing},
+		supportv1connect.SupportServiceWatchCaseProcedure: {call: serverStream[supv1.WatchCaseRequest, supv1.WatchCaseResponse](),
+			own: func(*actor) proto.Message { return &supv1.WatchCaseRequest{CaseId: uuidLike()} }, ownCodes: supportOnMissing},
+		supportv1connect.SupportServiceSendMessageProcedure: {call: unary[supv1.SendMessageRequest, supv1.SendMessageResponse](),
+			own: func(*actor) proto.Message {
+				return &supv1.SendMessageRequest{CaseId: uuidLike(), Text: "hej", IdempotencyKey: "matrix-send-" + randomID(8)}
+			}, writes: true, ownCodes: supportOnMissing},
+		supportv1connect.SupportServiceMarkReadProcedure: {call: unary[supv1.MarkReadRequest, supv1.MarkReadResponse](),
+			own: func(*actor) proto.Message { return &supv1.MarkReadRequest{CaseId: uuidLike(), UpTo: 1} }, writes: true, ownCodes: supportOnMissing},
+		supportv1connect.SupportServiceSetTypingProcedure: {call: unary[supv1.SetTypingRequest, supv1.SetTypingResponse](),
+			own: func(*actor) proto.Message { return &supv1.SetTypingRequest{CaseId: uuidLike(), Typing: true} }, writes: true, ownCodes: supportOnMissing},
+		supportv1connect.SupportServiceListServiceNoticesProcedure: {call: unary[supv1.ListServiceNoticesRequest, supv1.ListServiceNoticesResponse](),
+			own: func(*actor) proto.Message { return &supv1.ListServiceNoticesRequest{} }},
+		supportv1connect.SupportDeskServiceListQueueProcedure: {call: unary[supv1.ListQueueRequest, supv1.ListQueueResponse](),
+			own: func(*actor) proto.Message { return &supv1.ListQueueRequest{} }},
+		supportv1connect.SupportDeskServiceWatchQueueProcedure: {call: serverStream[supv1.WatchQueueRequest, supv1.WatchQueueResponse](),
+			own: func(*actor) proto.Message { return &supv1.WatchQueueRequest{} }},
+		supportv1connect.SupportDeskServiceGetCaseProcedure: {call: unary[supv1.SupportDeskServiceGetCaseRequest, supv1.SupportDeskServiceGetCaseResponse](),
+			own: func(*actor) proto.Message { return &supv1.SupportDeskServiceGetCaseRequest{CaseId: uuidLike()} }, ownCodes: supportOnMissing},
+		supportv1connect.SupportDeskServiceListCaseEventsProcedure: {call: unary[supv1.SupportDeskServiceListCaseEventsRequest, supv1.SupportDeskServiceListCaseEventsResponse](),
+			own: func(*actor) proto.Message { return &supv1.SupportDeskServiceListCaseEventsRequest{CaseId: uuidLike()} }, ownCodes: supportOnMissing},
+		supportv1connect.SupportDeskServiceWatchCaseProcedure: {call: serverStream[supv1.SupportDeskServiceWatchCaseRequest, supv1.SupportDeskServiceWatchCaseResponse](),
+			own: func(*actor) proto.Message { return &supv1.SupportDeskServiceWatchCaseRequest{CaseId: uuidLike()} }, ownCodes: supportOnMissing},
+		supportv1connect.SupportDeskServiceClaimCaseProcedure: {call: unary[supv1.ClaimCaseRequest, supv1.ClaimCaseResponse](),
+			own: func(*actor) proto.Message { return &supv1.ClaimCaseRequest{CaseId: uuidLike()} }, writes: true, ownCodes: supportOnMissing},
+		supportv1connect.SupportDeskServiceReplyProcedure: {call: unary[supv1.ReplyRequest, supv1.ReplyResponse](),
+			own: func(*actor) proto.Message {
+				return &supv1.ReplyRequest{CaseId: uuidLike(), Text: "hej", IdempotencyKey: "matrix-reply-" + randomID(8)}
+			}, writes: true, ownCodes: supportOnMissing},
+		supportv1connect.SupportDeskServiceSetTypingProcedure: {call: unary[supv1.SupportDeskServiceSetTypingRequest, supv1.SupportDeskServiceSetTypingResponse](),
+			own: func(*actor) proto.Message { return &supv1.SupportDeskServiceSetTypingRequest{CaseId: uuidLike()} }, writes: true, ownCodes: supportOnMissing},
+		supportv1connect.SupportDeskServiceMarkReadProcedure: {call: unary[supv1.SupportDeskServiceMarkReadRequest, supv1.SupportDeskServiceMarkReadResponse](),
+			own: func(*actor) proto.Message {
+				return &supv1.SupportDeskServiceMarkReadRequest{CaseId: uuidLike(), UpTo: 1}
+			}, writes: true, ownCodes: supportOnMissing},
+		supportv1connect.SupportDeskServiceHandBackProcedure: {call: unary[supv1.HandBackRequest, supv1.HandBackResponse](),
+			own: func(*actor) proto.Message { return &supv1.HandBackRequest{CaseId: uuidLike()} }, writes: true, ownCodes: supportOnMissing},
+		supportv1connect.SupportDeskServiceTransferProcedure: {call: unary[supv1.TransferRequest, supv1.TransferResponse](),
+			own: func(*actor) proto.Message {
+				return &supv1.TransferRequest{CaseId: uuidLike(), Category: supv1.Category_CATEGORY_OTHER}
+			}, writes: true, ownCodes: supportOnMissing},
+		supportv1connect.SupportDeskServiceEscalateProcedure: {call: unary[supv1.EscalateRequest, supv1.EscalateResponse](),
+			own: func(*actor) proto.Message {
+				return &supv1.EscalateRequest{CaseId: uuidLike(), Line: supv1.Line_LINE_SECOND}
+			}, writes: true, ownCodes: supportOnMissing},
+		supportv1connect.SupportDeskServiceSetWaitingProcedure: {call: unary[supv1.SetWaitingRequest, supv1.SetWaitingResponse](),
+			own: func(*actor) proto.Message { return &supv1.SetWaitingRequest{CaseId: uuidLike()} }, writes: true, ownCodes: supportOnMissing},
+		supportv1connect.SupportDeskServiceCloseCaseProcedure: {call: unary[supv1.CloseCaseRequest, supv1.CloseCaseResponse](),
+			own: func(*actor) proto.Message {
+				return &supv1.CloseCaseRequest{CaseId: uuidLike(), Reason: supv1.CloseReason_CLOSE_REASON_RESOLVED}
+			}, writes: true, ownCodes: supportOnMissing},
+		supportv1connect.SupportDeskServiceGetOverviewProcedure: {call: unary[supv1.GetOverviewRequest, supv1.GetOverviewResponse](),
+			own: func(*actor) proto.Message { return &supv1.GetOverviewRequest{} }},
+		supportv1connect.SupportDeskServiceSearchStandardAnswersProcedure: {call: unary[supv1.SearchStandardAnswersRequest, supv1.SearchStandardAnswersResponse](),
+			own: func(*actor) proto.Message { return &supv1.SearchStandardAnswersRequest{Query: "bankid"} }},
+		supportv1connect.SupportDeskServiceListStandardAnswersProcedure: {call: unary[supv1.ListStandardAnswersRequest, supv1.ListStandardAnswersResponse](),
+			own: func(*actor) proto.Message { return &supv1.ListStandardAnswersRequest{} }},
+		supportv1connect.SupportDeskServiceGetStandardAnswerProcedure: {call: unary[supv1.GetStandardAnswerRequest, supv1.GetStandardAnswerResponse](),
+			own: func(*actor) proto.Message { return &supv1.GetStandardAnswerRequest{Id: uuidLike()} }, ownCodes: supportOnMissing},
+		supportv1connect.SupportDeskServiceSaveStandardAnswerProcedure: {call: unary[supv1.SaveStandardAnswerRequest, supv1.SaveStandardAnswerResponse](),
+			own: func(*actor) proto.Message {
+				return &supv1.SaveStandardAnswerRequest{Category: supv1.Category_CATEGORY_OTHER, Title: "Matris", Body: "Hej {förnamn}!"}
+			}, writes: true},
+		supportv1connect.SupportDeskServiceFlagDeviationProcedure: {call: unary[supv1.FlagDeviationRequest, supv1.FlagDeviationResponse](),
+			own: func(*actor) proto.Message { return &supv1.FlagDeviationRequest{CaseId: uuidLike(), Title: "Matris"} }, writes: true, ownCodes: supportOnMissing},
+		supportv1connect.SupportDeskServiceListDeviationsProcedure: {call: unary[supv1.ListDeviationsRequest, supv1.ListDeviationsResponse](),
+			own: func(*actor) proto.Message { return &supv1.ListDeviationsRequest{} }},
+		supportv1connect.SupportDeskServiceSetDeviationStatusProcedure: {call: unary[supv1.SetDeviationStatusRequest, supv1.SetDeviationStatusResponse](),
+			own: func(*actor) proto.Message {
+				return &supv1.SetDeviationStatusRequest{DeviationId: uuidLike(), Status: supv1.DeviationStatus_DEVIATION_STATUS_RESOLVED}
+			}, writes: true, ownCodes: supportOnMissing},
+		supportv1connect.SupportDeskServicePublishServiceNoticeProcedure: {call: unary[supv1.PublishServiceNoticeRequest, supv1.PublishServiceNoticeResponse](),
+			own: func(*actor) proto.Message { return &supv1.PublishServiceNoticeRequest{Title: "Matris"} }, writes: true},
+		supportv1connect.SupportDeskServiceWithdrawServiceNoticeProcedure: {call: unary[supv1.WithdrawServiceNoticeRequest, supv1.WithdrawServiceNoticeResponse](),
+			own: func(*actor) proto.Message { return &supv1.WithdrawServiceNoticeRequest{NoticeId: uuidLike()} }, writes: true, ownCodes: supportOnMissing},
+	}
+}
