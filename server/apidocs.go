@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nara-care/nara/rpc"
 	"github.com/nara-care/nara/sdk/openapi"
 )
 
@@ -41,7 +42,7 @@ func newStaticDoc(contentType string, body []byte) *staticDoc {
 	sum := sha256.Sum256(body)
 	d := &staticDoc{contentType: contentType, body: body, etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
 	if strings.HasPrefix(contentType, "text/html") {
-		d.policy = pagePolicy(string(body))
+		d.policy = rpc.PagePolicy(string(body))
 	}
 	return d
 }
@@ -50,7 +51,7 @@ func (d *staticDoc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	if d.policy != "" {
 		// The page has no scripts and loads nothing; say so to the browser.
-		setPageHeaders(h, d.policy)
+		rpc.SetPageHeaders(h, d.policy)
 	}
 	h.Set("Content-Type", d.contentType)
 	h.Set("ETag", d.etag)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	appv1 "github.com/nara-care/nara/gen/nara/app/v1"
+	"github.com/nara-care/nara/rpc"
 )
 
 // appService answers an app's start-up question from memory.
@@ -14,7 +15,7 @@ type appService struct {
 }
 
 func (s *appService) GetConfig(_ context.Context, req *appv1.GetConfigRequest) (*appv1.GetConfigResponse, error) {
-	minimum := s.cfg.MinimumAppVersions[platformName(req.Platform)]
+	minimum := s.cfg.MinimumAppVersions[rpc.PlatformName(req.Platform)]
 	return &appv1.GetConfigResponse{
 		ServerVersion:     s.cfg.Version,
 		MinimumAppVersion: minimum,

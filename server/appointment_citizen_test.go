@@ -16,7 +16,6 @@ import (
 
 	apptv1 "github.com/nara-care/nara/gen/nara/appointment/v1"
 	"github.com/nara-care/nara/gen/nara/appointment/v1/appointmentv1connect"
-	"github.com/nara-care/nara/server"
 )
 
 // stockholmDay is 00:00 in Stockholm days days from today.
@@ -339,7 +338,7 @@ func TestReportLate(t *testing.T) {
 
 func TestCalendarFeed(t *testing.T) {
 	t.Parallel()
-	e := setupWith(t, options{cfg: server.Config{PublicURL: "https://nara.example/"}})
+	e := setupWith(t, options{publicURL: "https://nara.example/"})
 	ctx := context.Background()
 	annaSession := e.login(t, anna)
 	lillaID := annaSession.Me.CanActFor[1].Id
@@ -493,7 +492,7 @@ func TestCalendarFeed(t *testing.T) {
 // exist, with 429 and when to come back.
 func TestCalendarFeedLimits(t *testing.T) {
 	t.Parallel()
-	e := setupWith(t, options{cfg: server.Config{PublicURL: "https://nara.example/"}})
+	e := setupWith(t, options{publicURL: "https://nara.example/"})
 	ctx := context.Background()
 	_, opts := e.citizens(t, 1)
 	feed, err := e.booking(opts[0]).CreateCalendarFeed(ctx, &apptv1.CreateCalendarFeedRequest{})
@@ -535,7 +534,7 @@ func TestCalendarFeedLimits(t *testing.T) {
 // against their own limit.
 func TestCalendarFeedGuessingLeavesRealFeedsAlone(t *testing.T) {
 	t.Parallel()
-	e := setupWith(t, options{cfg: server.Config{PublicURL: "https://nara.example"}})
+	e := setupWith(t, options{publicURL: "https://nara.example"})
 	ctx := context.Background()
 	_, opts := e.citizens(t, 2)
 	var paths []string

@@ -11,6 +11,7 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/nara-care/nara/access"
+	"github.com/nara-care/nara/auth"
 	authv1 "github.com/nara-care/nara/gen/nara/auth/v1"
 	"github.com/nara-care/nara/gen/nara/auth/v1/authv1connect"
 	helpv1 "github.com/nara-care/nara/gen/nara/help/v1"
@@ -21,7 +22,6 @@ import (
 	"github.com/nara-care/nara/identity/pnr"
 	"github.com/nara-care/nara/identity/token"
 	"github.com/nara-care/nara/internal/clocktest"
-	"github.com/nara-care/nara/server"
 )
 
 // BankID simulator test users; Anna is Lilla's guardian in the demo data.
@@ -301,7 +301,7 @@ func TestCitizenLoginFailures(t *testing.T) {
 
 func TestLoginRateLimit(t *testing.T) {
 	t.Parallel()
-	e := setupWith(t, options{cfg: server.Config{Limits: server.RateLimits{LoginStartsPerIPPerMinute: 3}}})
+	e := setupWith(t, options{auth: auth.Config{Limits: auth.RateLimits{LoginStartsPerIPPerMinute: 3}}})
 	c := authv1connect.NewCitizenAuthServiceClient(e.client, e.url)
 	var err error
 	for i := 0; i < 4 && err == nil; i++ {
@@ -517,7 +517,7 @@ func TestBogusRefreshesLeaveTheDeviceAlone(t *testing.T) {
 // than the limit, and the refused refresh does not spend its token.
 func TestRefreshesPerSessionAreLimited(t *testing.T) {
 	t.Parallel()
-	e := setupWith(t, options{cfg: server.Config{Limits: server.RateLimits{RefreshesPerDevicePerHour: 2}}})
+	e := setupWith(t, options{auth: auth.Config{Limits: auth.RateLimits{RefreshesPerDevicePerHour: 2}}})
 	ctx := context.Background()
 	tok := e.login(t, tolvan).RefreshToken
 	c := authv1connect.NewSessionServiceClient(e.client, e.url)

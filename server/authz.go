@@ -16,47 +16,15 @@ import (
 
 	"github.com/nara-care/nara/access"
 	"github.com/nara-care/nara/gen/nara/app/v1/appv1connect"
-	"github.com/nara-care/nara/gen/nara/auth/v1/authv1connect"
-	"github.com/nara-care/nara/gen/nara/patient/v1/patientv1connect"
-	"github.com/nara-care/nara/gen/nara/push/v1/pushv1connect"
 	"github.com/nara-care/nara/rpc"
 )
 
-// procedureRules declares the authorization rule of every RPC. An RPC missing
-// here is refused for everyone, and a test checks none is missing.
+// procedureRules declares the authorization rule of the server's own RPCs;
+// each domain declares its own as it is mounted. An RPC without a rule is
+// refused for everyone, and tests check none is missing.
 func procedureRules() map[string]rpc.Rule {
 	return map[string]rpc.Rule{
 		appv1connect.AppServiceGetConfigProcedure: rpc.PublicRule,
-
-		authv1connect.CitizenAuthServiceStartLoginProcedure:  rpc.PublicRule,
-		authv1connect.CitizenAuthServiceWatchLoginProcedure:  rpc.PublicRule,
-		authv1connect.CitizenAuthServicePollLoginProcedure:   rpc.PublicRule,
-		authv1connect.CitizenAuthServiceCancelLoginProcedure: rpc.PublicRule,
-
-		authv1connect.ClinicianAuthServiceStartStaffLoginProcedure:    rpc.PublicRule,
-		authv1connect.ClinicianAuthServiceCompleteStaffLoginProcedure: rpc.PublicRule,
-		authv1connect.ClinicianAuthServiceSelectAssignmentProcedure:   rpc.LoggedInRule,
-
-		// The refresh token is the credential; no access token is needed.
-		authv1connect.SessionServiceRefreshSessionProcedure:    rpc.PublicRule,
-		authv1connect.SessionServiceGetMeProcedure:             rpc.LoggedInRule,
-		authv1connect.SessionServiceListSessionsProcedure:      rpc.LoggedInRule,
-		authv1connect.SessionServiceSignOutProcedure:           rpc.LoggedInRule,
-		authv1connect.SessionServiceSignOutEverywhereProcedure: rpc.LoggedInRule,
-
-		authv1connect.AccessLogServiceListMyAccessLogProcedure: rpc.PatientRule,
-
-		patientv1connect.PatientServiceFindPatientProcedure: rpc.ClinicalRule,
-
-		// Push devices, preferences and the inbox are the citizen's own.
-		pushv1connect.DeviceServiceRegisterDeviceProcedure:              rpc.AnyOf(access.RoleCitizen),
-		pushv1connect.DeviceServiceUnregisterDeviceProcedure:            rpc.AnyOf(access.RoleCitizen),
-		pushv1connect.DeviceServiceListDevicesProcedure:                 rpc.AnyOf(access.RoleCitizen),
-		pushv1connect.DeviceServiceRemoveDeviceProcedure:                rpc.AnyOf(access.RoleCitizen),
-		pushv1connect.NotificationServiceGetPreferencesProcedure:        rpc.AnyOf(access.RoleCitizen),
-		pushv1connect.NotificationServiceUpdatePreferencesProcedure:     rpc.AnyOf(access.RoleCitizen),
-		pushv1connect.NotificationServiceListNotificationsProcedure:     rpc.AnyOf(access.RoleCitizen),
-		pushv1connect.NotificationServiceMarkNotificationsReadProcedure: rpc.AnyOf(access.RoleCitizen),
 	}
 }
 

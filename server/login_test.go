@@ -11,6 +11,7 @@ import (
 
 	"connectrpc.com/connect"
 
+	"github.com/nara-care/nara/auth"
 	authv1 "github.com/nara-care/nara/gen/nara/auth/v1"
 	"github.com/nara-care/nara/gen/nara/auth/v1/authv1connect"
 	"github.com/nara-care/nara/identity/bankid"
@@ -248,16 +249,18 @@ func TestBankIDVisibleData(t *testing.T) {
 		{"", "Logga in i Nära"},
 		{"Logga in i *Region Exempel*", "Logga in i *Region Exempel*"},
 	} {
-		e := setupWith(t, options{cfg: server.Config{BankIDVisibleText: tt.setting}})
+		e := setupWith(t, options{auth: auth.Config{BankIDVisibleText: tt.setting}})
 		startOtherDevice(t, authv1connect.NewCitizenAuthServiceClient(e.client, e.url), "uvd", authv1.Language_LANGUAGE_SV)
 		if got := e.simOrder(t, e.lastOrder(t)).UserVisibleData; got != tt.want {
 			t.Errorf("BankIDVisibleText %q: the BankID app shows %q, want %q", tt.setting, got, tt.want)
 		}
 	}
 	e := setup(t)
-	cfg := e.cfg
-	cfg.BankIDVisibleText = strings.Repeat("å", 600)
-	if _, err := server.New(cfg, e.deps); err == nil || !strings.Contains(err.Error(), "BankID") {
+	cfg := auth.Config{BankIDVisibleText: strings.Repeat("å", 600)}
+	if _, err := auth.New(cfg, auth.Deps{
+		Logger: e.deps.Logger, Store: e.store, Hub: e.parts.hub, BankID: e.parts.bank, StaffProvider: e.parts.idp,
+		Protector: e.protector, TokenKey: testKey,
+	}); err == nil || !strings.Contains(err.Error(), "BankID") {
 		t.Errorf("a visible text over BankID's limit got %v, want an error", err)
 	}
 }
@@ -329,7 +332,7 @@ func TestClientAddressBehindTrustedProxies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := setupWith(t, options{cfg: server.Config{TrustedProxies: trusted, Limits: server.RateLimits{LoginStartsPerIPPerMinute: 2}}})
+	e := setupWith(t, options{cfg: server.Config{TrustedProxies: trusted}, auth: auth.Config{Limits: auth.RateLimits{LoginStartsPerIPPerMinute: 2}}})
 	ctx := context.Background()
 	start := func(c authv1connect.CitizenAuthServiceClient) error {
 		_, err := c.StartLogin(ctx, &authv1.StartLoginRequest{

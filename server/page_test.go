@@ -24,7 +24,6 @@ import (
 	helpv1 "github.com/nara-care/nara/gen/nara/help/v1"
 	"github.com/nara-care/nara/gen/nara/help/v1/helpv1connect"
 	"github.com/nara-care/nara/identity/token"
-	"github.com/nara-care/nara/server"
 )
 
 // TestStaffCallbackCommandIsInert fills the staff login page's code with
@@ -39,7 +38,7 @@ func TestStaffCallbackCommandIsInert(t *testing.T) {
 	if err != nil {
 		t.Skip("no POSIX shell here")
 	}
-	e := setupWith(t, options{cfg: server.Config{PublicURL: "https://nara.example/"}})
+	e := setupWith(t, options{publicURL: "https://nara.example/"})
 	dev := &authv1.Device{Id: "tablet-callback", Name: "Surfplatta", Platform: authv1.Platform_PLATFORM_WEB}
 	start, err := authv1connect.NewClinicianAuthServiceClient(e.client, e.url).
 		StartStaffLogin(context.Background(), &authv1.StartStaffLoginRequest{Device: dev})

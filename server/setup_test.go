@@ -17,6 +17,7 @@ import (
 
 	"github.com/nara-care/nara/access"
 	"github.com/nara-care/nara/appointment"
+	"github.com/nara-care/nara/auth"
 	"github.com/nara-care/nara/changefeed"
 	"github.com/nara-care/nara/demo"
 	"github.com/nara-care/nara/help"
@@ -27,6 +28,8 @@ import (
 	"github.com/nara-care/nara/identity/pnr"
 	"github.com/nara-care/nara/identity/token"
 	"github.com/nara-care/nara/internal/clocktest"
+	"github.com/nara-care/nara/patient"
+	pushdevice "github.com/nara-care/nara/push/device"
 	"github.com/nara-care/nara/push/notify"
 	"github.com/nara-care/nara/rpc"
 	"github.com/nara-care/nara/server"
@@ -48,18 +51,32 @@ type env struct {
 	sim         *bankidsim.Simulator
 	protector   *pnr.Protector
 	signer      *token.Signer
-	// cfg, deps, notices and o built the server, for replica.
-	cfg     server.Config
-	deps    server.Deps
-	notices *notify.Service
-	o       options
-	srv     *server.Server
+	// cfg, deps, parts and o built the server, for replica.
+	cfg   server.Config
+	deps  server.Deps
+	parts parts
+	o     options
+	srv   *server.Server
 	// metrics is where each replica (by its API URL) serves its metrics.
 	metrics map[string]string
 }
 
+// parts are what the domains are built from besides the server's deps.
+type parts struct {
+	hub       *changefeed.Hub
+	notices   *notify.Service
+	bank      auth.BankID
+	idp       auth.StaffProvider
+	protector *pnr.Protector
+}
+
 type options struct {
 	cfg server.Config
+	// auth sets the logins (limits, the BankID text, token lifetimes).
+	auth auth.Config
+	// publicURL is the server's public address (calendar feed links, the
+	// staff login page).
+	publicURL string
 	// listCacheSize is the appointment list cache's size (-1: off).
 	listCacheSize int
 	// push, when set, starts the push queue with this sender: notices are
@@ -142,29 +159,28 @@ func setupWith(t *testing.T, o options) *env {
 		}
 		t.Cleanup(func() { _ = notices.Stop(context.Background()) })
 	}
-	deps := server.Deps{
-		Logger: logger, Store: st, Hub: hub, BankID: bank, StaffProvider: idp, Protector: protector, TokenKey: testKey,
-	}
-	srv, metricsURL := startServer(t, cfg, deps, notices, o)
+	deps := server.Deps{Logger: logger, Store: st}
+	ps := parts{hub: hub, notices: notices, bank: bank, idp: idp, protector: protector}
+	srv, metricsURL := startServer(t, cfg, deps, ps, o)
 	handler = srv.Handler()
 	signer, err := token.NewSigner(testKey, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &env{url: ts.URL, store: st, client: newClient(false), h2c: newClient(true), logs: logs,
-		sim: sim, protector: protector, signer: signer, cfg: cfg, deps: deps, notices: notices, o: o, srv: srv, metrics: map[string]string{ts.URL: metricsURL}}
+		sim: sim, protector: protector, signer: signer, cfg: cfg, deps: deps, parts: ps, o: o, srv: srv, metrics: map[string]string{ts.URL: metricsURL}}
 }
 
 // startServer builds a server and runs its background work until the test
 // ends. Its metrics are served apart, at metricsURL, as cmd/nara serves
 // them on NARA_METRICS_ADDR.
-func startServer(t *testing.T, cfg server.Config, deps server.Deps, notices *notify.Service, o options) (srv *server.Server, metricsURL string) {
+func startServer(t *testing.T, cfg server.Config, deps server.Deps, ps parts, o options) (srv *server.Server, metricsURL string) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	deps.Registry = reg
 	metrics := httptest.NewServer(server.MetricsHandler(reg))
 	t.Cleanup(metrics.Close)
-	deps.Domains = domains(t, cfg, deps, notices, o)
+	deps.Authenticator, deps.Domains = domains(t, deps, ps, o)
 	srv, err := server.New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
@@ -173,30 +189,44 @@ func startServer(t *testing.T, cfg server.Config, deps server.Deps, notices *not
 	done := make(chan struct{})
 	go func() { srv.Run(runCtx); close(done) }()
 	hubDone := make(chan struct{})
-	go func() { deps.Hub.Run(runCtx, deps.Store); close(hubDone) }()
+	go func() { ps.hub.Run(runCtx, deps.Store); close(hubDone) }()
 	t.Cleanup(func() { cancel(); <-done; <-hubDone })
 	// Ready as a replica is once it follows the change feed: before that
 	// its caches are off.
-	clocktest.Eventually(t, 10*time.Second, "the change feed to be followed", deps.Hub.Live)
+	clocktest.Eventually(t, 10*time.Second, "the change feed to be followed", ps.hub.Live)
 	return srv, metrics.URL
 }
 
 // domains builds the parts of the product that live in their own
 // packages over deps' store and hub, as cmd/nara does.
-func domains(t *testing.T, cfg server.Config, deps server.Deps, notices *notify.Service, o options) []rpc.Domain {
+func domains(t *testing.T, deps server.Deps, ps parts, o options) (server.Authenticator, []rpc.Domain) {
 	t.Helper()
-	helpContent, err := help.New(help.Config{}, help.Deps{Store: deps.Store, Hub: deps.Hub, Now: deps.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	appointments, err := appointment.New(appointment.Config{ListCacheSize: o.listCacheSize, PublicURL: cfg.PublicURL}, appointment.Deps{
-		Logger: deps.Logger, Store: deps.Store, Hub: deps.Hub, Notify: notices, Registry: deps.Registry, Now: deps.Now,
+	notices := ps.notices
+	cfg := o.auth
+	cfg.PublicURL = o.publicURL
+	logins, err := auth.New(cfg, auth.Deps{
+		Logger: deps.Logger, Store: deps.Store, Hub: ps.hub, BankID: ps.bank, StaffProvider: ps.idp, Protector: ps.protector,
+		TokenKey: testKey, Now: deps.Now,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	supportDesk := support.New(support.Config{}, support.Deps{Logger: deps.Logger, Store: deps.Store, Hub: deps.Hub, Notify: notices})
-	return []rpc.Domain{helpContent, appointments, supportDesk}
+	helpContent, err := help.New(help.Config{}, help.Deps{Store: deps.Store, Hub: ps.hub, Now: deps.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appointments, err := appointment.New(appointment.Config{ListCacheSize: o.listCacheSize, PublicURL: o.publicURL}, appointment.Deps{
+		Logger: deps.Logger, Store: deps.Store, Hub: ps.hub, Notify: notices, Registry: deps.Registry, Now: deps.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	supportDesk := support.New(support.Config{}, support.Deps{Logger: deps.Logger, Store: deps.Store, Hub: ps.hub, Notify: notices})
+	return logins, []rpc.Domain{
+		logins, helpContent, appointments, supportDesk,
+		patient.New(patient.Deps{Store: deps.Store, Protector: ps.protector, Now: deps.Now}),
+		pushdevice.New(pushdevice.Deps{Store: deps.Store, Now: deps.Now}),
+	}
 }
 
 // replica starts a second server over the same database, as another
@@ -204,10 +234,10 @@ func domains(t *testing.T, cfg server.Config, deps server.Deps, notices *notify.
 // its own, so it hears of the first one's changes only as any replica does.
 func (e *env) replica(t *testing.T) string {
 	t.Helper()
-	deps := e.deps
-	deps.Hub = changefeed.New(changefeed.Config{}, deps.Logger)
-	deps.Store = store.New(e.store.Pool(), store.Options{Committed: deps.Hub.Committed})
-	srv, metricsURL := startServer(t, e.cfg, deps, e.notices, e.o)
+	deps, ps := e.deps, e.parts
+	ps.hub = changefeed.New(changefeed.Config{}, deps.Logger)
+	deps.Store = store.New(e.store.Pool(), store.Options{Committed: ps.hub.Committed})
+	srv, metricsURL := startServer(t, e.cfg, deps, ps, e.o)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	e.metrics[ts.URL] = metricsURL

@@ -10,6 +10,7 @@ import (
 
 	"connectrpc.com/connect"
 
+	"github.com/nara-care/nara/auth"
 	authv1 "github.com/nara-care/nara/gen/nara/auth/v1"
 	"github.com/nara-care/nara/gen/nara/auth/v1/authv1connect"
 	helpv1 "github.com/nara-care/nara/gen/nara/help/v1"
@@ -17,7 +18,6 @@ import (
 	patientv1 "github.com/nara-care/nara/gen/nara/patient/v1"
 	"github.com/nara-care/nara/gen/nara/patient/v1/patientv1connect"
 	"github.com/nara-care/nara/identity/oidcdev"
-	"github.com/nara-care/nara/server"
 )
 
 var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -178,7 +178,7 @@ func TestStaffRolesEditHelp(t *testing.T) {
 // starts in a minute than the limit, as citizens' starts are.
 func TestStaffLoginStartsAreLimited(t *testing.T) {
 	t.Parallel()
-	e := setupWith(t, options{cfg: server.Config{Limits: server.RateLimits{LoginStartsPerIPPerMinute: 3}}})
+	e := setupWith(t, options{auth: auth.Config{Limits: auth.RateLimits{LoginStartsPerIPPerMinute: 3}}})
 	c := authv1connect.NewClinicianAuthServiceClient(e.client, e.url)
 	dev := &authv1.Device{Id: "tablet-limit", Name: "Surfplatta", Platform: authv1.Platform_PLATFORM_WEB}
 	for i := 1; i <= 4; i++ {

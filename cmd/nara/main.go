@@ -40,6 +40,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/nara-care/nara/appointment"
+	"github.com/nara-care/nara/auth"
 	"github.com/nara-care/nara/changefeed"
 	"github.com/nara-care/nara/demo"
 	"github.com/nara-care/nara/help"
@@ -51,7 +52,9 @@ import (
 	"github.com/nara-care/nara/identity/secret"
 	"github.com/nara-care/nara/identity/token"
 	"github.com/nara-care/nara/jobs"
+	"github.com/nara-care/nara/patient"
 	"github.com/nara-care/nara/pgcluster"
+	"github.com/nara-care/nara/push/device"
 	"github.com/nara-care/nara/push/fcm"
 	"github.com/nara-care/nara/push/fcmfake"
 	"github.com/nara-care/nara/push/notify"
@@ -273,12 +276,24 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	logins, err := auth.New(auth.Config{
+		Limits:    auth.RateLimits{LoginStartsPerIPPerMinute: s.loginStartsPerIPPerMinute, LoginsPerPersonPerHour: s.loginsPerPersonPerHour},
+		PublicURL: s.publicURL, BankIDVisibleText: s.bankIDVisibleText,
+	}, auth.Deps{Logger: logger, Store: st, Hub: hub, BankID: bank, StaffProvider: idp, Protector: protector, TokenKey: keys.Token})
+	if err != nil {
+		return err
+	}
 	return serve(ctx, s, logger, local, server.Deps{
-		Logger: logger, Store: st, Hub: hub, BankID: bank, StaffProvider: idp, Protector: protector, TokenKey: keys.Token,
-		Registry: reg,
-		Domains: []rpc.Domain{helpContent, appointments,
-			support.New(support.Config{}, support.Deps{Logger: logger, Store: st, Hub: hub, Notify: notices})},
-	}, reg, queue, notices)
+		Logger: logger, Store: st, Authenticator: logins, Registry: reg,
+		Domains: []rpc.Domain{
+			logins,
+			helpContent,
+			appointments,
+			patient.New(patient.Deps{Store: st, Protector: protector}),
+			device.New(device.Deps{Store: st}),
+			support.New(support.Config{}, support.Deps{Logger: logger, Store: st, Hub: hub, Notify: notices}),
+		},
+	}, hub, reg, queue, notices)
 }
 
 // openPush returns the FCM sender for FCM_CREDENTIALS_FILE or, without it,
@@ -459,8 +474,8 @@ func openDatabase(ctx context.Context, s settings, logger *slog.Logger) (*pgxpoo
 	return pool, func() { pool.Close(); cleanup() }, nil
 }
 
-func serve(ctx context.Context, s settings, logger *slog.Logger, local []server.Link, deps server.Deps, reg *prometheus.Registry,
-	queue *river.Client[pgx.Tx], notices *notify.Service) error {
+func serve(ctx context.Context, s settings, logger *slog.Logger, local []server.Link, deps server.Deps, hub *changefeed.Hub,
+	reg *prometheus.Registry, queue *river.Client[pgx.Tx], notices *notify.Service) error {
 	tracer, stopTracing, err := openTracing(ctx, logger)
 	if err != nil {
 		return err
@@ -473,16 +488,14 @@ func serve(ctx context.Context, s settings, logger *slog.Logger, local []server.
 	}
 	srv, err := server.New(server.Config{
 		Version:     version,
-		Limits:      server.RateLimits{LoginStartsPerIPPerMinute: s.loginStartsPerIPPerMinute, LoginsPerPersonPerHour: s.loginsPerPersonPerHour},
-		CORSOrigins: splitList(s.corsOrigins), PublicURL: s.publicURL, LocalPages: local,
-		TrustedProxies: trusted, BankIDVisibleText: s.bankIDVisibleText,
+		CORSOrigins: splitList(s.corsOrigins), LocalPages: local, TrustedProxies: trusted,
 	}, deps)
 	if err != nil {
 		return err
 	}
 	background := make(chan error, 2)
 	go func() { background <- srv.Run(ctx) }()
-	go func() { background <- deps.Hub.Run(ctx, deps.Store) }()
+	go func() { background <- hub.Run(ctx, deps.Store) }()
 	if err := notices.Start(ctx); err != nil {
 		return fmt.Errorf("push queue: %w", err)
 	}

@@ -162,9 +162,11 @@ def filter_failure(context, failure, case, response) -> bool:
     return True
 
 
-# Who calls what (server/authz.go): a clinician with a selected care
-# assignment for the clinical services, second-line support for help
-# editing, and a citizen for everything else behind a login. SignOut and
+# Who calls what (the rules each part declares as it mounts): a clinician
+# with a selected care assignment for the clinical services, second-line
+# support for help editing and the support desk, and a citizen for
+# everything else behind a login (support's citizen calls, which also take
+# a guest's secret, get the citizen's token so their own checks run). SignOut and
 # SignOutEverywhere end their caller's sessions, so they get a citizen of
 # their own; after the first success they are answered 401. Public
 # operations are called without a token.
@@ -173,6 +175,7 @@ _STAFF_SERVICES = {
     "nara.patient.v1.PatientService": "clinician",
     "nara.auth.v1.ClinicianAuthService": "clinician",
     "nara.help.v1.HelpAdminService": "support",
+    "nara.support.v1.SupportDeskService": "support",
 }
 _SIGN_OUT = {"nara.auth.v1.SessionService/SignOut", "nara.auth.v1.SessionService/SignOutEverywhere"}
 _PUBLIC = {
@@ -185,6 +188,8 @@ _PUBLIC = {
     "nara.auth.v1.ClinicianAuthService/StartStaffLogin",
     "nara.auth.v1.ClinicianAuthService/CompleteStaffLogin",
     "nara.auth.v1.SessionService/RefreshSession",
+    "nara.support.v1.SupportService/PrepareCase",
+    "nara.support.v1.SupportService/ListServiceNotices",
 }
 # The logins that PollLogin and WatchLogin follow, and the one CancelLogin
 # cancels (its first schema-valid call succeeds, later ones find it ended).

@@ -1,4 +1,4 @@
-package server
+package device
 
 import (
 	"context"
@@ -33,7 +33,7 @@ func checkZone(field, name string) error {
 
 func deviceToProto(d store.PushDevice) *pushv1.Device {
 	return &pushv1.Device{
-		Id: store.FormatID(d.ID), InstallationId: d.InstallationID, Platform: platformFromName[pushv1.Platform](d.Platform),
+		Id: store.FormatID(d.ID), InstallationId: d.InstallationID, Platform: rpc.PlatformFromName[pushv1.Platform](d.Platform),
 		AppVersion: d.AppVersion, Locale: d.Locale, TimeZone: d.TimeZone,
 		RegisterTime: rpc.Timestamp(d.CreatedAt), UpdateTime: rpc.Timestamp(d.UpdatedAt),
 	}
@@ -45,7 +45,7 @@ func (s *deviceService) RegisterDevice(ctx context.Context, req *pushv1.Register
 		return nil, err
 	}
 	d, err := s.store.PushDeviceRegister(ctx, store.PushDevice{
-		PersonID: p.PersonID, InstallationID: req.InstallationId, Token: req.Token, Platform: platformName(req.Platform),
+		PersonID: p.PersonID, InstallationID: req.InstallationId, Token: req.Token, Platform: rpc.PlatformName(req.Platform),
 		AppVersion: req.AppVersion, Locale: req.Locale, TimeZone: req.TimeZone, SessionID: p.SessionID,
 	})
 	if err != nil {

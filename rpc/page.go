@@ -1,4 +1,4 @@
-package server
+package rpc
 
 import (
 	"crypto/sha256"
@@ -11,10 +11,10 @@ import (
 // styleBlock finds a page's <style> elements.
 var styleBlock = regexp.MustCompile(`(?s)<style>(.*?)</style>`)
 
-// pagePolicy is the Content-Security-Policy of an HTML page made of html:
+// PagePolicy is the Content-Security-Policy of an HTML page made of html:
 // nothing loads or runs but the page's own <style> elements, named by
 // their hashes; it submits no forms and no site may frame it.
-func pagePolicy(html string) string {
+func PagePolicy(html string) string {
 	styles := "'none'"
 	if blocks := styleBlock.FindAllStringSubmatch(html, -1); len(blocks) > 0 {
 		hashes := make([]string, 0, len(blocks))
@@ -27,11 +27,11 @@ func pagePolicy(html string) string {
 	return "default-src 'none'; style-src " + styles + "; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 }
 
-// setPageHeaders marks an answer as an HTML page under policy (from
-// pagePolicy): not to be framed (X-Frame-Options for browsers that predate
+// SetPageHeaders marks an answer as an HTML page under policy (from
+// PagePolicy): not to be framed (X-Frame-Options for browsers that predate
 // frame-ancestors), sniffed as anything else, or named as the referrer of
 // the links it holds.
-func setPageHeaders(h http.Header, policy string) {
+func SetPageHeaders(h http.Header, policy string) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Security-Policy", policy)
 	h.Set("X-Frame-Options", "DENY")

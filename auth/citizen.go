@@ -1,4 +1,4 @@
-package server
+package auth
 
 import (
 	"cmp"
@@ -109,7 +109,7 @@ func (s *citizenAuthService) StartLogin(ctx context.Context, req *authv1.StartLo
 		SecretHash:     hashLoginSecret(secret),
 		DeviceID:       req.Device.Id,
 		DeviceName:     req.Device.Name,
-		Platform:       cmp.Or(platformName(req.Device.Platform), "web"),
+		Platform:       cmp.Or(rpc.PlatformName(req.Device.Platform), "web"),
 		ClientIP:       ip,
 		Status:         "pending",
 		StartedAt:      s.now(),

@@ -1,4 +1,4 @@
-package server
+package auth
 
 import (
 	"context"
@@ -232,7 +232,7 @@ func (s *sessionService) ListSessions(ctx context.Context, _ *authv1.ListSession
 		res.Sessions = append(res.Sessions, &authv1.SessionInfo{
 			SessionId:  sess.ID,
 			DeviceName: sess.DeviceName,
-			Platform:   platformFromName[authv1.Platform](sess.Platform),
+			Platform:   rpc.PlatformFromName[authv1.Platform](sess.Platform),
 			CreatedAt:  timestamppb.New(sess.CreatedAt),
 			LastUsedAt: timestamppb.New(sess.LastUsedAt),
 			Current:    sess.ID == p.SessionID,

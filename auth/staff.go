@@ -1,4 +1,4 @@
-package server
+package auth
 
 import (
 	"cmp"
@@ -56,7 +56,7 @@ func (s *clinicianAuthService) StartStaffLogin(ctx context.Context, req *authv1.
 	}
 	if err := s.store.StaffLoginCreate(ctx, store.StaffLogin{
 		State: start.State, Nonce: start.Nonce, Verifier: start.Verifier,
-		DeviceID: req.Device.Id, DeviceName: req.Device.Name, Platform: cmp.Or(platformName(req.Device.Platform), "web"),
+		DeviceID: req.Device.Id, DeviceName: req.Device.Name, Platform: cmp.Or(rpc.PlatformName(req.Device.Platform), "web"),
 	}, staffLoginMaxAge); err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package server
+package rpc
 
 import (
 	"testing"
@@ -12,23 +12,23 @@ import (
 // ways.
 func TestPlatformNames(t *testing.T) {
 	for _, name := range []string{"ios", "android", "web"} {
-		if got := platformName(platformFromName[authv1.Platform](name)); got != name {
+		if got := PlatformName(PlatformFromName[authv1.Platform](name)); got != name {
 			t.Errorf("auth %q came back as %q", name, got)
 		}
-		if got := platformName(platformFromName[pushv1.Platform](name)); got != name {
+		if got := PlatformName(PlatformFromName[pushv1.Platform](name)); got != name {
 			t.Errorf("push %q came back as %q", name, got)
 		}
-		if got := platformName(platformFromName[appv1.Platform](name)); got != name {
+		if got := PlatformName(PlatformFromName[appv1.Platform](name)); got != name {
 			t.Errorf("app %q came back as %q", name, got)
 		}
 	}
-	if got := platformFromName[pushv1.Platform]("symbian"); got != pushv1.Platform_PLATFORM_UNSPECIFIED {
+	if got := PlatformFromName[pushv1.Platform]("symbian"); got != pushv1.Platform_PLATFORM_UNSPECIFIED {
 		t.Errorf("an unknown name got %v", got)
 	}
-	if got := platformName(authv1.Platform_PLATFORM_UNSPECIFIED); got != "" {
+	if got := PlatformName(authv1.Platform_PLATFORM_UNSPECIFIED); got != "" {
 		t.Errorf("unspecified got %q", got)
 	}
-	if platformFromName[appv1.Platform]("ios") != appv1.Platform_PLATFORM_IOS {
+	if PlatformFromName[appv1.Platform]("ios") != appv1.Platform_PLATFORM_IOS {
 		t.Error("ios is not PLATFORM_IOS")
 	}
 }

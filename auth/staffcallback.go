@@ -1,7 +1,8 @@
-package server
+package auth
 
 import (
 	"encoding/json"
+	"github.com/nara-care/nara/rpc"
 	"html/template"
 	"net/http"
 	"strings"
@@ -22,7 +23,7 @@ type staffCallbackPage struct {
 func newStaffCallbackPage(publicURL string) *staffCallbackPage {
 	return &staffCallbackPage{
 		page:     template.Must(template.New("callback").Parse(staffCallbackHTML)),
-		policy:   pagePolicy(staffCallbackHTML),
+		policy:   rpc.PagePolicy(staffCallbackHTML),
 		endpoint: strings.TrimRight(publicURL, "/") + "/nara.auth.v1.ClinicianAuthService/CompleteStaffLogin",
 	}
 }
@@ -40,13 +41,14 @@ const staffCallbackHTML = `<!doctype html>
 <pre>{{.Body}}</pre>{{end}}
 </body></html>`
 
-func (s *Server) staffCallback(w http.ResponseWriter, r *http.Request) {
+// staffCallback serves the staff login's default landing page.
+func (a *Auth) staffCallback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var data struct{ Error, Command, Body string }
 	if e := q.Get("error"); e != "" {
 		data.Error = e + " " + q.Get("error_description")
 	} else {
-		login, err := s.store.StaffLoginPeek(r.Context(), q.Get("state"))
+		login, err := a.store.StaffLoginPeek(r.Context(), q.Get("state"))
 		if err != nil {
 			w.Header().Set("Cache-Control", "no-store")
 			http.Error(w, "unknown or expired login; start a new one", http.StatusBadRequest)
@@ -61,12 +63,12 @@ func (s *Server) staffCallback(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		data.Body = string(body)
-		data.Command = "curl -s -H 'Content-Type: application/json' -d " + shellQuote(data.Body) + " " + shellQuote(s.callbackPage.endpoint)
+		data.Command = "curl -s -H 'Content-Type: application/json' -d " + shellQuote(data.Body) + " " + shellQuote(a.callbackPage.endpoint)
 	}
-	setPageHeaders(w.Header(), s.callbackPage.policy)
+	rpc.SetPageHeaders(w.Header(), a.callbackPage.policy)
 	w.Header().Set("Cache-Control", "no-store")
-	if err := s.callbackPage.page.Execute(w, data); err != nil {
-		s.logger.Warn("staff callback page", "error", err.Error())
+	if err := a.callbackPage.page.Execute(w, data); err != nil {
+		a.logger.Warn("staff callback page", "error", err.Error())
 	}
 }
 
