@@ -116,13 +116,13 @@ func eventToProto(e store.SupportEvent, staff bool) *supportv1.Event {
 		if staff {
 			m.StandardAnswerId, m.StandardAnswerVersion = e.AnswerID, int32(e.AnswerVersion) //nolint:gosec // versions are small
 		}
-		out.Kind = &supportv1.Event_Message{Message: m}
+		out.Message = m
 	case "read":
-		out.Kind = &supportv1.Event_Read{Read: &supportv1.ReadMark{Party: parties[e.Party], UpTo: e.ReadUpTo}}
+		out.Read = &supportv1.ReadMark{Party: parties[e.Party], UpTo: e.ReadUpTo}
 	case "state":
-		out.Kind = &supportv1.Event_StateChange{StateChange: &supportv1.StateChange{
+		out.StateChange = &supportv1.StateChange{
 			State: states[e.State], Line: lines[e.Line], AssigneeName: firstName(e.AssigneeName), CloseReason: closeReasons[e.CloseReason],
-		}}
+		}
 	}
 	return out
 }

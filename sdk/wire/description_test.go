@@ -24,6 +24,7 @@ import (
 	_ "github.com/nara-care/nara/gen/nara/help/v1"
 	_ "github.com/nara-care/nara/gen/nara/patient/v1"
 	_ "github.com/nara-care/nara/gen/nara/push/v1"
+	_ "github.com/nara-care/nara/gen/nara/support/v1"
 )
 
 var (

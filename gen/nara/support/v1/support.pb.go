@@ -749,17 +749,16 @@ func (x *DeskCase) GetSupportReadUpTo() int64 {
 }
 
 // Event is one thing that happened in a case, in order: its seq is the
-// cursor to resume after.
+// cursor to resume after. Exactly one of message, read and state_change is
+// set (plain fields rather than a oneof, so that every SDK, the OpenAPI
+// description and the Swift models read it alike).
 type Event struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	Seq        int64                  `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
-	CreateTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	// Types that are valid to be assigned to Kind:
-	//
-	//	*Event_Message
-	//	*Event_Read
-	//	*Event_StateChange
-	Kind          isEvent_Kind `protobuf_oneof:"kind"`
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Seq           int64                  `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	Message       *Message               `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	Read          *ReadMark              `protobuf:"bytes,4,opt,name=read,proto3" json:"read,omitempty"`
+	StateChange   *StateChange           `protobuf:"bytes,5,opt,name=state_change,json=stateChange,proto3" json:"state_change,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -808,61 +807,26 @@ func (x *Event) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
-func (x *Event) GetKind() isEvent_Kind {
-	if x != nil {
-		return x.Kind
-	}
-	return nil
-}
-
 func (x *Event) GetMessage() *Message {
 	if x != nil {
-		if x, ok := x.Kind.(*Event_Message); ok {
-			return x.Message
-		}
+		return x.Message
 	}
 	return nil
 }
 
 func (x *Event) GetRead() *ReadMark {
 	if x != nil {
-		if x, ok := x.Kind.(*Event_Read); ok {
-			return x.Read
-		}
+		return x.Read
 	}
 	return nil
 }
 
 func (x *Event) GetStateChange() *StateChange {
 	if x != nil {
-		if x, ok := x.Kind.(*Event_StateChange); ok {
-			return x.StateChange
-		}
+		return x.StateChange
 	}
 	return nil
 }
-
-type isEvent_Kind interface {
-	isEvent_Kind()
-}
-
-type Event_Message struct {
-	Message *Message `protobuf:"bytes,3,opt,name=message,proto3,oneof"`
-}
-
-type Event_Read struct {
-	Read *ReadMark `protobuf:"bytes,4,opt,name=read,proto3,oneof"`
-}
-
-type Event_StateChange struct {
-	StateChange *StateChange `protobuf:"bytes,5,opt,name=state_change,json=stateChange,proto3,oneof"`
-}
-
-func (*Event_Message) isEvent_Kind() {}
-
-func (*Event_Read) isEvent_Kind() {}
-
-func (*Event_StateChange) isEvent_Kind() {}
 
 // Message is one message of the thread.
 type Message struct {
@@ -5303,15 +5267,14 @@ const file_nara_support_v1_support_proto_rawDesc = "" +
 	"\n" +
 	"close_note\x18\v \x01(\tR\tcloseNote\x12!\n" +
 	"\fdeviation_id\x18\f \x01(\tR\vdeviationId\x12+\n" +
-	"\x12support_read_up_to\x18\r \x01(\x03R\x0fsupportReadUpTo\"\x88\x02\n" +
+	"\x12support_read_up_to\x18\r \x01(\x03R\x0fsupportReadUpTo\"\xfa\x01\n" +
 	"\x05Event\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x03R\x03seq\x12;\n" +
 	"\vcreate_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\x124\n" +
-	"\amessage\x18\x03 \x01(\v2\x18.nara.support.v1.MessageH\x00R\amessage\x12/\n" +
-	"\x04read\x18\x04 \x01(\v2\x19.nara.support.v1.ReadMarkH\x00R\x04read\x12A\n" +
-	"\fstate_change\x18\x05 \x01(\v2\x1c.nara.support.v1.StateChangeH\x00R\vstateChangeB\x06\n" +
-	"\x04kind\"\x98\x02\n" +
+	"createTime\x122\n" +
+	"\amessage\x18\x03 \x01(\v2\x18.nara.support.v1.MessageR\amessage\x12-\n" +
+	"\x04read\x18\x04 \x01(\v2\x19.nara.support.v1.ReadMarkR\x04read\x12?\n" +
+	"\fstate_change\x18\x05 \x01(\v2\x1c.nara.support.v1.StateChangeR\vstateChange\"\x98\x02\n" +
 	"\aMessage\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12.\n" +
 	"\x06author\x18\x02 \x01(\x0e2\x16.nara.support.v1.PartyR\x06author\x12\x1f\n" +
@@ -5971,11 +5934,6 @@ func init() { file_nara_support_v1_support_proto_init() }
 func file_nara_support_v1_support_proto_init() {
 	if File_nara_support_v1_support_proto != nil {
 		return
-	}
-	file_nara_support_v1_support_proto_msgTypes[2].OneofWrappers = []any{
-		(*Event_Message)(nil),
-		(*Event_Read)(nil),
-		(*Event_StateChange)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -8,7 +8,9 @@ package com.nara.support.v1;
 /**
  * <pre>
  * Event is one thing that happened in a case, in order: its seq is the
- * cursor to resume after.
+ * cursor to resume after. Exactly one of message, read and state_change is
+ * set (plain fields rather than a oneof, so that every SDK, the OpenAPI
+ * description and the Swift models read it alike).
  * </pre>
  *
  * Protobuf type {@code nara.support.v1.Event}
@@ -22,52 +24,6 @@ public  final class Event extends
   private Event() {
   }
   private int bitField0_;
-  private int kindCase_ = 0;
-  private java.lang.Object kind_;
-  public enum KindCase
-      implements com.google.protobuf.AbstractMessageLite.InternalOneOfEnum {
-    MESSAGE(3),
-    READ(4),
-    STATE_CHANGE(5),
-    KIND_NOT_SET(0);
-    private final int value;
-    private KindCase(int value) {
-      this.value = value;
-    }
-    /**
-     * @deprecated Use {@link #forNumber(int)} instead.
-     */
-    @java.lang.Deprecated
-    public static KindCase valueOf(int value) {
-      return forNumber(value);
-    }
-
-    public static KindCase forNumber(int value) {
-      switch (value) {
-        case 3: return MESSAGE;
-        case 4: return READ;
-        case 5: return STATE_CHANGE;
-        case 0: return KIND_NOT_SET;
-        default: return null;
-      }
-    }
-    @java.lang.Override public int getNumber() {
-      return this.value;
-    }
-  };
-
-  @java.lang.Override
-  public KindCase
-  getKindCase() {
-    return KindCase.forNumber(
-        kindCase_);
-  }
-
-  private void clearKind() {
-    kindCase_ = 0;
-    kind_ = null;
-  }
-
   public static final int SEQ_FIELD_NUMBER = 1;
   private long seq_;
   /**
@@ -142,153 +98,144 @@ public  final class Event extends
   }
 
   public static final int MESSAGE_FIELD_NUMBER = 3;
+  private com.nara.support.v1.Message message_;
   /**
    * <code>.nara.support.v1.Message message = 3 [json_name = "message"];</code>
    */
   @java.lang.Override
   public boolean hasMessage() {
-    return kindCase_ == 3;
+    return ((bitField0_ & 0x00000002) != 0);
   }
   /**
    * <code>.nara.support.v1.Message message = 3 [json_name = "message"];</code>
    */
   @java.lang.Override
   public com.nara.support.v1.Message getMessage() {
-    if (kindCase_ == 3) {
-       return (com.nara.support.v1.Message) kind_;
-    }
-    return com.nara.support.v1.Message.getDefaultInstance();
+    return message_ == null ? com.nara.support.v1.Message.getDefaultInstance() : message_;
   }
   /**
    * <code>.nara.support.v1.Message message = 3 [json_name = "message"];</code>
    */
   private void setMessage(com.nara.support.v1.Message value) {
     java.util.Objects.requireNonNull(value);
-    kind_ = value;
-    kindCase_ = 3;
+    message_ = value;
+    bitField0_ |= 0x00000002;
   }
   /**
    * <code>.nara.support.v1.Message message = 3 [json_name = "message"];</code>
    */
+  @java.lang.SuppressWarnings("ReferenceEquality")
   private void mergeMessage(com.nara.support.v1.Message value) {
     java.util.Objects.requireNonNull(value);
-    if (kindCase_ == 3 &&
-        kind_ != com.nara.support.v1.Message.getDefaultInstance()) {
-      kind_ = com.nara.support.v1.Message.newBuilder((com.nara.support.v1.Message) kind_)
-          .mergeFrom(value).buildPartial();
+    if (message_ != null &&
+        message_ != com.nara.support.v1.Message.getDefaultInstance()) {
+      message_ =
+        com.nara.support.v1.Message.newBuilder(message_).mergeFrom(value).buildPartial();
     } else {
-      kind_ = value;
+      message_ = value;
     }
-    kindCase_ = 3;
+    bitField0_ |= 0x00000002;
   }
   /**
    * <code>.nara.support.v1.Message message = 3 [json_name = "message"];</code>
    */
   private void clearMessage() {
-    if (kindCase_ == 3) {
-      kindCase_ = 0;
-      kind_ = null;
-    }
+    message_ = null;
+    bitField0_ = (bitField0_ & ~0x00000002);
   }
 
   public static final int READ_FIELD_NUMBER = 4;
+  private com.nara.support.v1.ReadMark read_;
   /**
    * <code>.nara.support.v1.ReadMark read = 4 [json_name = "read"];</code>
    */
   @java.lang.Override
   public boolean hasRead() {
-    return kindCase_ == 4;
+    return ((bitField0_ & 0x00000004) != 0);
   }
   /**
    * <code>.nara.support.v1.ReadMark read = 4 [json_name = "read"];</code>
    */
   @java.lang.Override
   public com.nara.support.v1.ReadMark getRead() {
-    if (kindCase_ == 4) {
-       return (com.nara.support.v1.ReadMark) kind_;
-    }
-    return com.nara.support.v1.ReadMark.getDefaultInstance();
+    return read_ == null ? com.nara.support.v1.ReadMark.getDefaultInstance() : read_;
   }
   /**
    * <code>.nara.support.v1.ReadMark read = 4 [json_name = "read"];</code>
    */
   private void setRead(com.nara.support.v1.ReadMark value) {
     java.util.Objects.requireNonNull(value);
-    kind_ = value;
-    kindCase_ = 4;
+    read_ = value;
+    bitField0_ |= 0x00000004;
   }
   /**
    * <code>.nara.support.v1.ReadMark read = 4 [json_name = "read"];</code>
    */
+  @java.lang.SuppressWarnings("ReferenceEquality")
   private void mergeRead(com.nara.support.v1.ReadMark value) {
     java.util.Objects.requireNonNull(value);
-    if (kindCase_ == 4 &&
-        kind_ != com.nara.support.v1.ReadMark.getDefaultInstance()) {
-      kind_ = com.nara.support.v1.ReadMark.newBuilder((com.nara.support.v1.ReadMark) kind_)
-          .mergeFrom(value).buildPartial();
+    if (read_ != null &&
+        read_ != com.nara.support.v1.ReadMark.getDefaultInstance()) {
+      read_ =
+        com.nara.support.v1.ReadMark.newBuilder(read_).mergeFrom(value).buildPartial();
     } else {
-      kind_ = value;
+      read_ = value;
     }
-    kindCase_ = 4;
+    bitField0_ |= 0x00000004;
   }
   /**
    * <code>.nara.support.v1.ReadMark read = 4 [json_name = "read"];</code>
    */
   private void clearRead() {
-    if (kindCase_ == 4) {
-      kindCase_ = 0;
-      kind_ = null;
-    }
+    read_ = null;
+    bitField0_ = (bitField0_ & ~0x00000004);
   }
 
   public static final int STATE_CHANGE_FIELD_NUMBER = 5;
+  private com.nara.support.v1.StateChange stateChange_;
   /**
    * <code>.nara.support.v1.StateChange state_change = 5 [json_name = "stateChange"];</code>
    */
   @java.lang.Override
   public boolean hasStateChange() {
-    return kindCase_ == 5;
+    return ((bitField0_ & 0x00000008) != 0);
   }
   /**
    * <code>.nara.support.v1.StateChange state_change = 5 [json_name = "stateChange"];</code>
    */
   @java.lang.Override
   public com.nara.support.v1.StateChange getStateChange() {
-    if (kindCase_ == 5) {
-       return (com.nara.support.v1.StateChange) kind_;
-    }
-    return com.nara.support.v1.StateChange.getDefaultInstance();
+    return stateChange_ == null ? com.nara.support.v1.StateChange.getDefaultInstance() : stateChange_;
   }
   /**
    * <code>.nara.support.v1.StateChange state_change = 5 [json_name = "stateChange"];</code>
    */
   private void setStateChange(com.nara.support.v1.StateChange value) {
     java.util.Objects.requireNonNull(value);
-    kind_ = value;
-    kindCase_ = 5;
+    stateChange_ = value;
+    bitField0_ |= 0x00000008;
   }
   /**
    * <code>.nara.support.v1.StateChange state_change = 5 [json_name = "stateChange"];</code>
    */
+  @java.lang.SuppressWarnings("ReferenceEquality")
   private void mergeStateChange(com.nara.support.v1.StateChange value) {
     java.util.Objects.requireNonNull(value);
-    if (kindCase_ == 5 &&
-        kind_ != com.nara.support.v1.StateChange.getDefaultInstance()) {
-      kind_ = com.nara.support.v1.StateChange.newBuilder((com.nara.support.v1.StateChange) kind_)
-          .mergeFrom(value).buildPartial();
+    if (stateChange_ != null &&
+        stateChange_ != com.nara.support.v1.StateChange.getDefaultInstance()) {
+      stateChange_ =
+        com.nara.support.v1.StateChange.newBuilder(stateChange_).mergeFrom(value).buildPartial();
     } else {
-      kind_ = value;
+      stateChange_ = value;
     }
-    kindCase_ = 5;
+    bitField0_ |= 0x00000008;
   }
   /**
    * <code>.nara.support.v1.StateChange state_change = 5 [json_name = "stateChange"];</code>
    */
   private void clearStateChange() {
-    if (kindCase_ == 5) {
-      kindCase_ = 0;
-      kind_ = null;
-    }
+    stateChange_ = null;
+    bitField0_ = (bitField0_ & ~0x00000008);
   }
 
   public static com.nara.support.v1.Event parseFrom(
@@ -377,7 +324,9 @@ public  final class Event extends
   /**
    * <pre>
    * Event is one thing that happened in a case, in order: its seq is the
-   * cursor to resume after.
+   * cursor to resume after. Exactly one of message, read and state_change is
+   * set (plain fields rather than a oneof, so that every SDK, the OpenAPI
+   * description and the Swift models read it alike).
    * </pre>
    *
    * Protobuf type {@code nara.support.v1.Event}
@@ -390,18 +339,6 @@ public  final class Event extends
     // Construct using com.nara.support.v1.Event.newBuilder()
     private Builder() {
       super(DEFAULT_INSTANCE);
-    }
-
-    @java.lang.Override
-    public KindCase
-        getKindCase() {
-      return instance.getKindCase();
-    }
-
-    public Builder clearKind() {
-      copyOnWrite();
-      instance.clearKind();
-      return this;
     }
 
 
@@ -501,7 +438,7 @@ public  final class Event extends
       copyOnWrite();
       instance.setMessage(value);
       return this;
-    }
+      }
     /**
      * <code>.nara.support.v1.Message message = 3 [json_name = "message"];</code>
      */
@@ -522,8 +459,7 @@ public  final class Event extends
     /**
      * <code>.nara.support.v1.Message message = 3 [json_name = "message"];</code>
      */
-    public Builder clearMessage() {
-      copyOnWrite();
+    public Builder clearMessage() {  copyOnWrite();
       instance.clearMessage();
       return this;
     }
@@ -549,7 +485,7 @@ public  final class Event extends
       copyOnWrite();
       instance.setRead(value);
       return this;
-    }
+      }
     /**
      * <code>.nara.support.v1.ReadMark read = 4 [json_name = "read"];</code>
      */
@@ -570,8 +506,7 @@ public  final class Event extends
     /**
      * <code>.nara.support.v1.ReadMark read = 4 [json_name = "read"];</code>
      */
-    public Builder clearRead() {
-      copyOnWrite();
+    public Builder clearRead() {  copyOnWrite();
       instance.clearRead();
       return this;
     }
@@ -597,7 +532,7 @@ public  final class Event extends
       copyOnWrite();
       instance.setStateChange(value);
       return this;
-    }
+      }
     /**
      * <code>.nara.support.v1.StateChange state_change = 5 [json_name = "stateChange"];</code>
      */
@@ -618,8 +553,7 @@ public  final class Event extends
     /**
      * <code>.nara.support.v1.StateChange state_change = 5 [json_name = "stateChange"];</code>
      */
-    public Builder clearStateChange() {
-      copyOnWrite();
+    public Builder clearStateChange() {  copyOnWrite();
       instance.clearStateChange();
       return this;
     }
@@ -640,18 +574,16 @@ public  final class Event extends
       }
       case BUILD_MESSAGE_INFO: {
           java.lang.Object[] objects = new java.lang.Object[] {
-            "kind_",
-            "kindCase_",
             "bitField0_",
             "seq_",
             "createTime_",
-            com.nara.support.v1.Message.class,
-            com.nara.support.v1.ReadMark.class,
-            com.nara.support.v1.StateChange.class,
+            "message_",
+            "read_",
+            "stateChange_",
           };
           java.lang.String info =
-              "\u0000\u0005\u0001\u0001\u0001\u0005\u0005\u0000\u0000\u0000\u0001\u0002\u0002\u1009" +
-              "\u0000\u0003<\u0000\u0004<\u0000\u0005<\u0000";
+              "\u0000\u0005\u0000\u0001\u0001\u0005\u0005\u0000\u0000\u0000\u0001\u0002\u0002\u1009" +
+              "\u0000\u0003\u1009\u0001\u0004\u1009\u0002\u0005\u1009\u0003";
           return newMessageInfo(DEFAULT_INSTANCE, info, objects);
       }
       case GET_DEFAULT_INSTANCE: {

@@ -59,6 +59,4 @@ public interface EventOrBuilder extends
    * @return The stateChange.
    */
   com.nara.support.v1.StateChange getStateChange();
-
-  public com.nara.support.v1.Event.KindCase getKindCase();
 }

@@ -13,7 +13,9 @@ public inline fun event(block: com.nara.support.v1.EventKt.Dsl.() -> kotlin.Unit
 /**
  * ```
  * Event is one thing that happened in a case, in order: its seq is the
- * cursor to resume after.
+ * cursor to resume after. Exactly one of message, read and state_change is
+ * set (plain fields rather than a oneof, so that every SDK, the OpenAPI
+ * description and the Swift models read it alike).
  * ```
  *
  * Protobuf type `nara.support.v1.Event`
@@ -102,6 +104,9 @@ public object EventKt {
       return _builder.hasMessage()
     }
 
+    public val EventKt.Dsl.messageOrNull: com.nara.support.v1.Message?
+      get() = _builder.messageOrNull
+
     /**
      * `.nara.support.v1.ReadMark read = 4 [json_name = "read"];`
      */
@@ -126,6 +131,9 @@ public object EventKt {
       return _builder.hasRead()
     }
 
+    public val EventKt.Dsl.readOrNull: com.nara.support.v1.ReadMark?
+      get() = _builder.readOrNull
+
     /**
      * `.nara.support.v1.StateChange state_change = 5 [json_name = "stateChange"];`
      */
@@ -149,13 +157,9 @@ public object EventKt {
     public fun hasStateChange(): kotlin.Boolean {
       return _builder.hasStateChange()
     }
-    public val kindCase: com.nara.support.v1.Event.KindCase
-    @kotlin.jvm.JvmName("getKindCase")
-      get() = _builder.kindCase
 
-    public fun clearKind() {
-      _builder.clearKind()
-    }
+    public val EventKt.Dsl.stateChangeOrNull: com.nara.support.v1.StateChange?
+      get() = _builder.stateChangeOrNull
   }
 }
 public inline fun com.nara.support.v1.Event.copy(block: `com.nara.support.v1`.EventKt.Dsl.() -> kotlin.Unit): com.nara.support.v1.Event =
