@@ -65,6 +65,9 @@ type options struct {
 	// push, when set, starts the push queue with this sender: notices are
 	// sent, not only enqueued.
 	push notify.Sender
+	// mail, when set, mails support's replies through its relay with a
+	// running job queue, and receives the support service built.
+	mail *mailSetup
 }
 
 func setup(t *testing.T) *env {
@@ -195,7 +198,15 @@ func domains(t *testing.T, cfg server.Config, deps server.Deps, notices *notify.
 	if err != nil {
 		t.Fatal(err)
 	}
-	supportDesk := support.New(support.Config{}, support.Deps{Logger: deps.Logger, Store: deps.Store, Hub: deps.Hub, Notify: notices})
+	supportCfg, supportDeps := support.Config{}, support.Deps{Logger: deps.Logger, Store: deps.Store, Hub: deps.Hub, Notify: notices}
+	if o.mail != nil {
+		supportCfg.MailDomain, supportCfg.PublicURL = o.mail.domain, o.mail.publicURL
+		supportDeps.Jobs = o.mail.startJobs(t, deps)
+	}
+	supportDesk := support.New(supportCfg, supportDeps)
+	if o.mail != nil {
+		o.mail.support = supportDesk
+	}
 	return []rpc.Domain{helpContent, appointments, supportDesk}
 }
 
