@@ -50,6 +50,11 @@ const mailRefs = 10
 // that does not parse, is refused for good (550); a store failure, or a
 // sender over its hourly limit of new cases, asks the sender to try again
 // later (451), so nothing is lost.
+//
+// The From header is taken as the relay delivered it; checking SPF, DKIM
+// and DMARC is the relay's work. A forged From can at most add a message
+// to that address's case: replies only ever go to the address a case
+// already has, so a forger reads nothing.
 func (s *Service) DeliverMail(ctx context.Context, env mail.Envelope, raw []byte) error {
 	msg, err := mail.Parse(bytes.NewReader(raw), 0)
 	if err != nil {
