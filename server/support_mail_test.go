@@ -69,7 +69,7 @@ func sendMail(addr, from, to, raw string) error {
 // link; Anna's answer joins the case without the quote; a forged thread
 // from another sender, an auto-reply, a loop and a mail without a sender
 // make no case in Anna's; a relay that is down gets the same mail once
-// when it is back.
+// when it is back; a mail to a closed case opens it again.
 func TestSupportMail(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -276,6 +276,29 @@ Nytt ärende %d.
 	time.Sleep(500 * time.Millisecond)
 	if got := back.Messages(); len(got) != 1 || got[0].Message == nil || got[0].Message.MessageID != stored {
 		t.Errorf("after the relay came back got %d mails, want one with Message-ID %s", len(got), stored)
+	}
+
+	// Anna answers after the case is closed: it opens again, history and all.
+	if _, err := desk.CloseCase(ctx, &supportv1.CloseCaseRequest{CaseId: anna, Reason: supportv1.CloseReason_CLOSE_REASON_RESOLVED}); err != nil {
+		t.Fatal(err)
+	}
+	err = sendMail(smtpAddr, "anna@example.se", "support@"+m.domain, fmt.Sprintf(`From: anna@example.se
+To: support@support.nara.test
+Subject: Igen %s
+Message-ID: <anna-3@example.se>
+Content-Type: text/plain; charset=utf-8
+
+Nu krånglar det igen.
+`, mail.SubjectTag(token)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := desk.GetCase(ctx, &supportv1.SupportDeskServiceGetCaseRequest{CaseId: anna})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if texts := messages(got.Events); got.Case.Case.State != supportv1.CaseState_CASE_STATE_OPEN || texts[len(texts)-1] != "Nu krånglar det igen." {
+		t.Errorf("a mail to the closed case left it %v with %q, want it open with the mail", got.Case.Case.State, texts)
 	}
 }
 
