@@ -82,6 +82,9 @@ type options struct {
 	// push, when set, starts the push queue with this sender: notices are
 	// sent, not only enqueued.
 	push notify.Sender
+	// mail, when set, mails support's replies through its relay with a
+	// running job queue, and receives the support service built.
+	mail *mailSetup
 }
 
 func setup(t *testing.T) *env {
@@ -221,7 +224,15 @@ func domains(t *testing.T, deps server.Deps, ps parts, o options) (server.Authen
 	if err != nil {
 		t.Fatal(err)
 	}
-	supportDesk := support.New(support.Config{}, support.Deps{Logger: deps.Logger, Store: deps.Store, Hub: ps.hub, Notify: notices})
+	supportCfg, supportDeps := support.Config{}, support.Deps{Logger: deps.Logger, Store: deps.Store, Hub: ps.hub, Notify: notices}
+	if o.mail != nil {
+		supportCfg.MailDomain, supportCfg.PublicURL = o.mail.domain, o.mail.publicURL
+		supportDeps.Jobs = o.mail.startJobs(t, deps)
+	}
+	supportDesk := support.New(supportCfg, supportDeps)
+	if o.mail != nil {
+		o.mail.support = supportDesk
+	}
 	return logins, []rpc.Domain{
 		logins, helpContent, appointments, supportDesk,
 		patient.New(patient.Deps{Store: deps.Store, Protector: ps.protector, Now: deps.Now}),

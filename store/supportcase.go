@@ -32,6 +32,9 @@ type SupportCase struct {
 	GuestSecretHash []byte
 	GuestDeviceID   string
 	Email           string
+	// MailToken is the case's token in its reply address and subject tag
+	// (mail.CaseAddress, mail.SubjectTag); empty until the case mails.
+	MailToken string
 	// OpenKey and OwnerScope make OpenCase idempotent per owner.
 	OpenKey, OwnerScope string
 	// Category, State ("new", "open", "waiting", "escalated", "closed") and
@@ -77,7 +80,10 @@ type SupportEvent struct {
 	CloseReason    string
 	// AssigneeName is, for a state change, the holder's name after it.
 	AssigneeName string
-	CreatedAt    time.Time
+	// MailMessageID is the Message-ID of the e-mail a citizen's message
+	// came in, kept with the case so that replies to it thread back.
+	MailMessageID string
+	CreatedAt     time.Time
 }
 
 const supportCaseColumns = `c.id::text, coalesce(c.person_id::text, ''), c.guest_secret_hash, c.guest_device_id, c.email,
@@ -85,7 +91,7 @@ const supportCaseColumns = `c.id::text, coalesce(c.person_id::text, ''), c.guest
 	c.subject, c.close_reason, c.close_note, coalesce(c.deviation_id::text, ''), c.first_answer_due,
 	coalesce(c.first_answer_at, 'epoch'), c.last_seq, c.citizen_read_seq, c.support_read_seq,
 	coalesce(c.citizen_typing_until, 'epoch'), coalesce(c.support_typing_until, 'epoch'), c.guest_messages,
-	c.created_at, c.updated_at, coalesce(p.given_name, ''), coalesce(p.surname, '')`
+	c.created_at, c.updated_at, coalesce(p.given_name, ''), coalesce(p.surname, ''), coalesce(c.mail_token, '')`
 
 const supportCaseFrom = ` FROM support_case c LEFT JOIN person p ON p.id = c.person_id`
 
@@ -95,7 +101,7 @@ func scanSupportCase(row pgx.Row) (SupportCase, error) {
 		&c.Category, &c.State, &c.Line, &c.ExternalParty, &c.AssigneeHSAID, &c.AssigneeName, &c.Subject,
 		&c.CloseReason, &c.CloseNote, &c.DeviationID, &c.FirstAnswerDue, &c.FirstAnswerAt, &c.LastSeq,
 		&c.CitizenReadSeq, &c.SupportReadSeq, &c.CitizenTypingUntil, &c.SupportTypingUntil, &c.GuestMessages,
-		&c.CreatedAt, &c.UpdatedAt, &c.CitizenGivenName, &c.CitizenSurname)
+		&c.CreatedAt, &c.UpdatedAt, &c.CitizenGivenName, &c.CitizenSurname, &c.MailToken)
 	for _, t := range []*time.Time{&c.FirstAnswerAt, &c.CitizenTypingUntil, &c.SupportTypingUntil} {
 		if t.Unix() == 0 {
 			*t = time.Time{}
@@ -127,12 +133,12 @@ func (s *Store) SupportCaseOpen(ctx context.Context, c SupportCase, first Suppor
 		var id string
 		err := tx.QueryRow(ctx, `
 			INSERT INTO support_case (person_id, guest_secret_hash, guest_device_id, email, open_key, owner_scope,
-				category, subject, first_answer_due, last_seq, guest_messages)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, CASE WHEN $2::bytea IS NULL THEN 0 ELSE 1 END)
+				category, subject, first_answer_due, last_seq, guest_messages, mail_token)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, CASE WHEN $2::bytea IS NULL THEN 0 ELSE 1 END, $10)
 			ON CONFLICT (owner_scope, open_key) DO NOTHING
 			RETURNING id::text`,
 			nullable(c.PersonID), c.GuestSecretHash, c.GuestDeviceID, c.Email, c.OpenKey, c.OwnerScope,
-			c.Category, c.Subject, c.FirstAnswerDue).Scan(&id)
+			c.Category, c.Subject, c.FirstAnswerDue, nullable(c.MailToken)).Scan(&id)
 		if errors.Is(err, pgx.ErrNoRows) {
 			replay = true
 			err = tx.QueryRow(ctx, `
@@ -173,6 +179,12 @@ func supportEventInsert(ctx context.Context, tx *Tx, e SupportEvent) error {
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		e.CaseID, e.Seq, e.Kind, e.Party, e.AuthorHSAID, e.AuthorName, e.Body, channel,
 		nullable(e.IdempotencyKey), nullable(e.AnswerID), answerVersion, e.ReadUpTo, e.State, e.Line, e.CloseReason)
+	if err != nil || e.MailMessageID == "" {
+		return err
+	}
+	_, err = tx.Exec(ctx, `
+		INSERT INTO support_mail (case_id, direction, message_id) VALUES ($1, 'in', $2)
+		ON CONFLICT (case_id, message_id) DO NOTHING`, e.CaseID, e.MailMessageID)
 	return err
 }
 
@@ -282,12 +294,12 @@ func (s *Store) SupportCaseUpdate(ctx context.Context, id string, fn func(tx *Tx
 			UPDATE support_case SET category = $2, state = $3, line = $4, external_party = $5, assignee_hsa_id = $6,
 			       assignee_name = $7, close_reason = $8, close_note = $9, deviation_id = $10, first_answer_at = $11,
 			       last_seq = $12, citizen_read_seq = $13, support_read_seq = $14, citizen_typing_until = $15,
-			       support_typing_until = $16, guest_messages = $17, email = $18,
+			       support_typing_until = $16, guest_messages = $17, email = $18, mail_token = $20,
 			       updated_at = CASE WHEN $19 THEN now() ELSE updated_at END
 			 WHERE id = $1`,
 			c.ID, c.Category, c.State, c.Line, c.ExternalParty, c.AssigneeHSAID, c.AssigneeName, c.CloseReason, c.CloseNote,
 			nullable(c.DeviationID), nullTime(c.FirstAnswerAt), c.LastSeq, c.CitizenReadSeq, c.SupportReadSeq,
-			nullTime(c.CitizenTypingUntil), nullTime(c.SupportTypingUntil), c.GuestMessages, c.Email, len(events) > 0)
+			nullTime(c.CitizenTypingUntil), nullTime(c.SupportTypingUntil), c.GuestMessages, c.Email, len(events) > 0, nullable(c.MailToken))
 		if err != nil {
 			return err
 		}

@@ -239,8 +239,17 @@ func (s *deskService) Reply(ctx context.Context, req *supportv1.ReplyRequest) (*
 		if c.AssigneeHSAID == "" {
 			c.AssigneeHSAID, c.AssigneeName = p.HSAID, p.DisplayName
 		}
+		channel := "app"
+		if s.mails(c) {
+			// The reply goes to the citizen's address too, with its
+			// text and a link to the app, and nothing else of the case.
+			channel = "email"
+			if err := s.queueMail(ctx, tx, c, body); err != nil {
+				return nil, err
+			}
+		}
 		events := []store.SupportEvent{{Kind: "message", Party: "support", AuthorHSAID: p.HSAID, AuthorName: p.DisplayName,
-			Body: body, Channel: "app", IdempotencyKey: req.IdempotencyKey, AnswerID: answer.ID, AnswerVersion: answer.Version}}
+			Body: body, Channel: channel, IdempotencyKey: req.IdempotencyKey, AnswerID: answer.ID, AnswerVersion: answer.Version}}
 		state := c.State
 		switch {
 		case req.WaitForCitizen:

@@ -54,6 +54,16 @@ type Config struct {
 	// HelpLink is the prefix of an FAQ article's link in a standard answer
 	// ({faq:slug}). Default "https://nara.se/hjalp/".
 	HelpLink string
+	// MailDomain is the domain of support's e-mail: replies come from
+	// support@MailDomain and ask to be answered at support+token@MailDomain.
+	// Empty: replies are not mailed.
+	MailDomain string
+	// PublicURL is where the app is reached; a mailed reply links to the
+	// case under it.
+	PublicURL string
+	// MailOpensPerHour is how many cases one e-mail address may open per
+	// hour; more are refused for the sender to retry. Default 10.
+	MailOpensPerHour int
 }
 
 func (c *Config) setDefaults() {
@@ -82,6 +92,9 @@ func (c *Config) setDefaults() {
 	if c.WatchPoll <= 0 {
 		c.WatchPoll = 15 * time.Second
 	}
+	if c.MailOpensPerHour <= 0 {
+		c.MailOpensPerHour = 10
+	}
 	if c.HelpLink == "" {
 		c.HelpLink = "https://nara.se/hjalp/"
 	}
@@ -95,6 +108,9 @@ type Deps struct {
 	Hub *changefeed.Hub
 	// Notify sends the push notice of a reply; nil sends none.
 	Notify *notify.Service
+	// Jobs inserts the job that mails a reply, in the reply's transaction;
+	// nil mails nothing.
+	Jobs JobInserter
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
@@ -106,6 +122,7 @@ type Service struct {
 	store  *store.Store
 	hub    *changefeed.Hub
 	notify *notify.Service
+	jobs   JobInserter
 	now    func() time.Time
 }
 
@@ -118,7 +135,7 @@ func New(cfg Config, deps Deps) *Service {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{cfg: cfg, logger: deps.Logger, store: deps.Store, hub: deps.Hub, notify: deps.Notify, now: deps.Now}
+	return &Service{cfg: cfg, logger: deps.Logger, store: deps.Store, hub: deps.Hub, notify: deps.Notify, jobs: deps.Jobs, now: deps.Now}
 }
 
 // Mount serves SupportService and SupportDeskService and declares who may

@@ -52,6 +52,8 @@ import (
 	"github.com/nara-care/nara/identity/secret"
 	"github.com/nara-care/nara/identity/token"
 	"github.com/nara-care/nara/jobs"
+	"github.com/nara-care/nara/mail"
+	"github.com/nara-care/nara/mail/mailfake"
 	"github.com/nara-care/nara/patient"
 	"github.com/nara-care/nara/pgcluster"
 	"github.com/nara-care/nara/push/device"
@@ -94,6 +96,12 @@ type settings struct {
 	oidcDevAddr                                                 string
 
 	fcmCredentials, fcmEndpoint, fcmFakeAddr string
+
+	// smtpURL is the relay support's replies go through; empty starts the
+	// local mail stand-in. smtpAddr is where inbound support mail is taken.
+	smtpURL, smtpAddr, mailFakeAddr string
+	// supportMailDomain is the domain of support's addresses.
+	supportMailDomain string
 
 	corsOrigins string
 	// trustedProxies are CIDRs whose forwarding headers name the client.
@@ -164,6 +172,10 @@ func parseSettings(cmd string, args []string, stderr io.Writer) (settings, error
 	fs.StringVar(&s.fcmCredentials, "fcm-credentials-file", env("FCM_CREDENTIALS_FILE", ""), "Firebase service-account JSON; empty starts the local FCM stand-in (FCM_CREDENTIALS_FILE)")
 	fs.StringVar(&s.fcmEndpoint, "fcm-endpoint", env("FCM_ENDPOINT", ""), "FCM HTTP v1 base URL up to /v1; default Google's (FCM_ENDPOINT)")
 	fs.StringVar(&s.fcmFakeAddr, "fcm-fake-addr", env("NARA_FCM_FAKE_ADDR", "127.0.0.1:8083"), "where the local FCM stand-in listens (NARA_FCM_FAKE_ADDR)")
+	fs.StringVar(&s.smtpURL, "smtp-url", env("SMTP_URL", ""), "the relay support's e-mail replies go through, smtp://user:pass@host:587 (STARTTLS) or smtps://user:pass@host:465; empty starts the local mail stand-in (SMTP_URL)")
+	fs.StringVar(&s.smtpAddr, "smtp-addr", env("NARA_SMTP_ADDR", ""), "where the inbound SMTP server takes mail to the support domain; empty: off, or "+localInboundAddr+" when the local mail stand-in runs (NARA_SMTP_ADDR)")
+	fs.StringVar(&s.mailFakeAddr, "mail-fake-addr", env("NARA_MAIL_FAKE_ADDR", "127.0.0.1:8084"), "where the local mail stand-in's page listens (NARA_MAIL_FAKE_ADDR)")
+	fs.StringVar(&s.supportMailDomain, "support-mail-domain", env("NARA_SUPPORT_MAIL_DOMAIN", "support.nara.localhost"), "the domain of support's e-mail: replies come from support@ it, and inbound mail is taken for it only (NARA_SUPPORT_MAIL_DOMAIN)")
 	err := fs.Parse(args)
 	if err == nil && s.publicURL == "" {
 		s.publicURL = "http://" + s.addr
@@ -246,11 +258,21 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer closePush()
+	mailSender, inboundAddr, closeMail, err := openMail(s, logger, &local)
+	if err != nil {
+		return err
+	}
+	defer closeMail()
 	// The push queue: bookings enqueue their reminders into it in their own
 	// transactions; serve starts its workers.
 	// One River client per replica; each part adds its jobs to the
 	// registry before it is built.
 	registry := jobs.NewRegistry()
+	registry.Queue(support.MailQueue, 2)
+	if err := jobs.Worker(registry, support.NewMailWorker(support.MailDeps{
+		Logger: logger.With(slog.String("component", "support-mail")), Store: st, Sender: mailSender})); err != nil {
+		return err
+	}
 	notices, err := notify.New(notify.Config{}, notify.Deps{Logger: logger, Store: st, Sender: sender, Jobs: registry})
 	if err != nil {
 		return err
@@ -283,6 +305,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	supportDesk := support.New(support.Config{MailDomain: s.supportMailDomain, PublicURL: s.publicURL},
+		support.Deps{Logger: logger, Store: st, Hub: hub, Notify: notices, Jobs: queue})
+	if inboundAddr != "" {
+		stopInbound, err := serveInboundMail(ctx, s, inboundAddr, logger, supportDesk.DeliverMail)
+		if err != nil {
+			return err
+		}
+		defer stopInbound()
+	}
 	return serve(ctx, s, logger, local, server.Deps{
 		Logger: logger, Store: st, Authenticator: logins, Registry: reg,
 		Domains: []rpc.Domain{
@@ -291,9 +322,70 @@ func run(args []string, stdout, stderr io.Writer) error {
 			appointments,
 			patient.New(patient.Deps{Store: st, Protector: protector}),
 			device.New(device.Deps{Store: st}),
-			support.New(support.Config{}, support.Deps{Logger: logger, Store: st, Hub: hub, Notify: notices}),
+			supportDesk,
 		},
 	}, hub, reg, queue, notices)
+}
+
+// localInboundAddr is where inbound mail is taken when the local mail
+// stand-in runs and NARA_SMTP_ADDR is unset, so a newcomer can mail in.
+const localInboundAddr = "127.0.0.1:2525"
+
+// openMail returns the sender of support's replies through SMTP_URL or,
+// without it, through a local mail stand-in it starts, whose page lists
+// what went out; and where inbound mail is taken: NARA_SMTP_ADDR, or
+// localInboundAddr beside the stand-in.
+func openMail(s settings, logger *slog.Logger, local *[]server.Link) (*mail.Sender, string, func(), error) {
+	relay, inbound := s.smtpURL, s.smtpAddr
+	closeFake := func() {}
+	if relay == "" {
+		fake, err := mailfake.Start(mailfake.Config{HTTPAddr: s.mailFakeAddr, Logger: logger.With(slog.String("component", "mail-stand-in"))})
+		if err != nil {
+			return nil, "", nil, fmt.Errorf("local mail stand-in: %w", err)
+		}
+		closeFake = func() { _ = fake.Close() }
+		relay = fake.SMTPURL()
+		if inbound == "" {
+			inbound = localInboundAddr
+		}
+		logger.Info("local mail stand-in started; support's sent mail is listed on its page",
+			slog.String("page", fake.URL()), slog.String("inbound_smtp", inbound))
+		*local = append(*local, server.Link{Name: "Mail stand-in", URL: fake.URL(),
+			About: "the e-mail support sent, newest first; mail to support@" + s.supportMailDomain + " goes in over SMTP at " + inbound})
+	}
+	sender, err := mail.NewSender(relay, "Nära support <support@"+s.supportMailDomain+">",
+		mail.SenderConfig{Logger: logger.With(slog.String("component", "support-mail"))})
+	if err != nil {
+		closeFake()
+		return nil, "", nil, err
+	}
+	return sender, inbound, closeFake, nil
+}
+
+// serveInboundMail takes mail for the support domain over SMTP on addr
+// until the returned func shuts it down.
+func serveInboundMail(ctx context.Context, s settings, addr string, logger *slog.Logger, deliver mail.DeliverFunc) (func(), error) {
+	log := logger.With(slog.String("component", "mail-inbound"))
+	inbound, err := mail.NewServer(mail.ServerConfig{Domain: s.supportMailDomain, Logger: log}, deliver)
+	if err != nil {
+		return nil, err
+	}
+	var lc net.ListenConfig
+	l, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen: inbound mail: %w", err)
+	}
+	go func() {
+		if err := inbound.Serve(l); err != nil {
+			log.Error("inbound mail stopped", slog.String("error", err.Error()))
+		}
+	}()
+	log.Info("taking support mail over SMTP", slog.String("addr", addr), slog.String("domain", s.supportMailDomain))
+	return func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = inbound.Shutdown(stopCtx)
+	}, nil
 }
 
 // openPush returns the FCM sender for FCM_CREDENTIALS_FILE or, without it,
