@@ -50,6 +50,8 @@ func startReplica(t *testing.T, name, databaseURL string, extra ...string) *repl
 		"NARA_BANKID_SIM_ADDR=" + freeAddr(t),
 		"NARA_OIDC_DEV_ADDR=" + freeAddr(t),
 		"NARA_FCM_FAKE_ADDR=" + freeAddr(t),
+		"NARA_MAIL_FAKE_ADDR=" + freeAddr(t),
+		"NARA_SMTP_ADDR=" + freeAddr(t),
 		"NARA_METRICS_ADDR=" + freeAddr(t),
 		// The reverse proxy runs on loopback; only through it is
 		// X-Forwarded-For believed.

@@ -87,6 +87,8 @@ func TestReadmeWalkthrough(t *testing.T) {
 		{w.sawPush, "a push on the FCM stand-in's page"},
 		{w.values["<clinician accessToken>"] != "", "a clinician with a care assignment"},
 		{w.foundPatient, "a clinician reading a patient"},
+		{w.values["<case id>"] != "", "a support case opened by the citizen"},
+		{w.sawSupportReply, "first line's reply in the citizen's thread"},
 	} {
 		if !goal.reached {
 			t.Errorf("the walkthrough no longer reaches %s", goal.what)
@@ -209,6 +211,10 @@ type walk struct {
 	staffCommand string
 	sawPush      bool
 	foundPatient bool
+	// staffLogins counts the staff logins so far: the README logs in as
+	// Erik, then as Lena.
+	staffLogins     int
+	sawSupportReply bool
 }
 
 var (
@@ -389,10 +395,46 @@ var afters = map[string]func(w *walk, answer map[string]any) error{
 		if u == "" {
 			return fmt.Errorf("no authorizationUrl")
 		}
-		return w.logInOnProvider(u, "Log in as Erik")
+		w.staffLogins++
+		button := "Log in as Erik"
+		if w.staffLogins > 1 {
+			button = "Log in as Lena"
+		}
+		return w.logInOnProvider(u, button)
 	},
 	"/nara.auth.v1.ClinicianAuthService/CompleteStaffLogin": func(w *walk, a map[string]any) error {
+		if w.staffLogins > 1 {
+			return w.take(a, "<support accessToken>", "session", "accessToken")
+		}
 		return w.take(a, "<staff accessToken>", "session", "accessToken")
+	},
+	"/nara.support.v1.SupportService/PrepareCase": func(w *walk, a map[string]any) error {
+		if _, ok := a["hours"].(map[string]any); !ok {
+			return fmt.Errorf("no support hours in the answer")
+		}
+		return nil
+	},
+	"/nara.support.v1.SupportService/OpenCase": func(w *walk, a map[string]any) error {
+		return w.take(a, "<case id>", "case", "id")
+	},
+	"/nara.support.v1.SupportDeskService/ListQueue": func(w *walk, a map[string]any) error {
+		cases, _ := a["cases"].([]any)
+		for _, c := range cases {
+			if str(c, "case", "id") == w.values["<case id>"] {
+				return nil
+			}
+		}
+		return fmt.Errorf("Anna's case is not in first line's queue")
+	},
+	"/nara.support.v1.SupportService/ListCaseEvents": func(w *walk, a map[string]any) error {
+		events, _ := a["events"].([]any)
+		for _, e := range events {
+			if str(e, "message", "author") == "PARTY_SUPPORT" {
+				w.sawSupportReply = true
+				return nil
+			}
+		}
+		return fmt.Errorf("the thread has no reply from support")
 	},
 	"/nara.auth.v1.ClinicianAuthService/SelectAssignment": func(w *walk, a map[string]any) error {
 		if str(a, "session", "me", "selectedAssignmentId") == "" {
@@ -597,6 +639,8 @@ func startServer(t *testing.T) *server {
 		"NARA_BANKID_SIM_ADDR="+s.sim,
 		"NARA_OIDC_DEV_ADDR="+s.oidc,
 		"NARA_FCM_FAKE_ADDR="+s.fcm,
+		"NARA_MAIL_FAKE_ADDR="+freeAddr(t),
+		"NARA_SMTP_ADDR="+freeAddr(t),
 		"NARA_METRICS_ADDR="+freeAddr(t),
 	)
 	log := &lockedBuffer{}

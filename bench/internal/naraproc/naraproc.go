@@ -60,7 +60,7 @@ func Start(ctx context.Context, cfg Config) (*Process, error) {
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 30 * time.Second
 	cmd.Env = append(cleanEnv(), "NARA_ADDR="+cfg.Addr)
-	for _, name := range []string{"NARA_BANKID_SIM_ADDR", "NARA_OIDC_DEV_ADDR", "NARA_METRICS_ADDR"} {
+	for _, name := range []string{"NARA_BANKID_SIM_ADDR", "NARA_OIDC_DEV_ADDR", "NARA_MAIL_FAKE_ADDR", "NARA_SMTP_ADDR", "NARA_METRICS_ADDR"} {
 		addr, err := FreeAddr(ctx)
 		if err != nil {
 			return nil, err
