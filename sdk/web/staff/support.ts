@@ -56,6 +56,7 @@ const sleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
   });
 const newKey = () => crypto.randomUUID();
+const caseCount = (n: number) => `${n} ${n === 1 ? "ärende" : "ärenden"}`;
 
 /**
  * follow keeps a server stream open until signal aborts: it calls open for
@@ -142,7 +143,7 @@ function renderQueue(cases: supportv1.DeskCase[]): void {
   });
   $("queue-rows").replaceChildren(...rows);
   $("queue-empty").hidden = rows.length > 0;
-  $("queue-status").textContent = `${rows.length} ärenden, uppdaterad ${when(new Date())}`;
+  $("queue-status").textContent = `${caseCount(rows.length)}, uppdaterad ${when(new Date())}`;
 }
 
 function watchQueue(): void {
@@ -209,7 +210,8 @@ async function openCase(id: string): Promise<void> {
   $<HTMLTextAreaElement>("reply-text").value = "";
   $<HTMLTextAreaElement>("escalate-note").value = "";
   chooseAnswer(undefined);
-  for (const form of ["reply-error", "escalate-error", "close-error"]) clearError($(form));
+  for (const form of ["reply-error", "escalate-error", "close-error", "flag-error"]) clearError($(form));
+  $("flag-status").textContent = "";
   addEvents(res.events);
   // The case's cursor: its newest event, which GetCase's thread ends with.
   const last = res.case?.case?.lastEvent ?? 0n;
@@ -305,6 +307,7 @@ function renderCase(): void {
     ["Linje", lineNames[c.line] + (dc.externalParty ? ` (${dc.externalParty})` : "")],
     ["Handläggare", c.assigneeName || "–"],
     ["Öppnat", `${when(date(c.createTime))} (${age(date(c.createTime))} sedan)`],
+    ...(dc.deviationId ? ([["Avvikelse", "flaggad"]] as Array<[string, string]>) : []),
     ["Första svar", dc.firstAnswerTime ? when(date(dc.firstAnswerTime)) : `senast ${when(date(dc.firstAnswerDueTime))}${dc.slaBreached ? " – försenat" : ""}`],
   ];
   $("case-facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })]));
@@ -316,6 +319,7 @@ function renderCase(): void {
   $<HTMLButtonElement>("case-waiting").disabled = closed || c.state === supportv1.CaseState.WAITING_FOR_CITIZEN;
   $("reply-form").hidden = closed;
   $("close-form").hidden = closed;
+  $("flag-form").hidden = closed || dc.deviationId !== "";
   $("escalate-form").hidden = closed || c.line !== supportv1.Line.FIRST;
 }
 
@@ -428,7 +432,7 @@ async function loadDeviations(): Promise<void> {
           showError(error, e);
         }
       });
-      const li = el("li", {}, el("strong", { text: d.title }), ` · ${d.caseIds.length} ärenden · `, select, " ", save, error);
+      const li = el("li", {}, el("strong", { text: d.title }), ` · ${caseCount(d.caseIds.length)} · `, select, " ", save, error);
       if (d.description) li.insertBefore(el("div", { className: "note", text: d.description }), select);
       li.dataset.deviationId = d.id;
       return li;
@@ -522,7 +526,9 @@ function wire(): void {
         text.value = "";
         $<HTMLInputElement>("reply-wait").checked = false;
         chooseAnswer(undefined);
-        return undefined;
+        // A reply can change the case without a state change: its first
+        // answer, and an assignee when it had none.
+        return (await desk.getCase({ caseId })).case;
       },
       { text: "reply-text" },
     );
@@ -535,6 +541,23 @@ function wire(): void {
       async (caseId) =>
         (await desk.escalate({ caseId, line: supportv1.Line.SECOND, note: $<HTMLTextAreaElement>("escalate-note").value })).case,
       { note: "escalate-note" },
+    );
+  });
+  $<HTMLFormElement>("flag-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const title = $<HTMLInputElement>("flag-title");
+    $("flag-status").textContent = "";
+    void act(
+      $("flag-form"),
+      $("flag-error"),
+      async (caseId) => {
+        const { deviation } = await desk.flagDeviation({ caseId, title: title.value.trim() });
+        $("flag-status").textContent = `Flaggad som avvikelse: ${deviation?.title ?? ""}`;
+        title.value = "";
+        if (auth.hasRole(authv1.Role.SUPPORT_SECOND_LINE)) void loadDeviations();
+        return (await desk.getCase({ caseId })).case;
+      },
+      { title: "flag-title" },
     );
   });
   $<HTMLFormElement>("close-form").addEventListener("submit", (e) => {
