@@ -23,6 +23,9 @@ const anna = "198507099805";
 const per = "SE2321000016-S002";
 const out = new URL("../test-output/", import.meta.url);
 const timeout = 30_000;
+// Names this run gives the deviation and notice, so that a rerun against the
+// same server (NARA_URL=… npm test) finds its own.
+const deviationTitle = `BankID efter byte av telefon (${Date.now().toString(36)})`;
 
 let browser, site;
 const pageErrors = [];
@@ -241,9 +244,9 @@ test("Anna types and writes back; Lena's page shows both live, without a reload"
 });
 
 test("Lena flags a deviation and escalates the case to second line", async () => {
-  await lena.fill("#flag-title", "BankID efter byte av telefon");
+  await lena.fill("#flag-title", deviationTitle);
   await lena.click("#flag-form button[type=submit]");
-  await lena.waitForFunction(() => document.getElementById("flag-status").textContent.includes("BankID efter byte av telefon"));
+  await lena.waitForFunction((t) => document.getElementById("flag-status").textContent.includes(t), deviationTitle);
 
   await lena.fill("#escalate-note", "Nytt BankID fungerar inte; kan ni titta på inloggningen?");
   await lena.click("#escalate-form button[type=submit]");
@@ -265,20 +268,21 @@ test("Per finds it in the second-line queue, replies and closes it with a reason
   await threadHas(perPage, "support", "Installera BankID-appen");
 
   // Second line sees the deviation Lena flagged and sets it to investigating.
-  const deviation = perPage.locator("#deviation-list li", { hasText: "BankID efter byte av telefon" });
+  const deviation = perPage.locator("#deviation-list li", { hasText: deviationTitle });
   assert.match(await deviation.textContent(), /1 ärende\b/);
   await deviation.locator("select").selectOption(String(supportv1.DeviationStatus.INVESTIGATING));
   await deviation.locator("button").click();
   await perPage.waitForFunction(
-    () => [...document.querySelectorAll("#deviation-list li")].some((li) => li.textContent.includes("BankID efter byte") && li.querySelector("select").value === "2"),
+    (t) => [...document.querySelectorAll("#deviation-list li")].some((li) => li.textContent.includes(t) && li.querySelector("select").value === "2"),
+    deviationTitle,
   );
 
   // …and tells every app about it.
-  await perPage.fill("#notice-title", "BankID efter byte av telefon");
+  await perPage.fill("#notice-title", deviationTitle);
   await perPage.fill("#notice-body", "Vi felsöker inloggning med nytt BankID. Ring 1177 vid brådskande ärenden.");
-  await perPage.selectOption("#notice-deviation", { label: "BankID efter byte av telefon" });
+  await perPage.selectOption("#notice-deviation", { label: deviationTitle });
   await perPage.click("#notice-form button[type=submit]");
-  await perPage.waitForSelector(`#notice-list li:has-text("BankID efter byte av telefon")`);
+  await perPage.locator("#notice-list li", { hasText: deviationTitle }).waitFor();
 
   await perPage.fill("#reply-text", "Hej Anna! Vi har hittat felet och rättat det. Prova att logga in igen.");
   await perPage.click("#reply-form button[type=submit]");
@@ -306,7 +310,7 @@ test("Per finds it in the second-line queue, replies and closes it with a reason
   assert.equal(closed.kind.value.closeReason, supportv1.CloseReason.RESOLVED);
 
   // The notice is withdrawn again, so that other suites' apps do not show it.
-  await perPage.locator("#notice-list li", { hasText: "BankID efter byte av telefon" }).locator("button").click();
-  await perPage.waitForFunction(() => ![...document.querySelectorAll("#notice-list li")].some((li) => li.textContent.includes("BankID efter byte")));
+  await perPage.locator("#notice-list li", { hasText: deviationTitle }).locator("button").click();
+  await perPage.locator("#notice-list li", { hasText: deviationTitle }).waitFor({ state: "detached" });
   assert.deepEqual(pageErrors, []);
 });
