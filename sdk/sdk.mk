@@ -14,7 +14,8 @@ SDK_MVN := mvn -B -ntp -f $(SDK_ANDROID)/pom.xml
 
 # A test server's local stand-ins (BankID simulator, OIDC provider, FCM)
 # listen on free ports, not on the ones `make run` uses, and the web
-# example's page gets a free address that the server's CORS allows; the tests
+# example's page and the staff app get free addresses that the server's CORS
+# allows; staff logins return to the staff app (OIDC_REDIRECT_URL). The tests
 # find them through the same variables. With NARA_URL set the server is
 # already running (yours, or the one sdk-test started) and nothing changes.
 SDK_FREE_ADDR = 127.0.0.1:$$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -23,7 +24,9 @@ SDK_TEST_ENV = if [ -z "$${NARA_URL:-}" ]; then \
 	export NARA_OIDC_DEV_ADDR="$${NARA_OIDC_DEV_ADDR:-$(SDK_FREE_ADDR)}"; \
 	export NARA_FCM_FAKE_ADDR="$${NARA_FCM_FAKE_ADDR:-$(SDK_FREE_ADDR)}"; \
 	export NARA_EXAMPLE_ADDR="$${NARA_EXAMPLE_ADDR:-$(SDK_FREE_ADDR)}"; \
-	export NARA_CORS_ORIGINS="$${NARA_CORS_ORIGINS:-http://$$NARA_EXAMPLE_ADDR}"; fi;
+	export NARA_STAFF_ADDR="$${NARA_STAFF_ADDR:-$(SDK_FREE_ADDR)}"; \
+	export NARA_CORS_ORIGINS="$${NARA_CORS_ORIGINS:-http://$$NARA_EXAMPLE_ADDR,http://$$NARA_STAFF_ADDR}"; \
+	export OIDC_REDIRECT_URL="$${OIDC_REDIRECT_URL:-http://$$NARA_STAFF_ADDR/}"; fi;
 
 $(SDK_WEB)/node_modules/.package-lock.json: $(SDK_WEB)/package.json $(SDK_WEB)/package-lock.json
 	cd $(SDK_WEB) && npm ci --no-audit --no-fund
@@ -49,8 +52,12 @@ sdk-build-web: sdk-web-deps ## Build the web SDK (@nara/sdk) into sdk/web/dist.
 sdk-build-web-example: sdk-build-web ## Bundle the web SDK's example page (sdk/web/example) with esbuild.
 	cd $(SDK_WEB) && npm run --silent build:example
 
+.PHONY: sdk-build-web-staff
+sdk-build-web-staff: sdk-build-web ## Bundle the staff web app (sdk/web/staff) with esbuild.
+	cd $(SDK_WEB) && npm run --silent build:staff
+
 .PHONY: sdk-test-web
-sdk-test-web: sdk-build-web-example ## Test the web SDK in Node, and its example page in headless Chromium, against a live server.
+sdk-test-web: sdk-build-web-example sdk-build-web-staff ## Test the web SDK in Node, and its example page and staff app in headless Chromium, against a live server.
 	./scripts/install-deps.sh --check --chromium
 	$(SDK_TEST_ENV) $(SDK_WITH_SERVER) bash -c 'cd $(SDK_WEB) && npm test --silent'
 

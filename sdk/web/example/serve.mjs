@@ -9,7 +9,7 @@ import { readFile } from "node:fs/promises";
 import { extname, join, normalize, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const root = fileURLToPath(new URL(".", import.meta.url));
+const exampleRoot = fileURLToPath(new URL(".", import.meta.url));
 const types = {
   ".html": "text/html; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",
@@ -19,10 +19,12 @@ const types = {
 };
 
 /**
- * serve starts the file server on addr ("host:port"; port 0 picks a free
- * one) and resolves to it with its origin, for example http://127.0.0.1:5173.
+ * serve starts the file server for the folder root (this one by default) on
+ * addr ("host:port"; port 0 picks a free one) and resolves to it with its
+ * origin, for example http://127.0.0.1:5173. The staff app (staff/serve.mjs)
+ * is served by it too.
  */
-export function serve(addr = "127.0.0.1:5173") {
+export function serve(addr = "127.0.0.1:5173", root = exampleRoot) {
   const [host, port] = splitAddr(addr);
   const server = createServer(async (req, res) => {
     const path = new URL(req.url ?? "/", "http://x").pathname;
