@@ -272,8 +272,8 @@ function addEvents(events: supportv1.Event[]): { state: boolean; citizen: boolea
     if (o.seen.has(e.seq)) continue;
     o.seen.add(e.seq);
     const t = when(date(e.createTime));
-    if (e.kind.case === "message") {
-      const msg = e.kind.value;
+    if (e.message) {
+      const msg = e.message;
       const citizen = msg.author === supportv1.Party.CITIZEN;
       changed.citizen ||= citizen;
       const who = citizen ? o.desk.citizenName || "Medborgaren" : msg.authorName || "Support";
@@ -282,9 +282,9 @@ function addEvents(events: supportv1.Event[]): { state: boolean; citizen: boolea
       const li = el("li", { className: citizen ? "citizen" : "support" }, el("span", { className: "who", text: `${who}, ${t}${channel}${extra}` }), el("span", { className: "text", text: msg.text }));
       li.dataset.seq = String(e.seq);
       items.push(li);
-    } else if (e.kind.case === "stateChange") {
+    } else if (e.stateChange) {
       changed.state = true;
-      const li = el("li", { className: "state", text: `${describeState(e.kind.value)} · ${t}` });
+      const li = el("li", { className: "state", text: `${describeState(e.stateChange)} · ${t}` });
       li.dataset.seq = String(e.seq);
       items.push(li);
     }

@@ -137,7 +137,7 @@ function watchAsCitizen(support) {
 }
 
 const supportMessage = (text) => (e) =>
-  e.kind.case === "message" && e.kind.value.author === supportv1.Party.SUPPORT && e.kind.value.text.includes(text);
+  e.message !== undefined && e.message.author === supportv1.Party.SUPPORT && e.message.text.includes(text);
 
 /** staffPage opens the staff app in a browser context of its own and logs in on the OIDC provider's page. */
 async function staffPage(givenName) {
@@ -224,9 +224,9 @@ test("Lena logs in through the OIDC provider, claims the case and replies with t
 
 test("Anna's WatchCase stream receives the reply, placeholders filled in", async () => {
   const reply = await citizenSees(supportMessage("Installera BankID-appen"), "Lena's reply");
-  assert.equal(reply.kind.value.authorName, "Lena");
-  assert.doesNotMatch(reply.kind.value.text, /\{förnamn\}/);
-  assert.match(reply.kind.value.text, /^Hej Anna!/);
+  assert.equal(reply.message.authorName, "Lena");
+  assert.doesNotMatch(reply.message.text, /\{förnamn\}/);
+  assert.match(reply.message.text, /^Hej Anna!/);
 });
 
 test("Anna types and writes back; Lena's page shows both live, without a reload", async () => {
@@ -288,7 +288,7 @@ test("Per finds it in the second-line queue, replies and closes it with a reason
   await perPage.click("#reply-form button[type=submit]");
   await threadHas(perPage, "support", "Vi har hittat felet");
   const reply = await citizenSees(supportMessage("Vi har hittat felet"), "Per's reply");
-  assert.equal(reply.kind.value.authorName, "Per");
+  assert.equal(reply.message.authorName, "Per");
   await perPage.waitForFunction(() => document.querySelector("#case-facts").textContent.includes("Per"));
   await perPage.screenshot({ path: new URL("console.png", out).pathname, fullPage: true });
 
@@ -304,10 +304,10 @@ test("Per finds it in the second-line queue, replies and closes it with a reason
   assert.equal(await perPage.isHidden("#reply-form"), true);
   await perPage.waitForFunction((id) => !document.querySelector(`#queue-rows tr[data-case-id="${id}"]`), caseId);
   const closed = await citizenSees(
-    (e) => e.kind.case === "stateChange" && e.kind.value.state === supportv1.CaseState.CLOSED,
+    (e) => e.stateChange !== undefined && e.stateChange.state === supportv1.CaseState.CLOSED,
     "the closing",
   );
-  assert.equal(closed.kind.value.closeReason, supportv1.CloseReason.RESOLVED);
+  assert.equal(closed.stateChange.closeReason, supportv1.CloseReason.RESOLVED);
 
   // The notice is withdrawn again, so that other suites' apps do not show it.
   await perPage.locator("#notice-list li", { hasText: deviationTitle }).locator("button").click();
