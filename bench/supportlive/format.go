@@ -83,7 +83,7 @@ func formatLive(line func(string, ...any), o options, r *liveResult, goal time.D
 		line("                             first send error: %s", r.firstSendErr)
 	}
 	line("  send call                  p50 %s, p99 %s, max %s", ms(percentile(r.sendLat, 50)), ms(percentile(r.sendLat, 99)), ms(percentile(r.sendLat, 100)))
-	line("  events delivered           %d of %d expected (%d lost, %d duplicates, %d of failed sends); last arrived %s after the last send",
+	line("  events delivered           %d of %d expected (%d lost, %d duplicates, %d of failed sends); waited %s for the last after the last send's answer",
 		r.delivered, r.expected, r.lost(), r.duplicates, r.strays, r.drainTime.Round(time.Millisecond))
 	lat := func(name string, xs []time.Duration) {
 		line("  %-26s p50 %s, p90 %s, p99 %s, max %s (%d events)", name, ms(percentile(xs, 50)), ms(percentile(xs, 90)),

@@ -103,13 +103,13 @@ func seed(ctx context.Context, databaseURL string, o options) (world, error) {
 	if err != nil {
 		return w, err
 	}
-	type agent struct{ session, hsaID, name string }
+	type agent struct{ Session, HSAID, Name string }
 	agents, err := pgx.CollectRows(rows, pgx.RowToStructByPos[agent])
 	if err != nil {
 		return w, err
 	}
 	for _, a := range agents {
-		tok, err := m.Staff(a.session, a.hsaID, a.name, []access.Role{access.RoleSupportFirstLine}, tokenLife)
+		tok, err := m.Staff(a.Session, a.HSAID, a.Name, []access.Role{access.RoleSupportFirstLine}, tokenLife)
 		if err != nil {
 			return w, err
 		}
