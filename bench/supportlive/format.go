@@ -13,6 +13,9 @@ import (
 const (
 	goalOneNode  = 100 * time.Millisecond
 	goalReplicas = 200 * time.Millisecond
+	issueStreams = 10000
+	issueRate    = 500
+	issueMails   = 5000
 )
 
 func verdict(ok bool) string {
@@ -97,6 +100,10 @@ func formatLive(line func(string, ...any), o options, r *liveResult, goal time.D
 	line("  goal p99 < %s at a sustained %d messages/s, every event delivered: %s (p99 %s, %s, %d lost)",
 		ms(goal), o.rate, verdict(p99 < goal && r.lost() == 0 && rateOK && len(all) > 0), ms(p99),
 		map[bool]string{true: "rate kept", false: "rate NOT kept"}[rateOK], r.lost())
+	if o.streams < issueStreams || o.rate < issueRate {
+		line("  (a smaller trial than the issue's %d streams at %d messages/s: the goal's verdict is for this run's size only)",
+			issueStreams, issueRate)
+	}
 	mem := func(name string, before, after int64) {
 		if before < 0 || after < 0 {
 			line("  %-26s unreadable", name)
@@ -138,7 +145,9 @@ func formatMail(line func(string, ...any), r *mailResult) {
 	}
 	line("  threaded (in the database) %d cases of %d, %d e-mail messages of %d, %d of %d replies in the case they answer: %s",
 		r.cases, r.opening, r.emailMessages, r.mails, r.threaded, r.replies, verdict(r.complete()))
-	line("  a peak week (%d mails) takes %s of nara's time at this rate", r.mails, r.wall().Round(time.Second))
+	if r.mails < issueMails {
+		line("  (a smaller trial than the issue's peak week of %d mails)", issueMails)
+	}
 	line("  CPU while sending          %s", r.cpu)
 	line("  load after                 %s", r.loadAfter)
 	if r.warnings != "" {
