@@ -11,21 +11,25 @@
 #   bench/run.sh booking     20 000 citizens race for 2 000 vaccination times, no overbooking (about 6 min) -> bench/results/booking.txt
 #   bench/run.sh applist     ListAppointments over 1 million citizens and 5 million appointments (about 8 min; the
 #                            seeded cluster is kept in /var/tmp/nara-bench/applist) -> bench/results/applist.txt
+#   bench/run.sh support     10 000 open case streams at 500 messages/s on one node and across two replicas, memory
+#                            per stream, and 5 000 inbound e-mails over SMTP (about 5 min) -> bench/results/support.txt;
+#                            flags after "support" go to bench/supportlive, e.g. a small trial on a busy machine:
+#                            bench/run.sh support -streams 500 -rate 50 -duration 20s -mails 500 -out /tmp/support.txt
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 which=${1:-all}
 case "$which" in
-all | faq | coldstart | login | push | booking | applist) ;;
+all | faq | coldstart | login | push | booking | applist | support) ;;
 *)
-	echo "usage: bench/run.sh [all|faq|coldstart|login|push|booking|applist]" >&2
+	echo "usage: bench/run.sh [all|faq|coldstart|login|push|booking|applist|support]" >&2
 	exit 2
 	;;
 esac
 
 # wrk drives the HTTP load: it needs far less CPU than a Go client, which
 # matters when it shares 2 cores with the server and PostgreSQL.
-if [[ "$which" != coldstart && "$which" != push && "$which" != booking ]] && ! command -v wrk >/dev/null 2>&1; then
+if [[ "$which" != coldstart && "$which" != push && "$which" != booking && "$which" != support ]] && ! command -v wrk >/dev/null 2>&1; then
 	sudo=""
 	if [ "$(id -u)" -ne 0 ]; then
 		sudo="sudo"
@@ -53,6 +57,7 @@ go build -o "$tmp/bankidsimd" ./bench/bankidsimd
 go build -o "$tmp/pushbench" ./bench/pushbench
 go build -o "$tmp/bookingrush" ./bench/bookingrush
 go build -o "$tmp/applist" ./bench/applist
+go build -o "$tmp/supportlive" ./bench/supportlive
 
 if [[ "$which" == all || "$which" == faq ]]; then
 	"$tmp/faqbench" -nara "$tmp/nara" -commit "$commit" -out bench/results/faq.txt
@@ -73,4 +78,8 @@ if [[ "$which" == all || "$which" == booking ]]; then
 fi
 if [[ "$which" == all || "$which" == applist ]]; then
 	"$tmp/applist" -nara "$tmp/nara" -wrk wrk -commit "$commit" -out bench/results/applist.txt
+fi
+if [[ "$which" == all || "$which" == support ]]; then
+	# Flags given after "support" (a smaller trial, another -out) come last and win.
+	"$tmp/supportlive" -nara "$tmp/nara" -commit "$commit" -out bench/results/support.txt "${@:2}"
 fi

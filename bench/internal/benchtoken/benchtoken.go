@@ -56,6 +56,20 @@ func (m *Minter) Citizen(sessionID, personID, name string, ttl time.Duration) (s
 	return tok, err
 }
 
+// Staff returns an access token for a staff member's session (hsaID its
+// owner), with the given roles, valid for ttl: what a completed staff
+// login issues, without a care assignment.
+func (m *Minter) Staff(sessionID, hsaID, name string, roles []access.Role, ttl time.Duration) (string, error) {
+	rs := make([]string, len(roles))
+	for i, r := range roles {
+		rs[i] = string(r)
+	}
+	tok, _, err := m.signer.Issue(token.Claims{
+		SessionID: sessionID, Subject: hsaID, Kind: token.KindStaff, Name: name, Roles: rs,
+	}, ttl)
+	return tok, err
+}
+
 // Citizen is one logged-in person.
 type Citizen struct {
 	PersonID, SessionID, Token string
