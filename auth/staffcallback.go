@@ -2,10 +2,11 @@ package auth
 
 import (
 	"encoding/json"
-	"github.com/nara-care/nara/rpc"
 	"html/template"
 	"net/http"
 	"strings"
+
+	"github.com/nara-care/nara/rpc"
 )
 
 // staffCallbackPage is where the identity provider sends the browser back

@@ -43,11 +43,11 @@ type Scope struct {
 type ScopeKind int
 
 const (
-	// UnitScope: the field names the unit of the caller's selected care
-	// assignment. Another unit is PermissionDenied: the clinician may
+	// UnitScope means the field names the unit of the caller's selected
+	// care assignment. Another unit is PermissionDenied: the clinician may
 	// choose an assignment there.
 	UnitScope ScopeKind = iota + 1
-	// PatientScope: the field names the caller or a child in their
+	// PatientScope means the field names the caller or a child in their
 	// custody; empty, it means the caller. Anyone else is NotFound:
 	// whether the person exists is itself private.
 	PatientScope
