@@ -50,6 +50,20 @@ func (f *fixture) supportCases() map[string]matrixCase {
 			own: func(*actor) proto.Message { return &supv1.SetTypingRequest{CaseId: uuidLike(), Typing: true} }, writes: true, ownCodes: supportOnMissing},
 		supportv1connect.SupportServiceListServiceNoticesProcedure: {call: unary[supv1.ListServiceNoticesRequest, supv1.ListServiceNoticesResponse](),
 			own: func(*actor) proto.Message { return &supv1.ListServiceNoticesRequest{} }},
+		supportv1connect.SupportServiceAddAttachmentProcedure: {call: unary[supv1.AddAttachmentRequest, supv1.AddAttachmentResponse](),
+			own: func(*actor) proto.Message {
+				return &supv1.AddAttachmentRequest{CaseId: uuidLike(), FileName: "matris.png", Data: pngImage(), IdempotencyKey: "matrix-attach-" + randomID(8)}
+			}, writes: true, ownCodes: supportOnMissing},
+		supportv1connect.SupportServiceGetAttachmentProcedure: {call: unary[supv1.GetAttachmentRequest, supv1.GetAttachmentResponse](),
+			own: func(*actor) proto.Message { return &supv1.GetAttachmentRequest{CaseId: uuidLike(), AttachmentId: uuidLike()} }, ownCodes: supportOnMissing},
+		supportv1connect.SupportDeskServiceAddAttachmentProcedure: {call: unary[supv1.SupportDeskServiceAddAttachmentRequest, supv1.SupportDeskServiceAddAttachmentResponse](),
+			own: func(*actor) proto.Message {
+				return &supv1.SupportDeskServiceAddAttachmentRequest{CaseId: uuidLike(), FileName: "matris.png", Data: pngImage(), IdempotencyKey: "matrix-attach-" + randomID(8)}
+			}, writes: true, ownCodes: supportOnMissing},
+		supportv1connect.SupportDeskServiceGetAttachmentProcedure: {call: unary[supv1.SupportDeskServiceGetAttachmentRequest, supv1.SupportDeskServiceGetAttachmentResponse](),
+			own: func(*actor) proto.Message {
+				return &supv1.SupportDeskServiceGetAttachmentRequest{CaseId: uuidLike(), AttachmentId: uuidLike()}
+			}, ownCodes: supportOnMissing},
 		supportv1connect.SupportDeskServiceListQueueProcedure: {call: unary[supv1.ListQueueRequest, supv1.ListQueueResponse](),
 			own: func(*actor) proto.Message { return &supv1.ListQueueRequest{} }},
 		supportv1connect.SupportDeskServiceWatchQueueProcedure: {call: serverStream[supv1.WatchQueueRequest, supv1.WatchQueueResponse](),
