@@ -50,6 +50,7 @@ func New(cfg Config, d Deps) (*Content, error) {
 	}
 	h := newHelpService(d.Store, cfg.SearchCacheSize, zone, d.Now)
 	d.Hub.Follow(store.TopicHelp, h)
+	d.Hub.Follow(store.TopicServiceNotice, h.notices)
 	return &Content{public: h, admin: &helpAdminService{store: d.Store, help: h}}, nil
 }
 

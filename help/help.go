@@ -37,6 +37,8 @@ type helpService struct {
 	searches map[searchKey]*helpv1.SearchArticlesResponse
 	lists    map[store.Language]*helpv1.ListArticlesResponse
 	maxCache int
+	// notices are support's service notices in force, shown with the FAQ.
+	notices *notices
 }
 
 type searchKey struct {
@@ -54,6 +56,7 @@ func newHelpService(st *store.Store, maxCache int, loc *time.Location, now func(
 		searches: map[searchKey]*helpv1.SearchArticlesResponse{},
 		lists:    map[store.Language]*helpv1.ListArticlesResponse{},
 		maxCache: maxCache,
+		notices:  &notices{store: st},
 	}
 }
 
@@ -143,9 +146,19 @@ func (h *helpService) ListArticles(ctx context.Context, req *helpv1.ListArticles
 	if hasInfo && known == "" {
 		known = strings.Trim(info.RequestHeader().Get("If-None-Match"), `"W/`)
 	}
-	res, err := h.listArticles(ctx, lang)
+	articles, err := h.listArticles(ctx, lang)
 	if err != nil {
 		return nil, err
+	}
+	ns, err := h.notices.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// A notice published or withdrawn changes the version too, so that an
+	// app that holds the articles still hears of it at once.
+	res := &helpv1.ListArticlesResponse{Articles: articles.Articles, ContentVersion: articles.ContentVersion, ServiceNotices: ns.list}
+	if ns.tag != "" {
+		res.ContentVersion += "-" + ns.tag
 	}
 	if hasInfo {
 		info.ResponseHeader().Set("ETag", `"`+res.ContentVersion+`"`)
@@ -255,12 +268,17 @@ func (h *helpService) GetSupportStatus(ctx context.Context, req *helpv1.GetSuppo
 	for kind, dh := range hours {
 		sched.Hours[openinghours.DayKind(kind)] = openinghours.Hours{Opens: dh.Opens, Closes: dh.Closes}
 	}
+	ns, err := h.notices.get(ctx)
+	if err != nil {
+		return nil, err
+	}
 	now := h.now()
 	st := sched.StatusAt(now)
 	res := &helpv1.GetSupportStatusResponse{
-		OpenNow:  st.OpenNow,
-		TimeZone: h.loc.String(),
-		Message:  supportMessage(lang, st, now, h.loc),
+		OpenNow:        st.OpenNow,
+		TimeZone:       h.loc.String(),
+		Message:        supportMessage(lang, st, now, h.loc),
+		ServiceNotices: ns.list,
 	}
 	if st.OpenNow {
 		res.ClosesAt = timestamppb.New(st.ClosesAt)

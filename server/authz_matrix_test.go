@@ -989,11 +989,21 @@ func (f *fixture) secretsFor(a *actor) map[string]string {
 				out[text] = name + "'s private text"
 			}
 		}
-		if !mine && a.unit == nil {
+		// Support staff see every support case's citizen, access-logged.
+		desk := slices.Contains(a.roles, access.RoleSupportFirstLine) || slices.Contains(a.roles, access.RoleSupportSecondLine)
+		if !mine && a.unit == nil && (!desk || p.supportCase == "") {
 			// Staff may find any patient, access-logged; others may not.
 			out[p.id] = name + "'s person id"
 			out[p.fullName] = name + "'s name"
 		}
+		if !mine && !desk && p.supportCase != "" {
+			out[p.supportCase] = name + "'s support case"
+			out[p.supportAttachment] = name + "'s support attachment"
+		}
+	}
+	if !slices.Contains(a.roles, access.RoleSupportFirstLine) && !slices.Contains(a.roles, access.RoleSupportSecondLine) && f.guestCase != "" {
+		out[f.guestCase] = "a guest's support case"
+		out[f.guestAttachment] = "a guest's support attachment"
 	}
 	for _, u := range []*unit{f.unitA, f.unitB} {
 		if a.unit != u && a.hsaID != "" {

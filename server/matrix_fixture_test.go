@@ -48,6 +48,9 @@ type person struct {
 	// spareSlot and rebookSlot are free times at the person's unit, to
 	// book and to rebook to.
 	spareSlot, rebookSlot string
+	// supportCase is a support case the person opened, with a photo
+	// attached, supportAttachment.
+	supportCase, supportAttachment string
 }
 
 // unit is a care unit of the fixture and what it owns.
@@ -122,6 +125,9 @@ type fixture struct {
 	tolvanDigits string
 	// day is 00:00 in Stockholm on the day of the fixture's times.
 	day time.Time
+	// guestCase is a support case a guest opened, with a photo attached,
+	// guestAttachment; only the guest holds its secret.
+	guestCase, guestAttachment string
 }
 
 func (f *fixture) actor(name string) *actor {
@@ -336,6 +342,7 @@ func newMatrixFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f.loginID, f.loginSecret = start.LoginId, start.LoginSecret
+	f.supportFixture(t, alice, bob, guardian, teen)
 	for _, a := range f.actors {
 		f.spare(t, a)
 	}

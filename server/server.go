@@ -27,7 +27,12 @@ import (
 type Config struct {
 	// Version is the build version reported to apps. Default "dev".
 	Version string
-	// MaxRequestBytes bounds a request body. Default 1 MiB.
+	// MaxRequestBytes bounds a request body, inflated or not. Default
+	// 12 MiB: a support attachment is up to 8 MB (a phone photo is 2–5 MB),
+	// which over JSON is base64 and a third larger. Connect takes one read
+	// limit per handler, not per procedure, so every RPC shares it; each
+	// request's fields have their own protovalidate bounds, and a body is
+	// read (and inflated) no further than this.
 	MaxRequestBytes int64
 	// RequestTimeout bounds a unary RPC's handling. Default 15 s.
 	RequestTimeout time.Duration
@@ -51,7 +56,7 @@ func (c *Config) setDefaults() {
 		c.Version = "dev"
 	}
 	if c.MaxRequestBytes == 0 {
-		c.MaxRequestBytes = 1 << 20
+		c.MaxRequestBytes = 12 << 20
 	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = 15 * time.Second

@@ -83,7 +83,9 @@ type SupportEvent struct {
 	// MailMessageID is the Message-ID of the e-mail a citizen's message
 	// came in, kept with the case so that replies to it thread back.
 	MailMessageID string
-	CreatedAt     time.Time
+	// Attachments are a message's files.
+	Attachments []SupportAttachment
+	CreatedAt   time.Time
 }
 
 const supportCaseColumns = `c.id::text, coalesce(c.person_id::text, ''), c.guest_secret_hash, c.guest_device_id, c.email,
@@ -179,7 +181,10 @@ func supportEventInsert(ctx context.Context, tx *Tx, e SupportEvent) error {
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		e.CaseID, e.Seq, e.Kind, e.Party, e.AuthorHSAID, e.AuthorName, e.Body, channel,
 		nullable(e.IdempotencyKey), nullable(e.AnswerID), answerVersion, e.ReadUpTo, e.State, e.Line, e.CloseReason)
-	if err != nil || e.MailMessageID == "" {
+	if err != nil {
+		return err
+	}
+	if err := supportAttachmentInsert(ctx, tx, e); err != nil || e.MailMessageID == "" {
 		return err
 	}
 	_, err = tx.Exec(ctx, `
@@ -243,7 +248,10 @@ func (s *Store) SupportEventList(ctx context.Context, caseID string, after int64
 		}
 		return e, err
 	})
-	return es, interpretError(err)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	return es, interpretError(supportAttachmentsOf(ctx, s.pool, es))
 }
 
 // SupportEventByKeyTx returns the message of a case sent with an
@@ -257,6 +265,11 @@ func SupportEventByKeyTx(ctx context.Context, tx *Tx, caseID, key string) (Suppo
 		Scan(&e.CaseID, &e.Seq, &e.Kind, &e.Party, &e.AuthorHSAID, &e.AuthorName, &e.Body, &e.Channel,
 			&e.AnswerID, &e.AnswerVersion, &e.CreatedAt)
 	e.IdempotencyKey = key
+	if err == nil {
+		es := []SupportEvent{e}
+		err = supportAttachmentsOf(ctx, tx, es)
+		e = es[0]
+	}
 	return e, interpretError(err)
 }
 

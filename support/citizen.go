@@ -328,7 +328,7 @@ func (s *citizenService) SendMessage(ctx context.Context, req *supportv1.SendMes
 		}
 		if c.GuestSecretHash != nil {
 			if c.GuestMessages >= s.cfg.GuestMessages {
-				return nil, connect.NewError(connect.CodeResourceExhausted, fmt.Errorf("a case opened without logging in takes at most %d messages; log in to write more", s.cfg.GuestMessages))
+				return nil, errGuestMessages(s.cfg.GuestMessages)
 			}
 			c.GuestMessages++
 		}
@@ -345,6 +345,11 @@ func (s *citizenService) SendMessage(ctx context.Context, req *supportv1.SendMes
 		return &supportv1.SendMessageResponse{Event: eventToProto(*replayed, false)}, nil
 	}
 	return &supportv1.SendMessageResponse{Event: eventToProto(es[0], false)}, nil
+}
+
+// errGuestMessages refuses a guest's message over the limit of a case.
+func errGuestMessages(limit int) error {
+	return connect.NewError(connect.CodeResourceExhausted, fmt.Errorf("a case opened without logging in takes at most %d messages; log in to write more", limit))
 }
 
 func (s *citizenService) MarkRead(ctx context.Context, req *supportv1.MarkReadRequest) (*supportv1.MarkReadResponse, error) {

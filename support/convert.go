@@ -113,6 +113,9 @@ func eventToProto(e store.SupportEvent, staff bool) *supportv1.Event {
 		if e.Party == "support" {
 			m.AuthorName = firstName(e.AuthorName)
 		}
+		for _, a := range e.Attachments {
+			m.Attachments = append(m.Attachments, attachmentToProto(a))
+		}
 		if staff {
 			m.StandardAnswerId, m.StandardAnswerVersion = e.AnswerID, int32(e.AnswerVersion) //nolint:gosec // versions are small
 		}

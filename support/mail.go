@@ -16,6 +16,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/nara-care/nara/attachment"
 	"github.com/nara-care/nara/mail"
 	"github.com/nara-care/nara/store"
 )
@@ -76,17 +77,7 @@ func (s *Service) DeliverMail(ctx context.Context, env mail.Envelope, raw []byte
 	if utf8.RuneCountInString(text) > maxText {
 		text = string([]rune(text)[:maxText-1]) + "…"
 	}
-	// Attachments are not kept by support yet; they are counted, so what
-	// a case misses shows in the log.
-	if n := len(msg.Attachments); n > 0 {
-		mismatched := 0
-		for _, a := range msg.Attachments {
-			if a.TypeMismatch() {
-				mismatched++
-			}
-		}
-		log.Info("support mail: attachments not kept", slog.Int("attachments", n), slog.Int("type_mismatch", mismatched))
-	}
+	files := s.mailFiles(log, msg.Attachments)
 	key := mailKey(msg, raw)
 	token := mail.TokenFrom(msg)
 	if token == "" {
@@ -97,13 +88,55 @@ func (s *Service) DeliverMail(ctx context.Context, env mail.Envelope, raw []byte
 		}
 	}
 	id, err := s.store.SupportCaseFindByMail(ctx, token, mail.ThreadKeys(msg), from)
-	switch {
-	case err == nil:
-		return s.mailToCase(ctx, log, id, msg, text, key)
-	case !errors.Is(err, store.ErrNotFound):
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	return s.openMailCase(ctx, log, msg, from, text, key)
+	kept, err := s.keep(ctx, files)
+	if err != nil {
+		return err
+	}
+	var added bool
+	if id != "" {
+		added, err = s.mailToCase(ctx, log, id, msg, text, key, kept)
+	} else {
+		added, err = s.openMailCase(ctx, log, msg, from, text, key, kept)
+	}
+	if !added {
+		s.drop(kept)
+	}
+	return err
+}
+
+// mailAttachmentsMax is how many files of one e-mail are kept.
+const mailAttachmentsMax = 10
+
+// mailFiles checks an e-mail's attachments as the app's are checked. One
+// that lies about its type, is too large or is not allowed is left out
+// with a log line (never its name or bytes): the message itself is still
+// posted, and the citizen can be asked for the file again.
+func (s *Service) mailFiles(log *slog.Logger, as []mail.Attachment) []attachment.File {
+	var files []attachment.File
+	for i, a := range as {
+		var (
+			f   attachment.File
+			err error
+		)
+		switch {
+		case len(files) == mailAttachmentsMax:
+			err = fmt.Errorf("more than %d attachments in one mail", mailAttachmentsMax)
+		case a.TypeMismatch():
+			err = fmt.Errorf("attachment is declared as %s but its content is %s", a.DeclaredType, a.SniffedType)
+		default:
+			f, err = attachment.Inspect(a.Filename, a.DeclaredType, a.Data, s.cfg.AttachmentLimit)
+		}
+		if err != nil {
+			log.Info("support mail: attachment left out", slog.Int("attachment", i+1), slog.Int("bytes", len(a.Data)),
+				slog.String("reason", err.Error()))
+			continue
+		}
+		files = append(files, f)
+	}
+	return files
 }
 
 // mailKey is the idempotency key of an inbound mail: its Message-ID, or a
@@ -121,15 +154,18 @@ func mailKey(msg *mail.Message, raw []byte) string {
 // rather than a new one started: the citizen answered our mail about that
 // case, and whoever handled it needs its history to read the answer; a
 // chat can offer "open a new case", a mail reply cannot be refused.
-func (s *Service) mailToCase(ctx context.Context, log *slog.Logger, id string, msg *mail.Message, text, key string) error {
+// It reports whether the message was added (not a retried delivery).
+func (s *Service) mailToCase(ctx context.Context, log *slog.Logger, id string, msg *mail.Message, text, key string, files []store.SupportAttachment) (bool, error) {
+	added := false
 	_, _, err := s.store.SupportCaseUpdate(ctx, id, func(tx *store.Tx, c *store.SupportCase) ([]store.SupportEvent, error) {
 		if _, err := store.SupportEventByKeyTx(ctx, tx, c.ID, key); err == nil {
 			return nil, nil // a retried delivery
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return nil, err
 		}
+		added = true
 		events := []store.SupportEvent{{Kind: "message", Party: "citizen", Body: text, Channel: "email",
-			IdempotencyKey: key, MailMessageID: msg.MessageID}}
+			IdempotencyKey: key, MailMessageID: msg.MessageID, Attachments: files}}
 		if c.State == "closed" || c.State == "waiting" {
 			c.State, c.CloseReason = "open", ""
 			events = append(events, store.SupportEvent{Kind: "state", Party: "citizen", State: c.State, Line: c.Line, AssigneeName: c.AssigneeName})
@@ -138,27 +174,28 @@ func (s *Service) mailToCase(ctx context.Context, log *slog.Logger, id string, m
 		return events, nil
 	})
 	if err != nil {
-		return err
+		return false, err
 	}
-	log.Info("support mail: added to case", slog.String("case_id", id))
-	return nil
+	log.Info("support mail: added to case", slog.String("case_id", id), slog.Int("attachments", len(files)))
+	return added, nil
 }
 
 // openMailCase opens a case for an e-mail that belongs to none.
-func (s *Service) openMailCase(ctx context.Context, log *slog.Logger, msg *mail.Message, from, text, key string) error {
+// It reports whether a case was opened (not a retried delivery's).
+func (s *Service) openMailCase(ctx context.Context, log *slog.Logger, msg *mail.Message, from, text, key string, files []store.SupportAttachment) (bool, error) {
 	// Counted before anything is written: a loop the headers do not show
 	// stops at the limit, and the sender's server keeps the rest.
 	if err := s.store.RateLimitTake(ctx, "support-mail-open:"+from, time.Hour, s.cfg.MailOpensPerHour); err != nil {
 		if errors.Is(err, store.ErrRateLimited) {
 			log.Warn("support mail: sender over its limit of new cases; asked to retry later",
 				slog.Int("per_hour", s.cfg.MailOpensPerHour))
-			return fmt.Errorf("support: too many new cases by e-mail from one sender: %w", err)
+			return false, fmt.Errorf("support: too many new cases by e-mail from one sender: %w", err)
 		}
-		return err
+		return false, err
 	}
 	sched, err := s.schedule(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	now := s.now()
 	subject := subjectOf(msg.Subject)
@@ -173,12 +210,12 @@ func (s *Service) openMailCase(ctx context.Context, log *slog.Logger, msg *mail.
 		c.FirstAnswerDue = now.Add(s.cfg.FirstAnswerWithin)
 	}
 	opened, replay, err := s.store.SupportCaseOpen(ctx, c, store.SupportEvent{Kind: "message", Party: "citizen", Body: text,
-		Channel: "email", IdempotencyKey: key, MailMessageID: msg.MessageID})
+		Channel: "email", IdempotencyKey: key, MailMessageID: msg.MessageID, Attachments: files})
 	if err != nil {
-		return err
+		return false, err
 	}
-	log.Info("support mail: case opened", slog.String("case_id", opened.ID), slog.Bool("replay", replay))
-	return nil
+	log.Info("support mail: case opened", slog.String("case_id", opened.ID), slog.Bool("replay", replay), slog.Int("attachments", len(files)))
+	return !replay, nil
 }
 
 // queueMail records the e-mail that carries a reply to c's address and

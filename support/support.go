@@ -21,6 +21,7 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/nara-care/nara/access"
+	"github.com/nara-care/nara/attachment"
 	"github.com/nara-care/nara/changefeed"
 	"github.com/nara-care/nara/gen/nara/support/v1/supportv1connect"
 	"github.com/nara-care/nara/openinghours"
@@ -64,6 +65,10 @@ type Config struct {
 	// MailOpensPerHour is how many cases one e-mail address may open per
 	// hour; more are refused for the sender to retry. Default 10.
 	MailOpensPerHour int
+	// AttachmentLimit is the largest attachment, in bytes, after which a
+	// file is refused (SupportService.AddAttachment's data allows 8 MB).
+	// Default 8 MB: a phone photo is 2–5 MB as JPEG.
+	AttachmentLimit int64
 }
 
 func (c *Config) setDefaults() {
@@ -95,6 +100,9 @@ func (c *Config) setDefaults() {
 	if c.MailOpensPerHour <= 0 {
 		c.MailOpensPerHour = 10
 	}
+	if c.AttachmentLimit <= 0 {
+		c.AttachmentLimit = 8 * attachment.MB
+	}
 	if c.HelpLink == "" {
 		c.HelpLink = "https://nara.se/hjalp/"
 	}
@@ -111,6 +119,9 @@ type Deps struct {
 	// Jobs inserts the job that mails a reply, in the reply's transaction;
 	// nil mails nothing.
 	Jobs JobInserter
+	// Blobs keeps attachments' bytes. Default the Store's, in PostgreSQL;
+	// attachment.S3 where an object store should keep them.
+	Blobs attachment.Blobs
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
@@ -123,6 +134,7 @@ type Service struct {
 	hub    *changefeed.Hub
 	notify *notify.Service
 	jobs   JobInserter
+	blobs  attachment.Blobs
 	now    func() time.Time
 }
 
@@ -135,7 +147,11 @@ func New(cfg Config, deps Deps) *Service {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{cfg: cfg, logger: deps.Logger, store: deps.Store, hub: deps.Hub, notify: deps.Notify, jobs: deps.Jobs, now: deps.Now}
+	if deps.Blobs == nil && deps.Store != nil {
+		deps.Blobs = deps.Store.AttachmentBlobs()
+	}
+	return &Service{cfg: cfg, logger: deps.Logger, store: deps.Store, hub: deps.Hub, notify: deps.Notify, jobs: deps.Jobs,
+		blobs: deps.Blobs, now: deps.Now}
 }
 
 // Mount serves SupportService and SupportDeskService and declares who may
@@ -161,6 +177,8 @@ func (s *Service) Mount(m *rpc.Mount) error {
 		supportv1connect.SupportServiceMarkReadProcedure,
 		supportv1connect.SupportServiceSetTypingProcedure,
 		supportv1connect.SupportServiceListServiceNoticesProcedure,
+		supportv1connect.SupportServiceAddAttachmentProcedure,
+		supportv1connect.SupportServiceGetAttachmentProcedure,
 	)
 	m.Roles([]access.Role{access.RoleCitizen}, supportv1connect.SupportServiceListMyCasesProcedure)
 
@@ -187,6 +205,8 @@ func (s *Service) Mount(m *rpc.Mount) error {
 		supportv1connect.SupportDeskServiceListStandardAnswersProcedure,
 		supportv1connect.SupportDeskServiceGetStandardAnswerProcedure,
 		supportv1connect.SupportDeskServiceFlagDeviationProcedure,
+		supportv1connect.SupportDeskServiceAddAttachmentProcedure,
+		supportv1connect.SupportDeskServiceGetAttachmentProcedure,
 	)
 	m.Roles([]access.Role{access.RoleSupportSecondLine},
 		supportv1connect.SupportDeskServiceSaveStandardAnswerProcedure,

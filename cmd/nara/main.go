@@ -40,6 +40,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/nara-care/nara/appointment"
+	"github.com/nara-care/nara/attachment"
 	"github.com/nara-care/nara/auth"
 	"github.com/nara-care/nara/changefeed"
 	"github.com/nara-care/nara/demo"
@@ -102,6 +103,9 @@ type settings struct {
 	smtpURL, smtpAddr, mailFakeAddr string
 	// supportMailDomain is the domain of support's addresses.
 	supportMailDomain string
+	// attachmentS3URL is the bucket support's attachments go to; empty
+	// keeps them in PostgreSQL.
+	attachmentS3URL string
 
 	corsOrigins string
 	// trustedProxies are CIDRs whose forwarding headers name the client.
@@ -175,6 +179,7 @@ func parseSettings(cmd string, args []string, stderr io.Writer) (settings, error
 	fs.StringVar(&s.smtpURL, "smtp-url", env("SMTP_URL", ""), "the relay support's e-mail replies go through, smtp://user:pass@host:587 (STARTTLS) or smtps://user:pass@host:465; empty starts the local mail stand-in (SMTP_URL)")
 	fs.StringVar(&s.smtpAddr, "smtp-addr", env("NARA_SMTP_ADDR", ""), "where the inbound SMTP server takes mail to the support domain; empty: off, or "+localInboundAddr+" when the local mail stand-in runs (NARA_SMTP_ADDR)")
 	fs.StringVar(&s.mailFakeAddr, "mail-fake-addr", env("NARA_MAIL_FAKE_ADDR", "127.0.0.1:8084"), "where the local mail stand-in's page listens (NARA_MAIL_FAKE_ADDR)")
+	fs.StringVar(&s.attachmentS3URL, "attachment-s3-url", env("NARA_ATTACHMENT_S3_URL", ""), "the S3-compatible bucket support's attachments are kept in, https://KEY:SECRET@host/bucket/prefix?region=…; empty keeps them in PostgreSQL (NARA_ATTACHMENT_S3_URL)")
 	fs.StringVar(&s.supportMailDomain, "support-mail-domain", env("NARA_SUPPORT_MAIL_DOMAIN", "support.nara.localhost"), "the domain of support's e-mail: replies come from support@ it, and inbound mail is taken for it only (NARA_SUPPORT_MAIL_DOMAIN)")
 	err := fs.Parse(args)
 	if err == nil && s.publicURL == "" {
@@ -305,8 +310,18 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var blobs attachment.Blobs = st.AttachmentBlobs()
+	if s.attachmentS3URL != "" {
+		cfg, err := attachment.ParseS3URL(s.attachmentS3URL)
+		if err != nil {
+			return err
+		}
+		if blobs, err = attachment.NewS3(cfg); err != nil {
+			return err
+		}
+	}
 	supportDesk := support.New(support.Config{MailDomain: s.supportMailDomain, PublicURL: s.publicURL},
-		support.Deps{Logger: logger, Store: st, Hub: hub, Notify: notices, Jobs: queue})
+		support.Deps{Logger: logger, Store: st, Hub: hub, Notify: notices, Jobs: queue, Blobs: blobs})
 	if inboundAddr != "" {
 		stopInbound, err := serveInboundMail(ctx, s, inboundAddr, logger, supportDesk.DeliverMail)
 		if err != nil {

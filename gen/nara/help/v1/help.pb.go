@@ -660,6 +660,10 @@ type ListArticlesResponse struct {
 	// value is sent as the ETag header.
 	ContentVersion string `protobuf:"bytes,2,opt,name=content_version,json=contentVersion,proto3" json:"content_version,omitempty"`
 	NotModified    bool   `protobuf:"varint,3,opt,name=not_modified,json=notModified,proto3" json:"not_modified,omitempty"`
+	// The service notices in force ("BankID-inloggning fungerar inte just
+	// nu"), newest first; publishing or withdrawing one changes
+	// content_version too.
+	ServiceNotices []*ServiceNotice `protobuf:"bytes,4,rep,name=service_notices,json=serviceNotices,proto3" json:"service_notices,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -715,6 +719,83 @@ func (x *ListArticlesResponse) GetNotModified() bool {
 	return false
 }
 
+func (x *ListArticlesResponse) GetServiceNotices() []*ServiceNotice {
+	if x != nil {
+		return x.ServiceNotices
+	}
+	return nil
+}
+
+// ServiceNotice is a notice about a disturbance, published by support and
+// shown until it is withdrawn.
+type ServiceNotice struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Title         string                 `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
+	Body          string                 `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	PublishTime   *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=publish_time,json=publishTime,proto3" json:"publish_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServiceNotice) Reset() {
+	*x = ServiceNotice{}
+	mi := &file_nara_help_v1_help_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceNotice) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceNotice) ProtoMessage() {}
+
+func (x *ServiceNotice) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_help_v1_help_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceNotice.ProtoReflect.Descriptor instead.
+func (*ServiceNotice) Descriptor() ([]byte, []int) {
+	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ServiceNotice) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ServiceNotice) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *ServiceNotice) GetBody() string {
+	if x != nil {
+		return x.Body
+	}
+	return ""
+}
+
+func (x *ServiceNotice) GetPublishTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PublishTime
+	}
+	return nil
+}
+
 type GetArticleRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Slug          string                 `protobuf:"bytes,1,opt,name=slug,proto3" json:"slug,omitempty"`
@@ -725,7 +806,7 @@ type GetArticleRequest struct {
 
 func (x *GetArticleRequest) Reset() {
 	*x = GetArticleRequest{}
-	mi := &file_nara_help_v1_help_proto_msgTypes[7]
+	mi := &file_nara_help_v1_help_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -737,7 +818,7 @@ func (x *GetArticleRequest) String() string {
 func (*GetArticleRequest) ProtoMessage() {}
 
 func (x *GetArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_help_v1_help_proto_msgTypes[7]
+	mi := &file_nara_help_v1_help_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -750,7 +831,7 @@ func (x *GetArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetArticleRequest.ProtoReflect.Descriptor instead.
 func (*GetArticleRequest) Descriptor() ([]byte, []int) {
-	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{7}
+	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetArticleRequest) GetSlug() string {
@@ -776,7 +857,7 @@ type GetArticleResponse struct {
 
 func (x *GetArticleResponse) Reset() {
 	*x = GetArticleResponse{}
-	mi := &file_nara_help_v1_help_proto_msgTypes[8]
+	mi := &file_nara_help_v1_help_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -788,7 +869,7 @@ func (x *GetArticleResponse) String() string {
 func (*GetArticleResponse) ProtoMessage() {}
 
 func (x *GetArticleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_help_v1_help_proto_msgTypes[8]
+	mi := &file_nara_help_v1_help_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -801,7 +882,7 @@ func (x *GetArticleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetArticleResponse.ProtoReflect.Descriptor instead.
 func (*GetArticleResponse) Descriptor() ([]byte, []int) {
-	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{8}
+	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetArticleResponse) GetArticle() *Article {
@@ -824,7 +905,7 @@ type SearchArticlesRequest struct {
 
 func (x *SearchArticlesRequest) Reset() {
 	*x = SearchArticlesRequest{}
-	mi := &file_nara_help_v1_help_proto_msgTypes[9]
+	mi := &file_nara_help_v1_help_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -836,7 +917,7 @@ func (x *SearchArticlesRequest) String() string {
 func (*SearchArticlesRequest) ProtoMessage() {}
 
 func (x *SearchArticlesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_help_v1_help_proto_msgTypes[9]
+	mi := &file_nara_help_v1_help_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -849,7 +930,7 @@ func (x *SearchArticlesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchArticlesRequest.ProtoReflect.Descriptor instead.
 func (*SearchArticlesRequest) Descriptor() ([]byte, []int) {
-	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{9}
+	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SearchArticlesRequest) GetQuery() string {
@@ -890,7 +971,7 @@ type SearchHit struct {
 
 func (x *SearchHit) Reset() {
 	*x = SearchHit{}
-	mi := &file_nara_help_v1_help_proto_msgTypes[10]
+	mi := &file_nara_help_v1_help_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -902,7 +983,7 @@ func (x *SearchHit) String() string {
 func (*SearchHit) ProtoMessage() {}
 
 func (x *SearchHit) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_help_v1_help_proto_msgTypes[10]
+	mi := &file_nara_help_v1_help_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -915,7 +996,7 @@ func (x *SearchHit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchHit.ProtoReflect.Descriptor instead.
 func (*SearchHit) Descriptor() ([]byte, []int) {
-	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{10}
+	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SearchHit) GetSlug() string {
@@ -969,7 +1050,7 @@ type SearchArticlesResponse struct {
 
 func (x *SearchArticlesResponse) Reset() {
 	*x = SearchArticlesResponse{}
-	mi := &file_nara_help_v1_help_proto_msgTypes[11]
+	mi := &file_nara_help_v1_help_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -981,7 +1062,7 @@ func (x *SearchArticlesResponse) String() string {
 func (*SearchArticlesResponse) ProtoMessage() {}
 
 func (x *SearchArticlesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_help_v1_help_proto_msgTypes[11]
+	mi := &file_nara_help_v1_help_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -994,7 +1075,7 @@ func (x *SearchArticlesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchArticlesResponse.ProtoReflect.Descriptor instead.
 func (*SearchArticlesResponse) Descriptor() ([]byte, []int) {
-	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{11}
+	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SearchArticlesResponse) GetHits() []*SearchHit {
@@ -1013,7 +1094,7 @@ type GetSupportStatusRequest struct {
 
 func (x *GetSupportStatusRequest) Reset() {
 	*x = GetSupportStatusRequest{}
-	mi := &file_nara_help_v1_help_proto_msgTypes[12]
+	mi := &file_nara_help_v1_help_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1025,7 +1106,7 @@ func (x *GetSupportStatusRequest) String() string {
 func (*GetSupportStatusRequest) ProtoMessage() {}
 
 func (x *GetSupportStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_help_v1_help_proto_msgTypes[12]
+	mi := &file_nara_help_v1_help_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1038,7 +1119,7 @@ func (x *GetSupportStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSupportStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetSupportStatusRequest) Descriptor() ([]byte, []int) {
-	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{12}
+	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetSupportStatusRequest) GetLanguage() Language {
@@ -1065,7 +1146,7 @@ type ContactPoint struct {
 
 func (x *ContactPoint) Reset() {
 	*x = ContactPoint{}
-	mi := &file_nara_help_v1_help_proto_msgTypes[13]
+	mi := &file_nara_help_v1_help_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1077,7 +1158,7 @@ func (x *ContactPoint) String() string {
 func (*ContactPoint) ProtoMessage() {}
 
 func (x *ContactPoint) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_help_v1_help_proto_msgTypes[13]
+	mi := &file_nara_help_v1_help_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1090,7 +1171,7 @@ func (x *ContactPoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContactPoint.ProtoReflect.Descriptor instead.
 func (*ContactPoint) Descriptor() ([]byte, []int) {
-	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{13}
+	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ContactPoint) GetKind() ContactKind {
@@ -1150,7 +1231,7 @@ type OpeningHours struct {
 
 func (x *OpeningHours) Reset() {
 	*x = OpeningHours{}
-	mi := &file_nara_help_v1_help_proto_msgTypes[14]
+	mi := &file_nara_help_v1_help_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1162,7 +1243,7 @@ func (x *OpeningHours) String() string {
 func (*OpeningHours) ProtoMessage() {}
 
 func (x *OpeningHours) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_help_v1_help_proto_msgTypes[14]
+	mi := &file_nara_help_v1_help_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1175,7 +1256,7 @@ func (x *OpeningHours) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpeningHours.ProtoReflect.Descriptor instead.
 func (*OpeningHours) Descriptor() ([]byte, []int) {
-	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{14}
+	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *OpeningHours) GetDate() string {
@@ -1219,14 +1300,16 @@ type GetSupportStatusResponse struct {
 	// The IANA time zone the hours are kept in: "Europe/Stockholm".
 	TimeZone string `protobuf:"bytes,6,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
 	// A sentence for the app to show, in the requested language.
-	Message       string `protobuf:"bytes,7,opt,name=message,proto3" json:"message,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Message string `protobuf:"bytes,7,opt,name=message,proto3" json:"message,omitempty"`
+	// The service notices in force, newest first.
+	ServiceNotices []*ServiceNotice `protobuf:"bytes,8,rep,name=service_notices,json=serviceNotices,proto3" json:"service_notices,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *GetSupportStatusResponse) Reset() {
 	*x = GetSupportStatusResponse{}
-	mi := &file_nara_help_v1_help_proto_msgTypes[15]
+	mi := &file_nara_help_v1_help_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1238,7 +1321,7 @@ func (x *GetSupportStatusResponse) String() string {
 func (*GetSupportStatusResponse) ProtoMessage() {}
 
 func (x *GetSupportStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_help_v1_help_proto_msgTypes[15]
+	mi := &file_nara_help_v1_help_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1251,7 +1334,7 @@ func (x *GetSupportStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSupportStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetSupportStatusResponse) Descriptor() ([]byte, []int) {
-	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{15}
+	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetSupportStatusResponse) GetOpenNow() bool {
@@ -1303,6 +1386,13 @@ func (x *GetSupportStatusResponse) GetMessage() string {
 	return ""
 }
 
+func (x *GetSupportStatusResponse) GetServiceNotices() []*ServiceNotice {
+	if x != nil {
+		return x.ServiceNotices
+	}
+	return nil
+}
+
 type CreateArticleRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Slug          string                 `protobuf:"bytes,1,opt,name=slug,proto3" json:"slug,omitempty"`
@@ -1314,7 +1404,7 @@ type CreateArticleRequest struct {
 
 func (x *CreateArticleRequest) Reset() {
 	*x = CreateArticleRequest{}
-	mi := &file_nara_help_v1_help_proto_msgTypes[16]
+	mi := &file_nara_help_v1_help_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1326,7 +1416,7 @@ func (x *CreateArticleRequest) String() string {
 func (*CreateArticleRequest) ProtoMessage() {}
 
 func (x *CreateArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_help_v1_help_proto_msgTypes[16]
+	mi := &file_nara_help_v1_help_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1339,7 +1429,7 @@ func (x *CreateArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateArticleRequest.ProtoReflect.Descriptor instead.
 func (*CreateArticleRequest) Descriptor() ([]byte, []int) {
-	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{16}
+	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CreateArticleRequest) GetSlug() string {
@@ -1379,7 +1469,7 @@ type ArticleContent struct {
 
 func (x *ArticleContent) Reset() {
 	*x = ArticleContent{}
-	mi := &file_nara_help_v1_help_proto_msgTypes[17]
+	mi := &file_nara_help_v1_help_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1391,7 +1481,7 @@ func (x *ArticleContent) String() string {
 func (*ArticleContent) ProtoMessage() {}
 
 func (x *ArticleContent) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_help_v1_help_proto_msgTypes[17]
+	mi := &file_nara_help_v1_help_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1404,7 +1494,7 @@ func (x *ArticleContent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArticleContent.ProtoReflect.Descriptor instead.
 func (*ArticleContent) Descriptor() ([]byte, []int) {
-	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{17}
+	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ArticleContent) GetCategorySlug() string {
@@ -1458,7 +1548,7 @@ type CreateArticleResponse struct {
 
 func (x *CreateArticleResponse) Reset() {
 	*x = CreateArticleResponse{}
-	mi := &file_nara_help_v1_help_proto_msgTypes[18]
+	mi := &file_nara_help_v1_help_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1470,7 +1560,7 @@ func (x *CreateArticleResponse) String() string {
 func (*CreateArticleResponse) ProtoMessage() {}
 
 func (x *CreateArticleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_help_v1_help_proto_msgTypes[18]
+	mi := &file_nara_help_v1_help_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1483,7 +1573,7 @@ func (x *CreateArticleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateArticleResponse.ProtoReflect.Descriptor instead.
 func (*CreateArticleResponse) Descriptor() ([]byte, []int) {
-	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{18}
+	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CreateArticleResponse) GetArticle() *Article {
@@ -1507,7 +1597,7 @@ type UpdateArticleRequest struct {
 
 func (x *UpdateArticleRequest) Reset() {
 	*x = UpdateArticleRequest{}
-	mi := &file_nara_help_v1_help_proto_msgTypes[19]
+	mi := &file_nara_help_v1_help_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1519,7 +1609,7 @@ func (x *UpdateArticleRequest) String() string {
 func (*UpdateArticleRequest) ProtoMessage() {}
 
 func (x *UpdateArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_help_v1_help_proto_msgTypes[19]
+	mi := &file_nara_help_v1_help_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1532,7 +1622,7 @@ func (x *UpdateArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateArticleRequest.ProtoReflect.Descriptor instead.
 func (*UpdateArticleRequest) Descriptor() ([]byte, []int) {
-	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{19}
+	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *UpdateArticleRequest) GetSlug() string {
@@ -1572,7 +1662,7 @@ type UpdateArticleResponse struct {
 
 func (x *UpdateArticleResponse) Reset() {
 	*x = UpdateArticleResponse{}
-	mi := &file_nara_help_v1_help_proto_msgTypes[20]
+	mi := &file_nara_help_v1_help_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1584,7 +1674,7 @@ func (x *UpdateArticleResponse) String() string {
 func (*UpdateArticleResponse) ProtoMessage() {}
 
 func (x *UpdateArticleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_help_v1_help_proto_msgTypes[20]
+	mi := &file_nara_help_v1_help_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1597,7 +1687,7 @@ func (x *UpdateArticleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateArticleResponse.ProtoReflect.Descriptor instead.
 func (*UpdateArticleResponse) Descriptor() ([]byte, []int) {
-	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{20}
+	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *UpdateArticleResponse) GetArticle() *Article {
@@ -1618,7 +1708,7 @@ type PublishArticleRequest struct {
 
 func (x *PublishArticleRequest) Reset() {
 	*x = PublishArticleRequest{}
-	mi := &file_nara_help_v1_help_proto_msgTypes[21]
+	mi := &file_nara_help_v1_help_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1630,7 +1720,7 @@ func (x *PublishArticleRequest) String() string {
 func (*PublishArticleRequest) ProtoMessage() {}
 
 func (x *PublishArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_help_v1_help_proto_msgTypes[21]
+	mi := &file_nara_help_v1_help_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1643,7 +1733,7 @@ func (x *PublishArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishArticleRequest.ProtoReflect.Descriptor instead.
 func (*PublishArticleRequest) Descriptor() ([]byte, []int) {
-	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{21}
+	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *PublishArticleRequest) GetSlug() string {
@@ -1676,7 +1766,7 @@ type PublishArticleResponse struct {
 
 func (x *PublishArticleResponse) Reset() {
 	*x = PublishArticleResponse{}
-	mi := &file_nara_help_v1_help_proto_msgTypes[22]
+	mi := &file_nara_help_v1_help_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1688,7 +1778,7 @@ func (x *PublishArticleResponse) String() string {
 func (*PublishArticleResponse) ProtoMessage() {}
 
 func (x *PublishArticleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_help_v1_help_proto_msgTypes[22]
+	mi := &file_nara_help_v1_help_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1701,7 +1791,7 @@ func (x *PublishArticleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishArticleResponse.ProtoReflect.Descriptor instead.
 func (*PublishArticleResponse) Descriptor() ([]byte, []int) {
-	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{22}
+	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *PublishArticleResponse) GetArticle() *Article {
@@ -1721,7 +1811,7 @@ type RetireArticleRequest struct {
 
 func (x *RetireArticleRequest) Reset() {
 	*x = RetireArticleRequest{}
-	mi := &file_nara_help_v1_help_proto_msgTypes[23]
+	mi := &file_nara_help_v1_help_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1733,7 +1823,7 @@ func (x *RetireArticleRequest) String() string {
 func (*RetireArticleRequest) ProtoMessage() {}
 
 func (x *RetireArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_help_v1_help_proto_msgTypes[23]
+	mi := &file_nara_help_v1_help_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1746,7 +1836,7 @@ func (x *RetireArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetireArticleRequest.ProtoReflect.Descriptor instead.
 func (*RetireArticleRequest) Descriptor() ([]byte, []int) {
-	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{23}
+	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RetireArticleRequest) GetSlug() string {
@@ -1772,7 +1862,7 @@ type RetireArticleResponse struct {
 
 func (x *RetireArticleResponse) Reset() {
 	*x = RetireArticleResponse{}
-	mi := &file_nara_help_v1_help_proto_msgTypes[24]
+	mi := &file_nara_help_v1_help_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1784,7 +1874,7 @@ func (x *RetireArticleResponse) String() string {
 func (*RetireArticleResponse) ProtoMessage() {}
 
 func (x *RetireArticleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_help_v1_help_proto_msgTypes[24]
+	mi := &file_nara_help_v1_help_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1797,7 +1887,7 @@ func (x *RetireArticleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetireArticleResponse.ProtoReflect.Descriptor instead.
 func (*RetireArticleResponse) Descriptor() ([]byte, []int) {
-	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{24}
+	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RetireArticleResponse) GetArticle() *Article {
@@ -1817,7 +1907,7 @@ type ListArticleVersionsRequest struct {
 
 func (x *ListArticleVersionsRequest) Reset() {
 	*x = ListArticleVersionsRequest{}
-	mi := &file_nara_help_v1_help_proto_msgTypes[25]
+	mi := &file_nara_help_v1_help_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1829,7 +1919,7 @@ func (x *ListArticleVersionsRequest) String() string {
 func (*ListArticleVersionsRequest) ProtoMessage() {}
 
 func (x *ListArticleVersionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_help_v1_help_proto_msgTypes[25]
+	mi := &file_nara_help_v1_help_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1842,7 +1932,7 @@ func (x *ListArticleVersionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArticleVersionsRequest.ProtoReflect.Descriptor instead.
 func (*ListArticleVersionsRequest) Descriptor() ([]byte, []int) {
-	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{25}
+	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListArticleVersionsRequest) GetSlug() string {
@@ -1868,7 +1958,7 @@ type ListArticleVersionsResponse struct {
 
 func (x *ListArticleVersionsResponse) Reset() {
 	*x = ListArticleVersionsResponse{}
-	mi := &file_nara_help_v1_help_proto_msgTypes[26]
+	mi := &file_nara_help_v1_help_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1880,7 +1970,7 @@ func (x *ListArticleVersionsResponse) String() string {
 func (*ListArticleVersionsResponse) ProtoMessage() {}
 
 func (x *ListArticleVersionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_help_v1_help_proto_msgTypes[26]
+	mi := &file_nara_help_v1_help_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1893,7 +1983,7 @@ func (x *ListArticleVersionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArticleVersionsResponse.ProtoReflect.Descriptor instead.
 func (*ListArticleVersionsResponse) Descriptor() ([]byte, []int) {
-	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{26}
+	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListArticleVersionsResponse) GetVersions() []*Article {
@@ -1912,7 +2002,7 @@ type ListAllArticlesRequest struct {
 
 func (x *ListAllArticlesRequest) Reset() {
 	*x = ListAllArticlesRequest{}
-	mi := &file_nara_help_v1_help_proto_msgTypes[27]
+	mi := &file_nara_help_v1_help_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1924,7 +2014,7 @@ func (x *ListAllArticlesRequest) String() string {
 func (*ListAllArticlesRequest) ProtoMessage() {}
 
 func (x *ListAllArticlesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_help_v1_help_proto_msgTypes[27]
+	mi := &file_nara_help_v1_help_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1937,7 +2027,7 @@ func (x *ListAllArticlesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAllArticlesRequest.ProtoReflect.Descriptor instead.
 func (*ListAllArticlesRequest) Descriptor() ([]byte, []int) {
-	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{27}
+	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListAllArticlesRequest) GetLanguage() Language {
@@ -1956,7 +2046,7 @@ type ListAllArticlesResponse struct {
 
 func (x *ListAllArticlesResponse) Reset() {
 	*x = ListAllArticlesResponse{}
-	mi := &file_nara_help_v1_help_proto_msgTypes[28]
+	mi := &file_nara_help_v1_help_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1968,7 +2058,7 @@ func (x *ListAllArticlesResponse) String() string {
 func (*ListAllArticlesResponse) ProtoMessage() {}
 
 func (x *ListAllArticlesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_help_v1_help_proto_msgTypes[28]
+	mi := &file_nara_help_v1_help_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1981,7 +2071,7 @@ func (x *ListAllArticlesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAllArticlesResponse.ProtoReflect.Descriptor instead.
 func (*ListAllArticlesResponse) Descriptor() ([]byte, []int) {
-	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{28}
+	return file_nara_help_v1_help_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListAllArticlesResponse) GetArticles() []*Article {
@@ -2031,11 +2121,17 @@ const file_nara_help_v1_help_proto_rawDesc = "" +
 	"\x13ListArticlesRequest\x12>\n" +
 	"\blanguage\x18\x01 \x01(\x0e2\x16.nara.help.v1.LanguageB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\blanguage\x12;\n" +
-	"\x15known_content_version\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x13knownContentVersion\"\x95\x01\n" +
+	"\x15known_content_version\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x13knownContentVersion\"\xdb\x01\n" +
 	"\x14ListArticlesResponse\x121\n" +
 	"\barticles\x18\x01 \x03(\v2\x15.nara.help.v1.ArticleR\barticles\x12'\n" +
 	"\x0fcontent_version\x18\x02 \x01(\tR\x0econtentVersion\x12!\n" +
-	"\fnot_modified\x18\x03 \x01(\bR\vnotModified\"\x8c\x01\n" +
+	"\fnot_modified\x18\x03 \x01(\bR\vnotModified\x12D\n" +
+	"\x0fservice_notices\x18\x04 \x03(\v2\x1b.nara.help.v1.ServiceNoticeR\x0eserviceNotices\"\x88\x01\n" +
+	"\rServiceNotice\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
+	"\x05title\x18\x02 \x01(\tR\x05title\x12\x12\n" +
+	"\x04body\x18\x03 \x01(\tR\x04body\x12=\n" +
+	"\fpublish_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\vpublishTime\"\x8c\x01\n" +
 	"\x11GetArticleRequest\x127\n" +
 	"\x04slug\x18\x01 \x01(\tB#\xbaH r\x1e\x10\x01\x18P2\x18^[a-z0-9]+(-[a-z0-9]+)*$R\x04slug\x12>\n" +
 	"\blanguage\x18\x02 \x01(\x0e2\x16.nara.help.v1.LanguageB\n" +
@@ -2071,7 +2167,7 @@ const file_nara_help_v1_help_proto_rawDesc = "" +
 	"\x04date\x18\x01 \x01(\tR\x04date\x125\n" +
 	"\bopens_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aopensAt\x127\n" +
 	"\tcloses_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\bclosesAt\x12\x1b\n" +
-	"\tday_label\x18\x04 \x01(\tR\bdayLabel\"\xd8\x02\n" +
+	"\tday_label\x18\x04 \x01(\tR\bdayLabel\"\x9e\x03\n" +
 	"\x18GetSupportStatusResponse\x12\x19\n" +
 	"\bopen_now\x18\x01 \x01(\bR\aopenNow\x127\n" +
 	"\tcloses_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\bclosesAt\x12>\n" +
@@ -2079,7 +2175,8 @@ const file_nara_help_v1_help_proto_rawDesc = "" +
 	"\x04week\x18\x04 \x03(\v2\x1a.nara.help.v1.OpeningHoursR\x04week\x12A\n" +
 	"\x0econtact_points\x18\x05 \x03(\v2\x1a.nara.help.v1.ContactPointR\rcontactPoints\x12\x1b\n" +
 	"\ttime_zone\x18\x06 \x01(\tR\btimeZone\x12\x18\n" +
-	"\amessage\x18\a \x01(\tR\amessage\"\xcf\x01\n" +
+	"\amessage\x18\a \x01(\tR\amessage\x12D\n" +
+	"\x0fservice_notices\x18\b \x03(\v2\x1b.nara.help.v1.ServiceNoticeR\x0eserviceNotices\"\xcf\x01\n" +
 	"\x14CreateArticleRequest\x127\n" +
 	"\x04slug\x18\x01 \x01(\tB#\xbaH r\x1e\x10\x01\x18P2\x18^[a-z0-9]+(-[a-z0-9]+)*$R\x04slug\x12>\n" +
 	"\blanguage\x18\x02 \x01(\x0e2\x16.nara.help.v1.LanguageB\n" +
@@ -2178,7 +2275,7 @@ func file_nara_help_v1_help_proto_rawDescGZIP() []byte {
 }
 
 var file_nara_help_v1_help_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_nara_help_v1_help_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_nara_help_v1_help_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_nara_help_v1_help_proto_goTypes = []any{
 	(Language)(0),                       // 0: nara.help.v1.Language
 	(ArticleState)(0),                   // 1: nara.help.v1.ArticleState
@@ -2191,95 +2288,99 @@ var file_nara_help_v1_help_proto_goTypes = []any{
 	(*ListCategoriesResponse)(nil),      // 8: nara.help.v1.ListCategoriesResponse
 	(*ListArticlesRequest)(nil),         // 9: nara.help.v1.ListArticlesRequest
 	(*ListArticlesResponse)(nil),        // 10: nara.help.v1.ListArticlesResponse
-	(*GetArticleRequest)(nil),           // 11: nara.help.v1.GetArticleRequest
-	(*GetArticleResponse)(nil),          // 12: nara.help.v1.GetArticleResponse
-	(*SearchArticlesRequest)(nil),       // 13: nara.help.v1.SearchArticlesRequest
-	(*SearchHit)(nil),                   // 14: nara.help.v1.SearchHit
-	(*SearchArticlesResponse)(nil),      // 15: nara.help.v1.SearchArticlesResponse
-	(*GetSupportStatusRequest)(nil),     // 16: nara.help.v1.GetSupportStatusRequest
-	(*ContactPoint)(nil),                // 17: nara.help.v1.ContactPoint
-	(*OpeningHours)(nil),                // 18: nara.help.v1.OpeningHours
-	(*GetSupportStatusResponse)(nil),    // 19: nara.help.v1.GetSupportStatusResponse
-	(*CreateArticleRequest)(nil),        // 20: nara.help.v1.CreateArticleRequest
-	(*ArticleContent)(nil),              // 21: nara.help.v1.ArticleContent
-	(*CreateArticleResponse)(nil),       // 22: nara.help.v1.CreateArticleResponse
-	(*UpdateArticleRequest)(nil),        // 23: nara.help.v1.UpdateArticleRequest
-	(*UpdateArticleResponse)(nil),       // 24: nara.help.v1.UpdateArticleResponse
-	(*PublishArticleRequest)(nil),       // 25: nara.help.v1.PublishArticleRequest
-	(*PublishArticleResponse)(nil),      // 26: nara.help.v1.PublishArticleResponse
-	(*RetireArticleRequest)(nil),        // 27: nara.help.v1.RetireArticleRequest
-	(*RetireArticleResponse)(nil),       // 28: nara.help.v1.RetireArticleResponse
-	(*ListArticleVersionsRequest)(nil),  // 29: nara.help.v1.ListArticleVersionsRequest
-	(*ListArticleVersionsResponse)(nil), // 30: nara.help.v1.ListArticleVersionsResponse
-	(*ListAllArticlesRequest)(nil),      // 31: nara.help.v1.ListAllArticlesRequest
-	(*ListAllArticlesResponse)(nil),     // 32: nara.help.v1.ListAllArticlesResponse
-	(*timestamppb.Timestamp)(nil),       // 33: google.protobuf.Timestamp
+	(*ServiceNotice)(nil),               // 11: nara.help.v1.ServiceNotice
+	(*GetArticleRequest)(nil),           // 12: nara.help.v1.GetArticleRequest
+	(*GetArticleResponse)(nil),          // 13: nara.help.v1.GetArticleResponse
+	(*SearchArticlesRequest)(nil),       // 14: nara.help.v1.SearchArticlesRequest
+	(*SearchHit)(nil),                   // 15: nara.help.v1.SearchHit
+	(*SearchArticlesResponse)(nil),      // 16: nara.help.v1.SearchArticlesResponse
+	(*GetSupportStatusRequest)(nil),     // 17: nara.help.v1.GetSupportStatusRequest
+	(*ContactPoint)(nil),                // 18: nara.help.v1.ContactPoint
+	(*OpeningHours)(nil),                // 19: nara.help.v1.OpeningHours
+	(*GetSupportStatusResponse)(nil),    // 20: nara.help.v1.GetSupportStatusResponse
+	(*CreateArticleRequest)(nil),        // 21: nara.help.v1.CreateArticleRequest
+	(*ArticleContent)(nil),              // 22: nara.help.v1.ArticleContent
+	(*CreateArticleResponse)(nil),       // 23: nara.help.v1.CreateArticleResponse
+	(*UpdateArticleRequest)(nil),        // 24: nara.help.v1.UpdateArticleRequest
+	(*UpdateArticleResponse)(nil),       // 25: nara.help.v1.UpdateArticleResponse
+	(*PublishArticleRequest)(nil),       // 26: nara.help.v1.PublishArticleRequest
+	(*PublishArticleResponse)(nil),      // 27: nara.help.v1.PublishArticleResponse
+	(*RetireArticleRequest)(nil),        // 28: nara.help.v1.RetireArticleRequest
+	(*RetireArticleResponse)(nil),       // 29: nara.help.v1.RetireArticleResponse
+	(*ListArticleVersionsRequest)(nil),  // 30: nara.help.v1.ListArticleVersionsRequest
+	(*ListArticleVersionsResponse)(nil), // 31: nara.help.v1.ListArticleVersionsResponse
+	(*ListAllArticlesRequest)(nil),      // 32: nara.help.v1.ListAllArticlesRequest
+	(*ListAllArticlesResponse)(nil),     // 33: nara.help.v1.ListAllArticlesResponse
+	(*timestamppb.Timestamp)(nil),       // 34: google.protobuf.Timestamp
 }
 var file_nara_help_v1_help_proto_depIdxs = []int32{
 	0,  // 0: nara.help.v1.Article.language:type_name -> nara.help.v1.Language
 	5,  // 1: nara.help.v1.Article.sources:type_name -> nara.help.v1.SourceLink
 	1,  // 2: nara.help.v1.Article.state:type_name -> nara.help.v1.ArticleState
-	33, // 3: nara.help.v1.Article.published_at:type_name -> google.protobuf.Timestamp
-	33, // 4: nara.help.v1.Article.updated_at:type_name -> google.protobuf.Timestamp
+	34, // 3: nara.help.v1.Article.published_at:type_name -> google.protobuf.Timestamp
+	34, // 4: nara.help.v1.Article.updated_at:type_name -> google.protobuf.Timestamp
 	0,  // 5: nara.help.v1.ListCategoriesRequest.language:type_name -> nara.help.v1.Language
 	4,  // 6: nara.help.v1.ListCategoriesResponse.categories:type_name -> nara.help.v1.Category
 	0,  // 7: nara.help.v1.ListArticlesRequest.language:type_name -> nara.help.v1.Language
 	6,  // 8: nara.help.v1.ListArticlesResponse.articles:type_name -> nara.help.v1.Article
-	0,  // 9: nara.help.v1.GetArticleRequest.language:type_name -> nara.help.v1.Language
-	6,  // 10: nara.help.v1.GetArticleResponse.article:type_name -> nara.help.v1.Article
-	0,  // 11: nara.help.v1.SearchArticlesRequest.language:type_name -> nara.help.v1.Language
-	14, // 12: nara.help.v1.SearchArticlesResponse.hits:type_name -> nara.help.v1.SearchHit
-	0,  // 13: nara.help.v1.GetSupportStatusRequest.language:type_name -> nara.help.v1.Language
-	2,  // 14: nara.help.v1.ContactPoint.kind:type_name -> nara.help.v1.ContactKind
-	3,  // 15: nara.help.v1.ContactPoint.purpose:type_name -> nara.help.v1.ContactPurpose
-	33, // 16: nara.help.v1.OpeningHours.opens_at:type_name -> google.protobuf.Timestamp
-	33, // 17: nara.help.v1.OpeningHours.closes_at:type_name -> google.protobuf.Timestamp
-	33, // 18: nara.help.v1.GetSupportStatusResponse.closes_at:type_name -> google.protobuf.Timestamp
-	33, // 19: nara.help.v1.GetSupportStatusResponse.next_opens_at:type_name -> google.protobuf.Timestamp
-	18, // 20: nara.help.v1.GetSupportStatusResponse.week:type_name -> nara.help.v1.OpeningHours
-	17, // 21: nara.help.v1.GetSupportStatusResponse.contact_points:type_name -> nara.help.v1.ContactPoint
-	0,  // 22: nara.help.v1.CreateArticleRequest.language:type_name -> nara.help.v1.Language
-	21, // 23: nara.help.v1.CreateArticleRequest.content:type_name -> nara.help.v1.ArticleContent
-	5,  // 24: nara.help.v1.ArticleContent.sources:type_name -> nara.help.v1.SourceLink
-	6,  // 25: nara.help.v1.CreateArticleResponse.article:type_name -> nara.help.v1.Article
-	0,  // 26: nara.help.v1.UpdateArticleRequest.language:type_name -> nara.help.v1.Language
-	21, // 27: nara.help.v1.UpdateArticleRequest.content:type_name -> nara.help.v1.ArticleContent
-	6,  // 28: nara.help.v1.UpdateArticleResponse.article:type_name -> nara.help.v1.Article
-	0,  // 29: nara.help.v1.PublishArticleRequest.language:type_name -> nara.help.v1.Language
-	6,  // 30: nara.help.v1.PublishArticleResponse.article:type_name -> nara.help.v1.Article
-	0,  // 31: nara.help.v1.RetireArticleRequest.language:type_name -> nara.help.v1.Language
-	6,  // 32: nara.help.v1.RetireArticleResponse.article:type_name -> nara.help.v1.Article
-	0,  // 33: nara.help.v1.ListArticleVersionsRequest.language:type_name -> nara.help.v1.Language
-	6,  // 34: nara.help.v1.ListArticleVersionsResponse.versions:type_name -> nara.help.v1.Article
-	0,  // 35: nara.help.v1.ListAllArticlesRequest.language:type_name -> nara.help.v1.Language
-	6,  // 36: nara.help.v1.ListAllArticlesResponse.articles:type_name -> nara.help.v1.Article
-	7,  // 37: nara.help.v1.HelpService.ListCategories:input_type -> nara.help.v1.ListCategoriesRequest
-	9,  // 38: nara.help.v1.HelpService.ListArticles:input_type -> nara.help.v1.ListArticlesRequest
-	11, // 39: nara.help.v1.HelpService.GetArticle:input_type -> nara.help.v1.GetArticleRequest
-	13, // 40: nara.help.v1.HelpService.SearchArticles:input_type -> nara.help.v1.SearchArticlesRequest
-	16, // 41: nara.help.v1.HelpService.GetSupportStatus:input_type -> nara.help.v1.GetSupportStatusRequest
-	20, // 42: nara.help.v1.HelpAdminService.CreateArticle:input_type -> nara.help.v1.CreateArticleRequest
-	23, // 43: nara.help.v1.HelpAdminService.UpdateArticle:input_type -> nara.help.v1.UpdateArticleRequest
-	25, // 44: nara.help.v1.HelpAdminService.PublishArticle:input_type -> nara.help.v1.PublishArticleRequest
-	27, // 45: nara.help.v1.HelpAdminService.RetireArticle:input_type -> nara.help.v1.RetireArticleRequest
-	29, // 46: nara.help.v1.HelpAdminService.ListArticleVersions:input_type -> nara.help.v1.ListArticleVersionsRequest
-	31, // 47: nara.help.v1.HelpAdminService.ListAllArticles:input_type -> nara.help.v1.ListAllArticlesRequest
-	8,  // 48: nara.help.v1.HelpService.ListCategories:output_type -> nara.help.v1.ListCategoriesResponse
-	10, // 49: nara.help.v1.HelpService.ListArticles:output_type -> nara.help.v1.ListArticlesResponse
-	12, // 50: nara.help.v1.HelpService.GetArticle:output_type -> nara.help.v1.GetArticleResponse
-	15, // 51: nara.help.v1.HelpService.SearchArticles:output_type -> nara.help.v1.SearchArticlesResponse
-	19, // 52: nara.help.v1.HelpService.GetSupportStatus:output_type -> nara.help.v1.GetSupportStatusResponse
-	22, // 53: nara.help.v1.HelpAdminService.CreateArticle:output_type -> nara.help.v1.CreateArticleResponse
-	24, // 54: nara.help.v1.HelpAdminService.UpdateArticle:output_type -> nara.help.v1.UpdateArticleResponse
-	26, // 55: nara.help.v1.HelpAdminService.PublishArticle:output_type -> nara.help.v1.PublishArticleResponse
-	28, // 56: nara.help.v1.HelpAdminService.RetireArticle:output_type -> nara.help.v1.RetireArticleResponse
-	30, // 57: nara.help.v1.HelpAdminService.ListArticleVersions:output_type -> nara.help.v1.ListArticleVersionsResponse
-	32, // 58: nara.help.v1.HelpAdminService.ListAllArticles:output_type -> nara.help.v1.ListAllArticlesResponse
-	48, // [48:59] is the sub-list for method output_type
-	37, // [37:48] is the sub-list for method input_type
-	37, // [37:37] is the sub-list for extension type_name
-	37, // [37:37] is the sub-list for extension extendee
-	0,  // [0:37] is the sub-list for field type_name
+	11, // 9: nara.help.v1.ListArticlesResponse.service_notices:type_name -> nara.help.v1.ServiceNotice
+	34, // 10: nara.help.v1.ServiceNotice.publish_time:type_name -> google.protobuf.Timestamp
+	0,  // 11: nara.help.v1.GetArticleRequest.language:type_name -> nara.help.v1.Language
+	6,  // 12: nara.help.v1.GetArticleResponse.article:type_name -> nara.help.v1.Article
+	0,  // 13: nara.help.v1.SearchArticlesRequest.language:type_name -> nara.help.v1.Language
+	15, // 14: nara.help.v1.SearchArticlesResponse.hits:type_name -> nara.help.v1.SearchHit
+	0,  // 15: nara.help.v1.GetSupportStatusRequest.language:type_name -> nara.help.v1.Language
+	2,  // 16: nara.help.v1.ContactPoint.kind:type_name -> nara.help.v1.ContactKind
+	3,  // 17: nara.help.v1.ContactPoint.purpose:type_name -> nara.help.v1.ContactPurpose
+	34, // 18: nara.help.v1.OpeningHours.opens_at:type_name -> google.protobuf.Timestamp
+	34, // 19: nara.help.v1.OpeningHours.closes_at:type_name -> google.protobuf.Timestamp
+	34, // 20: nara.help.v1.GetSupportStatusResponse.closes_at:type_name -> google.protobuf.Timestamp
+	34, // 21: nara.help.v1.GetSupportStatusResponse.next_opens_at:type_name -> google.protobuf.Timestamp
+	19, // 22: nara.help.v1.GetSupportStatusResponse.week:type_name -> nara.help.v1.OpeningHours
+	18, // 23: nara.help.v1.GetSupportStatusResponse.contact_points:type_name -> nara.help.v1.ContactPoint
+	11, // 24: nara.help.v1.GetSupportStatusResponse.service_notices:type_name -> nara.help.v1.ServiceNotice
+	0,  // 25: nara.help.v1.CreateArticleRequest.language:type_name -> nara.help.v1.Language
+	22, // 26: nara.help.v1.CreateArticleRequest.content:type_name -> nara.help.v1.ArticleContent
+	5,  // 27: nara.help.v1.ArticleContent.sources:type_name -> nara.help.v1.SourceLink
+	6,  // 28: nara.help.v1.CreateArticleResponse.article:type_name -> nara.help.v1.Article
+	0,  // 29: nara.help.v1.UpdateArticleRequest.language:type_name -> nara.help.v1.Language
+	22, // 30: nara.help.v1.UpdateArticleRequest.content:type_name -> nara.help.v1.ArticleContent
+	6,  // 31: nara.help.v1.UpdateArticleResponse.article:type_name -> nara.help.v1.Article
+	0,  // 32: nara.help.v1.PublishArticleRequest.language:type_name -> nara.help.v1.Language
+	6,  // 33: nara.help.v1.PublishArticleResponse.article:type_name -> nara.help.v1.Article
+	0,  // 34: nara.help.v1.RetireArticleRequest.language:type_name -> nara.help.v1.Language
+	6,  // 35: nara.help.v1.RetireArticleResponse.article:type_name -> nara.help.v1.Article
+	0,  // 36: nara.help.v1.ListArticleVersionsRequest.language:type_name -> nara.help.v1.Language
+	6,  // 37: nara.help.v1.ListArticleVersionsResponse.versions:type_name -> nara.help.v1.Article
+	0,  // 38: nara.help.v1.ListAllArticlesRequest.language:type_name -> nara.help.v1.Language
+	6,  // 39: nara.help.v1.ListAllArticlesResponse.articles:type_name -> nara.help.v1.Article
+	7,  // 40: nara.help.v1.HelpService.ListCategories:input_type -> nara.help.v1.ListCategoriesRequest
+	9,  // 41: nara.help.v1.HelpService.ListArticles:input_type -> nara.help.v1.ListArticlesRequest
+	12, // 42: nara.help.v1.HelpService.GetArticle:input_type -> nara.help.v1.GetArticleRequest
+	14, // 43: nara.help.v1.HelpService.SearchArticles:input_type -> nara.help.v1.SearchArticlesRequest
+	17, // 44: nara.help.v1.HelpService.GetSupportStatus:input_type -> nara.help.v1.GetSupportStatusRequest
+	21, // 45: nara.help.v1.HelpAdminService.CreateArticle:input_type -> nara.help.v1.CreateArticleRequest
+	24, // 46: nara.help.v1.HelpAdminService.UpdateArticle:input_type -> nara.help.v1.UpdateArticleRequest
+	26, // 47: nara.help.v1.HelpAdminService.PublishArticle:input_type -> nara.help.v1.PublishArticleRequest
+	28, // 48: nara.help.v1.HelpAdminService.RetireArticle:input_type -> nara.help.v1.RetireArticleRequest
+	30, // 49: nara.help.v1.HelpAdminService.ListArticleVersions:input_type -> nara.help.v1.ListArticleVersionsRequest
+	32, // 50: nara.help.v1.HelpAdminService.ListAllArticles:input_type -> nara.help.v1.ListAllArticlesRequest
+	8,  // 51: nara.help.v1.HelpService.ListCategories:output_type -> nara.help.v1.ListCategoriesResponse
+	10, // 52: nara.help.v1.HelpService.ListArticles:output_type -> nara.help.v1.ListArticlesResponse
+	13, // 53: nara.help.v1.HelpService.GetArticle:output_type -> nara.help.v1.GetArticleResponse
+	16, // 54: nara.help.v1.HelpService.SearchArticles:output_type -> nara.help.v1.SearchArticlesResponse
+	20, // 55: nara.help.v1.HelpService.GetSupportStatus:output_type -> nara.help.v1.GetSupportStatusResponse
+	23, // 56: nara.help.v1.HelpAdminService.CreateArticle:output_type -> nara.help.v1.CreateArticleResponse
+	25, // 57: nara.help.v1.HelpAdminService.UpdateArticle:output_type -> nara.help.v1.UpdateArticleResponse
+	27, // 58: nara.help.v1.HelpAdminService.PublishArticle:output_type -> nara.help.v1.PublishArticleResponse
+	29, // 59: nara.help.v1.HelpAdminService.RetireArticle:output_type -> nara.help.v1.RetireArticleResponse
+	31, // 60: nara.help.v1.HelpAdminService.ListArticleVersions:output_type -> nara.help.v1.ListArticleVersionsResponse
+	33, // 61: nara.help.v1.HelpAdminService.ListAllArticles:output_type -> nara.help.v1.ListAllArticlesResponse
+	51, // [51:62] is the sub-list for method output_type
+	40, // [40:51] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_nara_help_v1_help_proto_init() }
@@ -2293,7 +2394,7 @@ func file_nara_help_v1_help_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_nara_help_v1_help_proto_rawDesc), len(file_nara_help_v1_help_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   29,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

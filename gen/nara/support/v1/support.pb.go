@@ -840,8 +840,10 @@ type Message struct {
 	// The standard answer and version a reply was written from (staff only).
 	StandardAnswerId      string `protobuf:"bytes,6,opt,name=standard_answer_id,json=standardAnswerId,proto3" json:"standard_answer_id,omitempty"`
 	StandardAnswerVersion int32  `protobuf:"varint,7,opt,name=standard_answer_version,json=standardAnswerVersion,proto3" json:"standard_answer_version,omitempty"`
-	unknownFields         protoimpl.UnknownFields
-	sizeCache             protoimpl.SizeCache
+	// The files sent with the message; read them with GetAttachment.
+	Attachments   []*Attachment `protobuf:"bytes,8,rep,name=attachments,proto3" json:"attachments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Message) Reset() {
@@ -923,6 +925,86 @@ func (x *Message) GetStandardAnswerVersion() int32 {
 	return 0
 }
 
+func (x *Message) GetAttachments() []*Attachment {
+	if x != nil {
+		return x.Attachments
+	}
+	return nil
+}
+
+// Attachment is a file of a message: a JPEG or PNG photo, metadata
+// removed, or a PDF.
+type Attachment struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The file's name, made safe, with an extension that fits its type.
+	FileName string `protobuf:"bytes,2,opt,name=file_name,json=fileName,proto3" json:"file_name,omitempty"`
+	// The type found in the content: image/jpeg, image/png or
+	// application/pdf.
+	ContentType   string `protobuf:"bytes,3,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	SizeBytes     int64  `protobuf:"varint,4,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Attachment) Reset() {
+	*x = Attachment{}
+	mi := &file_nara_support_v1_support_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Attachment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Attachment) ProtoMessage() {}
+
+func (x *Attachment) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_support_v1_support_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Attachment.ProtoReflect.Descriptor instead.
+func (*Attachment) Descriptor() ([]byte, []int) {
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Attachment) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Attachment) GetFileName() string {
+	if x != nil {
+		return x.FileName
+	}
+	return ""
+}
+
+func (x *Attachment) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *Attachment) GetSizeBytes() int64 {
+	if x != nil {
+		return x.SizeBytes
+	}
+	return 0
+}
+
 // ReadMark says one side has read up to an event.
 type ReadMark struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -934,7 +1016,7 @@ type ReadMark struct {
 
 func (x *ReadMark) Reset() {
 	*x = ReadMark{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[4]
+	mi := &file_nara_support_v1_support_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -946,7 +1028,7 @@ func (x *ReadMark) String() string {
 func (*ReadMark) ProtoMessage() {}
 
 func (x *ReadMark) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[4]
+	mi := &file_nara_support_v1_support_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -959,7 +1041,7 @@ func (x *ReadMark) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadMark.ProtoReflect.Descriptor instead.
 func (*ReadMark) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{4}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ReadMark) GetParty() Party {
@@ -990,7 +1072,7 @@ type StateChange struct {
 
 func (x *StateChange) Reset() {
 	*x = StateChange{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[5]
+	mi := &file_nara_support_v1_support_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1002,7 +1084,7 @@ func (x *StateChange) String() string {
 func (*StateChange) ProtoMessage() {}
 
 func (x *StateChange) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[5]
+	mi := &file_nara_support_v1_support_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1015,7 +1097,7 @@ func (x *StateChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateChange.ProtoReflect.Descriptor instead.
 func (*StateChange) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{5}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *StateChange) GetState() CaseState {
@@ -1061,7 +1143,7 @@ type SupportHours struct {
 
 func (x *SupportHours) Reset() {
 	*x = SupportHours{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[6]
+	mi := &file_nara_support_v1_support_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1073,7 +1155,7 @@ func (x *SupportHours) String() string {
 func (*SupportHours) ProtoMessage() {}
 
 func (x *SupportHours) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[6]
+	mi := &file_nara_support_v1_support_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1086,7 +1168,7 @@ func (x *SupportHours) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SupportHours.ProtoReflect.Descriptor instead.
 func (*SupportHours) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{6}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *SupportHours) GetOpenNow() bool {
@@ -1129,7 +1211,7 @@ type Suggestion struct {
 
 func (x *Suggestion) Reset() {
 	*x = Suggestion{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[7]
+	mi := &file_nara_support_v1_support_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1141,7 +1223,7 @@ func (x *Suggestion) String() string {
 func (*Suggestion) ProtoMessage() {}
 
 func (x *Suggestion) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[7]
+	mi := &file_nara_support_v1_support_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1154,7 +1236,7 @@ func (x *Suggestion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Suggestion.ProtoReflect.Descriptor instead.
 func (*Suggestion) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{7}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Suggestion) GetSlug() string {
@@ -1195,7 +1277,7 @@ type ServiceNotice struct {
 
 func (x *ServiceNotice) Reset() {
 	*x = ServiceNotice{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[8]
+	mi := &file_nara_support_v1_support_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1207,7 +1289,7 @@ func (x *ServiceNotice) String() string {
 func (*ServiceNotice) ProtoMessage() {}
 
 func (x *ServiceNotice) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[8]
+	mi := &file_nara_support_v1_support_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1220,7 +1302,7 @@ func (x *ServiceNotice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceNotice.ProtoReflect.Descriptor instead.
 func (*ServiceNotice) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{8}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ServiceNotice) GetId() string {
@@ -1278,7 +1360,7 @@ type Guest struct {
 
 func (x *Guest) Reset() {
 	*x = Guest{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[9]
+	mi := &file_nara_support_v1_support_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1290,7 +1372,7 @@ func (x *Guest) String() string {
 func (*Guest) ProtoMessage() {}
 
 func (x *Guest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[9]
+	mi := &file_nara_support_v1_support_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1303,7 +1385,7 @@ func (x *Guest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Guest.ProtoReflect.Descriptor instead.
 func (*Guest) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{9}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Guest) GetEmail() string {
@@ -1332,7 +1414,7 @@ type PrepareCaseRequest struct {
 
 func (x *PrepareCaseRequest) Reset() {
 	*x = PrepareCaseRequest{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[10]
+	mi := &file_nara_support_v1_support_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1344,7 +1426,7 @@ func (x *PrepareCaseRequest) String() string {
 func (*PrepareCaseRequest) ProtoMessage() {}
 
 func (x *PrepareCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[10]
+	mi := &file_nara_support_v1_support_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1357,7 +1439,7 @@ func (x *PrepareCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrepareCaseRequest.ProtoReflect.Descriptor instead.
 func (*PrepareCaseRequest) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{10}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PrepareCaseRequest) GetText() string {
@@ -1394,7 +1476,7 @@ type PrepareCaseResponse struct {
 
 func (x *PrepareCaseResponse) Reset() {
 	*x = PrepareCaseResponse{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[11]
+	mi := &file_nara_support_v1_support_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1406,7 +1488,7 @@ func (x *PrepareCaseResponse) String() string {
 func (*PrepareCaseResponse) ProtoMessage() {}
 
 func (x *PrepareCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[11]
+	mi := &file_nara_support_v1_support_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1419,7 +1501,7 @@ func (x *PrepareCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrepareCaseResponse.ProtoReflect.Descriptor instead.
 func (*PrepareCaseResponse) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{11}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PrepareCaseResponse) GetSuggestions() []*Suggestion {
@@ -1459,7 +1541,7 @@ type OpenCaseRequest struct {
 
 func (x *OpenCaseRequest) Reset() {
 	*x = OpenCaseRequest{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[12]
+	mi := &file_nara_support_v1_support_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1471,7 +1553,7 @@ func (x *OpenCaseRequest) String() string {
 func (*OpenCaseRequest) ProtoMessage() {}
 
 func (x *OpenCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[12]
+	mi := &file_nara_support_v1_support_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1484,7 +1566,7 @@ func (x *OpenCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenCaseRequest.ProtoReflect.Descriptor instead.
 func (*OpenCaseRequest) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{12}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *OpenCaseRequest) GetCategory() Category {
@@ -1535,7 +1617,7 @@ type OpenCaseResponse struct {
 
 func (x *OpenCaseResponse) Reset() {
 	*x = OpenCaseResponse{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[13]
+	mi := &file_nara_support_v1_support_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1547,7 +1629,7 @@ func (x *OpenCaseResponse) String() string {
 func (*OpenCaseResponse) ProtoMessage() {}
 
 func (x *OpenCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[13]
+	mi := &file_nara_support_v1_support_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1560,7 +1642,7 @@ func (x *OpenCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenCaseResponse.ProtoReflect.Descriptor instead.
 func (*OpenCaseResponse) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{13}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *OpenCaseResponse) GetCase() *Case {
@@ -1594,7 +1676,7 @@ type ListMyCasesRequest struct {
 
 func (x *ListMyCasesRequest) Reset() {
 	*x = ListMyCasesRequest{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[14]
+	mi := &file_nara_support_v1_support_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1606,7 +1688,7 @@ func (x *ListMyCasesRequest) String() string {
 func (*ListMyCasesRequest) ProtoMessage() {}
 
 func (x *ListMyCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[14]
+	mi := &file_nara_support_v1_support_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1619,7 +1701,7 @@ func (x *ListMyCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMyCasesRequest.ProtoReflect.Descriptor instead.
 func (*ListMyCasesRequest) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{14}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListMyCasesRequest) GetPageSize() int32 {
@@ -1638,7 +1720,7 @@ type ListMyCasesResponse struct {
 
 func (x *ListMyCasesResponse) Reset() {
 	*x = ListMyCasesResponse{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[15]
+	mi := &file_nara_support_v1_support_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1650,7 +1732,7 @@ func (x *ListMyCasesResponse) String() string {
 func (*ListMyCasesResponse) ProtoMessage() {}
 
 func (x *ListMyCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[15]
+	mi := &file_nara_support_v1_support_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1663,7 +1745,7 @@ func (x *ListMyCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMyCasesResponse.ProtoReflect.Descriptor instead.
 func (*ListMyCasesResponse) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{15}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListMyCasesResponse) GetCases() []*Case {
@@ -1685,7 +1767,7 @@ type GetCaseRequest struct {
 
 func (x *GetCaseRequest) Reset() {
 	*x = GetCaseRequest{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[16]
+	mi := &file_nara_support_v1_support_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1697,7 +1779,7 @@ func (x *GetCaseRequest) String() string {
 func (*GetCaseRequest) ProtoMessage() {}
 
 func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[16]
+	mi := &file_nara_support_v1_support_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1710,7 +1792,7 @@ func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseRequest.ProtoReflect.Descriptor instead.
 func (*GetCaseRequest) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{16}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetCaseRequest) GetCaseId() string {
@@ -1737,7 +1819,7 @@ type GetCaseResponse struct {
 
 func (x *GetCaseResponse) Reset() {
 	*x = GetCaseResponse{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[17]
+	mi := &file_nara_support_v1_support_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1749,7 +1831,7 @@ func (x *GetCaseResponse) String() string {
 func (*GetCaseResponse) ProtoMessage() {}
 
 func (x *GetCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[17]
+	mi := &file_nara_support_v1_support_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1762,7 +1844,7 @@ func (x *GetCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseResponse.ProtoReflect.Descriptor instead.
 func (*GetCaseResponse) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{17}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetCaseResponse) GetCase() *Case {
@@ -1794,7 +1876,7 @@ type ListCaseEventsRequest struct {
 
 func (x *ListCaseEventsRequest) Reset() {
 	*x = ListCaseEventsRequest{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[18]
+	mi := &file_nara_support_v1_support_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1806,7 +1888,7 @@ func (x *ListCaseEventsRequest) String() string {
 func (*ListCaseEventsRequest) ProtoMessage() {}
 
 func (x *ListCaseEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[18]
+	mi := &file_nara_support_v1_support_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1819,7 +1901,7 @@ func (x *ListCaseEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCaseEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListCaseEventsRequest) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{18}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListCaseEventsRequest) GetCaseId() string {
@@ -1864,7 +1946,7 @@ type ListCaseEventsResponse struct {
 
 func (x *ListCaseEventsResponse) Reset() {
 	*x = ListCaseEventsResponse{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[19]
+	mi := &file_nara_support_v1_support_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1876,7 +1958,7 @@ func (x *ListCaseEventsResponse) String() string {
 func (*ListCaseEventsResponse) ProtoMessage() {}
 
 func (x *ListCaseEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[19]
+	mi := &file_nara_support_v1_support_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1889,7 +1971,7 @@ func (x *ListCaseEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCaseEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListCaseEventsResponse) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{19}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListCaseEventsResponse) GetEvents() []*Event {
@@ -1931,7 +2013,7 @@ type WatchCaseRequest struct {
 
 func (x *WatchCaseRequest) Reset() {
 	*x = WatchCaseRequest{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[20]
+	mi := &file_nara_support_v1_support_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1943,7 +2025,7 @@ func (x *WatchCaseRequest) String() string {
 func (*WatchCaseRequest) ProtoMessage() {}
 
 func (x *WatchCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[20]
+	mi := &file_nara_support_v1_support_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1956,7 +2038,7 @@ func (x *WatchCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchCaseRequest.ProtoReflect.Descriptor instead.
 func (*WatchCaseRequest) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{20}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *WatchCaseRequest) GetCaseId() string {
@@ -1992,7 +2074,7 @@ type WatchCaseResponse struct {
 
 func (x *WatchCaseResponse) Reset() {
 	*x = WatchCaseResponse{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[21]
+	mi := &file_nara_support_v1_support_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2004,7 +2086,7 @@ func (x *WatchCaseResponse) String() string {
 func (*WatchCaseResponse) ProtoMessage() {}
 
 func (x *WatchCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[21]
+	mi := &file_nara_support_v1_support_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2017,7 +2099,7 @@ func (x *WatchCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchCaseResponse.ProtoReflect.Descriptor instead.
 func (*WatchCaseResponse) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{21}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *WatchCaseResponse) GetEvents() []*Event {
@@ -2060,7 +2142,7 @@ type SendMessageRequest struct {
 
 func (x *SendMessageRequest) Reset() {
 	*x = SendMessageRequest{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[22]
+	mi := &file_nara_support_v1_support_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2072,7 +2154,7 @@ func (x *SendMessageRequest) String() string {
 func (*SendMessageRequest) ProtoMessage() {}
 
 func (x *SendMessageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[22]
+	mi := &file_nara_support_v1_support_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2085,7 +2167,7 @@ func (x *SendMessageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendMessageRequest.ProtoReflect.Descriptor instead.
 func (*SendMessageRequest) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{22}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *SendMessageRequest) GetCaseId() string {
@@ -2125,7 +2207,7 @@ type SendMessageResponse struct {
 
 func (x *SendMessageResponse) Reset() {
 	*x = SendMessageResponse{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[23]
+	mi := &file_nara_support_v1_support_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2137,7 +2219,7 @@ func (x *SendMessageResponse) String() string {
 func (*SendMessageResponse) ProtoMessage() {}
 
 func (x *SendMessageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[23]
+	mi := &file_nara_support_v1_support_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2150,7 +2232,7 @@ func (x *SendMessageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendMessageResponse.ProtoReflect.Descriptor instead.
 func (*SendMessageResponse) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{23}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SendMessageResponse) GetEvent() *Event {
@@ -2171,7 +2253,7 @@ type MarkReadRequest struct {
 
 func (x *MarkReadRequest) Reset() {
 	*x = MarkReadRequest{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[24]
+	mi := &file_nara_support_v1_support_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2183,7 +2265,7 @@ func (x *MarkReadRequest) String() string {
 func (*MarkReadRequest) ProtoMessage() {}
 
 func (x *MarkReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[24]
+	mi := &file_nara_support_v1_support_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2196,7 +2278,7 @@ func (x *MarkReadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkReadRequest.ProtoReflect.Descriptor instead.
 func (*MarkReadRequest) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{24}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *MarkReadRequest) GetCaseId() string {
@@ -2228,7 +2310,7 @@ type MarkReadResponse struct {
 
 func (x *MarkReadResponse) Reset() {
 	*x = MarkReadResponse{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[25]
+	mi := &file_nara_support_v1_support_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2240,7 +2322,7 @@ func (x *MarkReadResponse) String() string {
 func (*MarkReadResponse) ProtoMessage() {}
 
 func (x *MarkReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[25]
+	mi := &file_nara_support_v1_support_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2253,7 +2335,7 @@ func (x *MarkReadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkReadResponse.ProtoReflect.Descriptor instead.
 func (*MarkReadResponse) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{25}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{26}
 }
 
 type SetTypingRequest struct {
@@ -2267,7 +2349,7 @@ type SetTypingRequest struct {
 
 func (x *SetTypingRequest) Reset() {
 	*x = SetTypingRequest{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[26]
+	mi := &file_nara_support_v1_support_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2279,7 +2361,7 @@ func (x *SetTypingRequest) String() string {
 func (*SetTypingRequest) ProtoMessage() {}
 
 func (x *SetTypingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[26]
+	mi := &file_nara_support_v1_support_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2292,7 +2374,7 @@ func (x *SetTypingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetTypingRequest.ProtoReflect.Descriptor instead.
 func (*SetTypingRequest) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{26}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *SetTypingRequest) GetCaseId() string {
@@ -2324,7 +2406,7 @@ type SetTypingResponse struct {
 
 func (x *SetTypingResponse) Reset() {
 	*x = SetTypingResponse{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[27]
+	mi := &file_nara_support_v1_support_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2336,7 +2418,7 @@ func (x *SetTypingResponse) String() string {
 func (*SetTypingResponse) ProtoMessage() {}
 
 func (x *SetTypingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[27]
+	mi := &file_nara_support_v1_support_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2349,7 +2431,7 @@ func (x *SetTypingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetTypingResponse.ProtoReflect.Descriptor instead.
 func (*SetTypingResponse) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{27}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{28}
 }
 
 type ListServiceNoticesRequest struct {
@@ -2360,7 +2442,7 @@ type ListServiceNoticesRequest struct {
 
 func (x *ListServiceNoticesRequest) Reset() {
 	*x = ListServiceNoticesRequest{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[28]
+	mi := &file_nara_support_v1_support_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2372,7 +2454,7 @@ func (x *ListServiceNoticesRequest) String() string {
 func (*ListServiceNoticesRequest) ProtoMessage() {}
 
 func (x *ListServiceNoticesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[28]
+	mi := &file_nara_support_v1_support_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2385,7 +2467,7 @@ func (x *ListServiceNoticesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListServiceNoticesRequest.ProtoReflect.Descriptor instead.
 func (*ListServiceNoticesRequest) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{28}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{29}
 }
 
 type ListServiceNoticesResponse struct {
@@ -2397,7 +2479,7 @@ type ListServiceNoticesResponse struct {
 
 func (x *ListServiceNoticesResponse) Reset() {
 	*x = ListServiceNoticesResponse{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[29]
+	mi := &file_nara_support_v1_support_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2409,7 +2491,7 @@ func (x *ListServiceNoticesResponse) String() string {
 func (*ListServiceNoticesResponse) ProtoMessage() {}
 
 func (x *ListServiceNoticesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[29]
+	mi := &file_nara_support_v1_support_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2422,12 +2504,268 @@ func (x *ListServiceNoticesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListServiceNoticesResponse.ProtoReflect.Descriptor instead.
 func (*ListServiceNoticesResponse) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{29}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListServiceNoticesResponse) GetNotices() []*ServiceNotice {
 	if x != nil {
 		return x.Notices
+	}
+	return nil
+}
+
+// guest_secret identifies a guest's case; a logged-in citizen leaves it
+// empty.
+type AddAttachmentRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	CaseId      string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	GuestSecret string                 `protobuf:"bytes,2,opt,name=guest_secret,json=guestSecret,proto3" json:"guest_secret,omitempty"`
+	// The file's name as sent; it is made safe and its extension fitted to
+	// the content.
+	FileName string `protobuf:"bytes,3,opt,name=file_name,json=fileName,proto3" json:"file_name,omitempty"`
+	// The type the sender declares; empty or application/octet-stream
+	// leaves it to the content. A type the content contradicts is refused.
+	ContentType string `protobuf:"bytes,4,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	// The file: JPEG, PNG or PDF, at most 8 MB.
+	Data []byte `protobuf:"bytes,5,opt,name=data,proto3" json:"data,omitempty"`
+	// A text to go with the file; may be empty.
+	Text           string `protobuf:"bytes,6,opt,name=text,proto3" json:"text,omitempty"`
+	IdempotencyKey string `protobuf:"bytes,7,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *AddAttachmentRequest) Reset() {
+	*x = AddAttachmentRequest{}
+	mi := &file_nara_support_v1_support_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddAttachmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddAttachmentRequest) ProtoMessage() {}
+
+func (x *AddAttachmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_support_v1_support_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddAttachmentRequest.ProtoReflect.Descriptor instead.
+func (*AddAttachmentRequest) Descriptor() ([]byte, []int) {
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *AddAttachmentRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *AddAttachmentRequest) GetGuestSecret() string {
+	if x != nil {
+		return x.GuestSecret
+	}
+	return ""
+}
+
+func (x *AddAttachmentRequest) GetFileName() string {
+	if x != nil {
+		return x.FileName
+	}
+	return ""
+}
+
+func (x *AddAttachmentRequest) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *AddAttachmentRequest) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *AddAttachmentRequest) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *AddAttachmentRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+type AddAttachmentResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Event         *Event                 `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddAttachmentResponse) Reset() {
+	*x = AddAttachmentResponse{}
+	mi := &file_nara_support_v1_support_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddAttachmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddAttachmentResponse) ProtoMessage() {}
+
+func (x *AddAttachmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_support_v1_support_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddAttachmentResponse.ProtoReflect.Descriptor instead.
+func (*AddAttachmentResponse) Descriptor() ([]byte, []int) {
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *AddAttachmentResponse) GetEvent() *Event {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+type GetAttachmentRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	GuestSecret   string                 `protobuf:"bytes,2,opt,name=guest_secret,json=guestSecret,proto3" json:"guest_secret,omitempty"`
+	AttachmentId  string                 `protobuf:"bytes,3,opt,name=attachment_id,json=attachmentId,proto3" json:"attachment_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAttachmentRequest) Reset() {
+	*x = GetAttachmentRequest{}
+	mi := &file_nara_support_v1_support_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAttachmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAttachmentRequest) ProtoMessage() {}
+
+func (x *GetAttachmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_support_v1_support_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAttachmentRequest.ProtoReflect.Descriptor instead.
+func (*GetAttachmentRequest) Descriptor() ([]byte, []int) {
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *GetAttachmentRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *GetAttachmentRequest) GetGuestSecret() string {
+	if x != nil {
+		return x.GuestSecret
+	}
+	return ""
+}
+
+func (x *GetAttachmentRequest) GetAttachmentId() string {
+	if x != nil {
+		return x.AttachmentId
+	}
+	return ""
+}
+
+type GetAttachmentResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Attachment    *Attachment            `protobuf:"bytes,1,opt,name=attachment,proto3" json:"attachment,omitempty"`
+	Data          []byte                 `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAttachmentResponse) Reset() {
+	*x = GetAttachmentResponse{}
+	mi := &file_nara_support_v1_support_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAttachmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAttachmentResponse) ProtoMessage() {}
+
+func (x *GetAttachmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_support_v1_support_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAttachmentResponse.ProtoReflect.Descriptor instead.
+func (*GetAttachmentResponse) Descriptor() ([]byte, []int) {
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *GetAttachmentResponse) GetAttachment() *Attachment {
+	if x != nil {
+		return x.Attachment
+	}
+	return nil
+}
+
+func (x *GetAttachmentResponse) GetData() []byte {
+	if x != nil {
+		return x.Data
 	}
 	return nil
 }
@@ -2448,7 +2786,7 @@ type ListQueueRequest struct {
 
 func (x *ListQueueRequest) Reset() {
 	*x = ListQueueRequest{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[30]
+	mi := &file_nara_support_v1_support_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2460,7 +2798,7 @@ func (x *ListQueueRequest) String() string {
 func (*ListQueueRequest) ProtoMessage() {}
 
 func (x *ListQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[30]
+	mi := &file_nara_support_v1_support_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2473,7 +2811,7 @@ func (x *ListQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListQueueRequest.ProtoReflect.Descriptor instead.
 func (*ListQueueRequest) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{30}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListQueueRequest) GetLine() Line {
@@ -2513,7 +2851,7 @@ type ListQueueResponse struct {
 
 func (x *ListQueueResponse) Reset() {
 	*x = ListQueueResponse{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[31]
+	mi := &file_nara_support_v1_support_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2525,7 +2863,7 @@ func (x *ListQueueResponse) String() string {
 func (*ListQueueResponse) ProtoMessage() {}
 
 func (x *ListQueueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[31]
+	mi := &file_nara_support_v1_support_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2538,7 +2876,7 @@ func (x *ListQueueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListQueueResponse.ProtoReflect.Descriptor instead.
 func (*ListQueueResponse) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{31}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListQueueResponse) GetCases() []*DeskCase {
@@ -2559,7 +2897,7 @@ type WatchQueueRequest struct {
 
 func (x *WatchQueueRequest) Reset() {
 	*x = WatchQueueRequest{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[32]
+	mi := &file_nara_support_v1_support_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2571,7 +2909,7 @@ func (x *WatchQueueRequest) String() string {
 func (*WatchQueueRequest) ProtoMessage() {}
 
 func (x *WatchQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[32]
+	mi := &file_nara_support_v1_support_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2584,7 +2922,7 @@ func (x *WatchQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchQueueRequest.ProtoReflect.Descriptor instead.
 func (*WatchQueueRequest) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{32}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *WatchQueueRequest) GetLine() Line {
@@ -2617,7 +2955,7 @@ type WatchQueueResponse struct {
 
 func (x *WatchQueueResponse) Reset() {
 	*x = WatchQueueResponse{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[33]
+	mi := &file_nara_support_v1_support_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2629,7 +2967,7 @@ func (x *WatchQueueResponse) String() string {
 func (*WatchQueueResponse) ProtoMessage() {}
 
 func (x *WatchQueueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[33]
+	mi := &file_nara_support_v1_support_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2642,7 +2980,7 @@ func (x *WatchQueueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchQueueResponse.ProtoReflect.Descriptor instead.
 func (*WatchQueueResponse) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{33}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *WatchQueueResponse) GetCases() []*DeskCase {
@@ -2661,7 +2999,7 @@ type SupportDeskServiceGetCaseRequest struct {
 
 func (x *SupportDeskServiceGetCaseRequest) Reset() {
 	*x = SupportDeskServiceGetCaseRequest{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[34]
+	mi := &file_nara_support_v1_support_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2673,7 +3011,7 @@ func (x *SupportDeskServiceGetCaseRequest) String() string {
 func (*SupportDeskServiceGetCaseRequest) ProtoMessage() {}
 
 func (x *SupportDeskServiceGetCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[34]
+	mi := &file_nara_support_v1_support_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2686,7 +3024,7 @@ func (x *SupportDeskServiceGetCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SupportDeskServiceGetCaseRequest.ProtoReflect.Descriptor instead.
 func (*SupportDeskServiceGetCaseRequest) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{34}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *SupportDeskServiceGetCaseRequest) GetCaseId() string {
@@ -2706,7 +3044,7 @@ type SupportDeskServiceGetCaseResponse struct {
 
 func (x *SupportDeskServiceGetCaseResponse) Reset() {
 	*x = SupportDeskServiceGetCaseResponse{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[35]
+	mi := &file_nara_support_v1_support_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2718,7 +3056,7 @@ func (x *SupportDeskServiceGetCaseResponse) String() string {
 func (*SupportDeskServiceGetCaseResponse) ProtoMessage() {}
 
 func (x *SupportDeskServiceGetCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[35]
+	mi := &file_nara_support_v1_support_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2731,7 +3069,7 @@ func (x *SupportDeskServiceGetCaseResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use SupportDeskServiceGetCaseResponse.ProtoReflect.Descriptor instead.
 func (*SupportDeskServiceGetCaseResponse) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{35}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *SupportDeskServiceGetCaseResponse) GetCase() *DeskCase {
@@ -2759,7 +3097,7 @@ type SupportDeskServiceListCaseEventsRequest struct {
 
 func (x *SupportDeskServiceListCaseEventsRequest) Reset() {
 	*x = SupportDeskServiceListCaseEventsRequest{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[36]
+	mi := &file_nara_support_v1_support_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2771,7 +3109,7 @@ func (x *SupportDeskServiceListCaseEventsRequest) String() string {
 func (*SupportDeskServiceListCaseEventsRequest) ProtoMessage() {}
 
 func (x *SupportDeskServiceListCaseEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[36]
+	mi := &file_nara_support_v1_support_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2784,7 +3122,7 @@ func (x *SupportDeskServiceListCaseEventsRequest) ProtoReflect() protoreflect.Me
 
 // Deprecated: Use SupportDeskServiceListCaseEventsRequest.ProtoReflect.Descriptor instead.
 func (*SupportDeskServiceListCaseEventsRequest) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{36}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *SupportDeskServiceListCaseEventsRequest) GetCaseId() string {
@@ -2821,7 +3159,7 @@ type SupportDeskServiceListCaseEventsResponse struct {
 
 func (x *SupportDeskServiceListCaseEventsResponse) Reset() {
 	*x = SupportDeskServiceListCaseEventsResponse{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[37]
+	mi := &file_nara_support_v1_support_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2833,7 +3171,7 @@ func (x *SupportDeskServiceListCaseEventsResponse) String() string {
 func (*SupportDeskServiceListCaseEventsResponse) ProtoMessage() {}
 
 func (x *SupportDeskServiceListCaseEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[37]
+	mi := &file_nara_support_v1_support_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2846,7 +3184,7 @@ func (x *SupportDeskServiceListCaseEventsResponse) ProtoReflect() protoreflect.M
 
 // Deprecated: Use SupportDeskServiceListCaseEventsResponse.ProtoReflect.Descriptor instead.
 func (*SupportDeskServiceListCaseEventsResponse) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{37}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *SupportDeskServiceListCaseEventsResponse) GetEvents() []*Event {
@@ -2887,7 +3225,7 @@ type SupportDeskServiceWatchCaseRequest struct {
 
 func (x *SupportDeskServiceWatchCaseRequest) Reset() {
 	*x = SupportDeskServiceWatchCaseRequest{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[38]
+	mi := &file_nara_support_v1_support_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2899,7 +3237,7 @@ func (x *SupportDeskServiceWatchCaseRequest) String() string {
 func (*SupportDeskServiceWatchCaseRequest) ProtoMessage() {}
 
 func (x *SupportDeskServiceWatchCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[38]
+	mi := &file_nara_support_v1_support_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2912,7 +3250,7 @@ func (x *SupportDeskServiceWatchCaseRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use SupportDeskServiceWatchCaseRequest.ProtoReflect.Descriptor instead.
 func (*SupportDeskServiceWatchCaseRequest) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{38}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *SupportDeskServiceWatchCaseRequest) GetCaseId() string {
@@ -2941,7 +3279,7 @@ type SupportDeskServiceWatchCaseResponse struct {
 
 func (x *SupportDeskServiceWatchCaseResponse) Reset() {
 	*x = SupportDeskServiceWatchCaseResponse{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[39]
+	mi := &file_nara_support_v1_support_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2953,7 +3291,7 @@ func (x *SupportDeskServiceWatchCaseResponse) String() string {
 func (*SupportDeskServiceWatchCaseResponse) ProtoMessage() {}
 
 func (x *SupportDeskServiceWatchCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[39]
+	mi := &file_nara_support_v1_support_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2966,7 +3304,7 @@ func (x *SupportDeskServiceWatchCaseResponse) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use SupportDeskServiceWatchCaseResponse.ProtoReflect.Descriptor instead.
 func (*SupportDeskServiceWatchCaseResponse) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{39}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *SupportDeskServiceWatchCaseResponse) GetEvents() []*Event {
@@ -3006,7 +3344,7 @@ type ClaimCaseRequest struct {
 
 func (x *ClaimCaseRequest) Reset() {
 	*x = ClaimCaseRequest{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[40]
+	mi := &file_nara_support_v1_support_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3018,7 +3356,7 @@ func (x *ClaimCaseRequest) String() string {
 func (*ClaimCaseRequest) ProtoMessage() {}
 
 func (x *ClaimCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[40]
+	mi := &file_nara_support_v1_support_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3031,7 +3369,7 @@ func (x *ClaimCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClaimCaseRequest.ProtoReflect.Descriptor instead.
 func (*ClaimCaseRequest) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{40}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ClaimCaseRequest) GetCaseId() string {
@@ -3050,7 +3388,7 @@ type ClaimCaseResponse struct {
 
 func (x *ClaimCaseResponse) Reset() {
 	*x = ClaimCaseResponse{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[41]
+	mi := &file_nara_support_v1_support_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3062,7 +3400,7 @@ func (x *ClaimCaseResponse) String() string {
 func (*ClaimCaseResponse) ProtoMessage() {}
 
 func (x *ClaimCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[41]
+	mi := &file_nara_support_v1_support_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3075,7 +3413,7 @@ func (x *ClaimCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClaimCaseResponse.ProtoReflect.Descriptor instead.
 func (*ClaimCaseResponse) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{41}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ClaimCaseResponse) GetCase() *DeskCase {
@@ -3103,7 +3441,7 @@ type ReplyRequest struct {
 
 func (x *ReplyRequest) Reset() {
 	*x = ReplyRequest{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[42]
+	mi := &file_nara_support_v1_support_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3115,7 +3453,7 @@ func (x *ReplyRequest) String() string {
 func (*ReplyRequest) ProtoMessage() {}
 
 func (x *ReplyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[42]
+	mi := &file_nara_support_v1_support_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3128,7 +3466,7 @@ func (x *ReplyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplyRequest.ProtoReflect.Descriptor instead.
 func (*ReplyRequest) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{42}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ReplyRequest) GetCaseId() string {
@@ -3182,7 +3520,7 @@ type ReplyResponse struct {
 
 func (x *ReplyResponse) Reset() {
 	*x = ReplyResponse{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[43]
+	mi := &file_nara_support_v1_support_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3194,7 +3532,7 @@ func (x *ReplyResponse) String() string {
 func (*ReplyResponse) ProtoMessage() {}
 
 func (x *ReplyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[43]
+	mi := &file_nara_support_v1_support_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3207,7 +3545,7 @@ func (x *ReplyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplyResponse.ProtoReflect.Descriptor instead.
 func (*ReplyResponse) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{43}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ReplyResponse) GetEvent() *Event {
@@ -3227,7 +3565,7 @@ type SupportDeskServiceSetTypingRequest struct {
 
 func (x *SupportDeskServiceSetTypingRequest) Reset() {
 	*x = SupportDeskServiceSetTypingRequest{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[44]
+	mi := &file_nara_support_v1_support_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3239,7 +3577,7 @@ func (x *SupportDeskServiceSetTypingRequest) String() string {
 func (*SupportDeskServiceSetTypingRequest) ProtoMessage() {}
 
 func (x *SupportDeskServiceSetTypingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[44]
+	mi := &file_nara_support_v1_support_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3252,7 +3590,7 @@ func (x *SupportDeskServiceSetTypingRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use SupportDeskServiceSetTypingRequest.ProtoReflect.Descriptor instead.
 func (*SupportDeskServiceSetTypingRequest) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{44}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *SupportDeskServiceSetTypingRequest) GetCaseId() string {
@@ -3277,7 +3615,7 @@ type SupportDeskServiceSetTypingResponse struct {
 
 func (x *SupportDeskServiceSetTypingResponse) Reset() {
 	*x = SupportDeskServiceSetTypingResponse{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[45]
+	mi := &file_nara_support_v1_support_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3289,7 +3627,7 @@ func (x *SupportDeskServiceSetTypingResponse) String() string {
 func (*SupportDeskServiceSetTypingResponse) ProtoMessage() {}
 
 func (x *SupportDeskServiceSetTypingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[45]
+	mi := &file_nara_support_v1_support_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3302,7 +3640,7 @@ func (x *SupportDeskServiceSetTypingResponse) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use SupportDeskServiceSetTypingResponse.ProtoReflect.Descriptor instead.
 func (*SupportDeskServiceSetTypingResponse) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{45}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{50}
 }
 
 type SupportDeskServiceMarkReadRequest struct {
@@ -3315,7 +3653,7 @@ type SupportDeskServiceMarkReadRequest struct {
 
 func (x *SupportDeskServiceMarkReadRequest) Reset() {
 	*x = SupportDeskServiceMarkReadRequest{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[46]
+	mi := &file_nara_support_v1_support_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3327,7 +3665,7 @@ func (x *SupportDeskServiceMarkReadRequest) String() string {
 func (*SupportDeskServiceMarkReadRequest) ProtoMessage() {}
 
 func (x *SupportDeskServiceMarkReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[46]
+	mi := &file_nara_support_v1_support_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3340,7 +3678,7 @@ func (x *SupportDeskServiceMarkReadRequest) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use SupportDeskServiceMarkReadRequest.ProtoReflect.Descriptor instead.
 func (*SupportDeskServiceMarkReadRequest) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{46}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *SupportDeskServiceMarkReadRequest) GetCaseId() string {
@@ -3365,7 +3703,7 @@ type SupportDeskServiceMarkReadResponse struct {
 
 func (x *SupportDeskServiceMarkReadResponse) Reset() {
 	*x = SupportDeskServiceMarkReadResponse{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[47]
+	mi := &file_nara_support_v1_support_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3377,7 +3715,7 @@ func (x *SupportDeskServiceMarkReadResponse) String() string {
 func (*SupportDeskServiceMarkReadResponse) ProtoMessage() {}
 
 func (x *SupportDeskServiceMarkReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[47]
+	mi := &file_nara_support_v1_support_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3390,7 +3728,7 @@ func (x *SupportDeskServiceMarkReadResponse) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use SupportDeskServiceMarkReadResponse.ProtoReflect.Descriptor instead.
 func (*SupportDeskServiceMarkReadResponse) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{47}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{52}
 }
 
 type HandBackRequest struct {
@@ -3402,7 +3740,7 @@ type HandBackRequest struct {
 
 func (x *HandBackRequest) Reset() {
 	*x = HandBackRequest{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[48]
+	mi := &file_nara_support_v1_support_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3414,7 +3752,7 @@ func (x *HandBackRequest) String() string {
 func (*HandBackRequest) ProtoMessage() {}
 
 func (x *HandBackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[48]
+	mi := &file_nara_support_v1_support_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3427,7 +3765,7 @@ func (x *HandBackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandBackRequest.ProtoReflect.Descriptor instead.
 func (*HandBackRequest) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{48}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *HandBackRequest) GetCaseId() string {
@@ -3446,7 +3784,7 @@ type HandBackResponse struct {
 
 func (x *HandBackResponse) Reset() {
 	*x = HandBackResponse{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[49]
+	mi := &file_nara_support_v1_support_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3458,7 +3796,7 @@ func (x *HandBackResponse) String() string {
 func (*HandBackResponse) ProtoMessage() {}
 
 func (x *HandBackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[49]
+	mi := &file_nara_support_v1_support_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3471,7 +3809,7 @@ func (x *HandBackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandBackResponse.ProtoReflect.Descriptor instead.
 func (*HandBackResponse) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{49}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *HandBackResponse) GetCase() *DeskCase {
@@ -3496,7 +3834,7 @@ type TransferRequest struct {
 
 func (x *TransferRequest) Reset() {
 	*x = TransferRequest{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[50]
+	mi := &file_nara_support_v1_support_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3508,7 +3846,7 @@ func (x *TransferRequest) String() string {
 func (*TransferRequest) ProtoMessage() {}
 
 func (x *TransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[50]
+	mi := &file_nara_support_v1_support_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3521,7 +3859,7 @@ func (x *TransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferRequest.ProtoReflect.Descriptor instead.
 func (*TransferRequest) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{50}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *TransferRequest) GetCaseId() string {
@@ -3561,7 +3899,7 @@ type TransferResponse struct {
 
 func (x *TransferResponse) Reset() {
 	*x = TransferResponse{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[51]
+	mi := &file_nara_support_v1_support_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3573,7 +3911,7 @@ func (x *TransferResponse) String() string {
 func (*TransferResponse) ProtoMessage() {}
 
 func (x *TransferResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[51]
+	mi := &file_nara_support_v1_support_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3586,7 +3924,7 @@ func (x *TransferResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferResponse.ProtoReflect.Descriptor instead.
 func (*TransferResponse) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{51}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *TransferResponse) GetCase() *DeskCase {
@@ -3610,7 +3948,7 @@ type EscalateRequest struct {
 
 func (x *EscalateRequest) Reset() {
 	*x = EscalateRequest{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[52]
+	mi := &file_nara_support_v1_support_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3622,7 +3960,7 @@ func (x *EscalateRequest) String() string {
 func (*EscalateRequest) ProtoMessage() {}
 
 func (x *EscalateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[52]
+	mi := &file_nara_support_v1_support_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3635,7 +3973,7 @@ func (x *EscalateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EscalateRequest.ProtoReflect.Descriptor instead.
 func (*EscalateRequest) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{52}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *EscalateRequest) GetCaseId() string {
@@ -3675,7 +4013,7 @@ type EscalateResponse struct {
 
 func (x *EscalateResponse) Reset() {
 	*x = EscalateResponse{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[53]
+	mi := &file_nara_support_v1_support_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3687,7 +4025,7 @@ func (x *EscalateResponse) String() string {
 func (*EscalateResponse) ProtoMessage() {}
 
 func (x *EscalateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[53]
+	mi := &file_nara_support_v1_support_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3700,7 +4038,7 @@ func (x *EscalateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EscalateResponse.ProtoReflect.Descriptor instead.
 func (*EscalateResponse) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{53}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *EscalateResponse) GetCase() *DeskCase {
@@ -3719,7 +4057,7 @@ type SetWaitingRequest struct {
 
 func (x *SetWaitingRequest) Reset() {
 	*x = SetWaitingRequest{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[54]
+	mi := &file_nara_support_v1_support_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3731,7 +4069,7 @@ func (x *SetWaitingRequest) String() string {
 func (*SetWaitingRequest) ProtoMessage() {}
 
 func (x *SetWaitingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[54]
+	mi := &file_nara_support_v1_support_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3744,7 +4082,7 @@ func (x *SetWaitingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetWaitingRequest.ProtoReflect.Descriptor instead.
 func (*SetWaitingRequest) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{54}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *SetWaitingRequest) GetCaseId() string {
@@ -3763,7 +4101,7 @@ type SetWaitingResponse struct {
 
 func (x *SetWaitingResponse) Reset() {
 	*x = SetWaitingResponse{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[55]
+	mi := &file_nara_support_v1_support_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3775,7 +4113,7 @@ func (x *SetWaitingResponse) String() string {
 func (*SetWaitingResponse) ProtoMessage() {}
 
 func (x *SetWaitingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[55]
+	mi := &file_nara_support_v1_support_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3788,7 +4126,7 @@ func (x *SetWaitingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetWaitingResponse.ProtoReflect.Descriptor instead.
 func (*SetWaitingResponse) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{55}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *SetWaitingResponse) GetCase() *DeskCase {
@@ -3809,7 +4147,7 @@ type CloseCaseRequest struct {
 
 func (x *CloseCaseRequest) Reset() {
 	*x = CloseCaseRequest{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[56]
+	mi := &file_nara_support_v1_support_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3821,7 +4159,7 @@ func (x *CloseCaseRequest) String() string {
 func (*CloseCaseRequest) ProtoMessage() {}
 
 func (x *CloseCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[56]
+	mi := &file_nara_support_v1_support_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3834,7 +4172,7 @@ func (x *CloseCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseCaseRequest.ProtoReflect.Descriptor instead.
 func (*CloseCaseRequest) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{56}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *CloseCaseRequest) GetCaseId() string {
@@ -3867,7 +4205,7 @@ type CloseCaseResponse struct {
 
 func (x *CloseCaseResponse) Reset() {
 	*x = CloseCaseResponse{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[57]
+	mi := &file_nara_support_v1_support_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3879,7 +4217,7 @@ func (x *CloseCaseResponse) String() string {
 func (*CloseCaseResponse) ProtoMessage() {}
 
 func (x *CloseCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[57]
+	mi := &file_nara_support_v1_support_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3892,7 +4230,7 @@ func (x *CloseCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseCaseResponse.ProtoReflect.Descriptor instead.
 func (*CloseCaseResponse) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{57}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *CloseCaseResponse) GetCase() *DeskCase {
@@ -3910,7 +4248,7 @@ type GetOverviewRequest struct {
 
 func (x *GetOverviewRequest) Reset() {
 	*x = GetOverviewRequest{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[58]
+	mi := &file_nara_support_v1_support_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3922,7 +4260,7 @@ func (x *GetOverviewRequest) String() string {
 func (*GetOverviewRequest) ProtoMessage() {}
 
 func (x *GetOverviewRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[58]
+	mi := &file_nara_support_v1_support_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3935,7 +4273,7 @@ func (x *GetOverviewRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOverviewRequest.ProtoReflect.Descriptor instead.
 func (*GetOverviewRequest) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{58}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{63}
 }
 
 type GetOverviewResponse struct {
@@ -3954,7 +4292,7 @@ type GetOverviewResponse struct {
 
 func (x *GetOverviewResponse) Reset() {
 	*x = GetOverviewResponse{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[59]
+	mi := &file_nara_support_v1_support_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3966,7 +4304,7 @@ func (x *GetOverviewResponse) String() string {
 func (*GetOverviewResponse) ProtoMessage() {}
 
 func (x *GetOverviewResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[59]
+	mi := &file_nara_support_v1_support_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3979,7 +4317,7 @@ func (x *GetOverviewResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOverviewResponse.ProtoReflect.Descriptor instead.
 func (*GetOverviewResponse) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{59}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *GetOverviewResponse) GetWaiting() int32 {
@@ -4029,7 +4367,7 @@ type AgentLoad struct {
 
 func (x *AgentLoad) Reset() {
 	*x = AgentLoad{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[60]
+	mi := &file_nara_support_v1_support_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4041,7 +4379,7 @@ func (x *AgentLoad) String() string {
 func (*AgentLoad) ProtoMessage() {}
 
 func (x *AgentLoad) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[60]
+	mi := &file_nara_support_v1_support_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4054,7 +4392,7 @@ func (x *AgentLoad) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentLoad.ProtoReflect.Descriptor instead.
 func (*AgentLoad) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{60}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *AgentLoad) GetHsaId() string {
@@ -4090,7 +4428,7 @@ type LineLoad struct {
 
 func (x *LineLoad) Reset() {
 	*x = LineLoad{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[61]
+	mi := &file_nara_support_v1_support_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4102,7 +4440,7 @@ func (x *LineLoad) String() string {
 func (*LineLoad) ProtoMessage() {}
 
 func (x *LineLoad) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[61]
+	mi := &file_nara_support_v1_support_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4115,7 +4453,7 @@ func (x *LineLoad) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LineLoad.ProtoReflect.Descriptor instead.
 func (*LineLoad) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{61}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *LineLoad) GetLine() Line {
@@ -4157,7 +4495,7 @@ type StandardAnswer struct {
 
 func (x *StandardAnswer) Reset() {
 	*x = StandardAnswer{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[62]
+	mi := &file_nara_support_v1_support_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4169,7 +4507,7 @@ func (x *StandardAnswer) String() string {
 func (*StandardAnswer) ProtoMessage() {}
 
 func (x *StandardAnswer) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[62]
+	mi := &file_nara_support_v1_support_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4182,7 +4520,7 @@ func (x *StandardAnswer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StandardAnswer.ProtoReflect.Descriptor instead.
 func (*StandardAnswer) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{62}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *StandardAnswer) GetId() string {
@@ -4245,7 +4583,7 @@ type SearchStandardAnswersRequest struct {
 
 func (x *SearchStandardAnswersRequest) Reset() {
 	*x = SearchStandardAnswersRequest{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[63]
+	mi := &file_nara_support_v1_support_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4257,7 +4595,7 @@ func (x *SearchStandardAnswersRequest) String() string {
 func (*SearchStandardAnswersRequest) ProtoMessage() {}
 
 func (x *SearchStandardAnswersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[63]
+	mi := &file_nara_support_v1_support_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4270,7 +4608,7 @@ func (x *SearchStandardAnswersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchStandardAnswersRequest.ProtoReflect.Descriptor instead.
 func (*SearchStandardAnswersRequest) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{63}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *SearchStandardAnswersRequest) GetQuery() string {
@@ -4303,7 +4641,7 @@ type SearchStandardAnswersResponse struct {
 
 func (x *SearchStandardAnswersResponse) Reset() {
 	*x = SearchStandardAnswersResponse{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[64]
+	mi := &file_nara_support_v1_support_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4315,7 +4653,7 @@ func (x *SearchStandardAnswersResponse) String() string {
 func (*SearchStandardAnswersResponse) ProtoMessage() {}
 
 func (x *SearchStandardAnswersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[64]
+	mi := &file_nara_support_v1_support_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4328,7 +4666,7 @@ func (x *SearchStandardAnswersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchStandardAnswersResponse.ProtoReflect.Descriptor instead.
 func (*SearchStandardAnswersResponse) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{64}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *SearchStandardAnswersResponse) GetAnswers() []*StandardAnswer {
@@ -4347,7 +4685,7 @@ type ListStandardAnswersRequest struct {
 
 func (x *ListStandardAnswersRequest) Reset() {
 	*x = ListStandardAnswersRequest{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[65]
+	mi := &file_nara_support_v1_support_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4359,7 +4697,7 @@ func (x *ListStandardAnswersRequest) String() string {
 func (*ListStandardAnswersRequest) ProtoMessage() {}
 
 func (x *ListStandardAnswersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[65]
+	mi := &file_nara_support_v1_support_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4372,7 +4710,7 @@ func (x *ListStandardAnswersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStandardAnswersRequest.ProtoReflect.Descriptor instead.
 func (*ListStandardAnswersRequest) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{65}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *ListStandardAnswersRequest) GetCategory() Category {
@@ -4391,7 +4729,7 @@ type ListStandardAnswersResponse struct {
 
 func (x *ListStandardAnswersResponse) Reset() {
 	*x = ListStandardAnswersResponse{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[66]
+	mi := &file_nara_support_v1_support_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4403,7 +4741,7 @@ func (x *ListStandardAnswersResponse) String() string {
 func (*ListStandardAnswersResponse) ProtoMessage() {}
 
 func (x *ListStandardAnswersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[66]
+	mi := &file_nara_support_v1_support_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4416,7 +4754,7 @@ func (x *ListStandardAnswersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStandardAnswersResponse.ProtoReflect.Descriptor instead.
 func (*ListStandardAnswersResponse) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{66}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *ListStandardAnswersResponse) GetAnswers() []*StandardAnswer {
@@ -4437,7 +4775,7 @@ type GetStandardAnswerRequest struct {
 
 func (x *GetStandardAnswerRequest) Reset() {
 	*x = GetStandardAnswerRequest{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[67]
+	mi := &file_nara_support_v1_support_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4449,7 +4787,7 @@ func (x *GetStandardAnswerRequest) String() string {
 func (*GetStandardAnswerRequest) ProtoMessage() {}
 
 func (x *GetStandardAnswerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[67]
+	mi := &file_nara_support_v1_support_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4462,7 +4800,7 @@ func (x *GetStandardAnswerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStandardAnswerRequest.ProtoReflect.Descriptor instead.
 func (*GetStandardAnswerRequest) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{67}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *GetStandardAnswerRequest) GetId() string {
@@ -4488,7 +4826,7 @@ type GetStandardAnswerResponse struct {
 
 func (x *GetStandardAnswerResponse) Reset() {
 	*x = GetStandardAnswerResponse{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[68]
+	mi := &file_nara_support_v1_support_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4500,7 +4838,7 @@ func (x *GetStandardAnswerResponse) String() string {
 func (*GetStandardAnswerResponse) ProtoMessage() {}
 
 func (x *GetStandardAnswerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[68]
+	mi := &file_nara_support_v1_support_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4513,7 +4851,7 @@ func (x *GetStandardAnswerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStandardAnswerResponse.ProtoReflect.Descriptor instead.
 func (*GetStandardAnswerResponse) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{68}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *GetStandardAnswerResponse) GetAnswer() *StandardAnswer {
@@ -4538,7 +4876,7 @@ type SaveStandardAnswerRequest struct {
 
 func (x *SaveStandardAnswerRequest) Reset() {
 	*x = SaveStandardAnswerRequest{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[69]
+	mi := &file_nara_support_v1_support_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4550,7 +4888,7 @@ func (x *SaveStandardAnswerRequest) String() string {
 func (*SaveStandardAnswerRequest) ProtoMessage() {}
 
 func (x *SaveStandardAnswerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[69]
+	mi := &file_nara_support_v1_support_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4563,7 +4901,7 @@ func (x *SaveStandardAnswerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveStandardAnswerRequest.ProtoReflect.Descriptor instead.
 func (*SaveStandardAnswerRequest) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{69}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *SaveStandardAnswerRequest) GetId() string {
@@ -4610,7 +4948,7 @@ type SaveStandardAnswerResponse struct {
 
 func (x *SaveStandardAnswerResponse) Reset() {
 	*x = SaveStandardAnswerResponse{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[70]
+	mi := &file_nara_support_v1_support_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4622,7 +4960,7 @@ func (x *SaveStandardAnswerResponse) String() string {
 func (*SaveStandardAnswerResponse) ProtoMessage() {}
 
 func (x *SaveStandardAnswerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[70]
+	mi := &file_nara_support_v1_support_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4635,7 +4973,7 @@ func (x *SaveStandardAnswerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveStandardAnswerResponse.ProtoReflect.Descriptor instead.
 func (*SaveStandardAnswerResponse) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{70}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *SaveStandardAnswerResponse) GetAnswer() *StandardAnswer {
@@ -4661,7 +4999,7 @@ type Deviation struct {
 
 func (x *Deviation) Reset() {
 	*x = Deviation{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[71]
+	mi := &file_nara_support_v1_support_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4673,7 +5011,7 @@ func (x *Deviation) String() string {
 func (*Deviation) ProtoMessage() {}
 
 func (x *Deviation) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[71]
+	mi := &file_nara_support_v1_support_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4686,7 +5024,7 @@ func (x *Deviation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Deviation.ProtoReflect.Descriptor instead.
 func (*Deviation) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{71}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *Deviation) GetId() string {
@@ -4752,7 +5090,7 @@ type FlagDeviationRequest struct {
 
 func (x *FlagDeviationRequest) Reset() {
 	*x = FlagDeviationRequest{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[72]
+	mi := &file_nara_support_v1_support_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4764,7 +5102,7 @@ func (x *FlagDeviationRequest) String() string {
 func (*FlagDeviationRequest) ProtoMessage() {}
 
 func (x *FlagDeviationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[72]
+	mi := &file_nara_support_v1_support_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4777,7 +5115,7 @@ func (x *FlagDeviationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlagDeviationRequest.ProtoReflect.Descriptor instead.
 func (*FlagDeviationRequest) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{72}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *FlagDeviationRequest) GetCaseId() string {
@@ -4817,7 +5155,7 @@ type FlagDeviationResponse struct {
 
 func (x *FlagDeviationResponse) Reset() {
 	*x = FlagDeviationResponse{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[73]
+	mi := &file_nara_support_v1_support_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4829,7 +5167,7 @@ func (x *FlagDeviationResponse) String() string {
 func (*FlagDeviationResponse) ProtoMessage() {}
 
 func (x *FlagDeviationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[73]
+	mi := &file_nara_support_v1_support_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4842,7 +5180,7 @@ func (x *FlagDeviationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlagDeviationResponse.ProtoReflect.Descriptor instead.
 func (*FlagDeviationResponse) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{73}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *FlagDeviationResponse) GetDeviation() *Deviation {
@@ -4862,7 +5200,7 @@ type ListDeviationsRequest struct {
 
 func (x *ListDeviationsRequest) Reset() {
 	*x = ListDeviationsRequest{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[74]
+	mi := &file_nara_support_v1_support_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4874,7 +5212,7 @@ func (x *ListDeviationsRequest) String() string {
 func (*ListDeviationsRequest) ProtoMessage() {}
 
 func (x *ListDeviationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[74]
+	mi := &file_nara_support_v1_support_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4887,7 +5225,7 @@ func (x *ListDeviationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeviationsRequest.ProtoReflect.Descriptor instead.
 func (*ListDeviationsRequest) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{74}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *ListDeviationsRequest) GetStatus() DeviationStatus {
@@ -4906,7 +5244,7 @@ type ListDeviationsResponse struct {
 
 func (x *ListDeviationsResponse) Reset() {
 	*x = ListDeviationsResponse{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[75]
+	mi := &file_nara_support_v1_support_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4918,7 +5256,7 @@ func (x *ListDeviationsResponse) String() string {
 func (*ListDeviationsResponse) ProtoMessage() {}
 
 func (x *ListDeviationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[75]
+	mi := &file_nara_support_v1_support_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4931,7 +5269,7 @@ func (x *ListDeviationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeviationsResponse.ProtoReflect.Descriptor instead.
 func (*ListDeviationsResponse) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{75}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *ListDeviationsResponse) GetDeviations() []*Deviation {
@@ -4951,7 +5289,7 @@ type SetDeviationStatusRequest struct {
 
 func (x *SetDeviationStatusRequest) Reset() {
 	*x = SetDeviationStatusRequest{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[76]
+	mi := &file_nara_support_v1_support_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4963,7 +5301,7 @@ func (x *SetDeviationStatusRequest) String() string {
 func (*SetDeviationStatusRequest) ProtoMessage() {}
 
 func (x *SetDeviationStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[76]
+	mi := &file_nara_support_v1_support_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4976,7 +5314,7 @@ func (x *SetDeviationStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetDeviationStatusRequest.ProtoReflect.Descriptor instead.
 func (*SetDeviationStatusRequest) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{76}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *SetDeviationStatusRequest) GetDeviationId() string {
@@ -5002,7 +5340,7 @@ type SetDeviationStatusResponse struct {
 
 func (x *SetDeviationStatusResponse) Reset() {
 	*x = SetDeviationStatusResponse{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[77]
+	mi := &file_nara_support_v1_support_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5014,7 +5352,7 @@ func (x *SetDeviationStatusResponse) String() string {
 func (*SetDeviationStatusResponse) ProtoMessage() {}
 
 func (x *SetDeviationStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[77]
+	mi := &file_nara_support_v1_support_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5027,7 +5365,7 @@ func (x *SetDeviationStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetDeviationStatusResponse.ProtoReflect.Descriptor instead.
 func (*SetDeviationStatusResponse) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{77}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *SetDeviationStatusResponse) GetDeviation() *Deviation {
@@ -5049,7 +5387,7 @@ type PublishServiceNoticeRequest struct {
 
 func (x *PublishServiceNoticeRequest) Reset() {
 	*x = PublishServiceNoticeRequest{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[78]
+	mi := &file_nara_support_v1_support_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5061,7 +5399,7 @@ func (x *PublishServiceNoticeRequest) String() string {
 func (*PublishServiceNoticeRequest) ProtoMessage() {}
 
 func (x *PublishServiceNoticeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[78]
+	mi := &file_nara_support_v1_support_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5074,7 +5412,7 @@ func (x *PublishServiceNoticeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishServiceNoticeRequest.ProtoReflect.Descriptor instead.
 func (*PublishServiceNoticeRequest) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{78}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *PublishServiceNoticeRequest) GetTitle() string {
@@ -5107,7 +5445,7 @@ type PublishServiceNoticeResponse struct {
 
 func (x *PublishServiceNoticeResponse) Reset() {
 	*x = PublishServiceNoticeResponse{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[79]
+	mi := &file_nara_support_v1_support_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5119,7 +5457,7 @@ func (x *PublishServiceNoticeResponse) String() string {
 func (*PublishServiceNoticeResponse) ProtoMessage() {}
 
 func (x *PublishServiceNoticeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[79]
+	mi := &file_nara_support_v1_support_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5132,7 +5470,7 @@ func (x *PublishServiceNoticeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishServiceNoticeResponse.ProtoReflect.Descriptor instead.
 func (*PublishServiceNoticeResponse) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{79}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *PublishServiceNoticeResponse) GetNotice() *ServiceNotice {
@@ -5151,7 +5489,7 @@ type WithdrawServiceNoticeRequest struct {
 
 func (x *WithdrawServiceNoticeRequest) Reset() {
 	*x = WithdrawServiceNoticeRequest{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[80]
+	mi := &file_nara_support_v1_support_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5163,7 +5501,7 @@ func (x *WithdrawServiceNoticeRequest) String() string {
 func (*WithdrawServiceNoticeRequest) ProtoMessage() {}
 
 func (x *WithdrawServiceNoticeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[80]
+	mi := &file_nara_support_v1_support_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5176,7 +5514,7 @@ func (x *WithdrawServiceNoticeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawServiceNoticeRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawServiceNoticeRequest) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{80}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *WithdrawServiceNoticeRequest) GetNoticeId() string {
@@ -5195,7 +5533,7 @@ type WithdrawServiceNoticeResponse struct {
 
 func (x *WithdrawServiceNoticeResponse) Reset() {
 	*x = WithdrawServiceNoticeResponse{}
-	mi := &file_nara_support_v1_support_proto_msgTypes[81]
+	mi := &file_nara_support_v1_support_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5207,7 +5545,7 @@ func (x *WithdrawServiceNoticeResponse) String() string {
 func (*WithdrawServiceNoticeResponse) ProtoMessage() {}
 
 func (x *WithdrawServiceNoticeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nara_support_v1_support_proto_msgTypes[81]
+	mi := &file_nara_support_v1_support_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5220,12 +5558,250 @@ func (x *WithdrawServiceNoticeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawServiceNoticeResponse.ProtoReflect.Descriptor instead.
 func (*WithdrawServiceNoticeResponse) Descriptor() ([]byte, []int) {
-	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{81}
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *WithdrawServiceNoticeResponse) GetNotice() *ServiceNotice {
 	if x != nil {
 		return x.Notice
+	}
+	return nil
+}
+
+type SupportDeskServiceAddAttachmentRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	CaseId string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// The file's name as sent; it is made safe and its extension fitted to
+	// the content.
+	FileName string `protobuf:"bytes,2,opt,name=file_name,json=fileName,proto3" json:"file_name,omitempty"`
+	// The type the sender declares; empty or application/octet-stream
+	// leaves it to the content. A type the content contradicts is refused.
+	ContentType string `protobuf:"bytes,3,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	// The file: JPEG, PNG or PDF, at most 8 MB.
+	Data []byte `protobuf:"bytes,4,opt,name=data,proto3" json:"data,omitempty"`
+	// A text to go with the file; may be empty.
+	Text           string `protobuf:"bytes,5,opt,name=text,proto3" json:"text,omitempty"`
+	IdempotencyKey string `protobuf:"bytes,6,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *SupportDeskServiceAddAttachmentRequest) Reset() {
+	*x = SupportDeskServiceAddAttachmentRequest{}
+	mi := &file_nara_support_v1_support_proto_msgTypes[87]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SupportDeskServiceAddAttachmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SupportDeskServiceAddAttachmentRequest) ProtoMessage() {}
+
+func (x *SupportDeskServiceAddAttachmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_support_v1_support_proto_msgTypes[87]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SupportDeskServiceAddAttachmentRequest.ProtoReflect.Descriptor instead.
+func (*SupportDeskServiceAddAttachmentRequest) Descriptor() ([]byte, []int) {
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{87}
+}
+
+func (x *SupportDeskServiceAddAttachmentRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *SupportDeskServiceAddAttachmentRequest) GetFileName() string {
+	if x != nil {
+		return x.FileName
+	}
+	return ""
+}
+
+func (x *SupportDeskServiceAddAttachmentRequest) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *SupportDeskServiceAddAttachmentRequest) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *SupportDeskServiceAddAttachmentRequest) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *SupportDeskServiceAddAttachmentRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+type SupportDeskServiceAddAttachmentResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Event         *Event                 `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SupportDeskServiceAddAttachmentResponse) Reset() {
+	*x = SupportDeskServiceAddAttachmentResponse{}
+	mi := &file_nara_support_v1_support_proto_msgTypes[88]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SupportDeskServiceAddAttachmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SupportDeskServiceAddAttachmentResponse) ProtoMessage() {}
+
+func (x *SupportDeskServiceAddAttachmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_support_v1_support_proto_msgTypes[88]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SupportDeskServiceAddAttachmentResponse.ProtoReflect.Descriptor instead.
+func (*SupportDeskServiceAddAttachmentResponse) Descriptor() ([]byte, []int) {
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{88}
+}
+
+func (x *SupportDeskServiceAddAttachmentResponse) GetEvent() *Event {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+type SupportDeskServiceGetAttachmentRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	AttachmentId  string                 `protobuf:"bytes,2,opt,name=attachment_id,json=attachmentId,proto3" json:"attachment_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SupportDeskServiceGetAttachmentRequest) Reset() {
+	*x = SupportDeskServiceGetAttachmentRequest{}
+	mi := &file_nara_support_v1_support_proto_msgTypes[89]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SupportDeskServiceGetAttachmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SupportDeskServiceGetAttachmentRequest) ProtoMessage() {}
+
+func (x *SupportDeskServiceGetAttachmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_support_v1_support_proto_msgTypes[89]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SupportDeskServiceGetAttachmentRequest.ProtoReflect.Descriptor instead.
+func (*SupportDeskServiceGetAttachmentRequest) Descriptor() ([]byte, []int) {
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{89}
+}
+
+func (x *SupportDeskServiceGetAttachmentRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *SupportDeskServiceGetAttachmentRequest) GetAttachmentId() string {
+	if x != nil {
+		return x.AttachmentId
+	}
+	return ""
+}
+
+type SupportDeskServiceGetAttachmentResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Attachment    *Attachment            `protobuf:"bytes,1,opt,name=attachment,proto3" json:"attachment,omitempty"`
+	Data          []byte                 `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SupportDeskServiceGetAttachmentResponse) Reset() {
+	*x = SupportDeskServiceGetAttachmentResponse{}
+	mi := &file_nara_support_v1_support_proto_msgTypes[90]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SupportDeskServiceGetAttachmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SupportDeskServiceGetAttachmentResponse) ProtoMessage() {}
+
+func (x *SupportDeskServiceGetAttachmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_nara_support_v1_support_proto_msgTypes[90]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SupportDeskServiceGetAttachmentResponse.ProtoReflect.Descriptor instead.
+func (*SupportDeskServiceGetAttachmentResponse) Descriptor() ([]byte, []int) {
+	return file_nara_support_v1_support_proto_rawDescGZIP(), []int{90}
+}
+
+func (x *SupportDeskServiceGetAttachmentResponse) GetAttachment() *Attachment {
+	if x != nil {
+		return x.Attachment
+	}
+	return nil
+}
+
+func (x *SupportDeskServiceGetAttachmentResponse) GetData() []byte {
+	if x != nil {
+		return x.Data
 	}
 	return nil
 }
@@ -5274,7 +5850,7 @@ const file_nara_support_v1_support_proto_rawDesc = "" +
 	"createTime\x122\n" +
 	"\amessage\x18\x03 \x01(\v2\x18.nara.support.v1.MessageR\amessage\x12-\n" +
 	"\x04read\x18\x04 \x01(\v2\x19.nara.support.v1.ReadMarkR\x04read\x12?\n" +
-	"\fstate_change\x18\x05 \x01(\v2\x1c.nara.support.v1.StateChangeR\vstateChange\"\x98\x02\n" +
+	"\fstate_change\x18\x05 \x01(\v2\x1c.nara.support.v1.StateChangeR\vstateChange\"\xd7\x02\n" +
 	"\aMessage\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12.\n" +
 	"\x06author\x18\x02 \x01(\x0e2\x16.nara.support.v1.PartyR\x06author\x12\x1f\n" +
@@ -5283,7 +5859,15 @@ const file_nara_support_v1_support_proto_rawDesc = "" +
 	"\x04text\x18\x04 \x01(\tR\x04text\x122\n" +
 	"\achannel\x18\x05 \x01(\x0e2\x18.nara.support.v1.ChannelR\achannel\x12,\n" +
 	"\x12standard_answer_id\x18\x06 \x01(\tR\x10standardAnswerId\x126\n" +
-	"\x17standard_answer_version\x18\a \x01(\x05R\x15standardAnswerVersion\"M\n" +
+	"\x17standard_answer_version\x18\a \x01(\x05R\x15standardAnswerVersion\x12=\n" +
+	"\vattachments\x18\b \x03(\v2\x1b.nara.support.v1.AttachmentR\vattachments\"{\n" +
+	"\n" +
+	"Attachment\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
+	"\tfile_name\x18\x02 \x01(\tR\bfileName\x12!\n" +
+	"\fcontent_type\x18\x03 \x01(\tR\vcontentType\x12\x1d\n" +
+	"\n" +
+	"size_bytes\x18\x04 \x01(\x03R\tsizeBytes\"M\n" +
 	"\bReadMark\x12,\n" +
 	"\x05party\x18\x01 \x01(\x0e2\x16.nara.support.v1.PartyR\x05party\x12\x13\n" +
 	"\x05up_to\x18\x02 \x01(\x03R\x04upTo\"\xd0\x01\n" +
@@ -5389,7 +5973,26 @@ const file_nara_support_v1_support_proto_rawDesc = "" +
 	"\x11SetTypingResponse\"\x1b\n" +
 	"\x19ListServiceNoticesRequest\"V\n" +
 	"\x1aListServiceNoticesResponse\x128\n" +
-	"\anotices\x18\x01 \x03(\v2\x1e.nara.support.v1.ServiceNoticeR\anotices\"\xc5\x01\n" +
+	"\anotices\x18\x01 \x03(\v2\x1e.nara.support.v1.ServiceNoticeR\anotices\"\xc0\x02\n" +
+	"\x14AddAttachmentRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12+\n" +
+	"\fguest_secret\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\vguestSecret\x12%\n" +
+	"\tfile_name\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xff\x01R\bfileName\x12+\n" +
+	"\fcontent_type\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xff\x01R\vcontentType\x12 \n" +
+	"\x04data\x18\x05 \x01(\fB\f\xbaH\tz\a\x10\x01\x18\x80\x80\x80\x04R\x04data\x12\x1c\n" +
+	"\x04text\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\x04text\x12D\n" +
+	"\x0fidempotency_key\x18\a \x01(\tB\x1b\xbaH\x18r\x16\x10\x10\x18@2\x10^[A-Za-z0-9_-]+$R\x0eidempotencyKey\"E\n" +
+	"\x15AddAttachmentResponse\x12,\n" +
+	"\x05event\x18\x01 \x01(\v2\x16.nara.support.v1.EventR\x05event\"\x95\x01\n" +
+	"\x14GetAttachmentRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12+\n" +
+	"\fguest_secret\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\vguestSecret\x12-\n" +
+	"\rattachment_id\x18\x03 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\fattachmentId\"h\n" +
+	"\x15GetAttachmentResponse\x12;\n" +
+	"\n" +
+	"attachment\x18\x01 \x01(\v2\x1b.nara.support.v1.AttachmentR\n" +
+	"attachment\x12\x12\n" +
+	"\x04data\x18\x02 \x01(\fR\x04data\"\xc5\x01\n" +
 	"\x10ListQueueRequest\x123\n" +
 	"\x04line\x18\x01 \x01(\x0e2\x15.nara.support.v1.LineB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04line\x12?\n" +
 	"\bcategory\x18\x02 \x01(\x0e2\x19.nara.support.v1.CategoryB\b\xbaH\x05\x82\x01\x02\x10\x01R\bcategory\x12\x12\n" +
@@ -5574,7 +6177,24 @@ const file_nara_support_v1_support_proto_rawDesc = "" +
 	"\x1cWithdrawServiceNoticeRequest\x12%\n" +
 	"\tnotice_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bnoticeId\"W\n" +
 	"\x1dWithdrawServiceNoticeResponse\x126\n" +
-	"\x06notice\x18\x01 \x01(\v2\x1e.nara.support.v1.ServiceNoticeR\x06notice*\xb0\x01\n" +
+	"\x06notice\x18\x01 \x01(\v2\x1e.nara.support.v1.ServiceNoticeR\x06notice\"\xa5\x02\n" +
+	"&SupportDeskServiceAddAttachmentRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12%\n" +
+	"\tfile_name\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xff\x01R\bfileName\x12+\n" +
+	"\fcontent_type\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xff\x01R\vcontentType\x12 \n" +
+	"\x04data\x18\x04 \x01(\fB\f\xbaH\tz\a\x10\x01\x18\x80\x80\x80\x04R\x04data\x12\x1c\n" +
+	"\x04text\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\x04text\x12D\n" +
+	"\x0fidempotency_key\x18\x06 \x01(\tB\x1b\xbaH\x18r\x16\x10\x10\x18@2\x10^[A-Za-z0-9_-]+$R\x0eidempotencyKey\"W\n" +
+	"'SupportDeskServiceAddAttachmentResponse\x12,\n" +
+	"\x05event\x18\x01 \x01(\v2\x16.nara.support.v1.EventR\x05event\"z\n" +
+	"&SupportDeskServiceGetAttachmentRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12-\n" +
+	"\rattachment_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\fattachmentId\"z\n" +
+	"'SupportDeskServiceGetAttachmentResponse\x12;\n" +
+	"\n" +
+	"attachment\x18\x01 \x01(\v2\x1b.nara.support.v1.AttachmentR\n" +
+	"attachment\x12\x12\n" +
+	"\x04data\x18\x02 \x01(\fR\x04data*\xb0\x01\n" +
 	"\bCategory\x12\x18\n" +
 	"\x14CATEGORY_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12CATEGORY_TECHNICAL\x10\x01\x12\x14\n" +
@@ -5620,7 +6240,7 @@ const file_nara_support_v1_support_proto_rawDesc = "" +
 	"\bLanguage\x12\x18\n" +
 	"\x14LANGUAGE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vLANGUAGE_SV\x10\x01\x12\x0f\n" +
-	"\vLANGUAGE_EN\x10\x022\xb9\a\n" +
+	"\vLANGUAGE_EN\x10\x022\x83\t\n" +
 	"\x0eSupportService\x12]\n" +
 	"\vPrepareCase\x12#.nara.support.v1.PrepareCaseRequest\x1a$.nara.support.v1.PrepareCaseResponse\"\x03\x90\x02\x01\x12T\n" +
 	"\bOpenCase\x12 .nara.support.v1.OpenCaseRequest\x1a!.nara.support.v1.OpenCaseResponse\"\x03\x90\x02\x02\x12]\n" +
@@ -5631,7 +6251,9 @@ const file_nara_support_v1_support_proto_rawDesc = "" +
 	"\vSendMessage\x12#.nara.support.v1.SendMessageRequest\x1a$.nara.support.v1.SendMessageResponse\"\x03\x90\x02\x02\x12T\n" +
 	"\bMarkRead\x12 .nara.support.v1.MarkReadRequest\x1a!.nara.support.v1.MarkReadResponse\"\x03\x90\x02\x02\x12W\n" +
 	"\tSetTyping\x12!.nara.support.v1.SetTypingRequest\x1a\".nara.support.v1.SetTypingResponse\"\x03\x90\x02\x02\x12r\n" +
-	"\x12ListServiceNotices\x12*.nara.support.v1.ListServiceNoticesRequest\x1a+.nara.support.v1.ListServiceNoticesResponse\"\x03\x90\x02\x012\xeb\x13\n" +
+	"\x12ListServiceNotices\x12*.nara.support.v1.ListServiceNoticesRequest\x1a+.nara.support.v1.ListServiceNoticesResponse\"\x03\x90\x02\x01\x12c\n" +
+	"\rAddAttachment\x12%.nara.support.v1.AddAttachmentRequest\x1a&.nara.support.v1.AddAttachmentResponse\"\x03\x90\x02\x02\x12c\n" +
+	"\rGetAttachment\x12%.nara.support.v1.GetAttachmentRequest\x1a&.nara.support.v1.GetAttachmentResponse\"\x03\x90\x02\x012\xff\x15\n" +
 	"\x12SupportDeskService\x12W\n" +
 	"\tListQueue\x12!.nara.support.v1.ListQueueRequest\x1a\".nara.support.v1.ListQueueResponse\"\x03\x90\x02\x01\x12Y\n" +
 	"\n" +
@@ -5658,7 +6280,9 @@ const file_nara_support_v1_support_proto_rawDesc = "" +
 	"\x0eListDeviations\x12&.nara.support.v1.ListDeviationsRequest\x1a'.nara.support.v1.ListDeviationsResponse\"\x03\x90\x02\x01\x12o\n" +
 	"\x12SetDeviationStatus\x12*.nara.support.v1.SetDeviationStatusRequest\x1a+.nara.support.v1.SetDeviationStatusResponse\"\x00\x12u\n" +
 	"\x14PublishServiceNotice\x12,.nara.support.v1.PublishServiceNoticeRequest\x1a-.nara.support.v1.PublishServiceNoticeResponse\"\x00\x12x\n" +
-	"\x15WithdrawServiceNotice\x12-.nara.support.v1.WithdrawServiceNoticeRequest\x1a..nara.support.v1.WithdrawServiceNoticeResponse\"\x00B\xba\x01\n" +
+	"\x15WithdrawServiceNotice\x12-.nara.support.v1.WithdrawServiceNoticeRequest\x1a..nara.support.v1.WithdrawServiceNoticeResponse\"\x00\x12\x87\x01\n" +
+	"\rAddAttachment\x127.nara.support.v1.SupportDeskServiceAddAttachmentRequest\x1a8.nara.support.v1.SupportDeskServiceAddAttachmentResponse\"\x03\x90\x02\x02\x12\x87\x01\n" +
+	"\rGetAttachment\x127.nara.support.v1.SupportDeskServiceGetAttachmentRequest\x1a8.nara.support.v1.SupportDeskServiceGetAttachmentResponse\"\x03\x90\x02\x01B\xba\x01\n" +
 	"\x13com.nara.support.v1B\fSupportProtoP\x01Z7github.com/nara-care/nara/gen/nara/support/v1;supportv1\xa2\x02\x03NSX\xaa\x02\x0fNara.Support.V1\xca\x02\x0fNara\\Support\\V1\xe2\x02\x1bNara\\Support\\V1\\GPBMetadata\xea\x02\x11Nara::Support::V1b\x06proto3"
 
 var (
@@ -5674,7 +6298,7 @@ func file_nara_support_v1_support_proto_rawDescGZIP() []byte {
 }
 
 var file_nara_support_v1_support_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_nara_support_v1_support_proto_msgTypes = make([]protoimpl.MessageInfo, 82)
+var file_nara_support_v1_support_proto_msgTypes = make([]protoimpl.MessageInfo, 91)
 var file_nara_support_v1_support_proto_goTypes = []any{
 	(Category)(0),                                    // 0: nara.support.v1.Category
 	(CaseState)(0),                                   // 1: nara.support.v1.CaseState
@@ -5688,246 +6312,268 @@ var file_nara_support_v1_support_proto_goTypes = []any{
 	(*DeskCase)(nil),                                 // 9: nara.support.v1.DeskCase
 	(*Event)(nil),                                    // 10: nara.support.v1.Event
 	(*Message)(nil),                                  // 11: nara.support.v1.Message
-	(*ReadMark)(nil),                                 // 12: nara.support.v1.ReadMark
-	(*StateChange)(nil),                              // 13: nara.support.v1.StateChange
-	(*SupportHours)(nil),                             // 14: nara.support.v1.SupportHours
-	(*Suggestion)(nil),                               // 15: nara.support.v1.Suggestion
-	(*ServiceNotice)(nil),                            // 16: nara.support.v1.ServiceNotice
-	(*Guest)(nil),                                    // 17: nara.support.v1.Guest
-	(*PrepareCaseRequest)(nil),                       // 18: nara.support.v1.PrepareCaseRequest
-	(*PrepareCaseResponse)(nil),                      // 19: nara.support.v1.PrepareCaseResponse
-	(*OpenCaseRequest)(nil),                          // 20: nara.support.v1.OpenCaseRequest
-	(*OpenCaseResponse)(nil),                         // 21: nara.support.v1.OpenCaseResponse
-	(*ListMyCasesRequest)(nil),                       // 22: nara.support.v1.ListMyCasesRequest
-	(*ListMyCasesResponse)(nil),                      // 23: nara.support.v1.ListMyCasesResponse
-	(*GetCaseRequest)(nil),                           // 24: nara.support.v1.GetCaseRequest
-	(*GetCaseResponse)(nil),                          // 25: nara.support.v1.GetCaseResponse
-	(*ListCaseEventsRequest)(nil),                    // 26: nara.support.v1.ListCaseEventsRequest
-	(*ListCaseEventsResponse)(nil),                   // 27: nara.support.v1.ListCaseEventsResponse
-	(*WatchCaseRequest)(nil),                         // 28: nara.support.v1.WatchCaseRequest
-	(*WatchCaseResponse)(nil),                        // 29: nara.support.v1.WatchCaseResponse
-	(*SendMessageRequest)(nil),                       // 30: nara.support.v1.SendMessageRequest
-	(*SendMessageResponse)(nil),                      // 31: nara.support.v1.SendMessageResponse
-	(*MarkReadRequest)(nil),                          // 32: nara.support.v1.MarkReadRequest
-	(*MarkReadResponse)(nil),                         // 33: nara.support.v1.MarkReadResponse
-	(*SetTypingRequest)(nil),                         // 34: nara.support.v1.SetTypingRequest
-	(*SetTypingResponse)(nil),                        // 35: nara.support.v1.SetTypingResponse
-	(*ListServiceNoticesRequest)(nil),                // 36: nara.support.v1.ListServiceNoticesRequest
-	(*ListServiceNoticesResponse)(nil),               // 37: nara.support.v1.ListServiceNoticesResponse
-	(*ListQueueRequest)(nil),                         // 38: nara.support.v1.ListQueueRequest
-	(*ListQueueResponse)(nil),                        // 39: nara.support.v1.ListQueueResponse
-	(*WatchQueueRequest)(nil),                        // 40: nara.support.v1.WatchQueueRequest
-	(*WatchQueueResponse)(nil),                       // 41: nara.support.v1.WatchQueueResponse
-	(*SupportDeskServiceGetCaseRequest)(nil),         // 42: nara.support.v1.SupportDeskServiceGetCaseRequest
-	(*SupportDeskServiceGetCaseResponse)(nil),        // 43: nara.support.v1.SupportDeskServiceGetCaseResponse
-	(*SupportDeskServiceListCaseEventsRequest)(nil),  // 44: nara.support.v1.SupportDeskServiceListCaseEventsRequest
-	(*SupportDeskServiceListCaseEventsResponse)(nil), // 45: nara.support.v1.SupportDeskServiceListCaseEventsResponse
-	(*SupportDeskServiceWatchCaseRequest)(nil),       // 46: nara.support.v1.SupportDeskServiceWatchCaseRequest
-	(*SupportDeskServiceWatchCaseResponse)(nil),      // 47: nara.support.v1.SupportDeskServiceWatchCaseResponse
-	(*ClaimCaseRequest)(nil),                         // 48: nara.support.v1.ClaimCaseRequest
-	(*ClaimCaseResponse)(nil),                        // 49: nara.support.v1.ClaimCaseResponse
-	(*ReplyRequest)(nil),                             // 50: nara.support.v1.ReplyRequest
-	(*ReplyResponse)(nil),                            // 51: nara.support.v1.ReplyResponse
-	(*SupportDeskServiceSetTypingRequest)(nil),       // 52: nara.support.v1.SupportDeskServiceSetTypingRequest
-	(*SupportDeskServiceSetTypingResponse)(nil),      // 53: nara.support.v1.SupportDeskServiceSetTypingResponse
-	(*SupportDeskServiceMarkReadRequest)(nil),        // 54: nara.support.v1.SupportDeskServiceMarkReadRequest
-	(*SupportDeskServiceMarkReadResponse)(nil),       // 55: nara.support.v1.SupportDeskServiceMarkReadResponse
-	(*HandBackRequest)(nil),                          // 56: nara.support.v1.HandBackRequest
-	(*HandBackResponse)(nil),                         // 57: nara.support.v1.HandBackResponse
-	(*TransferRequest)(nil),                          // 58: nara.support.v1.TransferRequest
-	(*TransferResponse)(nil),                         // 59: nara.support.v1.TransferResponse
-	(*EscalateRequest)(nil),                          // 60: nara.support.v1.EscalateRequest
-	(*EscalateResponse)(nil),                         // 61: nara.support.v1.EscalateResponse
-	(*SetWaitingRequest)(nil),                        // 62: nara.support.v1.SetWaitingRequest
-	(*SetWaitingResponse)(nil),                       // 63: nara.support.v1.SetWaitingResponse
-	(*CloseCaseRequest)(nil),                         // 64: nara.support.v1.CloseCaseRequest
-	(*CloseCaseResponse)(nil),                        // 65: nara.support.v1.CloseCaseResponse
-	(*GetOverviewRequest)(nil),                       // 66: nara.support.v1.GetOverviewRequest
-	(*GetOverviewResponse)(nil),                      // 67: nara.support.v1.GetOverviewResponse
-	(*AgentLoad)(nil),                                // 68: nara.support.v1.AgentLoad
-	(*LineLoad)(nil),                                 // 69: nara.support.v1.LineLoad
-	(*StandardAnswer)(nil),                           // 70: nara.support.v1.StandardAnswer
-	(*SearchStandardAnswersRequest)(nil),             // 71: nara.support.v1.SearchStandardAnswersRequest
-	(*SearchStandardAnswersResponse)(nil),            // 72: nara.support.v1.SearchStandardAnswersResponse
-	(*ListStandardAnswersRequest)(nil),               // 73: nara.support.v1.ListStandardAnswersRequest
-	(*ListStandardAnswersResponse)(nil),              // 74: nara.support.v1.ListStandardAnswersResponse
-	(*GetStandardAnswerRequest)(nil),                 // 75: nara.support.v1.GetStandardAnswerRequest
-	(*GetStandardAnswerResponse)(nil),                // 76: nara.support.v1.GetStandardAnswerResponse
-	(*SaveStandardAnswerRequest)(nil),                // 77: nara.support.v1.SaveStandardAnswerRequest
-	(*SaveStandardAnswerResponse)(nil),               // 78: nara.support.v1.SaveStandardAnswerResponse
-	(*Deviation)(nil),                                // 79: nara.support.v1.Deviation
-	(*FlagDeviationRequest)(nil),                     // 80: nara.support.v1.FlagDeviationRequest
-	(*FlagDeviationResponse)(nil),                    // 81: nara.support.v1.FlagDeviationResponse
-	(*ListDeviationsRequest)(nil),                    // 82: nara.support.v1.ListDeviationsRequest
-	(*ListDeviationsResponse)(nil),                   // 83: nara.support.v1.ListDeviationsResponse
-	(*SetDeviationStatusRequest)(nil),                // 84: nara.support.v1.SetDeviationStatusRequest
-	(*SetDeviationStatusResponse)(nil),               // 85: nara.support.v1.SetDeviationStatusResponse
-	(*PublishServiceNoticeRequest)(nil),              // 86: nara.support.v1.PublishServiceNoticeRequest
-	(*PublishServiceNoticeResponse)(nil),             // 87: nara.support.v1.PublishServiceNoticeResponse
-	(*WithdrawServiceNoticeRequest)(nil),             // 88: nara.support.v1.WithdrawServiceNoticeRequest
-	(*WithdrawServiceNoticeResponse)(nil),            // 89: nara.support.v1.WithdrawServiceNoticeResponse
-	(*timestamppb.Timestamp)(nil),                    // 90: google.protobuf.Timestamp
+	(*Attachment)(nil),                               // 12: nara.support.v1.Attachment
+	(*ReadMark)(nil),                                 // 13: nara.support.v1.ReadMark
+	(*StateChange)(nil),                              // 14: nara.support.v1.StateChange
+	(*SupportHours)(nil),                             // 15: nara.support.v1.SupportHours
+	(*Suggestion)(nil),                               // 16: nara.support.v1.Suggestion
+	(*ServiceNotice)(nil),                            // 17: nara.support.v1.ServiceNotice
+	(*Guest)(nil),                                    // 18: nara.support.v1.Guest
+	(*PrepareCaseRequest)(nil),                       // 19: nara.support.v1.PrepareCaseRequest
+	(*PrepareCaseResponse)(nil),                      // 20: nara.support.v1.PrepareCaseResponse
+	(*OpenCaseRequest)(nil),                          // 21: nara.support.v1.OpenCaseRequest
+	(*OpenCaseResponse)(nil),                         // 22: nara.support.v1.OpenCaseResponse
+	(*ListMyCasesRequest)(nil),                       // 23: nara.support.v1.ListMyCasesRequest
+	(*ListMyCasesResponse)(nil),                      // 24: nara.support.v1.ListMyCasesResponse
+	(*GetCaseRequest)(nil),                           // 25: nara.support.v1.GetCaseRequest
+	(*GetCaseResponse)(nil),                          // 26: nara.support.v1.GetCaseResponse
+	(*ListCaseEventsRequest)(nil),                    // 27: nara.support.v1.ListCaseEventsRequest
+	(*ListCaseEventsResponse)(nil),                   // 28: nara.support.v1.ListCaseEventsResponse
+	(*WatchCaseRequest)(nil),                         // 29: nara.support.v1.WatchCaseRequest
+	(*WatchCaseResponse)(nil),                        // 30: nara.support.v1.WatchCaseResponse
+	(*SendMessageRequest)(nil),                       // 31: nara.support.v1.SendMessageRequest
+	(*SendMessageResponse)(nil),                      // 32: nara.support.v1.SendMessageResponse
+	(*MarkReadRequest)(nil),                          // 33: nara.support.v1.MarkReadRequest
+	(*MarkReadResponse)(nil),                         // 34: nara.support.v1.MarkReadResponse
+	(*SetTypingRequest)(nil),                         // 35: nara.support.v1.SetTypingRequest
+	(*SetTypingResponse)(nil),                        // 36: nara.support.v1.SetTypingResponse
+	(*ListServiceNoticesRequest)(nil),                // 37: nara.support.v1.ListServiceNoticesRequest
+	(*ListServiceNoticesResponse)(nil),               // 38: nara.support.v1.ListServiceNoticesResponse
+	(*AddAttachmentRequest)(nil),                     // 39: nara.support.v1.AddAttachmentRequest
+	(*AddAttachmentResponse)(nil),                    // 40: nara.support.v1.AddAttachmentResponse
+	(*GetAttachmentRequest)(nil),                     // 41: nara.support.v1.GetAttachmentRequest
+	(*GetAttachmentResponse)(nil),                    // 42: nara.support.v1.GetAttachmentResponse
+	(*ListQueueRequest)(nil),                         // 43: nara.support.v1.ListQueueRequest
+	(*ListQueueResponse)(nil),                        // 44: nara.support.v1.ListQueueResponse
+	(*WatchQueueRequest)(nil),                        // 45: nara.support.v1.WatchQueueRequest
+	(*WatchQueueResponse)(nil),                       // 46: nara.support.v1.WatchQueueResponse
+	(*SupportDeskServiceGetCaseRequest)(nil),         // 47: nara.support.v1.SupportDeskServiceGetCaseRequest
+	(*SupportDeskServiceGetCaseResponse)(nil),        // 48: nara.support.v1.SupportDeskServiceGetCaseResponse
+	(*SupportDeskServiceListCaseEventsRequest)(nil),  // 49: nara.support.v1.SupportDeskServiceListCaseEventsRequest
+	(*SupportDeskServiceListCaseEventsResponse)(nil), // 50: nara.support.v1.SupportDeskServiceListCaseEventsResponse
+	(*SupportDeskServiceWatchCaseRequest)(nil),       // 51: nara.support.v1.SupportDeskServiceWatchCaseRequest
+	(*SupportDeskServiceWatchCaseResponse)(nil),      // 52: nara.support.v1.SupportDeskServiceWatchCaseResponse
+	(*ClaimCaseRequest)(nil),                         // 53: nara.support.v1.ClaimCaseRequest
+	(*ClaimCaseResponse)(nil),                        // 54: nara.support.v1.ClaimCaseResponse
+	(*ReplyRequest)(nil),                             // 55: nara.support.v1.ReplyRequest
+	(*ReplyResponse)(nil),                            // 56: nara.support.v1.ReplyResponse
+	(*SupportDeskServiceSetTypingRequest)(nil),       // 57: nara.support.v1.SupportDeskServiceSetTypingRequest
+	(*SupportDeskServiceSetTypingResponse)(nil),      // 58: nara.support.v1.SupportDeskServiceSetTypingResponse
+	(*SupportDeskServiceMarkReadRequest)(nil),        // 59: nara.support.v1.SupportDeskServiceMarkReadRequest
+	(*SupportDeskServiceMarkReadResponse)(nil),       // 60: nara.support.v1.SupportDeskServiceMarkReadResponse
+	(*HandBackRequest)(nil),                          // 61: nara.support.v1.HandBackRequest
+	(*HandBackResponse)(nil),                         // 62: nara.support.v1.HandBackResponse
+	(*TransferRequest)(nil),                          // 63: nara.support.v1.TransferRequest
+	(*TransferResponse)(nil),                         // 64: nara.support.v1.TransferResponse
+	(*EscalateRequest)(nil),                          // 65: nara.support.v1.EscalateRequest
+	(*EscalateResponse)(nil),                         // 66: nara.support.v1.EscalateResponse
+	(*SetWaitingRequest)(nil),                        // 67: nara.support.v1.SetWaitingRequest
+	(*SetWaitingResponse)(nil),                       // 68: nara.support.v1.SetWaitingResponse
+	(*CloseCaseRequest)(nil),                         // 69: nara.support.v1.CloseCaseRequest
+	(*CloseCaseResponse)(nil),                        // 70: nara.support.v1.CloseCaseResponse
+	(*GetOverviewRequest)(nil),                       // 71: nara.support.v1.GetOverviewRequest
+	(*GetOverviewResponse)(nil),                      // 72: nara.support.v1.GetOverviewResponse
+	(*AgentLoad)(nil),                                // 73: nara.support.v1.AgentLoad
+	(*LineLoad)(nil),                                 // 74: nara.support.v1.LineLoad
+	(*StandardAnswer)(nil),                           // 75: nara.support.v1.StandardAnswer
+	(*SearchStandardAnswersRequest)(nil),             // 76: nara.support.v1.SearchStandardAnswersRequest
+	(*SearchStandardAnswersResponse)(nil),            // 77: nara.support.v1.SearchStandardAnswersResponse
+	(*ListStandardAnswersRequest)(nil),               // 78: nara.support.v1.ListStandardAnswersRequest
+	(*ListStandardAnswersResponse)(nil),              // 79: nara.support.v1.ListStandardAnswersResponse
+	(*GetStandardAnswerRequest)(nil),                 // 80: nara.support.v1.GetStandardAnswerRequest
+	(*GetStandardAnswerResponse)(nil),                // 81: nara.support.v1.GetStandardAnswerResponse
+	(*SaveStandardAnswerRequest)(nil),                // 82: nara.support.v1.SaveStandardAnswerRequest
+	(*SaveStandardAnswerResponse)(nil),               // 83: nara.support.v1.SaveStandardAnswerResponse
+	(*Deviation)(nil),                                // 84: nara.support.v1.Deviation
+	(*FlagDeviationRequest)(nil),                     // 85: nara.support.v1.FlagDeviationRequest
+	(*FlagDeviationResponse)(nil),                    // 86: nara.support.v1.FlagDeviationResponse
+	(*ListDeviationsRequest)(nil),                    // 87: nara.support.v1.ListDeviationsRequest
+	(*ListDeviationsResponse)(nil),                   // 88: nara.support.v1.ListDeviationsResponse
+	(*SetDeviationStatusRequest)(nil),                // 89: nara.support.v1.SetDeviationStatusRequest
+	(*SetDeviationStatusResponse)(nil),               // 90: nara.support.v1.SetDeviationStatusResponse
+	(*PublishServiceNoticeRequest)(nil),              // 91: nara.support.v1.PublishServiceNoticeRequest
+	(*PublishServiceNoticeResponse)(nil),             // 92: nara.support.v1.PublishServiceNoticeResponse
+	(*WithdrawServiceNoticeRequest)(nil),             // 93: nara.support.v1.WithdrawServiceNoticeRequest
+	(*WithdrawServiceNoticeResponse)(nil),            // 94: nara.support.v1.WithdrawServiceNoticeResponse
+	(*SupportDeskServiceAddAttachmentRequest)(nil),   // 95: nara.support.v1.SupportDeskServiceAddAttachmentRequest
+	(*SupportDeskServiceAddAttachmentResponse)(nil),  // 96: nara.support.v1.SupportDeskServiceAddAttachmentResponse
+	(*SupportDeskServiceGetAttachmentRequest)(nil),   // 97: nara.support.v1.SupportDeskServiceGetAttachmentRequest
+	(*SupportDeskServiceGetAttachmentResponse)(nil),  // 98: nara.support.v1.SupportDeskServiceGetAttachmentResponse
+	(*timestamppb.Timestamp)(nil),                    // 99: google.protobuf.Timestamp
 }
 var file_nara_support_v1_support_proto_depIdxs = []int32{
 	0,   // 0: nara.support.v1.Case.category:type_name -> nara.support.v1.Category
 	1,   // 1: nara.support.v1.Case.state:type_name -> nara.support.v1.CaseState
 	2,   // 2: nara.support.v1.Case.line:type_name -> nara.support.v1.Line
-	90,  // 3: nara.support.v1.Case.create_time:type_name -> google.protobuf.Timestamp
-	90,  // 4: nara.support.v1.Case.update_time:type_name -> google.protobuf.Timestamp
+	99,  // 3: nara.support.v1.Case.create_time:type_name -> google.protobuf.Timestamp
+	99,  // 4: nara.support.v1.Case.update_time:type_name -> google.protobuf.Timestamp
 	4,   // 5: nara.support.v1.Case.close_reason:type_name -> nara.support.v1.CloseReason
 	8,   // 6: nara.support.v1.DeskCase.case:type_name -> nara.support.v1.Case
-	90,  // 7: nara.support.v1.DeskCase.first_answer_due_time:type_name -> google.protobuf.Timestamp
-	90,  // 8: nara.support.v1.DeskCase.first_answer_time:type_name -> google.protobuf.Timestamp
-	90,  // 9: nara.support.v1.Event.create_time:type_name -> google.protobuf.Timestamp
+	99,  // 7: nara.support.v1.DeskCase.first_answer_due_time:type_name -> google.protobuf.Timestamp
+	99,  // 8: nara.support.v1.DeskCase.first_answer_time:type_name -> google.protobuf.Timestamp
+	99,  // 9: nara.support.v1.Event.create_time:type_name -> google.protobuf.Timestamp
 	11,  // 10: nara.support.v1.Event.message:type_name -> nara.support.v1.Message
-	12,  // 11: nara.support.v1.Event.read:type_name -> nara.support.v1.ReadMark
-	13,  // 12: nara.support.v1.Event.state_change:type_name -> nara.support.v1.StateChange
+	13,  // 11: nara.support.v1.Event.read:type_name -> nara.support.v1.ReadMark
+	14,  // 12: nara.support.v1.Event.state_change:type_name -> nara.support.v1.StateChange
 	5,   // 13: nara.support.v1.Message.author:type_name -> nara.support.v1.Party
 	3,   // 14: nara.support.v1.Message.channel:type_name -> nara.support.v1.Channel
-	5,   // 15: nara.support.v1.ReadMark.party:type_name -> nara.support.v1.Party
-	1,   // 16: nara.support.v1.StateChange.state:type_name -> nara.support.v1.CaseState
-	2,   // 17: nara.support.v1.StateChange.line:type_name -> nara.support.v1.Line
-	4,   // 18: nara.support.v1.StateChange.close_reason:type_name -> nara.support.v1.CloseReason
-	90,  // 19: nara.support.v1.SupportHours.closes_time:type_name -> google.protobuf.Timestamp
-	90,  // 20: nara.support.v1.SupportHours.next_opens_time:type_name -> google.protobuf.Timestamp
-	90,  // 21: nara.support.v1.ServiceNotice.publish_time:type_name -> google.protobuf.Timestamp
-	90,  // 22: nara.support.v1.ServiceNotice.withdraw_time:type_name -> google.protobuf.Timestamp
-	0,   // 23: nara.support.v1.PrepareCaseRequest.category:type_name -> nara.support.v1.Category
-	7,   // 24: nara.support.v1.PrepareCaseRequest.language:type_name -> nara.support.v1.Language
-	15,  // 25: nara.support.v1.PrepareCaseResponse.suggestions:type_name -> nara.support.v1.Suggestion
-	14,  // 26: nara.support.v1.PrepareCaseResponse.hours:type_name -> nara.support.v1.SupportHours
-	0,   // 27: nara.support.v1.OpenCaseRequest.category:type_name -> nara.support.v1.Category
-	17,  // 28: nara.support.v1.OpenCaseRequest.guest:type_name -> nara.support.v1.Guest
-	7,   // 29: nara.support.v1.OpenCaseRequest.language:type_name -> nara.support.v1.Language
-	8,   // 30: nara.support.v1.OpenCaseResponse.case:type_name -> nara.support.v1.Case
-	14,  // 31: nara.support.v1.OpenCaseResponse.hours:type_name -> nara.support.v1.SupportHours
-	8,   // 32: nara.support.v1.ListMyCasesResponse.cases:type_name -> nara.support.v1.Case
-	8,   // 33: nara.support.v1.GetCaseResponse.case:type_name -> nara.support.v1.Case
-	10,  // 34: nara.support.v1.GetCaseResponse.events:type_name -> nara.support.v1.Event
-	10,  // 35: nara.support.v1.ListCaseEventsResponse.events:type_name -> nara.support.v1.Event
-	1,   // 36: nara.support.v1.ListCaseEventsResponse.state:type_name -> nara.support.v1.CaseState
-	10,  // 37: nara.support.v1.WatchCaseResponse.events:type_name -> nara.support.v1.Event
-	1,   // 38: nara.support.v1.WatchCaseResponse.state:type_name -> nara.support.v1.CaseState
-	10,  // 39: nara.support.v1.SendMessageResponse.event:type_name -> nara.support.v1.Event
-	16,  // 40: nara.support.v1.ListServiceNoticesResponse.notices:type_name -> nara.support.v1.ServiceNotice
-	2,   // 41: nara.support.v1.ListQueueRequest.line:type_name -> nara.support.v1.Line
-	0,   // 42: nara.support.v1.ListQueueRequest.category:type_name -> nara.support.v1.Category
-	9,   // 43: nara.support.v1.ListQueueResponse.cases:type_name -> nara.support.v1.DeskCase
-	2,   // 44: nara.support.v1.WatchQueueRequest.line:type_name -> nara.support.v1.Line
-	0,   // 45: nara.support.v1.WatchQueueRequest.category:type_name -> nara.support.v1.Category
-	9,   // 46: nara.support.v1.WatchQueueResponse.cases:type_name -> nara.support.v1.DeskCase
-	9,   // 47: nara.support.v1.SupportDeskServiceGetCaseResponse.case:type_name -> nara.support.v1.DeskCase
-	10,  // 48: nara.support.v1.SupportDeskServiceGetCaseResponse.events:type_name -> nara.support.v1.Event
-	10,  // 49: nara.support.v1.SupportDeskServiceListCaseEventsResponse.events:type_name -> nara.support.v1.Event
-	1,   // 50: nara.support.v1.SupportDeskServiceListCaseEventsResponse.state:type_name -> nara.support.v1.CaseState
-	10,  // 51: nara.support.v1.SupportDeskServiceWatchCaseResponse.events:type_name -> nara.support.v1.Event
-	1,   // 52: nara.support.v1.SupportDeskServiceWatchCaseResponse.state:type_name -> nara.support.v1.CaseState
-	9,   // 53: nara.support.v1.ClaimCaseResponse.case:type_name -> nara.support.v1.DeskCase
-	10,  // 54: nara.support.v1.ReplyResponse.event:type_name -> nara.support.v1.Event
-	9,   // 55: nara.support.v1.HandBackResponse.case:type_name -> nara.support.v1.DeskCase
-	0,   // 56: nara.support.v1.TransferRequest.category:type_name -> nara.support.v1.Category
-	9,   // 57: nara.support.v1.TransferResponse.case:type_name -> nara.support.v1.DeskCase
-	2,   // 58: nara.support.v1.EscalateRequest.line:type_name -> nara.support.v1.Line
-	9,   // 59: nara.support.v1.EscalateResponse.case:type_name -> nara.support.v1.DeskCase
-	9,   // 60: nara.support.v1.SetWaitingResponse.case:type_name -> nara.support.v1.DeskCase
-	4,   // 61: nara.support.v1.CloseCaseRequest.reason:type_name -> nara.support.v1.CloseReason
-	9,   // 62: nara.support.v1.CloseCaseResponse.case:type_name -> nara.support.v1.DeskCase
-	90,  // 63: nara.support.v1.GetOverviewResponse.oldest_create_time:type_name -> google.protobuf.Timestamp
-	68,  // 64: nara.support.v1.GetOverviewResponse.agents:type_name -> nara.support.v1.AgentLoad
-	69,  // 65: nara.support.v1.GetOverviewResponse.lines:type_name -> nara.support.v1.LineLoad
-	2,   // 66: nara.support.v1.LineLoad.line:type_name -> nara.support.v1.Line
-	0,   // 67: nara.support.v1.StandardAnswer.category:type_name -> nara.support.v1.Category
-	90,  // 68: nara.support.v1.StandardAnswer.create_time:type_name -> google.protobuf.Timestamp
-	0,   // 69: nara.support.v1.SearchStandardAnswersRequest.category:type_name -> nara.support.v1.Category
-	70,  // 70: nara.support.v1.SearchStandardAnswersResponse.answers:type_name -> nara.support.v1.StandardAnswer
-	0,   // 71: nara.support.v1.ListStandardAnswersRequest.category:type_name -> nara.support.v1.Category
-	70,  // 72: nara.support.v1.ListStandardAnswersResponse.answers:type_name -> nara.support.v1.StandardAnswer
-	70,  // 73: nara.support.v1.GetStandardAnswerResponse.answer:type_name -> nara.support.v1.StandardAnswer
-	0,   // 74: nara.support.v1.SaveStandardAnswerRequest.category:type_name -> nara.support.v1.Category
-	70,  // 75: nara.support.v1.SaveStandardAnswerResponse.answer:type_name -> nara.support.v1.StandardAnswer
-	6,   // 76: nara.support.v1.Deviation.status:type_name -> nara.support.v1.DeviationStatus
-	90,  // 77: nara.support.v1.Deviation.create_time:type_name -> google.protobuf.Timestamp
-	90,  // 78: nara.support.v1.Deviation.update_time:type_name -> google.protobuf.Timestamp
-	79,  // 79: nara.support.v1.FlagDeviationResponse.deviation:type_name -> nara.support.v1.Deviation
-	6,   // 80: nara.support.v1.ListDeviationsRequest.status:type_name -> nara.support.v1.DeviationStatus
-	79,  // 81: nara.support.v1.ListDeviationsResponse.deviations:type_name -> nara.support.v1.Deviation
-	6,   // 82: nara.support.v1.SetDeviationStatusRequest.status:type_name -> nara.support.v1.DeviationStatus
-	79,  // 83: nara.support.v1.SetDeviationStatusResponse.deviation:type_name -> nara.support.v1.Deviation
-	16,  // 84: nara.support.v1.PublishServiceNoticeResponse.notice:type_name -> nara.support.v1.ServiceNotice
-	16,  // 85: nara.support.v1.WithdrawServiceNoticeResponse.notice:type_name -> nara.support.v1.ServiceNotice
-	18,  // 86: nara.support.v1.SupportService.PrepareCase:input_type -> nara.support.v1.PrepareCaseRequest
-	20,  // 87: nara.support.v1.SupportService.OpenCase:input_type -> nara.support.v1.OpenCaseRequest
-	22,  // 88: nara.support.v1.SupportService.ListMyCases:input_type -> nara.support.v1.ListMyCasesRequest
-	24,  // 89: nara.support.v1.SupportService.GetCase:input_type -> nara.support.v1.GetCaseRequest
-	26,  // 90: nara.support.v1.SupportService.ListCaseEvents:input_type -> nara.support.v1.ListCaseEventsRequest
-	28,  // 91: nara.support.v1.SupportService.WatchCase:input_type -> nara.support.v1.WatchCaseRequest
-	30,  // 92: nara.support.v1.SupportService.SendMessage:input_type -> nara.support.v1.SendMessageRequest
-	32,  // 93: nara.support.v1.SupportService.MarkRead:input_type -> nara.support.v1.MarkReadRequest
-	34,  // 94: nara.support.v1.SupportService.SetTyping:input_type -> nara.support.v1.SetTypingRequest
-	36,  // 95: nara.support.v1.SupportService.ListServiceNotices:input_type -> nara.support.v1.ListServiceNoticesRequest
-	38,  // 96: nara.support.v1.SupportDeskService.ListQueue:input_type -> nara.support.v1.ListQueueRequest
-	40,  // 97: nara.support.v1.SupportDeskService.WatchQueue:input_type -> nara.support.v1.WatchQueueRequest
-	42,  // 98: nara.support.v1.SupportDeskService.GetCase:input_type -> nara.support.v1.SupportDeskServiceGetCaseRequest
-	44,  // 99: nara.support.v1.SupportDeskService.ListCaseEvents:input_type -> nara.support.v1.SupportDeskServiceListCaseEventsRequest
-	46,  // 100: nara.support.v1.SupportDeskService.WatchCase:input_type -> nara.support.v1.SupportDeskServiceWatchCaseRequest
-	48,  // 101: nara.support.v1.SupportDeskService.ClaimCase:input_type -> nara.support.v1.ClaimCaseRequest
-	50,  // 102: nara.support.v1.SupportDeskService.Reply:input_type -> nara.support.v1.ReplyRequest
-	52,  // 103: nara.support.v1.SupportDeskService.SetTyping:input_type -> nara.support.v1.SupportDeskServiceSetTypingRequest
-	54,  // 104: nara.support.v1.SupportDeskService.MarkRead:input_type -> nara.support.v1.SupportDeskServiceMarkReadRequest
-	56,  // 105: nara.support.v1.SupportDeskService.HandBack:input_type -> nara.support.v1.HandBackRequest
-	58,  // 106: nara.support.v1.SupportDeskService.Transfer:input_type -> nara.support.v1.TransferRequest
-	60,  // 107: nara.support.v1.SupportDeskService.Escalate:input_type -> nara.support.v1.EscalateRequest
-	62,  // 108: nara.support.v1.SupportDeskService.SetWaiting:input_type -> nara.support.v1.SetWaitingRequest
-	64,  // 109: nara.support.v1.SupportDeskService.CloseCase:input_type -> nara.support.v1.CloseCaseRequest
-	66,  // 110: nara.support.v1.SupportDeskService.GetOverview:input_type -> nara.support.v1.GetOverviewRequest
-	71,  // 111: nara.support.v1.SupportDeskService.SearchStandardAnswers:input_type -> nara.support.v1.SearchStandardAnswersRequest
-	73,  // 112: nara.support.v1.SupportDeskService.ListStandardAnswers:input_type -> nara.support.v1.ListStandardAnswersRequest
-	75,  // 113: nara.support.v1.SupportDeskService.GetStandardAnswer:input_type -> nara.support.v1.GetStandardAnswerRequest
-	77,  // 114: nara.support.v1.SupportDeskService.SaveStandardAnswer:input_type -> nara.support.v1.SaveStandardAnswerRequest
-	80,  // 115: nara.support.v1.SupportDeskService.FlagDeviation:input_type -> nara.support.v1.FlagDeviationRequest
-	82,  // 116: nara.support.v1.SupportDeskService.ListDeviations:input_type -> nara.support.v1.ListDeviationsRequest
-	84,  // 117: nara.support.v1.SupportDeskService.SetDeviationStatus:input_type -> nara.support.v1.SetDeviationStatusRequest
-	86,  // 118: nara.support.v1.SupportDeskService.PublishServiceNotice:input_type -> nara.support.v1.PublishServiceNoticeRequest
-	88,  // 119: nara.support.v1.SupportDeskService.WithdrawServiceNotice:input_type -> nara.support.v1.WithdrawServiceNoticeRequest
-	19,  // 120: nara.support.v1.SupportService.PrepareCase:output_type -> nara.support.v1.PrepareCaseResponse
-	21,  // 121: nara.support.v1.SupportService.OpenCase:output_type -> nara.support.v1.OpenCaseResponse
-	23,  // 122: nara.support.v1.SupportService.ListMyCases:output_type -> nara.support.v1.ListMyCasesResponse
-	25,  // 123: nara.support.v1.SupportService.GetCase:output_type -> nara.support.v1.GetCaseResponse
-	27,  // 124: nara.support.v1.SupportService.ListCaseEvents:output_type -> nara.support.v1.ListCaseEventsResponse
-	29,  // 125: nara.support.v1.SupportService.WatchCase:output_type -> nara.support.v1.WatchCaseResponse
-	31,  // 126: nara.support.v1.SupportService.SendMessage:output_type -> nara.support.v1.SendMessageResponse
-	33,  // 127: nara.support.v1.SupportService.MarkRead:output_type -> nara.support.v1.MarkReadResponse
-	35,  // 128: nara.support.v1.SupportService.SetTyping:output_type -> nara.support.v1.SetTypingResponse
-	37,  // 129: nara.support.v1.SupportService.ListServiceNotices:output_type -> nara.support.v1.ListServiceNoticesResponse
-	39,  // 130: nara.support.v1.SupportDeskService.ListQueue:output_type -> nara.support.v1.ListQueueResponse
-	41,  // 131: nara.support.v1.SupportDeskService.WatchQueue:output_type -> nara.support.v1.WatchQueueResponse
-	43,  // 132: nara.support.v1.SupportDeskService.GetCase:output_type -> nara.support.v1.SupportDeskServiceGetCaseResponse
-	45,  // 133: nara.support.v1.SupportDeskService.ListCaseEvents:output_type -> nara.support.v1.SupportDeskServiceListCaseEventsResponse
-	47,  // 134: nara.support.v1.SupportDeskService.WatchCase:output_type -> nara.support.v1.SupportDeskServiceWatchCaseResponse
-	49,  // 135: nara.support.v1.SupportDeskService.ClaimCase:output_type -> nara.support.v1.ClaimCaseResponse
-	51,  // 136: nara.support.v1.SupportDeskService.Reply:output_type -> nara.support.v1.ReplyResponse
-	53,  // 137: nara.support.v1.SupportDeskService.SetTyping:output_type -> nara.support.v1.SupportDeskServiceSetTypingResponse
-	55,  // 138: nara.support.v1.SupportDeskService.MarkRead:output_type -> nara.support.v1.SupportDeskServiceMarkReadResponse
-	57,  // 139: nara.support.v1.SupportDeskService.HandBack:output_type -> nara.support.v1.HandBackResponse
-	59,  // 140: nara.support.v1.SupportDeskService.Transfer:output_type -> nara.support.v1.TransferResponse
-	61,  // 141: nara.support.v1.SupportDeskService.Escalate:output_type -> nara.support.v1.EscalateResponse
-	63,  // 142: nara.support.v1.SupportDeskService.SetWaiting:output_type -> nara.support.v1.SetWaitingResponse
-	65,  // 143: nara.support.v1.SupportDeskService.CloseCase:output_type -> nara.support.v1.CloseCaseResponse
-	67,  // 144: nara.support.v1.SupportDeskService.GetOverview:output_type -> nara.support.v1.GetOverviewResponse
-	72,  // 145: nara.support.v1.SupportDeskService.SearchStandardAnswers:output_type -> nara.support.v1.SearchStandardAnswersResponse
-	74,  // 146: nara.support.v1.SupportDeskService.ListStandardAnswers:output_type -> nara.support.v1.ListStandardAnswersResponse
-	76,  // 147: nara.support.v1.SupportDeskService.GetStandardAnswer:output_type -> nara.support.v1.GetStandardAnswerResponse
-	78,  // 148: nara.support.v1.SupportDeskService.SaveStandardAnswer:output_type -> nara.support.v1.SaveStandardAnswerResponse
-	81,  // 149: nara.support.v1.SupportDeskService.FlagDeviation:output_type -> nara.support.v1.FlagDeviationResponse
-	83,  // 150: nara.support.v1.SupportDeskService.ListDeviations:output_type -> nara.support.v1.ListDeviationsResponse
-	85,  // 151: nara.support.v1.SupportDeskService.SetDeviationStatus:output_type -> nara.support.v1.SetDeviationStatusResponse
-	87,  // 152: nara.support.v1.SupportDeskService.PublishServiceNotice:output_type -> nara.support.v1.PublishServiceNoticeResponse
-	89,  // 153: nara.support.v1.SupportDeskService.WithdrawServiceNotice:output_type -> nara.support.v1.WithdrawServiceNoticeResponse
-	120, // [120:154] is the sub-list for method output_type
-	86,  // [86:120] is the sub-list for method input_type
-	86,  // [86:86] is the sub-list for extension type_name
-	86,  // [86:86] is the sub-list for extension extendee
-	0,   // [0:86] is the sub-list for field type_name
+	12,  // 15: nara.support.v1.Message.attachments:type_name -> nara.support.v1.Attachment
+	5,   // 16: nara.support.v1.ReadMark.party:type_name -> nara.support.v1.Party
+	1,   // 17: nara.support.v1.StateChange.state:type_name -> nara.support.v1.CaseState
+	2,   // 18: nara.support.v1.StateChange.line:type_name -> nara.support.v1.Line
+	4,   // 19: nara.support.v1.StateChange.close_reason:type_name -> nara.support.v1.CloseReason
+	99,  // 20: nara.support.v1.SupportHours.closes_time:type_name -> google.protobuf.Timestamp
+	99,  // 21: nara.support.v1.SupportHours.next_opens_time:type_name -> google.protobuf.Timestamp
+	99,  // 22: nara.support.v1.ServiceNotice.publish_time:type_name -> google.protobuf.Timestamp
+	99,  // 23: nara.support.v1.ServiceNotice.withdraw_time:type_name -> google.protobuf.Timestamp
+	0,   // 24: nara.support.v1.PrepareCaseRequest.category:type_name -> nara.support.v1.Category
+	7,   // 25: nara.support.v1.PrepareCaseRequest.language:type_name -> nara.support.v1.Language
+	16,  // 26: nara.support.v1.PrepareCaseResponse.suggestions:type_name -> nara.support.v1.Suggestion
+	15,  // 27: nara.support.v1.PrepareCaseResponse.hours:type_name -> nara.support.v1.SupportHours
+	0,   // 28: nara.support.v1.OpenCaseRequest.category:type_name -> nara.support.v1.Category
+	18,  // 29: nara.support.v1.OpenCaseRequest.guest:type_name -> nara.support.v1.Guest
+	7,   // 30: nara.support.v1.OpenCaseRequest.language:type_name -> nara.support.v1.Language
+	8,   // 31: nara.support.v1.OpenCaseResponse.case:type_name -> nara.support.v1.Case
+	15,  // 32: nara.support.v1.OpenCaseResponse.hours:type_name -> nara.support.v1.SupportHours
+	8,   // 33: nara.support.v1.ListMyCasesResponse.cases:type_name -> nara.support.v1.Case
+	8,   // 34: nara.support.v1.GetCaseResponse.case:type_name -> nara.support.v1.Case
+	10,  // 35: nara.support.v1.GetCaseResponse.events:type_name -> nara.support.v1.Event
+	10,  // 36: nara.support.v1.ListCaseEventsResponse.events:type_name -> nara.support.v1.Event
+	1,   // 37: nara.support.v1.ListCaseEventsResponse.state:type_name -> nara.support.v1.CaseState
+	10,  // 38: nara.support.v1.WatchCaseResponse.events:type_name -> nara.support.v1.Event
+	1,   // 39: nara.support.v1.WatchCaseResponse.state:type_name -> nara.support.v1.CaseState
+	10,  // 40: nara.support.v1.SendMessageResponse.event:type_name -> nara.support.v1.Event
+	17,  // 41: nara.support.v1.ListServiceNoticesResponse.notices:type_name -> nara.support.v1.ServiceNotice
+	10,  // 42: nara.support.v1.AddAttachmentResponse.event:type_name -> nara.support.v1.Event
+	12,  // 43: nara.support.v1.GetAttachmentResponse.attachment:type_name -> nara.support.v1.Attachment
+	2,   // 44: nara.support.v1.ListQueueRequest.line:type_name -> nara.support.v1.Line
+	0,   // 45: nara.support.v1.ListQueueRequest.category:type_name -> nara.support.v1.Category
+	9,   // 46: nara.support.v1.ListQueueResponse.cases:type_name -> nara.support.v1.DeskCase
+	2,   // 47: nara.support.v1.WatchQueueRequest.line:type_name -> nara.support.v1.Line
+	0,   // 48: nara.support.v1.WatchQueueRequest.category:type_name -> nara.support.v1.Category
+	9,   // 49: nara.support.v1.WatchQueueResponse.cases:type_name -> nara.support.v1.DeskCase
+	9,   // 50: nara.support.v1.SupportDeskServiceGetCaseResponse.case:type_name -> nara.support.v1.DeskCase
+	10,  // 51: nara.support.v1.SupportDeskServiceGetCaseResponse.events:type_name -> nara.support.v1.Event
+	10,  // 52: nara.support.v1.SupportDeskServiceListCaseEventsResponse.events:type_name -> nara.support.v1.Event
+	1,   // 53: nara.support.v1.SupportDeskServiceListCaseEventsResponse.state:type_name -> nara.support.v1.CaseState
+	10,  // 54: nara.support.v1.SupportDeskServiceWatchCaseResponse.events:type_name -> nara.support.v1.Event
+	1,   // 55: nara.support.v1.SupportDeskServiceWatchCaseResponse.state:type_name -> nara.support.v1.CaseState
+	9,   // 56: nara.support.v1.ClaimCaseResponse.case:type_name -> nara.support.v1.DeskCase
+	10,  // 57: nara.support.v1.ReplyResponse.event:type_name -> nara.support.v1.Event
+	9,   // 58: nara.support.v1.HandBackResponse.case:type_name -> nara.support.v1.DeskCase
+	0,   // 59: nara.support.v1.TransferRequest.category:type_name -> nara.support.v1.Category
+	9,   // 60: nara.support.v1.TransferResponse.case:type_name -> nara.support.v1.DeskCase
+	2,   // 61: nara.support.v1.EscalateRequest.line:type_name -> nara.support.v1.Line
+	9,   // 62: nara.support.v1.EscalateResponse.case:type_name -> nara.support.v1.DeskCase
+	9,   // 63: nara.support.v1.SetWaitingResponse.case:type_name -> nara.support.v1.DeskCase
+	4,   // 64: nara.support.v1.CloseCaseRequest.reason:type_name -> nara.support.v1.CloseReason
+	9,   // 65: nara.support.v1.CloseCaseResponse.case:type_name -> nara.support.v1.DeskCase
+	99,  // 66: nara.support.v1.GetOverviewResponse.oldest_create_time:type_name -> google.protobuf.Timestamp
+	73,  // 67: nara.support.v1.GetOverviewResponse.agents:type_name -> nara.support.v1.AgentLoad
+	74,  // 68: nara.support.v1.GetOverviewResponse.lines:type_name -> nara.support.v1.LineLoad
+	2,   // 69: nara.support.v1.LineLoad.line:type_name -> nara.support.v1.Line
+	0,   // 70: nara.support.v1.StandardAnswer.category:type_name -> nara.support.v1.Category
+	99,  // 71: nara.support.v1.StandardAnswer.create_time:type_name -> google.protobuf.Timestamp
+	0,   // 72: nara.support.v1.SearchStandardAnswersRequest.category:type_name -> nara.support.v1.Category
+	75,  // 73: nara.support.v1.SearchStandardAnswersResponse.answers:type_name -> nara.support.v1.StandardAnswer
+	0,   // 74: nara.support.v1.ListStandardAnswersRequest.category:type_name -> nara.support.v1.Category
+	75,  // 75: nara.support.v1.ListStandardAnswersResponse.answers:type_name -> nara.support.v1.StandardAnswer
+	75,  // 76: nara.support.v1.GetStandardAnswerResponse.answer:type_name -> nara.support.v1.StandardAnswer
+	0,   // 77: nara.support.v1.SaveStandardAnswerRequest.category:type_name -> nara.support.v1.Category
+	75,  // 78: nara.support.v1.SaveStandardAnswerResponse.answer:type_name -> nara.support.v1.StandardAnswer
+	6,   // 79: nara.support.v1.Deviation.status:type_name -> nara.support.v1.DeviationStatus
+	99,  // 80: nara.support.v1.Deviation.create_time:type_name -> google.protobuf.Timestamp
+	99,  // 81: nara.support.v1.Deviation.update_time:type_name -> google.protobuf.Timestamp
+	84,  // 82: nara.support.v1.FlagDeviationResponse.deviation:type_name -> nara.support.v1.Deviation
+	6,   // 83: nara.support.v1.ListDeviationsRequest.status:type_name -> nara.support.v1.DeviationStatus
+	84,  // 84: nara.support.v1.ListDeviationsResponse.deviations:type_name -> nara.support.v1.Deviation
+	6,   // 85: nara.support.v1.SetDeviationStatusRequest.status:type_name -> nara.support.v1.DeviationStatus
+	84,  // 86: nara.support.v1.SetDeviationStatusResponse.deviation:type_name -> nara.support.v1.Deviation
+	17,  // 87: nara.support.v1.PublishServiceNoticeResponse.notice:type_name -> nara.support.v1.ServiceNotice
+	17,  // 88: nara.support.v1.WithdrawServiceNoticeResponse.notice:type_name -> nara.support.v1.ServiceNotice
+	10,  // 89: nara.support.v1.SupportDeskServiceAddAttachmentResponse.event:type_name -> nara.support.v1.Event
+	12,  // 90: nara.support.v1.SupportDeskServiceGetAttachmentResponse.attachment:type_name -> nara.support.v1.Attachment
+	19,  // 91: nara.support.v1.SupportService.PrepareCase:input_type -> nara.support.v1.PrepareCaseRequest
+	21,  // 92: nara.support.v1.SupportService.OpenCase:input_type -> nara.support.v1.OpenCaseRequest
+	23,  // 93: nara.support.v1.SupportService.ListMyCases:input_type -> nara.support.v1.ListMyCasesRequest
+	25,  // 94: nara.support.v1.SupportService.GetCase:input_type -> nara.support.v1.GetCaseRequest
+	27,  // 95: nara.support.v1.SupportService.ListCaseEvents:input_type -> nara.support.v1.ListCaseEventsRequest
+	29,  // 96: nara.support.v1.SupportService.WatchCase:input_type -> nara.support.v1.WatchCaseRequest
+	31,  // 97: nara.support.v1.SupportService.SendMessage:input_type -> nara.support.v1.SendMessageRequest
+	33,  // 98: nara.support.v1.SupportService.MarkRead:input_type -> nara.support.v1.MarkReadRequest
+	35,  // 99: nara.support.v1.SupportService.SetTyping:input_type -> nara.support.v1.SetTypingRequest
+	37,  // 100: nara.support.v1.SupportService.ListServiceNotices:input_type -> nara.support.v1.ListServiceNoticesRequest
+	39,  // 101: nara.support.v1.SupportService.AddAttachment:input_type -> nara.support.v1.AddAttachmentRequest
+	41,  // 102: nara.support.v1.SupportService.GetAttachment:input_type -> nara.support.v1.GetAttachmentRequest
+	43,  // 103: nara.support.v1.SupportDeskService.ListQueue:input_type -> nara.support.v1.ListQueueRequest
+	45,  // 104: nara.support.v1.SupportDeskService.WatchQueue:input_type -> nara.support.v1.WatchQueueRequest
+	47,  // 105: nara.support.v1.SupportDeskService.GetCase:input_type -> nara.support.v1.SupportDeskServiceGetCaseRequest
+	49,  // 106: nara.support.v1.SupportDeskService.ListCaseEvents:input_type -> nara.support.v1.SupportDeskServiceListCaseEventsRequest
+	51,  // 107: nara.support.v1.SupportDeskService.WatchCase:input_type -> nara.support.v1.SupportDeskServiceWatchCaseRequest
+	53,  // 108: nara.support.v1.SupportDeskService.ClaimCase:input_type -> nara.support.v1.ClaimCaseRequest
+	55,  // 109: nara.support.v1.SupportDeskService.Reply:input_type -> nara.support.v1.ReplyRequest
+	57,  // 110: nara.support.v1.SupportDeskService.SetTyping:input_type -> nara.support.v1.SupportDeskServiceSetTypingRequest
+	59,  // 111: nara.support.v1.SupportDeskService.MarkRead:input_type -> nara.support.v1.SupportDeskServiceMarkReadRequest
+	61,  // 112: nara.support.v1.SupportDeskService.HandBack:input_type -> nara.support.v1.HandBackRequest
+	63,  // 113: nara.support.v1.SupportDeskService.Transfer:input_type -> nara.support.v1.TransferRequest
+	65,  // 114: nara.support.v1.SupportDeskService.Escalate:input_type -> nara.support.v1.EscalateRequest
+	67,  // 115: nara.support.v1.SupportDeskService.SetWaiting:input_type -> nara.support.v1.SetWaitingRequest
+	69,  // 116: nara.support.v1.SupportDeskService.CloseCase:input_type -> nara.support.v1.CloseCaseRequest
+	71,  // 117: nara.support.v1.SupportDeskService.GetOverview:input_type -> nara.support.v1.GetOverviewRequest
+	76,  // 118: nara.support.v1.SupportDeskService.SearchStandardAnswers:input_type -> nara.support.v1.SearchStandardAnswersRequest
+	78,  // 119: nara.support.v1.SupportDeskService.ListStandardAnswers:input_type -> nara.support.v1.ListStandardAnswersRequest
+	80,  // 120: nara.support.v1.SupportDeskService.GetStandardAnswer:input_type -> nara.support.v1.GetStandardAnswerRequest
+	82,  // 121: nara.support.v1.SupportDeskService.SaveStandardAnswer:input_type -> nara.support.v1.SaveStandardAnswerRequest
+	85,  // 122: nara.support.v1.SupportDeskService.FlagDeviation:input_type -> nara.support.v1.FlagDeviationRequest
+	87,  // 123: nara.support.v1.SupportDeskService.ListDeviations:input_type -> nara.support.v1.ListDeviationsRequest
+	89,  // 124: nara.support.v1.SupportDeskService.SetDeviationStatus:input_type -> nara.support.v1.SetDeviationStatusRequest
+	91,  // 125: nara.support.v1.SupportDeskService.PublishServiceNotice:input_type -> nara.support.v1.PublishServiceNoticeRequest
+	93,  // 126: nara.support.v1.SupportDeskService.WithdrawServiceNotice:input_type -> nara.support.v1.WithdrawServiceNoticeRequest
+	95,  // 127: nara.support.v1.SupportDeskService.AddAttachment:input_type -> nara.support.v1.SupportDeskServiceAddAttachmentRequest
+	97,  // 128: nara.support.v1.SupportDeskService.GetAttachment:input_type -> nara.support.v1.SupportDeskServiceGetAttachmentRequest
+	20,  // 129: nara.support.v1.SupportService.PrepareCase:output_type -> nara.support.v1.PrepareCaseResponse
+	22,  // 130: nara.support.v1.SupportService.OpenCase:output_type -> nara.support.v1.OpenCaseResponse
+	24,  // 131: nara.support.v1.SupportService.ListMyCases:output_type -> nara.support.v1.ListMyCasesResponse
+	26,  // 132: nara.support.v1.SupportService.GetCase:output_type -> nara.support.v1.GetCaseResponse
+	28,  // 133: nara.support.v1.SupportService.ListCaseEvents:output_type -> nara.support.v1.ListCaseEventsResponse
+	30,  // 134: nara.support.v1.SupportService.WatchCase:output_type -> nara.support.v1.WatchCaseResponse
+	32,  // 135: nara.support.v1.SupportService.SendMessage:output_type -> nara.support.v1.SendMessageResponse
+	34,  // 136: nara.support.v1.SupportService.MarkRead:output_type -> nara.support.v1.MarkReadResponse
+	36,  // 137: nara.support.v1.SupportService.SetTyping:output_type -> nara.support.v1.SetTypingResponse
+	38,  // 138: nara.support.v1.SupportService.ListServiceNotices:output_type -> nara.support.v1.ListServiceNoticesResponse
+	40,  // 139: nara.support.v1.SupportService.AddAttachment:output_type -> nara.support.v1.AddAttachmentResponse
+	42,  // 140: nara.support.v1.SupportService.GetAttachment:output_type -> nara.support.v1.GetAttachmentResponse
+	44,  // 141: nara.support.v1.SupportDeskService.ListQueue:output_type -> nara.support.v1.ListQueueResponse
+	46,  // 142: nara.support.v1.SupportDeskService.WatchQueue:output_type -> nara.support.v1.WatchQueueResponse
+	48,  // 143: nara.support.v1.SupportDeskService.GetCase:output_type -> nara.support.v1.SupportDeskServiceGetCaseResponse
+	50,  // 144: nara.support.v1.SupportDeskService.ListCaseEvents:output_type -> nara.support.v1.SupportDeskServiceListCaseEventsResponse
+	52,  // 145: nara.support.v1.SupportDeskService.WatchCase:output_type -> nara.support.v1.SupportDeskServiceWatchCaseResponse
+	54,  // 146: nara.support.v1.SupportDeskService.ClaimCase:output_type -> nara.support.v1.ClaimCaseResponse
+	56,  // 147: nara.support.v1.SupportDeskService.Reply:output_type -> nara.support.v1.ReplyResponse
+	58,  // 148: nara.support.v1.SupportDeskService.SetTyping:output_type -> nara.support.v1.SupportDeskServiceSetTypingResponse
+	60,  // 149: nara.support.v1.SupportDeskService.MarkRead:output_type -> nara.support.v1.SupportDeskServiceMarkReadResponse
+	62,  // 150: nara.support.v1.SupportDeskService.HandBack:output_type -> nara.support.v1.HandBackResponse
+	64,  // 151: nara.support.v1.SupportDeskService.Transfer:output_type -> nara.support.v1.TransferResponse
+	66,  // 152: nara.support.v1.SupportDeskService.Escalate:output_type -> nara.support.v1.EscalateResponse
+	68,  // 153: nara.support.v1.SupportDeskService.SetWaiting:output_type -> nara.support.v1.SetWaitingResponse
+	70,  // 154: nara.support.v1.SupportDeskService.CloseCase:output_type -> nara.support.v1.CloseCaseResponse
+	72,  // 155: nara.support.v1.SupportDeskService.GetOverview:output_type -> nara.support.v1.GetOverviewResponse
+	77,  // 156: nara.support.v1.SupportDeskService.SearchStandardAnswers:output_type -> nara.support.v1.SearchStandardAnswersResponse
+	79,  // 157: nara.support.v1.SupportDeskService.ListStandardAnswers:output_type -> nara.support.v1.ListStandardAnswersResponse
+	81,  // 158: nara.support.v1.SupportDeskService.GetStandardAnswer:output_type -> nara.support.v1.GetStandardAnswerResponse
+	83,  // 159: nara.support.v1.SupportDeskService.SaveStandardAnswer:output_type -> nara.support.v1.SaveStandardAnswerResponse
+	86,  // 160: nara.support.v1.SupportDeskService.FlagDeviation:output_type -> nara.support.v1.FlagDeviationResponse
+	88,  // 161: nara.support.v1.SupportDeskService.ListDeviations:output_type -> nara.support.v1.ListDeviationsResponse
+	90,  // 162: nara.support.v1.SupportDeskService.SetDeviationStatus:output_type -> nara.support.v1.SetDeviationStatusResponse
+	92,  // 163: nara.support.v1.SupportDeskService.PublishServiceNotice:output_type -> nara.support.v1.PublishServiceNoticeResponse
+	94,  // 164: nara.support.v1.SupportDeskService.WithdrawServiceNotice:output_type -> nara.support.v1.WithdrawServiceNoticeResponse
+	96,  // 165: nara.support.v1.SupportDeskService.AddAttachment:output_type -> nara.support.v1.SupportDeskServiceAddAttachmentResponse
+	98,  // 166: nara.support.v1.SupportDeskService.GetAttachment:output_type -> nara.support.v1.SupportDeskServiceGetAttachmentResponse
+	129, // [129:167] is the sub-list for method output_type
+	91,  // [91:129] is the sub-list for method input_type
+	91,  // [91:91] is the sub-list for extension type_name
+	91,  // [91:91] is the sub-list for extension extendee
+	0,   // [0:91] is the sub-list for field type_name
 }
 
 func init() { file_nara_support_v1_support_proto_init() }
@@ -5941,7 +6587,7 @@ func file_nara_support_v1_support_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_nara_support_v1_support_proto_rawDesc), len(file_nara_support_v1_support_proto_rawDesc)),
 			NumEnums:      8,
-			NumMessages:   82,
+			NumMessages:   91,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

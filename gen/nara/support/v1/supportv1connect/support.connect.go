@@ -62,6 +62,12 @@ const (
 	// SupportServiceListServiceNoticesProcedure is the fully-qualified name of the SupportService's
 	// ListServiceNotices RPC.
 	SupportServiceListServiceNoticesProcedure = "/nara.support.v1.SupportService/ListServiceNotices"
+	// SupportServiceAddAttachmentProcedure is the fully-qualified name of the SupportService's
+	// AddAttachment RPC.
+	SupportServiceAddAttachmentProcedure = "/nara.support.v1.SupportService/AddAttachment"
+	// SupportServiceGetAttachmentProcedure is the fully-qualified name of the SupportService's
+	// GetAttachment RPC.
+	SupportServiceGetAttachmentProcedure = "/nara.support.v1.SupportService/GetAttachment"
 	// SupportDeskServiceListQueueProcedure is the fully-qualified name of the SupportDeskService's
 	// ListQueue RPC.
 	SupportDeskServiceListQueueProcedure = "/nara.support.v1.SupportDeskService/ListQueue"
@@ -134,6 +140,12 @@ const (
 	// SupportDeskServiceWithdrawServiceNoticeProcedure is the fully-qualified name of the
 	// SupportDeskService's WithdrawServiceNotice RPC.
 	SupportDeskServiceWithdrawServiceNoticeProcedure = "/nara.support.v1.SupportDeskService/WithdrawServiceNotice"
+	// SupportDeskServiceAddAttachmentProcedure is the fully-qualified name of the SupportDeskService's
+	// AddAttachment RPC.
+	SupportDeskServiceAddAttachmentProcedure = "/nara.support.v1.SupportDeskService/AddAttachment"
+	// SupportDeskServiceGetAttachmentProcedure is the fully-qualified name of the SupportDeskService's
+	// GetAttachment RPC.
+	SupportDeskServiceGetAttachmentProcedure = "/nara.support.v1.SupportDeskService/GetAttachment"
 )
 
 // SupportServiceClient is a client for the nara.support.v1.SupportService service.
@@ -170,6 +182,17 @@ type SupportServiceClient interface {
 	// ListServiceNotices returns the service notices in force ("BankID-
 	// inloggning fungerar inte just nu"). It needs no login.
 	ListServiceNotices(context.Context, *v1.ListServiceNoticesRequest) (*v1.ListServiceNoticesResponse, error)
+	// AddAttachment adds a photo (JPEG or PNG) or a PDF to the citizen's open
+	// case, with an optional text, as a message of the thread. The type is
+	// read from the content, never from the name; a declared content_type
+	// that contradicts it is INVALID_ARGUMENT, as is a file over 8 MB. Photo
+	// metadata (EXIF with its GPS position, XMP, comments) is removed before
+	// the file is kept. A closed case is FAILED_PRECONDITION. A retry with
+	// the same idempotency_key returns the first message.
+	AddAttachment(context.Context, *v1.AddAttachmentRequest) (*v1.AddAttachmentResponse, error)
+	// GetAttachment returns an attachment of one of the caller's cases;
+	// another's is NOT_FOUND.
+	GetAttachment(context.Context, *v1.GetAttachmentRequest) (*v1.GetAttachmentResponse, error)
 }
 
 // NewSupportServiceClient constructs a client for the nara.support.v1.SupportService service. By
@@ -252,6 +275,20 @@ func NewSupportServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		addAttachment: connect.NewClient[v1.AddAttachmentRequest, v1.AddAttachmentResponse](
+			httpClient,
+			baseURL+SupportServiceAddAttachmentProcedure,
+			connect.WithSchema(supportServiceMethods.ByName("AddAttachment")),
+			connect.WithIdempotency(connect.IdempotencyIdempotent),
+			connect.WithClientOptions(opts...),
+		),
+		getAttachment: connect.NewClient[v1.GetAttachmentRequest, v1.GetAttachmentResponse](
+			httpClient,
+			baseURL+SupportServiceGetAttachmentProcedure,
+			connect.WithSchema(supportServiceMethods.ByName("GetAttachment")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -267,6 +304,8 @@ type supportServiceClient struct {
 	markRead           *connect.Client[v1.MarkReadRequest, v1.MarkReadResponse]
 	setTyping          *connect.Client[v1.SetTypingRequest, v1.SetTypingResponse]
 	listServiceNotices *connect.Client[v1.ListServiceNoticesRequest, v1.ListServiceNoticesResponse]
+	addAttachment      *connect.Client[v1.AddAttachmentRequest, v1.AddAttachmentResponse]
+	getAttachment      *connect.Client[v1.GetAttachmentRequest, v1.GetAttachmentResponse]
 }
 
 // PrepareCase calls nara.support.v1.SupportService.PrepareCase.
@@ -355,6 +394,24 @@ func (c *supportServiceClient) ListServiceNotices(ctx context.Context, req *v1.L
 	return nil, err
 }
 
+// AddAttachment calls nara.support.v1.SupportService.AddAttachment.
+func (c *supportServiceClient) AddAttachment(ctx context.Context, req *v1.AddAttachmentRequest) (*v1.AddAttachmentResponse, error) {
+	response, err := c.addAttachment.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// GetAttachment calls nara.support.v1.SupportService.GetAttachment.
+func (c *supportServiceClient) GetAttachment(ctx context.Context, req *v1.GetAttachmentRequest) (*v1.GetAttachmentResponse, error) {
+	response, err := c.getAttachment.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
 // SupportServiceHandler is an implementation of the nara.support.v1.SupportService service.
 type SupportServiceHandler interface {
 	// PrepareCase is the deflection step before a case is opened: FAQ
@@ -389,6 +446,17 @@ type SupportServiceHandler interface {
 	// ListServiceNotices returns the service notices in force ("BankID-
 	// inloggning fungerar inte just nu"). It needs no login.
 	ListServiceNotices(context.Context, *v1.ListServiceNoticesRequest) (*v1.ListServiceNoticesResponse, error)
+	// AddAttachment adds a photo (JPEG or PNG) or a PDF to the citizen's open
+	// case, with an optional text, as a message of the thread. The type is
+	// read from the content, never from the name; a declared content_type
+	// that contradicts it is INVALID_ARGUMENT, as is a file over 8 MB. Photo
+	// metadata (EXIF with its GPS position, XMP, comments) is removed before
+	// the file is kept. A closed case is FAILED_PRECONDITION. A retry with
+	// the same idempotency_key returns the first message.
+	AddAttachment(context.Context, *v1.AddAttachmentRequest) (*v1.AddAttachmentResponse, error)
+	// GetAttachment returns an attachment of one of the caller's cases;
+	// another's is NOT_FOUND.
+	GetAttachment(context.Context, *v1.GetAttachmentRequest) (*v1.GetAttachmentResponse, error)
 }
 
 // NewSupportServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -467,6 +535,20 @@ func NewSupportServiceHandler(svc SupportServiceHandler, opts ...connect.Handler
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	supportServiceAddAttachmentHandler := connect.NewUnaryHandlerSimple(
+		SupportServiceAddAttachmentProcedure,
+		svc.AddAttachment,
+		connect.WithSchema(supportServiceMethods.ByName("AddAttachment")),
+		connect.WithIdempotency(connect.IdempotencyIdempotent),
+		connect.WithHandlerOptions(opts...),
+	)
+	supportServiceGetAttachmentHandler := connect.NewUnaryHandlerSimple(
+		SupportServiceGetAttachmentProcedure,
+		svc.GetAttachment,
+		connect.WithSchema(supportServiceMethods.ByName("GetAttachment")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/nara.support.v1.SupportService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case SupportServicePrepareCaseProcedure:
@@ -489,6 +571,10 @@ func NewSupportServiceHandler(svc SupportServiceHandler, opts ...connect.Handler
 			supportServiceSetTypingHandler.ServeHTTP(w, r)
 		case SupportServiceListServiceNoticesProcedure:
 			supportServiceListServiceNoticesHandler.ServeHTTP(w, r)
+		case SupportServiceAddAttachmentProcedure:
+			supportServiceAddAttachmentHandler.ServeHTTP(w, r)
+		case SupportServiceGetAttachmentProcedure:
+			supportServiceGetAttachmentHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -536,6 +622,14 @@ func (UnimplementedSupportServiceHandler) SetTyping(context.Context, *v1.SetTypi
 
 func (UnimplementedSupportServiceHandler) ListServiceNotices(context.Context, *v1.ListServiceNoticesRequest) (*v1.ListServiceNoticesResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("nara.support.v1.SupportService.ListServiceNotices is not implemented"))
+}
+
+func (UnimplementedSupportServiceHandler) AddAttachment(context.Context, *v1.AddAttachmentRequest) (*v1.AddAttachmentResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("nara.support.v1.SupportService.AddAttachment is not implemented"))
+}
+
+func (UnimplementedSupportServiceHandler) GetAttachment(context.Context, *v1.GetAttachmentRequest) (*v1.GetAttachmentResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("nara.support.v1.SupportService.GetAttachment is not implemented"))
 }
 
 // SupportDeskServiceClient is a client for the nara.support.v1.SupportDeskService service.
@@ -601,6 +695,11 @@ type SupportDeskServiceClient interface {
 	PublishServiceNotice(context.Context, *v1.PublishServiceNoticeRequest) (*v1.PublishServiceNoticeResponse, error)
 	// WithdrawServiceNotice withdraws a notice (second line).
 	WithdrawServiceNotice(context.Context, *v1.WithdrawServiceNoticeRequest) (*v1.WithdrawServiceNoticeResponse, error)
+	// AddAttachment is the staff twin of SupportService.AddAttachment (a
+	// guide as PDF, a screenshot); a closed case is FAILED_PRECONDITION.
+	AddAttachment(context.Context, *v1.SupportDeskServiceAddAttachmentRequest) (*v1.SupportDeskServiceAddAttachmentResponse, error)
+	// GetAttachment returns an attachment of a case. Access-logged.
+	GetAttachment(context.Context, *v1.SupportDeskServiceGetAttachmentRequest) (*v1.SupportDeskServiceGetAttachmentResponse, error)
 }
 
 // NewSupportDeskServiceClient constructs a client for the nara.support.v1.SupportDeskService
@@ -769,6 +868,20 @@ func NewSupportDeskServiceClient(httpClient connect.HTTPClient, baseURL string, 
 			connect.WithSchema(supportDeskServiceMethods.ByName("WithdrawServiceNotice")),
 			connect.WithClientOptions(opts...),
 		),
+		addAttachment: connect.NewClient[v1.SupportDeskServiceAddAttachmentRequest, v1.SupportDeskServiceAddAttachmentResponse](
+			httpClient,
+			baseURL+SupportDeskServiceAddAttachmentProcedure,
+			connect.WithSchema(supportDeskServiceMethods.ByName("AddAttachment")),
+			connect.WithIdempotency(connect.IdempotencyIdempotent),
+			connect.WithClientOptions(opts...),
+		),
+		getAttachment: connect.NewClient[v1.SupportDeskServiceGetAttachmentRequest, v1.SupportDeskServiceGetAttachmentResponse](
+			httpClient,
+			baseURL+SupportDeskServiceGetAttachmentProcedure,
+			connect.WithSchema(supportDeskServiceMethods.ByName("GetAttachment")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -798,6 +911,8 @@ type supportDeskServiceClient struct {
 	setDeviationStatus    *connect.Client[v1.SetDeviationStatusRequest, v1.SetDeviationStatusResponse]
 	publishServiceNotice  *connect.Client[v1.PublishServiceNoticeRequest, v1.PublishServiceNoticeResponse]
 	withdrawServiceNotice *connect.Client[v1.WithdrawServiceNoticeRequest, v1.WithdrawServiceNoticeResponse]
+	addAttachment         *connect.Client[v1.SupportDeskServiceAddAttachmentRequest, v1.SupportDeskServiceAddAttachmentResponse]
+	getAttachment         *connect.Client[v1.SupportDeskServiceGetAttachmentRequest, v1.SupportDeskServiceGetAttachmentResponse]
 }
 
 // ListQueue calls nara.support.v1.SupportDeskService.ListQueue.
@@ -1008,6 +1123,24 @@ func (c *supportDeskServiceClient) WithdrawServiceNotice(ctx context.Context, re
 	return nil, err
 }
 
+// AddAttachment calls nara.support.v1.SupportDeskService.AddAttachment.
+func (c *supportDeskServiceClient) AddAttachment(ctx context.Context, req *v1.SupportDeskServiceAddAttachmentRequest) (*v1.SupportDeskServiceAddAttachmentResponse, error) {
+	response, err := c.addAttachment.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// GetAttachment calls nara.support.v1.SupportDeskService.GetAttachment.
+func (c *supportDeskServiceClient) GetAttachment(ctx context.Context, req *v1.SupportDeskServiceGetAttachmentRequest) (*v1.SupportDeskServiceGetAttachmentResponse, error) {
+	response, err := c.getAttachment.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
 // SupportDeskServiceHandler is an implementation of the nara.support.v1.SupportDeskService service.
 type SupportDeskServiceHandler interface {
 	// ListQueue lists cases by line, category and state, oldest first, each
@@ -1071,6 +1204,11 @@ type SupportDeskServiceHandler interface {
 	PublishServiceNotice(context.Context, *v1.PublishServiceNoticeRequest) (*v1.PublishServiceNoticeResponse, error)
 	// WithdrawServiceNotice withdraws a notice (second line).
 	WithdrawServiceNotice(context.Context, *v1.WithdrawServiceNoticeRequest) (*v1.WithdrawServiceNoticeResponse, error)
+	// AddAttachment is the staff twin of SupportService.AddAttachment (a
+	// guide as PDF, a screenshot); a closed case is FAILED_PRECONDITION.
+	AddAttachment(context.Context, *v1.SupportDeskServiceAddAttachmentRequest) (*v1.SupportDeskServiceAddAttachmentResponse, error)
+	// GetAttachment returns an attachment of a case. Access-logged.
+	GetAttachment(context.Context, *v1.SupportDeskServiceGetAttachmentRequest) (*v1.SupportDeskServiceGetAttachmentResponse, error)
 }
 
 // NewSupportDeskServiceHandler builds an HTTP handler from the service implementation. It returns
@@ -1235,6 +1373,20 @@ func NewSupportDeskServiceHandler(svc SupportDeskServiceHandler, opts ...connect
 		connect.WithSchema(supportDeskServiceMethods.ByName("WithdrawServiceNotice")),
 		connect.WithHandlerOptions(opts...),
 	)
+	supportDeskServiceAddAttachmentHandler := connect.NewUnaryHandlerSimple(
+		SupportDeskServiceAddAttachmentProcedure,
+		svc.AddAttachment,
+		connect.WithSchema(supportDeskServiceMethods.ByName("AddAttachment")),
+		connect.WithIdempotency(connect.IdempotencyIdempotent),
+		connect.WithHandlerOptions(opts...),
+	)
+	supportDeskServiceGetAttachmentHandler := connect.NewUnaryHandlerSimple(
+		SupportDeskServiceGetAttachmentProcedure,
+		svc.GetAttachment,
+		connect.WithSchema(supportDeskServiceMethods.ByName("GetAttachment")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/nara.support.v1.SupportDeskService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case SupportDeskServiceListQueueProcedure:
@@ -1285,6 +1437,10 @@ func NewSupportDeskServiceHandler(svc SupportDeskServiceHandler, opts ...connect
 			supportDeskServicePublishServiceNoticeHandler.ServeHTTP(w, r)
 		case SupportDeskServiceWithdrawServiceNoticeProcedure:
 			supportDeskServiceWithdrawServiceNoticeHandler.ServeHTTP(w, r)
+		case SupportDeskServiceAddAttachmentProcedure:
+			supportDeskServiceAddAttachmentHandler.ServeHTTP(w, r)
+		case SupportDeskServiceGetAttachmentProcedure:
+			supportDeskServiceGetAttachmentHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -1388,4 +1544,12 @@ func (UnimplementedSupportDeskServiceHandler) PublishServiceNotice(context.Conte
 
 func (UnimplementedSupportDeskServiceHandler) WithdrawServiceNotice(context.Context, *v1.WithdrawServiceNoticeRequest) (*v1.WithdrawServiceNoticeResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("nara.support.v1.SupportDeskService.WithdrawServiceNotice is not implemented"))
+}
+
+func (UnimplementedSupportDeskServiceHandler) AddAttachment(context.Context, *v1.SupportDeskServiceAddAttachmentRequest) (*v1.SupportDeskServiceAddAttachmentResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("nara.support.v1.SupportDeskService.AddAttachment is not implemented"))
+}
+
+func (UnimplementedSupportDeskServiceHandler) GetAttachment(context.Context, *v1.SupportDeskServiceGetAttachmentRequest) (*v1.SupportDeskServiceGetAttachmentResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("nara.support.v1.SupportDeskService.GetAttachment is not implemented"))
 }

@@ -10,6 +10,52 @@ import Foundation
 open class SupportDeskServiceAPI {
 
     /**
+     AddAttachment
+     
+     - parameter connectProtocolVersion: (header)  
+     - parameter naraSupportV1SupportDeskServiceAddAttachmentRequest: (body)  
+     - parameter connectTimeoutMs: (header)  (optional)
+     - parameter apiConfiguration: The configuration for the http request.
+     - returns: NaraSupportV1SupportDeskServiceAddAttachmentResponse
+     */
+    open class func supportDeskServiceAddAttachment(connectProtocolVersion: ConnectProtocolVersion, naraSupportV1SupportDeskServiceAddAttachmentRequest: NaraSupportV1SupportDeskServiceAddAttachmentRequest, connectTimeoutMs: Int? = nil, apiConfiguration: NaraAPIAPIConfiguration = NaraAPIAPIConfiguration.shared) async throws(ErrorResponse) -> NaraSupportV1SupportDeskServiceAddAttachmentResponse {
+        return try await supportDeskServiceAddAttachmentWithRequestBuilder(connectProtocolVersion: connectProtocolVersion, naraSupportV1SupportDeskServiceAddAttachmentRequest: naraSupportV1SupportDeskServiceAddAttachmentRequest, connectTimeoutMs: connectTimeoutMs, apiConfiguration: apiConfiguration).execute().body
+    }
+
+    /**
+     AddAttachment
+     - POST /nara.support.v1.SupportDeskService/AddAttachment
+     - AddAttachment is the staff twin of SupportService.AddAttachment (a  guide as PDF, a screenshot); a closed case is FAILED_PRECONDITION.
+     - Bearer Token:
+       - type: http
+       - name: sessionToken
+     - parameter connectProtocolVersion: (header)  
+     - parameter naraSupportV1SupportDeskServiceAddAttachmentRequest: (body)  
+     - parameter connectTimeoutMs: (header)  (optional)
+     - parameter apiConfiguration: The configuration for the http request.
+     - returns: RequestBuilder<NaraSupportV1SupportDeskServiceAddAttachmentResponse> 
+     */
+    open class func supportDeskServiceAddAttachmentWithRequestBuilder(connectProtocolVersion: ConnectProtocolVersion, naraSupportV1SupportDeskServiceAddAttachmentRequest: NaraSupportV1SupportDeskServiceAddAttachmentRequest, connectTimeoutMs: Int? = nil, apiConfiguration: NaraAPIAPIConfiguration = NaraAPIAPIConfiguration.shared) -> RequestBuilder<NaraSupportV1SupportDeskServiceAddAttachmentResponse> {
+        let localVariablePath = "/nara.support.v1.SupportDeskService/AddAttachment"
+        let localVariableURLString = apiConfiguration.basePath + localVariablePath
+        let localVariableParameters = JSONEncodingHelper.encodingParameters(forEncodableObject: naraSupportV1SupportDeskServiceAddAttachmentRequest, codableHelper: apiConfiguration.codableHelper)
+
+        let localVariableUrlComponents = URLComponents(string: localVariableURLString)
+
+        let localVariableNillableHeaders: [String: (any Sendable)?] = [
+            "Content-Type": "application/json",
+            "Connect-Protocol-Version": connectProtocolVersion.asParameter(codableHelper: apiConfiguration.codableHelper),
+            "Connect-Timeout-Ms": connectTimeoutMs?.asParameter(codableHelper: apiConfiguration.codableHelper),
+        ]
+
+        let localVariableHeaderParameters = APIHelper.rejectNilHeaders(localVariableNillableHeaders)
+
+        let localVariableRequestBuilder: RequestBuilder<NaraSupportV1SupportDeskServiceAddAttachmentResponse>.Type = apiConfiguration.requestBuilderFactory.getBuilder()
+
+        return localVariableRequestBuilder.init(method: "POST", URLString: (localVariableUrlComponents?.string ?? localVariableURLString), parameters: localVariableParameters, headers: localVariableHeaderParameters, requiresAuthentication: true, apiConfiguration: apiConfiguration)
+    }
+
+    /**
      ClaimCase
      
      - parameter connectProtocolVersion: (header)  
@@ -189,6 +235,52 @@ open class SupportDeskServiceAPI {
         let localVariableHeaderParameters = APIHelper.rejectNilHeaders(localVariableNillableHeaders)
 
         let localVariableRequestBuilder: RequestBuilder<NaraSupportV1FlagDeviationResponse>.Type = apiConfiguration.requestBuilderFactory.getBuilder()
+
+        return localVariableRequestBuilder.init(method: "POST", URLString: (localVariableUrlComponents?.string ?? localVariableURLString), parameters: localVariableParameters, headers: localVariableHeaderParameters, requiresAuthentication: true, apiConfiguration: apiConfiguration)
+    }
+
+    /**
+     GetAttachment
+     
+     - parameter connectProtocolVersion: (header)  
+     - parameter naraSupportV1SupportDeskServiceGetAttachmentRequest: (body)  
+     - parameter connectTimeoutMs: (header)  (optional)
+     - parameter apiConfiguration: The configuration for the http request.
+     - returns: NaraSupportV1SupportDeskServiceGetAttachmentResponse
+     */
+    open class func supportDeskServiceGetAttachment(connectProtocolVersion: ConnectProtocolVersion, naraSupportV1SupportDeskServiceGetAttachmentRequest: NaraSupportV1SupportDeskServiceGetAttachmentRequest, connectTimeoutMs: Int? = nil, apiConfiguration: NaraAPIAPIConfiguration = NaraAPIAPIConfiguration.shared) async throws(ErrorResponse) -> NaraSupportV1SupportDeskServiceGetAttachmentResponse {
+        return try await supportDeskServiceGetAttachmentWithRequestBuilder(connectProtocolVersion: connectProtocolVersion, naraSupportV1SupportDeskServiceGetAttachmentRequest: naraSupportV1SupportDeskServiceGetAttachmentRequest, connectTimeoutMs: connectTimeoutMs, apiConfiguration: apiConfiguration).execute().body
+    }
+
+    /**
+     GetAttachment
+     - POST /nara.support.v1.SupportDeskService/GetAttachment
+     - GetAttachment returns an attachment of a case. Access-logged.
+     - Bearer Token:
+       - type: http
+       - name: sessionToken
+     - parameter connectProtocolVersion: (header)  
+     - parameter naraSupportV1SupportDeskServiceGetAttachmentRequest: (body)  
+     - parameter connectTimeoutMs: (header)  (optional)
+     - parameter apiConfiguration: The configuration for the http request.
+     - returns: RequestBuilder<NaraSupportV1SupportDeskServiceGetAttachmentResponse> 
+     */
+    open class func supportDeskServiceGetAttachmentWithRequestBuilder(connectProtocolVersion: ConnectProtocolVersion, naraSupportV1SupportDeskServiceGetAttachmentRequest: NaraSupportV1SupportDeskServiceGetAttachmentRequest, connectTimeoutMs: Int? = nil, apiConfiguration: NaraAPIAPIConfiguration = NaraAPIAPIConfiguration.shared) -> RequestBuilder<NaraSupportV1SupportDeskServiceGetAttachmentResponse> {
+        let localVariablePath = "/nara.support.v1.SupportDeskService/GetAttachment"
+        let localVariableURLString = apiConfiguration.basePath + localVariablePath
+        let localVariableParameters = JSONEncodingHelper.encodingParameters(forEncodableObject: naraSupportV1SupportDeskServiceGetAttachmentRequest, codableHelper: apiConfiguration.codableHelper)
+
+        let localVariableUrlComponents = URLComponents(string: localVariableURLString)
+
+        let localVariableNillableHeaders: [String: (any Sendable)?] = [
+            "Content-Type": "application/json",
+            "Connect-Protocol-Version": connectProtocolVersion.asParameter(codableHelper: apiConfiguration.codableHelper),
+            "Connect-Timeout-Ms": connectTimeoutMs?.asParameter(codableHelper: apiConfiguration.codableHelper),
+        ]
+
+        let localVariableHeaderParameters = APIHelper.rejectNilHeaders(localVariableNillableHeaders)
+
+        let localVariableRequestBuilder: RequestBuilder<NaraSupportV1SupportDeskServiceGetAttachmentResponse>.Type = apiConfiguration.requestBuilderFactory.getBuilder()
 
         return localVariableRequestBuilder.init(method: "POST", URLString: (localVariableUrlComponents?.string ?? localVariableURLString), parameters: localVariableParameters, headers: localVariableHeaderParameters, requiresAuthentication: true, apiConfiguration: apiConfiguration)
     }

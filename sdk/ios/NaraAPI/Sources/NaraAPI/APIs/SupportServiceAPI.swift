@@ -10,6 +10,98 @@ import Foundation
 open class SupportServiceAPI {
 
     /**
+     AddAttachment
+     
+     - parameter connectProtocolVersion: (header)  
+     - parameter naraSupportV1AddAttachmentRequest: (body)  
+     - parameter connectTimeoutMs: (header)  (optional)
+     - parameter apiConfiguration: The configuration for the http request.
+     - returns: NaraSupportV1AddAttachmentResponse
+     */
+    open class func supportServiceAddAttachment(connectProtocolVersion: ConnectProtocolVersion, naraSupportV1AddAttachmentRequest: NaraSupportV1AddAttachmentRequest, connectTimeoutMs: Int? = nil, apiConfiguration: NaraAPIAPIConfiguration = NaraAPIAPIConfiguration.shared) async throws(ErrorResponse) -> NaraSupportV1AddAttachmentResponse {
+        return try await supportServiceAddAttachmentWithRequestBuilder(connectProtocolVersion: connectProtocolVersion, naraSupportV1AddAttachmentRequest: naraSupportV1AddAttachmentRequest, connectTimeoutMs: connectTimeoutMs, apiConfiguration: apiConfiguration).execute().body
+    }
+
+    /**
+     AddAttachment
+     - POST /nara.support.v1.SupportService/AddAttachment
+     - AddAttachment adds a photo (JPEG or PNG) or a PDF to the citizen's open  case, with an optional text, as a message of the thread. The type is  read from the content, never from the name; a declared content_type  that contradicts it is INVALID_ARGUMENT, as is a file over 8 MB. Photo  metadata (EXIF with its GPS position, XMP, comments) is removed before  the file is kept. A closed case is FAILED_PRECONDITION. A retry with  the same idempotency_key returns the first message.
+     - Bearer Token:
+       - type: http
+       - name: sessionToken
+     - parameter connectProtocolVersion: (header)  
+     - parameter naraSupportV1AddAttachmentRequest: (body)  
+     - parameter connectTimeoutMs: (header)  (optional)
+     - parameter apiConfiguration: The configuration for the http request.
+     - returns: RequestBuilder<NaraSupportV1AddAttachmentResponse> 
+     */
+    open class func supportServiceAddAttachmentWithRequestBuilder(connectProtocolVersion: ConnectProtocolVersion, naraSupportV1AddAttachmentRequest: NaraSupportV1AddAttachmentRequest, connectTimeoutMs: Int? = nil, apiConfiguration: NaraAPIAPIConfiguration = NaraAPIAPIConfiguration.shared) -> RequestBuilder<NaraSupportV1AddAttachmentResponse> {
+        let localVariablePath = "/nara.support.v1.SupportService/AddAttachment"
+        let localVariableURLString = apiConfiguration.basePath + localVariablePath
+        let localVariableParameters = JSONEncodingHelper.encodingParameters(forEncodableObject: naraSupportV1AddAttachmentRequest, codableHelper: apiConfiguration.codableHelper)
+
+        let localVariableUrlComponents = URLComponents(string: localVariableURLString)
+
+        let localVariableNillableHeaders: [String: (any Sendable)?] = [
+            "Content-Type": "application/json",
+            "Connect-Protocol-Version": connectProtocolVersion.asParameter(codableHelper: apiConfiguration.codableHelper),
+            "Connect-Timeout-Ms": connectTimeoutMs?.asParameter(codableHelper: apiConfiguration.codableHelper),
+        ]
+
+        let localVariableHeaderParameters = APIHelper.rejectNilHeaders(localVariableNillableHeaders)
+
+        let localVariableRequestBuilder: RequestBuilder<NaraSupportV1AddAttachmentResponse>.Type = apiConfiguration.requestBuilderFactory.getBuilder()
+
+        return localVariableRequestBuilder.init(method: "POST", URLString: (localVariableUrlComponents?.string ?? localVariableURLString), parameters: localVariableParameters, headers: localVariableHeaderParameters, requiresAuthentication: true, apiConfiguration: apiConfiguration)
+    }
+
+    /**
+     GetAttachment
+     
+     - parameter connectProtocolVersion: (header)  
+     - parameter naraSupportV1GetAttachmentRequest: (body)  
+     - parameter connectTimeoutMs: (header)  (optional)
+     - parameter apiConfiguration: The configuration for the http request.
+     - returns: NaraSupportV1GetAttachmentResponse
+     */
+    open class func supportServiceGetAttachment(connectProtocolVersion: ConnectProtocolVersion, naraSupportV1GetAttachmentRequest: NaraSupportV1GetAttachmentRequest, connectTimeoutMs: Int? = nil, apiConfiguration: NaraAPIAPIConfiguration = NaraAPIAPIConfiguration.shared) async throws(ErrorResponse) -> NaraSupportV1GetAttachmentResponse {
+        return try await supportServiceGetAttachmentWithRequestBuilder(connectProtocolVersion: connectProtocolVersion, naraSupportV1GetAttachmentRequest: naraSupportV1GetAttachmentRequest, connectTimeoutMs: connectTimeoutMs, apiConfiguration: apiConfiguration).execute().body
+    }
+
+    /**
+     GetAttachment
+     - POST /nara.support.v1.SupportService/GetAttachment
+     - GetAttachment returns an attachment of one of the caller's cases;  another's is NOT_FOUND.
+     - Bearer Token:
+       - type: http
+       - name: sessionToken
+     - parameter connectProtocolVersion: (header)  
+     - parameter naraSupportV1GetAttachmentRequest: (body)  
+     - parameter connectTimeoutMs: (header)  (optional)
+     - parameter apiConfiguration: The configuration for the http request.
+     - returns: RequestBuilder<NaraSupportV1GetAttachmentResponse> 
+     */
+    open class func supportServiceGetAttachmentWithRequestBuilder(connectProtocolVersion: ConnectProtocolVersion, naraSupportV1GetAttachmentRequest: NaraSupportV1GetAttachmentRequest, connectTimeoutMs: Int? = nil, apiConfiguration: NaraAPIAPIConfiguration = NaraAPIAPIConfiguration.shared) -> RequestBuilder<NaraSupportV1GetAttachmentResponse> {
+        let localVariablePath = "/nara.support.v1.SupportService/GetAttachment"
+        let localVariableURLString = apiConfiguration.basePath + localVariablePath
+        let localVariableParameters = JSONEncodingHelper.encodingParameters(forEncodableObject: naraSupportV1GetAttachmentRequest, codableHelper: apiConfiguration.codableHelper)
+
+        let localVariableUrlComponents = URLComponents(string: localVariableURLString)
+
+        let localVariableNillableHeaders: [String: (any Sendable)?] = [
+            "Content-Type": "application/json",
+            "Connect-Protocol-Version": connectProtocolVersion.asParameter(codableHelper: apiConfiguration.codableHelper),
+            "Connect-Timeout-Ms": connectTimeoutMs?.asParameter(codableHelper: apiConfiguration.codableHelper),
+        ]
+
+        let localVariableHeaderParameters = APIHelper.rejectNilHeaders(localVariableNillableHeaders)
+
+        let localVariableRequestBuilder: RequestBuilder<NaraSupportV1GetAttachmentResponse>.Type = apiConfiguration.requestBuilderFactory.getBuilder()
+
+        return localVariableRequestBuilder.init(method: "POST", URLString: (localVariableUrlComponents?.string ?? localVariableURLString), parameters: localVariableParameters, headers: localVariableHeaderParameters, requiresAuthentication: true, apiConfiguration: apiConfiguration)
+    }
+
+    /**
      GetCase
      
      - parameter connectProtocolVersion: (header)  

@@ -21,8 +21,10 @@ public struct NaraHelpV1GetSupportStatusResponse: Sendable, Codable, Hashable {
     public var timeZone: String?
     /** A sentence for the app to show, in the requested language. */
     public var message: String?
+    /** The service notices in force, newest first. */
+    public var serviceNotices: [NaraHelpV1ServiceNotice]?
 
-    public init(openNow: Bool? = nil, closesAt: Date? = nil, nextOpensAt: Date? = nil, week: [NaraHelpV1OpeningHours]? = nil, contactPoints: [NaraHelpV1ContactPoint]? = nil, timeZone: String? = nil, message: String? = nil) {
+    public init(openNow: Bool? = nil, closesAt: Date? = nil, nextOpensAt: Date? = nil, week: [NaraHelpV1OpeningHours]? = nil, contactPoints: [NaraHelpV1ContactPoint]? = nil, timeZone: String? = nil, message: String? = nil, serviceNotices: [NaraHelpV1ServiceNotice]? = nil) {
         self.openNow = openNow
         self.closesAt = closesAt
         self.nextOpensAt = nextOpensAt
@@ -30,6 +32,7 @@ public struct NaraHelpV1GetSupportStatusResponse: Sendable, Codable, Hashable {
         self.contactPoints = contactPoints
         self.timeZone = timeZone
         self.message = message
+        self.serviceNotices = serviceNotices
     }
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
@@ -40,6 +43,7 @@ public struct NaraHelpV1GetSupportStatusResponse: Sendable, Codable, Hashable {
         case contactPoints
         case timeZone
         case message
+        case serviceNotices
     }
 
     // Encodable protocol methods
@@ -53,6 +57,7 @@ public struct NaraHelpV1GetSupportStatusResponse: Sendable, Codable, Hashable {
         try container.encodeIfPresent(contactPoints, forKey: .contactPoints)
         try container.encodeIfPresent(timeZone, forKey: .timeZone)
         try container.encodeIfPresent(message, forKey: .message)
+        try container.encodeIfPresent(serviceNotices, forKey: .serviceNotices)
     }
 }
 

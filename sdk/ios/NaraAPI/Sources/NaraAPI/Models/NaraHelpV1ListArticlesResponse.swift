@@ -13,17 +13,21 @@ public struct NaraHelpV1ListArticlesResponse: Sendable, Codable, Hashable {
     /** Changes whenever any published article in the language changes. The same  value is sent as the ETag header. */
     public var contentVersion: String?
     public var notModified: Bool?
+    /** The service notices in force (\"BankID-inloggning fungerar inte just  nu\"), newest first; publishing or withdrawing one changes  content_version too. */
+    public var serviceNotices: [NaraHelpV1ServiceNotice]?
 
-    public init(articles: [NaraHelpV1Article]? = nil, contentVersion: String? = nil, notModified: Bool? = nil) {
+    public init(articles: [NaraHelpV1Article]? = nil, contentVersion: String? = nil, notModified: Bool? = nil, serviceNotices: [NaraHelpV1ServiceNotice]? = nil) {
         self.articles = articles
         self.contentVersion = contentVersion
         self.notModified = notModified
+        self.serviceNotices = serviceNotices
     }
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case articles
         case contentVersion
         case notModified
+        case serviceNotices
     }
 
     // Encodable protocol methods
@@ -33,6 +37,7 @@ public struct NaraHelpV1ListArticlesResponse: Sendable, Codable, Hashable {
         try container.encodeIfPresent(articles, forKey: .articles)
         try container.encodeIfPresent(contentVersion, forKey: .contentVersion)
         try container.encodeIfPresent(notModified, forKey: .notModified)
+        try container.encodeIfPresent(serviceNotices, forKey: .serviceNotices)
     }
 }
 

@@ -19,8 +19,10 @@ public struct NaraSupportV1Message: Sendable, Codable, Hashable {
     /** The standard answer and version a reply was written from (staff only). */
     public var standardAnswerId: String?
     public var standardAnswerVersion: Int?
+    /** The files sent with the message; read them with GetAttachment. */
+    public var attachments: [NaraSupportV1Attachment]?
 
-    public init(id: String? = nil, author: NaraSupportV1Party? = nil, authorName: String? = nil, text: String? = nil, channel: NaraSupportV1Channel? = nil, standardAnswerId: String? = nil, standardAnswerVersion: Int? = nil) {
+    public init(id: String? = nil, author: NaraSupportV1Party? = nil, authorName: String? = nil, text: String? = nil, channel: NaraSupportV1Channel? = nil, standardAnswerId: String? = nil, standardAnswerVersion: Int? = nil, attachments: [NaraSupportV1Attachment]? = nil) {
         self.id = id
         self.author = author
         self.authorName = authorName
@@ -28,6 +30,7 @@ public struct NaraSupportV1Message: Sendable, Codable, Hashable {
         self.channel = channel
         self.standardAnswerId = standardAnswerId
         self.standardAnswerVersion = standardAnswerVersion
+        self.attachments = attachments
     }
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
@@ -38,6 +41,7 @@ public struct NaraSupportV1Message: Sendable, Codable, Hashable {
         case channel
         case standardAnswerId
         case standardAnswerVersion
+        case attachments
     }
 
     // Encodable protocol methods
@@ -51,6 +55,7 @@ public struct NaraSupportV1Message: Sendable, Codable, Hashable {
         try container.encodeIfPresent(channel, forKey: .channel)
         try container.encodeIfPresent(standardAnswerId, forKey: .standardAnswerId)
         try container.encodeIfPresent(standardAnswerVersion, forKey: .standardAnswerVersion)
+        try container.encodeIfPresent(attachments, forKey: .attachments)
     }
 }
 

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file nara/help/v1/help.proto.
  */
 export const file_nara_help_v1_help: GenFile = /*@__PURE__*/
-  fileDesc("ChduYXJhL2hlbHAvdjEvaGVscC5wcm90bxIMbmFyYS5oZWxwLnYxIlMKCENhdGVnb3J5EgwKBHNsdWcYASABKAkSDQoFdGl0bGUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSFQoNYXJ0aWNsZV9jb3VudBgEIAEoBSJMCgpTb3VyY2VMaW5rEhkKBXRpdGxlGAEgASgJQgq6SAdyBRABGMgBEiMKA3VybBgCIAEoCUIWukgTchEY0A8yCV5odHRwczovL4gBASLyAgoHQXJ0aWNsZRIMCgRzbHVnGAEgASgJEigKCGxhbmd1YWdlGAIgASgOMhYubmFyYS5oZWxwLnYxLkxhbmd1YWdlEhUKDWNhdGVnb3J5X3NsdWcYAyABKAkSDQoFdGl0bGUYBCABKAkSDwoHc3VtbWFyeRgFIAEoCRIVCg1ib2R5X21hcmtkb3duGAYgASgJEikKB3NvdXJjZXMYByADKAsyGC5uYXJhLmhlbHAudjEuU291cmNlTGluaxIYChBsYXN0X3Jldmlld2VkX29uGAggASgJEg8KB3ZlcnNpb24YCSABKAUSKQoFc3RhdGUYCiABKA4yGi5uYXJhLmhlbHAudjEuQXJ0aWNsZVN0YXRlEjAKDHB1Ymxpc2hlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiTQoVTGlzdENhdGVnb3JpZXNSZXF1ZXN0EjQKCGxhbmd1YWdlGAEgASgOMhYubmFyYS5oZWxwLnYxLkxhbmd1YWdlQgq6SAeCAQQQASAAIkQKFkxpc3RDYXRlZ29yaWVzUmVzcG9uc2USKgoKY2F0ZWdvcmllcxgBIAMoCzIWLm5hcmEuaGVscC52MS5DYXRlZ29yeSJzChNMaXN0QXJ0aWNsZXNSZXF1ZXN0EjQKCGxhbmd1YWdlGAEgASgOMhYubmFyYS5oZWxwLnYxLkxhbmd1YWdlQgq6SAeCAQQQASAAEiYKFWtub3duX2NvbnRlbnRfdmVyc2lvbhgCIAEoCUIHukgEcgIYQCJuChRMaXN0QXJ0aWNsZXNSZXNwb25zZRInCghhcnRpY2xlcxgBIAMoCzIVLm5hcmEuaGVscC52MS5BcnRpY2xlEhcKD2NvbnRlbnRfdmVyc2lvbhgCIAEoCRIUCgxub3RfbW9kaWZpZWQYAyABKAgifAoRR2V0QXJ0aWNsZVJlcXVlc3QSMQoEc2x1ZxgBIAEoCUIjukggch4QARhQMhheW2EtejAtOV0rKC1bYS16MC05XSspKiQSNAoIbGFuZ3VhZ2UYAiABKA4yFi5uYXJhLmhlbHAudjEuTGFuZ3VhZ2VCCrpIB4IBBBABIAAiPAoSR2V0QXJ0aWNsZVJlc3BvbnNlEiYKB2FydGljbGUYASABKAsyFS5uYXJhLmhlbHAudjEuQXJ0aWNsZSKGAQoVU2VhcmNoQXJ0aWNsZXNSZXF1ZXN0EhkKBXF1ZXJ5GAEgASgJQgq6SAdyBRABGMgBEjQKCGxhbmd1YWdlGAIgASgOMhYubmFyYS5oZWxwLnYxLkxhbmd1YWdlQgq6SAeCAQQQASAAEhwKCXBhZ2Vfc2l6ZRgDIAEoBUIJukgGGgQYMigAInAKCVNlYXJjaEhpdBIMCgRzbHVnGAEgASgJEg0KBXRpdGxlGAIgASgJEg8KB3N1bW1hcnkYAyABKAkSFQoNY2F0ZWdvcnlfc2x1ZxgEIAEoCRIPCgdzbmlwcGV0GAUgASgJEg0KBXNjb3JlGAYgASgCIj8KFlNlYXJjaEFydGljbGVzUmVzcG9uc2USJQoEaGl0cxgBIAMoCzIXLm5hcmEuaGVscC52MS5TZWFyY2hIaXQiTwoXR2V0U3VwcG9ydFN0YXR1c1JlcXVlc3QSNAoIbGFuZ3VhZ2UYASABKA4yFi5uYXJhLmhlbHAudjEuTGFuZ3VhZ2VCCrpIB4IBBBABIAAiugEKDENvbnRhY3RQb2ludBInCgRraW5kGAEgASgOMhkubmFyYS5oZWxwLnYxLkNvbnRhY3RLaW5kEi0KB3B1cnBvc2UYAiABKA4yHC5uYXJhLmhlbHAudjEuQ29udGFjdFB1cnBvc2USDQoFbGFiZWwYAyABKAkSDwoHYWRkcmVzcxgEIAEoCRITCgtkZXNjcmlwdGlvbhgFIAEoCRIdChVmb2xsb3dzX3N1cHBvcnRfaG91cnMYBiABKAgijAEKDE9wZW5pbmdIb3VycxIMCgRkYXRlGAEgASgJEiwKCG9wZW5zX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCgljbG9zZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCWRheV9sYWJlbBgEIAEoCSKQAgoYR2V0U3VwcG9ydFN0YXR1c1Jlc3BvbnNlEhAKCG9wZW5fbm93GAEgASgIEi0KCWNsb3Nlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMQoNbmV4dF9vcGVuc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKAoEd2VlaxgEIAMoCzIaLm5hcmEuaGVscC52MS5PcGVuaW5nSG91cnMSMgoOY29udGFjdF9wb2ludHMYBSADKAsyGi5uYXJhLmhlbHAudjEuQ29udGFjdFBvaW50EhEKCXRpbWVfem9uZRgGIAEoCRIPCgdtZXNzYWdlGAcgASgJIrYBChRDcmVhdGVBcnRpY2xlUmVxdWVzdBIxCgRzbHVnGAEgASgJQiO6SCByHhABGFAyGF5bYS16MC05XSsoLVthLXowLTldKykqJBI0CghsYW5ndWFnZRgCIAEoDjIWLm5hcmEuaGVscC52MS5MYW5ndWFnZUIKukgHggEEEAEgABI1Cgdjb250ZW50GAMgASgLMhwubmFyYS5oZWxwLnYxLkFydGljbGVDb250ZW50Qga6SAPIAQEimgIKDkFydGljbGVDb250ZW50EjoKDWNhdGVnb3J5X3NsdWcYASABKAlCI7pIIHIeEAEYUDIYXlthLXowLTldKygtW2EtejAtOV0rKSokEhkKBXRpdGxlGAIgASgJQgq6SAdyBRADGMgBEhkKB3N1bW1hcnkYAyABKAlCCLpIBXIDGPQDEiIKDWJvZHlfbWFya2Rvd24YBCABKAlCC7pICHIGEAEYoJwBEjMKB3NvdXJjZXMYBSADKAsyGC5uYXJhLmhlbHAudjEuU291cmNlTGlua0IIukgFkgECEAoSPQoQbGFzdF9yZXZpZXdlZF9vbhgGIAEoCUIjukggch4yHF5bMC05XXs0fS1bMC05XXsyfS1bMC05XXsyfSQiPwoVQ3JlYXRlQXJ0aWNsZVJlc3BvbnNlEiYKB2FydGljbGUYASABKAsyFS5uYXJhLmhlbHAudjEuQXJ0aWNsZSLVAQoUVXBkYXRlQXJ0aWNsZVJlcXVlc3QSMQoEc2x1ZxgBIAEoCUIjukggch4QARhQMhheW2EtejAtOV0rKC1bYS16MC05XSspKiQSNAoIbGFuZ3VhZ2UYAiABKA4yFi5uYXJhLmhlbHAudjEuTGFuZ3VhZ2VCCrpIB4IBBBABIAASHQoMYmFzZV92ZXJzaW9uGAMgASgFQge6SAQaAigBEjUKB2NvbnRlbnQYBCABKAsyHC5uYXJhLmhlbHAudjEuQXJ0aWNsZUNvbnRlbnRCBrpIA8gBASI/ChVVcGRhdGVBcnRpY2xlUmVzcG9uc2USJgoHYXJ0aWNsZRgBIAEoCzIVLm5hcmEuaGVscC52MS5BcnRpY2xlIpoBChVQdWJsaXNoQXJ0aWNsZVJlcXVlc3QSMQoEc2x1ZxgBIAEoCUIjukggch4QARhQMhheW2EtejAtOV0rKC1bYS16MC05XSspKiQSNAoIbGFuZ3VhZ2UYAiABKA4yFi5uYXJhLmhlbHAudjEuTGFuZ3VhZ2VCCrpIB4IBBBABIAASGAoHdmVyc2lvbhgDIAEoBUIHukgEGgIoASJAChZQdWJsaXNoQXJ0aWNsZVJlc3BvbnNlEiYKB2FydGljbGUYASABKAsyFS5uYXJhLmhlbHAudjEuQXJ0aWNsZSJ/ChRSZXRpcmVBcnRpY2xlUmVxdWVzdBIxCgRzbHVnGAEgASgJQiO6SCByHhABGFAyGF5bYS16MC05XSsoLVthLXowLTldKykqJBI0CghsYW5ndWFnZRgCIAEoDjIWLm5hcmEuaGVscC52MS5MYW5ndWFnZUIKukgHggEEEAEgACI/ChVSZXRpcmVBcnRpY2xlUmVzcG9uc2USJgoHYXJ0aWNsZRgBIAEoCzIVLm5hcmEuaGVscC52MS5BcnRpY2xlIoUBChpMaXN0QXJ0aWNsZVZlcnNpb25zUmVxdWVzdBIxCgRzbHVnGAEgASgJQiO6SCByHhABGFAyGF5bYS16MC05XSsoLVthLXowLTldKykqJBI0CghsYW5ndWFnZRgCIAEoDjIWLm5hcmEuaGVscC52MS5MYW5ndWFnZUIKukgHggEEEAEgACJGChtMaXN0QXJ0aWNsZVZlcnNpb25zUmVzcG9uc2USJwoIdmVyc2lvbnMYASADKAsyFS5uYXJhLmhlbHAudjEuQXJ0aWNsZSJOChZMaXN0QWxsQXJ0aWNsZXNSZXF1ZXN0EjQKCGxhbmd1YWdlGAEgASgOMhYubmFyYS5oZWxwLnYxLkxhbmd1YWdlQgq6SAeCAQQQASAAIkIKF0xpc3RBbGxBcnRpY2xlc1Jlc3BvbnNlEicKCGFydGljbGVzGAEgAygLMhUubmFyYS5oZWxwLnYxLkFydGljbGUqRgoITGFuZ3VhZ2USGAoUTEFOR1VBR0VfVU5TUEVDSUZJRUQQABIPCgtMQU5HVUFHRV9TVhABEg8KC0xBTkdVQUdFX0VOEAIqnAEKDEFydGljbGVTdGF0ZRIdChlBUlRJQ0xFX1NUQVRFX1VOU1BFQ0lGSUVEEAASFwoTQVJUSUNMRV9TVEFURV9EUkFGVBABEhsKF0FSVElDTEVfU1RBVEVfUFVCTElTSEVEEAISGQoVQVJUSUNMRV9TVEFURV9SRVRJUkVEEAMSHAoYQVJUSUNMRV9TVEFURV9TVVBFUlNFREVEEAQqiAEKC0NvbnRhY3RLaW5kEhwKGENPTlRBQ1RfS0lORF9VTlNQRUNJRklFRBAAEhUKEUNPTlRBQ1RfS0lORF9DSEFUEAESFgoSQ09OVEFDVF9LSU5EX0VNQUlMEAISFgoSQ09OVEFDVF9LSU5EX1BIT05FEAMSFAoQQ09OVEFDVF9LSU5EX1dFQhAEKowBCg5Db250YWN0UHVycG9zZRIfChtDT05UQUNUX1BVUlBPU0VfVU5TUEVDSUZJRUQQABIdChlDT05UQUNUX1BVUlBPU0VfVEVDSE5JQ0FMEAESGwoXQ09OVEFDVF9QVVJQT1NFX01FRElDQUwQAhIdChlDT05UQUNUX1BVUlBPU0VfRU1FUkdFTkNZEAMy6wMKC0hlbHBTZXJ2aWNlEmAKDkxpc3RDYXRlZ29yaWVzEiMubmFyYS5oZWxwLnYxLkxpc3RDYXRlZ29yaWVzUmVxdWVzdBokLm5hcmEuaGVscC52MS5MaXN0Q2F0ZWdvcmllc1Jlc3BvbnNlIgOQAgESWgoMTGlzdEFydGljbGVzEiEubmFyYS5oZWxwLnYxLkxpc3RBcnRpY2xlc1JlcXVlc3QaIi5uYXJhLmhlbHAudjEuTGlzdEFydGljbGVzUmVzcG9uc2UiA5ACARJUCgpHZXRBcnRpY2xlEh8ubmFyYS5oZWxwLnYxLkdldEFydGljbGVSZXF1ZXN0GiAubmFyYS5oZWxwLnYxLkdldEFydGljbGVSZXNwb25zZSIDkAIBEmAKDlNlYXJjaEFydGljbGVzEiMubmFyYS5oZWxwLnYxLlNlYXJjaEFydGljbGVzUmVxdWVzdBokLm5hcmEuaGVscC52MS5TZWFyY2hBcnRpY2xlc1Jlc3BvbnNlIgOQAgESZgoQR2V0U3VwcG9ydFN0YXR1cxIlLm5hcmEuaGVscC52MS5HZXRTdXBwb3J0U3RhdHVzUmVxdWVzdBomLm5hcmEuaGVscC52MS5HZXRTdXBwb3J0U3RhdHVzUmVzcG9uc2UiA5ACATLbBAoQSGVscEFkbWluU2VydmljZRJaCg1DcmVhdGVBcnRpY2xlEiIubmFyYS5oZWxwLnYxLkNyZWF0ZUFydGljbGVSZXF1ZXN0GiMubmFyYS5oZWxwLnYxLkNyZWF0ZUFydGljbGVSZXNwb25zZSIAEloKDVVwZGF0ZUFydGljbGUSIi5uYXJhLmhlbHAudjEuVXBkYXRlQXJ0aWNsZVJlcXVlc3QaIy5uYXJhLmhlbHAudjEuVXBkYXRlQXJ0aWNsZVJlc3BvbnNlIgASXQoOUHVibGlzaEFydGljbGUSIy5uYXJhLmhlbHAudjEuUHVibGlzaEFydGljbGVSZXF1ZXN0GiQubmFyYS5oZWxwLnYxLlB1Ymxpc2hBcnRpY2xlUmVzcG9uc2UiABJaCg1SZXRpcmVBcnRpY2xlEiIubmFyYS5oZWxwLnYxLlJldGlyZUFydGljbGVSZXF1ZXN0GiMubmFyYS5oZWxwLnYxLlJldGlyZUFydGljbGVSZXNwb25zZSIAEm8KE0xpc3RBcnRpY2xlVmVyc2lvbnMSKC5uYXJhLmhlbHAudjEuTGlzdEFydGljbGVWZXJzaW9uc1JlcXVlc3QaKS5uYXJhLmhlbHAudjEuTGlzdEFydGljbGVWZXJzaW9uc1Jlc3BvbnNlIgOQAgESYwoPTGlzdEFsbEFydGljbGVzEiQubmFyYS5oZWxwLnYxLkxpc3RBbGxBcnRpY2xlc1JlcXVlc3QaJS5uYXJhLmhlbHAudjEuTGlzdEFsbEFydGljbGVzUmVzcG9uc2UiA5ACAUKiAQoQY29tLm5hcmEuaGVscC52MUIJSGVscFByb3RvUAFaMWdpdGh1Yi5jb20vbmFyYS1jYXJlL25hcmEvZ2VuL25hcmEvaGVscC92MTtoZWxwdjGiAgNOSFiqAgxOYXJhLkhlbHAuVjHKAgxOYXJhXEhlbHBcVjHiAhhOYXJhXEhlbHBcVjFcR1BCTWV0YWRhdGHqAg5OYXJhOjpIZWxwOjpWMWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("ChduYXJhL2hlbHAvdjEvaGVscC5wcm90bxIMbmFyYS5oZWxwLnYxIlMKCENhdGVnb3J5EgwKBHNsdWcYASABKAkSDQoFdGl0bGUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSFQoNYXJ0aWNsZV9jb3VudBgEIAEoBSJMCgpTb3VyY2VMaW5rEhkKBXRpdGxlGAEgASgJQgq6SAdyBRABGMgBEiMKA3VybBgCIAEoCUIWukgTchEY0A8yCV5odHRwczovL4gBASLyAgoHQXJ0aWNsZRIMCgRzbHVnGAEgASgJEigKCGxhbmd1YWdlGAIgASgOMhYubmFyYS5oZWxwLnYxLkxhbmd1YWdlEhUKDWNhdGVnb3J5X3NsdWcYAyABKAkSDQoFdGl0bGUYBCABKAkSDwoHc3VtbWFyeRgFIAEoCRIVCg1ib2R5X21hcmtkb3duGAYgASgJEikKB3NvdXJjZXMYByADKAsyGC5uYXJhLmhlbHAudjEuU291cmNlTGluaxIYChBsYXN0X3Jldmlld2VkX29uGAggASgJEg8KB3ZlcnNpb24YCSABKAUSKQoFc3RhdGUYCiABKA4yGi5uYXJhLmhlbHAudjEuQXJ0aWNsZVN0YXRlEjAKDHB1Ymxpc2hlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiTQoVTGlzdENhdGVnb3JpZXNSZXF1ZXN0EjQKCGxhbmd1YWdlGAEgASgOMhYubmFyYS5oZWxwLnYxLkxhbmd1YWdlQgq6SAeCAQQQASAAIkQKFkxpc3RDYXRlZ29yaWVzUmVzcG9uc2USKgoKY2F0ZWdvcmllcxgBIAMoCzIWLm5hcmEuaGVscC52MS5DYXRlZ29yeSJzChNMaXN0QXJ0aWNsZXNSZXF1ZXN0EjQKCGxhbmd1YWdlGAEgASgOMhYubmFyYS5oZWxwLnYxLkxhbmd1YWdlQgq6SAeCAQQQASAAEiYKFWtub3duX2NvbnRlbnRfdmVyc2lvbhgCIAEoCUIHukgEcgIYQCKkAQoUTGlzdEFydGljbGVzUmVzcG9uc2USJwoIYXJ0aWNsZXMYASADKAsyFS5uYXJhLmhlbHAudjEuQXJ0aWNsZRIXCg9jb250ZW50X3ZlcnNpb24YAiABKAkSFAoMbm90X21vZGlmaWVkGAMgASgIEjQKD3NlcnZpY2Vfbm90aWNlcxgEIAMoCzIbLm5hcmEuaGVscC52MS5TZXJ2aWNlTm90aWNlImoKDVNlcnZpY2VOb3RpY2USCgoCaWQYASABKAkSDQoFdGl0bGUYAiABKAkSDAoEYm9keRgDIAEoCRIwCgxwdWJsaXNoX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wInwKEUdldEFydGljbGVSZXF1ZXN0EjEKBHNsdWcYASABKAlCI7pIIHIeEAEYUDIYXlthLXowLTldKygtW2EtejAtOV0rKSokEjQKCGxhbmd1YWdlGAIgASgOMhYubmFyYS5oZWxwLnYxLkxhbmd1YWdlQgq6SAeCAQQQASAAIjwKEkdldEFydGljbGVSZXNwb25zZRImCgdhcnRpY2xlGAEgASgLMhUubmFyYS5oZWxwLnYxLkFydGljbGUihgEKFVNlYXJjaEFydGljbGVzUmVxdWVzdBIZCgVxdWVyeRgBIAEoCUIKukgHcgUQARjIARI0CghsYW5ndWFnZRgCIAEoDjIWLm5hcmEuaGVscC52MS5MYW5ndWFnZUIKukgHggEEEAEgABIcCglwYWdlX3NpemUYAyABKAVCCbpIBhoEGDIoACJwCglTZWFyY2hIaXQSDAoEc2x1ZxgBIAEoCRINCgV0aXRsZRgCIAEoCRIPCgdzdW1tYXJ5GAMgASgJEhUKDWNhdGVnb3J5X3NsdWcYBCABKAkSDwoHc25pcHBldBgFIAEoCRINCgVzY29yZRgGIAEoAiI/ChZTZWFyY2hBcnRpY2xlc1Jlc3BvbnNlEiUKBGhpdHMYASADKAsyFy5uYXJhLmhlbHAudjEuU2VhcmNoSGl0Ik8KF0dldFN1cHBvcnRTdGF0dXNSZXF1ZXN0EjQKCGxhbmd1YWdlGAEgASgOMhYubmFyYS5oZWxwLnYxLkxhbmd1YWdlQgq6SAeCAQQQASAAIroBCgxDb250YWN0UG9pbnQSJwoEa2luZBgBIAEoDjIZLm5hcmEuaGVscC52MS5Db250YWN0S2luZBItCgdwdXJwb3NlGAIgASgOMhwubmFyYS5oZWxwLnYxLkNvbnRhY3RQdXJwb3NlEg0KBWxhYmVsGAMgASgJEg8KB2FkZHJlc3MYBCABKAkSEwoLZGVzY3JpcHRpb24YBSABKAkSHQoVZm9sbG93c19zdXBwb3J0X2hvdXJzGAYgASgIIowBCgxPcGVuaW5nSG91cnMSDAoEZGF0ZRgBIAEoCRIsCghvcGVuc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJY2xvc2VzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglkYXlfbGFiZWwYBCABKAkixgIKGEdldFN1cHBvcnRTdGF0dXNSZXNwb25zZRIQCghvcGVuX25vdxgBIAEoCBItCgljbG9zZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKDW5leHRfb3BlbnNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEigKBHdlZWsYBCADKAsyGi5uYXJhLmhlbHAudjEuT3BlbmluZ0hvdXJzEjIKDmNvbnRhY3RfcG9pbnRzGAUgAygLMhoubmFyYS5oZWxwLnYxLkNvbnRhY3RQb2ludBIRCgl0aW1lX3pvbmUYBiABKAkSDwoHbWVzc2FnZRgHIAEoCRI0Cg9zZXJ2aWNlX25vdGljZXMYCCADKAsyGy5uYXJhLmhlbHAudjEuU2VydmljZU5vdGljZSK2AQoUQ3JlYXRlQXJ0aWNsZVJlcXVlc3QSMQoEc2x1ZxgBIAEoCUIjukggch4QARhQMhheW2EtejAtOV0rKC1bYS16MC05XSspKiQSNAoIbGFuZ3VhZ2UYAiABKA4yFi5uYXJhLmhlbHAudjEuTGFuZ3VhZ2VCCrpIB4IBBBABIAASNQoHY29udGVudBgDIAEoCzIcLm5hcmEuaGVscC52MS5BcnRpY2xlQ29udGVudEIGukgDyAEBIpoCCg5BcnRpY2xlQ29udGVudBI6Cg1jYXRlZ29yeV9zbHVnGAEgASgJQiO6SCByHhABGFAyGF5bYS16MC05XSsoLVthLXowLTldKykqJBIZCgV0aXRsZRgCIAEoCUIKukgHcgUQAxjIARIZCgdzdW1tYXJ5GAMgASgJQgi6SAVyAxj0AxIiCg1ib2R5X21hcmtkb3duGAQgASgJQgu6SAhyBhABGKCcARIzCgdzb3VyY2VzGAUgAygLMhgubmFyYS5oZWxwLnYxLlNvdXJjZUxpbmtCCLpIBZIBAhAKEj0KEGxhc3RfcmV2aWV3ZWRfb24YBiABKAlCI7pIIHIeMhxeWzAtOV17NH0tWzAtOV17Mn0tWzAtOV17Mn0kIj8KFUNyZWF0ZUFydGljbGVSZXNwb25zZRImCgdhcnRpY2xlGAEgASgLMhUubmFyYS5oZWxwLnYxLkFydGljbGUi1QEKFFVwZGF0ZUFydGljbGVSZXF1ZXN0EjEKBHNsdWcYASABKAlCI7pIIHIeEAEYUDIYXlthLXowLTldKygtW2EtejAtOV0rKSokEjQKCGxhbmd1YWdlGAIgASgOMhYubmFyYS5oZWxwLnYxLkxhbmd1YWdlQgq6SAeCAQQQASAAEh0KDGJhc2VfdmVyc2lvbhgDIAEoBUIHukgEGgIoARI1Cgdjb250ZW50GAQgASgLMhwubmFyYS5oZWxwLnYxLkFydGljbGVDb250ZW50Qga6SAPIAQEiPwoVVXBkYXRlQXJ0aWNsZVJlc3BvbnNlEiYKB2FydGljbGUYASABKAsyFS5uYXJhLmhlbHAudjEuQXJ0aWNsZSKaAQoVUHVibGlzaEFydGljbGVSZXF1ZXN0EjEKBHNsdWcYASABKAlCI7pIIHIeEAEYUDIYXlthLXowLTldKygtW2EtejAtOV0rKSokEjQKCGxhbmd1YWdlGAIgASgOMhYubmFyYS5oZWxwLnYxLkxhbmd1YWdlQgq6SAeCAQQQASAAEhgKB3ZlcnNpb24YAyABKAVCB7pIBBoCKAEiQAoWUHVibGlzaEFydGljbGVSZXNwb25zZRImCgdhcnRpY2xlGAEgASgLMhUubmFyYS5oZWxwLnYxLkFydGljbGUifwoUUmV0aXJlQXJ0aWNsZVJlcXVlc3QSMQoEc2x1ZxgBIAEoCUIjukggch4QARhQMhheW2EtejAtOV0rKC1bYS16MC05XSspKiQSNAoIbGFuZ3VhZ2UYAiABKA4yFi5uYXJhLmhlbHAudjEuTGFuZ3VhZ2VCCrpIB4IBBBABIAAiPwoVUmV0aXJlQXJ0aWNsZVJlc3BvbnNlEiYKB2FydGljbGUYASABKAsyFS5uYXJhLmhlbHAudjEuQXJ0aWNsZSKFAQoaTGlzdEFydGljbGVWZXJzaW9uc1JlcXVlc3QSMQoEc2x1ZxgBIAEoCUIjukggch4QARhQMhheW2EtejAtOV0rKC1bYS16MC05XSspKiQSNAoIbGFuZ3VhZ2UYAiABKA4yFi5uYXJhLmhlbHAudjEuTGFuZ3VhZ2VCCrpIB4IBBBABIAAiRgobTGlzdEFydGljbGVWZXJzaW9uc1Jlc3BvbnNlEicKCHZlcnNpb25zGAEgAygLMhUubmFyYS5oZWxwLnYxLkFydGljbGUiTgoWTGlzdEFsbEFydGljbGVzUmVxdWVzdBI0CghsYW5ndWFnZRgBIAEoDjIWLm5hcmEuaGVscC52MS5MYW5ndWFnZUIKukgHggEEEAEgACJCChdMaXN0QWxsQXJ0aWNsZXNSZXNwb25zZRInCghhcnRpY2xlcxgBIAMoCzIVLm5hcmEuaGVscC52MS5BcnRpY2xlKkYKCExhbmd1YWdlEhgKFExBTkdVQUdFX1VOU1BFQ0lGSUVEEAASDwoLTEFOR1VBR0VfU1YQARIPCgtMQU5HVUFHRV9FThACKpwBCgxBcnRpY2xlU3RhdGUSHQoZQVJUSUNMRV9TVEFURV9VTlNQRUNJRklFRBAAEhcKE0FSVElDTEVfU1RBVEVfRFJBRlQQARIbChdBUlRJQ0xFX1NUQVRFX1BVQkxJU0hFRBACEhkKFUFSVElDTEVfU1RBVEVfUkVUSVJFRBADEhwKGEFSVElDTEVfU1RBVEVfU1VQRVJTRURFRBAEKogBCgtDb250YWN0S2luZBIcChhDT05UQUNUX0tJTkRfVU5TUEVDSUZJRUQQABIVChFDT05UQUNUX0tJTkRfQ0hBVBABEhYKEkNPTlRBQ1RfS0lORF9FTUFJTBACEhYKEkNPTlRBQ1RfS0lORF9QSE9ORRADEhQKEENPTlRBQ1RfS0lORF9XRUIQBCqMAQoOQ29udGFjdFB1cnBvc2USHwobQ09OVEFDVF9QVVJQT1NFX1VOU1BFQ0lGSUVEEAASHQoZQ09OVEFDVF9QVVJQT1NFX1RFQ0hOSUNBTBABEhsKF0NPTlRBQ1RfUFVSUE9TRV9NRURJQ0FMEAISHQoZQ09OVEFDVF9QVVJQT1NFX0VNRVJHRU5DWRADMusDCgtIZWxwU2VydmljZRJgCg5MaXN0Q2F0ZWdvcmllcxIjLm5hcmEuaGVscC52MS5MaXN0Q2F0ZWdvcmllc1JlcXVlc3QaJC5uYXJhLmhlbHAudjEuTGlzdENhdGVnb3JpZXNSZXNwb25zZSIDkAIBEloKDExpc3RBcnRpY2xlcxIhLm5hcmEuaGVscC52MS5MaXN0QXJ0aWNsZXNSZXF1ZXN0GiIubmFyYS5oZWxwLnYxLkxpc3RBcnRpY2xlc1Jlc3BvbnNlIgOQAgESVAoKR2V0QXJ0aWNsZRIfLm5hcmEuaGVscC52MS5HZXRBcnRpY2xlUmVxdWVzdBogLm5hcmEuaGVscC52MS5HZXRBcnRpY2xlUmVzcG9uc2UiA5ACARJgCg5TZWFyY2hBcnRpY2xlcxIjLm5hcmEuaGVscC52MS5TZWFyY2hBcnRpY2xlc1JlcXVlc3QaJC5uYXJhLmhlbHAudjEuU2VhcmNoQXJ0aWNsZXNSZXNwb25zZSIDkAIBEmYKEEdldFN1cHBvcnRTdGF0dXMSJS5uYXJhLmhlbHAudjEuR2V0U3VwcG9ydFN0YXR1c1JlcXVlc3QaJi5uYXJhLmhlbHAudjEuR2V0U3VwcG9ydFN0YXR1c1Jlc3BvbnNlIgOQAgEy2wQKEEhlbHBBZG1pblNlcnZpY2USWgoNQ3JlYXRlQXJ0aWNsZRIiLm5hcmEuaGVscC52MS5DcmVhdGVBcnRpY2xlUmVxdWVzdBojLm5hcmEuaGVscC52MS5DcmVhdGVBcnRpY2xlUmVzcG9uc2UiABJaCg1VcGRhdGVBcnRpY2xlEiIubmFyYS5oZWxwLnYxLlVwZGF0ZUFydGljbGVSZXF1ZXN0GiMubmFyYS5oZWxwLnYxLlVwZGF0ZUFydGljbGVSZXNwb25zZSIAEl0KDlB1Ymxpc2hBcnRpY2xlEiMubmFyYS5oZWxwLnYxLlB1Ymxpc2hBcnRpY2xlUmVxdWVzdBokLm5hcmEuaGVscC52MS5QdWJsaXNoQXJ0aWNsZVJlc3BvbnNlIgASWgoNUmV0aXJlQXJ0aWNsZRIiLm5hcmEuaGVscC52MS5SZXRpcmVBcnRpY2xlUmVxdWVzdBojLm5hcmEuaGVscC52MS5SZXRpcmVBcnRpY2xlUmVzcG9uc2UiABJvChNMaXN0QXJ0aWNsZVZlcnNpb25zEigubmFyYS5oZWxwLnYxLkxpc3RBcnRpY2xlVmVyc2lvbnNSZXF1ZXN0GikubmFyYS5oZWxwLnYxLkxpc3RBcnRpY2xlVmVyc2lvbnNSZXNwb25zZSIDkAIBEmMKD0xpc3RBbGxBcnRpY2xlcxIkLm5hcmEuaGVscC52MS5MaXN0QWxsQXJ0aWNsZXNSZXF1ZXN0GiUubmFyYS5oZWxwLnYxLkxpc3RBbGxBcnRpY2xlc1Jlc3BvbnNlIgOQAgFCogEKEGNvbS5uYXJhLmhlbHAudjFCCUhlbHBQcm90b1ABWjFnaXRodWIuY29tL25hcmEtY2FyZS9uYXJhL2dlbi9uYXJhL2hlbHAvdjE7aGVscHYxogIDTkhYqgIMTmFyYS5IZWxwLlYxygIMTmFyYVxIZWxwXFYx4gIYTmFyYVxIZWxwXFYxXEdQQk1ldGFkYXRh6gIOTmFyYTo6SGVscDo6VjFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * Category groups FAQ articles for browsing.
@@ -242,6 +242,15 @@ export type ListArticlesResponse = Message<"nara.help.v1.ListArticlesResponse"> 
    * @generated from field: bool not_modified = 3;
    */
   notModified: boolean;
+
+  /**
+   * The service notices in force ("BankID-inloggning fungerar inte just
+   * nu"), newest first; publishing or withdrawing one changes
+   * content_version too.
+   *
+   * @generated from field: repeated nara.help.v1.ServiceNotice service_notices = 4;
+   */
+  serviceNotices: ServiceNotice[];
 };
 
 /**
@@ -250,6 +259,41 @@ export type ListArticlesResponse = Message<"nara.help.v1.ListArticlesResponse"> 
  */
 export const ListArticlesResponseSchema: GenMessage<ListArticlesResponse> = /*@__PURE__*/
   messageDesc(file_nara_help_v1_help, 6);
+
+/**
+ * ServiceNotice is a notice about a disturbance, published by support and
+ * shown until it is withdrawn.
+ *
+ * @generated from message nara.help.v1.ServiceNotice
+ */
+export type ServiceNotice = Message<"nara.help.v1.ServiceNotice"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string title = 2;
+   */
+  title: string;
+
+  /**
+   * @generated from field: string body = 3;
+   */
+  body: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp publish_time = 4;
+   */
+  publishTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message nara.help.v1.ServiceNotice.
+ * Use `create(ServiceNoticeSchema)` to create a new message.
+ */
+export const ServiceNoticeSchema: GenMessage<ServiceNotice> = /*@__PURE__*/
+  messageDesc(file_nara_help_v1_help, 7);
 
 /**
  * @generated from message nara.help.v1.GetArticleRequest
@@ -271,7 +315,7 @@ export type GetArticleRequest = Message<"nara.help.v1.GetArticleRequest"> & {
  * Use `create(GetArticleRequestSchema)` to create a new message.
  */
 export const GetArticleRequestSchema: GenMessage<GetArticleRequest> = /*@__PURE__*/
-  messageDesc(file_nara_help_v1_help, 7);
+  messageDesc(file_nara_help_v1_help, 8);
 
 /**
  * @generated from message nara.help.v1.GetArticleResponse
@@ -288,7 +332,7 @@ export type GetArticleResponse = Message<"nara.help.v1.GetArticleResponse"> & {
  * Use `create(GetArticleResponseSchema)` to create a new message.
  */
 export const GetArticleResponseSchema: GenMessage<GetArticleResponse> = /*@__PURE__*/
-  messageDesc(file_nara_help_v1_help, 8);
+  messageDesc(file_nara_help_v1_help, 9);
 
 /**
  * @generated from message nara.help.v1.SearchArticlesRequest
@@ -319,7 +363,7 @@ export type SearchArticlesRequest = Message<"nara.help.v1.SearchArticlesRequest"
  * Use `create(SearchArticlesRequestSchema)` to create a new message.
  */
 export const SearchArticlesRequestSchema: GenMessage<SearchArticlesRequest> = /*@__PURE__*/
-  messageDesc(file_nara_help_v1_help, 9);
+  messageDesc(file_nara_help_v1_help, 10);
 
 /**
  * SearchHit is one article found by a search.
@@ -367,7 +411,7 @@ export type SearchHit = Message<"nara.help.v1.SearchHit"> & {
  * Use `create(SearchHitSchema)` to create a new message.
  */
 export const SearchHitSchema: GenMessage<SearchHit> = /*@__PURE__*/
-  messageDesc(file_nara_help_v1_help, 10);
+  messageDesc(file_nara_help_v1_help, 11);
 
 /**
  * @generated from message nara.help.v1.SearchArticlesResponse
@@ -384,7 +428,7 @@ export type SearchArticlesResponse = Message<"nara.help.v1.SearchArticlesRespons
  * Use `create(SearchArticlesResponseSchema)` to create a new message.
  */
 export const SearchArticlesResponseSchema: GenMessage<SearchArticlesResponse> = /*@__PURE__*/
-  messageDesc(file_nara_help_v1_help, 11);
+  messageDesc(file_nara_help_v1_help, 12);
 
 /**
  * @generated from message nara.help.v1.GetSupportStatusRequest
@@ -401,7 +445,7 @@ export type GetSupportStatusRequest = Message<"nara.help.v1.GetSupportStatusRequ
  * Use `create(GetSupportStatusRequestSchema)` to create a new message.
  */
 export const GetSupportStatusRequestSchema: GenMessage<GetSupportStatusRequest> = /*@__PURE__*/
-  messageDesc(file_nara_help_v1_help, 12);
+  messageDesc(file_nara_help_v1_help, 13);
 
 /**
  * ContactPoint is one way to reach help.
@@ -449,7 +493,7 @@ export type ContactPoint = Message<"nara.help.v1.ContactPoint"> & {
  * Use `create(ContactPointSchema)` to create a new message.
  */
 export const ContactPointSchema: GenMessage<ContactPoint> = /*@__PURE__*/
-  messageDesc(file_nara_help_v1_help, 13);
+  messageDesc(file_nara_help_v1_help, 14);
 
 /**
  * OpeningHours is one day's opening hours in Europe/Stockholm.
@@ -487,7 +531,7 @@ export type OpeningHours = Message<"nara.help.v1.OpeningHours"> & {
  * Use `create(OpeningHoursSchema)` to create a new message.
  */
 export const OpeningHoursSchema: GenMessage<OpeningHours> = /*@__PURE__*/
-  messageDesc(file_nara_help_v1_help, 14);
+  messageDesc(file_nara_help_v1_help, 15);
 
 /**
  * @generated from message nara.help.v1.GetSupportStatusResponse
@@ -537,6 +581,13 @@ export type GetSupportStatusResponse = Message<"nara.help.v1.GetSupportStatusRes
    * @generated from field: string message = 7;
    */
   message: string;
+
+  /**
+   * The service notices in force, newest first.
+   *
+   * @generated from field: repeated nara.help.v1.ServiceNotice service_notices = 8;
+   */
+  serviceNotices: ServiceNotice[];
 };
 
 /**
@@ -544,7 +595,7 @@ export type GetSupportStatusResponse = Message<"nara.help.v1.GetSupportStatusRes
  * Use `create(GetSupportStatusResponseSchema)` to create a new message.
  */
 export const GetSupportStatusResponseSchema: GenMessage<GetSupportStatusResponse> = /*@__PURE__*/
-  messageDesc(file_nara_help_v1_help, 15);
+  messageDesc(file_nara_help_v1_help, 16);
 
 /**
  * @generated from message nara.help.v1.CreateArticleRequest
@@ -571,7 +622,7 @@ export type CreateArticleRequest = Message<"nara.help.v1.CreateArticleRequest"> 
  * Use `create(CreateArticleRequestSchema)` to create a new message.
  */
 export const CreateArticleRequestSchema: GenMessage<CreateArticleRequest> = /*@__PURE__*/
-  messageDesc(file_nara_help_v1_help, 16);
+  messageDesc(file_nara_help_v1_help, 17);
 
 /**
  * ArticleContent is what an editor writes.
@@ -617,7 +668,7 @@ export type ArticleContent = Message<"nara.help.v1.ArticleContent"> & {
  * Use `create(ArticleContentSchema)` to create a new message.
  */
 export const ArticleContentSchema: GenMessage<ArticleContent> = /*@__PURE__*/
-  messageDesc(file_nara_help_v1_help, 17);
+  messageDesc(file_nara_help_v1_help, 18);
 
 /**
  * @generated from message nara.help.v1.CreateArticleResponse
@@ -634,7 +685,7 @@ export type CreateArticleResponse = Message<"nara.help.v1.CreateArticleResponse"
  * Use `create(CreateArticleResponseSchema)` to create a new message.
  */
 export const CreateArticleResponseSchema: GenMessage<CreateArticleResponse> = /*@__PURE__*/
-  messageDesc(file_nara_help_v1_help, 18);
+  messageDesc(file_nara_help_v1_help, 19);
 
 /**
  * @generated from message nara.help.v1.UpdateArticleRequest
@@ -669,7 +720,7 @@ export type UpdateArticleRequest = Message<"nara.help.v1.UpdateArticleRequest"> 
  * Use `create(UpdateArticleRequestSchema)` to create a new message.
  */
 export const UpdateArticleRequestSchema: GenMessage<UpdateArticleRequest> = /*@__PURE__*/
-  messageDesc(file_nara_help_v1_help, 19);
+  messageDesc(file_nara_help_v1_help, 20);
 
 /**
  * @generated from message nara.help.v1.UpdateArticleResponse
@@ -686,7 +737,7 @@ export type UpdateArticleResponse = Message<"nara.help.v1.UpdateArticleResponse"
  * Use `create(UpdateArticleResponseSchema)` to create a new message.
  */
 export const UpdateArticleResponseSchema: GenMessage<UpdateArticleResponse> = /*@__PURE__*/
-  messageDesc(file_nara_help_v1_help, 20);
+  messageDesc(file_nara_help_v1_help, 21);
 
 /**
  * @generated from message nara.help.v1.PublishArticleRequest
@@ -713,7 +764,7 @@ export type PublishArticleRequest = Message<"nara.help.v1.PublishArticleRequest"
  * Use `create(PublishArticleRequestSchema)` to create a new message.
  */
 export const PublishArticleRequestSchema: GenMessage<PublishArticleRequest> = /*@__PURE__*/
-  messageDesc(file_nara_help_v1_help, 21);
+  messageDesc(file_nara_help_v1_help, 22);
 
 /**
  * @generated from message nara.help.v1.PublishArticleResponse
@@ -730,7 +781,7 @@ export type PublishArticleResponse = Message<"nara.help.v1.PublishArticleRespons
  * Use `create(PublishArticleResponseSchema)` to create a new message.
  */
 export const PublishArticleResponseSchema: GenMessage<PublishArticleResponse> = /*@__PURE__*/
-  messageDesc(file_nara_help_v1_help, 22);
+  messageDesc(file_nara_help_v1_help, 23);
 
 /**
  * @generated from message nara.help.v1.RetireArticleRequest
@@ -752,7 +803,7 @@ export type RetireArticleRequest = Message<"nara.help.v1.RetireArticleRequest"> 
  * Use `create(RetireArticleRequestSchema)` to create a new message.
  */
 export const RetireArticleRequestSchema: GenMessage<RetireArticleRequest> = /*@__PURE__*/
-  messageDesc(file_nara_help_v1_help, 23);
+  messageDesc(file_nara_help_v1_help, 24);
 
 /**
  * @generated from message nara.help.v1.RetireArticleResponse
@@ -769,7 +820,7 @@ export type RetireArticleResponse = Message<"nara.help.v1.RetireArticleResponse"
  * Use `create(RetireArticleResponseSchema)` to create a new message.
  */
 export const RetireArticleResponseSchema: GenMessage<RetireArticleResponse> = /*@__PURE__*/
-  messageDesc(file_nara_help_v1_help, 24);
+  messageDesc(file_nara_help_v1_help, 25);
 
 /**
  * @generated from message nara.help.v1.ListArticleVersionsRequest
@@ -791,7 +842,7 @@ export type ListArticleVersionsRequest = Message<"nara.help.v1.ListArticleVersio
  * Use `create(ListArticleVersionsRequestSchema)` to create a new message.
  */
 export const ListArticleVersionsRequestSchema: GenMessage<ListArticleVersionsRequest> = /*@__PURE__*/
-  messageDesc(file_nara_help_v1_help, 25);
+  messageDesc(file_nara_help_v1_help, 26);
 
 /**
  * @generated from message nara.help.v1.ListArticleVersionsResponse
@@ -808,7 +859,7 @@ export type ListArticleVersionsResponse = Message<"nara.help.v1.ListArticleVersi
  * Use `create(ListArticleVersionsResponseSchema)` to create a new message.
  */
 export const ListArticleVersionsResponseSchema: GenMessage<ListArticleVersionsResponse> = /*@__PURE__*/
-  messageDesc(file_nara_help_v1_help, 26);
+  messageDesc(file_nara_help_v1_help, 27);
 
 /**
  * @generated from message nara.help.v1.ListAllArticlesRequest
@@ -825,7 +876,7 @@ export type ListAllArticlesRequest = Message<"nara.help.v1.ListAllArticlesReques
  * Use `create(ListAllArticlesRequestSchema)` to create a new message.
  */
 export const ListAllArticlesRequestSchema: GenMessage<ListAllArticlesRequest> = /*@__PURE__*/
-  messageDesc(file_nara_help_v1_help, 27);
+  messageDesc(file_nara_help_v1_help, 28);
 
 /**
  * @generated from message nara.help.v1.ListAllArticlesResponse
@@ -842,7 +893,7 @@ export type ListAllArticlesResponse = Message<"nara.help.v1.ListAllArticlesRespo
  * Use `create(ListAllArticlesResponseSchema)` to create a new message.
  */
 export const ListAllArticlesResponseSchema: GenMessage<ListAllArticlesResponse> = /*@__PURE__*/
-  messageDesc(file_nara_help_v1_help, 28);
+  messageDesc(file_nara_help_v1_help, 29);
 
 /**
  * Language is a language the help content is written in.

@@ -755,4 +755,70 @@ public class SupportDeskServiceClient(
     ),
   )
 
+
+  /**
+   *  AddAttachment is the staff twin of SupportService.AddAttachment (a
+   *  guide as PDF, a screenshot); a closed case is FAILED_PRECONDITION.
+   */
+  override suspend fun addAttachment(request: SupportDeskServiceAddAttachmentRequest, headers: Headers): ResponseMessage<SupportDeskServiceAddAttachmentResponse> = client.unary(
+    request,
+    headers,
+    MethodSpec(
+    "nara.support.v1.SupportDeskService/AddAttachment",
+      com.nara.support.v1.SupportDeskServiceAddAttachmentRequest::class,
+      com.nara.support.v1.SupportDeskServiceAddAttachmentResponse::class,
+      StreamType.UNARY,
+      idempotency = Idempotency.IDEMPOTENT,
+    ),
+  )
+
+
+  /**
+   *  AddAttachment is the staff twin of SupportService.AddAttachment (a
+   *  guide as PDF, a screenshot); a closed case is FAILED_PRECONDITION.
+   */
+  override fun addAttachmentBlocking(request: SupportDeskServiceAddAttachmentRequest, headers: Headers): UnaryBlockingCall<SupportDeskServiceAddAttachmentResponse> = client.unaryBlocking(
+    request,
+    headers,
+    MethodSpec(
+    "nara.support.v1.SupportDeskService/AddAttachment",
+      com.nara.support.v1.SupportDeskServiceAddAttachmentRequest::class,
+      com.nara.support.v1.SupportDeskServiceAddAttachmentResponse::class,
+      StreamType.UNARY,
+      idempotency = Idempotency.IDEMPOTENT,
+    ),
+  )
+
+
+  /**
+   *  GetAttachment returns an attachment of a case. Access-logged.
+   */
+  override suspend fun getAttachment(request: SupportDeskServiceGetAttachmentRequest, headers: Headers): ResponseMessage<SupportDeskServiceGetAttachmentResponse> = client.unary(
+    request,
+    headers,
+    MethodSpec(
+    "nara.support.v1.SupportDeskService/GetAttachment",
+      com.nara.support.v1.SupportDeskServiceGetAttachmentRequest::class,
+      com.nara.support.v1.SupportDeskServiceGetAttachmentResponse::class,
+      StreamType.UNARY,
+      idempotency = Idempotency.NO_SIDE_EFFECTS,
+    ),
+  )
+
+
+  /**
+   *  GetAttachment returns an attachment of a case. Access-logged.
+   */
+  override fun getAttachmentBlocking(request: SupportDeskServiceGetAttachmentRequest, headers: Headers): UnaryBlockingCall<SupportDeskServiceGetAttachmentResponse> = client.unaryBlocking(
+    request,
+    headers,
+    MethodSpec(
+    "nara.support.v1.SupportDeskService/GetAttachment",
+      com.nara.support.v1.SupportDeskServiceGetAttachmentRequest::class,
+      com.nara.support.v1.SupportDeskServiceGetAttachmentResponse::class,
+      StreamType.UNARY,
+      idempotency = Idempotency.NO_SIDE_EFFECTS,
+    ),
+  )
+
 }

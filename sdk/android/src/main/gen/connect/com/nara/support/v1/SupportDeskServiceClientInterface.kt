@@ -269,4 +269,26 @@ public interface SupportDeskServiceClientInterface {
    *  WithdrawServiceNotice withdraws a notice (second line).
    */
   public fun withdrawServiceNoticeBlocking(request: WithdrawServiceNoticeRequest, headers: Headers = emptyMap()): UnaryBlockingCall<WithdrawServiceNoticeResponse>
+
+  /**
+   *  AddAttachment is the staff twin of SupportService.AddAttachment (a
+   *  guide as PDF, a screenshot); a closed case is FAILED_PRECONDITION.
+   */
+  public suspend fun addAttachment(request: SupportDeskServiceAddAttachmentRequest, headers: Headers = emptyMap()): ResponseMessage<SupportDeskServiceAddAttachmentResponse>
+
+  /**
+   *  AddAttachment is the staff twin of SupportService.AddAttachment (a
+   *  guide as PDF, a screenshot); a closed case is FAILED_PRECONDITION.
+   */
+  public fun addAttachmentBlocking(request: SupportDeskServiceAddAttachmentRequest, headers: Headers = emptyMap()): UnaryBlockingCall<SupportDeskServiceAddAttachmentResponse>
+
+  /**
+   *  GetAttachment returns an attachment of a case. Access-logged.
+   */
+  public suspend fun getAttachment(request: SupportDeskServiceGetAttachmentRequest, headers: Headers = emptyMap()): ResponseMessage<SupportDeskServiceGetAttachmentResponse>
+
+  /**
+   *  GetAttachment returns an attachment of a case. Access-logged.
+   */
+  public fun getAttachmentBlocking(request: SupportDeskServiceGetAttachmentRequest, headers: Headers = emptyMap()): UnaryBlockingCall<SupportDeskServiceGetAttachmentResponse>
 }

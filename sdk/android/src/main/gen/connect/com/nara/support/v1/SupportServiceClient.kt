@@ -346,4 +346,82 @@ public class SupportServiceClient(
     ),
   )
 
+
+  /**
+   *  AddAttachment adds a photo (JPEG or PNG) or a PDF to the citizen's open
+   *  case, with an optional text, as a message of the thread. The type is
+   *  read from the content, never from the name; a declared content_type
+   *  that contradicts it is INVALID_ARGUMENT, as is a file over 8 MB. Photo
+   *  metadata (EXIF with its GPS position, XMP, comments) is removed before
+   *  the file is kept. A closed case is FAILED_PRECONDITION. A retry with
+   *  the same idempotency_key returns the first message.
+   */
+  override suspend fun addAttachment(request: AddAttachmentRequest, headers: Headers): ResponseMessage<AddAttachmentResponse> = client.unary(
+    request,
+    headers,
+    MethodSpec(
+    "nara.support.v1.SupportService/AddAttachment",
+      com.nara.support.v1.AddAttachmentRequest::class,
+      com.nara.support.v1.AddAttachmentResponse::class,
+      StreamType.UNARY,
+      idempotency = Idempotency.IDEMPOTENT,
+    ),
+  )
+
+
+  /**
+   *  AddAttachment adds a photo (JPEG or PNG) or a PDF to the citizen's open
+   *  case, with an optional text, as a message of the thread. The type is
+   *  read from the content, never from the name; a declared content_type
+   *  that contradicts it is INVALID_ARGUMENT, as is a file over 8 MB. Photo
+   *  metadata (EXIF with its GPS position, XMP, comments) is removed before
+   *  the file is kept. A closed case is FAILED_PRECONDITION. A retry with
+   *  the same idempotency_key returns the first message.
+   */
+  override fun addAttachmentBlocking(request: AddAttachmentRequest, headers: Headers): UnaryBlockingCall<AddAttachmentResponse> = client.unaryBlocking(
+    request,
+    headers,
+    MethodSpec(
+    "nara.support.v1.SupportService/AddAttachment",
+      com.nara.support.v1.AddAttachmentRequest::class,
+      com.nara.support.v1.AddAttachmentResponse::class,
+      StreamType.UNARY,
+      idempotency = Idempotency.IDEMPOTENT,
+    ),
+  )
+
+
+  /**
+   *  GetAttachment returns an attachment of one of the caller's cases;
+   *  another's is NOT_FOUND.
+   */
+  override suspend fun getAttachment(request: GetAttachmentRequest, headers: Headers): ResponseMessage<GetAttachmentResponse> = client.unary(
+    request,
+    headers,
+    MethodSpec(
+    "nara.support.v1.SupportService/GetAttachment",
+      com.nara.support.v1.GetAttachmentRequest::class,
+      com.nara.support.v1.GetAttachmentResponse::class,
+      StreamType.UNARY,
+      idempotency = Idempotency.NO_SIDE_EFFECTS,
+    ),
+  )
+
+
+  /**
+   *  GetAttachment returns an attachment of one of the caller's cases;
+   *  another's is NOT_FOUND.
+   */
+  override fun getAttachmentBlocking(request: GetAttachmentRequest, headers: Headers): UnaryBlockingCall<GetAttachmentResponse> = client.unaryBlocking(
+    request,
+    headers,
+    MethodSpec(
+    "nara.support.v1.SupportService/GetAttachment",
+      com.nara.support.v1.GetAttachmentRequest::class,
+      com.nara.support.v1.GetAttachmentResponse::class,
+      StreamType.UNARY,
+      idempotency = Idempotency.NO_SIDE_EFFECTS,
+    ),
+  )
+
 }

@@ -133,4 +133,38 @@ public interface SupportServiceClientInterface {
    *  inloggning fungerar inte just nu"). It needs no login.
    */
   public fun listServiceNoticesBlocking(request: ListServiceNoticesRequest, headers: Headers = emptyMap()): UnaryBlockingCall<ListServiceNoticesResponse>
+
+  /**
+   *  AddAttachment adds a photo (JPEG or PNG) or a PDF to the citizen's open
+   *  case, with an optional text, as a message of the thread. The type is
+   *  read from the content, never from the name; a declared content_type
+   *  that contradicts it is INVALID_ARGUMENT, as is a file over 8 MB. Photo
+   *  metadata (EXIF with its GPS position, XMP, comments) is removed before
+   *  the file is kept. A closed case is FAILED_PRECONDITION. A retry with
+   *  the same idempotency_key returns the first message.
+   */
+  public suspend fun addAttachment(request: AddAttachmentRequest, headers: Headers = emptyMap()): ResponseMessage<AddAttachmentResponse>
+
+  /**
+   *  AddAttachment adds a photo (JPEG or PNG) or a PDF to the citizen's open
+   *  case, with an optional text, as a message of the thread. The type is
+   *  read from the content, never from the name; a declared content_type
+   *  that contradicts it is INVALID_ARGUMENT, as is a file over 8 MB. Photo
+   *  metadata (EXIF with its GPS position, XMP, comments) is removed before
+   *  the file is kept. A closed case is FAILED_PRECONDITION. A retry with
+   *  the same idempotency_key returns the first message.
+   */
+  public fun addAttachmentBlocking(request: AddAttachmentRequest, headers: Headers = emptyMap()): UnaryBlockingCall<AddAttachmentResponse>
+
+  /**
+   *  GetAttachment returns an attachment of one of the caller's cases;
+   *  another's is NOT_FOUND.
+   */
+  public suspend fun getAttachment(request: GetAttachmentRequest, headers: Headers = emptyMap()): ResponseMessage<GetAttachmentResponse>
+
+  /**
+   *  GetAttachment returns an attachment of one of the caller's cases;
+   *  another's is NOT_FOUND.
+   */
+  public fun getAttachmentBlocking(request: GetAttachmentRequest, headers: Headers = emptyMap()): UnaryBlockingCall<GetAttachmentResponse>
 }

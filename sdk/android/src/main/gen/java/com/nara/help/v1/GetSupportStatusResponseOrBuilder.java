@@ -133,4 +133,30 @@ public interface GetSupportStatusResponseOrBuilder extends
    */
   com.google.protobuf.ByteString
       getMessageBytes();
+
+  /**
+   * <pre>
+   * The service notices in force, newest first.
+   * </pre>
+   *
+   * <code>repeated .nara.help.v1.ServiceNotice service_notices = 8 [json_name = "serviceNotices"];</code>
+   */
+  java.util.List<com.nara.help.v1.ServiceNotice> 
+      getServiceNoticesList();
+  /**
+   * <pre>
+   * The service notices in force, newest first.
+   * </pre>
+   *
+   * <code>repeated .nara.help.v1.ServiceNotice service_notices = 8 [json_name = "serviceNotices"];</code>
+   */
+  com.nara.help.v1.ServiceNotice getServiceNotices(int index);
+  /**
+   * <pre>
+   * The service notices in force, newest first.
+   * </pre>
+   *
+   * <code>repeated .nara.help.v1.ServiceNotice service_notices = 8 [json_name = "serviceNotices"];</code>
+   */
+  int getServiceNoticesCount();
 }

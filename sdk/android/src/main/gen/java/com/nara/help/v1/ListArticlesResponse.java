@@ -17,6 +17,7 @@ public  final class ListArticlesResponse extends
   private ListArticlesResponse() {
     articles_ = emptyProtobufList();
     contentVersion_ = "";
+    serviceNotices_ = emptyProtobufList();
   }
   public static final int ARTICLES_FIELD_NUMBER = 1;
   private com.google.protobuf.Internal.ProtobufList<com.nara.help.v1.Article> articles_;
@@ -208,6 +209,166 @@ public  final class ListArticlesResponse extends
   private void clearNotModified() {
 
     notModified_ = false;
+  }
+
+  public static final int SERVICE_NOTICES_FIELD_NUMBER = 4;
+  private com.google.protobuf.Internal.ProtobufList<com.nara.help.v1.ServiceNotice> serviceNotices_;
+  /**
+   * <pre>
+   * The service notices in force ("BankID-inloggning fungerar inte just
+   * nu"), newest first; publishing or withdrawing one changes
+   * content_version too.
+   * </pre>
+   *
+   * <code>repeated .nara.help.v1.ServiceNotice service_notices = 4 [json_name = "serviceNotices"];</code>
+   */
+  @java.lang.Override
+  public java.util.List<com.nara.help.v1.ServiceNotice> getServiceNoticesList() {
+    return serviceNotices_;
+  }
+  /**
+   * <pre>
+   * The service notices in force ("BankID-inloggning fungerar inte just
+   * nu"), newest first; publishing or withdrawing one changes
+   * content_version too.
+   * </pre>
+   *
+   * <code>repeated .nara.help.v1.ServiceNotice service_notices = 4 [json_name = "serviceNotices"];</code>
+   */
+  public java.util.List<? extends com.nara.help.v1.ServiceNoticeOrBuilder> 
+      getServiceNoticesOrBuilderList() {
+    return serviceNotices_;
+  }
+  /**
+   * <pre>
+   * The service notices in force ("BankID-inloggning fungerar inte just
+   * nu"), newest first; publishing or withdrawing one changes
+   * content_version too.
+   * </pre>
+   *
+   * <code>repeated .nara.help.v1.ServiceNotice service_notices = 4 [json_name = "serviceNotices"];</code>
+   */
+  @java.lang.Override
+  public int getServiceNoticesCount() {
+    return serviceNotices_.size();
+  }
+  /**
+   * <pre>
+   * The service notices in force ("BankID-inloggning fungerar inte just
+   * nu"), newest first; publishing or withdrawing one changes
+   * content_version too.
+   * </pre>
+   *
+   * <code>repeated .nara.help.v1.ServiceNotice service_notices = 4 [json_name = "serviceNotices"];</code>
+   */
+  @java.lang.Override
+  public com.nara.help.v1.ServiceNotice getServiceNotices(int index) {
+    return serviceNotices_.get(index);
+  }
+  /**
+   * <pre>
+   * The service notices in force ("BankID-inloggning fungerar inte just
+   * nu"), newest first; publishing or withdrawing one changes
+   * content_version too.
+   * </pre>
+   *
+   * <code>repeated .nara.help.v1.ServiceNotice service_notices = 4 [json_name = "serviceNotices"];</code>
+   */
+  public com.nara.help.v1.ServiceNoticeOrBuilder getServiceNoticesOrBuilder(
+      int index) {
+    return serviceNotices_.get(index);
+  }
+  private void ensureServiceNoticesIsMutable() {
+    com.google.protobuf.Internal.ProtobufList<com.nara.help.v1.ServiceNotice> tmp = serviceNotices_;
+    if (!tmp.isModifiable()) {
+      serviceNotices_ =
+          com.google.protobuf.GeneratedMessageLite.mutableCopy(tmp);
+     }
+  }
+
+  /**
+   * <pre>
+   * The service notices in force ("BankID-inloggning fungerar inte just
+   * nu"), newest first; publishing or withdrawing one changes
+   * content_version too.
+   * </pre>
+   *
+   * <code>repeated .nara.help.v1.ServiceNotice service_notices = 4 [json_name = "serviceNotices"];</code>
+   */
+  private void setServiceNotices(
+      int index, com.nara.help.v1.ServiceNotice value) {
+    java.util.Objects.requireNonNull(value);
+    ensureServiceNoticesIsMutable();
+    serviceNotices_.set(index, value);
+  }
+  /**
+   * <pre>
+   * The service notices in force ("BankID-inloggning fungerar inte just
+   * nu"), newest first; publishing or withdrawing one changes
+   * content_version too.
+   * </pre>
+   *
+   * <code>repeated .nara.help.v1.ServiceNotice service_notices = 4 [json_name = "serviceNotices"];</code>
+   */
+  private void addServiceNotices(com.nara.help.v1.ServiceNotice value) {
+    java.util.Objects.requireNonNull(value);
+    ensureServiceNoticesIsMutable();
+    serviceNotices_.add(value);
+  }
+  /**
+   * <pre>
+   * The service notices in force ("BankID-inloggning fungerar inte just
+   * nu"), newest first; publishing or withdrawing one changes
+   * content_version too.
+   * </pre>
+   *
+   * <code>repeated .nara.help.v1.ServiceNotice service_notices = 4 [json_name = "serviceNotices"];</code>
+   */
+  private void addServiceNotices(
+      int index, com.nara.help.v1.ServiceNotice value) {
+    java.util.Objects.requireNonNull(value);
+    ensureServiceNoticesIsMutable();
+    serviceNotices_.add(index, value);
+  }
+  /**
+   * <pre>
+   * The service notices in force ("BankID-inloggning fungerar inte just
+   * nu"), newest first; publishing or withdrawing one changes
+   * content_version too.
+   * </pre>
+   *
+   * <code>repeated .nara.help.v1.ServiceNotice service_notices = 4 [json_name = "serviceNotices"];</code>
+   */
+  private void addAllServiceNotices(
+      java.lang.Iterable<? extends com.nara.help.v1.ServiceNotice> values) {
+    ensureServiceNoticesIsMutable();
+    com.google.protobuf.AbstractMessageLite.addAll(
+        values, serviceNotices_);
+  }
+  /**
+   * <pre>
+   * The service notices in force ("BankID-inloggning fungerar inte just
+   * nu"), newest first; publishing or withdrawing one changes
+   * content_version too.
+   * </pre>
+   *
+   * <code>repeated .nara.help.v1.ServiceNotice service_notices = 4 [json_name = "serviceNotices"];</code>
+   */
+  private void clearServiceNotices() {
+    serviceNotices_ = emptyProtobufList();
+  }
+  /**
+   * <pre>
+   * The service notices in force ("BankID-inloggning fungerar inte just
+   * nu"), newest first; publishing or withdrawing one changes
+   * content_version too.
+   * </pre>
+   *
+   * <code>repeated .nara.help.v1.ServiceNotice service_notices = 4 [json_name = "serviceNotices"];</code>
+   */
+  private void removeServiceNotices(int index) {
+    ensureServiceNoticesIsMutable();
+    serviceNotices_.remove(index);
   }
 
   public static com.nara.help.v1.ListArticlesResponse parseFrom(
@@ -511,6 +672,180 @@ public  final class ListArticlesResponse extends
       return this;
     }
 
+    /**
+     * <pre>
+     * The service notices in force ("BankID-inloggning fungerar inte just
+     * nu"), newest first; publishing or withdrawing one changes
+     * content_version too.
+     * </pre>
+     *
+     * <code>repeated .nara.help.v1.ServiceNotice service_notices = 4 [json_name = "serviceNotices"];</code>
+     */
+    @java.lang.Override
+    public java.util.List<com.nara.help.v1.ServiceNotice> getServiceNoticesList() {
+      return java.util.Collections.unmodifiableList(
+          instance.getServiceNoticesList());
+    }
+    /**
+     * <pre>
+     * The service notices in force ("BankID-inloggning fungerar inte just
+     * nu"), newest first; publishing or withdrawing one changes
+     * content_version too.
+     * </pre>
+     *
+     * <code>repeated .nara.help.v1.ServiceNotice service_notices = 4 [json_name = "serviceNotices"];</code>
+     */
+    @java.lang.Override
+    public int getServiceNoticesCount() {
+      return instance.getServiceNoticesCount();
+    }/**
+     * <pre>
+     * The service notices in force ("BankID-inloggning fungerar inte just
+     * nu"), newest first; publishing or withdrawing one changes
+     * content_version too.
+     * </pre>
+     *
+     * <code>repeated .nara.help.v1.ServiceNotice service_notices = 4 [json_name = "serviceNotices"];</code>
+     */
+    @java.lang.Override
+    public com.nara.help.v1.ServiceNotice getServiceNotices(int index) {
+      return instance.getServiceNotices(index);
+    }
+    /**
+     * <pre>
+     * The service notices in force ("BankID-inloggning fungerar inte just
+     * nu"), newest first; publishing or withdrawing one changes
+     * content_version too.
+     * </pre>
+     *
+     * <code>repeated .nara.help.v1.ServiceNotice service_notices = 4 [json_name = "serviceNotices"];</code>
+     */
+    public Builder setServiceNotices(
+        int index, com.nara.help.v1.ServiceNotice value) {
+      copyOnWrite();
+      instance.setServiceNotices(index, value);
+      return this;
+    }
+    /**
+     * <pre>
+     * The service notices in force ("BankID-inloggning fungerar inte just
+     * nu"), newest first; publishing or withdrawing one changes
+     * content_version too.
+     * </pre>
+     *
+     * <code>repeated .nara.help.v1.ServiceNotice service_notices = 4 [json_name = "serviceNotices"];</code>
+     */
+    public Builder setServiceNotices(
+        int index, com.nara.help.v1.ServiceNotice.Builder builderForValue) {
+      copyOnWrite();
+      instance.setServiceNotices(index,
+          builderForValue.build());
+      return this;
+    }
+    /**
+     * <pre>
+     * The service notices in force ("BankID-inloggning fungerar inte just
+     * nu"), newest first; publishing or withdrawing one changes
+     * content_version too.
+     * </pre>
+     *
+     * <code>repeated .nara.help.v1.ServiceNotice service_notices = 4 [json_name = "serviceNotices"];</code>
+     */
+    public Builder addServiceNotices(com.nara.help.v1.ServiceNotice value) {
+      copyOnWrite();
+      instance.addServiceNotices(value);
+      return this;
+    }
+    /**
+     * <pre>
+     * The service notices in force ("BankID-inloggning fungerar inte just
+     * nu"), newest first; publishing or withdrawing one changes
+     * content_version too.
+     * </pre>
+     *
+     * <code>repeated .nara.help.v1.ServiceNotice service_notices = 4 [json_name = "serviceNotices"];</code>
+     */
+    public Builder addServiceNotices(
+        int index, com.nara.help.v1.ServiceNotice value) {
+      copyOnWrite();
+      instance.addServiceNotices(index, value);
+      return this;
+    }
+    /**
+     * <pre>
+     * The service notices in force ("BankID-inloggning fungerar inte just
+     * nu"), newest first; publishing or withdrawing one changes
+     * content_version too.
+     * </pre>
+     *
+     * <code>repeated .nara.help.v1.ServiceNotice service_notices = 4 [json_name = "serviceNotices"];</code>
+     */
+    public Builder addServiceNotices(
+        com.nara.help.v1.ServiceNotice.Builder builderForValue) {
+      copyOnWrite();
+      instance.addServiceNotices(builderForValue.build());
+      return this;
+    }
+    /**
+     * <pre>
+     * The service notices in force ("BankID-inloggning fungerar inte just
+     * nu"), newest first; publishing or withdrawing one changes
+     * content_version too.
+     * </pre>
+     *
+     * <code>repeated .nara.help.v1.ServiceNotice service_notices = 4 [json_name = "serviceNotices"];</code>
+     */
+    public Builder addServiceNotices(
+        int index, com.nara.help.v1.ServiceNotice.Builder builderForValue) {
+      copyOnWrite();
+      instance.addServiceNotices(index,
+          builderForValue.build());
+      return this;
+    }
+    /**
+     * <pre>
+     * The service notices in force ("BankID-inloggning fungerar inte just
+     * nu"), newest first; publishing or withdrawing one changes
+     * content_version too.
+     * </pre>
+     *
+     * <code>repeated .nara.help.v1.ServiceNotice service_notices = 4 [json_name = "serviceNotices"];</code>
+     */
+    public Builder addAllServiceNotices(
+        java.lang.Iterable<? extends com.nara.help.v1.ServiceNotice> values) {
+      copyOnWrite();
+      instance.addAllServiceNotices(values);
+      return this;
+    }
+    /**
+     * <pre>
+     * The service notices in force ("BankID-inloggning fungerar inte just
+     * nu"), newest first; publishing or withdrawing one changes
+     * content_version too.
+     * </pre>
+     *
+     * <code>repeated .nara.help.v1.ServiceNotice service_notices = 4 [json_name = "serviceNotices"];</code>
+     */
+    public Builder clearServiceNotices() {
+      copyOnWrite();
+      instance.clearServiceNotices();
+      return this;
+    }
+    /**
+     * <pre>
+     * The service notices in force ("BankID-inloggning fungerar inte just
+     * nu"), newest first; publishing or withdrawing one changes
+     * content_version too.
+     * </pre>
+     *
+     * <code>repeated .nara.help.v1.ServiceNotice service_notices = 4 [json_name = "serviceNotices"];</code>
+     */
+    public Builder removeServiceNotices(int index) {
+      copyOnWrite();
+      instance.removeServiceNotices(index);
+      return this;
+    }
+
     // @@protoc_insertion_point(builder_scope:nara.help.v1.ListArticlesResponse)
   }
   @java.lang.Override
@@ -531,10 +866,12 @@ public  final class ListArticlesResponse extends
             com.nara.help.v1.Article.class,
             "contentVersion_",
             "notModified_",
+            "serviceNotices_",
+            com.nara.help.v1.ServiceNotice.class,
           };
           java.lang.String info =
-              "\u0000\u0003\u0000\u0000\u0001\u0003\u0003\u0000\u0001\u0000\u0001\u001b\u0002\u0208" +
-              "\u0003\u0007";
+              "\u0000\u0004\u0000\u0000\u0001\u0004\u0004\u0000\u0002\u0000\u0001\u001b\u0002\u0208" +
+              "\u0003\u0007\u0004\u001b";
           return newMessageInfo(DEFAULT_INSTANCE, info, objects);
       }
       case GET_DEFAULT_INSTANCE: {

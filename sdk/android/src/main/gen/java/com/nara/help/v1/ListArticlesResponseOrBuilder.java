@@ -51,4 +51,36 @@ public interface ListArticlesResponseOrBuilder extends
    * @return The notModified.
    */
   boolean getNotModified();
+
+  /**
+   * <pre>
+   * The service notices in force ("BankID-inloggning fungerar inte just
+   * nu"), newest first; publishing or withdrawing one changes
+   * content_version too.
+   * </pre>
+   *
+   * <code>repeated .nara.help.v1.ServiceNotice service_notices = 4 [json_name = "serviceNotices"];</code>
+   */
+  java.util.List<com.nara.help.v1.ServiceNotice> 
+      getServiceNoticesList();
+  /**
+   * <pre>
+   * The service notices in force ("BankID-inloggning fungerar inte just
+   * nu"), newest first; publishing or withdrawing one changes
+   * content_version too.
+   * </pre>
+   *
+   * <code>repeated .nara.help.v1.ServiceNotice service_notices = 4 [json_name = "serviceNotices"];</code>
+   */
+  com.nara.help.v1.ServiceNotice getServiceNotices(int index);
+  /**
+   * <pre>
+   * The service notices in force ("BankID-inloggning fungerar inte just
+   * nu"), newest first; publishing or withdrawing one changes
+   * content_version too.
+   * </pre>
+   *
+   * <code>repeated .nara.help.v1.ServiceNotice service_notices = 4 [json_name = "serviceNotices"];</code>
+   */
+  int getServiceNoticesCount();
 }

@@ -23,6 +23,7 @@ public  final class Message extends
     authorName_ = "";
     text_ = "";
     standardAnswerId_ = "";
+    attachments_ = emptyProtobufList();
   }
   public static final int ID_FIELD_NUMBER = 1;
   private java.lang.String id_;
@@ -362,6 +363,144 @@ public  final class Message extends
   private void clearStandardAnswerVersion() {
 
     standardAnswerVersion_ = 0;
+  }
+
+  public static final int ATTACHMENTS_FIELD_NUMBER = 8;
+  private com.google.protobuf.Internal.ProtobufList<com.nara.support.v1.Attachment> attachments_;
+  /**
+   * <pre>
+   * The files sent with the message; read them with GetAttachment.
+   * </pre>
+   *
+   * <code>repeated .nara.support.v1.Attachment attachments = 8 [json_name = "attachments"];</code>
+   */
+  @java.lang.Override
+  public java.util.List<com.nara.support.v1.Attachment> getAttachmentsList() {
+    return attachments_;
+  }
+  /**
+   * <pre>
+   * The files sent with the message; read them with GetAttachment.
+   * </pre>
+   *
+   * <code>repeated .nara.support.v1.Attachment attachments = 8 [json_name = "attachments"];</code>
+   */
+  public java.util.List<? extends com.nara.support.v1.AttachmentOrBuilder> 
+      getAttachmentsOrBuilderList() {
+    return attachments_;
+  }
+  /**
+   * <pre>
+   * The files sent with the message; read them with GetAttachment.
+   * </pre>
+   *
+   * <code>repeated .nara.support.v1.Attachment attachments = 8 [json_name = "attachments"];</code>
+   */
+  @java.lang.Override
+  public int getAttachmentsCount() {
+    return attachments_.size();
+  }
+  /**
+   * <pre>
+   * The files sent with the message; read them with GetAttachment.
+   * </pre>
+   *
+   * <code>repeated .nara.support.v1.Attachment attachments = 8 [json_name = "attachments"];</code>
+   */
+  @java.lang.Override
+  public com.nara.support.v1.Attachment getAttachments(int index) {
+    return attachments_.get(index);
+  }
+  /**
+   * <pre>
+   * The files sent with the message; read them with GetAttachment.
+   * </pre>
+   *
+   * <code>repeated .nara.support.v1.Attachment attachments = 8 [json_name = "attachments"];</code>
+   */
+  public com.nara.support.v1.AttachmentOrBuilder getAttachmentsOrBuilder(
+      int index) {
+    return attachments_.get(index);
+  }
+  private void ensureAttachmentsIsMutable() {
+    com.google.protobuf.Internal.ProtobufList<com.nara.support.v1.Attachment> tmp = attachments_;
+    if (!tmp.isModifiable()) {
+      attachments_ =
+          com.google.protobuf.GeneratedMessageLite.mutableCopy(tmp);
+     }
+  }
+
+  /**
+   * <pre>
+   * The files sent with the message; read them with GetAttachment.
+   * </pre>
+   *
+   * <code>repeated .nara.support.v1.Attachment attachments = 8 [json_name = "attachments"];</code>
+   */
+  private void setAttachments(
+      int index, com.nara.support.v1.Attachment value) {
+    java.util.Objects.requireNonNull(value);
+    ensureAttachmentsIsMutable();
+    attachments_.set(index, value);
+  }
+  /**
+   * <pre>
+   * The files sent with the message; read them with GetAttachment.
+   * </pre>
+   *
+   * <code>repeated .nara.support.v1.Attachment attachments = 8 [json_name = "attachments"];</code>
+   */
+  private void addAttachments(com.nara.support.v1.Attachment value) {
+    java.util.Objects.requireNonNull(value);
+    ensureAttachmentsIsMutable();
+    attachments_.add(value);
+  }
+  /**
+   * <pre>
+   * The files sent with the message; read them with GetAttachment.
+   * </pre>
+   *
+   * <code>repeated .nara.support.v1.Attachment attachments = 8 [json_name = "attachments"];</code>
+   */
+  private void addAttachments(
+      int index, com.nara.support.v1.Attachment value) {
+    java.util.Objects.requireNonNull(value);
+    ensureAttachmentsIsMutable();
+    attachments_.add(index, value);
+  }
+  /**
+   * <pre>
+   * The files sent with the message; read them with GetAttachment.
+   * </pre>
+   *
+   * <code>repeated .nara.support.v1.Attachment attachments = 8 [json_name = "attachments"];</code>
+   */
+  private void addAllAttachments(
+      java.lang.Iterable<? extends com.nara.support.v1.Attachment> values) {
+    ensureAttachmentsIsMutable();
+    com.google.protobuf.AbstractMessageLite.addAll(
+        values, attachments_);
+  }
+  /**
+   * <pre>
+   * The files sent with the message; read them with GetAttachment.
+   * </pre>
+   *
+   * <code>repeated .nara.support.v1.Attachment attachments = 8 [json_name = "attachments"];</code>
+   */
+  private void clearAttachments() {
+    attachments_ = emptyProtobufList();
+  }
+  /**
+   * <pre>
+   * The files sent with the message; read them with GetAttachment.
+   * </pre>
+   *
+   * <code>repeated .nara.support.v1.Attachment attachments = 8 [json_name = "attachments"];</code>
+   */
+  private void removeAttachments(int index) {
+    ensureAttachmentsIsMutable();
+    attachments_.remove(index);
   }
 
   public static com.nara.support.v1.Message parseFrom(
@@ -823,6 +962,156 @@ public  final class Message extends
       return this;
     }
 
+    /**
+     * <pre>
+     * The files sent with the message; read them with GetAttachment.
+     * </pre>
+     *
+     * <code>repeated .nara.support.v1.Attachment attachments = 8 [json_name = "attachments"];</code>
+     */
+    @java.lang.Override
+    public java.util.List<com.nara.support.v1.Attachment> getAttachmentsList() {
+      return java.util.Collections.unmodifiableList(
+          instance.getAttachmentsList());
+    }
+    /**
+     * <pre>
+     * The files sent with the message; read them with GetAttachment.
+     * </pre>
+     *
+     * <code>repeated .nara.support.v1.Attachment attachments = 8 [json_name = "attachments"];</code>
+     */
+    @java.lang.Override
+    public int getAttachmentsCount() {
+      return instance.getAttachmentsCount();
+    }/**
+     * <pre>
+     * The files sent with the message; read them with GetAttachment.
+     * </pre>
+     *
+     * <code>repeated .nara.support.v1.Attachment attachments = 8 [json_name = "attachments"];</code>
+     */
+    @java.lang.Override
+    public com.nara.support.v1.Attachment getAttachments(int index) {
+      return instance.getAttachments(index);
+    }
+    /**
+     * <pre>
+     * The files sent with the message; read them with GetAttachment.
+     * </pre>
+     *
+     * <code>repeated .nara.support.v1.Attachment attachments = 8 [json_name = "attachments"];</code>
+     */
+    public Builder setAttachments(
+        int index, com.nara.support.v1.Attachment value) {
+      copyOnWrite();
+      instance.setAttachments(index, value);
+      return this;
+    }
+    /**
+     * <pre>
+     * The files sent with the message; read them with GetAttachment.
+     * </pre>
+     *
+     * <code>repeated .nara.support.v1.Attachment attachments = 8 [json_name = "attachments"];</code>
+     */
+    public Builder setAttachments(
+        int index, com.nara.support.v1.Attachment.Builder builderForValue) {
+      copyOnWrite();
+      instance.setAttachments(index,
+          builderForValue.build());
+      return this;
+    }
+    /**
+     * <pre>
+     * The files sent with the message; read them with GetAttachment.
+     * </pre>
+     *
+     * <code>repeated .nara.support.v1.Attachment attachments = 8 [json_name = "attachments"];</code>
+     */
+    public Builder addAttachments(com.nara.support.v1.Attachment value) {
+      copyOnWrite();
+      instance.addAttachments(value);
+      return this;
+    }
+    /**
+     * <pre>
+     * The files sent with the message; read them with GetAttachment.
+     * </pre>
+     *
+     * <code>repeated .nara.support.v1.Attachment attachments = 8 [json_name = "attachments"];</code>
+     */
+    public Builder addAttachments(
+        int index, com.nara.support.v1.Attachment value) {
+      copyOnWrite();
+      instance.addAttachments(index, value);
+      return this;
+    }
+    /**
+     * <pre>
+     * The files sent with the message; read them with GetAttachment.
+     * </pre>
+     *
+     * <code>repeated .nara.support.v1.Attachment attachments = 8 [json_name = "attachments"];</code>
+     */
+    public Builder addAttachments(
+        com.nara.support.v1.Attachment.Builder builderForValue) {
+      copyOnWrite();
+      instance.addAttachments(builderForValue.build());
+      return this;
+    }
+    /**
+     * <pre>
+     * The files sent with the message; read them with GetAttachment.
+     * </pre>
+     *
+     * <code>repeated .nara.support.v1.Attachment attachments = 8 [json_name = "attachments"];</code>
+     */
+    public Builder addAttachments(
+        int index, com.nara.support.v1.Attachment.Builder builderForValue) {
+      copyOnWrite();
+      instance.addAttachments(index,
+          builderForValue.build());
+      return this;
+    }
+    /**
+     * <pre>
+     * The files sent with the message; read them with GetAttachment.
+     * </pre>
+     *
+     * <code>repeated .nara.support.v1.Attachment attachments = 8 [json_name = "attachments"];</code>
+     */
+    public Builder addAllAttachments(
+        java.lang.Iterable<? extends com.nara.support.v1.Attachment> values) {
+      copyOnWrite();
+      instance.addAllAttachments(values);
+      return this;
+    }
+    /**
+     * <pre>
+     * The files sent with the message; read them with GetAttachment.
+     * </pre>
+     *
+     * <code>repeated .nara.support.v1.Attachment attachments = 8 [json_name = "attachments"];</code>
+     */
+    public Builder clearAttachments() {
+      copyOnWrite();
+      instance.clearAttachments();
+      return this;
+    }
+    /**
+     * <pre>
+     * The files sent with the message; read them with GetAttachment.
+     * </pre>
+     *
+     * <code>repeated .nara.support.v1.Attachment attachments = 8 [json_name = "attachments"];</code>
+     */
+    public Builder removeAttachments(int index) {
+      copyOnWrite();
+      instance.removeAttachments(index);
+      return this;
+    }
+
     // @@protoc_insertion_point(builder_scope:nara.support.v1.Message)
   }
   @java.lang.Override
@@ -846,10 +1135,12 @@ public  final class Message extends
             "channel_",
             "standardAnswerId_",
             "standardAnswerVersion_",
+            "attachments_",
+            com.nara.support.v1.Attachment.class,
           };
           java.lang.String info =
-              "\u0000\u0007\u0000\u0000\u0001\u0007\u0007\u0000\u0000\u0000\u0001\u0208\u0002\f" +
-              "\u0003\u0208\u0004\u0208\u0005\f\u0006\u0208\u0007\u0004";
+              "\u0000\b\u0000\u0000\u0001\b\b\u0000\u0001\u0000\u0001\u0208\u0002\f\u0003\u0208" +
+              "\u0004\u0208\u0005\f\u0006\u0208\u0007\u0004\b\u001b";
           return newMessageInfo(DEFAULT_INSTANCE, info, objects);
       }
       case GET_DEFAULT_INSTANCE: {

@@ -101,4 +101,30 @@ public interface MessageOrBuilder extends
    * @return The standardAnswerVersion.
    */
   int getStandardAnswerVersion();
+
+  /**
+   * <pre>
+   * The files sent with the message; read them with GetAttachment.
+   * </pre>
+   *
+   * <code>repeated .nara.support.v1.Attachment attachments = 8 [json_name = "attachments"];</code>
+   */
+  java.util.List<com.nara.support.v1.Attachment> 
+      getAttachmentsList();
+  /**
+   * <pre>
+   * The files sent with the message; read them with GetAttachment.
+   * </pre>
+   *
+   * <code>repeated .nara.support.v1.Attachment attachments = 8 [json_name = "attachments"];</code>
+   */
+  com.nara.support.v1.Attachment getAttachments(int index);
+  /**
+   * <pre>
+   * The files sent with the message; read them with GetAttachment.
+   * </pre>
+   *
+   * <code>repeated .nara.support.v1.Attachment attachments = 8 [json_name = "attachments"];</code>
+   */
+  int getAttachmentsCount();
 }

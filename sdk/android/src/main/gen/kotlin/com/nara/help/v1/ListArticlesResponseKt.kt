@@ -143,6 +143,119 @@ public object ListArticlesResponseKt {
     public fun clearNotModified() {
       _builder.clearNotModified()
     }
+
+    /**
+     * An uninstantiable, behaviorless type to represent the field in
+     * generics.
+     */
+    @kotlin.OptIn(com.google.protobuf.kotlin.OnlyForUseByGeneratedProtoCode::class)
+    public class ServiceNoticesProxy private constructor() : com.google.protobuf.kotlin.DslProxy()
+    /**
+     * ```
+     * The service notices in force ("BankID-inloggning fungerar inte just
+     * nu"), newest first; publishing or withdrawing one changes
+     * content_version too.
+     * ```
+     *
+     * `repeated .nara.help.v1.ServiceNotice service_notices = 4 [json_name = "serviceNotices"];`
+     */
+     public val serviceNotices: com.google.protobuf.kotlin.DslList<com.nara.help.v1.ServiceNotice, ServiceNoticesProxy>
+      @kotlin.jvm.JvmSynthetic
+  get() = com.google.protobuf.kotlin.DslList(
+        _builder.serviceNoticesList
+      )
+    /**
+     * ```
+     * The service notices in force ("BankID-inloggning fungerar inte just
+     * nu"), newest first; publishing or withdrawing one changes
+     * content_version too.
+     * ```
+     *
+     * `repeated .nara.help.v1.ServiceNotice service_notices = 4 [json_name = "serviceNotices"];`
+     * @param value The serviceNotices to add.
+     */
+    @kotlin.jvm.JvmSynthetic
+@kotlin.jvm.JvmName("addServiceNotices")
+    public fun com.google.protobuf.kotlin.DslList<com.nara.help.v1.ServiceNotice, ServiceNoticesProxy>.add(value: com.nara.help.v1.ServiceNotice) {
+      _builder.addServiceNotices(value)
+    }
+    /**
+     * ```
+     * The service notices in force ("BankID-inloggning fungerar inte just
+     * nu"), newest first; publishing or withdrawing one changes
+     * content_version too.
+     * ```
+     *
+     * `repeated .nara.help.v1.ServiceNotice service_notices = 4 [json_name = "serviceNotices"];`
+     * @param value The serviceNotices to add.
+     */
+    @kotlin.jvm.JvmSynthetic
+@kotlin.jvm.JvmName("plusAssignServiceNotices")
+    @Suppress("NOTHING_TO_INLINE")
+    public inline operator fun com.google.protobuf.kotlin.DslList<com.nara.help.v1.ServiceNotice, ServiceNoticesProxy>.plusAssign(value: com.nara.help.v1.ServiceNotice) {
+      add(value)
+    }
+    /**
+     * ```
+     * The service notices in force ("BankID-inloggning fungerar inte just
+     * nu"), newest first; publishing or withdrawing one changes
+     * content_version too.
+     * ```
+     *
+     * `repeated .nara.help.v1.ServiceNotice service_notices = 4 [json_name = "serviceNotices"];`
+     * @param values The serviceNotices to add.
+     */
+    @kotlin.jvm.JvmSynthetic
+@kotlin.jvm.JvmName("addAllServiceNotices")
+    public fun com.google.protobuf.kotlin.DslList<com.nara.help.v1.ServiceNotice, ServiceNoticesProxy>.addAll(values: kotlin.collections.Iterable<com.nara.help.v1.ServiceNotice>) {
+      _builder.addAllServiceNotices(values)
+    }
+    /**
+     * ```
+     * The service notices in force ("BankID-inloggning fungerar inte just
+     * nu"), newest first; publishing or withdrawing one changes
+     * content_version too.
+     * ```
+     *
+     * `repeated .nara.help.v1.ServiceNotice service_notices = 4 [json_name = "serviceNotices"];`
+     * @param values The serviceNotices to add.
+     */
+    @kotlin.jvm.JvmSynthetic
+@kotlin.jvm.JvmName("plusAssignAllServiceNotices")
+    @Suppress("NOTHING_TO_INLINE")
+    public inline operator fun com.google.protobuf.kotlin.DslList<com.nara.help.v1.ServiceNotice, ServiceNoticesProxy>.plusAssign(values: kotlin.collections.Iterable<com.nara.help.v1.ServiceNotice>) {
+      addAll(values)
+    }
+    /**
+     * ```
+     * The service notices in force ("BankID-inloggning fungerar inte just
+     * nu"), newest first; publishing or withdrawing one changes
+     * content_version too.
+     * ```
+     *
+     * `repeated .nara.help.v1.ServiceNotice service_notices = 4 [json_name = "serviceNotices"];`
+     * @param index The index to set the value at.
+     * @param value The serviceNotices to set.
+     */
+    @kotlin.jvm.JvmSynthetic
+@kotlin.jvm.JvmName("setServiceNotices")
+    public operator fun com.google.protobuf.kotlin.DslList<com.nara.help.v1.ServiceNotice, ServiceNoticesProxy>.set(index: kotlin.Int, value: com.nara.help.v1.ServiceNotice) {
+      _builder.setServiceNotices(index, value)
+    }
+    /**
+     * ```
+     * The service notices in force ("BankID-inloggning fungerar inte just
+     * nu"), newest first; publishing or withdrawing one changes
+     * content_version too.
+     * ```
+     *
+     * `repeated .nara.help.v1.ServiceNotice service_notices = 4 [json_name = "serviceNotices"];`
+     */
+    @kotlin.jvm.JvmSynthetic
+@kotlin.jvm.JvmName("clearServiceNotices")
+    public fun com.google.protobuf.kotlin.DslList<com.nara.help.v1.ServiceNotice, ServiceNoticesProxy>.clear() {
+      _builder.clearServiceNotices()
+    }
   }
 }
 public inline fun com.nara.help.v1.ListArticlesResponse.copy(block: `com.nara.help.v1`.ListArticlesResponseKt.Dsl.() -> kotlin.Unit): com.nara.help.v1.ListArticlesResponse =

@@ -181,6 +181,105 @@ public object MessageKt {
     public fun clearStandardAnswerVersion() {
       _builder.clearStandardAnswerVersion()
     }
+
+    /**
+     * An uninstantiable, behaviorless type to represent the field in
+     * generics.
+     */
+    @kotlin.OptIn(com.google.protobuf.kotlin.OnlyForUseByGeneratedProtoCode::class)
+    public class AttachmentsProxy private constructor() : com.google.protobuf.kotlin.DslProxy()
+    /**
+     * ```
+     * The files sent with the message; read them with GetAttachment.
+     * ```
+     *
+     * `repeated .nara.support.v1.Attachment attachments = 8 [json_name = "attachments"];`
+     */
+     public val attachments: com.google.protobuf.kotlin.DslList<com.nara.support.v1.Attachment, AttachmentsProxy>
+      @kotlin.jvm.JvmSynthetic
+  get() = com.google.protobuf.kotlin.DslList(
+        _builder.attachmentsList
+      )
+    /**
+     * ```
+     * The files sent with the message; read them with GetAttachment.
+     * ```
+     *
+     * `repeated .nara.support.v1.Attachment attachments = 8 [json_name = "attachments"];`
+     * @param value The attachments to add.
+     */
+    @kotlin.jvm.JvmSynthetic
+@kotlin.jvm.JvmName("addAttachments")
+    public fun com.google.protobuf.kotlin.DslList<com.nara.support.v1.Attachment, AttachmentsProxy>.add(value: com.nara.support.v1.Attachment) {
+      _builder.addAttachments(value)
+    }
+    /**
+     * ```
+     * The files sent with the message; read them with GetAttachment.
+     * ```
+     *
+     * `repeated .nara.support.v1.Attachment attachments = 8 [json_name = "attachments"];`
+     * @param value The attachments to add.
+     */
+    @kotlin.jvm.JvmSynthetic
+@kotlin.jvm.JvmName("plusAssignAttachments")
+    @Suppress("NOTHING_TO_INLINE")
+    public inline operator fun com.google.protobuf.kotlin.DslList<com.nara.support.v1.Attachment, AttachmentsProxy>.plusAssign(value: com.nara.support.v1.Attachment) {
+      add(value)
+    }
+    /**
+     * ```
+     * The files sent with the message; read them with GetAttachment.
+     * ```
+     *
+     * `repeated .nara.support.v1.Attachment attachments = 8 [json_name = "attachments"];`
+     * @param values The attachments to add.
+     */
+    @kotlin.jvm.JvmSynthetic
+@kotlin.jvm.JvmName("addAllAttachments")
+    public fun com.google.protobuf.kotlin.DslList<com.nara.support.v1.Attachment, AttachmentsProxy>.addAll(values: kotlin.collections.Iterable<com.nara.support.v1.Attachment>) {
+      _builder.addAllAttachments(values)
+    }
+    /**
+     * ```
+     * The files sent with the message; read them with GetAttachment.
+     * ```
+     *
+     * `repeated .nara.support.v1.Attachment attachments = 8 [json_name = "attachments"];`
+     * @param values The attachments to add.
+     */
+    @kotlin.jvm.JvmSynthetic
+@kotlin.jvm.JvmName("plusAssignAllAttachments")
+    @Suppress("NOTHING_TO_INLINE")
+    public inline operator fun com.google.protobuf.kotlin.DslList<com.nara.support.v1.Attachment, AttachmentsProxy>.plusAssign(values: kotlin.collections.Iterable<com.nara.support.v1.Attachment>) {
+      addAll(values)
+    }
+    /**
+     * ```
+     * The files sent with the message; read them with GetAttachment.
+     * ```
+     *
+     * `repeated .nara.support.v1.Attachment attachments = 8 [json_name = "attachments"];`
+     * @param index The index to set the value at.
+     * @param value The attachments to set.
+     */
+    @kotlin.jvm.JvmSynthetic
+@kotlin.jvm.JvmName("setAttachments")
+    public operator fun com.google.protobuf.kotlin.DslList<com.nara.support.v1.Attachment, AttachmentsProxy>.set(index: kotlin.Int, value: com.nara.support.v1.Attachment) {
+      _builder.setAttachments(index, value)
+    }
+    /**
+     * ```
+     * The files sent with the message; read them with GetAttachment.
+     * ```
+     *
+     * `repeated .nara.support.v1.Attachment attachments = 8 [json_name = "attachments"];`
+     */
+    @kotlin.jvm.JvmSynthetic
+@kotlin.jvm.JvmName("clearAttachments")
+    public fun com.google.protobuf.kotlin.DslList<com.nara.support.v1.Attachment, AttachmentsProxy>.clear() {
+      _builder.clearAttachments()
+    }
   }
 }
 public inline fun com.nara.support.v1.Message.copy(block: `com.nara.support.v1`.MessageKt.Dsl.() -> kotlin.Unit): com.nara.support.v1.Message =
