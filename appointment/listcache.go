@@ -20,7 +20,8 @@ import (
 // session cache it is trusted only while this replica listens for changes
 // (store.TopicAppointmentList): every change to a list, made on any replica,
 // drops it from every cache; the replica that makes a change drops it at
-// once, before it answers, and wakes the others right after the commit. While the listener is down every list is read from the database.
+// once, before it answers, and wakes the others right after the commit.
+// While the listener is down every list is read from the database.
 //
 // A list is cached whole, per citizen, with their children's appointments,
 // as its answer and that answer's JSON; a filtered request (one patient,
