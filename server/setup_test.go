@@ -227,6 +227,7 @@ func domains(t *testing.T, deps server.Deps, ps parts, o options) (server.Authen
 	supportCfg, supportDeps := support.Config{}, support.Deps{Logger: deps.Logger, Store: deps.Store, Hub: ps.hub, Notify: notices}
 	if o.mail != nil {
 		supportCfg.MailDomain, supportCfg.PublicURL = o.mail.domain, o.mail.publicURL
+		supportCfg.MailWebhookSecret = o.mail.webhookSecret
 		supportDeps.Jobs = o.mail.startJobs(t, deps)
 	}
 	supportDesk := support.New(supportCfg, supportDeps)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	netmail "net/mail"
 	"net/smtp"
 	"net/textproto"
@@ -26,7 +27,9 @@ import (
 // mailSetup mails support's replies through relayURL, as cmd/nara does.
 type mailSetup struct {
 	relayURL, domain, publicURL string
-	support                     *support.Service
+	// webhookSecret, when set, mounts the inbound mail webhook.
+	webhookSecret string
+	support       *support.Service
 }
 
 // startJobs builds and starts a River client with support's mail worker,
@@ -309,4 +312,68 @@ func smtpCode(err error) int {
 		return te.Code
 	}
 	return 0
+}
+
+// TestSupportMailWebhook takes inbound mail as the region's mail system
+// POSTs it: without the shared secret nothing is taken; with it the mail
+// becomes a case in the queue, as it would over SMTP.
+func TestSupportMailWebhook(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	fake, err := mailfake.Start(mailfake.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fake.Close() })
+	m := &mailSetup{relayURL: fake.SMTPURL(), domain: "support.nara.test", publicURL: "https://nara.test", webhookSecret: "a-shared-secret-of-the-mail-system"}
+	e := setupWith(t, options{mail: m})
+	raw := "From: Tove <tove@example.se>\r\nTo: support@support.nara.test\r\nSubject: Hook\r\n" +
+		"Message-ID: <hook-1@example.se>\r\n\r\nJag kommer inte in i appen.\r\n"
+	post := func(secret string) int {
+		t.Helper()
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.url+"/mail/inbound", strings.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "message/rfc822")
+		if secret != "" {
+			req.Header.Set(mail.WebhookSecretHeader, secret)
+		}
+		res, err := e.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = res.Body.Close()
+		return res.StatusCode
+	}
+	lena := bearer(e.staffLogin(t, oidcdev.HSAIDSupportFirstLine).AccessToken)
+	desk := supportv1connect.NewSupportDeskServiceClient(e.client, e.url, lena)
+	toves := func() int {
+		t.Helper()
+		q, err := desk.ListQueue(ctx, &supportv1.ListQueueRequest{PageSize: 500})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, c := range q.Cases {
+			if c.CitizenEmail == "tove@example.se" {
+				n++
+			}
+		}
+		return n
+	}
+	for _, secret := range []string{"", "the-wrong-secret"} {
+		if got := post(secret); got != http.StatusUnauthorized {
+			t.Errorf("a POST with secret %q got %d, want 401", secret, got)
+		}
+	}
+	if n := toves(); n != 0 {
+		t.Fatalf("refused posts made %d cases", n)
+	}
+	if got := post(m.webhookSecret); got != http.StatusNoContent {
+		t.Fatalf("a POST with the secret got %d, want 204", got)
+	}
+	if n := toves(); n != 1 {
+		t.Errorf("the delivered mail made %d cases, want 1", n)
+	}
 }

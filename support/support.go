@@ -24,6 +24,7 @@ import (
 	"github.com/nara-care/nara/attachment"
 	"github.com/nara-care/nara/changefeed"
 	"github.com/nara-care/nara/gen/nara/support/v1/supportv1connect"
+	"github.com/nara-care/nara/mail"
 	"github.com/nara-care/nara/openinghours"
 	"github.com/nara-care/nara/push/notify"
 	"github.com/nara-care/nara/rpc"
@@ -62,6 +63,12 @@ type Config struct {
 	// PublicURL is where the app is reached; a mailed reply links to the
 	// case under it.
 	PublicURL string
+	// MailWebhookSecret, when set, also takes inbound mail as a raw message
+	// POSTed to /mail/inbound by the region's mail system with this secret
+	// in the X-Nara-Mail-Secret header: the path for hosting where only
+	// HTTPS reaches Nära. Empty: the endpoint is not mounted; the SMTP
+	// server is the default path.
+	MailWebhookSecret string
 	// MailOpensPerHour is how many cases one e-mail address may open per
 	// hour; more are refused for the sender to retry. Default 10.
 	MailOpensPerHour int
@@ -215,6 +222,10 @@ func (s *Service) Mount(m *rpc.Mount) error {
 		supportv1connect.SupportDeskServicePublishServiceNoticeProcedure,
 		supportv1connect.SupportDeskServiceWithdrawServiceNoticeProcedure,
 	)
+	if s.cfg.MailWebhookSecret != "" {
+		m.Page("POST /mail/inbound", mail.WebhookHandler(s.cfg.MailWebhookSecret, s.DeliverMail,
+			s.logger.With(slog.String("component", "mail-webhook"))))
+	}
 	return nil
 }
 

@@ -103,6 +103,7 @@ type settings struct {
 	smtpURL, smtpAddr, mailFakeAddr string
 	// supportMailDomain is the domain of support's addresses.
 	supportMailDomain string
+	mailWebhookSecret string
 	// attachmentS3URL is the bucket support's attachments go to; empty
 	// keeps them in PostgreSQL.
 	attachmentS3URL string
@@ -180,6 +181,7 @@ func parseSettings(cmd string, args []string, stderr io.Writer) (settings, error
 	fs.StringVar(&s.smtpAddr, "smtp-addr", env("NARA_SMTP_ADDR", ""), "where the inbound SMTP server takes mail to the support domain; empty: off, or "+localInboundAddr+" when the local mail stand-in runs (NARA_SMTP_ADDR)")
 	fs.StringVar(&s.mailFakeAddr, "mail-fake-addr", env("NARA_MAIL_FAKE_ADDR", "127.0.0.1:8084"), "where the local mail stand-in's page listens (NARA_MAIL_FAKE_ADDR)")
 	fs.StringVar(&s.attachmentS3URL, "attachment-s3-url", env("NARA_ATTACHMENT_S3_URL", ""), "the S3-compatible bucket support's attachments are kept in, https://KEY:SECRET@host/bucket/prefix?region=…; empty keeps them in PostgreSQL (NARA_ATTACHMENT_S3_URL)")
+	fs.StringVar(&s.mailWebhookSecret, "mail-webhook-secret", env("NARA_MAIL_WEBHOOK_SECRET", ""), "the shared secret with which the region's mail system may POST inbound mail to /mail/inbound instead of SMTP; empty: that endpoint is off (NARA_MAIL_WEBHOOK_SECRET)")
 	fs.StringVar(&s.supportMailDomain, "support-mail-domain", env("NARA_SUPPORT_MAIL_DOMAIN", "support.nara.localhost"), "the domain of support's e-mail: replies come from support@ it, and inbound mail is taken for it only (NARA_SUPPORT_MAIL_DOMAIN)")
 	err := fs.Parse(args)
 	if err == nil && s.publicURL == "" {
@@ -320,7 +322,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	supportDesk := support.New(support.Config{MailDomain: s.supportMailDomain, PublicURL: s.publicURL},
+	supportDesk := support.New(support.Config{MailDomain: s.supportMailDomain, PublicURL: s.publicURL, MailWebhookSecret: s.mailWebhookSecret},
 		support.Deps{Logger: logger, Store: st, Hub: hub, Notify: notices, Jobs: queue, Blobs: blobs})
 	if inboundAddr != "" {
 		stopInbound, err := serveInboundMail(ctx, s, inboundAddr, logger, supportDesk.DeliverMail)
