@@ -66,7 +66,7 @@ func TestBadRequestsGetClearErrors(t *testing.T) {
 		{"wrong field type", "application/json", strings.NewReader(`{"query": 5}`), 400, "invalid_argument"},
 		{"unknown enum name", "application/json", strings.NewReader(`{"query":"a","language":"LANGUAGE_DE"}`), 400, "invalid_argument"},
 		{"wrong content type", "text/plain", strings.NewReader(`{"query":"a"}`), 415, ""},
-		{"10 MB body", "application/json", bytes.NewReader(append(append([]byte(`{"query":"`), bytes.Repeat([]byte("a"), 10<<20)...), []byte(`"}`)...)), 429, "resource_exhausted"},
+		{"a body over the 12 MiB limit", "application/json", bytes.NewReader(append(append([]byte(`{"query":"`), bytes.Repeat([]byte("a"), 13<<20)...), []byte(`"}`)...)), 429, "resource_exhausted"},
 	}
 	for _, tt := range tests {
 		status, body := post(t, e, search, tt.contentType, tt.body)
