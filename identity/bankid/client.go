@@ -228,7 +228,9 @@ func (c *Client) call(ctx context.Context, path string, in, out any) error {
 		if eb.ErrorCode == "" {
 			eb.ErrorCode = codeForStatus(resp.StatusCode)
 		}
-		return &Error{HTTPStatus: resp.StatusCode, ErrorCode: eb.ErrorCode, Details: redactNumbers(eb.Details)}
+		// BankID's codes are words; anything else in the field is not
+		// trusted with a personal number either.
+		return &Error{HTTPStatus: resp.StatusCode, ErrorCode: ErrorCode(redactNumbers(string(eb.ErrorCode))), Details: redactNumbers(eb.Details)}
 	}
 	if err := json.Unmarshal(data, out); err != nil {
 		return fmt.Errorf("bankid: %s: decode response: %w", path, err)
