@@ -114,6 +114,8 @@ func interpretError(err error) error {
 			if strings.HasSuffix(pgErr.ConstraintName, "_time_window") {
 				return fmt.Errorf("%w: %s", ErrTimeOutOfRange, pgErr.ConstraintName)
 			}
+		case "22P02": // invalid_text_representation: an id that is no UUID
+			return fmt.Errorf("%w: %s", ErrReference, pgErr.Message)
 		case "22008": // datetime_field_overflow
 			return ErrTimeOutOfRange
 		case "40001", "40P01": // serialization_failure, deadlock_detected

@@ -104,3 +104,16 @@ func TestSupportAnswerVersions(t *testing.T) {
 		t.Errorf("SupportAnswerSearch(vaccination) got %+v, %v, want nothing", hits, err)
 	}
 }
+
+// TestServiceNoticeNamesAMalformedDeviation: a deviation id that is no UUID
+// is a reference to nothing, never a database failure.
+func TestServiceNoticeNamesAMalformedDeviation(t *testing.T) {
+	t.Parallel()
+	st := storetest.NewStore(t)
+	_, err := st.ServiceNoticePublish(context.Background(), store.ServiceNotice{
+		Title: "0", DeviationID: "000000000000000000000000000000000000", PublishedBy: "SE2321000016-S002",
+	})
+	if !errors.Is(err, store.ErrReference) {
+		t.Errorf("ServiceNoticePublish with a malformed deviation id got %v, want ErrReference", err)
+	}
+}
