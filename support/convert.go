@@ -3,9 +3,8 @@ package support
 import (
 	"time"
 
-	"google.golang.org/protobuf/types/known/timestamppb"
-
 	supportv1 "github.com/nara-care/nara/gen/nara/support/v1"
+	"github.com/nara-care/nara/rpc"
 	"github.com/nara-care/nara/store"
 )
 
@@ -68,19 +67,12 @@ func nameOf[E comparable](m map[string]E, v E) string {
 	return ""
 }
 
-func timestamp(t time.Time) *timestamppb.Timestamp {
-	if t.IsZero() {
-		return nil
-	}
-	return timestamppb.New(t)
-}
-
 // caseToProto is a case as the citizen sees it: nothing about staff but
 // the holder's first name.
 func caseToProto(c store.SupportCase) *supportv1.Case {
 	return &supportv1.Case{
 		Id: c.ID, Category: categories[c.Category], State: states[c.State], Line: lines[c.Line], Subject: c.Subject,
-		AssigneeName: firstName(c.AssigneeName), CreateTime: timestamp(c.CreatedAt), UpdateTime: timestamp(c.UpdatedAt),
+		AssigneeName: firstName(c.AssigneeName), CreateTime: rpc.TimestampOrNil(c.CreatedAt), UpdateTime: rpc.TimestampOrNil(c.UpdatedAt),
 		CloseReason: closeReasons[c.CloseReason], LastEvent: c.LastSeq, ReadUpTo: c.CitizenReadSeq,
 	}
 }
@@ -96,7 +88,7 @@ func deskCaseToProto(c store.SupportCase, now time.Time) *supportv1.DeskCase {
 	return &supportv1.DeskCase{
 		Case: caseToProto(c), CitizenPersonId: c.PersonID, CitizenName: name, CitizenEmail: c.Email,
 		Guest: c.GuestSecretHash != nil, ExternalParty: c.ExternalParty, AssigneeHsaId: c.AssigneeHSAID,
-		FirstAnswerDueTime: timestamp(c.FirstAnswerDue), FirstAnswerTime: timestamp(c.FirstAnswerAt),
+		FirstAnswerDueTime: rpc.TimestampOrNil(c.FirstAnswerDue), FirstAnswerTime: rpc.TimestampOrNil(c.FirstAnswerAt),
 		SlaBreached: breached, CloseNote: c.CloseNote, DeviationId: c.DeviationID, SupportReadUpTo: c.SupportReadSeq,
 	}
 }
@@ -104,7 +96,7 @@ func deskCaseToProto(c store.SupportCase, now time.Time) *supportv1.DeskCase {
 // eventToProto is an event; staff see which standard answer a reply was
 // written from, citizens do not.
 func eventToProto(e store.SupportEvent, staff bool) *supportv1.Event {
-	out := &supportv1.Event{Seq: e.Seq, CreateTime: timestamp(e.CreatedAt)}
+	out := &supportv1.Event{Seq: e.Seq, CreateTime: rpc.TimestampOrNil(e.CreatedAt)}
 	switch e.Kind {
 	case "message":
 		m := &supportv1.Message{
@@ -141,20 +133,20 @@ func eventsToProto(es []store.SupportEvent, staff bool) []*supportv1.Event {
 func answerToProto(a store.SupportAnswer) *supportv1.StandardAnswer {
 	return &supportv1.StandardAnswer{
 		Id: a.ID, Version: int32(a.Version), Category: categories[a.Category], Title: a.Title, Body: a.Body, //nolint:gosec // versions are small
-		AuthorName: a.AuthorName, CreateTime: timestamp(a.CreatedAt),
+		AuthorName: a.AuthorName, CreateTime: rpc.TimestampOrNil(a.CreatedAt),
 	}
 }
 
 func deviationToProto(d store.SupportDeviation) *supportv1.Deviation {
 	return &supportv1.Deviation{
 		Id: d.ID, Title: d.Title, Description: d.Description, Status: deviationStatuses[d.Status],
-		CreateTime: timestamp(d.CreatedAt), UpdateTime: timestamp(d.UpdatedAt), CaseIds: d.CaseIDs,
+		CreateTime: rpc.TimestampOrNil(d.CreatedAt), UpdateTime: rpc.TimestampOrNil(d.UpdatedAt), CaseIds: d.CaseIDs,
 	}
 }
 
 func noticeToProto(n store.ServiceNotice) *supportv1.ServiceNotice {
 	return &supportv1.ServiceNotice{
-		Id: n.ID, Title: n.Title, Body: n.Body, PublishTime: timestamp(n.PublishedAt),
-		WithdrawTime: timestamp(n.WithdrawnAt), DeviationId: n.DeviationID,
+		Id: n.ID, Title: n.Title, Body: n.Body, PublishTime: rpc.TimestampOrNil(n.PublishedAt),
+		WithdrawTime: rpc.TimestampOrNil(n.WithdrawnAt), DeviationId: n.DeviationID,
 	}
 }

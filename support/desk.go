@@ -13,6 +13,7 @@ import (
 	"github.com/nara-care/nara/access"
 	supportv1 "github.com/nara-care/nara/gen/nara/support/v1"
 	"github.com/nara-care/nara/push/notify"
+	"github.com/nara-care/nara/rpc"
 	"github.com/nara-care/nara/store"
 )
 
@@ -381,7 +382,7 @@ func (s *deskService) GetOverview(ctx context.Context, _ *supportv1.GetOverviewR
 	if err != nil {
 		return nil, err
 	}
-	res := &supportv1.GetOverviewResponse{Waiting: int32(o.Waiting), OldestCreateTime: timestamp(o.OldestOpen), SlaBreaches: int32(o.SLABreaches)} //nolint:gosec // counts are small
+	res := &supportv1.GetOverviewResponse{Waiting: int32(o.Waiting), OldestCreateTime: rpc.TimestampOrNil(o.OldestOpen), SlaBreaches: int32(o.SLABreaches)} //nolint:gosec // counts are small
 	for _, a := range o.Agents {
 		res.Agents = append(res.Agents, &supportv1.AgentLoad{HsaId: a.HSAID, Name: a.Name, OpenCases: int32(a.Open)}) //nolint:gosec // counts are small
 	}
